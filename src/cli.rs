@@ -1,0 +1,191 @@
+//! The command line, clap definitions only; `commands` carries them out.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::types::{Status, TicketId};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postdesk",
+    version,
+    about = "Email-native support tickets: mail in, tickets in SQLite, answers by mail"
+)]
+pub struct Cli {
+    /// Config file [default: $POSTDESK_CONFIG, else /etc/postdesk/postdesk.toml if present, else the embedded default]
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More log output (-v: info, -vv: debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: take mail from the sources, deliver the outbox.
+    Run,
+    /// Take messages from files, stdin (`-`), a Maildir or an mbox.
+    Ingest(IngestArgs),
+    /// Look at tickets.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Look at and deliver the outgoing mail queue.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Mail held back: unreadable, or held by policy.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+    /// Check the config and print the effective settings.
+    CheckConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Message files, one message each; `-` (or nothing) reads one from stdin.
+    #[arg(conflicts_with_all = ["maildir", "mbox"])]
+    pub files: Vec<PathBuf>,
+    /// Import every message of a Maildir (new/ and cur/).
+    #[arg(long, value_name = "DIR", conflicts_with = "mbox")]
+    pub maildir: Option<PathBuf>,
+    /// Import every message of an mbox file.
+    #[arg(long, value_name = "FILE")]
+    pub mbox: Option<PathBuf>,
+    /// With --maildir: remove each file once it is stored.
+    #[arg(long)]
+    pub remove: bool,
+    /// Only queue the mail this causes; leave delivery to `postdesk run`.
+    #[arg(long)]
+    pub queue_only: bool,
+    /// Print nothing but errors (no progress bar, no summary).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// List tickets, the open ones unless --status or --all says otherwise.
+    List {
+        #[arg(long, value_parser = parse_status)]
+        status: Vec<Status>,
+        #[arg(long, conflicts_with = "status")]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a ticket and its history.
+    Show {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outgoing mail, newest first.
+    List {
+        #[arg(long, value_enum)]
+        status: Option<OutboxStatus>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one outgoing mail exactly as it is (or was) sent.
+    Show { id: i64 },
+    /// Deliver what is due now, once, and exit.
+    Flush,
+    /// Queue a failed mail again.
+    Retry { id: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutboxStatus {
+    Queued,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List held messages (--all: released ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a held message's raw bytes.
+    Show { id: i64 },
+    /// Take a held message into a ticket after all (no receipt for automatic mail).
+    Release { id: i64 },
+    /// Delete a held message for good.
+    Delete { id: i64 },
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    s.parse()
+        .map_err(|e: crate::types::UnknownStatus| e.to_string())
+}
+
+fn parse_ticket(s: &str) -> Result<TicketId, String> {
+    s.parse().map_err(|_| format!("not a ticket number: {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let c = Cli::try_parse_from([
+            "postdesk",
+            "-c",
+            "x.toml",
+            "ticket",
+            "list",
+            "--status",
+            "in-progress",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(c.config, Some(PathBuf::from("x.toml")));
+        assert!(
+            matches!(c.command, Command::Ticket(TicketCommand::List { ref status, json: true, .. }) if status == &[Status::InProgress])
+        );
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "list", "--status", "open"]).is_err());
+        let c = Cli::try_parse_from(["postdesk", "ticket", "show", "#12"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Ticket(TicketCommand::Show {
+                number: TicketId(12),
+                ..
+            })
+        ));
+        assert!(
+            Cli::try_parse_from(["postdesk", "ingest", "--maildir", "d", "--mbox", "m"]).is_err()
+        );
+    }
+}

@@ -1,0 +1,680 @@
+//! commands: what each CLI subcommand does, with sysexits exit codes.
+//! Output for people goes to stdout as text; `--json` is the scripts'
+//! interface and keeps its field names stable.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::cli::{self, Command, IngestArgs, OutboxCommand, QuarantineCommand, TicketCommand};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config};
+use crate::intake::{Pipeline, RawMail, Taken};
+use crate::outbox::deliver::Transport;
+use crate::outbox::{self, RetryPolicy};
+use crate::source::maildir::{DrainOptions, Maildir};
+use crate::source::mbox::MboxReader;
+use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
+use crate::types::TicketId;
+
+/// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const USAGE: u8 = 64;
+    pub const DATAERR: u8 = 65;
+    pub const NOINPUT: u8 = 66;
+    pub const SOFTWARE: u8 = 70;
+    pub const IOERR: u8 = 74;
+    pub const TEMPFAIL: u8 = 75;
+    pub const CONFIG: u8 = 78;
+}
+
+/// A command that did not succeed: what to tell the operator, and the code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        let code = if e.is_transient() {
+            exit::TEMPFAIL
+        } else {
+            exit::SOFTWARE
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+type Outcome = Result<u8, Failure>;
+
+/// Runs one parsed command line.
+pub fn dispatch(cli: cli::Cli) -> Outcome {
+    let config = load_config(cli.config.as_deref())?;
+    match cli.command {
+        Command::CheckConfig => check_config(&config),
+        Command::Run => run(config),
+        Command::Ingest(args) => ingest(config, &args),
+        Command::Ticket(cmd) => ticket(&config, cmd),
+        Command::Outbox(cmd) => outbox_cmd(&config, cmd),
+        Command::Quarantine(cmd) => quarantine(&config, cmd),
+    }
+}
+
+fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
+    let env = std::env::var_os("POSTDESK_CONFIG");
+    let config = match config::locate(cli, env.as_deref(), |p| p.exists()) {
+        Some(path) => Config::load(&path).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?,
+        None => Config::embedded_default(),
+    };
+    Ok(Arc::new(config))
+}
+
+fn pipeline(config: &Arc<Config>) -> Result<Pipeline, Failure> {
+    Pipeline::new(config.clone()).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
+}
+
+fn open_store(config: &Config) -> Result<Store, Failure> {
+    Ok(Store::open(&config.service.database)?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                exit::SOFTWARE,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+// ---------------------------------------------------------------- check-config
+
+fn check_config(config: &Arc<Config>) -> Outcome {
+    pipeline(config)?;
+    Transport::from_config(&config.transport)
+        .map_err(|e| Failure::new(exit::CONFIG, format!("transport: {e}")))?;
+    println!("# effective configuration, from {}", config.origin);
+    print!("{}", config.to_toml());
+    Ok(exit::OK)
+}
+
+// ---------------------------------------------------------------- run
+
+fn run(config: Arc<Config>) -> Outcome {
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = stop.send(true);
+        });
+        crate::daemon::run(config, Arc::new(SystemClock), stopped)
+            .await
+            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))
+    })?;
+    Ok(exit::OK)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the daemon can still be killed; run on.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+// ---------------------------------------------------------------- ingest
+
+fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
+    if args.remove && args.maildir.is_none() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "--remove goes with --maildir only",
+        ));
+    }
+    let pipeline = pipeline(&config)?;
+    let mut store = open_store(&config)?;
+    let clock = SystemClock;
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+
+    let taken: Vec<Taken> = if let Some(dir) = &args.maildir {
+        let dir = absolute(dir);
+        if !dir.join("new").is_dir() && !dir.join("cur").is_dir() {
+            return Err(Failure::new(
+                exit::NOINPUT,
+                format!("{} is not a Maildir (no new/ or cur/)", dir.display()),
+            ));
+        }
+        let maildir = Maildir::new(format!("maildir:{}", dir.display()), dir);
+        let bar = progress_bar(
+            show_progress,
+            maildir.pending(true).map(|f| f.len()).unwrap_or(0),
+        );
+        let opts = DrainOptions {
+            include_cur: true,
+            remove: args.remove,
+            batch_size: config.intake.batch_size,
+        };
+        let drained = maildir
+            .drain(
+                &pipeline,
+                &mut store,
+                || clock.now(),
+                opts,
+                |done, _| bar.set_position(done as u64),
+            )
+            .map_err(|e| {
+                Failure::new(
+                    if e.is_transient() {
+                        exit::TEMPFAIL
+                    } else {
+                        exit::IOERR
+                    },
+                    e.to_string(),
+                )
+            })?;
+        bar.finish_and_clear();
+        drained.taken
+    } else if let Some(path) = &args.mbox {
+        ingest_mbox(
+            &pipeline,
+            &mut store,
+            path,
+            config.intake.batch_size,
+            show_progress,
+        )?
+    } else {
+        let mut batch = Vec::new();
+        let files: Vec<PathBuf> = if args.files.is_empty() {
+            vec![PathBuf::from("-")]
+        } else {
+            args.files.clone()
+        };
+        for f in &files {
+            let mut raw = Vec::new();
+            let read = if f.as_os_str() == "-" {
+                std::io::stdin().lock().read_to_end(&mut raw).map(|_| ())
+            } else {
+                std::fs::File::open(f)
+                    .and_then(|mut h| h.read_to_end(&mut raw))
+                    .map(|_| ())
+            };
+            read.map_err(|e| {
+                Failure::new(exit::NOINPUT, format!("cannot read {}: {e}", f.display()))
+            })?;
+            batch.push(RawMail {
+                source: "ingest".into(),
+                source_id: None,
+                raw,
+            });
+        }
+        pipeline.take(&mut store, &batch, clock.now())?
+    };
+
+    if !args.quiet {
+        print_summary(&taken);
+    }
+    if !args.queue_only
+        && taken
+            .iter()
+            .any(|t| matches!(t, Taken::Applied(o) if o.queued_mail()))
+    {
+        deliver_now(&config, store);
+    }
+    let unreadable = taken.iter().any(|t| matches!(t, Taken::Unreadable { .. }));
+    Ok(if unreadable { exit::DATAERR } else { exit::OK })
+}
+
+fn ingest_mbox(
+    pipeline: &Pipeline,
+    store: &mut Store,
+    path: &Path,
+    batch_size: usize,
+    show_progress: bool,
+) -> Result<Vec<Taken>, Failure> {
+    let path = absolute(path);
+    let file = std::fs::File::open(&path).map_err(|e| {
+        Failure::new(
+            exit::NOINPUT,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(show_progress, size as usize);
+    let source = format!("mbox:{}", path.display());
+    let mut taken = Vec::new();
+    let mut batch = Vec::new();
+    let mut reader = MboxReader::new(std::io::BufReader::new(file));
+    loop {
+        let next = reader
+            .next()
+            .transpose()
+            .map_err(|e| Failure::new(exit::IOERR, format!("reading {}: {e}", path.display())))?;
+        let finished = next.is_none();
+        if let Some((offset, raw)) = next {
+            bar.set_position(offset);
+            batch.push(RawMail {
+                source: source.clone(),
+                source_id: Some(format!("offset:{offset}")),
+                raw,
+            });
+        }
+        if batch.len() >= batch_size.max(1) || (finished && !batch.is_empty()) {
+            taken.extend(pipeline.take(store, &batch, SystemClock.now())?);
+            batch.clear();
+        }
+        if finished {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(taken)
+}
+
+fn progress_bar(show: bool, len: usize) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn print_summary(taken: &[Taken]) {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for t in taken {
+        match counts.iter_mut().find(|(l, _)| *l == t.label()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((t.label(), 1)),
+        }
+        if let Taken::Unreadable { quarantine, error } = t {
+            eprintln!("postdesk: unreadable message kept in quarantine #{quarantine}: {error}");
+        }
+    }
+    if taken.len() == 1 {
+        match &taken[0] {
+            Taken::Applied(o) => match o.ticket() {
+                Some(n) => println!("{}: ticket #{n}", taken[0].label()),
+                None => println!("{}", taken[0].label()),
+            },
+            t => println!("{}", t.label()),
+        }
+        return;
+    }
+    let parts: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    println!("{} messages: {}", taken.len(), parts.join(", "));
+}
+
+/// Delivers what is due, once; whatever fails stays queued for the daemon.
+fn deliver_now(config: &Config, store: Store) {
+    let transport = match Transport::from_config(&config.transport) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("postdesk: mail queued, not sent: {e}");
+            return;
+        }
+    };
+    let Ok(rt) = runtime() else { return };
+    let store = Arc::new(Mutex::new(store));
+    let policy = RetryPolicy::from_config(&config.outbox);
+    if let Err(e) = rt.block_on(outbox::deliver_due(
+        &store,
+        &transport,
+        &SystemClock,
+        &policy,
+    )) {
+        eprintln!("postdesk: mail queued, delivery interrupted: {e}");
+    }
+}
+
+// ---------------------------------------------------------------- ticket
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn print_json<T: Serialize>(v: &T) -> Outcome {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)
+        .map_err(|e| Failure::new(exit::IOERR, e.to_string()))?;
+    let _ = writeln!(out);
+    Ok(exit::OK)
+}
+
+#[derive(Serialize)]
+struct HistoryLine {
+    at: DateTime<Utc>,
+    kind: EventKind,
+    /// `in` for mail received, `out` for mail sent, absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
+    who: String,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    /// The new text of a message received (its quoted history left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<OutboxState>,
+}
+
+fn ticket(config: &Config, cmd: TicketCommand) -> Outcome {
+    let store = open_store(config)?;
+    let read = store.read();
+    match cmd {
+        TicketCommand::List { status, all, json } => {
+            let tickets = read.tickets(&TicketFilter {
+                statuses: status,
+                all,
+            })?;
+            if json {
+                return print_json(&tickets);
+            }
+            if tickets.is_empty() {
+                println!("no tickets");
+            }
+            for t in tickets {
+                println!(
+                    "#{:<6} {:<21} {:<12} {:<16} {}  {}",
+                    t.number,
+                    t.status.as_str(),
+                    t.ticket_type,
+                    t.updated.format("%Y-%m-%d %H:%M"),
+                    t.requester,
+                    t.subject
+                );
+            }
+            Ok(exit::OK)
+        }
+        TicketCommand::Show { number, json } => {
+            let Some(t) = read.ticket(number)? else {
+                return Err(Failure::new(exit::DATAERR, format!("no ticket #{number}")));
+            };
+            let history = history(&store, number)?;
+            let participants = read.participants(number)?;
+            if json {
+                #[derive(Serialize)]
+                struct Shown<'a> {
+                    #[serde(flatten)]
+                    ticket: &'a crate::store::Ticket,
+                    participants: Vec<serde_json::Value>,
+                    history: &'a [HistoryLine],
+                }
+                let participants = participants
+                    .iter()
+                    .map(|(m, role)| serde_json::json!({"address": m.address, "name": m.name, "role": role}))
+                    .collect();
+                return print_json(&Shown {
+                    ticket: &t,
+                    participants,
+                    history: &history,
+                });
+            }
+            let token = crate::thread::Token::new(&config.service.ticket_prefix).format(number);
+            println!("Ticket #{number}  {token}");
+            println!("Subject:   {}", t.subject);
+            println!("Status:    {}    Type: {}", t.status, t.ticket_type);
+            println!("Account:   {}", t.account.as_deref().unwrap_or("-"));
+            println!(
+                "Created:   {}    Updated: {}",
+                rfc3339(t.created),
+                rfc3339(t.updated)
+            );
+            let people: Vec<String> = participants
+                .iter()
+                .map(|(m, role)| format!("{m} ({role})"))
+                .collect();
+            println!("People:    {}", people.join(", "));
+            println!("\nHistory");
+            for h in &history {
+                let delivery = h
+                    .delivery
+                    .map(|d| {
+                        format!(
+                            " [{}]",
+                            serde_json::to_value(d)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                println!("{}  {}  {}{}", rfc3339(h.at), h.who, h.detail, delivery);
+                if let Some(text) = &h.text {
+                    for line in text.lines() {
+                        println!("    | {line}");
+                    }
+                }
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn history(store: &Store, n: TicketId) -> Result<Vec<HistoryLine>, Failure> {
+    let read = store.read();
+    let messages = read.ticket_messages(n)?;
+    let mails = read.ticket_outbox(n)?;
+    let lines = read
+        .events(n)?
+        .into_iter()
+        .map(|e| {
+            let msg = e
+                .message
+                .and_then(|id| messages.iter().find(|m| m.id == id));
+            let mail = e.outbox.and_then(|id| mails.iter().find(|m| m.id == id));
+            HistoryLine {
+                at: e.at,
+                kind: e.kind,
+                direction: match e.kind {
+                    EventKind::MessageIn => Some("in"),
+                    EventKind::MailOut => Some("out"),
+                    _ => None,
+                },
+                who: e.actor,
+                detail: e.detail,
+                message_id: msg
+                    .map(|m| m.message_id.clone())
+                    .or_else(|| mail.map(|m| m.message_id.clone())),
+                subject: msg
+                    .map(|m| m.subject.clone())
+                    .or_else(|| mail.map(|m| m.subject.clone())),
+                text: msg.map(|m| m.new_text.clone()),
+                delivery: mail.map(|m| m.status),
+            }
+        })
+        .collect();
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------- outbox
+
+fn outbox_cmd(config: &Config, cmd: OutboxCommand) -> Outcome {
+    let mut store = open_store(config)?;
+    match cmd {
+        OutboxCommand::List {
+            status,
+            limit,
+            json,
+        } => {
+            let status = status.map(|s| match s {
+                cli::OutboxStatus::Queued => OutboxState::Queued,
+                cli::OutboxStatus::Sent => OutboxState::Sent,
+                cli::OutboxStatus::Failed => OutboxState::Failed,
+            });
+            let rows = store.read().outbox(status, limit)?;
+            if json {
+                return print_json(&rows);
+            }
+            if rows.is_empty() {
+                println!("outbox is empty");
+            }
+            for m in rows {
+                let state = serde_json::to_value(m.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                let ticket = m
+                    .ticket
+                    .map(|t| format!("#{t}"))
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<6} {:<7} {:<8} {:<10} {}  {}",
+                    m.id,
+                    state,
+                    ticket,
+                    m.kind,
+                    m.rcpt.join(","),
+                    m.subject
+                );
+                if let Some(err) = &m.last_error {
+                    println!("       attempts {}: {err}", m.attempts);
+                }
+            }
+            Ok(exit::OK)
+        }
+        OutboxCommand::Show { id } => {
+            let Some(m) = store.read().outbox_entry(id)? else {
+                return Err(Failure::new(exit::DATAERR, format!("no outbox mail {id}")));
+            };
+            std::io::stdout()
+                .write_all(&m.raw)
+                .map_err(|e| Failure::new(exit::IOERR, e.to_string()))?;
+            Ok(exit::OK)
+        }
+        OutboxCommand::Flush => {
+            let transport = Transport::from_config(&config.transport)
+                .map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
+            let store = Arc::new(Mutex::new(store));
+            let policy = RetryPolicy::from_config(&config.outbox);
+            let round = runtime()?.block_on(outbox::deliver_due(
+                &store,
+                &transport,
+                &SystemClock,
+                &policy,
+            ))?;
+            println!(
+                "{} sent, {} to retry, {} failed",
+                round.sent, round.retrying, round.failed
+            );
+            Ok(if round.retrying > 0 {
+                exit::TEMPFAIL
+            } else {
+                exit::OK
+            })
+        }
+        OutboxCommand::Retry { id } => {
+            let now = SystemClock.now();
+            if store.write(|tx| tx.requeue_mail(id, now))? {
+                println!("mail {id} queued again");
+                Ok(exit::OK)
+            } else {
+                Err(Failure::new(
+                    exit::DATAERR,
+                    format!("no failed outbox mail {id}"),
+                ))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- quarantine
+
+fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcome {
+    let mut store = open_store(config)?;
+    match cmd {
+        QuarantineCommand::List { all, json } => {
+            let rows = store.read().quarantined(all)?;
+            if json {
+                return print_json(&rows);
+            }
+            if rows.is_empty() {
+                println!("quarantine is empty");
+            }
+            for q in rows {
+                println!(
+                    "{:<6} {}  {:<30} {}\n       reason: {}",
+                    q.id,
+                    rfc3339(q.received),
+                    q.from.as_deref().unwrap_or("-"),
+                    q.subject.as_deref().unwrap_or("-"),
+                    q.reason
+                );
+            }
+            Ok(exit::OK)
+        }
+        QuarantineCommand::Show { id } => {
+            let Some(q) = store.read().quarantine_entry(id)? else {
+                return Err(Failure::new(
+                    exit::DATAERR,
+                    format!("no quarantined message {id}"),
+                ));
+            };
+            std::io::stdout()
+                .write_all(&q.raw)
+                .map_err(|e| Failure::new(exit::IOERR, e.to_string()))?;
+            Ok(exit::OK)
+        }
+        QuarantineCommand::Release { id } => {
+            let pipeline = pipeline(config)?;
+            let taken = pipeline
+                .release(&mut store, id, SystemClock.now())
+                .map_err(|e| match e {
+                    crate::intake::ReleaseError::Store(e) => Failure::from(e),
+                    other => Failure::new(exit::DATAERR, other.to_string()),
+                })?;
+            print_summary(std::slice::from_ref(&taken));
+            if matches!(&taken, Taken::Applied(o) if o.queued_mail()) {
+                deliver_now(config, store);
+            }
+            Ok(exit::OK)
+        }
+        QuarantineCommand::Delete { id } => {
+            if store.write(|tx| tx.delete_quarantined(id))? {
+                println!("quarantined message {id} deleted");
+                Ok(exit::OK)
+            } else {
+                Err(Failure::new(
+                    exit::DATAERR,
+                    format!("no quarantined message {id}"),
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,1705 @@
+//! Configuration: `main` finds the operator's TOML file ([`locate`]) and turns it into a typed
+//! [`Config`] before any stage runs (STYLE principle 4). Two stages: serde structs that mirror the
+//! file (`deny_unknown_fields`), then validation that reports every problem with key and line.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fmt::Display;
+use std::net::IpAddr;
+use std::ops::{Range, RangeInclusive};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use crate::types::Address;
+
+/// The file [`locate`] falls back to when neither `-c` nor the environment names one.
+pub const SYSTEM_CONFIG: &str = "/etc/postdesk/postdesk.toml";
+/// The environment variable [`locate`] reads after `-c`.
+pub const CONFIG_ENV: &str = "POSTDESK_CONFIG";
+
+/// Local and mail-server-free, so a fresh checkout runs the whole flow (DESIGN, Layout).
+const EMBEDDED_DEFAULT: &str = include_str!("../conf/default.toml");
+
+// ---------------------------------------------------------------------------
+// The typed configuration every other module uses
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// "embedded default" or the file path, for messages.
+    pub origin: String,
+    pub service: Service,
+    pub sources: Vec<Source>,
+    pub transport: Transport,
+    pub intake: Intake,
+    pub outbox: Outbox,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub address: Address,
+    pub ticket_prefix: String,
+    pub default_language: Language,
+    pub database: PathBuf,
+    /// `None`: the templates built into the binary.
+    pub templates: Option<PathBuf>,
+    /// Never empty; the first is the type of a new ticket.
+    pub ticket_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    En,
+    Fr,
+    It,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::En, Language::Fr, Language::It];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Fr => "fr",
+            Language::It => "it",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// New mail is taken from `path/new`.
+    Maildir { path: PathBuf, poll: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Each outgoing mail is written as a file (tests, local runs).
+    Maildir {
+        path: PathBuf,
+    },
+    Smtp(Smtp),
+    /// Recipients are appended to `args` by the transport.
+    Sendmail {
+        command: PathBuf,
+        args: Vec<String>,
+    },
+}
+
+impl Transport {
+    /// The `kind` key that selects this transport.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transport::Maildir { .. } => "maildir",
+            Transport::Smtp(_) => "smtp",
+            Transport::Sendmail { .. } => "sendmail",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: Option<String>,
+    /// The password stays in its own file (mode 0600), never in the config.
+    pub password_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub helo_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsMode {
+    Implicit,
+    Starttls,
+    /// Plain text; validation allows it only towards a loopback host.
+    None,
+}
+
+impl TlsMode {
+    pub const ALL: [TlsMode; 3] = [TlsMode::Implicit, TlsMode::Starttls, TlsMode::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Implicit => "implicit",
+            TlsMode::Starttls => "starttls",
+            TlsMode::None => "none",
+        }
+    }
+
+    /// The usual port for each mode (RFC 8314 submissions, RFC 6409, RFC 5321 relay).
+    pub fn default_port(self) -> u16 {
+        match self {
+            TlsMode::Implicit => 465,
+            TlsMode::Starttls => 587,
+            TlsMode::None => 25,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    pub confirm_receipt: bool,
+    /// Bytes.
+    pub max_message_size: u64,
+    pub max_mime_depth: usize,
+    pub max_mime_parts: usize,
+    pub max_auto_replies_per_day: u32,
+    pub unmatched_automatic: UnmatchedAutomatic,
+    /// Messages per database transaction during bulk intake.
+    pub batch_size: usize,
+}
+
+/// What to do with automatic mail (bounce, out-of-office, list mail) that matches no ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnmatchedAutomatic {
+    Quarantine,
+    Ticket,
+}
+
+impl UnmatchedAutomatic {
+    pub const ALL: [UnmatchedAutomatic; 2] =
+        [UnmatchedAutomatic::Quarantine, UnmatchedAutomatic::Ticket];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnmatchedAutomatic::Quarantine => "quarantine",
+            UnmatchedAutomatic::Ticket => "ticket",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbox {
+    pub max_attempts: u32,
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// Everything wrong with one config file, one line per problem when displayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.file, .problems))]
+pub struct ConfigError {
+    pub file: String,
+    /// In file order; problems without a line come last.
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Key path such as `transport.port` or `source[1].path`; empty when unknown.
+    pub key: String,
+    /// 1-based.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+fn render(file: &str, problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let key = if p.key.is_empty() {
+                String::new()
+            } else {
+                format!(" {}:", p.key)
+            };
+            format!("{file}{line}:{key} {}", p.message)
+        })
+        .collect();
+    lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// Stage 1: the raw layer, mirroring the file. Values that need checking stay
+// strings or i64 here so that stage 2 can give its own message with the line.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [service] table")]
+struct RawService {
+    name: Option<String>,
+    address: Option<String>,
+    ticket_prefix: Option<String>,
+    default_language: Option<String>,
+    database: Option<String>,
+    templates: Option<String>,
+    ticket_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [[source]] table")]
+struct RawSource {
+    name: Option<String>,
+    kind: Option<String>,
+    path: Option<String>,
+    poll: Option<String>,
+}
+
+/// One flat table for all kinds; [`TRANSPORT_KEYS`] says which keys each kind uses.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [transport] table")]
+struct RawTransport {
+    kind: Option<String>,
+    path: Option<String>,
+    host: Option<String>,
+    port: Option<i64>,
+    tls: Option<String>,
+    user: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<String>,
+    timeout: Option<String>,
+    helo_name: Option<String>,
+    command: Option<String>,
+    args: Option<Vec<String>>,
+}
+
+/// The keys each transport kind uses, space-separated.
+const TRANSPORT_KEYS: [(&str, &str); 3] = [
+    ("maildir", "kind path"),
+    (
+        "smtp",
+        "kind host port tls user password_file ca_file timeout helo_name",
+    ),
+    ("sendmail", "kind command args"),
+];
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an [intake] table")]
+struct RawIntake {
+    confirm_receipt: Option<bool>,
+    max_message_size: Option<String>,
+    max_mime_depth: Option<i64>,
+    max_mime_parts: Option<i64>,
+    max_auto_replies_per_day: Option<i64>,
+    unmatched_automatic: Option<String>,
+    batch_size: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an [outbox] table")]
+struct RawOutbox {
+    max_attempts: Option<i64>,
+    retry_initial: Option<String>,
+    retry_max: Option<String>,
+}
+
+const SECTIONS: &str = "service, source, transport, intake, outbox";
+
+/// The sections as read. Each is deserialized on its own (rather than one derived top-level
+/// struct) so that a mistake in one section does not hide the mistakes in the others. An absent
+/// section is its default; `None` is a section that failed to read (already reported), which
+/// is not validated further lest its defaults draw follow-up errors.
+struct RawConfig {
+    service: Option<RawService>,
+    /// With their key path (`source[2]`), which survives a neighbour failing to read.
+    sources: Vec<(String, RawSource)>,
+    transport: Option<RawTransport>,
+    intake: Option<RawIntake>,
+    outbox: Option<RawOutbox>,
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+impl Config {
+    /// The built-in local configuration (`conf/default.toml`); relative paths stay relative to
+    /// the current directory.
+    pub fn embedded_default() -> Config {
+        Config::from_toml(EMBEDDED_DEFAULT, "embedded default", Path::new(""))
+            // A constant of the binary, parsed by a unit test: failing here is a build defect.
+            .unwrap_or_else(|e| panic!("conf/default.toml is invalid:\n{e}"))
+    }
+
+    /// Reads a config file; relative paths in it are taken from the file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            problems: vec![Problem {
+                key: String::new(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            }],
+        })?;
+        // Absolute, so the paths stay right whatever the daemon's working directory later is.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Config::from_toml(&text, &file, &base)
+    }
+
+    /// Parses and validates `text`; `origin` names it in messages.
+    pub fn from_toml(text: &str, origin: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let (doc, syntax) = DeTable::parse_recoverable(text);
+        let doc = Spanned::new(doc.span(), DeValue::Table(doc.into_inner()));
+        let mut l = Loader {
+            text,
+            doc: &doc,
+            base_dir,
+            problems: Vec::new(),
+        };
+
+        // Syntax: the parser recovers and goes on, but a half-read document would only give
+        // misleading follow-up errors, so stop here. Recovery tends to echo one mistake several
+        // times on its line: keep the first.
+        if !syntax.is_empty() {
+            for e in syntax {
+                let span = e.span();
+                let line = span.as_ref().map(|s| l.line(s.start));
+                if line.is_none() || l.problems.last().is_none_or(|p| p.line != line) {
+                    let key = span
+                        .as_ref()
+                        .and_then(|s| path_near(&doc, s.start, ""))
+                        .unwrap_or_default();
+                    l.at(key, span, e.message());
+                }
+            }
+            return Err(l.into_error(origin));
+        }
+
+        let raw = l.read();
+        let service = raw.service.and_then(|r| l.service(r));
+        let mut sources = Vec::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        for (key, r) in raw.sources {
+            let Some(source) = l.source(&key, r) else {
+                continue;
+            };
+            if let Some(first) = names.get(&source.name) {
+                l.fail(
+                    &format!("{key}.name"),
+                    format!("{:?} is already the name of {first}", source.name),
+                );
+            } else {
+                names.insert(source.name.clone(), key);
+            }
+            sources.push(source);
+        }
+        let transport = raw.transport.and_then(|r| l.transport(r));
+        let intake = raw.intake.and_then(|r| l.intake(r));
+        let outbox = raw.outbox.and_then(|r| l.outbox(r));
+
+        match (service, transport, intake, outbox) {
+            (Some(service), Some(transport), Some(intake), Some(outbox))
+                if l.problems.is_empty() =>
+            {
+                Ok(Config {
+                    origin: origin.to_string(),
+                    service,
+                    sources,
+                    transport,
+                    intake,
+                    outbox,
+                })
+            }
+            _ => Err(l.into_error(origin)),
+        }
+    }
+
+    /// The effective configuration with every key that has a value, as TOML that
+    /// [`Config::from_toml`] reads back to the same `Config` (optional keys left unset are
+    /// omitted: TOML has no null). Paths are written as resolved.
+    pub fn to_toml(&self) -> String {
+        let mut out = format!(
+            "# Effective postdesk configuration, from {:?}.\n",
+            self.origin
+        );
+        push_section(&mut out, "[service]", &self.service.to_raw());
+        for source in &self.sources {
+            push_section(&mut out, "[[source]]", &source.to_raw());
+        }
+        push_section(&mut out, "[transport]", &self.transport.to_raw());
+        push_section(&mut out, "[intake]", &self.intake.to_raw());
+        push_section(&mut out, "[outbox]", &self.outbox.to_raw());
+        out
+    }
+}
+
+/// `-c FILE`, else `$POSTDESK_CONFIG` (if set and non-empty), else [`SYSTEM_CONFIG`] if it
+/// exists, else `None`: use [`Config::embedded_default`]. The filesystem probe is injected so
+/// the precedence is testable.
+pub fn locate(
+    cli: Option<&Path>,
+    env: Option<&OsStr>,
+    etc_exists: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    if let Some(path) = cli {
+        return Some(path.to_path_buf());
+    }
+    if let Some(path) = env.filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let system = Path::new(SYSTEM_CONFIG);
+    etc_exists(system).then(|| system.to_path_buf())
+}
+
+// ---------------------------------------------------------------------------
+// Stage 2: validation
+// ---------------------------------------------------------------------------
+
+/// One pass over one document: the parsed tree (for lines), the directory relative paths
+/// hang from, and every problem found so far.
+struct Loader<'a> {
+    text: &'a str,
+    doc: &'a Spanned<DeValue<'a>>,
+    base_dir: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Loader<'a> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    /// Records a problem at a span reported by the parser or serde.
+    fn at(&mut self, key: impl Into<String>, span: Option<Range<usize>>, message: impl Display) {
+        let line = span.map(|s| self.line(s.start));
+        self.problems.push(Problem {
+            key: key.into(),
+            line,
+            message: message.to_string(),
+        });
+    }
+
+    /// Records a validation problem; the line is the key's, or its table's when the key is
+    /// absent.
+    fn fail(&mut self, key: &str, message: impl Display) {
+        let span = span_of(self.doc, key);
+        self.at(key, span, message);
+    }
+
+    fn check(&mut self, ok: bool, key: &str, message: impl Display) -> bool {
+        if !ok {
+            self.fail(key, message);
+        }
+        ok
+    }
+
+    fn into_error(mut self, origin: &str) -> ConfigError {
+        self.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        ConfigError {
+            file: origin.to_string(),
+            problems: self.problems,
+        }
+    }
+
+    // --- value helpers: absent → default; invalid → a problem and `None` -------------------
+
+    /// Parses a string value; the default is spelled as in the file and parsed the same way.
+    fn parse<T>(
+        &mut self,
+        key: &str,
+        raw: Option<&str>,
+        default: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        parse(raw.unwrap_or(default))
+            .map_err(|m| self.fail(key, m))
+            .ok()
+    }
+
+    fn duration(&mut self, key: &str, raw: Option<&str>, default: &str) -> Option<Duration> {
+        self.parse(key, raw, default, |s| parse_duration(s).and_then(positive))
+    }
+
+    fn size(&mut self, key: &str, raw: Option<&str>, default: &str) -> Option<u64> {
+        self.parse(key, raw, default, |s| parse_size(s).and_then(positive))
+    }
+
+    /// Integers are read as i64 so an out-of-range value gets this message, not serde's.
+    fn int<T: TryFrom<i64>>(
+        &mut self,
+        key: &str,
+        raw: Option<i64>,
+        default: T,
+        range: RangeInclusive<i64>,
+    ) -> Option<T> {
+        let Some(n) = raw else { return Some(default) };
+        match T::try_from(n) {
+            Ok(v) if range.contains(&n) => Some(v),
+            _ => {
+                self.fail(
+                    key,
+                    format!("must be {}-{}, not {n}", range.start(), range.end()),
+                );
+                None
+            }
+        }
+    }
+
+    fn required<'r>(&mut self, key: &str, raw: Option<&'r str>, why: &str) -> Option<&'r str> {
+        match raw {
+            Some(s) if !s.trim().is_empty() => Some(s),
+            Some(_) => {
+                self.fail(key, format!("must not be empty: {why}"));
+                None
+            }
+            None => {
+                self.fail(key, format!("missing: {why}"));
+                None
+            }
+        }
+    }
+
+    /// A path resolved against the config file's directory; `None` when absent.
+    fn path(&mut self, key: &str, raw: Option<&str>) -> Option<PathBuf> {
+        let raw = raw?;
+        if !self.check(!raw.is_empty(), key, "must not be empty") {
+            return None;
+        }
+        // `components()` drops the `.` a join leaves in `/etc/postdesk/./var`.
+        Some(self.base_dir.join(raw).components().collect())
+    }
+
+    // --- reading the sections ----------------------------------------------------------------
+
+    fn read(&mut self) -> RawConfig {
+        let mut raw = RawConfig {
+            service: Some(RawService::default()),
+            sources: Vec::new(),
+            transport: Some(RawTransport::default()),
+            intake: Some(RawIntake::default()),
+            outbox: Some(RawOutbox::default()),
+        };
+        let doc = self.doc;
+        let Some(top) = doc.get_ref().as_table() else {
+            return raw;
+        };
+        for (key, value) in top.iter() {
+            match key.get_ref().as_ref() {
+                "service" => raw.service = self.de("service", value),
+                "source" => raw.sources = self.sources(value),
+                "transport" => raw.transport = self.de("transport", value),
+                "intake" => raw.intake = self.de("intake", value),
+                "outbox" => raw.outbox = self.de("outbox", value),
+                other => self.at(
+                    other,
+                    Some(key.span()),
+                    format!("unknown section (this version reads only: {SECTIONS})"),
+                ),
+            }
+        }
+        raw
+    }
+
+    /// Deserializes one value; an error is recorded under the key path its span points at.
+    fn de<T: DeserializeOwned>(&mut self, key: &str, value: &Spanned<DeValue<'a>>) -> Option<T> {
+        T::deserialize(ValueDeserializer::from(value.clone()))
+            .map_err(|e| {
+                let span = e.span();
+                let path = span.as_ref().and_then(|s| path_near(value, s.start, key));
+                self.at(path.unwrap_or_else(|| key.to_string()), span, e.message());
+            })
+            .ok()
+    }
+
+    fn sources(&mut self, value: &Spanned<DeValue<'a>>) -> Vec<(String, RawSource)> {
+        let Some(list) = value.get_ref().as_array() else {
+            self.at(
+                "source",
+                Some(value.span()),
+                "must be a list of [[source]] tables",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let key = format!("source[{i}]");
+            // Checked before serde, so a POP3/IMAP source written after DESIGN.md gets this
+            // explanation rather than "unknown field `host`".
+            let kind = item
+                .get_ref()
+                .get("kind")
+                .and_then(|k| k.get_ref().as_str());
+            if let Some(kind @ ("pop3" | "imap")) = kind {
+                self.fail(
+                    &format!("{key}.kind"),
+                    format!(
+                        "kind = {kind:?} is not supported yet in this version; use \"maildir\", \
+                         or let the MTA deliver with `postdesk ingest`"
+                    ),
+                );
+            } else if let Some(source) = self.de(&key, item) {
+                out.push((key, source));
+            }
+        }
+        out
+    }
+
+    /// Refuses keys that the section accepts but that mean nothing for the chosen kind, so an
+    /// operator never believes that, say, `port` applies to a sendmail transport.
+    fn unused_keys(&mut self, section: &str, used: &str, kind: &str) {
+        let doc = self.doc;
+        let Some(table) = doc
+            .get_ref()
+            .get(section)
+            .and_then(|t| t.get_ref().as_table())
+        else {
+            return;
+        };
+        for key in table.keys() {
+            let key = key.get_ref();
+            if !used.split(' ').any(|u| u == key.as_ref()) {
+                self.fail(&format!("{section}.{key}"), format!("not used with {kind}"));
+            }
+        }
+    }
+
+    // --- validating the sections -------------------------------------------------------------
+
+    fn service(&mut self, r: RawService) -> Option<Service> {
+        let name = r.name.unwrap_or_else(|| "Support".into());
+        self.check(
+            !name.trim().is_empty() && !name.contains(char::is_control),
+            "service.name",
+            "must be one non-empty line (it is the display name on every mail postdesk sends)",
+        );
+        let address = self.parse(
+            "service.address",
+            r.address.as_deref(),
+            "support@localhost",
+            |s| Address::parse(s).map_err(|e| e.to_string()),
+        );
+        let prefix = r.ticket_prefix.unwrap_or_else(|| "SUPPORT".into());
+        self.check(
+            prefix.len() <= 20 && word(&prefix, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "service.ticket_prefix",
+            "must be 1-20 characters of A-Z a-z 0-9 _ - (it goes inside the subject token [PREFIX #N])",
+        );
+        let language = self.parse(
+            "service.default_language",
+            r.default_language.as_deref(),
+            "en",
+            |s| choice(s, &Language::ALL, Language::as_str),
+        );
+        let database = self.path("service.database", r.database.as_deref());
+        let templates = self.path("service.templates", r.templates.as_deref());
+        let types = r.ticket_types.unwrap_or_else(|| {
+            ["technical", "billing", "refund"]
+                .map(String::from)
+                .to_vec()
+        });
+        self.check(
+            !types.is_empty(),
+            "service.ticket_types",
+            "must list at least one type (the first is the type of a new ticket)",
+        );
+        for (i, t) in types.iter().enumerate() {
+            let key = format!("service.ticket_types[{i}]");
+            if !word(t, |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+            }) {
+                self.fail(
+                    &key,
+                    format!("{t:?} must be lowercase a-z, 0-9 or - (staff write `#type {t}`)"),
+                );
+            } else if let Some(j) = types[..i].iter().position(|u| u == t) {
+                self.fail(&key, format!("{t:?} is already service.ticket_types[{j}]"));
+            }
+        }
+        Some(Service {
+            name,
+            address: address?,
+            ticket_prefix: prefix,
+            default_language: language?,
+            database: database.unwrap_or_else(|| "/var/lib/postdesk/postdesk.db".into()),
+            templates,
+            ticket_types: types,
+        })
+    }
+
+    fn source(&mut self, key: &str, r: RawSource) -> Option<Source> {
+        let name_key = format!("{key}.name");
+        let name = self.required(
+            &name_key,
+            r.name.as_deref(),
+            "every source needs a name for logs and the CLI",
+        );
+        if let Some(n) = name {
+            self.check(
+                word(n, |c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+                &name_key,
+                "must be letters, digits, _ . or -",
+            );
+        }
+        let kind_key = format!("{key}.kind");
+        let kind = match r.kind.as_deref() {
+            Some("maildir") => {
+                let path_key = format!("{key}.path");
+                let path = self.required(
+                    &path_key,
+                    r.path.as_deref(),
+                    "the Maildir to take new mail from",
+                );
+                let path = path.and_then(|p| self.path(&path_key, Some(p)));
+                let poll = self.duration(&format!("{key}.poll"), r.poll.as_deref(), "5s");
+                path.zip(poll)
+                    .map(|(path, poll)| SourceKind::Maildir { path, poll })
+            }
+            Some(other) => {
+                self.fail(
+                    &kind_key,
+                    format!("unknown kind {other:?}: expected \"maildir\" (pop3 and imap are not supported yet in this version)"),
+                );
+                None
+            }
+            None => {
+                self.fail(&kind_key, "missing: expected kind = \"maildir\"");
+                None
+            }
+        };
+        Some(Source {
+            name: name?.to_string(),
+            kind: kind?,
+        })
+    }
+
+    fn transport(&mut self, r: RawTransport) -> Option<Transport> {
+        let kind = r.kind.as_deref().unwrap_or("maildir");
+        let Some((_, used)) = TRANSPORT_KEYS.iter().find(|(k, _)| *k == kind) else {
+            self.fail(
+                "transport.kind",
+                format!("must be \"smtp\", \"sendmail\" or \"maildir\", not {kind:?}"),
+            );
+            return None;
+        };
+        let what = if r.kind.is_some() {
+            format!("kind = {kind:?}")
+        } else {
+            format!("kind = {kind:?} (the default)")
+        };
+        self.unused_keys("transport", used, &what);
+        match kind {
+            "smtp" => self.smtp(r).map(Transport::Smtp),
+            "sendmail" => {
+                // Not resolved against the config directory, and no $PATH search: under
+                // systemd the daemon's PATH is minimal, so the program must be named exactly.
+                let command = PathBuf::from(r.command.as_deref().unwrap_or("/usr/sbin/sendmail"));
+                let ok = self.check(
+                    command.is_absolute(),
+                    "transport.command",
+                    "must be an absolute path (the daemon does not search $PATH)",
+                );
+                let args = r.args.unwrap_or_else(|| vec!["-i".to_string()]);
+                ok.then_some(Transport::Sendmail { command, args })
+            }
+            _ => {
+                let path = self.path("transport.path", r.path.as_deref());
+                Some(Transport::Maildir {
+                    path: path.unwrap_or_else(|| "/var/lib/postdesk/sent".into()),
+                })
+            }
+        }
+    }
+
+    fn smtp(&mut self, r: RawTransport) -> Option<Smtp> {
+        let host = self.required(
+            "transport.host",
+            r.host.as_deref(),
+            "the SMTP server to hand mail to",
+        );
+        let tls = self.parse("transport.tls", r.tls.as_deref(), "starttls", |s| {
+            choice(s, &TlsMode::ALL, TlsMode::as_str)
+        });
+        if let (Some(TlsMode::None), Some(host)) = (tls, host) {
+            self.check(
+                is_loopback(host),
+                "transport.tls",
+                "\"none\" is allowed only when host is a loopback address (127.0.0.0/8, ::1, localhost): \
+                 without TLS, customers' mail and the SMTP password cross the network in clear",
+            );
+        }
+        let port = self.int(
+            "transport.port",
+            r.port,
+            tls.map_or(587, TlsMode::default_port),
+            1..=65535,
+        );
+        // The pair, both ways: half a login either fails at the server or is silently unused.
+        self.check(
+            r.user.is_some() || r.password_file.is_none(),
+            "transport.password_file",
+            "set transport.user too (user and password_file go together)",
+        );
+        self.check(
+            r.password_file.is_some() || r.user.is_none(),
+            "transport.user",
+            "set transport.password_file too (user and password_file go together; the password itself never goes in this file)",
+        );
+        let password_file = self.path("transport.password_file", r.password_file.as_deref());
+        let ca_file = self.path("transport.ca_file", r.ca_file.as_deref());
+        let timeout = self.duration("transport.timeout", r.timeout.as_deref(), "30s");
+        if let Some(helo) = &r.helo_name {
+            self.check(
+                word(helo, |c| c.is_ascii_graphic()),
+                "transport.helo_name",
+                "must be a host name (no spaces)",
+            );
+        }
+        Some(Smtp {
+            host: host?.to_string(),
+            port: port?,
+            tls: tls?,
+            user: r.user,
+            password_file,
+            ca_file,
+            timeout: timeout?,
+            helo_name: r.helo_name,
+        })
+    }
+
+    fn intake(&mut self, r: RawIntake) -> Option<Intake> {
+        let max_message_size = self.size(
+            "intake.max_message_size",
+            r.max_message_size.as_deref(),
+            "25MB",
+        );
+        let max_mime_depth = self.int("intake.max_mime_depth", r.max_mime_depth, 20, 1..=1000);
+        let max_mime_parts = self.int("intake.max_mime_parts", r.max_mime_parts, 500, 1..=100_000);
+        let max_auto = self.int(
+            "intake.max_auto_replies_per_day",
+            r.max_auto_replies_per_day,
+            10,
+            0..=10_000,
+        );
+        let unmatched = self.parse(
+            "intake.unmatched_automatic",
+            r.unmatched_automatic.as_deref(),
+            "quarantine",
+            |s| choice(s, &UnmatchedAutomatic::ALL, UnmatchedAutomatic::as_str),
+        );
+        let batch_size = self.int("intake.batch_size", r.batch_size, 200, 1..=10_000);
+        Some(Intake {
+            confirm_receipt: r.confirm_receipt.unwrap_or(true),
+            max_message_size: max_message_size?,
+            max_mime_depth: max_mime_depth?,
+            max_mime_parts: max_mime_parts?,
+            max_auto_replies_per_day: max_auto?,
+            unmatched_automatic: unmatched?,
+            batch_size: batch_size?,
+        })
+    }
+
+    fn outbox(&mut self, r: RawOutbox) -> Option<Outbox> {
+        let max_attempts = self.int("outbox.max_attempts", r.max_attempts, 12, 1..=1000);
+        let retry_initial = self.duration("outbox.retry_initial", r.retry_initial.as_deref(), "1m");
+        let retry_max = self.duration("outbox.retry_max", r.retry_max.as_deref(), "6h");
+        if let (Some(initial), Some(max)) = (retry_initial, retry_max) {
+            self.check(
+                initial <= max,
+                "outbox.retry_initial",
+                format!(
+                    "must not exceed outbox.retry_max ({})",
+                    format_duration(max)
+                ),
+            );
+        }
+        Some(Outbox {
+            max_attempts: max_attempts?,
+            retry_initial: retry_initial?,
+            retry_max: retry_max?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Finding keys and lines in the parsed document
+// ---------------------------------------------------------------------------
+
+/// The span of `path` (`source[1].path`), or of its deepest existing ancestor, so a missing key
+/// is reported at its table's header. A table's span is its header line.
+fn span_of(doc: &Spanned<DeValue<'_>>, path: &str) -> Option<Range<usize>> {
+    let mut node = doc;
+    let mut best = None;
+    for segment in path.split('.') {
+        let (name, index) = match segment.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let Some(next) = node.get_ref().get(name) else {
+            break;
+        };
+        node = next;
+        best = Some(node.span());
+        if let Some(i) = index {
+            let Some(item) = node.get_ref().get(i) else {
+                break;
+            };
+            node = item;
+            best = Some(node.span());
+        }
+    }
+    best
+}
+
+/// The key path of the key or value that starts nearest before byte `offset` under `node`
+/// (whose own path is `path`): the one an error at `offset` is about. For a syntax error that
+/// cut a key short, this is the key or table just before it.
+fn path_near(node: &Spanned<DeValue<'_>>, offset: usize, path: &str) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    // `>=`: on a tie the deeper node, visited later, wins (`source[0]` over `source`).
+    visit(node, path, &mut |start, p| {
+        if start <= offset && best.as_ref().is_none_or(|(b, _)| start >= *b) {
+            best = Some((start, p.to_string()));
+        }
+    });
+    best.map(|(_, p)| p)
+}
+
+/// Calls `f(start, path)` for every key and value below `node`. All of them, not only those
+/// whose parent's span covers `offset`: a table's own span is just its header line.
+fn visit(node: &Spanned<DeValue<'_>>, path: &str, f: &mut impl FnMut(usize, &str)) {
+    if !path.is_empty() {
+        f(node.span().start, path);
+    }
+    match node.get_ref() {
+        DeValue::Table(table) => {
+            for (k, v) in table.iter() {
+                let child = if path.is_empty() {
+                    k.get_ref().to_string()
+                } else {
+                    format!("{path}.{}", k.get_ref())
+                };
+                f(k.span().start, &child);
+                visit(v, &child, f);
+            }
+        }
+        DeValue::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                visit(v, &format!("{path}[{i}]"), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Value syntax: durations, sizes, choices
+// ---------------------------------------------------------------------------
+
+/// Duration units in milliseconds, and size units in bytes matched upper-cased; largest first,
+/// the order [`format_scaled`] picks from. 1 KB = 1024 bytes, as in Dovecot, Exim and most
+/// mail software, and KiB means the same.
+const DURATION_UNITS: &[(&str, u64)] = &[
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("GB", 1 << 30),
+    ("GIB", 1 << 30),
+    ("MB", 1 << 20),
+    ("MIB", 1 << 20),
+    ("KB", 1 << 10),
+    ("KIB", 1 << 10),
+    ("", 1),
+    ("B", 1),
+];
+
+/// `"500ms"`, `"60s"`, `"5m"`, `"2h"`, `"1d"`: a whole number and one unit. A bare number is
+/// refused because nothing says whether it means seconds or minutes.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let millis = parse_scaled(s, DURATION_UNITS);
+    millis.map(Duration::from_millis).ok_or_else(|| {
+        format!("invalid duration {s:?}: expected a whole number and a unit: \"500ms\", \"60s\", \"5m\", \"2h\" or \"1d\"")
+    })
+}
+
+/// Bytes (`"1000"`, `"1000B"`) or a whole number of KB, MB or GB (any case; KiB, MiB, GiB too).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    parse_scaled(&s.to_ascii_uppercase(), SIZE_UNITS).ok_or_else(|| {
+        format!("invalid size {s:?}: expected bytes (\"1000\") or a whole number with KB, MB or GB (\"512KB\", \"25MB\", \"1GB\"; 1 KB = 1024 bytes)")
+    })
+}
+
+/// The shortest exact spelling, so `format → parse` is the identity. Durations below a
+/// millisecond cannot come from the file and are truncated.
+pub fn format_duration(d: Duration) -> String {
+    format_scaled(
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+        DURATION_UNITS,
+    )
+}
+
+pub fn format_size(bytes: u64) -> String {
+    format_scaled(bytes, SIZE_UNITS)
+}
+
+/// A whole number and a unit from `units`, blanks allowed around and between; `None` on any
+/// other spelling or on overflow.
+fn parse_scaled(s: &str, units: &[(&str, u64)]) -> Option<u64> {
+    let s = s.trim();
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (_, per) = units.iter().find(|(name, _)| *name == s[end..].trim())?;
+    s[..end].parse::<u64>().ok()?.checked_mul(*per)
+}
+
+/// `n` in the largest unit that divides it exactly.
+fn format_scaled(n: u64, units: &[(&str, u64)]) -> String {
+    let unit = units.iter().find(|(_, per)| n.is_multiple_of(*per));
+    unit.map_or_else(|| n.to_string(), |(name, per)| format!("{}{name}", n / per))
+}
+
+fn positive<T: PartialEq + Default>(v: T) -> Result<T, String> {
+    if v == T::default() {
+        Err("must be greater than zero".to_string())
+    } else {
+        Ok(v)
+    }
+}
+
+fn choice<T: Copy>(s: &str, all: &[T], name: fn(T) -> &'static str) -> Result<T, String> {
+    all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
+        let names: Vec<String> = all.iter().map(|v| format!("{:?}", name(*v))).collect();
+        format!("must be one of {}, not {s:?}", names.join(", "))
+    })
+}
+
+/// Non-empty and every character allowed.
+fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(allowed)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+// ---------------------------------------------------------------------------
+// Back to the raw layer, for to_toml
+// ---------------------------------------------------------------------------
+
+fn push_section(out: &mut String, header: &str, body: &impl Serialize) {
+    // Flat tables of strings, numbers and string lists always serialize; should that ever
+    // change, the comment keeps the output valid TOML rather than panicking.
+    let body =
+        toml::to_string(body).unwrap_or_else(|e| format!("# cannot write this section: {e}\n"));
+    out.push_str(&format!("\n{header}\n{body}"));
+}
+
+fn lossy(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+impl Service {
+    fn to_raw(&self) -> RawService {
+        RawService {
+            name: Some(self.name.clone()),
+            address: Some(self.address.to_string()),
+            ticket_prefix: Some(self.ticket_prefix.clone()),
+            default_language: Some(self.default_language.as_str().into()),
+            database: Some(lossy(&self.database)),
+            templates: self.templates.as_deref().map(lossy),
+            ticket_types: Some(self.ticket_types.clone()),
+        }
+    }
+}
+
+impl Source {
+    fn to_raw(&self) -> RawSource {
+        match &self.kind {
+            SourceKind::Maildir { path, poll } => RawSource {
+                name: Some(self.name.clone()),
+                kind: Some("maildir".into()),
+                path: Some(lossy(path)),
+                poll: Some(format_duration(*poll)),
+            },
+        }
+    }
+}
+
+impl Transport {
+    fn to_raw(&self) -> RawTransport {
+        let mut raw = RawTransport {
+            kind: Some(self.kind().into()),
+            ..RawTransport::default()
+        };
+        match self {
+            Transport::Maildir { path } => raw.path = Some(lossy(path)),
+            Transport::Smtp(s) => {
+                raw.host = Some(s.host.clone());
+                raw.port = Some(i64::from(s.port));
+                raw.tls = Some(s.tls.as_str().into());
+                raw.user = s.user.clone();
+                raw.password_file = s.password_file.as_deref().map(lossy);
+                raw.ca_file = s.ca_file.as_deref().map(lossy);
+                raw.timeout = Some(format_duration(s.timeout));
+                raw.helo_name = s.helo_name.clone();
+            }
+            Transport::Sendmail { command, args } => {
+                raw.command = Some(lossy(command));
+                raw.args = Some(args.clone());
+            }
+        }
+        raw
+    }
+}
+
+impl Intake {
+    fn to_raw(&self) -> RawIntake {
+        // usize/u32 → i64 cannot overflow within the validated ranges; saturate regardless.
+        let int = |n: usize| Some(i64::try_from(n).unwrap_or(i64::MAX));
+        RawIntake {
+            confirm_receipt: Some(self.confirm_receipt),
+            max_message_size: Some(format_size(self.max_message_size)),
+            max_mime_depth: int(self.max_mime_depth),
+            max_mime_parts: int(self.max_mime_parts),
+            max_auto_replies_per_day: Some(i64::from(self.max_auto_replies_per_day)),
+            unmatched_automatic: Some(self.unmatched_automatic.as_str().into()),
+            batch_size: int(self.batch_size),
+        }
+    }
+}
+
+impl Outbox {
+    fn to_raw(&self) -> RawOutbox {
+        RawOutbox {
+            max_attempts: Some(i64::from(self.max_attempts)),
+            retry_initial: Some(format_duration(self.retry_initial)),
+            retry_max: Some(format_duration(self.retry_max)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../conf/postdesk.toml");
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, "t.toml", Path::new("/etc/postdesk"))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.problems,
+        }
+    }
+
+    /// Asserts exactly one problem, at `key` and `line`, whose message contains `fragment`.
+    #[track_caller]
+    fn assert_one(text: &str, key: &str, line: usize, fragment: &str) {
+        let found = problems(text);
+        assert!(
+            matches!(&found[..], [p] if p.key == key && p.line == Some(line) && p.message.contains(fragment)),
+            "expected one problem at {key} line {line} containing {fragment:?}, got {found:#?}\nin:\n{text}"
+        );
+    }
+
+    #[test]
+    fn shipped_example_parses_with_the_values_its_comments_give() {
+        let c =
+            Config::from_toml(EXAMPLE, "conf/postdesk.toml", Path::new("/etc/postdesk")).unwrap();
+        let s = &c.service;
+        assert_eq!(s.name, "ACME Support");
+        assert_eq!(s.address, Address::parse("support@acme.example").unwrap());
+        assert_eq!(s.ticket_prefix, "ACME");
+        assert_eq!(s.default_language, Language::En);
+        assert_eq!(s.database, PathBuf::from("/var/lib/postdesk/postdesk.db"));
+        assert_eq!(s.templates, None);
+        assert_eq!(s.ticket_types, ["technical", "billing", "refund"]);
+        let inbox = SourceKind::Maildir {
+            path: "/var/lib/postdesk/inbox".into(),
+            poll: Duration::from_secs(5),
+        };
+        assert_eq!(
+            c.sources,
+            [Source {
+                name: "local".into(),
+                kind: inbox
+            }]
+        );
+        let smtp = Smtp {
+            host: "mail.acme.example".into(),
+            port: 587,
+            tls: TlsMode::Starttls,
+            user: Some("support@acme.example".into()),
+            password_file: Some("/etc/postdesk/smtp.pass".into()),
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            helo_name: None,
+        };
+        assert_eq!(c.transport, Transport::Smtp(smtp));
+        assert_eq!(c.intake, intake_defaults());
+        assert_eq!(c.outbox, outbox_defaults());
+    }
+
+    fn intake_defaults() -> Intake {
+        Intake {
+            confirm_receipt: true,
+            max_message_size: 25 * 1024 * 1024,
+            max_mime_depth: 20,
+            max_mime_parts: 500,
+            max_auto_replies_per_day: 10,
+            unmatched_automatic: UnmatchedAutomatic::Quarantine,
+            batch_size: 200,
+        }
+    }
+
+    fn outbox_defaults() -> Outbox {
+        Outbox {
+            max_attempts: 12,
+            retry_initial: Duration::from_secs(60),
+            retry_max: Duration::from_secs(6 * 3600),
+        }
+    }
+
+    #[test]
+    fn embedded_default_is_local_and_relative_to_the_current_directory() {
+        let c = Config::embedded_default();
+        assert_eq!(c.origin, "embedded default");
+        assert_eq!(c.service.name, "Support");
+        assert_eq!(c.service.address.as_str(), "support@localhost");
+        assert_eq!(c.service.ticket_prefix, "SUPPORT");
+        assert_eq!(c.service.default_language, Language::En);
+        assert_eq!(c.service.database, PathBuf::from("./var/postdesk.db"));
+        assert_eq!(c.service.ticket_types, ["technical", "billing", "refund"]);
+        let inbox = SourceKind::Maildir {
+            path: "./var/inbox".into(),
+            poll: Duration::from_secs(1),
+        };
+        assert_eq!(
+            c.sources,
+            [Source {
+                name: "inbox".into(),
+                kind: inbox
+            }]
+        );
+        assert_eq!(
+            c.transport,
+            Transport::Maildir {
+                path: "./var/sent".into()
+            }
+        );
+        assert_eq!(c.intake, intake_defaults());
+        assert_eq!(c.outbox, outbox_defaults());
+    }
+
+    #[test]
+    fn an_empty_file_gets_the_file_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.service.database,
+            PathBuf::from("/var/lib/postdesk/postdesk.db")
+        );
+        assert_eq!(c.service.address.as_str(), "support@localhost");
+        assert!(
+            c.sources.is_empty(),
+            "no [[source]] is valid: the MTA can pipe to `postdesk ingest`"
+        );
+        assert_eq!(
+            c.transport,
+            Transport::Maildir {
+                path: "/var/lib/postdesk/sent".into()
+            }
+        );
+        let sendmail = parse("[transport]\nkind = \"sendmail\"").unwrap().transport;
+        assert_eq!(
+            sendmail,
+            Transport::Sendmail {
+                command: "/usr/sbin/sendmail".into(),
+                args: vec!["-i".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn smtp_port_defaults_by_tls_mode() {
+        for (tls, host, port) in [
+            ("implicit", "mx.example", 465),
+            ("starttls", "mx.example", 587),
+            ("none", "127.0.0.1", 25),
+        ] {
+            let text = format!("[transport]\nkind = \"smtp\"\nhost = \"{host}\"\ntls = \"{tls}\"");
+            match parse(&text).unwrap().transport {
+                Transport::Smtp(s) => assert_eq!(s.port, port, "tls = {tls}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn to_toml_round_trips() {
+        let smtp_full = "[transport]\nkind = \"smtp\"\nhost = \"::1\"\ntls = \"none\"\nport = 2525\n\
+                         user = \"u\"\npassword_file = \"pw\"\nca_file = \"ca.pem\"\ntimeout = \"1500ms\"\n\
+                         helo_name = \"h.example\"\n[service]\ntemplates = \"tpl\"\nname = 'Say \"hi\"'";
+        let sendmail = "[transport]\nkind = \"sendmail\"\ncommand = \"/usr/bin/msmtp\"\nargs = [\"-t\", \"--\"]\n\
+                        [intake]\nmax_message_size = \"1000\"\nunmatched_automatic = \"ticket\"\nconfirm_receipt = false";
+        let mut configs = vec![Config::embedded_default(), parse(EXAMPLE).unwrap()];
+        configs.extend([smtp_full, sendmail, ""].map(|t| parse(t).unwrap()));
+        for c in configs {
+            let text = c.to_toml();
+            let back = Config::from_toml(&text, &c.origin, Path::new(""))
+                .unwrap_or_else(|e| panic!("to_toml output refused:\n{e}\n---\n{text}"));
+            assert_eq!(back, c, "\n{text}");
+        }
+    }
+
+    /// The example is the operator's reference: every key the module writes out for a fully
+    /// set config of each kind must appear in it, active or commented out.
+    #[test]
+    fn every_key_is_documented_in_the_example() {
+        let full = [
+            "[transport]\nkind = \"smtp\"\nhost = \"h\"\nuser = \"u\"\npassword_file = \"p\"\nca_file = \"c\"\nhelo_name = \"h\"\n[service]\ntemplates = \"t\"",
+            "[transport]\nkind = \"sendmail\"",
+            "[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"",
+        ];
+        for text in full {
+            for line in parse(text).unwrap().to_toml().lines() {
+                let Some((key, _)) = line.split_once(" = ") else {
+                    continue;
+                };
+                let documented = EXAMPLE.lines().any(|l| {
+                    l.trim_start_matches(['#', ' '])
+                        .starts_with(&format!("{key} = "))
+                });
+                assert!(documented, "key `{key}` is not in conf/postdesk.toml");
+            }
+        }
+    }
+
+    #[test]
+    fn each_validation_rule_names_key_and_line() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, usize, &str)] = &[
+            ("[service]\naddress = \"support\"", "service.address", 2, "not an email address"),
+            ("[service]\nname = \"\"", "service.name", 2, "non-empty"),
+            ("[service]\n\nticket_prefix = \"AC ME\"", "service.ticket_prefix", 3, "[PREFIX #N]"),
+            ("[service]\nticket_prefix = \"ABCDEFGHIJKLMNOPQRSTU\"", "service.ticket_prefix", 2, "1-20"),
+            ("[service]\ndefault_language = \"de\"", "service.default_language", 2, "\"en\", \"fr\", \"it\""),
+            ("[service]\nticket_types = []", "service.ticket_types", 2, "at least one"),
+            ("[service]\nticket_types = [\n\"a\",\n\"Refund\"]", "service.ticket_types[1]", 4, "lowercase"),
+            ("[service]\nticket_types = [\"a\", \"b\", \"a\"]", "service.ticket_types[2]", 2, "already service.ticket_types[0]"),
+            ("[service]\ndatabase = \"\"", "service.database", 2, "must not be empty"),
+            ("[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\n[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"q\"",
+                "source[1].name", 6, "already the name of source[0]"),
+            ("[[source]]\nname = \"\"\nkind = \"maildir\"\npath = \"p\"", "source[0].name", 2, "must not be empty"),
+            ("[[source]]\nname = \"my inbox\"\nkind = \"maildir\"\npath = \"p\"", "source[0].name", 2, "letters, digits"),
+            ("[[source]]\nkind = \"maildir\"\npath = \"p\"", "source[0].name", 1, "missing"),
+            ("[[source]]\nname = \"a\"\nkind = \"maildir\"", "source[0].path", 1, "missing"),
+            ("[[source]]\nname = \"a\"\npath = \"p\"", "source[0].kind", 1, "missing"),
+            ("[[source]]\nname = \"a\"\nkind = \"mbox\"", "source[0].kind", 3, "unknown kind"),
+            ("[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\npoll = \"0s\"", "source[0].poll", 5, "greater than zero"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nhost = \"pop.example\"\nport = 995", "source[0].kind", 3, "not supported yet in this version"),
+            ("[[source]]\nname = \"a\"\nkind = \"imap\"", "source[0].kind", 3, "not supported yet in this version"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"mail.example\"\ntls = \"none\"", "transport.tls", 4, "loopback"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"mail.example\"\ntls = \"ssl\"", "transport.tls", 4, "\"implicit\", \"starttls\", \"none\""),
+            ("[transport]\nkind = \"smtp\"", "transport.host", 1, "missing"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\npassword_file = \"p\"", "transport.password_file", 4, "transport.user"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\nuser = \"u\"", "transport.user", 4, "transport.password_file"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\nport = 0", "transport.port", 4, "must be 1-65535"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\nport = 65536", "transport.port", 4, "must be 1-65535"),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\ntimeout = \"30\"", "transport.timeout", 4, "\"500ms\", \"60s\""),
+            ("[transport]\nkind = \"smtp\"\nhost = \"h\"\nhelo_name = \"a b\"", "transport.helo_name", 4, "host name"),
+            ("[transport]\nkind = \"carrier-pigeon\"", "transport.kind", 2, "\"smtp\", \"sendmail\" or \"maildir\""),
+            ("[transport]\nkind = \"sendmail\"\ncommand = \"sendmail\"", "transport.command", 3, "absolute"),
+            ("[transport]\nkind = \"sendmail\"\nhost = \"h\"", "transport.host", 3, "not used with kind = \"sendmail\""),
+            ("[transport]\nport = 25", "transport.port", 2, "kind = \"maildir\" (the default)"),
+            ("[intake]\nmax_message_size = \"0MB\"", "intake.max_message_size", 2, "greater than zero"),
+            ("[intake]\nmax_message_size = \"25 megs\"", "intake.max_message_size", 2, "1 KB = 1024 bytes"),
+            ("[intake]\nmax_mime_depth = 0", "intake.max_mime_depth", 2, "must be 1-1000"),
+            ("[intake]\nmax_mime_parts = 0", "intake.max_mime_parts", 2, "must be 1-100000"),
+            ("[intake]\nmax_auto_replies_per_day = -1", "intake.max_auto_replies_per_day", 2, "must be 0-10000"),
+            ("[intake]\nbatch_size = 0", "intake.batch_size", 2, "must be 1-10000"),
+            ("[intake]\nbatch_size = 10001", "intake.batch_size", 2, "must be 1-10000"),
+            ("[intake]\nunmatched_automatic = \"drop\"", "intake.unmatched_automatic", 2, "\"quarantine\", \"ticket\""),
+            ("[outbox]\nmax_attempts = 0", "outbox.max_attempts", 2, "must be 1-1000"),
+            ("[outbox]\nretry_initial = \"7h\"", "outbox.retry_initial", 2, "must not exceed outbox.retry_max (6h)"),
+            ("[outbox]\nretry_max = \"0s\"", "outbox.retry_max", 2, "greater than zero"),
+        ];
+        for &(text, key, line, fragment) in cases {
+            assert_one(text, key, line, fragment);
+        }
+    }
+
+    #[test]
+    fn plain_smtp_is_allowed_towards_loopback_only() {
+        for host in [
+            "127.0.0.1",
+            "127.3.2.1",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LocalHost",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "128.0.0.1",
+            "10.0.0.1",
+            "::2",
+            "localhost.example",
+            "mail.example",
+            "",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_sections_are_errors_with_their_line() {
+        // A later version's setting must not look honoured (see the example's header).
+        let text = "[intake]\nconfirm_receipt = true\nrequire_authentication = true\n";
+        assert_one(
+            text,
+            "intake.require_authentication",
+            3,
+            "unknown field `require_authentication`",
+        );
+        assert_one(
+            "[service]\nname = \"x\"\n\n[staff]\nnotify = []",
+            "staff",
+            4,
+            "unknown section",
+        );
+        assert_one(
+            "[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\nfolder = \"x\"",
+            "source[0].folder",
+            5,
+            "unknown field",
+        );
+        let shown = parse(text).unwrap_err().to_string();
+        assert!(
+            shown.starts_with("t.toml:3: intake.require_authentication: unknown field"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_errors_with_key_and_line() {
+        assert_one(
+            "[transport]\nkind = \"smtp\"\nhost = \"h\"\nport = \"25\"",
+            "transport.port",
+            4,
+            "invalid type",
+        );
+        assert_one(
+            "[intake]\nconfirm_receipt = \"yes\"",
+            "intake.confirm_receipt",
+            2,
+            "invalid type",
+        );
+        assert_one(
+            "[service]\nticket_types = [\"a\",\n 2]",
+            "service.ticket_types[1]",
+            3,
+            "invalid type",
+        );
+        assert_one("intake = 5", "intake", 1, "an [intake] table");
+        assert_one("[source]\nname = \"a\"", "source", 1, "[[source]]");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let found = problems("[service]\nname = \"x\"\naddress = support@x.example\n");
+        assert!(
+            !found.is_empty() && found.iter().all(|p| p.line == Some(3)),
+            "{found:#?}"
+        );
+        assert_one(
+            "[intake]\nbatch_size = 1\nx = = 2\n",
+            "intake.x",
+            3,
+            "extra `=`",
+        );
+        let found = problems("[service]\nname = \"x\"\n[service]\n");
+        assert!(
+            matches!(&found[..], [p] if p.line == Some(3) && p.message.contains("duplicate")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once_in_file_order() {
+        let text = "\
+[outbox]
+max_attempts = 0
+[service]
+ticket_prefix = \"A B\"
+colour = \"blue\"
+[transport]
+kind = \"smtp\"
+host = \"h\"
+port = 99999
+[intake]
+batch_size = 0
+";
+        let err = parse(text).unwrap_err();
+        let keys: Vec<_> = err
+            .problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.line))
+            .collect();
+        // The unknown key stops only its own section: the rest is still validated.
+        assert_eq!(
+            keys,
+            [
+                ("outbox.max_attempts", Some(2)),
+                ("service.colour", Some(5)),
+                ("transport.port", Some(9)),
+                ("intake.batch_size", Some(11)),
+            ]
+        );
+        let shown = err.to_string();
+        assert_eq!(shown.lines().count(), 4, "{shown}");
+        assert!(
+            shown.contains("\nt.toml:9: transport.port: must be 1-65535, not 99999\n"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("500ms", Duration::from_millis(500)),
+            ("60s", Duration::from_secs(60)),
+            ("5m", Duration::from_secs(300)),
+            ("2h", Duration::from_secs(7200)),
+            ("1d", Duration::from_secs(86_400)),
+            (" 10 s ", Duration::from_secs(10)),
+            ("0s", Duration::ZERO),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_duration(text), Ok(want), "{text:?}");
+        }
+        for bad in [
+            "",
+            "60",
+            "s",
+            "1.5h",
+            "-1s",
+            "5 minutes",
+            "1w",
+            "5M",
+            "99999999999999999999d",
+        ] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(
+                err.contains("\"500ms\", \"60s\", \"5m\", \"2h\" or \"1d\""),
+                "{bad:?}: {err}"
+            );
+        }
+        for d in ["1500ms", "90s", "2h", "3d", "25h", "0d"] {
+            assert_eq!(format_duration(parse_duration(d).unwrap()), d);
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let ok = [
+            ("1000", 1000),
+            ("1000B", 1000),
+            ("512KB", 512 * 1024),
+            ("512KiB", 512 * 1024),
+            ("25MB", 25 << 20),
+            ("25mb", 25 << 20),
+            ("1GB", 1 << 30),
+            ("1 GiB", 1 << 30),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_size(text), Ok(want), "{text:?}");
+        }
+        for bad in ["", "MB", "1.5MB", "-1", "10TB", "25 megs", "99999999999GB"] {
+            assert!(
+                parse_size(bad).unwrap_err().contains("1 KB = 1024 bytes"),
+                "{bad:?}"
+            );
+        }
+        for s in ["1000", "512KB", "25MB", "1GB", "1025"] {
+            assert_eq!(format_size(parse_size(s).unwrap()), s);
+        }
+    }
+
+    #[test]
+    fn locate_precedence() {
+        let cli = Some(Path::new("/cli.toml"));
+        let env = Some(OsStr::new("/env.toml"));
+        let empty = Some(OsStr::new(""));
+        let etc = Some(PathBuf::from(SYSTEM_CONFIG));
+        #[rustfmt::skip]
+        let cases = [
+            (cli, env, true, Some(PathBuf::from("/cli.toml"))),
+            (None, env, true, Some(PathBuf::from("/env.toml"))),
+            (None, empty, true, etc.clone()),
+            (None, None, true, etc),
+            (None, empty, false, None),
+            (None, None, false, None),
+        ];
+        for (cli, env, exists, want) in cases {
+            assert_eq!(
+                locate(cli, env, |p| exists && p == Path::new(SYSTEM_CONFIG)),
+                want,
+                "{cli:?} {env:?} {exists}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_base_dir() {
+        let text = "[service]\ndatabase = \"./db/p.db\"\ntemplates = \"templates\"\n\
+                    [[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"../spool/in\"\n\
+                    [transport]\nkind = \"smtp\"\nhost = \"h\"\nuser = \"u\"\npassword_file = \"/abs/pw\"\nca_file = \"ca.pem\"";
+        let c = Config::from_toml(text, "x", Path::new("/srv/pd")).unwrap();
+        assert_eq!(c.service.database, PathBuf::from("/srv/pd/db/p.db"));
+        assert_eq!(
+            c.service.templates,
+            Some(PathBuf::from("/srv/pd/templates"))
+        );
+        let SourceKind::Maildir { path, .. } = &c.sources[0].kind;
+        assert_eq!(path, Path::new("/srv/pd/../spool/in"));
+        let Transport::Smtp(smtp) = &c.transport else {
+            panic!("{:?}", c.transport)
+        };
+        assert_eq!(smtp.password_file.as_deref(), Some(Path::new("/abs/pw")));
+        assert_eq!(smtp.ca_file.as_deref(), Some(Path::new("/srv/pd/ca.pem")));
+    }
+
+    #[test]
+    fn load_takes_paths_from_the_file_directory_and_names_the_file_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postdesk.toml");
+        std::fs::write(&file, "[service]\ndatabase = \"var/p.db\"\n").unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.origin, file.display().to_string());
+        assert_eq!(c.service.database, dir.path().join("var/p.db"));
+
+        let missing = dir.path().join("nope.toml");
+        let shown = Config::load(&missing).unwrap_err().to_string();
+        assert!(
+            shown.starts_with(&format!("{}: cannot read:", missing.display())),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! postdesk: an email-native support-ticketing daemon.
+//!
+//! The mail flows through one module per stage (see DESIGN.md):
+//!
+//! ```text
+//! source   maildir | mbox (pop3 | imap later)   raw bytes + source id
+//! intake   runs the stages below and commits, THEN the source removes
+//! parse    raw bytes → Inbound (mail-parser)
+//! screen   loops, automatic mail, what to hold
+//! thread   subject token, then our Message-IDs → follow-up of N, or new
+//! apply    the ticket change + the mail it causes, one transaction
+//! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
+//! ```
+//!
+//! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
+//! runs it all; `cli` and `commands` are the command line.
+
+pub mod apply;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod intake;
+pub mod outbox;
+pub mod parse;
+pub mod screen;
+pub mod source;
+pub mod store;
+pub mod template;
+pub mod thread;
+pub mod types;

@@ -1,0 +1,49 @@
+//! The postdesk binary: parse the command line, set up logging, dispatch,
+//! and turn the outcome into a sysexits exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use postdesk::cli::{Cli, Command, LogFormat};
+use postdesk::commands::{self, exit};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    init_logging(&cli);
+    match commands::dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("postdesk: {failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// The daemon logs what it takes at info; one-shot commands only warn,
+/// so their own output stays readable. RUST_LOG overrides both.
+fn init_logging(cli: &Cli) {
+    let base = match (&cli.command, cli.verbose) {
+        (_, 2..) => "debug",
+        (_, 1) | (Command::Run, _) => "info",
+        _ => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,265 @@
+//! compose: builds the bytes of the mails postdesk sends, with mail-builder
+//! (never by string concatenation: a subject cannot inject a header).
+//!
+//! Every automatic mail carries `Auto-Submitted: auto-replied` (RFC 3834) and
+//! `X-Auto-Response-Suppress` so that other robots do not answer it.
+
+use chrono::{DateTime, Utc};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::raw::Raw;
+use sha2::{Digest, Sha256};
+
+use crate::config::Language;
+use crate::parse::Inbound;
+use crate::template::Templates;
+use crate::thread::Token;
+use crate::types::{Address, Mailbox, TicketId};
+
+/// Who the desk is, for every mail it writes.
+pub struct Desk<'a> {
+    pub name: &'a str,
+    pub address: &'a Address,
+    pub token: &'a Token,
+    pub templates: &'a Templates,
+}
+
+/// A mail ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub kind: &'static str,
+    pub message_id: String,
+    pub subject: String,
+    pub to: Vec<Address>,
+    pub raw: Vec<u8>,
+}
+
+/// The receipt for a message that opened ticket `n`.
+pub fn receipt(
+    desk: &Desk<'_>,
+    n: TicketId,
+    inbound: &Inbound,
+    to: &Mailbox,
+    lang: Language,
+    now: DateTime<Utc>,
+) -> Outgoing {
+    let subject = desk.token.tag_subject(n, &one_line(&inbound.subject));
+    let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
+    let body = desk.templates.render(
+        lang,
+        "receipt",
+        &[
+            ("name", &name),
+            ("service", desk.name),
+            ("address", desk.address.as_str()),
+            ("ticket", &format!("#{n}")),
+            ("token", &desk.token.format(n)),
+            ("subject", &inbound.subject),
+            ("message", &indent(&inbound.new_text)),
+        ],
+    );
+    let message_id = message_id(desk.address, n, "receipt", &inbound.content_hash);
+    let references = answer_references(inbound);
+    let raw = MessageBuilder::new()
+        .from((desk.name, desk.address.as_str()))
+        .to(mailbox(to))
+        .subject(subject.as_str())
+        .message_id(message_id.as_str())
+        .in_reply_to(safe_id(&inbound.message_id).unwrap_or_default())
+        .references(references)
+        .date(now.timestamp())
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header("X-Postdesk-Ticket", Raw::new(n.to_string()))
+        .text_body(body)
+        .write_to_vec()
+        .unwrap_or_default();
+    Outgoing {
+        kind: "receipt",
+        message_id,
+        subject,
+        to: vec![to.address.clone()],
+        raw,
+    }
+}
+
+/// A Message-ID that is fixed by what caused the mail, so building the same
+/// mail twice gives the same id: `<N.kind.hash@support-domain>`.
+pub fn message_id(from: &Address, n: TicketId, kind: &str, cause: &str) -> String {
+    let digest = Sha256::digest(format!("{n}\0{kind}\0{cause}").as_bytes());
+    format!(
+        "{n}.{kind}.{}@{}",
+        &hex::encode(digest)[..20],
+        from.domain()
+    )
+}
+
+/// The References of an answer: theirs, then their Message-ID (RFC 5322 3.6.4).
+fn answer_references(inbound: &Inbound) -> Vec<String> {
+    let mut refs: Vec<String> = inbound
+        .references
+        .iter()
+        .chain(std::iter::once(&inbound.message_id))
+        .filter_map(|id| safe_id(id))
+        .collect();
+    refs.dedup();
+    // Long threads: keep the first and the newest, as RFC 5322 suggests.
+    if refs.len() > 20 {
+        refs.drain(1..refs.len() - 19);
+    }
+    refs
+}
+
+/// A Message-ID we may copy into a header: the parser hands them over
+/// without brackets; anything with spaces or brackets inside is not one.
+fn safe_id(id: &str) -> Option<String> {
+    let ok = !id.is_empty()
+        && id.len() < 500
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | '\\'));
+    ok.then(|| id.to_string())
+}
+
+fn mailbox(m: &Mailbox) -> mail_builder::headers::address::Address<'static> {
+    match &m.name {
+        Some(n) if !n.trim().is_empty() => (one_line(n), m.address.to_string()).into(),
+        _ => m.address.to_string().into(),
+    }
+}
+
+/// Header text on one line: a CR or LF in a decoded subject must not become
+/// a line break in ours.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_control())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The customer's text, quoted for the receipt.
+fn indent(text: &str) -> String {
+    let text = text.trim_end();
+    if text.is_empty() {
+        return "  (no text)".into();
+    }
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseLimits, parse};
+
+    fn limits() -> ParseLimits {
+        ParseLimits {
+            max_size: 1 << 20,
+            max_depth: 10,
+            max_parts: 100,
+        }
+    }
+
+    #[test]
+    fn receipt_parses_back_with_threading_and_loop_headers() {
+        let raw = b"From: Ann Example <ann@customer.example>\r\nTo: support@desk.example\r\n\
+Subject: =?utf-8?q?Imprimante_en_panne?=\r\nMessage-ID: <m1@customer.example>\r\n\
+References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
+        let inbound = parse(raw, &limits()).unwrap();
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let to = inbound.from.clone().unwrap();
+        let out = receipt(
+            &desk,
+            TicketId(42),
+            &inbound,
+            &to,
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert_eq!(back.subject, "[DESK #42] Imprimante en panne");
+        assert_eq!(back.message_id, out.message_id);
+        assert_eq!(back.in_reply_to, vec!["m1@customer.example".to_string()]);
+        assert_eq!(
+            back.references,
+            vec![
+                "m0@customer.example".to_string(),
+                "m1@customer.example".to_string()
+            ]
+        );
+        assert!(
+            back.class.is_automatic(),
+            "our receipt must look automatic: {:?}",
+            back.class
+        );
+        assert!(back.text.contains("It does not print."));
+        assert!(back.text.contains("[DESK #42]"));
+        assert_eq!(back.to[0].address, to.address);
+        // Same cause, same id: a rebuilt mail is the same mail.
+        let again = receipt(
+            &desk,
+            TicketId(42),
+            &inbound,
+            &to,
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+        assert_eq!(again.message_id, out.message_id);
+    }
+
+    #[test]
+    fn a_subject_cannot_inject_headers() {
+        let mut inbound = Inbound {
+            subject: "Hi\r\nBcc: victim@evil.example\r\nX-Evil: 1".into(),
+            message_id: "a@b\r\nX-Evil: 2".into(),
+            ..Inbound::default()
+        };
+        inbound.new_text = "x".into();
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let to = Mailbox {
+            name: Some("Eve\r\nBcc: x@evil.example".into()),
+            address: Address::parse("eve@evil.example").unwrap(),
+        };
+        let out = receipt(
+            &desk,
+            TicketId(1),
+            &inbound,
+            &to,
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+        let text = String::from_utf8_lossy(&out.raw);
+        let head = text.split("\r\n\r\n").next().unwrap();
+        for line in head.lines() {
+            let lower = line.to_ascii_lowercase();
+            assert!(
+                !lower.starts_with("bcc:") && !lower.starts_with("x-evil:"),
+                "injected: {line}"
+            );
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! outbox: the durable queue between a ticket change and the world.
+//!
+//! `apply` queues mail in the transaction of the change that caused it; the
+//! sender here claims due rows with a lease, hands their fixed bytes to the
+//! transport, and records the outcome with exponential backoff up to the
+//! configured limit. A crash mid-send means the lease runs out and the same
+//! bytes (same Message-ID) go again: at least once, never lost.
+
+pub mod compose;
+pub mod deliver;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::store::{Event, EventKind, OutboxEntry, Store, StoreError};
+use crate::types::Address;
+use deliver::{Envelope, Transport};
+
+/// How long a claimed mail is ours before another sender may retry it; far
+/// longer than any transport timeout.
+const LEASE: Duration = Duration::minutes(10);
+/// Mails claimed per round trip to the database.
+const CLAIM_BATCH: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    pub fn from_config(c: &crate::config::Outbox) -> RetryPolicy {
+        let d = |s: std::time::Duration| Duration::from_std(s).unwrap_or(Duration::days(1));
+        RetryPolicy {
+            max_attempts: c.max_attempts,
+            initial: d(c.retry_initial),
+            max: d(c.retry_max),
+        }
+    }
+
+    /// The delay after the `attempts`-th failure: `initial * 2^(n-1)`, capped.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1i32 << attempts.saturating_sub(1).min(30);
+        self.initial
+            .checked_mul(factor)
+            .map_or(self.max, |d| d.min(self.max))
+    }
+}
+
+/// A store shared by the tasks of one process; SQLite calls run on the
+/// blocking pool, never on the async workers.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+pub async fn with_store<T: Send + 'static>(
+    store: &SharedStore,
+    f: impl FnOnce(&mut Store) -> T + Send + 'static,
+) -> T {
+    let store = store.clone();
+    let run = move || {
+        // A panic while holding the lock poisons it; the store itself is
+        // still consistent (SQLite rolled the transaction back).
+        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// What one delivery round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Delivers every mail due now, in batches, until none is due.
+pub async fn deliver_due(
+    store: &SharedStore,
+    transport: &Transport,
+    clock: &dyn Clock,
+    policy: &RetryPolicy,
+) -> Result<Round, StoreError> {
+    let mut round = Round::default();
+    loop {
+        let now = clock.now();
+        let batch = with_store(store, move |s| {
+            s.write(|tx| tx.claim_due_mail(now, now + LEASE, CLAIM_BATCH))
+        })
+        .await?;
+        if batch.is_empty() {
+            return Ok(round);
+        }
+        for mail in batch {
+            let outcome = send_one(transport, &mail).await;
+            let now = clock.now();
+            let policy = policy.clone();
+            let done = with_store(store, move |s| record(s, &mail, outcome, now, &policy)).await?;
+            match done {
+                Recorded::Sent => round.sent += 1,
+                Recorded::Retry => round.retrying += 1,
+                Recorded::Failed => round.failed += 1,
+            }
+        }
+    }
+}
+
+async fn send_one(transport: &Transport, mail: &OutboxEntry) -> Result<(), deliver::DeliverError> {
+    let env = Envelope {
+        from: Address::parse(&mail.mail_from).ok(),
+        to: mail
+            .rcpt
+            .iter()
+            .filter_map(|a| Address::parse(a).ok())
+            .collect(),
+    };
+    let key = format!("{}-{}", mail.id, mail.message_id);
+    transport.send(&env, &mail.raw, &key).await
+}
+
+enum Recorded {
+    Sent,
+    Retry,
+    Failed,
+}
+
+fn record(
+    store: &mut Store,
+    mail: &OutboxEntry,
+    outcome: Result<(), deliver::DeliverError>,
+    now: chrono::DateTime<chrono::Utc>,
+    policy: &RetryPolicy,
+) -> Result<Recorded, StoreError> {
+    let to = mail.rcpt.join(", ");
+    store.write(|tx| match outcome {
+        Ok(()) => {
+            tx.mark_sent(mail.id, now)?;
+            info!(outbox = mail.id, message_id = %mail.message_id, %to, kind = %mail.kind, "mail sent");
+            Ok(Recorded::Sent)
+        }
+        Err(e) if e.is_transient() && mail.attempts < policy.max_attempts => {
+            let at = now + policy.backoff(mail.attempts);
+            tx.mark_attempt_failed(mail.id, &e.to_string(), Some(at))?;
+            warn!(outbox = mail.id, %to, attempt = mail.attempts, retry_at = %at, error = %e, "delivery failed, will retry");
+            Ok(Recorded::Retry)
+        }
+        Err(e) => {
+            let why = if e.is_transient() {
+                format!("gave up after {} attempts: {e}", mail.attempts)
+            } else {
+                e.to_string()
+            };
+            tx.mark_attempt_failed(mail.id, &why, None)?;
+            if let Some(ticket) = mail.ticket {
+                tx.add_event(
+                    ticket,
+                    &Event {
+                        at: now,
+                        kind: EventKind::MailOut,
+                        actor: "postdesk".into(),
+                        detail: format!("{} to {to} could not be delivered: {why}", mail.kind),
+                        message: None,
+                        outbox: Some(mail.id),
+                    },
+                )?;
+            }
+            warn!(outbox = mail.id, %to, error = %why, "delivery failed for good");
+            Ok(Recorded::Failed)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let m = Duration::minutes;
+        let p = RetryPolicy {
+            max_attempts: 5,
+            initial: m(1),
+            max: m(60),
+        };
+        assert_eq!(p.backoff(1), m(1));
+        assert_eq!(p.backoff(2), m(2));
+        assert_eq!(p.backoff(4), m(8));
+        assert_eq!(p.backoff(7), m(60));
+        assert_eq!(p.backoff(500), m(60));
+    }
+}

@@ -1,0 +1,195 @@
+//! A Maildir as a source: the daemon's local inbox (`new/`), or an archive
+//! imported with `ingest --maildir` (`new/` and `cur/`).
+//!
+//! Files are removed only after the batch that holds them has committed;
+//! a crash in between leaves files whose source ids the store already
+//! knows, so the next pass removes them without a second ticket.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use tracing::warn;
+
+use crate::intake::{Pipeline, RawMail, Taken};
+use crate::store::{Store, StoreError};
+
+pub struct Maildir {
+    /// The source name recorded with each message's source id.
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// How a drain treats the files it took.
+#[derive(Debug, Clone, Copy)]
+pub struct DrainOptions {
+    /// Also take `cur/` (an archive), not only `new/` (an inbox).
+    pub include_cur: bool,
+    /// Remove each file once its batch has committed.
+    pub remove: bool,
+    pub batch_size: usize,
+}
+
+/// Totals of one drain.
+#[derive(Debug, Default, Clone)]
+pub struct Drained {
+    pub files: usize,
+    pub taken: Vec<Taken>,
+    /// Files that could not be read (left in place, logged).
+    pub unreadable_files: usize,
+}
+
+impl Maildir {
+    pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>) -> Maildir {
+        Maildir {
+            name: name.into(),
+            dir: dir.into(),
+        }
+    }
+
+    /// Creates `tmp/`, `new/` and `cur/` if missing, so an MTA or an operator
+    /// can drop mail in from the first start on.
+    pub fn create_dirs(&self) -> std::io::Result<()> {
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(self.dir.join(sub))?;
+        }
+        Ok(())
+    }
+
+    /// The files waiting, oldest name first (Maildir names start with a time).
+    pub fn pending(&self, include_cur: bool) -> std::io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        let subs: &[&str] = if include_cur {
+            &["new", "cur"]
+        } else {
+            &["new"]
+        };
+        for sub in subs {
+            let dir = self.dir.join(sub);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && *sub == "cur" => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') || !entry.file_type()?.is_file() {
+                    continue;
+                }
+                files.push(entry.path());
+            }
+        }
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        Ok(files)
+    }
+
+    /// Takes the pending files through the pipeline, `batch_size` per
+    /// transaction; `progress` hears how many files are done.
+    pub fn drain(
+        &self,
+        pipeline: &Pipeline,
+        store: &mut Store,
+        now: impl Fn() -> DateTime<Utc>,
+        opts: DrainOptions,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Drained, DrainError> {
+        let files = self
+            .pending(opts.include_cur)
+            .map_err(|source| DrainError::List {
+                dir: self.dir.clone(),
+                source,
+            })?;
+        let mut out = Drained {
+            files: files.len(),
+            ..Drained::default()
+        };
+        let mut done = 0;
+        for chunk in files.chunks(opts.batch_size.max(1)) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            let mut paths = Vec::with_capacity(chunk.len());
+            for path in chunk {
+                match std::fs::read(path) {
+                    Ok(raw) => {
+                        batch.push(RawMail {
+                            source: self.name.clone(),
+                            source_id: Some(source_id(path)),
+                            raw,
+                        });
+                        paths.push(path);
+                    }
+                    // Taken by someone else between listing and reading.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        warn!(source = %self.name, file = %path.display(), error = %e, "cannot read mail file; left in place");
+                        out.unreadable_files += 1;
+                    }
+                }
+            }
+            let taken = pipeline.take(store, &batch, now())?;
+            // Committed: now, and only now, the source copies may go.
+            if opts.remove {
+                for path in &paths {
+                    if let Err(e) = std::fs::remove_file(path)
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        warn!(source = %self.name, file = %path.display(), error = %e, "stored, but cannot remove the file; it will be recognised next time");
+                    }
+                }
+            }
+            out.taken.extend(taken);
+            done += chunk.len();
+            progress(done, files.len());
+        }
+        Ok(out)
+    }
+}
+
+/// A Maildir file's unique name, without the `:2,FLAGS` info part that
+/// changes when a client marks it read.
+pub fn source_id(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.split_once(':') {
+        Some((unique, _)) => unique.to_string(),
+        None => name,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    #[error("cannot list Maildir {dir}: {source}")]
+    List {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DrainError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DrainError::List { .. } => true,
+            DrainError::Store(e) => e.is_transient(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_id_drops_the_flags() {
+        assert_eq!(
+            source_id(Path::new("/m/cur/1700.M1P2.host:2,S")),
+            "1700.M1P2.host"
+        );
+        assert_eq!(
+            source_id(Path::new("/m/new/1700.M1P2.host")),
+            "1700.M1P2.host"
+        );
+    }
+}

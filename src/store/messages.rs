@@ -1,0 +1,166 @@
+//! Inbound messages, the source ids already taken, and the Message-ID index
+//! that threading asks "which ticket does this id belong to?".
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
+use crate::parse::{Attachment, Inbound};
+use crate::types::{MailClass, TicketId};
+
+/// What intake stores for one inbound message.
+pub struct NewMessage<'a> {
+    pub raw: &'a [u8],
+    pub inbound: &'a Inbound,
+    pub source: &'a str,
+    pub ticket: Option<TicketId>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored inbound message, as `ticket show` needs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub message_id: String,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    pub subject: String,
+    pub received_at: DateTime<Utc>,
+    pub class: MailClass,
+    pub new_text: String,
+    pub quoted_text: String,
+    pub attachments: Vec<Attachment>,
+}
+
+impl Tx<'_> {
+    pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
+        let i = m.inbound;
+        let recipients = serde_json::json!({
+            "to": i.to.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "cc": i.cc.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "reply_to": i.reply_to.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        });
+        self.tx.execute(
+            "INSERT INTO messages (received_at, source, message_id, content_hash, size, raw,
+                 ticket_id, from_addr, from_name, subject, sent_date, class, class_reason,
+                 in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            params![
+                ts(m.received_at),
+                m.source,
+                i.message_id,
+                i.content_hash,
+                m.raw.len() as i64,
+                m.raw,
+                m.ticket.map(|t| t.0),
+                i.from.as_ref().map(|f| f.address.as_str()),
+                i.from.as_ref().and_then(|f| f.name.as_deref()),
+                i.subject,
+                i.date.map(ts),
+                i.class.label(),
+                i.class.reason(),
+                json(&i.in_reply_to),
+                json(&i.references),
+                recipients.to_string(),
+                i.text,
+                i.new_text,
+                i.quoted,
+                json(&i.attachments),
+                json(&i.warnings),
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Remembers that `source_id` of `source` has been taken, pointing at
+    /// where it went. Taking the same id twice is harmless.
+    pub fn record_source_id(
+        &mut self,
+        source: &str,
+        source_id: &str,
+        message: Option<i64>,
+        quarantine: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO source_ids (source, source_id, taken_at, message, quarantine)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, source_id) DO NOTHING",
+            params![source, source_id, ts(at), message, quarantine],
+        )?;
+        Ok(())
+    }
+}
+
+impl Reader<'_> {
+    pub fn source_id_taken(&self, source: &str, source_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM source_ids WHERE source = ?1 AND source_id = ?2")?
+            .exists(params![source, source_id])?)
+    }
+
+    /// The stored message with this Message-ID and content, if any: a second
+    /// delivery of the same mail.
+    pub fn message_by_identity(&self, message_id: &str, content_hash: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND content_hash = ?2")?
+            .query_row(params![message_id, content_hash], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The ticket a Message-ID belongs to, whether we received it or sent it.
+    pub fn ticket_of_message_id(&self, message_id: &str) -> Result<Option<TicketId>> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 UNION ALL
+                 SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 LIMIT 1",
+            )?
+            .query_row(params![message_id], |r| r.get(0))
+            .optional()?;
+        Ok(found.map(TicketId))
+    }
+
+    pub fn message_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
+    }
+
+    /// The raw bytes of a stored message.
+    pub fn message_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row("SELECT raw FROM messages WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,
+                    new_text, quoted_text, attachments
+             FROM messages WHERE ticket_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![ticket.0], |r| {
+            Ok(StoredMessage {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                from: r.get(2)?,
+                from_name: r.get(3)?,
+                subject: r.get(4)?,
+                received_at: from_ts(r.get(5)?),
+                class: MailClass::from_parts(&r.get::<_, String>(6)?, r.get(7)?),
+                new_text: r.get(8)?,
+                quoted_text: r.get(9)?,
+                attachments: from_json(&r.get::<_, String>(10)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

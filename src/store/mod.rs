@@ -1,0 +1,243 @@
+//! store: the one owner of the database. Every SQL statement of postdesk
+//! lives in this module or in `sql/` migrations.
+//!
+//! SQLite (bundled) is the embedded backend. The rest of the crate sees only
+//! `Store` and `Tx` methods that speak domain types, so a PostgreSQL backend
+//! can come later without touching the stages.
+
+mod messages;
+mod outbox;
+mod quarantine;
+mod tickets;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use messages::{NewMessage, StoredMessage};
+pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
+pub use quarantine::{Held, QuarantineEntry};
+pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
+
+/// Migrations, in order; `user_version` holds how many have been applied.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../sql/0001_init.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database schema version {found} is newer than this postdesk knows ({known}); refusing to touch it"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Locked or busy databases and I/O trouble pass; the MTA should retry.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        let code = match self {
+            StoreError::Open { source, .. } | StoreError::Sql(source) => source.sqlite_error_code(),
+            StoreError::Dir { .. } => return true,
+            _ => None,
+        };
+        matches!(
+            code,
+            Some(
+                DatabaseBusy
+                    | DatabaseLocked
+                    | CannotOpen
+                    | DiskFull
+                    | SystemIoFailure
+                    | OutOfMemory
+            )
+        )
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A connection to the database. Each task of the daemon opens its own:
+/// SQLite in WAL mode lets readers run beside the one writer.
+pub struct Store {
+    conn: Connection,
+}
+
+/// An open write transaction. Everything a stage changes for one batch of
+/// messages goes through one `Tx`, so it commits or vanishes as a whole.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Store::setup(conn).map_err(|e| match e {
+            StoreError::Sql(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> Result<Store> {
+        // WAL: readers never block the writer. synchronous=FULL: a commit is
+        // on disk before we delete a message from its source (invariant 1);
+        // intake batches commits so the fsync cost is shared.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let known = MIGRATIONS.len() as i64;
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            // Another process may have migrated while we waited for the lock.
+            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
+            tx.execute_batch(sql)
+                .and_then(|_| tx.pragma_update(None, "user_version", (i + 1) as i64))
+                .map_err(|source| StoreError::Migration { name, source })?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one write transaction; commits when it returns Ok.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let mut tx = Tx { tx };
+        let value = f(&mut tx)?;
+        tx.tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Read access; reads see one consistent snapshot per statement.
+    pub fn read(&self) -> Reader<'_> {
+        Reader { conn: &self.conn }
+    }
+}
+
+/// Read-only queries, usable on a `Store` or inside a `Tx`.
+pub struct Reader<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> Tx<'a> {
+    pub fn read(&self) -> Reader<'_> {
+        Reader { conn: &self.tx }
+    }
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_records_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/p.db");
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        // Re-opening must not re-run the migration (it would fail on CREATE TABLE).
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn refuses_a_database_from_the_future() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(conn);
+        match Store::open(&path) {
+            Err(StoreError::TooNew { found: 999, .. }) => {}
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("opened a future schema"),
+        }
+    }
+}

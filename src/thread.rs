@@ -1,0 +1,306 @@
+//! thread: decides whether an inbound message continues a ticket or opens one.
+//!
+//! The subject token `[PREFIX #N]` wins; then the Message-IDs the message
+//! answers (In-Reply-To, then References, newest first), which may name mail
+//! we received or sent; then the message's own Message-ID (the same mail
+//! arriving by a second route); for a bounce, the returned original.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::parse::Inbound;
+use crate::types::TicketId;
+
+/// Finds and writes the subject token of one desk, e.g. `[ACME #1042]`.
+#[derive(Debug, Clone)]
+pub struct Token {
+    prefix: String,
+    pattern: Arc<Regex>,
+}
+
+impl Token {
+    /// `prefix` is validated by the config ([A-Za-z0-9_-]); it is escaped anyway.
+    pub fn new(prefix: &str) -> Token {
+        // Mail clients and people mangle the token: `[acme#12]`, `[ ACME # 12 ]`,
+        // `[ACME #00012]`. All of those still name ticket 12.
+        let pattern = format!(
+            r"(?i)\[\s*{}\s*#\s*0*(\d{{1,15}})\s*\]",
+            regex::escape(prefix)
+        );
+        Token {
+            prefix: prefix.to_string(),
+            pattern: Arc::new(Regex::new(&pattern).expect("escaped prefix makes a valid regex")),
+        }
+    }
+
+    /// The first ticket number named in `subject`, if any.
+    pub fn find(&self, subject: &str) -> Option<TicketId> {
+        self.pattern
+            .captures_iter(subject)
+            .filter_map(|c| c[1].parse().ok())
+            .find(|&n: &i64| n > 0)
+            .map(TicketId)
+    }
+
+    /// The token for ticket `n`.
+    pub fn format(&self, n: TicketId) -> String {
+        format!("[{} #{}]", self.prefix, n)
+    }
+
+    /// `subject` with the token in front, unless it already carries it.
+    pub fn tag_subject(&self, n: TicketId, subject: &str) -> String {
+        let subject = subject.trim();
+        if self.find(subject) == Some(n) {
+            return subject.to_string();
+        }
+        let subject = if subject.is_empty() {
+            "(no subject)"
+        } else {
+            subject
+        };
+        format!("{} {}", self.format(n), subject)
+    }
+}
+
+/// Reply and forward prefixes in the languages our customers write in:
+/// English, German (AW, WG), Nordic (SV, VS), French (TR), Italian (R, I).
+static REPLY_PREFIX: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*((re|fwd?|aw|wg|sv|vs|tr|r|i|antw|ref)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*)+")
+        .expect("static regex")
+});
+
+/// The subject without leading `Re:`/`Fwd:`/`AW:`… chains, for display.
+pub fn strip_reply_prefixes(subject: &str) -> &str {
+    match REPLY_PREFIX.find(subject) {
+        Some(m) => subject[m.end()..].trim(),
+        None => subject.trim(),
+    }
+}
+
+/// What the store knows that threading needs. Implemented by the store; a
+/// map in tests.
+pub trait Known {
+    type Error;
+    fn ticket_exists(&self, id: TicketId) -> Result<bool, Self::Error>;
+    /// The ticket a Message-ID belongs to (received or sent by us).
+    fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
+}
+
+/// How a follow-up was recognised, for the history and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Token,
+    InReplyTo(String),
+    References(String),
+    SameMessageId,
+    BouncedOriginal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thread {
+    FollowUp { ticket: TicketId, link: Link },
+    New,
+}
+
+/// The threading decision for one message.
+pub fn thread<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
+    let follow = |ticket, link| Ok(Thread::FollowUp { ticket, link });
+
+    // A token naming a ticket that does not exist (a typo, another desk's
+    // numbering) is ignored rather than trusted.
+    if let Some(n) = token.find(&inbound.subject)
+        && known.ticket_exists(n)?
+    {
+        return follow(n, Link::Token);
+    }
+    for id in &inbound.in_reply_to {
+        if let Some(n) = known.ticket_of(id)? {
+            return follow(n, Link::InReplyTo(id.clone()));
+        }
+    }
+    for id in inbound.references.iter().rev() {
+        if let Some(n) = known.ticket_of(id)? {
+            return follow(n, Link::References(id.clone()));
+        }
+    }
+    if !inbound.message_id_derived
+        && let Some(n) = known.ticket_of(&inbound.message_id)?
+    {
+        return follow(n, Link::SameMessageId);
+    }
+    if let Some(orig) = &inbound.original {
+        if let Some(id) = &orig.message_id
+            && let Some(n) = known.ticket_of(id)?
+        {
+            return follow(n, Link::BouncedOriginal);
+        }
+        if let Some(n) = orig.subject.as_deref().and_then(|s| token.find(s))
+            && known.ticket_exists(n)?
+        {
+            return follow(n, Link::BouncedOriginal);
+        }
+    }
+    Ok(Thread::New)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::convert::Infallible;
+
+    use super::*;
+    use crate::parse::OriginalRef;
+
+    struct Map {
+        tickets: Vec<i64>,
+        ids: HashMap<&'static str, i64>,
+    }
+
+    impl Known for Map {
+        type Error = Infallible;
+        fn ticket_exists(&self, id: TicketId) -> Result<bool, Infallible> {
+            Ok(self.tickets.contains(&id.0))
+        }
+        fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            Ok(self.ids.get(message_id).map(|&n| TicketId(n)))
+        }
+    }
+
+    fn known() -> Map {
+        Map {
+            tickets: vec![1, 12, 1042],
+            ids: HashMap::from([("receipt-12@desk.example", 12), ("cust-1@mail.example", 1)]),
+        }
+    }
+
+    fn inbound(subject: &str) -> Inbound {
+        Inbound {
+            message_id: "new@mail.example".into(),
+            subject: subject.into(),
+            ..Inbound::default()
+        }
+    }
+
+    #[test]
+    fn token_is_found_through_mangled_prefixes() {
+        let t = Token::new("ACME");
+        let cases: &[(&str, Option<i64>)] = &[
+            ("[ACME #1042] Printer on fire", Some(1042)),
+            ("Re: [ACME #1042] Printer on fire", Some(1042)),
+            ("RE: AW: Fwd: SV: WG: TR: R: [ACME #12] x", Some(12)),
+            ("Re:Re:[acme #12]", Some(12)),
+            ("Re: [ACME#12] no space", Some(12)),
+            ("Re: [ ACME # 12 ] spaces", Some(12)),
+            ("Antw: Printer [ACME #0012] leading zeros", Some(12)),
+            ("Réf. : Problème [Acme #7] accentué", Some(7)),
+            ("Re: [OTHER #12] another desk", None),
+            ("Re: [ACMEX #12] longer prefix", None),
+            ("Re: ACME #12 without brackets", None),
+            ("[ACME #] no number", None),
+            ("[ACME #0] zero", None),
+            ("[ACME #99999999999999999999] overflow", None),
+            ("", None),
+            ("Fwd: [OTHER #3] [ACME #5] two tokens", Some(5)),
+        ];
+        for (subject, want) in cases {
+            assert_eq!(t.find(subject), want.map(TicketId), "subject {subject:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_is_a_literal_not_a_pattern() {
+        let t = Token::new("A.C");
+        assert_eq!(t.find("[A.C #3]"), Some(TicketId(3)));
+        assert_eq!(t.find("[ABC #3]"), None);
+    }
+
+    #[test]
+    fn tag_subject_adds_the_token_once() {
+        let t = Token::new("SUPPORT");
+        assert_eq!(t.tag_subject(TicketId(4), "Help"), "[SUPPORT #4] Help");
+        assert_eq!(
+            t.tag_subject(TicketId(4), "Re: [SUPPORT #4] Help"),
+            "Re: [SUPPORT #4] Help"
+        );
+        assert_eq!(
+            t.tag_subject(TicketId(4), "  "),
+            "[SUPPORT #4] (no subject)"
+        );
+    }
+
+    #[test]
+    fn reply_prefix_chains_are_stripped() {
+        assert_eq!(strip_reply_prefixes("Re: AW: Fwd: Hello"), "Hello");
+        assert_eq!(strip_reply_prefixes("RE[2]: SV:Hello"), "Hello");
+        assert_eq!(strip_reply_prefixes("Rechnung offen"), "Rechnung offen");
+        assert_eq!(strip_reply_prefixes("Iris: hello"), "Iris: hello");
+    }
+
+    #[test]
+    fn threading_order() {
+        let t = Token::new("ACME");
+        let k = known();
+        let follow = |n, link| Thread::FollowUp {
+            ticket: TicketId(n),
+            link,
+        };
+
+        assert_eq!(thread(&inbound("Hello"), &t, &k).unwrap(), Thread::New);
+        assert_eq!(
+            thread(&inbound("Re: [ACME #12] x"), &t, &k).unwrap(),
+            follow(12, Link::Token)
+        );
+        // A token for a ticket that does not exist opens a new one.
+        assert_eq!(
+            thread(&inbound("[ACME #77] x"), &t, &k).unwrap(),
+            Thread::New
+        );
+
+        let mut m = inbound("Re: x");
+        m.in_reply_to = vec!["receipt-12@desk.example".into()];
+        assert_eq!(
+            thread(&m, &t, &k).unwrap(),
+            follow(12, Link::InReplyTo("receipt-12@desk.example".into()))
+        );
+
+        // The token beats the references.
+        m.subject = "Re: [ACME #1] x".into();
+        assert_eq!(thread(&m, &t, &k).unwrap(), follow(1, Link::Token));
+
+        // References are read newest (last) first.
+        let mut m = inbound("Re: x");
+        m.references = vec![
+            "cust-1@mail.example".into(),
+            "receipt-12@desk.example".into(),
+        ];
+        assert_eq!(
+            thread(&m, &t, &k).unwrap(),
+            follow(12, Link::References("receipt-12@desk.example".into()))
+        );
+
+        let mut m = inbound("x");
+        m.message_id = "cust-1@mail.example".into();
+        assert_eq!(thread(&m, &t, &k).unwrap(), follow(1, Link::SameMessageId));
+        m.message_id_derived = true;
+        assert_eq!(thread(&m, &t, &k).unwrap(), Thread::New);
+
+        let mut m = inbound("Undelivered Mail Returned to Sender");
+        m.original = Some(OriginalRef {
+            message_id: Some("receipt-12@desk.example".into()),
+            subject: None,
+        });
+        assert_eq!(
+            thread(&m, &t, &k).unwrap(),
+            follow(12, Link::BouncedOriginal)
+        );
+        m.original = Some(OriginalRef {
+            message_id: None,
+            subject: Some("[ACME #1042] Printer".into()),
+        });
+        assert_eq!(
+            thread(&m, &t, &k).unwrap(),
+            follow(1042, Link::BouncedOriginal)
+        );
+    }
+}

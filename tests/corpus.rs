@@ -1,0 +1,188 @@
+//! Every message of the real-mail corpus (`../shared/corpus`) through the
+//! pipeline: no panic, no receipt to automatic mail, nothing lost.
+//! Skips with a note when the corpus is not beside the checkout, unless
+//! POSTDESK_REQUIRE_CORPUS=1 (CI) makes that a failure.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use postdesk::apply::Outcome;
+use postdesk::config::Config;
+use postdesk::intake::{Pipeline, RawMail, Taken};
+use postdesk::store::{OutboxState, Store};
+
+struct Entry {
+    file: String,
+    category: String,
+    path: PathBuf,
+}
+
+fn corpus() -> Option<Vec<Entry>> {
+    let Some(dir) = common::corpus_dir() else {
+        assert!(
+            std::env::var("POSTDESK_REQUIRE_CORPUS").as_deref() != Ok("1"),
+            "POSTDESK_REQUIRE_CORPUS=1 but the corpus is missing"
+        );
+        return None;
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let entries: Vec<Entry> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            let file = cols.next()?.to_string();
+            let category = cols.next()?.to_string();
+            Some(Entry {
+                path: dir.join(&file),
+                file,
+                category,
+            })
+        })
+        .collect();
+    assert!(
+        entries.len() > 250,
+        "the corpus has several hundred messages"
+    );
+    Some(entries)
+}
+
+/// A desk config as a library value, with a file-free database.
+fn config(unmatched_automatic: &str) -> Arc<Config> {
+    let text = format!(
+        "[service]\naddress = \"support@desk.example\"\nticket_prefix = \"DESK\"\ndatabase = \"x.db\"\n\
+[transport]\nkind = \"maildir\"\npath = \"sent\"\n[intake]\nunmatched_automatic = \"{unmatched_automatic}\"\n"
+    );
+    Arc::new(Config::from_toml(&text, "corpus test", std::path::Path::new("/nonexistent")).unwrap())
+}
+
+fn is_automatic_category(c: &str) -> bool {
+    c == "autoreplies" || c == "bounces"
+}
+
+/// Each corpus message alone on a fresh desk that opens tickets even for
+/// automatic mail, so "no receipt" is tested, not hidden by the quarantine.
+#[test]
+fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
+    let Some(entries) = corpus() else { return };
+    let pipeline = Pipeline::new(config("ticket")).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    let mut problems = Vec::new();
+    let mut table = Vec::new();
+    for e in &entries {
+        let raw = std::fs::read(&e.path).unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let mail = RawMail {
+            source: "corpus".into(),
+            source_id: Some(e.file.clone()),
+            raw,
+        };
+        let taken = pipeline
+            .take(&mut store, std::slice::from_ref(&mail), now)
+            .unwrap();
+        let taken = &taken[0];
+        let queued = store.read().outbox(Some(OutboxState::Queued), 10).unwrap();
+        let auto_known = [
+            // Human reply whose *attached* message is auto-generated.
+            "autoreplies/stalwart__015.eml",
+        ];
+        match taken {
+            Taken::Applied(Outcome::Opened { .. }) | Taken::Applied(Outcome::Appended { .. }) => {
+                if is_automatic_category(&e.category)
+                    && !auto_known.contains(&e.file.as_str())
+                    && !queued.is_empty()
+                {
+                    problems.push(format!("{}: automatic mail got a receipt", e.file));
+                }
+            }
+            Taken::Applied(Outcome::Held { reason, .. }) => {
+                if !queued.is_empty() {
+                    problems.push(format!("{}: held, yet mail was queued", e.file));
+                }
+                assert!(!reason.is_empty());
+            }
+            Taken::Unreadable { error, .. } => assert!(!error.is_empty()),
+            other => problems.push(format!("{}: unexpected {other:?} on a fresh desk", e.file)),
+        }
+        // Whatever happened, the bytes are in the store, once.
+        let r = store.read();
+        let kept = r.message_count().unwrap() + r.quarantine_count().unwrap();
+        if kept != 1 {
+            problems.push(format!("{}: {kept} copies kept", e.file));
+        }
+        table.push(format!(
+            "{:<70} {:<12} {}",
+            e.file,
+            taken.label(),
+            queued.len()
+        ));
+    }
+    println!("{}", table.join("\n"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The whole corpus through the binary, as one Maildir import with the
+/// default policy: count in = messages stored + quarantined.
+#[test]
+fn whole_corpus_through_ingest_maildir_loses_nothing() {
+    let Some(entries) = corpus() else { return };
+    let desk = common::Desk::new();
+    let archive = desk.path("corpus");
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(archive.join(sub)).unwrap();
+    }
+    for (i, e) in entries.iter().enumerate() {
+        std::fs::copy(&e.path, archive.join("new").join(format!("{i:04}.corpus"))).unwrap();
+    }
+    let out = desk.run(
+        &[
+            "ingest",
+            "--maildir",
+            archive.to_str().unwrap(),
+            "--remove",
+            "--queue-only",
+        ],
+        b"",
+    );
+    // 65 tells the MTA "a message was unreadable"; it is still kept.
+    assert!(matches!(out.status.code(), Some(0 | 65)), "{out:?}");
+    let store = desk.open_store();
+    let r = store.read();
+    let stored = r.message_count().unwrap();
+    let held = r.quarantine_count().unwrap();
+    println!("{} in, {stored} stored, {held} quarantined", entries.len());
+    // Byte-identical duplicates inside the corpus would count once; there are none.
+    assert_eq!(stored + held, entries.len() as i64);
+    assert!(common::files_in(&archive.join("new")).is_empty());
+
+    // No receipt went to any message of the automatic categories.
+    let receipts = r.outbox(None, 10_000).unwrap();
+    for e in entries
+        .iter()
+        .filter(|e| is_automatic_category(&e.category))
+    {
+        let raw = std::fs::read(&e.path).unwrap();
+        let Ok(m) = postdesk::parse::parse(
+            &raw,
+            &postdesk::parse::ParseLimits {
+                max_size: 1 << 26,
+                max_depth: 50,
+                max_parts: 5000,
+            },
+        ) else {
+            continue;
+        };
+        if e.file == "autoreplies/stalwart__015.eml" {
+            continue;
+        }
+        if let Some(from) = m.from {
+            let subject_hit = receipts.iter().any(|o| {
+                o.subject.contains(m.subject.trim()) && o.rcpt.contains(&from.address.to_string())
+            });
+            assert!(!subject_hit, "{} got a receipt", e.file);
+        }
+    }
+}
