@@ -76,7 +76,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
 }
 
 fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
-    let env = std::env::var_os("POSTDESK_CONFIG");
+    let env = std::env::var_os(config::CONFIG_ENV);
     let config = match config::locate(cli, env.as_deref(), |p| p.exists()) {
         Some(path) => Config::load(&path).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?,
         None => Config::embedded_default(),
