@@ -94,6 +94,7 @@ CREATE TABLE outbox (
     status           TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER NOT NULL,
+    claimed_by       TEXT,              -- "host/pid" of the sender holding the lease
     last_error       TEXT,
     created_at       INTEGER NOT NULL,
     sent_at          INTEGER

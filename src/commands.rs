@@ -64,11 +64,21 @@ type Outcome = Result<u8, Failure>;
 
 /// Runs one parsed command line.
 pub fn dispatch(cli: cli::Cli) -> Outcome {
+    // An MTA bounces the mail on any exit but 75 (EX_TEMPFAIL). When the
+    // fault is ours — a broken config, a database error — `ingest` must say
+    // "try again later" so the mail waits in the MTA's queue, not bounce.
+    if let Command::Ingest(args) = &cli.command {
+        let result = load_config(cli.config.as_deref()).and_then(|c| ingest(c, args));
+        return result.map_err(|f| match f.code {
+            exit::CONFIG | exit::SOFTWARE | exit::IOERR => Failure::new(exit::TEMPFAIL, f.message),
+            _ => f,
+        });
+    }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
         Command::CheckConfig => check_config(&config),
         Command::Run => run(config),
-        Command::Ingest(args) => ingest(config, &args),
+        Command::Ingest(_) => unreachable!("handled above"),
         Command::Ticket(cmd) => ticket(&config, cmd),
         Command::Outbox(cmd) => outbox_cmd(&config, cmd),
         Command::Quarantine(cmd) => quarantine(&config, cmd),
@@ -88,8 +98,21 @@ fn pipeline(config: &Arc<Config>) -> Result<Pipeline, Failure> {
     Pipeline::new(config.clone()).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
 }
 
+/// The database for a command that only works on what is there: a missing
+/// file means a wrong config or directory, not a new desk to create.
 fn open_store(config: &Config) -> Result<Store, Failure> {
-    Ok(Store::open(&config.service.database)?)
+    let db = &config.service.database;
+    if !db.exists() {
+        return Err(Failure::new(
+            exit::NOINPUT,
+            format!(
+                "no database at {} (config: {}); nothing has been taken in yet",
+                db.display(),
+                config.origin
+            ),
+        ));
+    }
+    Ok(Store::open(db)?)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -110,7 +133,6 @@ fn check_config(config: &Arc<Config>) -> Outcome {
     pipeline(config)?;
     Transport::from_config(&config.transport)
         .map_err(|e| Failure::new(exit::CONFIG, format!("transport: {e}")))?;
-    println!("# effective configuration, from {}", config.origin);
     print!("{}", config.to_toml());
     Ok(exit::OK)
 }
@@ -127,7 +149,16 @@ fn run(config: Arc<Config>) -> Outcome {
         });
         crate::daemon::run(config, Arc::new(SystemClock), stopped)
             .await
-            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))
+            .map_err(|e| {
+                use crate::daemon::DaemonError as D;
+                let code = match &e {
+                    D::Templates(_) | D::Transport(_) => exit::CONFIG,
+                    D::Store(s) if s.is_transient() => exit::TEMPFAIL,
+                    D::Store(_) => exit::SOFTWARE,
+                    D::Maildir { .. } => exit::IOERR,
+                };
+                Failure::new(code, e.to_string())
+            })
     })?;
     Ok(exit::OK)
 }
@@ -157,8 +188,15 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
             "--remove goes with --maildir only",
         ));
     }
+    let config = if args.no_receipts {
+        let mut c = Config::clone(&config);
+        c.intake.confirm_receipt = false;
+        Arc::new(c)
+    } else {
+        config
+    };
     let pipeline = pipeline(&config)?;
-    let mut store = open_store(&config)?;
+    let mut store = Store::open(&config.service.database)?;
     let clock = SystemClock;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
@@ -187,6 +225,7 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
                 || clock.now(),
                 opts,
                 |done, _| bar.set_position(done as u64),
+                || false,
             )
             .map_err(|e| {
                 Failure::new(
@@ -236,6 +275,7 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
         pipeline.take(&mut store, &batch, clock.now())?
     };
 
+    report_unreadable(&taken);
     if !args.quiet {
         print_summary(&taken);
     }
@@ -313,15 +353,21 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// Errors are said even with --quiet.
+fn report_unreadable(taken: &[Taken]) {
+    for t in taken {
+        if let Taken::Unreadable { quarantine, error } = t {
+            eprintln!("postdesk: unreadable message kept in quarantine #{quarantine}: {error}");
+        }
+    }
+}
+
 fn print_summary(taken: &[Taken]) {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for t in taken {
         match counts.iter_mut().find(|(l, _)| *l == t.label()) {
             Some((_, n)) => *n += 1,
             None => counts.push((t.label(), 1)),
-        }
-        if let Taken::Unreadable { quarantine, error } = t {
-            eprintln!("postdesk: unreadable message kept in quarantine #{quarantine}: {error}");
         }
     }
     if taken.len() == 1 {
@@ -355,6 +401,7 @@ fn deliver_now(config: &Config, store: Store) {
         &transport,
         &SystemClock,
         &policy,
+        || false,
     )) {
         eprintln!("postdesk: mail queued, delivery interrupted: {e}");
     }
@@ -588,6 +635,7 @@ fn outbox_cmd(config: &Config, cmd: OutboxCommand) -> Outcome {
                 &transport,
                 &SystemClock,
                 &policy,
+                || false,
             ))?;
             println!(
                 "{} sent, {} to retry, {} failed",

@@ -91,7 +91,7 @@ pub enum Transport {
         path: PathBuf,
     },
     Smtp(Smtp),
-    /// Recipients are appended to `args` by the transport.
+    /// The transport appends `-i -f SENDER -- RECIPIENTS` to `args`.
     Sendmail {
         command: PathBuf,
         args: Vec<String>,
@@ -807,7 +807,7 @@ impl<'a> Loader<'a> {
                     "transport.command",
                     "must be an absolute path (the daemon does not search $PATH)",
                 );
-                let args = r.args.unwrap_or_else(|| vec!["-i".to_string()]);
+                let args = r.args.unwrap_or_default();
                 ok.then_some(Transport::Sendmail { command, args })
             }
             _ => {
@@ -1330,7 +1330,7 @@ mod tests {
             sendmail,
             Transport::Sendmail {
                 command: "/usr/sbin/sendmail".into(),
-                args: vec!["-i".into()]
+                args: vec![]
             }
         );
     }

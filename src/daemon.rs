@@ -112,13 +112,16 @@ async fn watch_maildir(
             return;
         }
         let (m, p, c) = (maildir.clone(), pipeline.clone(), clock.clone());
-        // One batch at a time, so a shutdown waits for one commit at most.
+        let stopping = shutdown.clone();
         let opts = DrainOptions {
             include_cur: false,
             remove: true,
             batch_size,
         };
-        let result = with_store(&store, move |s| m.drain(&p, s, || c.now(), opts, |_, _| {})).await;
+        let result = with_store(&store, move |s| {
+            m.drain(&p, s, || c.now(), opts, |_, _| {}, || *stopping.borrow())
+        })
+        .await;
         let pause = match result {
             Ok(d) => {
                 if d.taken
@@ -160,23 +163,26 @@ async fn send_outbox(
         }
         // Sleep until the next retry is due, new mail is queued, or the poll
         // interval passes — whichever comes first.
-        let pause = match outbox::deliver_due(&store, &transport, clock.as_ref(), &policy).await {
-            Ok(_) => match with_store(&store, |s| s.read().next_mail_due()).await {
-                Ok(Some(due)) => (due - clock.now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(OUTBOX_POLL),
-                Ok(None) => OUTBOX_POLL,
+        let stopping = shutdown.clone();
+        let stop = move || *stopping.borrow();
+        let pause =
+            match outbox::deliver_due(&store, &transport, clock.as_ref(), &policy, stop).await {
+                Ok(_) => match with_store(&store, |s| s.read().next_mail_due()).await {
+                    Ok(Some(due)) => (due - clock.now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(OUTBOX_POLL),
+                    Ok(None) => OUTBOX_POLL,
+                    Err(e) => {
+                        warn!(error = %e, "cannot read the outbox");
+                        ERROR_PAUSE
+                    }
+                },
                 Err(e) => {
-                    warn!(error = %e, "cannot read the outbox");
+                    warn!(error = %e, "outbox delivery interrupted by a database error");
                     ERROR_PAUSE
                 }
-            },
-            Err(e) => {
-                warn!(error = %e, "outbox delivery interrupted by a database error");
-                ERROR_PAUSE
-            }
-        };
+            };
         tokio::select! {
             _ = tokio::time::sleep(pause.max(Duration::from_millis(50))) => {}
             _ = queued.notified() => {}

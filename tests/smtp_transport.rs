@@ -452,3 +452,62 @@ async fn smtps_by_ip_address_is_verified_against_the_ip_san() {
     )
     .await;
 }
+
+/// The whole foundation path with a real server: a customer's message piped
+/// into `postdesk ingest`, the receipt relayed by Postfix (submission,
+/// STARTTLS, AUTH, private CA, as an operator would configure it) into the
+/// customer's mailbox.
+#[test]
+fn ingest_sends_the_receipt_through_real_smtp() {
+    let Some(stack) = stack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("smtp.pass"),
+        format!("{}\n", stack.support_password),
+    )
+    .unwrap();
+    let config = dir.path().join("postdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[service]\nname = \"Example Support\"\naddress = \"support@example.test\"\nticket_prefix = \"EX\"\n\
+database = \"postdesk.db\"\n\n[transport]\nkind = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
+user = \"support@example.test\"\npassword_file = \"smtp.pass\"\nca_file = \"{}\"\n",
+            stack.submission_port,
+            stack.ca_cert.display()
+        ),
+    )
+    .unwrap();
+    let customer = format!("ann.{}@customer.test", std::process::id());
+    let id = unique_id("e2e");
+    let mail = format!(
+        "From: Ann <{customer}>\r\nTo: support@example.test\r\nSubject: Quota exceeded\r\nMessage-ID: <{id}>\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMy mailbox is full.\r\n"
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args(["-c", config.to_str().unwrap(), "ingest"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), mail.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The receipt answers the customer's message, so it names it in In-Reply-To.
+    let receipt = wait_for_delivery(&maildir(&stack, &customer), &id);
+    assert!(
+        receipt.contains("Subject: [EX #1] Quota exceeded"),
+        "{receipt}"
+    );
+    assert!(
+        receipt.contains("Auto-Submitted: auto-replied"),
+        "{receipt}"
+    );
+    assert!(receipt.contains("My mailbox is full."), "{receipt}");
+}

@@ -15,7 +15,7 @@ use chrono::Duration;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::store::{Event, EventKind, OutboxEntry, Store, StoreError};
+use crate::store::{Event, EventKind, OutboxEntry, Store, StoreError, Tx};
 use crate::types::Address;
 use deliver::{Envelope, Transport};
 
@@ -23,7 +23,7 @@ use deliver::{Envelope, Transport};
 /// longer than any transport timeout.
 const LEASE: Duration = Duration::minutes(10);
 /// Mails claimed per round trip to the database.
-const CLAIM_BATCH: usize = 64;
+const CLAIM_BATCH: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -80,35 +80,100 @@ pub struct Round {
     pub failed: usize,
 }
 
-/// Delivers every mail due now, in batches, until none is due.
+/// Delivers every mail due now, in batches, until none is due or `stop()`
+/// says so (checked between batches, so a shutdown waits for one batch).
 pub async fn deliver_due(
     store: &SharedStore,
     transport: &Transport,
     clock: &dyn Clock,
     policy: &RetryPolicy,
+    stop: impl Fn() -> bool,
 ) -> Result<Round, StoreError> {
     let mut round = Round::default();
+    let now = clock.now();
+    with_store(store, move |s| recover_abandoned(s, now)).await?;
     loop {
         let now = clock.now();
         let batch = with_store(store, move |s| {
-            s.write(|tx| tx.claim_due_mail(now, now + LEASE, CLAIM_BATCH))
+            s.write(|tx| tx.claim_due_mail(now, now + LEASE, &SENDER_ID, CLAIM_BATCH))
         })
         .await?;
         if batch.is_empty() {
             return Ok(round);
         }
+        // Send the whole claimed batch, then record every outcome in one
+        // transaction: a commit (an fsync) per batch, not per mail. A crash
+        // in between re-sends at most this batch, with the same bytes.
+        let mut outcomes = Vec::with_capacity(batch.len());
         for mail in batch {
             let outcome = send_one(transport, &mail).await;
-            let now = clock.now();
-            let policy = policy.clone();
-            let done = with_store(store, move |s| record(s, &mail, outcome, now, &policy)).await?;
-            match done {
+            outcomes.push((mail, outcome));
+        }
+        let now = clock.now();
+        let policy = policy.clone();
+        let recorded = with_store(store, move |s| {
+            s.write(|tx| {
+                outcomes
+                    .into_iter()
+                    .map(|(mail, outcome)| record(tx, &mail, outcome, now, &policy))
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+        })
+        .await?;
+        for r in recorded {
+            match r {
                 Recorded::Sent => round.sent += 1,
                 Recorded::Retry => round.retrying += 1,
                 Recorded::Failed => round.failed += 1,
             }
         }
+        if stop() {
+            return Ok(round);
+        }
     }
+}
+
+/// This sender's name on the leases it takes: host and process id.
+static SENDER_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{}/{}", host_name(), std::process::id()));
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Leases held by a sender process of this host that no longer exists
+/// (killed, crashed) go back to the queue at once instead of waiting for
+/// the lease to run out. Leases of other hosts are left to expire.
+fn recover_abandoned(
+    store: &mut Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let here = host_name();
+    let dead: Vec<String> = store
+        .read()
+        .claim_owners()?
+        .into_iter()
+        .filter(|owner| match owner.rsplit_once('/') {
+            Some((host, pid)) => {
+                host == here
+                    && *owner != *SENDER_ID
+                    && !std::path::Path::new("/proc").join(pid).exists()
+            }
+            None => false,
+        })
+        .collect();
+    if dead.is_empty() {
+        return Ok(());
+    }
+    store.write(|tx| {
+        for owner in &dead {
+            let n = tx.release_claims(owner, now)?;
+            info!(owner = %owner, mails = n, "took back mail claimed by a sender that is gone");
+        }
+        Ok(())
+    })
 }
 
 async fn send_one(transport: &Transport, mail: &OutboxEntry) -> Result<(), deliver::DeliverError> {
@@ -131,14 +196,14 @@ enum Recorded {
 }
 
 fn record(
-    store: &mut Store,
+    tx: &mut Tx<'_>,
     mail: &OutboxEntry,
     outcome: Result<(), deliver::DeliverError>,
     now: chrono::DateTime<chrono::Utc>,
     policy: &RetryPolicy,
 ) -> Result<Recorded, StoreError> {
     let to = mail.rcpt.join(", ");
-    store.write(|tx| match outcome {
+    match outcome {
         Ok(()) => {
             tx.mark_sent(mail.id, now)?;
             info!(outbox = mail.id, message_id = %mail.message_id, %to, kind = %mail.kind, "mail sent");
@@ -173,7 +238,7 @@ fn record(
             warn!(outbox = mail.id, %to, error = %why, "delivery failed for good");
             Ok(Recorded::Failed)
         }
-    })
+    }
 }
 
 #[cfg(test)]

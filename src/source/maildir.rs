@@ -84,7 +84,8 @@ impl Maildir {
     }
 
     /// Takes the pending files through the pipeline, `batch_size` per
-    /// transaction; `progress` hears how many files are done.
+    /// transaction; `progress` hears how many files are done, and `stop`
+    /// is asked between batches (a shutdown waits for one commit at most).
     pub fn drain(
         &self,
         pipeline: &Pipeline,
@@ -92,6 +93,7 @@ impl Maildir {
         now: impl Fn() -> DateTime<Utc>,
         opts: DrainOptions,
         mut progress: impl FnMut(usize, usize),
+        stop: impl Fn() -> bool,
     ) -> Result<Drained, DrainError> {
         let files = self
             .pending(opts.include_cur)
@@ -139,6 +141,9 @@ impl Maildir {
             out.taken.extend(taken);
             done += chunk.len();
             progress(done, files.len());
+            if stop() {
+                break;
+            }
         }
         Ok(out)
     }

@@ -108,6 +108,7 @@ impl Tx<'_> {
         &mut self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        owner: &str,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         let sql = format!(
@@ -128,8 +129,9 @@ impl Tx<'_> {
         }
         for e in &mut due {
             self.tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-                params![e.id, ts(lease_until)],
+                "UPDATE outbox SET next_attempt_at = ?2, attempts = attempts + 1, claimed_by = ?3
+                 WHERE id = ?1",
+                params![e.id, ts(lease_until), owner],
             )?;
             e.attempts += 1;
         }
@@ -138,7 +140,8 @@ impl Tx<'_> {
 
     pub fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.tx.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, claimed_by = NULL
+             WHERE id = ?1",
             params![id, ts(at)],
         )?;
         Ok(())
@@ -153,15 +156,25 @@ impl Tx<'_> {
     ) -> Result<()> {
         match retry_at {
             Some(at) => self.tx.execute(
-                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, claimed_by = NULL WHERE id = ?1",
                 params![id, error, ts(at)],
             )?,
             None => self.tx.execute(
-                "UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1",
+                "UPDATE outbox SET status = 'failed', last_error = ?2, claimed_by = NULL WHERE id = ?1",
                 params![id, error],
             )?,
         };
         Ok(())
+    }
+
+    /// Hands the mails leased by `owner` (a sender that died) back to the
+    /// queue, due at `now`.
+    pub fn release_claims(&mut self, owner: &str, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.tx.execute(
+            "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL
+             WHERE claimed_by = ?1 AND status = 'queued'",
+            params![owner, ts(now)],
+        )?)
     }
 
     /// Puts a failed mail back in the queue (`postdesk outbox retry`).
@@ -184,6 +197,15 @@ impl Reader<'_> {
                 "SELECT count(*) FROM outbox WHERE automatic = 1 AND rcpt_key = ?1 AND created_at >= ?2",
             )?
             .query_row(params![to.key(), ts(since)], |r| r.get(0))?)
+    }
+
+    /// The senders holding leases on queued mail.
+    pub fn claim_owners(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'queued' AND claimed_by IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// When the next queued mail is due, if any.

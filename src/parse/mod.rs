@@ -1,0 +1,454 @@
+//! parse: raw bytes → [`Inbound`], the decoded view of one received message
+//! that every later stage works with. This is the only module that knows
+//! mail-parser; MIME, charsets, mail classification and quote splitting end here.
+
+mod body;
+mod classify;
+mod html;
+mod quote;
+mod report;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType};
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Address, MailClass, Mailbox};
+use classify::{Head, Signals};
+
+pub use quote::split_quoted;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    pub max_size: usize,
+    /// Nesting below the top-level message: its root part is at depth 0, each
+    /// multipart or attached message adds one.
+    pub max_depth: usize,
+    /// MIME parts counted over the whole tree, containers and attached
+    /// messages included.
+    pub max_parts: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginalRef {
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inbound {
+    /// Without angle brackets. Derived from `content_hash` when the message
+    /// has none: `<first 32 hex digits>@postdesk.invalid`.
+    pub message_id: String,
+    pub message_id_derived: bool,
+    /// SHA-256 of the raw bytes, hex.
+    pub content_hash: String,
+    /// Raw length in bytes.
+    pub size: usize,
+    /// Decoded, on one line; "" when absent.
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub date: Option<DateTime<Utc>>,
+    /// Message ids without brackets, in order, without repeats.
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// None without the field; "" for the null sender `<>`.
+    pub return_path: Option<String>,
+    /// The readable body with `\n` line ends: text/plain parts, else HTML as text.
+    pub text: String,
+    /// `text` up to the quoted history (see [`split_quoted`]), and the history.
+    pub new_text: String,
+    pub quoted: String,
+    pub attachments: Vec<Attachment>,
+    /// Decided on the top-level headers only.
+    pub class: MailClass,
+    /// For bounces and reports: the message they are about.
+    pub original: Option<OriginalRef>,
+    /// What was wrong with the message and how it was read anyway.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty message")]
+    Empty,
+    #[error("message of {size} bytes is over the limit of {max} bytes")]
+    TooLarge { size: usize, max: usize },
+    #[error("not a mail message: {0}")]
+    NotAMessage(String),
+}
+
+/// Reads one raw RFC 5322 message. Broken mail (bad MIME, charsets, encodings,
+/// missing headers) still parses, with a line in `warnings` per problem; only
+/// input that is not mail at all is an error. Never panics.
+pub fn parse(raw: &[u8], limits: &ParseLimits) -> Result<Inbound, ParseError> {
+    if raw.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if raw.len() > limits.max_size {
+        return Err(ParseError::TooLarge {
+            size: raw.len(),
+            max: limits.max_size,
+        });
+    }
+    let mut warnings = Vec::new();
+    let input = prepare(raw, &mut warnings);
+    if !has_header_field(&input) {
+        return Err(ParseError::NotAMessage(
+            "no header field in the first lines".into(),
+        ));
+    }
+    isolated(raw.len(), || extract(&input, raw, limits, &warnings)).unwrap_or_else(|| {
+        Err(ParseError::NotAMessage(
+            "the MIME parser failed on this input".into(),
+        ))
+    })
+}
+
+pub fn content_hash(raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(raw))
+}
+
+/// Stack for the parser thread: see [`isolated`].
+const STACK_BASE: usize = 8 << 20;
+const STACK_PER_INPUT_BYTE: usize = 12;
+
+/// Runs `job` on a thread of its own. mail-parser keeps one nested `Message`
+/// per message/rfc822 level and drops them recursively: 100 000 levels (under
+/// 3 MB of input) overflow an 8 MB stack, which aborts the whole daemon, not
+/// just this parse. A level costs at least 29 input bytes and, measured in a
+/// debug build, ~260 bytes of stack, so the stack is sized from the input
+/// length. It is only reserved address space until used. A panic in the
+/// parser comes back as None.
+fn isolated<T: Send>(input_len: usize, job: impl Fn() -> T + Sync) -> Option<T> {
+    let stack = STACK_BASE.saturating_add(input_len.saturating_mul(STACK_PER_INPUT_BYTE));
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("parse".into())
+            .stack_size(stack);
+        match thread.spawn_scoped(scope, &job) {
+            Ok(handle) => handle.join().ok(),
+            // No thread to be had (resource limits): parsing here beats losing the mail.
+            Err(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(&job)).ok(),
+        }
+    })
+}
+
+/// Undoes what keeps mail-parser from seeing the headers: a UTF-8 byte order
+/// mark, leading blank lines, an mbox envelope line, and classic Mac CR-only
+/// line endings.
+fn prepare<'a>(raw: &'a [u8], warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
+    let mut input = Cow::Borrowed(raw);
+    if raw.contains(&b'\r') && !raw.contains(&b'\n') {
+        warnings.push("CR-only line endings, read as LF".into());
+        input = Cow::Owned(
+            raw.iter()
+                .map(|&b| if b == b'\r' { b'\n' } else { b })
+                .collect(),
+        );
+    }
+    let mut start = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    start += input[start..]
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    // An mbox envelope line ("From ann@x Mon Jan 1 …"), not a "From :" field.
+    let envelope = input[start..]
+        .strip_prefix(b"From ")
+        .is_some_and(|rest| !rest.trim_ascii_start().starts_with(b":"));
+    if envelope {
+        start = input[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(input.len(), |nl| start + nl + 1);
+    }
+    match input {
+        Cow::Borrowed(bytes) => Cow::Borrowed(&bytes[start..]),
+        Cow::Owned(mut bytes) => {
+            bytes.drain(..start);
+            Cow::Owned(bytes)
+        }
+    }
+}
+
+/// mail-parser takes any line with a colon for a header field, so binary
+/// garbage "parses". Mail has a well-formed field name (RFC 5322: printable
+/// ASCII, no colon) somewhere in its header block.
+fn has_header_field(input: &[u8]) -> bool {
+    input
+        .split(|&b| b == b'\n')
+        .take(50)
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .take_while(|line| !line.is_empty())
+        .any(|line| {
+            line.iter().position(|&b| b == b':').is_some_and(|colon| {
+                let name = line[..colon].trim_ascii_end();
+                (1..=76).contains(&name.len()) && name.iter().all(|b| (0x21..=0x7e).contains(b))
+            })
+        })
+}
+
+fn extract(
+    input: &[u8],
+    raw: &[u8],
+    limits: &ParseLimits,
+    early_warnings: &[String],
+) -> Result<Inbound, ParseError> {
+    let msg = MessageParser::default()
+        .parse(input)
+        .ok_or_else(|| ParseError::NotAMessage("no header fields".into()))?;
+    let mut warnings = early_warnings.to_vec();
+    let scope = Scope::walk(&msg, limits, &mut warnings);
+    let content_hash = content_hash(raw);
+
+    let (message_id, message_id_derived) = match msg.message_id().and_then(bare_id) {
+        Some(id) => (id, false),
+        None => {
+            warnings.push("no usable Message-ID, derived one from the content hash".into());
+            (format!("{}@postdesk.invalid", &content_hash[..32]), true)
+        }
+    };
+    let subject = msg.subject().map(one_line).unwrap_or_default();
+    let from = mailboxes(&msg, HeaderName::From).into_iter().next();
+    if from.is_none() {
+        warnings.push("no valid From address".into());
+    }
+    let date = match msg.header(HeaderName::Date) {
+        None => None,
+        Some(value) => {
+            let date = value
+                .as_datetime()
+                .filter(|d| d.is_valid())
+                .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+            if date.is_none() {
+                warnings.push("unreadable Date header".into());
+            }
+            date
+        }
+    };
+
+    let head = Head(
+        msg.headers()
+            .iter()
+            .map(|h| {
+                let value = input
+                    .get(h.offset_start as usize..h.offset_end as usize)
+                    .unwrap_or_default();
+                (
+                    h.name.as_str().to_string(),
+                    one_line(&String::from_utf8_lossy(value)),
+                )
+            })
+            .collect(),
+    );
+    let return_path = head.get("Return-Path").map(bare_return_path);
+
+    let text = body::normalize_text(&body::readable_text(&msg, &scope).unwrap_or_default());
+    let (new_text, quoted) = split_quoted(&text);
+    if text.contains('\u{FFFD}') || subject.contains('\u{FFFD}') {
+        warnings.push("undecodable bytes in the subject or text, replaced by U+FFFD".into());
+    }
+    body::part_warnings(&msg, &scope, input, &mut warnings);
+
+    let report_type = report::report_type(&msg);
+    let class = classify::classify(&Signals {
+        head: &head,
+        subject: &subject,
+        from: from.as_ref(),
+        return_path: return_path.as_deref(),
+        report_type: report_type.as_deref(),
+    });
+    let original = (matches!(class, MailClass::Bounce(_)) || report_type.is_some())
+        .then(|| report::original_ref(&msg, &scope, &text))
+        .flatten();
+
+    Ok(Inbound {
+        message_id,
+        message_id_derived,
+        content_hash,
+        size: raw.len(),
+        subject,
+        from,
+        reply_to: mailboxes(&msg, HeaderName::ReplyTo),
+        to: mailboxes(&msg, HeaderName::To),
+        cc: mailboxes(&msg, HeaderName::Cc),
+        date,
+        in_reply_to: ids(&msg, HeaderName::InReplyTo),
+        references: ids(&msg, HeaderName::References),
+        return_path,
+        text,
+        new_text,
+        quoted,
+        attachments: body::attachments(&msg, &scope, input),
+        class,
+        original,
+        warnings,
+    })
+}
+
+/// The parts within `ParseLimits`, found by an explicit-stack walk so that no
+/// nesting reaches our own stack. Parts are keyed by the address of the
+/// `Message` they belong to (each attached message has its own part list).
+struct Scope {
+    allowed: HashSet<(usize, u32)>,
+}
+
+impl Scope {
+    fn walk(msg: &Message<'_>, limits: &ParseLimits, warnings: &mut Vec<String>) -> Scope {
+        let mut allowed = HashSet::new();
+        let (mut too_deep, mut too_many) = (false, false);
+        let mut stack = vec![(msg, 0u32, 0usize)];
+        while let Some((m, id, depth)) = stack.pop() {
+            let Some(part) = m.parts.get(id as usize) else {
+                continue;
+            };
+            if depth > limits.max_depth {
+                too_deep = true;
+                continue;
+            }
+            if allowed.len() >= limits.max_parts {
+                too_many = true;
+                break;
+            }
+            allowed.insert(Self::key(m, id));
+            match &part.body {
+                // Children always come after their parent; anything else would be a cycle.
+                PartType::Multipart(children) => {
+                    stack.extend(
+                        children
+                            .iter()
+                            .rev()
+                            .filter(|&&c| c > id)
+                            .map(|&c| (m, c, depth + 1)),
+                    );
+                }
+                PartType::Message(inner) => stack.push((inner, 0, depth + 1)),
+                _ => {}
+            }
+        }
+        if too_deep {
+            warnings.push(format!(
+                "MIME tree deeper than {} levels, deeper parts ignored",
+                limits.max_depth
+            ));
+        }
+        if too_many {
+            warnings.push(format!(
+                "more than {} MIME parts, the rest ignored",
+                limits.max_parts
+            ));
+        }
+        Scope { allowed }
+    }
+
+    fn key(m: &Message<'_>, id: u32) -> (usize, u32) {
+        (std::ptr::from_ref(m).addr(), id)
+    }
+
+    /// The parts of `m` named by `ids` that are within limits.
+    pub(super) fn parts<'m, 'x>(
+        &self,
+        m: &'m Message<'x>,
+        ids: &'m [u32],
+    ) -> impl Iterator<Item = (u32, &'m MessagePart<'x>)> {
+        ids.iter()
+            .filter_map(move |&id| m.parts.get(id as usize).map(|p| (id, p)))
+            .filter(move |&(id, _)| self.allowed.contains(&Self::key(m, id)))
+    }
+
+    /// All parts of `m` that are within limits, in order.
+    pub(super) fn all_parts<'m, 'x>(
+        &self,
+        m: &'m Message<'x>,
+    ) -> impl Iterator<Item = (u32, &'m MessagePart<'x>)> {
+        (0u32..)
+            .zip(&m.parts)
+            .filter(move |&(id, _)| self.allowed.contains(&Self::key(m, id)))
+    }
+}
+
+/// The valid mailboxes of a header (group members included), without repeats.
+fn mailboxes(m: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
+    let mut seen = HashSet::new();
+    m.header_values(name)
+        .filter_map(HeaderValue::as_address)
+        .flat_map(|a| a.iter())
+        .filter_map(|addr| {
+            let address = Address::parse(addr.address.as_deref()?).ok()?;
+            seen.insert(address.key()).then(|| Mailbox {
+                name: addr.name.as_deref().map(one_line).filter(|n| !n.is_empty()),
+                address,
+            })
+        })
+        .collect()
+}
+
+/// Message ids of a header, bare, in order, without repeats.
+fn ids(m: &Message<'_>, name: HeaderName<'_>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    m.header_values(name)
+        .flat_map(|v| match v {
+            HeaderValue::Text(t) => vec![t.as_ref()],
+            HeaderValue::TextList(list) => list.iter().map(AsRef::as_ref).collect(),
+            _ => Vec::new(),
+        })
+        .filter_map(bare_id)
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
+}
+
+pub(super) fn bare_id(s: &str) -> Option<String> {
+    let id = s
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    (!id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .then(|| id.to_string())
+}
+
+/// `<>` and an empty field are the null sender ""; else the bare address.
+fn bare_return_path(value: &str) -> String {
+    let value = value.trim();
+    match value.strip_prefix('<') {
+        Some(rest) => rest
+            .split('>')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        None => value
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// Header text on one line: whitespace runs and control characters become one space.
+pub(super) fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,779 @@
+use super::*;
+
+/// The defaults of `[intake]` in the configuration.
+fn limits() -> ParseLimits {
+    ParseLimits {
+        max_size: 25 << 20,
+        max_depth: 20,
+        max_parts: 500,
+    }
+}
+
+/// Parses a message written with `\n` line ends, as most mail on disk is.
+fn parsed(raw: &str) -> Inbound {
+    parse(raw.as_bytes(), &limits()).unwrap_or_else(|e| panic!("{e}: {raw:?}"))
+}
+
+fn class_of(headers: &str, body: &str) -> MailClass {
+    parsed(&format!("{headers}\n\n{body}\n")).class
+}
+
+const PERSON: &str = "From: Ann Example <ann@example.com>\nTo: help@desk.example\nSubject: Printer on fire\nMessage-ID: <1@example.com>";
+
+fn auto(reason: &str) -> MailClass {
+    MailClass::AutoReply(reason.into())
+}
+
+fn bounce(reason: &str) -> MailClass {
+    MailClass::Bounce(reason.into())
+}
+
+#[test]
+fn classification_by_top_level_headers() {
+    let from_me = "From: ann@example.com";
+    let cases: &[(&str, MailClass)] = &[
+        (PERSON, MailClass::Normal),
+        (
+            &format!("{PERSON}\nAuto-Submitted: auto-replied"),
+            auto("Auto-Submitted: auto-replied"),
+        ),
+        (
+            &format!("{PERSON}\nAuto-Submitted: auto-generated (warning)"),
+            auto("Auto-Submitted: auto-generated"),
+        ),
+        (&format!("{PERSON}\nAuto-Submitted: no"), MailClass::Normal),
+        (
+            &format!("{PERSON}\nAuto-Submitted: No (a person wrote this)"),
+            MailClass::Normal,
+        ),
+        (
+            &format!("{PERSON}\nPrecedence: bulk"),
+            auto("Precedence: bulk"),
+        ),
+        (
+            &format!("{PERSON}\nPrecedence: JUNK"),
+            auto("Precedence: junk"),
+        ),
+        (
+            &format!("{PERSON}\nPrecedence: list"),
+            auto("Precedence: list"),
+        ),
+        (
+            &format!("{PERSON}\nPrecedence: first-class"),
+            MailClass::Normal,
+        ),
+        (
+            &format!("{PERSON}\nList-Id: Help <help.lists.example>"),
+            auto("List-Id"),
+        ),
+        (
+            &format!("{PERSON}\nList-Unsubscribe: <mailto:u@lists.example>"),
+            auto("List-Unsubscribe"),
+        ),
+        (
+            &format!("Return-Path: <>\n{PERSON}"),
+            auto("Return-Path: <>"),
+        ),
+        (
+            &format!("Return-Path: <ann@example.com>\n{PERSON}"),
+            MailClass::Normal,
+        ),
+        (&format!("{PERSON}\nX-Autoreply: yes"), auto("X-Autoreply")),
+        (
+            &format!("{PERSON}\nX-Autorespond: yes"),
+            auto("X-Autorespond"),
+        ),
+        (
+            &format!("{PERSON}\nX-MS-Exchange-Inbox-Rules-Loop: ann@example.com"),
+            auto("X-MS-Exchange-Inbox-Rules-Loop"),
+        ),
+        // A request not to be answered automatically, set on human Outlook mail too.
+        (
+            &format!("{PERSON}\nX-Auto-Response-Suppress: All"),
+            MailClass::Normal,
+        ),
+        (
+            "From: MAILER-DAEMON@mx.example\nSubject: Hello",
+            auto("From: MAILER-DAEMON"),
+        ),
+        (
+            "From: postmaster@mx.example\nSubject: Warning: message delayed",
+            bounce("From: postmaster, failure subject"),
+        ),
+        (
+            "From: Mail Delivery System <Mailer-Daemon@mx.example>\nSubject: Mail delivery failed: returning message",
+            bounce("Subject: Mail delivery failed"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Undeliverable: Printer on fire"),
+            bounce("Subject: Undeliverable"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Undelivered Mail Returned to Sender"),
+            bounce("Subject: Undelivered Mail"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Delivery Status Notification (Failure)"),
+            bounce("Subject: Delivery Status Notification (Failure)"),
+        ),
+        (
+            &format!("{from_me}\nSubject: failure notice"),
+            bounce("Subject: failure notice"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Returned mail: User unknown"),
+            bounce("Subject: Returned mail"),
+        ),
+        (
+            &format!("{from_me}\nSubject: DELIVERY FAILURE: x"),
+            bounce("Subject: DELIVERY FAILURE"),
+        ),
+        (
+            &format!("{from_me}\nX-Failed-Recipients: bob@example.org"),
+            bounce("X-Failed-Recipients"),
+        ),
+        // A person talking about a bounce is still a person.
+        (
+            &format!("{from_me}\nSubject: Re: Undeliverable: Printer on fire"),
+            MailClass::Normal,
+        ),
+        (
+            &format!("{from_me}\nSubject: Automatic reply: Printer on fire"),
+            auto("Subject: Automatic reply"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Auto reply: x"),
+            auto("Subject: Auto reply"),
+        ),
+        (
+            &format!("{from_me}\nSubject: AutoReply: x"),
+            auto("Subject: AutoReply"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Out of Office: x"),
+            auto("Subject: Out of Office"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Abwesenheitsnotiz: x"),
+            auto("Subject: Abwesenheitsnotiz"),
+        ),
+        (
+            &format!("{from_me}\nSubject: =?UTF-8?Q?R=C3=A9ponse_automatique_:_x?="),
+            auto("Subject: Réponse automatique"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Risposta automatica: x"),
+            auto("Subject: Risposta automatica"),
+        ),
+        (
+            &format!("{from_me}\nSubject: =?UTF-8?Q?Automatyczna_odpowied=C5=BA:_x?="),
+            auto("Subject: Automatyczna odpowiedź"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Read: Printer on fire"),
+            auto("Subject: Read"),
+        ),
+        (
+            &format!("{from_me}\nSubject: [support.example #42] AutoReply: x"),
+            auto("Subject: AutoReply"),
+        ),
+        (
+            &format!("{from_me}\nSubject: [support.example #42] Resolved: x"),
+            auto("Subject: ticket-system notification"),
+        ),
+        (
+            &format!("{from_me}\nSubject: Automatic replies stopped working"),
+            MailClass::Normal,
+        ),
+        (
+            &format!("{from_me}\nSubject: Reading list"),
+            MailClass::Normal,
+        ),
+        (
+            "From: Shop <noreply@shop.example>\nSubject: Your order",
+            auto("From: no-reply address noreply@shop.example"),
+        ),
+        (
+            "From: no-reply@shop.example",
+            auto("From: no-reply address no-reply@shop.example"),
+        ),
+        (
+            "From: DoNotReply@shop.example",
+            auto("From: no-reply address DoNotReply@shop.example"),
+        ),
+        (
+            "From: do_not_reply@shop.example",
+            auto("From: no-reply address do_not_reply@shop.example"),
+        ),
+        ("From: noreen@example.com", MailClass::Normal),
+        (
+            &format!("{PERSON}\nX-Mandrill-User: md_1"),
+            auto("X-Mandrill-User (bulk sender)"),
+        ),
+    ];
+    for (headers, want) in cases {
+        assert_eq!(&class_of(headers, "Hello."), want, "{headers}");
+    }
+}
+
+fn dsn(report_type: &str, auto_submitted: bool) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example\nTo: help@desk.example\nSubject: Undelivered Mail Returned to Sender\n{}\
+         MIME-Version: 1.0\nContent-Type: multipart/report; report-type={report_type}; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\nI could not deliver your message.\n\n\
+         --b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n\n\
+         --b\nContent-Type: message/rfc822\n\nFrom: help@desk.example\nTo: bob@example.org\nSubject: [Desk #7] We got your request\nMessage-ID: <receipt-7@desk.example>\n\nThanks.\n\
+         --b--\n",
+        if auto_submitted {
+            "Auto-Submitted: auto-replied\n"
+        } else {
+            ""
+        }
+    )
+}
+
+#[test]
+fn delivery_reports() {
+    let msg = parsed(&dsn("delivery-status", true));
+    assert_eq!(
+        msg.class,
+        bounce("multipart/report; report-type=delivery-status")
+    );
+    let original = msg.original.expect("the returned message is named");
+    assert_eq!(
+        original.message_id.as_deref(),
+        Some("receipt-7@desk.example")
+    );
+    assert_eq!(
+        original.subject.as_deref(),
+        Some("[Desk #7] We got your request")
+    );
+    assert_eq!(msg.text, "I could not deliver your message.");
+
+    let arf = parsed(&dsn("feedback-report", false));
+    assert!(
+        matches!(&arf.class, MailClass::Bounce(r) if r.contains("feedback")),
+        "{:?}",
+        arf.class
+    );
+
+    let mdn = parsed(
+        &dsn("disposition-notification", false)
+            .replace("Undelivered Mail Returned to Sender", "Read"),
+    );
+    assert_eq!(
+        mdn.class,
+        auto("read receipt (report-type=disposition-notification)")
+    );
+    assert!(mdn.original.is_some());
+}
+
+#[test]
+fn automatic_signals_inside_an_attached_message_do_not_count() {
+    let raw = format!(
+        "{PERSON}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\nSee the notification below, it is wrong.\n\
+         --b\nContent-Type: message/rfc822\n\nFrom: noreply@shop.example\nAuto-Submitted: auto-generated\n\
+         Precedence: bulk\nList-Id: <x.example>\nSubject: Automatic reply: x\n\nbeep\n--b--\n"
+    );
+    let msg = parsed(&raw);
+    assert_eq!(msg.class, MailClass::Normal);
+    assert!(msg.original.is_none());
+    assert_eq!(msg.text, "See the notification below, it is wrong.");
+    assert_eq!(
+        msg.attachments,
+        [Attachment {
+            name: Some("Automatic reply: x".into()),
+            content_type: "message/rfc822".into(),
+            size: 129
+        }]
+    );
+}
+
+#[test]
+fn plain_text_bounce_names_the_original_from_its_body() {
+    let raw = "From: MAILER-DAEMON@mx.example\nSubject: failure notice\n\n\
+               Sorry, I couldn't deliver your message.\n\n--- Below this line is a copy of the message.\n\n\
+               Received: from desk.example\nSubject: =?UTF-8?Q?Caf=C3=A9?=\n\
+               Message-ID: <receipt-9@desk.example>\nDate: Mon, 2 Jan 2023 10:00:00 +0000\n\nThanks.\n";
+    let msg = parsed(raw);
+    assert_eq!(msg.class, bounce("Subject: failure notice"));
+    assert_eq!(
+        msg.original,
+        Some(OriginalRef {
+            message_id: Some("receipt-9@desk.example".into()),
+            subject: Some("Café".into())
+        })
+    );
+}
+
+/// (text, expected new text, expected quoted) for `split_quoted`.
+const SPLITS: &[(&str, &str, &str)] = &[
+    ("Thanks, fixed.", "Thanks, fixed.", ""),
+    (
+        "Thanks!\n\nOn Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Is it fixed?\n>\n",
+        "Thanks!",
+        "On Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Is it fixed?\n>\n",
+    ),
+    (
+        "Thanks!\n\nOn Mon, Jan 2, 2023 at 10:00 AM Bob Example <\nbob@example.org> wrote:\n\n> Is it fixed?\n",
+        "Thanks!",
+        "On Mon, Jan 2, 2023 at 10:00 AM Bob Example <\nbob@example.org> wrote:\n\n> Is it fixed?\n",
+    ),
+    (
+        "Merci.\n\nLe lun. 2 janv. 2023 à 10:00, Bob <bob@example.org> a écrit\u{a0}:\n> Alors ?\n",
+        "Merci.",
+        "Le lun. 2 janv. 2023 à 10:00, Bob <bob@example.org> a écrit\u{a0}:\n> Alors ?\n",
+    ),
+    (
+        "Danke.\n\nAm 02.01.2023 um 10:00 schrieb Bob <bob@example.org>:\n> Und?\n",
+        "Danke.",
+        "Am 02.01.2023 um 10:00 schrieb Bob <bob@example.org>:\n> Und?\n",
+    ),
+    (
+        "Grazie.\n\nIl giorno lun 2 gen 2023 alle ore 10:00 Bob <bob@example.org> ha scritto:\n> Allora?\n",
+        "Grazie.",
+        "Il giorno lun 2 gen 2023 alle ore 10:00 Bob <bob@example.org> ha scritto:\n> Allora?\n",
+    ),
+    (
+        "Done.\n\n-----Original Message-----\nFrom: Bob\nSent: Monday\nTo: Desk\nSubject: Help\n\nIs it fixed?\n",
+        "Done.",
+        "-----Original Message-----\nFrom: Bob\nSent: Monday\nTo: Desk\nSubject: Help\n\nIs it fixed?\n",
+    ),
+    (
+        "Fait.\n-----Message d'origine-----\nDe : Bob",
+        "Fait.",
+        "-----Message d'origine-----\nDe : Bob",
+    ),
+    (
+        "Erledigt.\n-----Ursprüngliche Nachricht-----\nVon: Bob",
+        "Erledigt.",
+        "-----Ursprüngliche Nachricht-----\nVon: Bob",
+    ),
+    (
+        "Fatto.\n-----Messaggio originale-----\nDa: Bob",
+        "Fatto.",
+        "-----Messaggio originale-----\nDa: Bob",
+    ),
+    (
+        "Done.\n\nFrom: Bob <bob@example.org>\nSent: Monday, January 2, 2023 10:00\nTo: Desk\nSubject: Help\n\nOld.",
+        "Done.",
+        "From: Bob <bob@example.org>\nSent: Monday, January 2, 2023 10:00\nTo: Desk\nSubject: Help\n\nOld.",
+    ),
+    (
+        "Fait.\n\nDe : Bob\nEnvoyé : lundi 2 janvier 2023 10:00\nÀ : Desk\nObjet : Aide\n\nVieux.",
+        "Fait.",
+        "De : Bob\nEnvoyé : lundi 2 janvier 2023 10:00\nÀ : Desk\nObjet : Aide\n\nVieux.",
+    ),
+    (
+        "Erledigt.\n\nVon: Bob\nGesendet: Montag, 2. Januar 2023 10:00\nAn: Desk\nBetreff: Hilfe\n",
+        "Erledigt.",
+        "Von: Bob\nGesendet: Montag, 2. Januar 2023 10:00\nAn: Desk\nBetreff: Hilfe\n",
+    ),
+    (
+        "Fatto.\n\nDa: Bob\nInviato: lunedì 2 gennaio 2023 10:00\nA: Desk\nOggetto: Aiuto\n",
+        "Fatto.",
+        "Da: Bob\nInviato: lunedì 2 gennaio 2023 10:00\nA: Desk\nOggetto: Aiuto\n",
+    ),
+    (
+        "Done.\n\n________________________________\nFrom: Bob\nSent: Monday\nTo: Desk\n\nOld.",
+        "Done.",
+        "________________________________\nFrom: Bob\nSent: Monday\nTo: Desk\n\nOld.",
+    ),
+    (
+        "FYI\n\nBegin forwarded message:\n\nFrom: Bob\nSubject: Help\n",
+        "FYI",
+        "Begin forwarded message:\n\nFrom: Bob\nSubject: Help\n",
+    ),
+    (
+        "See below.\n\n---------- Forwarded message ---------\nFrom: Bob\n",
+        "See below.",
+        "---------- Forwarded message ---------\nFrom: Bob\n",
+    ),
+    (
+        "Yes.\n\nBob wrote:\n> Is it fixed?\n",
+        "Yes.",
+        "Bob wrote:\n> Is it fixed?\n",
+    ),
+    (
+        "Yes.\n\n> Is it fixed?\n> Really?\n\n",
+        "Yes.",
+        "> Is it fixed?\n> Really?\n\n",
+    ),
+    // Inline answers keep their quotes; only a quoted tail is history.
+    (
+        "> Is it fixed?\nYes.\n> And the toner?\nAlso.\n",
+        "> Is it fixed?\nYes.\n> And the toner?\nAlso.\n",
+        "",
+    ),
+    (
+        "> Is it fixed?\nYes.\n> Thanks\n",
+        "> Is it fixed?\nYes.",
+        "> Thanks\n",
+    ),
+    // Bottom-posting: the answer comes after the quote.
+    (
+        "On Mon, Bob wrote:\n> Is it fixed?\nYes.\n",
+        "On Mon, Bob wrote:\n> Is it fixed?\nYes.\n",
+        "",
+    ),
+    // Only history: nothing new, and nothing lost.
+    ("> Is it fixed?\n> Really?", "", "> Is it fixed?\n> Really?"),
+    (
+        "-----Original Message-----\nFrom: Bob",
+        "",
+        "-----Original Message-----\nFrom: Bob",
+    ),
+    // A list footer under the quote does not hide the quoted tail.
+    (
+        "Yes.\n\n> Is it fixed?\n_______________________________________________\nhelp mailing list\nhttps://lists.example/listinfo/help\n",
+        "Yes.",
+        "> Is it fixed?\n_______________________________________________\nhelp mailing list\nhttps://lists.example/listinfo/help\n",
+    ),
+    // Not markers: a From line without the rest of an Outlook block, "wrote:" without quotes.
+    (
+        "From: the printer, smoke.\nTo be honest I wrote: help!",
+        "From: the printer, smoke.\nTo be honest I wrote: help!",
+        "",
+    ),
+];
+
+#[test]
+fn split_quoted_table() {
+    for &(text, new, quoted) in SPLITS {
+        for (text, new, quoted) in [
+            (text.to_string(), new.to_string(), quoted.to_string()),
+            (
+                text.replace('\n', "\r\n"),
+                new.replace('\n', "\r\n"),
+                quoted.replace('\n', "\r\n"),
+            ),
+        ] {
+            let (got_new, got_quoted) = split_quoted(&text);
+            assert_eq!(
+                (got_new.as_str(), got_quoted.as_str()),
+                (new.as_str(), quoted.as_str()),
+                "{text:?}"
+            );
+            // New text and history cover the text; only blank space between them is dropped.
+            assert!(
+                text.starts_with(&got_new) && text.ends_with(&got_quoted),
+                "{text:?}"
+            );
+            assert!(
+                text[got_new.len()..text.len() - got_quoted.len()]
+                    .trim()
+                    .is_empty(),
+                "{text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reply_text_is_split_into_new_and_quoted() {
+    let msg = parsed(&format!(
+        "{PERSON}\n\nIt works now.\r\n\r\nOn Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\r\n> Does it?\r\n"
+    ));
+    assert_eq!(
+        msg.text,
+        "It works now.\n\nOn Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Does it?"
+    );
+    assert_eq!(msg.new_text, "It works now.");
+    assert_eq!(
+        msg.quoted,
+        "On Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Does it?"
+    );
+}
+
+#[test]
+fn derived_message_id_is_stable_and_content_bound() {
+    let raw = "From: ann@example.com\nSubject: no id\n\nhi\n";
+    let (a, b) = (parsed(raw), parsed(raw));
+    assert!(a.message_id_derived);
+    assert_eq!(a.message_id, b.message_id);
+    assert_eq!(
+        a.message_id,
+        format!("{}@postdesk.invalid", &content_hash(raw.as_bytes())[..32])
+    );
+    assert_ne!(
+        parsed("From: ann@example.com\nSubject: no id\n\nho\n").message_id,
+        a.message_id
+    );
+    assert!(a.warnings.iter().any(|w| w.contains("Message-ID")));
+
+    let given = parsed("Message-ID:   <abc@example.com> \nFrom: ann@example.com\n\nhi\n");
+    assert_eq!(
+        (given.message_id.as_str(), given.message_id_derived),
+        ("abc@example.com", false)
+    );
+    assert!(parsed("Message-ID: <>\nFrom: ann@example.com\n\nhi\n").message_id_derived);
+}
+
+#[test]
+fn subjects_are_decoded_and_on_one_line() {
+    let cases = [
+        ("=?UTF-8?B?w4dhIG1hcmNoZSDinJM=?=", "Ça marche ✓"),
+        ("=?ISO-8859-1?Q?Caf=E9_cr=E8me?=", "Café crème"),
+        (
+            "=?iso-8859-1?q?Caf=E9?=\n =?iso-8859-1?q?_cr=E8me?=",
+            "Café crème",
+        ),
+        (
+            "Re: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus   Bern",
+            "Re: Grüße aus Bern",
+        ),
+        ("=?windows-1252?Q?=93quoted=94?=", "“quoted”"),
+        (
+            "a very long\n subject\n\tfolded",
+            "a very long subject folded",
+        ),
+    ];
+    for (header, want) in cases {
+        assert_eq!(
+            parsed(&format!("From: a@example.com\nSubject: {header}\n\nx\n")).subject,
+            want
+        );
+    }
+    assert_eq!(parsed("From: a@example.com\n\nx\n").subject, "");
+
+    // Raw 8-bit bytes (Latin-1 "Café") in a header: lossy, no panic.
+    let raw = b"From: a@example.com\nSubject: Caf\xe9 \xff\n\nx\n";
+    let msg = parse(raw, &limits()).expect("parses");
+    assert!(msg.subject.starts_with("Caf"), "{:?}", msg.subject);
+}
+
+#[test]
+fn addresses_dates_and_ids() {
+    let msg = parsed(
+        "Return-Path: <bounce@example.com>\n\
+         From: \"Example, Ann\" <ann@example.com>, second@example.com\n\
+         Reply-To: =?UTF-8?Q?Ann_M=C3=BCller?= <reply@example.com>\n\
+         To: team: bob@example.org, not an address;, carol@example.org\n\
+         Cc: dave@example.org, dave@example.org\n\
+         Date: Mon, 2 Jan 2023 10:00:00 +0200\n\
+         In-Reply-To: <a@x>\n\
+         References: <root@x> <a@x>\n <root@x>\n\nhi\n",
+    );
+    let from = msg.from.expect("from");
+    assert_eq!(
+        (from.name.as_deref(), from.address.as_str()),
+        (Some("Example, Ann"), "ann@example.com")
+    );
+    assert_eq!(msg.reply_to[0].name.as_deref(), Some("Ann Müller"));
+    let to: Vec<&str> = msg.to.iter().map(|m| m.address.as_str()).collect();
+    assert_eq!(to, ["bob@example.org", "carol@example.org"]);
+    assert_eq!(msg.cc.len(), 1);
+    assert_eq!(
+        msg.date.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2023-01-02T08:00:00+00:00")
+    );
+    assert_eq!(msg.in_reply_to, ["a@x"]);
+    assert_eq!(msg.references, ["root@x", "a@x"]);
+    assert_eq!(msg.return_path.as_deref(), Some("bounce@example.com"));
+
+    assert_eq!(
+        parsed("Return-Path: <>\nFrom: a@example.com\n\nx\n")
+            .return_path
+            .as_deref(),
+        Some("")
+    );
+    let bare = parsed("From: nobody\nDate: yesterday-ish\n\nx\n");
+    assert_eq!((bare.return_path, bare.from, bare.date), (None, None, None));
+    assert!(
+        bare.warnings.iter().any(|w| w.contains("From"))
+            && bare.warnings.iter().any(|w| w.contains("Date"))
+    );
+}
+
+#[test]
+fn html_only_mail_becomes_readable_text() {
+    let msg = parsed(&format!(
+        "{PERSON}\nContent-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n\
+         <html><head><style>p {{color:red}}</style></head><body><div>Gr=FC=DFe &amp; Dank,</div>\
+         <div>Ann</div><div class=3D\"gmail_quote\">On Mon, Bob wrote:<blockquote>Is it <b>fixed</b>?</blockquote></div></body></html>\n"
+    ));
+    assert_eq!(
+        msg.text,
+        "Grüße & Dank,\nAnn\nOn Mon, Bob wrote:\n> Is it fixed?"
+    );
+    assert_eq!(msg.new_text, "Grüße & Dank,\nAnn");
+    assert!(msg.attachments.is_empty());
+}
+
+#[test]
+fn alternative_prefers_plain_text_and_lists_files() {
+    let msg = parsed(&format!(
+        "{PERSON}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"m\"\n\n\
+         --m\nContent-Type: multipart/related; boundary=\"r\"\n\n\
+         --r\nContent-Type: multipart/alternative; boundary=\"a\"\n\n\
+         --a\nContent-Type: text/plain; charset=utf-8\n\nPlain words.\n\
+         --a\nContent-Type: text/html\n\n<p>HTML words <img src=\"cid:logo\"></p>\n--a--\n\
+         --r\nContent-Type: image/png\nContent-ID: <logo>\nContent-Disposition: inline\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--r--\n\
+         --m\nContent-Type: text/plain; name=\"../../etc/passwd\"\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\n\nroot\n\
+         --m\nContent-Type: application/octet-stream; name=\"C:\\TEMP\\report.pdf\"\n\n%PDF\n\
+         --m\nContent-Type: APPLICATION/X-Thing\nContent-Disposition: attachment; filename*=UTF-8''na%C3%AFve%20plan.txt\n\nx\n\
+         --m\nContent-Disposition: attachment\n\nno type\n--m--\n"
+    ));
+    assert_eq!(msg.text, "Plain words.");
+    let got: Vec<(Option<&str>, &str, usize)> = msg
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_deref(), a.content_type.as_str(), a.size))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, "image/png", 8),
+            (Some("passwd"), "text/plain", 4),
+            (Some("report.pdf"), "application/octet-stream", 4),
+            (Some("naïve plan.txt"), "application/x-thing", 1),
+            (None, "text/plain", 7),
+        ]
+    );
+}
+
+#[test]
+fn errors_are_only_for_non_mail() {
+    assert!(matches!(parse(b"", &limits()), Err(ParseError::Empty)));
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    assert!(matches!(
+        parse(&garbage, &limits()),
+        Err(ParseError::NotAMessage(_))
+    ));
+    assert!(matches!(
+        parse(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", &limits()),
+        Err(ParseError::NotAMessage(_))
+    ));
+    assert!(matches!(
+        parse(b"just some words\nand more words\n", &limits()),
+        Err(ParseError::NotAMessage(_))
+    ));
+    let small = ParseLimits {
+        max_size: 10,
+        ..limits()
+    };
+    assert!(matches!(
+        parse(b"From: a@example.com\n\nhello\n", &small),
+        Err(ParseError::TooLarge { size: 27, max: 10 })
+    ));
+    // Broken but readable mail parses, with warnings.
+    let broken = parsed(
+        "Subject: no from\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain; charset=fakescii\n\nstill readable\n--b\nContent-Transfer-Encoding: base64\nContent-Type: application/pdf\n\n!!!not base64!!!\n",
+    );
+    assert_eq!(broken.text, "still readable");
+    assert!(
+        broken.warnings.iter().any(|w| w.contains("fakescii")),
+        "{:?}",
+        broken.warnings
+    );
+    assert!(
+        broken.warnings.iter().any(|w| w.contains("never closed")),
+        "{:?}",
+        broken.warnings
+    );
+    assert!(
+        broken.warnings.iter().any(|w| w.contains("From")),
+        "{:?}",
+        broken.warnings
+    );
+}
+
+#[test]
+fn odd_framing_is_undone() {
+    let cr_only = parsed("From: a@example.com\rSubject: old Mac\r\rline one\rline two\r");
+    assert_eq!(
+        (cr_only.subject.as_str(), cr_only.text.as_str()),
+        ("old Mac", "line one\nline two")
+    );
+    assert!(cr_only.warnings.iter().any(|w| w.contains("CR-only")));
+
+    let mbox = parsed(
+        "From ann@example.com Mon Jan  2 10:00:00 2023\nFrom: ann@example.com\nSubject: mbox\n\nhi\n",
+    );
+    assert_eq!(
+        mbox.from.map(|f| f.address.to_string()).as_deref(),
+        Some("ann@example.com")
+    );
+    let bom = parsed("\u{feff}From: ann@example.com\nSubject: bom\n\nhi\n");
+    assert_eq!(bom.subject, "bom");
+}
+
+fn nested_rfc822(levels: usize) -> String {
+    let mut raw = String::from("From: ann@example.com\nSubject: deep\n");
+    raw.push_str(&"Content-Type: message/rfc822\n\n".repeat(levels));
+    raw + "Subject: inner\n\nhello\n"
+}
+
+#[test]
+fn limits_trim_instead_of_failing() {
+    let many = format!(
+        "{PERSON}\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\nbody\n{}--b--\n",
+        "--b\nContent-Type: image/png; name=\"x.png\"\n\nx\n".repeat(20)
+    );
+    let few = ParseLimits {
+        max_parts: 6,
+        ..limits()
+    };
+    let msg = parse(many.as_bytes(), &few).expect("parses");
+    assert_eq!(msg.text, "body");
+    assert_eq!(msg.attachments.len(), 4);
+    assert!(
+        msg.warnings.iter().any(|w| w.contains("more than 6")),
+        "{:?}",
+        msg.warnings
+    );
+
+    let shallow = ParseLimits {
+        max_depth: 2,
+        ..limits()
+    };
+    let msg = parse(nested_rfc822(5).as_bytes(), &shallow).expect("parses");
+    assert!(
+        msg.warnings.iter().any(|w| w.contains("deeper than 2")),
+        "{:?}",
+        msg.warnings
+    );
+}
+
+/// 60 000 nested message/rfc822 levels overflow a default stack inside
+/// mail-parser (abort, not panic); parse must survive them.
+#[test]
+fn hostile_nesting_does_not_blow_the_stack() {
+    let raw = nested_rfc822(60_000);
+    let msg = parse(raw.as_bytes(), &limits()).expect("parses");
+    assert!(msg.warnings.iter().any(|w| w.contains("deeper than")));
+    let html = format!(
+        "{PERSON}\nContent-Type: text/html\n\n{}deep",
+        "<div><blockquote>".repeat(100_000)
+    );
+    assert!(parsed(&html).text.ends_with("deep"));
+}
+
+/// Truncations and random byte flips of a message must never panic.
+#[test]
+fn mutated_input_never_panics() {
+    let sample = dsn("delivery-status", true);
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut ok = 0;
+    for cut in 0..sample.len() {
+        ok += usize::from(parse(&sample.as_bytes()[..cut], &limits()).is_ok());
+    }
+    for _ in 0..500 {
+        let mut raw = sample.clone().into_bytes();
+        for _ in 0..(next() % 6 + 1) {
+            let at = (next() % raw.len() as u64) as usize;
+            raw[at] = (next() & 0xff) as u8;
+        }
+        ok += usize::from(parse(&raw, &limits()).is_ok());
+    }
+    assert!(ok > 700, "only {ok} mutants parsed");
+}
