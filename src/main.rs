@@ -1,6 +1,7 @@
 //! The postdesk binary: parse the command line, set up logging, dispatch,
 //! and turn the outcome into a sysexits exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -39,8 +40,10 @@ fn init_logging(cli: &Cli) {
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base));
+    // Colour only for a person at a terminal; journald and files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

@@ -10,14 +10,20 @@ fn check_config_prints_the_effective_config_or_the_errors() {
     let desk = Desk::new();
     let out = desk.ok(&["check-config"]);
     assert!(out.contains("ticket_prefix = \"DESK\""), "{out}");
-    assert!(out.contains("max_auto_replies_per_day = 10"), "defaults are filled in: {out}");
+    assert!(
+        out.contains("max_auto_replies_per_day = 10"),
+        "defaults are filled in: {out}"
+    );
 
     std::fs::write(&desk.config, "[service]\naddress = \"support@desk.example\"\n\n[transport]\nkind = \"smtp\"\nhost = \"mx.example\"\nport = 99999\ncolour = \"blue\"\n").unwrap();
     let out = desk.run(&["check-config"], b"");
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("postdesk.toml:"), "the file is named: {err}");
-    assert!(err.contains("transport.colour") || err.contains("colour"), "unknown key named: {err}");
+    assert!(
+        err.contains("transport.colour") || err.contains("colour"),
+        "unknown key named: {err}"
+    );
 }
 
 #[test]
@@ -57,14 +63,25 @@ fn reading_commands_do_not_create_a_database() {
 #[test]
 fn usage_errors_exit_64() {
     let desk = Desk::new();
-    assert_eq!(desk.run(&["ticket", "frobnicate"], b"").status.code(), Some(64));
-    assert_eq!(desk.run(&["ingest", "--remove", "x.eml"], b"").status.code(), Some(64));
+    assert_eq!(
+        desk.run(&["ticket", "frobnicate"], b"").status.code(),
+        Some(64)
+    );
+    assert_eq!(
+        desk.run(&["ingest", "--remove", "x.eml"], b"")
+            .status
+            .code(),
+        Some(64)
+    );
 }
 
 #[test]
 fn no_receipts_import() {
     let desk = Desk::new();
-    let out = desk.run(&["ingest", "--no-receipts"], &customer_mail("a@a.example", "old", "old@a.example", "x"));
+    let out = desk.run(
+        &["ingest", "--no-receipts"],
+        &customer_mail("a@a.example", "old", "old@a.example", "x"),
+    );
     assert!(out.status.success());
     assert_eq!(desk.tickets().len(), 1);
     assert!(desk.sent().is_empty());

@@ -41,7 +41,7 @@ impl Tx<'_> {
             "cc": i.cc.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             "reply_to": i.reply_to.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         });
-        self.tx.execute(
+        self.exec(
             "INSERT INTO messages (received_at, source, message_id, content_hash, size, raw,
                  ticket_id, from_addr, from_name, subject, sent_date, class, class_reason,
                  in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings)
@@ -83,7 +83,7 @@ impl Tx<'_> {
         quarantine: Option<i64>,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO source_ids (source, source_id, taken_at, message, quarantine)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, source_id) DO NOTHING",
             params![source, source_id, ts(at), message, quarantine],

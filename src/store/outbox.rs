@@ -80,7 +80,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 impl Tx<'_> {
     pub fn queue_mail(&mut self, m: &QueuedMail<'_>) -> Result<i64> {
         let rcpt: Vec<&str> = m.rcpt.iter().map(|a| a.as_str()).collect();
-        self.tx.execute(
+        self.exec(
             "INSERT INTO outbox (ticket_id, kind, automatic, message_id, mail_from, rcpt, rcpt_key,
                  subject, raw, status, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10)",
@@ -128,7 +128,7 @@ impl Tx<'_> {
             }
         }
         for e in &mut due {
-            self.tx.execute(
+            self.exec(
                 "UPDATE outbox SET next_attempt_at = ?2, attempts = attempts + 1, claimed_by = ?3
                  WHERE id = ?1",
                 params![e.id, ts(lease_until), owner],
@@ -139,7 +139,7 @@ impl Tx<'_> {
     }
 
     pub fn mark_sent(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, claimed_by = NULL
              WHERE id = ?1",
             params![id, ts(at)],
@@ -155,11 +155,11 @@ impl Tx<'_> {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
         match retry_at {
-            Some(at) => self.tx.execute(
+            Some(at) => self.exec(
                 "UPDATE outbox SET last_error = ?2, next_attempt_at = ?3, claimed_by = NULL WHERE id = ?1",
                 params![id, error, ts(at)],
             )?,
-            None => self.tx.execute(
+            None => self.exec(
                 "UPDATE outbox SET status = 'failed', last_error = ?2, claimed_by = NULL WHERE id = ?1",
                 params![id, error],
             )?,
@@ -170,7 +170,7 @@ impl Tx<'_> {
     /// Hands the mails leased by `owner` (a sender that died) back to the
     /// queue, due at `now`.
     pub fn release_claims(&mut self, owner: &str, now: DateTime<Utc>) -> Result<usize> {
-        Ok(self.tx.execute(
+        Ok(self.exec(
             "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL
              WHERE claimed_by = ?1 AND status = 'queued'",
             params![owner, ts(now)],
@@ -179,7 +179,7 @@ impl Tx<'_> {
 
     /// Puts a failed mail back in the queue (`postdesk outbox retry`).
     pub fn requeue_mail(&mut self, id: i64, at: DateTime<Utc>) -> Result<bool> {
-        let n = self.tx.execute(
+        let n = self.exec(
             "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?2
              WHERE id = ?1 AND status = 'failed'",
             params![id, ts(at)],

@@ -65,7 +65,7 @@ impl Tx<'_> {
         if let Some(id) = existing {
             return Ok(id);
         }
-        self.tx.execute(
+        self.exec(
             "INSERT INTO quarantine (received_at, source, content_hash, message_id, from_addr,
                  subject, reason, raw)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -84,7 +84,7 @@ impl Tx<'_> {
     }
 
     pub fn mark_released(&mut self, id: i64, to: Option<i64>, at: DateTime<Utc>) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE quarantine SET released_at = ?2, released_to = ?3 WHERE id = ?1",
             params![id, ts(at), to],
         )?;
@@ -93,7 +93,7 @@ impl Tx<'_> {
 
     /// Deletes a held message for good (the operator's decision).
     pub fn delete_quarantined(&mut self, id: i64) -> Result<bool> {
-        self.tx.execute(
+        self.exec(
             "UPDATE source_ids SET quarantine = NULL WHERE quarantine = ?1",
             params![id],
         )?;

@@ -106,7 +106,7 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
 
 impl Tx<'_> {
     pub fn create_ticket(&mut self, t: &NewTicket<'_>) -> Result<TicketId> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO tickets (subject, status, type, account, requester, created_at, updated_at,
                  last_customer_at)
              VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?5, ?5)",
@@ -130,7 +130,7 @@ impl Tx<'_> {
         role: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO participants (ticket_id, address_key, address, name, role, added_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ticket_id, address_key) DO NOTHING",
             params![
@@ -146,7 +146,7 @@ impl Tx<'_> {
     }
 
     pub fn add_event(&mut self, ticket: TicketId, e: &Event) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "INSERT INTO events (ticket_id, at, kind, actor, message, outbox, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -169,14 +169,14 @@ impl Tx<'_> {
         } else {
             "UPDATE tickets SET updated_at = max(updated_at, ?2), last_customer_at = ?2 WHERE id = ?1"
         };
-        self.tx.execute(sql, params![ticket.0, ts(at)])?;
+        self.exec(sql, params![ticket.0, ts(at)])?;
         Ok(())
     }
 
     /// Points a message at its ticket (a message stored before its ticket
     /// existed, or released from quarantine).
     pub fn set_message_ticket(&mut self, message: i64, ticket: TicketId) -> Result<()> {
-        self.tx.execute(
+        self.exec(
             "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
             params![message, ticket.0],
         )?;
