@@ -372,68 +372,38 @@ async fn closed_port_is_transient() {
 }
 
 #[tokio::test]
-async fn smtps_without_the_private_ca_is_an_untrusted_certificate_and_permanent() {
+async fn tls_without_the_private_ca_is_an_untrusted_certificate_and_permanent() {
     let Some(stack) = stack() else { return };
     // Only the system roots: the stack's throwaway CA is not among them.
     // Retrying cannot help until someone configures ca_file, so permanent.
-    let id = unique_id("noca");
-    let err = expect_err(
-        transport(smtp(
-            "localhost",
-            stack.smtps_port,
-            config::TlsMode::Implicit,
-        ))
-        .send(
-            &some_envelope(),
-            &message("support@example.test", "alice@example.test", &id),
-            &id,
-        )
-        .await,
-        "SMTPS without CA",
-    );
-    assert!(
-        matches!(
-            err,
-            DeliverError::Smtp {
-                failure: SmtpFailure::Tls,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("certificate"), "{err}");
-    assert!(!err.is_transient());
-}
-
-#[tokio::test]
-async fn starttls_without_the_private_ca_is_permanent_too() {
-    let Some(stack) = stack() else { return };
-    let id = unique_id("noca-starttls");
-    let err = expect_err(
-        transport(smtp(
-            "localhost",
-            stack.smtp_port,
-            config::TlsMode::Starttls,
-        ))
-        .send(
-            &some_envelope(),
-            &message("support@example.test", "alice@example.test", &id),
-            &id,
-        )
-        .await,
-        "STARTTLS without CA",
-    );
-    assert!(
-        matches!(
-            err,
-            DeliverError::Smtp {
-                failure: SmtpFailure::Tls,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(!err.is_transient());
+    for (port, tls) in [
+        (stack.smtps_port, config::TlsMode::Implicit),
+        (stack.smtp_port, config::TlsMode::Starttls),
+    ] {
+        let id = unique_id("noca");
+        let err = expect_err(
+            transport(smtp("localhost", port, tls))
+                .send(
+                    &some_envelope(),
+                    &message("support@example.test", "alice@example.test", &id),
+                    &id,
+                )
+                .await,
+            "TLS without CA",
+        );
+        assert!(
+            matches!(
+                err,
+                DeliverError::Smtp {
+                    failure: SmtpFailure::Tls,
+                    ..
+                }
+            ),
+            "{tls:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("certificate"), "{tls:?}: {err}");
+        assert!(!err.is_transient(), "{tls:?}");
+    }
 }
 
 #[tokio::test]
