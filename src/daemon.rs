@@ -130,11 +130,12 @@ async fn watch_maildir(
                 {
                     queued.notify_one();
                 }
-                // A full batch means more may be waiting: go again at once.
-                if d.files >= batch_size {
-                    Duration::ZERO
-                } else {
+                // More may have arrived while we worked: look again at once
+                // (not for files left in place because they cannot be read).
+                if d.taken.is_empty() {
                     poll
+                } else {
+                    Duration::ZERO
                 }
             }
             Err(e) => {
