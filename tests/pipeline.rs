@@ -407,3 +407,37 @@ fn mbox_and_maildir_imports() {
     desk.ok(&["outbox", "flush"]);
     assert_eq!(desk.sent().len(), 5);
 }
+
+#[test]
+fn an_encoded_subject_carries_the_token_too() {
+    let desk = Desk::new();
+    desk.ingest(&customer_mail(
+        "eva@e.example",
+        "Résiliation",
+        "e1@e.example",
+        "Bonjour",
+    ));
+    // Outlook in French: "RE: [DESK #1] Résiliation", Q-encoded, token split over words.
+    let reply = String::from_utf8(customer_mail("eva@e.example", "X", "e2@e.example", "Merci"))
+        .unwrap()
+        .replace(
+            "Subject: X",
+            "Subject: =?iso-8859-1?Q?RE=A0:_[DESK_#1]_R=E9siliation?=",
+        );
+    desk.ingest(reply.as_bytes());
+    // Base64 in UTF-8, as Gmail writes it.
+    let reply = String::from_utf8(customer_mail(
+        "eva@e.example",
+        "X",
+        "e3@e.example",
+        "Encore",
+    ))
+    .unwrap()
+    .replace(
+        "Subject: X",
+        "Subject: =?UTF-8?B?UmU6IFtERVNLICMxXSBSw6lzaWxpYXRpb24=?=",
+    );
+    desk.ingest(reply.as_bytes());
+    assert_eq!(desk.tickets().len(), 1, "{:#?}", desk.tickets());
+    assert_eq!(desk.sent().len(), 1);
+}
