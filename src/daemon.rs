@@ -321,7 +321,8 @@ async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watc
             return;
         }
         let mut session_stop = stop.clone();
-        let session = async {
+        // Boxed: a session's future (TLS state, protocol buffers) is large.
+        let session = Box::pin(async {
             match &kind {
                 SourceKind::Pop3 {
                     server,
@@ -343,7 +344,7 @@ async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watc
                 }
                 SourceKind::Maildir { .. } => Ok(()),
             }
-        };
+        });
         let mut grace_stop = stop.clone();
         let result = tokio::select! {
             r = session => r,

@@ -332,10 +332,11 @@ impl Session {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        let mut chunk = [0u8; 64 * 1024];
+        // Straight into the buffer's spare room: no chunk on the stack.
+        self.buf.reserve(64 * 1024);
         let conn = self.conn.clone();
         let n = conn
-            .deadline(doing, self.stream.read(&mut chunk))
+            .deadline(doing, self.stream.read_buf(&mut self.buf))
             .await?
             .map_err(|e| conn.io_error(e))?;
         if n == 0 {
@@ -346,7 +347,6 @@ impl Session {
                 ))
                 .into());
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
     }
 
