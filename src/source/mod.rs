@@ -150,7 +150,7 @@ impl Backoff {
     /// Records a successful round (and says so once after failures).
     pub fn succeeded(&mut self, source: &str) {
         if self.failures > 0 {
-            tracing::info!(source, failures = self.failures, "connected again");
+            tracing::info!(source = %source, failures = self.failures, "connected again");
         }
         self.failures = 0;
         self.next = self.initial;
