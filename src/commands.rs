@@ -255,7 +255,9 @@ fn reload(config: &Arc<Config>) -> Outcome {
             std::io::Error::last_os_error()
         )));
     }
-    println!("reload requested from postdesk process {pid}; its log says whether the new configuration was taken");
+    println!(
+        "reload requested from postdesk process {pid}; its log says whether the new configuration was taken"
+    );
     Ok(exit::OK)
 }
 

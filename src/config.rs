@@ -142,8 +142,9 @@ impl Secret {
         let value = match self {
             Secret::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read password_file {}: {e}", path.display()))?,
-            Secret::Env(name) => std::env::var(name)
-                .map_err(|e| format!("password_env {name}: {e}"))?,
+            Secret::Env(name) => {
+                std::env::var(name).map_err(|e| format!("password_env {name}: {e}"))?
+            }
         };
         let password = value.trim_end_matches(['\r', '\n']);
         if password.is_empty() {
@@ -924,7 +925,11 @@ impl<'a> Loader<'a> {
         poll: &str,
     ) -> Option<MailServer> {
         let k = |name: &str| format!("{key}.{name}");
-        let host = self.required(&k("host"), r.host.as_deref(), "the mail server to log in to");
+        let host = self.required(
+            &k("host"),
+            r.host.as_deref(),
+            "the mail server to log in to",
+        );
         let tls = self.parse(&k("tls"), r.tls.as_deref(), "implicit", |s| {
             choice(s, &TlsMode::ALL, TlsMode::as_str)
         });
@@ -950,9 +955,7 @@ impl<'a> Loader<'a> {
                 );
                 None
             }
-            (Some(file), None) => self
-                .path(&k("password_file"), Some(file))
-                .map(Secret::File),
+            (Some(file), None) => self.path(&k("password_file"), Some(file)).map(Secret::File),
             (None, Some(var)) => {
                 let ok = self.check(
                     word(var, |c| c.is_ascii_alphanumeric() || c == '_'),
@@ -1629,21 +1632,35 @@ mod tests {
         assert_eq!(
             c.sources[0].kind,
             SourceKind::Pop3 {
-                server: server("pop.example", 995, TlsMode::Implicit, Secret::File("/etc/postdesk/pw".into()), Duration::from_secs(60)),
+                server: server(
+                    "pop.example",
+                    995,
+                    TlsMode::Implicit,
+                    Secret::File("/etc/postdesk/pw".into()),
+                    Duration::from_secs(60)
+                ),
                 leave_on_server: false,
             }
         );
         assert_eq!(
             c.sources[1].kind,
             SourceKind::Imap {
-                server: server("imap.example", 143, TlsMode::Starttls, Secret::Env("PW".into()), Duration::from_secs(300)),
+                server: server(
+                    "imap.example",
+                    143,
+                    TlsMode::Starttls,
+                    Secret::Env("PW".into()),
+                    Duration::from_secs(300)
+                ),
                 folder: "INBOX".into(),
                 processed_folder: None,
                 idle: true,
             }
         );
         let c = parse(POP3_FULL).unwrap();
-        let SourceKind::Pop3 { server, .. } = &c.sources[0].kind else { panic!() };
+        let SourceKind::Pop3 { server, .. } = &c.sources[0].kind else {
+            panic!()
+        };
         assert_eq!((server.port, server.tls), (1110, TlsMode::None));
     }
 
@@ -1654,10 +1671,17 @@ mod tests {
         std::fs::write(&file, "s3cret word\r\n").unwrap();
         assert_eq!(Secret::File(file.clone()).read().unwrap(), "s3cret word");
         std::fs::write(&file, "\n").unwrap();
-        assert!(Secret::File(file.clone()).read().unwrap_err().contains("is empty"));
+        assert!(
+            Secret::File(file.clone())
+                .read()
+                .unwrap_err()
+                .contains("is empty")
+        );
         let missing = Secret::File(dir.path().join("nope")).read().unwrap_err();
         assert!(missing.contains("cannot read password_file"), "{missing}");
-        let unset = Secret::Env("POSTDESK_TEST_SURELY_UNSET_VAR".into()).read().unwrap_err();
+        let unset = Secret::Env("POSTDESK_TEST_SURELY_UNSET_VAR".into())
+            .read()
+            .unwrap_err();
         assert!(unset.contains("POSTDESK_TEST_SURELY_UNSET_VAR"), "{unset}");
     }
 

@@ -164,10 +164,11 @@ fn remote(
     if read_env || matches!(server.password, Secret::File(_)) {
         server.password.read().map_err(fail)?;
     }
-    let conn = Connector::new(server, &format!("source[{index}].ca_file")).map_err(|e| match e {
-        NetError::Setup(d) => fail(d),
-        other => fail(other.to_string()),
-    })?;
+    let conn =
+        Connector::new(server, &format!("source[{index}].ca_file")).map_err(|e| match e {
+            NetError::Setup(d) => fail(d),
+            other => fail(other.to_string()),
+        })?;
     Ok(Some(conn))
 }
 
@@ -327,7 +328,17 @@ async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watc
                 SourceKind::Pop3 {
                     server,
                     leave_on_server,
-                } => pop3::run(&sink, &conn, server, *leave_on_server, &mut backoff, &mut session_stop).await,
+                } => {
+                    pop3::run(
+                        &sink,
+                        &conn,
+                        server,
+                        *leave_on_server,
+                        &mut backoff,
+                        &mut session_stop,
+                    )
+                    .await
+                }
                 SourceKind::Imap {
                     server,
                     folder,

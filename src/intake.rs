@@ -306,7 +306,9 @@ fn log_taken(mail: &RawMail, t: &Taken) {
         Taken::Unreadable { error, quarantine } => {
             info!(source = %mail.source, source_id = id, message_id, quarantine, outcome = t.label(), error, "message taken");
         }
-        _ => info!(source = %mail.source, source_id = id, message_id, outcome = t.label(), "message taken"),
+        _ => {
+            info!(source = %mail.source, source_id = id, message_id, outcome = t.label(), "message taken")
+        }
     }
 }
 
@@ -323,7 +325,10 @@ fn header_message_id(raw: &[u8]) -> Option<String> {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
         };
-        if !line[..colon].trim_ascii().eq_ignore_ascii_case(b"message-id") {
+        if !line[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"message-id")
+        {
             continue;
         }
         let mut value = line[colon + 1..].to_vec();
@@ -359,14 +364,22 @@ mod log_tests {
     #[test]
     fn message_id_for_the_log_line() {
         let cases: &[(&[u8], Option<&str>)] = &[
-            (b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", Some("<a@b>")),
+            (
+                b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody",
+                Some("<a@b>"),
+            ),
             (b"message-id:\r\n <folded@b>\r\n\r\n", Some("<folded@b>")),
             (b"Subject: x\r\n\r\nMessage-ID: <in-body@b>\r\n", None),
             (b"Subject: x\n", None),
             (b"", None),
         ];
         for (raw, want) in cases {
-            assert_eq!(header_message_id(raw).as_deref(), *want, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                header_message_id(raw).as_deref(),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
     }
 }

@@ -53,7 +53,9 @@ impl Notifier {
             }
         });
         Notifier {
-            watchdog: target.as_ref().and(watchdog_interval(watchdog_usec, watchdog_pid, own_pid)),
+            watchdog: target
+                .as_ref()
+                .and(watchdog_interval(watchdog_usec, watchdog_pid, own_pid)),
             target,
         }
     }
@@ -78,7 +80,10 @@ impl Notifier {
     }
 
     pub fn ready(&self, status: &str) {
-        self.send(&format!("READY=1\nSTATUS={status}\nMAINPID={}", std::process::id()));
+        self.send(&format!(
+            "READY=1\nSTATUS={status}\nMAINPID={}",
+            std::process::id()
+        ));
     }
 
     pub fn reloading(&self) {

@@ -28,7 +28,11 @@ struct Desk {
 impl Desk {
     fn new(stack: &Stack, support: &str, sources: &str, extra: &str) -> Desk {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("pw"), format!("{}\n", stack.master_password)).unwrap();
+        std::fs::write(
+            dir.path().join("pw"),
+            format!("{}\n", stack.master_password),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("wrong-pw"), "not-the-password\n").unwrap();
         let config = dir.path().join("postdesk.toml");
         let text = format!(
@@ -137,7 +141,11 @@ timeout = "10s"
 
 /// The header `name` of a raw message (first occurrence, unfolded).
 fn header(raw: &str, name: &str) -> String {
-    let head = raw.split("\r\n\r\n").next().unwrap_or(raw).replace("\r\n ", " ");
+    let head = raw
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or(raw)
+        .replace("\r\n ", " ");
     head.lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
@@ -175,17 +183,31 @@ fn pop3_round_trip_over_tls() {
     let Some(stack) = stack() else { return };
     let support = format!("{}@example.test", unique("desk-pop3"));
     let customer = format!("{}@example.test", unique("ann"));
-    let desk = Desk::new(&stack, &support, &pop3_source(&stack, "support-pop", &support), "");
+    let desk = Desk::new(
+        &stack,
+        &support,
+        &pop3_source(&stack, "support-pop", &support),
+        "",
+    );
     let daemon = desk.start();
 
     let first = format!("{}@customer.test", unique("first"));
     stack.send(
         &customer,
         &support,
-        &mail(&customer, &support, "Printer on fire", &first, "It is on fire.\r\n.\r\n..really"),
+        &mail(
+            &customer,
+            &support,
+            "Printer on fire",
+            &first,
+            "It is on fire.\r\n.\r\n..really",
+        ),
     );
     let ticket = desk.wait_ticket(&first, Duration::from_secs(20));
-    let line = daemon.wait_log(&["message taken", "source=support-pop", &first], Duration::from_secs(5));
+    let line = daemon.wait_log(
+        &["message taken", "source=support-pop", &first],
+        Duration::from_secs(5),
+    );
     assert!(line.contains("new ticket"), "{line}");
 
     // The message went through POP3 byte for byte (dot-stuffing undone).
@@ -198,9 +220,11 @@ fn pop3_round_trip_over_tls() {
     );
 
     customer_replies(&stack, &desk, &support, &customer, ticket);
-    wait_until("the support mailbox to be empty", Duration::from_secs(10), || {
-        (stack.inbox_count(&support) == 0).then_some(())
-    });
+    wait_until(
+        "the support mailbox to be empty",
+        Duration::from_secs(10),
+        || (stack.inbox_count(&support) == 0).then_some(()),
+    );
     assert_eq!(desk.counts(), (1, 2));
 
     let (status, took, log) = daemon.stop();
@@ -214,13 +238,22 @@ fn imap_idle_round_trip_within_two_seconds() {
     let support = format!("{}@example.test", unique("desk-imap"));
     let customer = format!("{}@example.test", unique("bea"));
     // poll = 5m: only IDLE can explain a quick take.
-    let source = imap_source(&stack, "support-imap", &support, "idle = true\npoll = \"5m\"\nprocessed_folder = \"Processed\"");
+    let source = imap_source(
+        &stack,
+        "support-imap",
+        &support,
+        "idle = true\npoll = \"5m\"\nprocessed_folder = \"Processed\"",
+    );
     let desk = Desk::new(&stack, &support, &source, "");
     let daemon = desk.start();
 
     // A first message proves the session is up and idling afterwards.
     let warm = format!("{}@customer.test", unique("warm"));
-    stack.send(&customer, &support, &mail(&customer, &support, "Hello", &warm, "first"));
+    stack.send(
+        &customer,
+        &support,
+        &mail(&customer, &support, "Hello", &warm, "first"),
+    );
     desk.wait_ticket(&warm, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
 
@@ -229,9 +262,11 @@ fn imap_idle_round_trip_within_two_seconds() {
     let sent = Instant::now();
     stack.send(&customer, &support, &raw);
     let accepted = sent.elapsed();
-    let ticket = wait_until("the IDLE'd message's ticket", Duration::from_secs(10), || {
-        desk.ticket_of(&first)
-    });
+    let ticket = wait_until(
+        "the IDLE'd message's ticket",
+        Duration::from_secs(10),
+        || desk.ticket_of(&first),
+    );
     let latency = sent.elapsed();
     println!(
         "IMAP IDLE latency, SMTP send -> stored ticket: {} ms (SMTP accepted after {} ms)",
@@ -244,17 +279,27 @@ fn imap_idle_round_trip_within_two_seconds() {
     );
 
     customer_replies(&stack, &desk, &support, &customer, ticket);
-    wait_until("the support INBOX to be empty", Duration::from_secs(10), || {
-        (stack.inbox_count(&support) == 0).then_some(())
-    });
+    wait_until(
+        "the support INBOX to be empty",
+        Duration::from_secs(10),
+        || (stack.inbox_count(&support) == 0).then_some(()),
+    );
     // Moved, not deleted: all three are in the processed folder.
     let processed = stack.imap_read(&support, "Processed");
-    assert_eq!(processed.len(), 3, "Processed holds {} messages", processed.len());
+    assert_eq!(
+        processed.len(),
+        3,
+        "Processed holds {} messages",
+        processed.len()
+    );
     assert_eq!(desk.counts(), (2, 3));
 
     let (status, took, log) = daemon.stop();
     assert!(status.success(), "{status:?}\n{log}");
-    assert!(took < Duration::from_secs(5), "stopping an idling source took {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopping an idling source took {took:?}"
+    );
 }
 
 /// A port nothing listens on (bound, then released).
@@ -325,12 +370,19 @@ poll = "100ms""#,
         ("unknown-ca", "not signed by a CA this machine trusts"),
     ] {
         let line = daemon.wait_log(&[&format!("source={source}"), says], within);
-        assert!(line.contains("ERROR") && line.contains("retry_in"), "{line}");
+        assert!(
+            line.contains("ERROR") && line.contains("retry_in"),
+            "{line}"
+        );
     }
     // The daemon works on: the local source still takes mail.
     let id = format!("{}@customer.test", unique("local"));
     let md = desk.dir.path().join("var/inbox");
-    std::fs::write(md.join("tmp/one"), mail("c@example.test", &support, "Still here?", &id, "yes")).unwrap();
+    std::fs::write(
+        md.join("tmp/one"),
+        mail("c@example.test", &support, "Still here?", &id, "yes"),
+    )
+    .unwrap();
     std::fs::rename(md.join("tmp/one"), md.join("new/one")).unwrap();
     desk.wait_ticket(&id, Duration::from_secs(10));
 
@@ -362,7 +414,15 @@ fn five_thousand_messages_each_taken_exactly_once() {
         let messages: Vec<Vec<u8>> = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| mail(&format!("c{}@bulk.test", i % 97), address, &format!("Bulk {i}"), id, "body"))
+            .map(|(i, id)| {
+                mail(
+                    &format!("c{}@bulk.test", i % 97),
+                    address,
+                    &format!("Bulk {i}"),
+                    id,
+                    "body",
+                )
+            })
             .collect();
         stack.fill_inbox(address, &messages);
         ids
@@ -374,7 +434,12 @@ fn five_thousand_messages_each_taken_exactly_once() {
         pop3_source(&stack, "bulk-pop", &pop_box),
         imap_source(&stack, "bulk-imap", &imap_box, "poll = \"1s\"")
     );
-    let desk = Desk::new(&stack, "support@bulk.test", &sources, "[intake]\nconfirm_receipt = false");
+    let desk = Desk::new(
+        &stack,
+        "support@bulk.test",
+        &sources,
+        "[intake]\nconfirm_receipt = false",
+    );
     let t = Instant::now();
     let daemon = desk.start();
     wait_until("10,000 messages stored", Duration::from_secs(240), || {
@@ -395,7 +460,10 @@ fn five_thousand_messages_each_taken_exactly_once() {
     assert_eq!(desk.counts(), (2 * N as i64, 2 * N as i64));
     let store = desk.store().unwrap();
     for id in pop_ids.iter().chain(&imap_ids).step_by(97) {
-        assert!(store.read().ticket_of_message_id(id).unwrap().is_some(), "{id} missing");
+        assert!(
+            store.read().ticket_of_message_id(id).unwrap().is_some(),
+            "{id} missing"
+        );
     }
     let (status, _, log) = daemon.stop();
     assert!(status.success(), "{status:?}");

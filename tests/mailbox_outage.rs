@@ -103,7 +103,10 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     std::fs::create_dir_all(dir.path().join("var")).unwrap();
     let db = dir.path().join("var/pd.db");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-    cmd.arg("-c").arg(&config).env("RUST_LOG", "info").env_remove("NOTIFY_SOCKET");
+    cmd.arg("-c")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET");
     let daemon = Daemon::start(cmd, &dir.path().join("daemon.log"));
 
     // Bulk mail comes from one automatic-reply-limited customer: at most 10
@@ -111,21 +114,34 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     let customer = format!("{}@example.test", unique("cust"));
     let batch = |address: &str, tag: &str, n: usize| -> Vec<Vec<u8>> {
         (0..n)
-            .map(|i| mail(&customer, address, &format!("{tag} {i}"), &format!("{tag}-{i}@out.test"), "x"))
+            .map(|i| {
+                mail(
+                    &customer,
+                    address,
+                    &format!("{tag} {i}"),
+                    &format!("{tag}-{i}@out.test"),
+                    "x",
+                )
+            })
             .collect()
     };
     let tag = unique("a");
     stack.fill_inbox(&pop_box, &batch(&pop_box, &format!("{tag}-pop"), 20));
     stack.fill_inbox(&imap_box, &batch(&imap_box, &format!("{tag}-imap"), 20));
-    wait_until("40 messages before the outage", Duration::from_secs(30), || {
-        (counts(&db).1 == 40).then_some(())
-    });
+    wait_until(
+        "40 messages before the outage",
+        Duration::from_secs(30),
+        || (counts(&db).1 == 40).then_some(()),
+    );
 
     // ---- Dovecot goes away mid-run, mail keeps arriving, Dovecot returns.
     dovecot(&stack, true);
     for source in ["out-pop", "out-imap"] {
         // Dovecot lets an IDLE session linger up to ~15 s after `stop`.
-        daemon.wait_log(&[&format!("source={source}"), "mail server unavailable"], Duration::from_secs(40));
+        daemon.wait_log(
+            &[&format!("source={source}"), "mail server unavailable"],
+            Duration::from_secs(40),
+        );
     }
     let tag = unique("b");
     stack.fill_inbox(&pop_box, &batch(&pop_box, &format!("{tag}-pop"), 20));
@@ -134,12 +150,20 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     assert_eq!(counts(&db).1, 40, "taken while Dovecot was down?");
     let back = Instant::now();
     dovecot(&stack, false);
-    wait_until("80 messages after the outage", Duration::from_secs(40), || {
-        (counts(&db).1 == 80).then_some(())
-    });
-    println!("taken again {:.1} s after Dovecot came back", back.elapsed().as_secs_f64());
+    wait_until(
+        "80 messages after the outage",
+        Duration::from_secs(40),
+        || (counts(&db).1 == 80).then_some(()),
+    );
+    println!(
+        "taken again {:.1} s after Dovecot came back",
+        back.elapsed().as_secs_f64()
+    );
     for source in ["out-pop", "out-imap"] {
-        daemon.wait_log(&[&format!("source={source}"), "connected again"], Duration::from_secs(5));
+        daemon.wait_log(
+            &[&format!("source={source}"), "connected again"],
+            Duration::from_secs(5),
+        );
     }
     wait_until("both mailboxes empty", Duration::from_secs(15), || {
         (stack.inbox_count(&pop_box) == 0 && stack.inbox_count(&imap_box) == 0).then_some(())
@@ -151,17 +175,27 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     postfix(&stack, "stop");
     let late = format!("{}@example.test", unique("late"));
     let id = format!("{}@out.test", unique("late"));
-    stack.fill_inbox(&imap_box, &[mail(&late, &imap_box, "Anyone there?", &id, "hello")]);
-    let pending = wait_until("a receipt that failed an attempt", Duration::from_secs(20), || {
-        let s = Store::open(&db).ok()?;
-        let rows = s.read().outbox(Some(OutboxState::Queued), 100).ok()?;
-        rows.into_iter()
-            .find(|m| m.rcpt.iter().any(|r| r == &late) && m.attempts >= 1)
-    });
+    stack.fill_inbox(
+        &imap_box,
+        &[mail(&late, &imap_box, "Anyone there?", &id, "hello")],
+    );
+    let pending = wait_until(
+        "a receipt that failed an attempt",
+        Duration::from_secs(20),
+        || {
+            let s = Store::open(&db).ok()?;
+            let rows = s.read().outbox(Some(OutboxState::Queued), 100).ok()?;
+            rows.into_iter()
+                .find(|m| m.rcpt.iter().any(|r| r == &late) && m.attempts >= 1)
+        },
+    );
     assert!(pending.last_error.is_some(), "{pending:?}");
     postfix(&stack, "start");
     let receipt = stack.wait_for_mail(&late, "INBOX", "[OUT #", Duration::from_secs(30));
-    assert!(receipt.contains(&format!("<{}>", pending.message_id)), "{receipt}");
+    assert!(
+        receipt.contains(&format!("<{}>", pending.message_id)),
+        "{receipt}"
+    );
 
     let (status, took, log) = daemon.stop();
     assert!(status.success(), "{status:?}\n{log}");

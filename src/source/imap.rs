@@ -68,7 +68,9 @@ pub async fn run(
         // Created on first use so the operator need not; "already exists"
         // is the normal answer.
         match conn.deadline("CREATE", session.create(processed)).await? {
-            Ok(()) => info!(source = %sink.name, folder = processed, "created the processed folder"),
+            Ok(()) => {
+                info!(source = %sink.name, folder = processed, "created the processed folder")
+            }
             Err(ImapError::No(_)) => {}
             Err(e) => return Err(imap_error(conn, e)),
         }
@@ -111,9 +113,12 @@ async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), 
     let mut client = async_imap::Client::new(stream);
     greeting(conn, &mut client).await?;
     if conn.tls == TlsMode::Starttls {
-        conn.deadline("STARTTLS", client.run_command_and_check_ok("STARTTLS", None))
-            .await?
-            .map_err(|e| imap_error(conn, e))?;
+        conn.deadline(
+            "STARTTLS",
+            client.run_command_and_check_ok("STARTTLS", None),
+        )
+        .await?
+        .map_err(|e| imap_error(conn, e))?;
         let stream = conn.start_tls(client.into_inner()).await?;
         client = async_imap::Client::new(stream);
     }

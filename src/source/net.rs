@@ -87,7 +87,10 @@ impl Connector {
 
     /// TCP, then TLS at once for `implicit`.
     pub async fn connect(&self) -> Result<MailStream, NetError> {
-        let addr = (self.host.trim_start_matches('[').trim_end_matches(']'), self.port);
+        let addr = (
+            self.host.trim_start_matches('[').trim_end_matches(']'),
+            self.port,
+        );
         let tcp = self
             .deadline("connecting", TcpStream::connect(addr))
             .await?

@@ -249,7 +249,9 @@ impl Session {
                 // A server that ignored the initial response: cancel.
                 self.send(&["*"]).await?;
                 let _ = self.reply("AUTH").await;
-                Err(refused("the server did not take the SASL PLAIN initial response".into()))
+                Err(refused(
+                    "the server did not take the SASL PLAIN initial response".into(),
+                ))
             }
         }
     }
@@ -535,17 +537,28 @@ mod tests {
             (b"+OK", Some(3), Ok(Parse::NeedMore)),
         ];
         for (input, max, want) in cases {
-            assert_eq!(&line(input, *max), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                &line(input, *max),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
     #[test]
     fn status_lines() {
         let cases: &[(&[u8], Result<Reply, ()>)] = &[
-            (b"+OK Dovecot ready.", Ok(Reply::Ok("Dovecot ready.".into()))),
+            (
+                b"+OK Dovecot ready.",
+                Ok(Reply::Ok("Dovecot ready.".into())),
+            ),
             (b"+OK", Ok(Reply::Ok(String::new()))),
             (b"+ok  spaced  ", Ok(Reply::Ok("spaced".into()))),
-            (b"-ERR [AUTH] Authentication failed.", Ok(Reply::Err("[AUTH] Authentication failed.".into()))),
+            (
+                b"-ERR [AUTH] Authentication failed.",
+                Ok(Reply::Err("[AUTH] Authentication failed.".into())),
+            ),
             (b"-err", Ok(Reply::Err(String::new()))),
             (b"+ ", Ok(Reply::Continue(String::new()))),
             (b"+OKAY", Err(())),
@@ -571,10 +584,28 @@ mod tests {
 
     #[test]
     fn uidl_entries() {
-        assert_eq!(uidl_entry(b"1 whqtswO00WBw418f9t5JxYwZ").unwrap(), (1, "whqtswO00WBw418f9t5JxYwZ".into()));
-        assert_eq!(uidl_entry(b" 12   00000001abcdef01 ").unwrap(), (12, "00000001abcdef01".into()));
-        for bad in [&b"1"[..], b"x abc", b"0 abc", b"1 abc def", b"1 ab\x7fc", b"", b"-1 a"] {
-            assert!(uidl_entry(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            uidl_entry(b"1 whqtswO00WBw418f9t5JxYwZ").unwrap(),
+            (1, "whqtswO00WBw418f9t5JxYwZ".into())
+        );
+        assert_eq!(
+            uidl_entry(b" 12   00000001abcdef01 ").unwrap(),
+            (12, "00000001abcdef01".into())
+        );
+        for bad in [
+            &b"1"[..],
+            b"x abc",
+            b"0 abc",
+            b"1 abc def",
+            b"1 ab\x7fc",
+            b"",
+            b"-1 a",
+        ] {
+            assert!(
+                uidl_entry(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let long = format!("3 {}", "a".repeat(71));
         assert!(uidl_entry(long.as_bytes()).is_err());
@@ -582,10 +613,25 @@ mod tests {
 
     #[test]
     fn capa_listing() {
-        let lines: Vec<&[u8]> = vec![b"CAPA", b"TOP", b"UIDL", b"RESP-CODES", b"PIPELINING", b"AUTH-RESP-CODE", b"USER", b"SASL PLAIN LOGIN", b"stls"];
+        let lines: Vec<&[u8]> = vec![
+            b"CAPA",
+            b"TOP",
+            b"UIDL",
+            b"RESP-CODES",
+            b"PIPELINING",
+            b"AUTH-RESP-CODE",
+            b"USER",
+            b"SASL PLAIN LOGIN",
+            b"stls",
+        ];
         assert_eq!(
             capabilities(lines),
-            Capabilities { stls: true, uidl: true, user: true, sasl_plain: true }
+            Capabilities {
+                stls: true,
+                uidl: true,
+                user: true,
+                sasl_plain: true
+            }
         );
         let lines: Vec<&[u8]> = vec![b"SASL LOGIN CRAM-MD5", b"IMPLEMENTATION Sample"];
         assert_eq!(capabilities(lines), Capabilities::default());
@@ -602,9 +648,83 @@ mod tests {
     #[test]
     fn base64_of_sasl_tokens() {
         // RFC 4648 test vectors, and RFC 4616's example.
-        for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
-        assert_eq!(base64(b"\0tim\0tanstaaftanstaaf"), "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+        assert_eq!(
+            base64(b"\0tim\0tanstaaftanstaaf"),
+            "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"
+        );
+    }
+
+    // --- small fakes for what Dovecot will not do on demand (STYLE 8) ------
+
+    use crate::config::{MailServer, Secret, TlsMode};
+    use crate::source::net::Connector;
+    use tokio::io::AsyncWriteExt;
+
+    /// A server on port 0 that writes `script` to each client, then waits.
+    async fn fake(script: &'static [u8]) -> Connector {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = c.write_all(script).await;
+                    if script.ends_with(b"CLOSE") {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                });
+            }
+        });
+        let server = MailServer {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            user: "u".into(),
+            password: Secret::Env("UNUSED".into()),
+            ca_file: None,
+            timeout: std::time::Duration::from_millis(300),
+            poll: std::time::Duration::from_secs(1),
+        };
+        Connector::new(&server, "test").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out() {
+        let conn = fake(b"").await;
+        let err = Session::open(&conn)
+            .await
+            .err()
+            .expect("no greeting, no session");
+        assert!(
+            err.to_string()
+                .contains("did not answer within 300ms (greeting)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_cut_mid_line_is_a_lost_connection() {
+        let conn = fake(b"+OK ready\r\n+OK 2 messages\r\n1 aaa\r\n2 bb CLOSE").await;
+        let mut s = Session::open(&conn).await.unwrap();
+        let err = s.uidl().await.unwrap_err();
+        assert!(err.to_string().contains("closed the connection"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_non_pop3_greeting_is_a_protocol_error() {
+        let conn = fake(b"* OK IMAP4rev1 ready\r\n").await;
+        let err = Session::open(&conn).await.err().unwrap();
+        assert!(err.to_string().contains("not a POP3 status line"), "{err}");
     }
 }

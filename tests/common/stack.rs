@@ -155,7 +155,10 @@ impl Stack {
         let expect = |code: &str, reader: &mut BufReader<TcpStream>| loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
-            assert!(line.starts_with(code), "SMTP: expected {code}, got {line:?}");
+            assert!(
+                line.starts_with(code),
+                "SMTP: expected {code}, got {line:?}"
+            );
             if line.as_bytes().get(3) != Some(&b'-') {
                 break;
             }
@@ -230,7 +233,13 @@ impl Stack {
     }
 
     /// Polls `folder` of `address` until a message contains `needle`.
-    pub fn wait_for_mail(&self, address: &str, folder: &str, needle: &str, within: Duration) -> String {
+    pub fn wait_for_mail(
+        &self,
+        address: &str,
+        folder: &str,
+        needle: &str,
+        within: Duration,
+    ) -> String {
         let deadline = Instant::now() + within;
         loop {
             for m in self.imap_read(address, folder) {
@@ -296,10 +305,7 @@ impl Daemon {
                 Instant::now() < deadline,
                 "no log line with {parts:?} within {within:?}:\n{text}"
             );
-            assert!(
-                self.running(),
-                "postdesk run exited early:\n{text}"
-            );
+            assert!(self.running(), "postdesk run exited early:\n{text}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -321,9 +327,14 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit status and how long the exit took.
-    pub fn stop(mut self) -> (std::process::ExitStatus, Duration, String) {
-        let t = Instant::now();
+    pub fn stop(self) -> (std::process::ExitStatus, Duration, String) {
         self.signal(libc::SIGTERM);
+        self.stop_after_signal()
+    }
+
+    /// Waits (up to 20 s) for the exit a signal already asked for.
+    pub fn stop_after_signal(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let t = Instant::now();
         let deadline = t + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -331,7 +342,10 @@ impl Daemon {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("postdesk run did not exit within 20 s of SIGTERM:\n{}", self.log_text());
+                panic!(
+                    "postdesk run did not exit within 20 s of SIGTERM:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
