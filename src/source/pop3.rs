@@ -526,7 +526,8 @@ mod tests {
     #[test]
     fn lines_need_their_line_break() {
         #[rustfmt::skip]
-        let cases: &[(&[u8], Option<usize>, Result<Parse<&[u8]>, ProtoError>)] = &[
+        type Case<'a> = (&'a [u8], Option<usize>, Result<Parse<&'a [u8]>, ProtoError>);
+        let cases: &[Case] = &[
             (b"+OK hi\r\nrest", None, Ok(Parse::Done(b"+OK hi", 8))),
             (b"+OK hi\nrest", None, Ok(Parse::Done(b"+OK hi", 7))),
             (b"\r\n", None, Ok(Parse::Done(b"", 2))),
