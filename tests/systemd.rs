@@ -51,7 +51,11 @@ fn systemd_analyze_verify_accepts_the_unit() {
         })
         .collect();
     std::fs::write(&file, text).unwrap();
-    let out = match Command::new("systemd-analyze").arg("verify").arg(&file).output() {
+    let out = match Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&file)
+        .output()
+    {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             println!("skipped: systemd-analyze not installed");

@@ -106,6 +106,20 @@ pub async fn run(
     Ok(())
 }
 
+/// One session, one round, then LOGOUT: what `run` does between two
+/// waits, for a one-off collection (and the mailbox bench).
+pub async fn collect_once(
+    sink: &Sink,
+    conn: &Connector,
+    cfg: &Folder<'_>,
+) -> Result<Round, SourceError> {
+    let (mut session, caps) = open(conn, cfg.server).await?;
+    let mut validity = None;
+    let round = collect(sink, conn, &mut session, cfg, caps, &mut validity, || false).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
+    Ok(round)
+}
+
 /// Connects, reads the greeting, STARTTLS when configured, logs in.
 async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), SourceError> {
     let password = server.password.read().map_err(SourceError::Password)?;
