@@ -302,6 +302,53 @@ fn imap_idle_round_trip_within_two_seconds() {
     );
 }
 
+#[test]
+fn pop3_starttls_leaving_mail_on_the_server_takes_it_once() {
+    let Some(stack) = stack() else { return };
+    let support = format!("{}@example.test", unique("desk-keep"));
+    let source = format!(
+        r#"[[source]]
+name = "keep"
+kind = "pop3"
+host = "localhost"
+port = {port}
+tls = "starttls"
+user = "{login}"
+password_file = "pw"
+ca_file = "{ca}"
+poll = "200ms"
+leave_on_server = true"#,
+        port = stack.pop3_port,
+        login = stack.login(&support),
+        ca = stack.ca_cert.display()
+    );
+    let ids: Vec<String> = (0..3)
+        .map(|i| format!("{}-{i}@customer.test", unique("keep")))
+        .collect();
+    let messages: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|id| mail("c@customer.test", &support, "Keep me", id, "kept"))
+        .collect();
+    stack.fill_inbox(&support, &messages);
+    let desk = Desk::new(
+        &stack,
+        &support,
+        &source,
+        "[intake]\nconfirm_receipt = false",
+    );
+    let daemon = desk.start();
+    for id in &ids {
+        desk.wait_ticket(id, Duration::from_secs(20));
+    }
+    // Several more polls: the mail stays, and nothing is taken twice.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(stack.inbox_count(&support), 3);
+    assert_eq!(desk.counts(), (3, 3));
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(log.matches("message taken").count(), 3, "{log}");
+}
+
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

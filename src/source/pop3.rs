@@ -728,4 +728,18 @@ mod tests {
         let err = Session::open(&conn).await.err().unwrap();
         assert!(err.to_string().contains("not a POP3 status line"), "{err}");
     }
+
+    #[tokio::test]
+    async fn user_and_pass_when_the_server_has_no_sasl_plain() {
+        // Replies in the order the client asks: greeting, CAPA, USER, PASS.
+        let conn = fake(b"+OK hi\r\n+OK caps\r\nUSER\r\nUIDL\r\n.\r\n+OK send pass\r\n-ERR [AUTH] bad password\r\n").await;
+        let mut s = Session::open(&conn).await.unwrap();
+        let err = s.login("bob", "pw").await.unwrap_err();
+        assert!(err.is_login(), "{err}");
+        assert!(
+            err.to_string()
+                .contains("refused the login as bob: [AUTH] bad password"),
+            "{err}"
+        );
+    }
 }
