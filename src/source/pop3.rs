@@ -129,6 +129,8 @@ pub mod proto {
         pub uidl: bool,
         pub user: bool,
         pub sasl_plain: bool,
+        /// Several commands may be sent before their replies (RFC 2449 6.6).
+        pub pipelining: bool,
     }
 
     pub fn capabilities<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capabilities {
@@ -140,6 +142,7 @@ pub mod proto {
                 Some("STLS") => caps.stls = true,
                 Some("UIDL") => caps.uidl = true,
                 Some("USER") => caps.user = true,
+                Some("PIPELINING") => caps.pipelining = true,
                 Some("SASL") => caps.sasl_plain |= words.any(|w| w == "PLAIN"),
                 _ => {}
             }
@@ -165,6 +168,10 @@ pub mod proto {
 
 use proto::{DataLine, Parse, Reply};
 
+/// Messages asked for in one pipelined write; `stop` is asked between two
+/// groups.
+const RETR_GROUP: usize = 32;
+
 /// The largest single message accepted from the wire; past this the
 /// session stops with an error rather than exhaust memory.
 const MAX_MESSAGE: usize = 1 << 30;
@@ -175,6 +182,8 @@ pub struct Session {
     stream: MailStream,
     buf: Vec<u8>,
     pos: usize,
+    /// The server takes a group of commands before their replies.
+    pipelining: bool,
 }
 
 impl Session {
@@ -186,6 +195,7 @@ impl Session {
             stream,
             buf: Vec::with_capacity(64 * 1024),
             pos: 0,
+            pipelining: false,
         };
         s.expect_ok("greeting").await?;
         if conn.tls == TlsMode::Starttls {
@@ -202,6 +212,7 @@ impl Session {
                 stream,
                 buf: Vec::with_capacity(64 * 1024),
                 pos: 0,
+                pipelining: false,
             };
         }
         Ok(s)
@@ -222,6 +233,7 @@ impl Session {
     /// SASL PLAIN when offered, else USER/PASS.
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), SourceError> {
         let caps = self.capabilities().await?;
+        self.pipelining = caps.pipelining;
         let server = self.conn.server.clone();
         let refused = move |detail: String| SourceError::Login {
             server,
@@ -289,6 +301,49 @@ impl Session {
         }
     }
 
+    /// RETR for several messages: one write of all the commands when the
+    /// server pipelines (a round trip per group, not per message).
+    pub async fn retr_many(&mut self, ns: &[u32]) -> Result<Vec<Vec<u8>>, SourceError> {
+        if !self.pipelining {
+            let mut out = Vec::with_capacity(ns.len());
+            for &n in ns {
+                out.push(self.retr(n).await?);
+            }
+            return Ok(out);
+        }
+        self.send_all("RETR", ns).await?;
+        let mut out = Vec::with_capacity(ns.len());
+        for &n in ns {
+            match self.reply("RETR").await? {
+                Reply::Ok(_) => out.push(self.block(MAX_MESSAGE).await?),
+                Reply::Err(text) | Reply::Continue(text) => {
+                    return Err(self.protocol(&format!("RETR {n} refused: {text}")));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// DELE for several messages, pipelined when the server allows.
+    pub async fn dele_many(&mut self, ns: &[u32]) -> Result<(), SourceError> {
+        if !self.pipelining {
+            for &n in ns {
+                self.dele(n).await?;
+            }
+            return Ok(());
+        }
+        self.send_all("DELE", ns).await?;
+        for &n in ns {
+            match self.reply("DELE").await? {
+                Reply::Ok(_) => {}
+                Reply::Err(text) | Reply::Continue(text) => {
+                    return Err(self.protocol(&format!("DELE {n} refused: {text}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn dele(&mut self, n: u32) -> Result<(), SourceError> {
         self.send(&["DELE", &n.to_string()]).await?;
         match self.reply("DELE").await? {
@@ -321,6 +376,22 @@ impl Session {
         let conn = self.conn.clone();
         conn.deadline("sending a command", async {
             self.stream.write_all(&line).await?;
+            self.stream.flush().await
+        })
+        .await?
+        .map_err(|e| conn.io_error(e))?;
+        Ok(())
+    }
+
+    /// `VERB n` for every n, in one write.
+    async fn send_all(&mut self, verb: &str, ns: &[u32]) -> Result<(), SourceError> {
+        let mut lines = Vec::with_capacity(ns.len() * 12);
+        for n in ns {
+            lines.extend(proto::command(verb, &[&n.to_string()]).unwrap_or_default());
+        }
+        let conn = self.conn.clone();
+        conn.deadline("sending commands", async {
+            self.stream.write_all(&lines).await?;
             self.stream.flush().await
         })
         .await?
@@ -480,32 +551,38 @@ pub async fn collect(
 
     // Taken before (a crash between commit and QUIT): delete, no re-fetch.
     if !leave_on_server {
-        for (n, uid) in listing.iter().filter(|(_, u)| known.contains(u)) {
-            debug!(source = %sink.name, uidl = %uid, "already taken; deleting");
-            s.dele(*n).await?;
-            round.removed += 1;
+        let done: Vec<u32> = listing
+            .iter()
+            .filter(|(_, u)| known.contains(u))
+            .map(|(n, _)| *n)
+            .collect();
+        if !done.is_empty() {
+            debug!(source = %sink.name, count = done.len(), "already taken; deleting");
+            s.dele_many(&done).await?;
+            round.removed += done.len();
         }
     }
     let new: Vec<&(u32, String)> = listing.iter().filter(|(_, u)| !known.contains(u)).collect();
     for chunk in new.chunks(sink.batch_size.max(1)) {
-        let mut batch = Vec::with_capacity(chunk.len());
-        for (n, uid) in chunk {
-            let raw = s.retr(*n).await?;
-            batch.push((*n, sink.raw(uid.clone(), raw)));
+        let mut numbers = Vec::with_capacity(chunk.len());
+        let mut mails = Vec::with_capacity(chunk.len());
+        for group in chunk.chunks(RETR_GROUP) {
+            let ns: Vec<u32> = group.iter().map(|(n, _)| *n).collect();
+            for ((n, uid), raw) in group.iter().zip(s.retr_many(&ns).await?) {
+                numbers.push(*n);
+                mails.push(sink.raw(uid.clone(), raw));
+            }
             if stop() {
                 break;
             }
         }
-        let count = batch.len();
-        let (numbers, mails): (Vec<u32>, Vec<_>) = batch.into_iter().unzip();
+        let count = mails.len();
         sink.take(mails).await?;
         round.taken += count;
         // Committed: now, and only now, the server copies may go.
         if !leave_on_server {
-            for n in numbers {
-                s.dele(n).await?;
-                round.removed += 1;
-            }
+            s.dele_many(&numbers).await?;
+            round.removed += numbers.len();
         }
         if stop() {
             break;
@@ -631,7 +708,8 @@ mod tests {
                 stls: true,
                 uidl: true,
                 user: true,
-                sasl_plain: true
+                sasl_plain: true,
+                pipelining: true,
             }
         );
         let lines: Vec<&[u8]> = vec![b"SASL LOGIN CRAM-MD5", b"IMPLEMENTATION Sample"];
@@ -740,6 +818,26 @@ mod tests {
             err.to_string()
                 .contains("refused the login as bob: [AUTH] bad password"),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn retr_one_by_one_without_pipelining_unstuffs_dots() {
+        let conn = fake(
+            b"+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n\
+              +OK\r\nSubject: a\r\n\r\n..dot\r\n.\r\n+OK\r\nSubject: b\r\n\r\nx\r\n.\r\n",
+        )
+        .await;
+        let mut s = Session::open(&conn).await.unwrap();
+        s.login("bob", "pw").await.unwrap();
+        assert!(!s.pipelining);
+        let got = s.retr_many(&[1, 2]).await.unwrap();
+        assert_eq!(
+            got,
+            [
+                b"Subject: a\r\n\r\n.dot\r\n".to_vec(),
+                b"Subject: b\r\n\r\nx\r\n".to_vec()
+            ]
         );
     }
 }
