@@ -349,6 +349,59 @@ leave_on_server = true"#,
     assert_eq!(log.matches("message taken").count(), 3, "{log}");
 }
 
+/// What a UIDVALIDITY change (or a mailbox restored from a backup) looks
+/// like to postdesk: messages it stored before come again under source ids
+/// it has never seen. They are recognised by Message-ID and content,
+/// removed from the server, and make no second ticket.
+#[test]
+fn imap_mail_seen_before_under_new_uids_makes_no_second_ticket() {
+    let Some(stack) = stack() else { return };
+    let support = format!("{}@example.test", unique("desk-again"));
+    let ids: Vec<String> = (0..3)
+        .map(|i| format!("{}-{i}@customer.test", unique("again")))
+        .collect();
+    let messages: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|id| mail("c@customer.test", &support, "Seen before", id, "same bytes"))
+        .collect();
+    let source = imap_source(&stack, "again", &support, "poll = \"200ms\"");
+    let desk = Desk::new(
+        &stack,
+        &support,
+        &source,
+        "[intake]\nconfirm_receipt = false",
+    );
+    // Stored once already (as an earlier session under another UIDVALIDITY
+    // would have), then found on the server again.
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (i, raw) in messages.iter().enumerate() {
+        let f = dir.path().join(format!("{i}.eml"));
+        std::fs::write(&f, raw).unwrap();
+        files.push(f.display().to_string());
+    }
+    let mut ingest = desk.command();
+    ingest
+        .args(["ingest", "--queue-only", "--quiet"])
+        .args(&files);
+    assert!(ingest.status().unwrap().success());
+    assert_eq!(desk.counts(), (3, 3));
+    stack.fill_inbox(&support, &messages);
+
+    let daemon = desk.start();
+    wait_until("the mailbox to be emptied", Duration::from_secs(20), || {
+        (stack.inbox_count(&support) == 0).then_some(())
+    });
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(log.matches("outcome=\"duplicate\"").count(), 3, "{log}");
+    assert_eq!(
+        desk.counts(),
+        (3, 3),
+        "a message came back as a second ticket"
+    );
+}
+
 /// A port nothing listens on (bound, then released).
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
