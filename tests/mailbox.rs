@@ -101,6 +101,13 @@ retry_max = "2s"
     }
 }
 
+/// A measurement for the test log: straight to stderr, past the test
+/// harness's capture, so CI shows it on success too.
+fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "mailbox: {line}");
+}
+
 fn pop3_source(stack: &Stack, name: &str, support: &str) -> String {
     format!(
         r#"[[source]]
@@ -268,11 +275,11 @@ fn imap_idle_round_trip_within_two_seconds() {
         || desk.ticket_of(&first),
     );
     let latency = sent.elapsed();
-    println!(
+    report(&format!(
         "IMAP IDLE latency, SMTP send -> stored ticket: {} ms (SMTP accepted after {} ms)",
         latency.as_millis(),
         accepted.as_millis()
-    );
+    ));
     assert!(
         latency < Duration::from_secs(2),
         "IDLE latency {latency:?} is over 2 s"
@@ -546,12 +553,12 @@ fn five_thousand_messages_each_taken_exactly_once() {
         (desk.counts().1 >= 2 * N as i64).then_some(())
     });
     let took = t.elapsed();
-    println!(
+    report(&format!(
         "{} messages from POP3 + IMAP through the daemon in {:.1} s ({:.0} messages/s, debug build)",
         2 * N,
         took.as_secs_f64(),
         2.0 * N as f64 / took.as_secs_f64()
-    );
+    ));
     wait_until("both mailboxes empty", Duration::from_secs(30), || {
         (stack.inbox_count(&pop_box) == 0 && stack.inbox_count(&imap_box) == 0).then_some(())
     });
