@@ -273,25 +273,21 @@ impl Prepared {
                 queued: queued.clone(),
                 batch_size: config.intake.batch_size,
             };
-            match (&source.kind, conn) {
-                (SourceKind::Maildir { path, poll }, _) => {
-                    info!(source = %source.name, dir = %path.display(), "watching Maildir");
-                    tasks.spawn(watch_maildir(
-                        Maildir::new(source.name.clone(), path.clone()),
-                        *poll,
-                        sink.pipeline.clone(),
-                        sink.store.clone(),
-                        sink.clock.clone(),
-                        queued.clone(),
-                        config.intake.batch_size,
-                        stopped.clone(),
-                    ));
-                }
-                (kind, Some(conn)) => {
-                    info!(source = %source.name, kind = kind.kind(), server = %conn.server, tls = conn.tls.as_str(), "collecting mail");
-                    tasks.spawn(supervise(sink, conn, source.kind.clone(), stopped.clone()));
-                }
-                (_, None) => unreachable!("prepare() builds a connector for every remote source"),
+            if let Some(conn) = conn {
+                info!(source = %source.name, kind = source.kind.kind(), server = %conn.server, tls = conn.tls.as_str(), "collecting mail");
+                tasks.spawn(supervise(sink, conn, source.kind.clone(), stopped.clone()));
+            } else if let SourceKind::Maildir { path, poll } = &source.kind {
+                info!(source = %source.name, dir = %path.display(), "watching Maildir");
+                tasks.spawn(watch_maildir(
+                    Maildir::new(source.name.clone(), path.clone()),
+                    *poll,
+                    sink.pipeline,
+                    sink.store,
+                    sink.clock,
+                    queued.clone(),
+                    config.intake.batch_size,
+                    stopped.clone(),
+                ));
             }
         }
         info!(transport = %self.transport.describe(), "outbox sender ready");
