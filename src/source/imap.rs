@@ -77,17 +77,27 @@ pub async fn run(
     }
     let mut validity = None;
     loop {
+        // What the server said before this look is stale now (and the
+        // channel, bounded, would drop what comes next once full).
+        new_mail_reported(&session);
         let stopping = stop.clone();
         let round = collect(sink, conn, &mut session, cfg, caps, &mut validity, || {
             *stopping.borrow()
         })
         .await?;
         backoff.succeeded(&sink.name);
-        if round.taken > 0 || round.removed > 0 {
-            debug!(source = %sink.name, taken = round.taken, removed = round.removed, "round done");
-        }
         if *stop.borrow() {
             break;
+        }
+        // Mail that arrived during the round may have been announced to a
+        // command of the round rather than to IDLE: look again at once
+        // until a round finds nothing, and only then wait.
+        if round.taken > 0 || round.removed > 0 {
+            debug!(source = %sink.name, taken = round.taken, removed = round.removed, "round done");
+            continue;
+        }
+        if new_mail_reported(&session) {
+            continue;
         }
         if idle {
             session = wait_idle(conn, session, cfg.server.poll.min(IDLE_RENEW), stop).await?;
@@ -331,6 +341,17 @@ async fn remove(
         .map_err(fail)?;
     }
     Ok(())
+}
+
+/// Empties the session's channel of unsolicited responses; true when one of
+/// them announced messages (EXISTS or RECENT) in the selected folder.
+fn new_mail_reported(session: &Session) -> bool {
+    use async_imap::types::UnsolicitedResponse as U;
+    let mut seen = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        seen |= matches!(r, U::Exists(n) | U::Recent(n) if n > 0);
+    }
+    seen
 }
 
 /// IDLE until the server reports a change, `max` passes, or `stop`.
