@@ -52,6 +52,8 @@ pub enum Command {
     Quarantine(QuarantineCommand),
     /// Check the config and print the effective settings.
     CheckConfig,
+    /// Check the config, then ask the running daemon to re-read it (SIGHUP).
+    Reload,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub mod exit {
     pub const USAGE: u8 = 64;
     pub const DATAERR: u8 = 65;
     pub const NOINPUT: u8 = 66;
+    pub const UNAVAILABLE: u8 = 69;
     pub const SOFTWARE: u8 = 70;
     pub const IOERR: u8 = 74;
     pub const TEMPFAIL: u8 = 75;
@@ -77,7 +78,11 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
         Command::CheckConfig => check_config(&config),
-        Command::Run => run(config),
+        Command::Run => {
+            let path = config_path(cli.config.as_deref()).map(|p| absolute(&p));
+            run(config, path)
+        }
+        Command::Reload => reload(&config),
         Command::Ingest(_) => unreachable!("handled above"),
         Command::Ticket(cmd) => ticket(&config, cmd),
         Command::Outbox(cmd) => outbox_cmd(&config, cmd),
@@ -85,9 +90,14 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     }
 }
 
-fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
+/// The file the config comes from, or None for the embedded default.
+fn config_path(cli: Option<&Path>) -> Option<PathBuf> {
     let env = std::env::var_os(config::CONFIG_ENV);
-    let config = match config::locate(cli, env.as_deref(), |p| p.exists()) {
+    config::locate(cli, env.as_deref(), |p| p.exists())
+}
+
+fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
+    let config = match config_path(cli) {
         Some(path) => Config::load(&path).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?,
         None => Config::embedded_default(),
     };
@@ -133,26 +143,37 @@ fn check_config(config: &Arc<Config>) -> Outcome {
     pipeline(config)?;
     Transport::from_config(&config.transport)
         .map_err(|e| Failure::new(exit::CONFIG, format!("transport: {e}")))?;
+    crate::daemon::check(config, false).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
     print!("{}", config.to_toml());
     Ok(exit::OK)
 }
 
 // ---------------------------------------------------------------- run
 
-fn run(config: Arc<Config>) -> Outcome {
+fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome {
     let rt = runtime()?;
     rt.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            let _ = stop.send(true);
+        let (reload, reloads) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(handle_signals(stop, reload));
+        // A reload reads the same file again (or, without one, the
+        // embedded default, which cannot change).
+        let reload_config = Box::new(move || match &config_path {
+            Some(path) => Config::load(path).map_err(|e| e.to_string()),
+            None => Ok(Config::embedded_default()),
         });
-        crate::daemon::run(config, Arc::new(SystemClock), stopped)
+        let control = crate::daemon::Control {
+            shutdown: stopped,
+            reload: reloads,
+            reload_config,
+        };
+        let notifier = crate::notify::Notifier::from_env();
+        crate::daemon::serve(config, Arc::new(SystemClock), control, &notifier)
             .await
             .map_err(|e| {
                 use crate::daemon::DaemonError as D;
                 let code = match &e {
-                    D::Templates(_) | D::Transport(_) => exit::CONFIG,
+                    D::Templates(_) | D::Transport(_) | D::Source { .. } => exit::CONFIG,
                     D::Store(s) if s.is_transient() => exit::TEMPFAIL,
                     D::Store(_) => exit::SOFTWARE,
                     D::Maildir { .. } => exit::IOERR,
@@ -163,20 +184,81 @@ fn run(config: Arc<Config>) -> Outcome {
     Ok(exit::OK)
 }
 
-async fn wait_for_signal() {
+/// SIGTERM/SIGINT stop the daemon (a second one too: the drain is bounded);
+/// SIGHUP asks for a reload.
+async fn handle_signals(
+    stop: tokio::sync::watch::Sender<bool>,
+    reload: tokio::sync::mpsc::UnboundedSender<()>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         // Without signal handlers the daemon can still be killed; run on.
-        std::future::pending::<()>().await;
+        tracing::warn!("cannot install signal handlers");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    loop {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP received");
+                let _ = reload.send(());
+                continue;
+            }
+        }
+        let _ = stop.send(true);
     }
+}
+
+// ---------------------------------------------------------------- reload
+
+/// Checks the config as the daemon would, then sends SIGHUP to the daemon
+/// named in the pid file beside the database.
+fn reload(config: &Arc<Config>) -> Outcome {
+    crate::daemon::check(config, false).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
+    let pid_file = crate::daemon::pid_path(&config.service.database);
+    let not_running = |why: String| {
+        Failure::new(
+            exit::UNAVAILABLE,
+            format!(
+                "no running daemon found: {why} (config: {}; under systemd use `systemctl reload postdesk`)",
+                config.origin
+            ),
+        )
+    };
+    let text = std::fs::read_to_string(&pid_file)
+        .map_err(|e| not_running(format!("cannot read {}: {e}", pid_file.display())))?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&p| p > 1)
+        .ok_or_else(|| not_running(format!("{} holds no process id", pid_file.display())))?;
+    // A stale file may name a process id that was reused by another program.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.trim() != "postdesk" {
+        return Err(not_running(format!(
+            "process {pid} from {} is not postdesk (stale pid file?)",
+            pid_file.display()
+        )));
+    }
+    // SAFETY: kill(2) with a checked positive pid and a valid signal number
+    // only sends a signal; it touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
+    if rc != 0 {
+        return Err(not_running(format!(
+            "cannot signal process {pid}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    println!(
+        "reload requested from postdesk process {pid}; its log says whether the new configuration was taken"
+    );
+    Ok(exit::OK)
 }
 
 // ---------------------------------------------------------------- ingest

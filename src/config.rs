@@ -82,6 +82,79 @@ pub struct Source {
 pub enum SourceKind {
     /// New mail is taken from `path/new`.
     Maildir { path: PathBuf, poll: Duration },
+    /// A POP3 mailbox (RFC 1939): mail is deleted once committed, unless
+    /// `leave_on_server`.
+    Pop3 {
+        server: MailServer,
+        leave_on_server: bool,
+    },
+    /// An IMAP folder (RFC 3501): mail is moved to `processed_folder` once
+    /// committed, or flagged \Deleted and expunged when there is none.
+    Imap {
+        server: MailServer,
+        folder: String,
+        processed_folder: Option<String>,
+        /// Wait for new mail with IDLE (RFC 2177) when the server has it.
+        idle: bool,
+    },
+}
+
+impl SourceKind {
+    /// The `kind` key that selects this source.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceKind::Maildir { .. } => "maildir",
+            SourceKind::Pop3 { .. } => "pop3",
+            SourceKind::Imap { .. } => "imap",
+        }
+    }
+}
+
+/// How to reach and log in to a POP3 or IMAP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailServer {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: String,
+    pub password: Secret,
+    pub ca_file: Option<PathBuf>,
+    /// Connect and per-command limit; a server slower than this is "down".
+    pub timeout: Duration,
+    /// How often to look for new mail (for IMAP with IDLE: the longest wait
+    /// between two full looks).
+    pub poll: Duration,
+}
+
+/// Where a password is read from, each time it is needed (so a rotated
+/// password applies at the next connection). Never the password itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// A file holding the password (mode 0600); its final line break is not part of it.
+    File(PathBuf),
+    /// An environment variable of the daemon (systemd `LoadCredential=`/`Environment=`).
+    Env(String),
+}
+
+impl Secret {
+    /// Reads the password; the error says where it looked (never the value).
+    pub fn read(&self) -> Result<String, String> {
+        let value = match self {
+            Secret::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read password_file {}: {e}", path.display()))?,
+            Secret::Env(name) => {
+                std::env::var(name).map_err(|e| format!("password_env {name}: {e}"))?
+            }
+        };
+        let password = value.trim_end_matches(['\r', '\n']);
+        if password.is_empty() {
+            return Err(match self {
+                Secret::File(path) => format!("password_file {} is empty", path.display()),
+                Secret::Env(name) => format!("password_env {name} is empty"),
+            });
+        }
+        Ok(password.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +325,32 @@ struct RawSource {
     kind: Option<String>,
     path: Option<String>,
     poll: Option<String>,
+    host: Option<String>,
+    port: Option<i64>,
+    tls: Option<String>,
+    user: Option<String>,
+    password_file: Option<String>,
+    password_env: Option<String>,
+    ca_file: Option<String>,
+    timeout: Option<String>,
+    leave_on_server: Option<bool>,
+    folder: Option<String>,
+    processed_folder: Option<String>,
+    idle: Option<bool>,
 }
+
+/// The keys each source kind uses, space-separated.
+const SOURCE_KEYS: [(&str, &str); 3] = [
+    ("maildir", "name kind path poll"),
+    (
+        "pop3",
+        "name kind host port tls user password_file password_env ca_file timeout poll leave_on_server",
+    ),
+    (
+        "imap",
+        "name kind host port tls user password_file password_env ca_file timeout poll folder processed_folder idle",
+    ),
+];
 
 /// One flat table for all kinds; [`TRANSPORT_KEYS`] says which keys each kind uses.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -632,21 +730,7 @@ impl<'a> Loader<'a> {
         let mut out = Vec::new();
         for (i, item) in list.iter().enumerate() {
             let key = format!("source[{i}]");
-            // Checked before serde, so a POP3/IMAP source written after DESIGN.md gets this
-            // explanation rather than "unknown field `host`".
-            let kind = item
-                .get_ref()
-                .get("kind")
-                .and_then(|k| k.get_ref().as_str());
-            if let Some(kind @ ("pop3" | "imap")) = kind {
-                self.fail(
-                    &format!("{key}.kind"),
-                    format!(
-                        "kind = {kind:?} is not supported yet in this version; use \"maildir\", \
-                         or let the MTA deliver with `postdesk ingest`"
-                    ),
-                );
-            } else if let Some(source) = self.de(&key, item) {
+            if let Some(source) = self.de(&key, item) {
                 out.push((key, source));
             }
         }
@@ -657,11 +741,16 @@ impl<'a> Loader<'a> {
     /// operator never believes that, say, `port` applies to a sendmail transport.
     fn unused_keys(&mut self, section: &str, used: &str, kind: &str) {
         let doc = self.doc;
-        let Some(table) = doc
-            .get_ref()
-            .get(section)
-            .and_then(|t| t.get_ref().as_table())
-        else {
+        // `source[2]` is the third [[source]] table.
+        let table = match section.split_once('[') {
+            Some((name, index)) => index
+                .trim_end_matches(']')
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| doc.get_ref().get(name)?.get_ref().get(i)),
+            None => doc.get_ref().get(section),
+        };
+        let Some(table) = table.and_then(|t| t.get_ref().as_table()) else {
             return;
         };
         for key in table.keys() {
@@ -751,7 +840,27 @@ impl<'a> Loader<'a> {
         }
         let kind_key = format!("{key}.kind");
         let kind = match r.kind.as_deref() {
-            Some("maildir") => {
+            Some(kind) if SOURCE_KEYS.iter().any(|(k, _)| *k == kind) => kind,
+            Some(other) => {
+                self.fail(
+                    &kind_key,
+                    format!("unknown kind {other:?}: expected \"pop3\", \"imap\" or \"maildir\""),
+                );
+                return None;
+            }
+            None => {
+                self.fail(
+                    &kind_key,
+                    "missing: expected kind = \"pop3\", \"imap\" or \"maildir\"",
+                );
+                return None;
+            }
+        };
+        if let Some((_, used)) = SOURCE_KEYS.iter().find(|(k, _)| *k == kind) {
+            self.unused_keys(key, used, &format!("kind = {kind:?}"));
+        }
+        let kind = match kind {
+            "maildir" => {
                 let path_key = format!("{key}.path");
                 let path = self.required(
                     &path_key,
@@ -763,21 +872,121 @@ impl<'a> Loader<'a> {
                 path.zip(poll)
                     .map(|(path, poll)| SourceKind::Maildir { path, poll })
             }
-            Some(other) => {
-                self.fail(
-                    &kind_key,
-                    format!("unknown kind {other:?}: expected \"maildir\" (pop3 and imap are not supported yet in this version)"),
-                );
-                None
+            "pop3" => {
+                let server = self.mail_server(key, &r, (995, 110), "60s");
+                server.map(|server| SourceKind::Pop3 {
+                    server,
+                    leave_on_server: r.leave_on_server.unwrap_or(false),
+                })
             }
-            None => {
-                self.fail(&kind_key, "missing: expected kind = \"maildir\"");
-                None
+            _ => {
+                let server = self.mail_server(key, &r, (993, 143), "5m");
+                let folder = r.folder.clone().unwrap_or_else(|| "INBOX".into());
+                let folder_ok = self.check(
+                    !folder.trim().is_empty() && !folder.contains(char::is_control),
+                    &format!("{key}.folder"),
+                    "must be a folder name",
+                );
+                if let Some(p) = &r.processed_folder {
+                    let pkey = format!("{key}.processed_folder");
+                    if self.check(
+                        !p.trim().is_empty() && !p.contains(char::is_control),
+                        &pkey,
+                        "must be a folder name (leave it out to expunge instead)",
+                    ) {
+                        self.check(
+                            *p != folder,
+                            &pkey,
+                            format!("must differ from {key}.folder ({folder:?}): mail moved there would be taken again"),
+                        );
+                    }
+                }
+                server.filter(|_| folder_ok).map(|server| SourceKind::Imap {
+                    server,
+                    folder,
+                    processed_folder: r.processed_folder.clone(),
+                    idle: r.idle.unwrap_or(true),
+                })
             }
         };
         Some(Source {
             name: name?.to_string(),
             kind: kind?,
+        })
+    }
+
+    /// The connection keys of a pop3 or imap source; `ports` are the
+    /// defaults for implicit TLS and for starttls/none.
+    fn mail_server(
+        &mut self,
+        key: &str,
+        r: &RawSource,
+        ports: (u16, u16),
+        poll: &str,
+    ) -> Option<MailServer> {
+        let k = |name: &str| format!("{key}.{name}");
+        let host = self.required(
+            &k("host"),
+            r.host.as_deref(),
+            "the mail server to log in to",
+        );
+        let tls = self.parse(&k("tls"), r.tls.as_deref(), "implicit", |s| {
+            choice(s, &TlsMode::ALL, TlsMode::as_str)
+        });
+        if let (Some(TlsMode::None), Some(host)) = (tls, host) {
+            self.check(
+                is_loopback(host),
+                &k("tls"),
+                "\"none\" is allowed only when host is a loopback address (127.0.0.0/8, ::1, localhost): \
+                 without TLS, customers' mail and the password cross the network in clear",
+            );
+        }
+        let default_port = match tls {
+            Some(TlsMode::Implicit) | None => ports.0,
+            Some(_) => ports.1,
+        };
+        let port = self.int(&k("port"), r.port, default_port, 1..=65535);
+        let user = self.required(&k("user"), r.user.as_deref(), "the login name");
+        let password = match (&r.password_file, &r.password_env) {
+            (Some(_), Some(_)) => {
+                self.fail(
+                    &k("password_env"),
+                    format!("set {} or password_env, not both", k("password_file")),
+                );
+                None
+            }
+            (Some(file), None) => self.path(&k("password_file"), Some(file)).map(Secret::File),
+            (None, Some(var)) => {
+                let ok = self.check(
+                    word(var, |c| c.is_ascii_alphanumeric() || c == '_'),
+                    &k("password_env"),
+                    "must be an environment variable name (A-Z, 0-9, _)",
+                );
+                ok.then(|| Secret::Env(var.clone()))
+            }
+            (None, None) => {
+                self.fail(
+                    &k("password_file"),
+                    format!(
+                        "missing: set password_file (a file holding the password) or {}",
+                        k("password_env")
+                    ),
+                );
+                None
+            }
+        };
+        let ca_file = self.path(&k("ca_file"), r.ca_file.as_deref());
+        let timeout = self.duration(&k("timeout"), r.timeout.as_deref(), "30s");
+        let poll = self.duration(&k("poll"), r.poll.as_deref(), poll);
+        Some(MailServer {
+            host: host?.to_string(),
+            port: port?,
+            tls: tls?,
+            user: user?.to_string(),
+            password: password?,
+            ca_file,
+            timeout: timeout?,
+            poll: poll?,
         })
     }
 
@@ -1127,14 +1336,48 @@ impl Service {
 
 impl Source {
     fn to_raw(&self) -> RawSource {
-        match &self.kind {
-            SourceKind::Maildir { path, poll } => RawSource {
-                name: Some(self.name.clone()),
-                kind: Some("maildir".into()),
-                path: Some(lossy(path)),
-                poll: Some(format_duration(*poll)),
-            },
+        let mut raw = RawSource {
+            name: Some(self.name.clone()),
+            kind: Some(self.kind.kind().into()),
+            ..RawSource::default()
+        };
+        let server = match &self.kind {
+            SourceKind::Maildir { path, poll } => {
+                raw.path = Some(lossy(path));
+                raw.poll = Some(format_duration(*poll));
+                return raw;
+            }
+            SourceKind::Pop3 {
+                server,
+                leave_on_server,
+            } => {
+                raw.leave_on_server = Some(*leave_on_server);
+                server
+            }
+            SourceKind::Imap {
+                server,
+                folder,
+                processed_folder,
+                idle,
+            } => {
+                raw.folder = Some(folder.clone());
+                raw.processed_folder = processed_folder.clone();
+                raw.idle = Some(*idle);
+                server
+            }
+        };
+        raw.host = Some(server.host.clone());
+        raw.port = Some(i64::from(server.port));
+        raw.tls = Some(server.tls.as_str().into());
+        raw.user = Some(server.user.clone());
+        match &server.password {
+            Secret::File(p) => raw.password_file = Some(lossy(p)),
+            Secret::Env(v) => raw.password_env = Some(v.clone()),
         }
+        raw.ca_file = server.ca_file.as_deref().map(lossy);
+        raw.timeout = Some(format_duration(server.timeout));
+        raw.poll = Some(format_duration(server.poll));
+        raw
     }
 }
 
@@ -1358,13 +1601,88 @@ mod tests {
         let sendmail = "[transport]\nkind = \"sendmail\"\ncommand = \"/usr/bin/msmtp\"\nargs = [\"-t\", \"--\"]\n\
                         [intake]\nmax_message_size = \"1000\"\nunmatched_automatic = \"ticket\"\nconfirm_receipt = false";
         let mut configs = vec![Config::embedded_default(), parse(EXAMPLE).unwrap()];
-        configs.extend([smtp_full, sendmail, ""].map(|t| parse(t).unwrap()));
+        configs.extend([smtp_full, sendmail, "", POP3_FULL, IMAP_FULL].map(|t| parse(t).unwrap()));
         for c in configs {
             let text = c.to_toml();
             let back = Config::from_toml(&text, &c.origin, Path::new(""))
                 .unwrap_or_else(|e| panic!("to_toml output refused:\n{e}\n---\n{text}"));
             assert_eq!(back, c, "\n{text}");
         }
+    }
+
+    const POP3_FULL: &str = "[[source]]\nname = \"p\"\nkind = \"pop3\"\nhost = \"::1\"\nport = 1110\ntls = \"none\"\n\
+        user = \"u\"\npassword_file = \"pw\"\nca_file = \"ca.pem\"\ntimeout = \"5s\"\npoll = \"2m\"\nleave_on_server = true";
+    const IMAP_FULL: &str = "[[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"mail.example\"\ntls = \"starttls\"\n\
+        user = \"u\"\npassword_env = \"IMAP_PW\"\nfolder = \"Support\"\nprocessed_folder = \"Done\"\nidle = false";
+
+    #[test]
+    fn pop3_and_imap_sources_get_their_defaults() {
+        let c = parse("[[source]]\nname = \"p\"\nkind = \"pop3\"\nhost = \"pop.example\"\nuser = \"u\"\npassword_file = \"pw\"\n\
+                       [[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"imap.example\"\nuser = \"u\"\npassword_env = \"PW\"\ntls = \"starttls\"").unwrap();
+        let server = |host: &str, port, tls, password, poll| MailServer {
+            host: host.into(),
+            port,
+            tls,
+            user: "u".into(),
+            password,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            poll,
+        };
+        assert_eq!(
+            c.sources[0].kind,
+            SourceKind::Pop3 {
+                server: server(
+                    "pop.example",
+                    995,
+                    TlsMode::Implicit,
+                    Secret::File("/etc/postdesk/pw".into()),
+                    Duration::from_secs(60)
+                ),
+                leave_on_server: false,
+            }
+        );
+        assert_eq!(
+            c.sources[1].kind,
+            SourceKind::Imap {
+                server: server(
+                    "imap.example",
+                    143,
+                    TlsMode::Starttls,
+                    Secret::Env("PW".into()),
+                    Duration::from_secs(300)
+                ),
+                folder: "INBOX".into(),
+                processed_folder: None,
+                idle: true,
+            }
+        );
+        let c = parse(POP3_FULL).unwrap();
+        let SourceKind::Pop3 { server, .. } = &c.sources[0].kind else {
+            panic!()
+        };
+        assert_eq!((server.port, server.tls), (1110, TlsMode::None));
+    }
+
+    #[test]
+    fn secrets_are_read_without_their_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret word\r\n").unwrap();
+        assert_eq!(Secret::File(file.clone()).read().unwrap(), "s3cret word");
+        std::fs::write(&file, "\n").unwrap();
+        assert!(
+            Secret::File(file.clone())
+                .read()
+                .unwrap_err()
+                .contains("is empty")
+        );
+        let missing = Secret::File(dir.path().join("nope")).read().unwrap_err();
+        assert!(missing.contains("cannot read password_file"), "{missing}");
+        let unset = Secret::Env("POSTDESK_TEST_SURELY_UNSET_VAR".into())
+            .read()
+            .unwrap_err();
+        assert!(unset.contains("POSTDESK_TEST_SURELY_UNSET_VAR"), "{unset}");
     }
 
     /// The example is the operator's reference: every key the module writes out for a fully
@@ -1375,6 +1693,8 @@ mod tests {
             "[transport]\nkind = \"smtp\"\nhost = \"h\"\nuser = \"u\"\npassword_file = \"p\"\nca_file = \"c\"\nhelo_name = \"h\"\n[service]\ntemplates = \"t\"",
             "[transport]\nkind = \"sendmail\"",
             "[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"",
+            POP3_FULL,
+            IMAP_FULL,
         ];
         for text in full {
             for line in parse(text).unwrap().to_toml().lines() {
@@ -1412,8 +1732,20 @@ mod tests {
             ("[[source]]\nname = \"a\"\npath = \"p\"", "source[0].kind", 1, "missing"),
             ("[[source]]\nname = \"a\"\nkind = \"mbox\"", "source[0].kind", 3, "unknown kind"),
             ("[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\npoll = \"0s\"", "source[0].poll", 5, "greater than zero"),
-            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nhost = \"pop.example\"\nport = 995", "source[0].kind", 3, "not supported yet in this version"),
-            ("[[source]]\nname = \"a\"\nkind = \"imap\"", "source[0].kind", 3, "not supported yet in this version"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\npassword_file = \"p\"", "source[0].host", 1, "missing"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"pop.example\"", "source[0].password_file", 1, "password_env"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_file = \"p\"\npassword_env = \"PW\"", "source[0].password_env", 7, "not both"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_env = \"PW-1\"", "source[0].password_env", 6, "environment variable name"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"pop.example\"\npassword_file = \"p\"\ntls = \"none\"", "source[0].tls", 7, "loopback"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_file = \"p\"\ntls = \"ssl\"", "source[0].tls", 7, "\"implicit\", \"starttls\", \"none\""),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_file = \"p\"\nport = 0", "source[0].port", 7, "must be 1-65535"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_file = \"p\"\ntimeout = \"0s\"", "source[0].timeout", 7, "greater than zero"),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nuser = \"u\"\nhost = \"h\"\npassword_file = \"p\"\nidle = true", "source[0].idle", 7, "not used with kind = \"pop3\""),
+            ("[[source]]\nname = \"a\"\nkind = \"pop3\"\nhost = \"h\"\npassword_file = \"p\"", "source[0].user", 1, "missing"),
+            ("[[source]]\nname = \"a\"\nkind = \"imap\"\nuser = \"u\"\npassword_env = \"PW\"\nhost = \"h\"\nprocessed_folder = \"INBOX\"", "source[0].processed_folder", 7, "must differ from source[0].folder"),
+            ("[[source]]\nname = \"a\"\nkind = \"imap\"\nuser = \"u\"\npassword_env = \"PW\"\nhost = \"h\"\nfolder = \"\"", "source[0].folder", 7, "folder name"),
+            ("[[source]]\nname = \"a\"\nkind = \"imap\"\nuser = \"u\"\npassword_env = \"PW\"\nhost = \"h\"\nleave_on_server = true", "source[0].leave_on_server", 7, "not used with kind = \"imap\""),
+            ("[[source]]\nname = \"a\"\nkind = \"imap\"\nuser = \"u\"\npassword_env = \"PW\"\nhost = \"h\"\npath = \"p\"", "source[0].path", 7, "not used with kind = \"imap\""),
             ("[transport]\nkind = \"smtp\"\nhost = \"mail.example\"\ntls = \"none\"", "transport.tls", 4, "loopback"),
             ("[transport]\nkind = \"smtp\"\nhost = \"mail.example\"\ntls = \"ssl\"", "transport.tls", 4, "\"implicit\", \"starttls\", \"none\""),
             ("[transport]\nkind = \"smtp\"", "transport.host", 1, "missing"),
@@ -1485,10 +1817,16 @@ mod tests {
             "unknown section",
         );
         assert_one(
+            "[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\nfolders = \"x\"",
+            "source[0].folders",
+            5,
+            "unknown field",
+        );
+        assert_one(
             "[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\nfolder = \"x\"",
             "source[0].folder",
             5,
-            "unknown field",
+            "not used with kind = \"maildir\"",
         );
         let shown = parse(text).unwrap_err().to_string();
         assert!(
@@ -1677,7 +2015,9 @@ batch_size = 0
             c.service.templates,
             Some(PathBuf::from("/srv/pd/templates"))
         );
-        let SourceKind::Maildir { path, .. } = &c.sources[0].kind;
+        let SourceKind::Maildir { path, .. } = &c.sources[0].kind else {
+            panic!("{:?}", c.sources[0])
+        };
         assert_eq!(path, Path::new("/srv/pd/../spool/in"));
         let Transport::Smtp(smtp) = &c.transport else {
             panic!("{:?}", c.transport)

@@ -1,20 +1,32 @@
 //! daemon: `postdesk run`. One task per source and one outbox sender, each
 //! with its own database connection; all of them hear the shutdown signal,
 //! finish the batch or mail in hand, and the daemon waits for them to drain.
+//!
+//! A running set of tasks is a [`Generation`], built from one config. A
+//! reload (SIGHUP, `postdesk reload`) prepares a new generation from the
+//! re-read config first — templates, transport, databases, TLS settings,
+//! passwords — and only when all of that works stops the old one and
+//! starts the new; a bad new config is logged and the old one runs on.
+//! A POP3 or IMAP source whose server fails backs off on its own (see
+//! [`supervise`]); the other tasks never notice.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, Secret, SourceKind};
 use crate::intake::Pipeline;
+use crate::notify::Notifier;
 use crate::outbox::deliver::{DeliverError, Transport};
 use crate::outbox::{self, RetryPolicy, SharedStore, with_store};
 use crate::source::maildir::{DrainOptions, Maildir};
+use crate::source::net::{Connector, NetError};
+use crate::source::{Backoff, Sink, imap, pop3};
 use crate::store::{Store, StoreError};
 use crate::template::TemplateError;
 
@@ -23,6 +35,13 @@ use crate::template::TemplateError;
 const OUTBOX_POLL: Duration = Duration::from_secs(5);
 /// After a database error a task waits this long before it tries again.
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// A mail server that failed is tried again after 1 s, 2 s, 4 s … 5 min.
+const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// After the stop signal a source may finish the message or batch in hand
+/// for this long; then it is abandoned (what it had not committed stays on
+/// the server, what it had committed is recognised next time).
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -37,62 +56,328 @@ pub enum DaemonError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// A POP3/IMAP source's settings cannot work (ca_file, password).
+    #[error("source {name}: {detail}")]
+    Source { name: String, detail: String },
+}
+
+/// How the daemon is driven from outside: stop, reload, and how a reload
+/// reads the configuration again.
+pub struct Control {
+    pub shutdown: watch::Receiver<bool>,
+    /// One message per reload request (SIGHUP).
+    pub reload: mpsc::UnboundedReceiver<()>,
+    /// Reads the configuration again from where it came from.
+    pub reload_config: Box<dyn Fn() -> Result<Config, String> + Send>,
 }
 
 /// Runs until `shutdown` turns true, then drains and returns.
 pub async fn run(
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(), DaemonError> {
-    let pipeline = Pipeline::new(config.clone())?;
-    let transport = Arc::new(Transport::from_config(&config.transport)?);
-    let db = &config.service.database;
-    // Open once here so a bad database stops the start, not a task later.
-    let sender_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
-    let queued = Arc::new(Notify::new());
-    let mut tasks = JoinSet::new();
+    let (_keep, reload) = mpsc::unbounded_channel();
+    let origin = config.origin.clone();
+    let control = Control {
+        shutdown,
+        reload,
+        reload_config: Box::new(move || Err(format!("cannot reload {origin} here"))),
+    };
+    serve(config, clock, control, &Notifier::new(None, None, None, 0)).await
+}
 
-    for source in &config.sources {
-        let SourceKind::Maildir { path, poll } = &source.kind;
-        let maildir = Maildir::new(source.name.clone(), path.clone());
-        maildir.create_dirs().map_err(|e| DaemonError::Maildir {
-            dir: path.clone(),
-            source: e,
-        })?;
-        let store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
-        info!(source = %source.name, dir = %path.display(), "watching Maildir");
-        tasks.spawn(watch_maildir(
-            maildir,
-            *poll,
-            pipeline.clone(),
-            store,
-            clock.clone(),
-            queued.clone(),
-            config.intake.batch_size,
-            shutdown.clone(),
-        ));
+/// The daemon: runs a generation of tasks, swaps it on reload, and tells
+/// systemd (through `notifier`) what it does.
+pub async fn serve(
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    mut control: Control,
+    notifier: &Notifier,
+) -> Result<(), DaemonError> {
+    let mut generation = Generation::prepare(config, &clock)?.start();
+    let pid_file = PidFile::create(&pid_path(&generation.config.service.database));
+    notifier.ready("postdesk running");
+    let mut watchdog = notifier.watchdog().map(tokio::time::interval);
+    if let Some(every) = notifier.watchdog() {
+        info!(every = ?every, "systemd watchdog on");
     }
-    info!(transport = %transport.describe(), "outbox sender ready");
-    tasks.spawn(send_outbox(
-        sender_store,
-        transport,
-        clock.clone(),
-        RetryPolicy::from_config(&config.outbox),
-        queued,
-        shutdown.clone(),
-    ));
-    info!(config = %config.origin, "postdesk running");
-
-    let _ = shutdown.wait_for(|stop| *stop).await;
-    info!("shutting down: finishing the work in hand");
-    while let Some(done) = tasks.join_next().await {
-        if let Err(e) = done {
-            error!(error = %e, "a task ended abnormally");
+    loop {
+        tokio::select! {
+            _ = control.shutdown.wait_for(|stop| *stop) => break,
+            Some(()) = control.reload.recv() => {
+                notifier.reloading();
+                info!("reloading the configuration");
+                let prepared = (control.reload_config)()
+                    .map_err(|e| e.to_string())
+                    .and_then(|c| Generation::prepare(Arc::new(c), &clock).map_err(|e| e.to_string()));
+                match prepared {
+                    Ok(next) => {
+                        generation.stop().await;
+                        generation = next.start();
+                        info!(config = %generation.config.origin, "configuration reloaded");
+                    }
+                    Err(e) => error!(error = %e, "reload refused; the running configuration stays in force"),
+                }
+                notifier.ready("postdesk running");
+            }
+            _ = async { match &mut watchdog { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
+                notifier.watchdog_ping();
+            }
         }
     }
+    notifier.stopping();
+    info!("shutting down: finishing the work in hand");
+    generation.stop().await;
+    drop(pid_file);
     info!("stopped");
     Ok(())
+}
+
+/// Checks what a start would check, without starting anything: templates,
+/// transport, the sources' TLS and password settings. `read_env` also reads
+/// `password_env` variables (only the daemon's own environment has them).
+pub fn check(config: &Arc<Config>, read_env: bool) -> Result<(), DaemonError> {
+    Pipeline::new(config.clone())?;
+    Transport::from_config(&config.transport)?;
+    for (i, source) in config.sources.iter().enumerate() {
+        remote(source, i, read_env)?;
+    }
+    Ok(())
+}
+
+/// The connector of a POP3/IMAP source, its password read once to prove it
+/// can be.
+fn remote(
+    source: &crate::config::Source,
+    index: usize,
+    read_env: bool,
+) -> Result<Option<Connector>, DaemonError> {
+    let server = match &source.kind {
+        SourceKind::Maildir { .. } => return Ok(None),
+        SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } => server,
+    };
+    let fail = |detail: String| DaemonError::Source {
+        name: source.name.clone(),
+        detail,
+    };
+    if read_env || matches!(server.password, Secret::File(_)) {
+        server.password.read().map_err(fail)?;
+    }
+    let conn =
+        Connector::new(server, &format!("source[{index}].ca_file")).map_err(|e| match e {
+            NetError::Setup(d) => fail(d),
+            other => fail(other.to_string()),
+        })?;
+    Ok(Some(conn))
+}
+
+/// The pid file beside the database, for `postdesk reload`.
+pub fn pid_path(database: &Path) -> PathBuf {
+    database.with_extension("pid")
+}
+
+/// Written at start, removed at a clean stop.
+struct PidFile(Option<PathBuf>);
+
+impl PidFile {
+    fn create(path: &Path) -> PidFile {
+        match std::fs::write(path, format!("{}\n", std::process::id())) {
+            Ok(()) => PidFile(Some(path.to_path_buf())),
+            Err(e) => {
+                warn!(file = %path.display(), error = %e, "cannot write the pid file; `postdesk reload` will not find this daemon (send SIGHUP instead)");
+                PidFile(None)
+            }
+        }
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Everything one config needs, checked and opened, not yet running.
+struct Prepared {
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    pipeline: Pipeline,
+    transport: Arc<Transport>,
+    sender_store: SharedStore,
+    sources: Vec<(crate::config::Source, Option<Connector>, SharedStore)>,
+}
+
+/// A running set of tasks and the switch that stops them.
+struct Generation {
+    config: Arc<Config>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Generation {
+    fn prepare(config: Arc<Config>, clock: &Arc<dyn Clock>) -> Result<Prepared, DaemonError> {
+        let pipeline = Pipeline::new(config.clone())?;
+        let transport = Arc::new(Transport::from_config(&config.transport)?);
+        let db = &config.service.database;
+        // Open once here so a bad database stops the start, not a task later.
+        let sender_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+        let mut sources = Vec::new();
+        for (i, source) in config.sources.iter().enumerate() {
+            if let SourceKind::Maildir { path, .. } = &source.kind {
+                Maildir::new(source.name.clone(), path.clone())
+                    .create_dirs()
+                    .map_err(|e| DaemonError::Maildir {
+                        dir: path.clone(),
+                        source: e,
+                    })?;
+            }
+            let conn = remote(source, i, true)?;
+            let store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+            sources.push((source.clone(), conn, store));
+        }
+        Ok(Prepared {
+            config,
+            clock: clock.clone(),
+            pipeline,
+            transport,
+            sender_store,
+            sources,
+        })
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(done) = self.tasks.join_next().await {
+            if let Err(e) = done {
+                error!(error = %e, "a task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Prepared {
+    fn start(self) -> Generation {
+        let (stop, stopped) = watch::channel(false);
+        let queued = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        let config = self.config;
+        for (source, conn, store) in self.sources {
+            let sink = Sink {
+                name: source.name.clone(),
+                pipeline: self.pipeline.clone(),
+                store,
+                clock: self.clock.clone(),
+                queued: queued.clone(),
+                batch_size: config.intake.batch_size,
+            };
+            if let Some(conn) = conn {
+                info!(source = %source.name, kind = source.kind.kind(), server = %conn.server, tls = conn.tls.as_str(), "collecting mail");
+                tasks.spawn(supervise(sink, conn, source.kind.clone(), stopped.clone()));
+            } else if let SourceKind::Maildir { path, poll } = &source.kind {
+                info!(source = %source.name, dir = %path.display(), "watching Maildir");
+                tasks.spawn(watch_maildir(
+                    Maildir::new(source.name.clone(), path.clone()),
+                    *poll,
+                    sink.pipeline,
+                    sink.store,
+                    sink.clock,
+                    queued.clone(),
+                    config.intake.batch_size,
+                    stopped.clone(),
+                ));
+            }
+        }
+        info!(transport = %self.transport.describe(), "outbox sender ready");
+        tasks.spawn(send_outbox(
+            self.sender_store,
+            self.transport,
+            self.clock.clone(),
+            RetryPolicy::from_config(&config.outbox),
+            queued,
+            stopped,
+        ));
+        info!(config = %config.origin, "postdesk running");
+        Generation {
+            config,
+            stop,
+            tasks,
+        }
+    }
+}
+
+/// Keeps one POP3/IMAP source running: a session until it fails, then a
+/// wait that doubles with each failure (capped), then a new session. Every
+/// failure is logged with the source's name; nothing here stops the daemon.
+async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watch::Receiver<bool>) {
+    let mut backoff = Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let mut session_stop = stop.clone();
+        // Boxed: a session's future (TLS state, protocol buffers) is large.
+        let session = Box::pin(async {
+            match &kind {
+                SourceKind::Pop3 {
+                    server,
+                    leave_on_server,
+                } => {
+                    pop3::run(
+                        &sink,
+                        &conn,
+                        server,
+                        *leave_on_server,
+                        &mut backoff,
+                        &mut session_stop,
+                    )
+                    .await
+                }
+                SourceKind::Imap {
+                    server,
+                    folder,
+                    processed_folder,
+                    idle,
+                } => {
+                    let folder = imap::Folder {
+                        server,
+                        folder,
+                        processed_folder: processed_folder.as_deref(),
+                        idle: *idle,
+                    };
+                    imap::run(&sink, &conn, &folder, &mut backoff, &mut session_stop).await
+                }
+                SourceKind::Maildir { .. } => Ok(()),
+            }
+        });
+        let mut grace_stop = stop.clone();
+        let result = tokio::select! {
+            r = session => r,
+            _ = async {
+                let _ = grace_stop.wait_for(|s| *s).await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => {
+                warn!(source = %sink.name, "did not finish within {STOP_GRACE:?} of the stop; abandoned (nothing uncommitted left the server)");
+                return;
+            }
+        };
+        let error = match result {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        let wait = backoff.failed();
+        if error.is_login() {
+            error!(source = %sink.name, server = %conn.server, error = %error, retry_in = ?wait, failures = backoff.failures(), "login failed");
+        } else {
+            error!(source = %sink.name, server = %conn.server, error = %error, retry_in = ?wait, failures = backoff.failures(), "mail server unavailable");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -286,6 +286,8 @@ pub enum ReleaseError {
 /// One journal line per message taken (source, Message-ID, ticket, outcome).
 fn log_taken(mail: &RawMail, t: &Taken) {
     let id = mail.source_id.as_deref().unwrap_or("-");
+    let message_id = header_message_id(&mail.raw).unwrap_or_else(|| "-".into());
+    let message_id = message_id.as_str();
     match t {
         Taken::Applied(o) => {
             let ticket = o
@@ -299,13 +301,48 @@ fn log_taken(mail: &RawMail, t: &Taken) {
                 Outcome::Held { reason, .. } => reason.clone(),
                 _ => String::new(),
             };
-            info!(source = %mail.source, source_id = id, ticket, outcome = t.label(), detail, "message taken");
+            info!(source = %mail.source, source_id = id, message_id, ticket, outcome = t.label(), detail, "message taken");
         }
         Taken::Unreadable { error, quarantine } => {
-            info!(source = %mail.source, source_id = id, quarantine, outcome = t.label(), error, "message taken");
+            info!(source = %mail.source, source_id = id, message_id, quarantine, outcome = t.label(), error, "message taken");
         }
-        _ => info!(source = %mail.source, source_id = id, outcome = t.label(), "message taken"),
+        _ => {
+            info!(source = %mail.source, source_id = id, message_id, outcome = t.label(), "message taken")
+        }
     }
+}
+
+/// The Message-ID header as written (for the log line only; the stages use
+/// parse's decoded value). A scan of the header block, unfolded, bounded.
+fn header_message_id(raw: &[u8]) -> Option<String> {
+    let head = &raw[..raw.len().min(64 * 1024)];
+    let mut lines = head.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return None;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if !line[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"message-id")
+        {
+            continue;
+        }
+        let mut value = line[colon + 1..].to_vec();
+        while let Some(next) = lines.peek()
+            && next.first().is_some_and(|b| *b == b' ' || *b == b'\t')
+        {
+            value.extend_from_slice(next.strip_suffix(b"\r").unwrap_or(next));
+            lines.next();
+        }
+        let text = String::from_utf8_lossy(&value);
+        let text = text.trim();
+        return (!text.is_empty()).then(|| text.chars().take(200).collect());
+    }
+    None
 }
 
 impl Known for Reader<'_> {
@@ -317,5 +354,32 @@ impl Known for Reader<'_> {
 
     fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
         self.ticket_of_message_id(message_id)
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::header_message_id;
+
+    #[test]
+    fn message_id_for_the_log_line() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (
+                b"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody",
+                Some("<a@b>"),
+            ),
+            (b"message-id:\r\n <folded@b>\r\n\r\n", Some("<folded@b>")),
+            (b"Subject: x\r\n\r\nMessage-ID: <in-body@b>\r\n", None),
+            (b"Subject: x\n", None),
+            (b"", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                header_message_id(raw).as_deref(),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
     }
 }

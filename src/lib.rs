@@ -3,7 +3,7 @@
 //! The mail flows through one module per stage (see DESIGN.md):
 //!
 //! ```text
-//! source   maildir | mbox (pop3 | imap later)   raw bytes + source id
+//! source   maildir | mbox | pop3 | imap         raw bytes + source id
 //! intake   runs the stages below and commits, THEN the source removes
 //! parse    raw bytes → Inbound (mail-parser)
 //! screen   loops, automatic mail, what to hold
@@ -13,7 +13,7 @@
 //! ```
 //!
 //! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
-//! runs it all; `cli` and `commands` are the command line.
+//! runs it all (and `notify` tells systemd); `cli` and `commands` are the command line.
 
 pub mod apply;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod intake;
+pub mod notify;
 pub mod outbox;
 pub mod parse;
 pub mod screen;

@@ -1,5 +1,174 @@
 //! source: where raw mail comes from. Each source hands over raw bytes with
 //! a source id and removes a message only after intake has committed it.
+//!
+//! `maildir` and `mbox` are local; `pop3` and `imap` are mail servers,
+//! reached through `net`. The remote ones share [`Sink`] (the way into
+//! intake) and [`SourceError`] (what makes the daemon back off).
 
+pub mod imap;
 pub mod maildir;
 pub mod mbox;
+pub mod net;
+pub mod pop3;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::intake::{Pipeline, RawMail, Taken};
+use crate::outbox::{SharedStore, with_store};
+use crate::store::StoreError;
+
+pub use net::NetError;
+
+/// Why a round with a mail server ended early. Every one of them is worth
+/// another try later (the daemon backs off); none loses mail, because mail
+/// leaves the server only after its commit.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("{server} refused the login as {user}: {detail}")]
+    Login {
+        server: String,
+        user: String,
+        detail: String,
+    },
+    #[error("{server}: {detail}")]
+    Protocol { server: String, detail: String },
+    #[error("{0}")]
+    Password(String),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl SourceError {
+    /// A login refused: retrying at the normal pace would only lock the
+    /// account, so the daemon waits longer.
+    pub fn is_login(&self) -> bool {
+        matches!(self, SourceError::Login { .. } | SourceError::Password(_))
+    }
+}
+
+/// What one round with a server did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Messages fetched and committed.
+    pub taken: usize,
+    /// Messages removed from the server (taken now or earlier).
+    pub removed: usize,
+}
+
+/// The way from a remote source into intake: its name (recorded with each
+/// source id), the pipeline and the task's own database connection.
+#[derive(Clone)]
+pub struct Sink {
+    pub name: String,
+    pub pipeline: Pipeline,
+    pub store: SharedStore,
+    pub clock: Arc<dyn Clock>,
+    /// Woken when intake queued mail, so the sender does not wait its poll.
+    pub queued: Arc<Notify>,
+    pub batch_size: usize,
+}
+
+impl Sink {
+    /// Which of `ids` this source has taken before (they are only removed
+    /// from the server, never fetched again).
+    pub async fn already_taken(&self, ids: Vec<String>) -> Result<HashSet<String>, StoreError> {
+        let name = self.name.clone();
+        with_store(&self.store, move |s| {
+            let read = s.read();
+            let mut taken = HashSet::new();
+            for id in ids {
+                if read.source_id_taken(&name, &id)? {
+                    taken.insert(id);
+                }
+            }
+            Ok(taken)
+        })
+        .await
+    }
+
+    /// Commits a batch (one transaction); on `Ok` the caller may remove it
+    /// from the server.
+    pub async fn take(&self, batch: Vec<RawMail>) -> Result<Vec<Taken>, StoreError> {
+        let (pipeline, clock) = (self.pipeline.clone(), self.clock.clone());
+        let taken = with_store(&self.store, move |s| pipeline.take(s, &batch, clock.now())).await?;
+        if taken
+            .iter()
+            .any(|t| matches!(t, Taken::Applied(o) if o.queued_mail()))
+        {
+            self.queued.notify_one();
+        }
+        Ok(taken)
+    }
+
+    pub fn raw(&self, source_id: String, raw: Vec<u8>) -> RawMail {
+        RawMail {
+            source: self.name.clone(),
+            source_id: Some(source_id),
+            raw,
+        }
+    }
+}
+
+/// Exponential backoff for a source whose server failed: each failure
+/// doubles the wait up to `max`; a successful round starts over.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    initial: std::time::Duration,
+    max: std::time::Duration,
+    next: std::time::Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn new(initial: std::time::Duration, max: std::time::Duration) -> Backoff {
+        Backoff {
+            initial,
+            max,
+            next: initial,
+            failures: 0,
+        }
+    }
+
+    /// Records a failure; returns how long to wait before the next try.
+    pub fn failed(&mut self) -> std::time::Duration {
+        let wait = self.next;
+        self.next = self.next.saturating_mul(2).min(self.max);
+        self.failures += 1;
+        wait
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Records a successful round (and says so once after failures).
+    pub fn succeeded(&mut self, source: &str) {
+        if self.failures > 0 {
+            tracing::info!(source = %source, failures = self.failures, "connected again");
+        }
+        self.failures = 0;
+        self.next = self.initial;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_starts_over_after_success() {
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
+        let waits: Vec<u64> = (0..6).map(|_| b.failed().as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(b.failures(), 6);
+        b.succeeded("s");
+        assert_eq!((b.failed().as_secs(), b.failures()), (1, 1));
+    }
+}

@@ -1,0 +1,448 @@
+//! imap: an IMAP folder as a source (IMAP4rev1, RFC 3501; the client is
+//! async-imap on tokio).
+//!
+//! Every message in the folder that is not flagged \Deleted is taken —
+//! whether a person has opened it in a mail client or not, because every
+//! message postdesk has taken leaves the folder: it is MOVEd (RFC 6851) to
+//! `processed_folder`, or flagged \Deleted and removed with UID EXPUNGE
+//! (RFC 4315) when there is none. Messages are fetched with BODY.PEEK[] so
+//! the server's \Seen flag is left alone.
+//!
+//! The source id is `UIDVALIDITY:UID`. When the server changes the folder's
+//! UIDVALIDITY, every id is new; the messages are fetched again and intake
+//! recognises those already stored by Message-ID and content, so nothing is
+//! doubled. New mail is waited for with IDLE (RFC 2177) when the server has
+//! it, re-issued well before the 29 minutes after which a server may drop
+//! an idle client; otherwise the folder is polled.
+
+use std::time::Duration;
+
+use async_imap::error::Error as ImapError;
+use async_imap::extensions::idle::IdleResponse;
+use futures_util::TryStreamExt;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::config::{MailServer, TlsMode};
+use crate::source::net::{Connector, MailStream};
+use crate::source::{Backoff, Round, Sink, SourceError};
+
+type Session = async_imap::Session<MailStream>;
+
+/// RFC 2177: re-issue IDLE at least every 29 minutes.
+const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// UIDs per FETCH; `stop` is asked between two of them.
+const FETCH_GROUP: usize = 50;
+
+/// What the source needs to know about one IMAP folder.
+pub struct Folder<'a> {
+    pub server: &'a MailServer,
+    pub folder: &'a str,
+    pub processed_folder: Option<&'a str>,
+    pub idle: bool,
+}
+
+/// The server's extensions that change what postdesk sends.
+#[derive(Debug, Default, Clone, Copy)]
+struct Caps {
+    idle: bool,
+    move_: bool,
+    uidplus: bool,
+}
+
+/// One connection's life: log in, then rounds until `stop` (Ok) or an
+/// error (the caller backs off and calls again).
+pub async fn run(
+    sink: &Sink,
+    conn: &Connector,
+    cfg: &Folder<'_>,
+    backoff: &mut Backoff,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), SourceError> {
+    let (mut session, caps) = open(conn, cfg.server).await?;
+    let idle = cfg.idle && caps.idle;
+    if cfg.idle && !caps.idle {
+        info!(source = %sink.name, poll = ?cfg.server.poll, "the server has no IDLE; polling");
+    }
+    if let Some(processed) = cfg.processed_folder {
+        // Created on first use so the operator need not; "already exists"
+        // is the normal answer.
+        match conn.deadline("CREATE", session.create(processed)).await? {
+            Ok(()) => {
+                info!(source = %sink.name, folder = processed, "created the processed folder")
+            }
+            Err(ImapError::No(_)) => {}
+            Err(e) => return Err(imap_error(conn, e)),
+        }
+    }
+    let mut validity = None;
+    loop {
+        // What the server said before this look is stale now (and the
+        // channel, bounded, would drop what comes next once full).
+        new_mail_reported(&session);
+        let stopping = stop.clone();
+        let round = collect(sink, conn, &mut session, cfg, caps, &mut validity, || {
+            *stopping.borrow()
+        })
+        .await?;
+        backoff.succeeded(&sink.name);
+        if *stop.borrow() {
+            break;
+        }
+        // Mail that arrived during the round may have been announced to a
+        // command of the round rather than to IDLE: look again at once
+        // until a round finds nothing, and only then wait.
+        if round.taken > 0 || round.removed > 0 {
+            debug!(source = %sink.name, taken = round.taken, removed = round.removed, "round done");
+            continue;
+        }
+        if new_mail_reported(&session) {
+            continue;
+        }
+        if idle {
+            session = wait_idle(conn, session, cfg.server.poll.min(IDLE_RENEW), stop).await?;
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(cfg.server.poll) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    // Polite, not required: everything taken is committed and removed.
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
+    Ok(())
+}
+
+/// One session, one round, then LOGOUT: what `run` does between two
+/// waits, for a one-off collection (and the mailbox bench).
+pub async fn collect_once(
+    sink: &Sink,
+    conn: &Connector,
+    cfg: &Folder<'_>,
+) -> Result<Round, SourceError> {
+    let (mut session, caps) = open(conn, cfg.server).await?;
+    let mut validity = None;
+    let round = collect(sink, conn, &mut session, cfg, caps, &mut validity, || false).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.logout()).await;
+    Ok(round)
+}
+
+/// Connects, reads the greeting, STARTTLS when configured, logs in.
+async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), SourceError> {
+    let password = server.password.read().map_err(SourceError::Password)?;
+    let stream = conn.connect().await?;
+    let mut client = async_imap::Client::new(stream);
+    greeting(conn, &mut client).await?;
+    if conn.tls == TlsMode::Starttls {
+        conn.deadline(
+            "STARTTLS",
+            client.run_command_and_check_ok("STARTTLS", None),
+        )
+        .await?
+        .map_err(|e| imap_error(conn, e))?;
+        let stream = conn.start_tls(client.into_inner()).await?;
+        client = async_imap::Client::new(stream);
+    }
+    let mut session = match conn
+        .deadline("LOGIN", client.login(&server.user, &password))
+        .await?
+    {
+        Ok(s) => s,
+        Err((ImapError::No(text) | ImapError::Bad(text), _)) => {
+            return Err(SourceError::Login {
+                server: conn.server.clone(),
+                user: server.user.clone(),
+                detail: text,
+            });
+        }
+        Err((e, _)) => return Err(imap_error(conn, e)),
+    };
+    let caps = conn
+        .deadline("CAPABILITY", session.capabilities())
+        .await?
+        .map_err(|e| imap_error(conn, e))?;
+    let caps = Caps {
+        idle: caps.has_str("IDLE"),
+        move_: caps.has_str("MOVE"),
+        uidplus: caps.has_str("UIDPLUS"),
+    };
+    Ok((session, caps))
+}
+
+async fn greeting(
+    conn: &Connector,
+    client: &mut async_imap::Client<MailStream>,
+) -> Result<(), SourceError> {
+    let first = conn
+        .deadline("greeting", client.read_response())
+        .await?
+        .map_err(|e| conn.io_error(e))?;
+    let Some(first) = first else {
+        return Err(conn
+            .io_error(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection before its greeting",
+            ))
+            .into());
+    };
+    use async_imap::imap_proto::{Response, Status};
+    match first.parsed() {
+        Response::Data {
+            status: Status::Ok | Status::PreAuth,
+            ..
+        } => Ok(()),
+        other => Err(SourceError::Protocol {
+            server: conn.server.clone(),
+            detail: format!("not an IMAP greeting: {other:?}"),
+        }),
+    }
+}
+
+/// One round: select, take what is new, move or expunge what is taken.
+async fn collect(
+    sink: &Sink,
+    conn: &Connector,
+    s: &mut Session,
+    cfg: &Folder<'_>,
+    caps: Caps,
+    last_validity: &mut Option<u32>,
+    stop: impl Fn() -> bool,
+) -> Result<Round, SourceError> {
+    let fail = |e| imap_error(conn, e);
+    let mailbox = conn
+        .deadline("SELECT", s.select(cfg.folder))
+        .await?
+        .map_err(fail)?;
+    let validity = mailbox.uid_validity.unwrap_or(0);
+    if let Some(old) = *last_validity
+        && old != validity
+    {
+        warn!(source = %sink.name, folder = cfg.folder, old, new = validity,
+            "the server changed the folder's UIDVALIDITY; its messages are read again and those already stored are recognised by Message-ID and content");
+    }
+    *last_validity = Some(validity);
+    let mut round = Round::default();
+    if mailbox.exists == 0 {
+        return Ok(round);
+    }
+    let mut uids: Vec<u32> = conn
+        .deadline("UID SEARCH", s.uid_search("UNDELETED"))
+        .await?
+        .map_err(fail)?
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    let id = |uid: u32| format!("{validity}:{uid}");
+    let known = sink
+        .already_taken(uids.iter().map(|&u| id(u)).collect())
+        .await?;
+
+    // Taken before (a crash or lost connection between commit and removal).
+    let done: Vec<u32> = uids
+        .iter()
+        .copied()
+        .filter(|&u| known.contains(&id(u)))
+        .collect();
+    if !done.is_empty() {
+        debug!(source = %sink.name, count = done.len(), "already taken; removing");
+        remove(conn, s, cfg, caps, &done).await?;
+        round.removed += done.len();
+    }
+    let new: Vec<u32> = uids
+        .into_iter()
+        .filter(|&u| !known.contains(&id(u)))
+        .collect();
+    for chunk in new.chunks(sink.batch_size.max(1)) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut fetched = Vec::with_capacity(chunk.len());
+        for group in chunk.chunks(FETCH_GROUP) {
+            let set = uid_set(group);
+            let messages: Vec<_> = conn
+                .deadline("UID FETCH", async {
+                    s.uid_fetch(&set, "(UID BODY.PEEK[])")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?
+                .map_err(fail)?;
+            for m in messages {
+                // A FETCH without the body is a flag change another client
+                // made meanwhile; the message comes in a later round.
+                if let (Some(uid), Some(body)) = (m.uid, m.body()) {
+                    batch.push(sink.raw(id(uid), body.to_vec()));
+                    fetched.push(uid);
+                }
+            }
+            if stop() {
+                break;
+            }
+        }
+        let count = batch.len();
+        sink.take(batch).await?;
+        round.taken += count;
+        // Committed: now, and only now, the server copies may go.
+        if !fetched.is_empty() {
+            remove(conn, s, cfg, caps, &fetched).await?;
+            round.removed += fetched.len();
+        }
+        if stop() {
+            break;
+        }
+    }
+    Ok(round)
+}
+
+/// Moves `uids` to the processed folder, or deletes them.
+async fn remove(
+    conn: &Connector,
+    s: &mut Session,
+    cfg: &Folder<'_>,
+    caps: Caps,
+    uids: &[u32],
+) -> Result<(), SourceError> {
+    let fail = |e| imap_error(conn, e);
+    let set = uid_set(uids);
+    if let Some(target) = cfg.processed_folder {
+        if caps.move_ {
+            return conn
+                .deadline("UID MOVE", s.uid_mv(&set, target))
+                .await?
+                .map_err(fail);
+        }
+        conn.deadline("UID COPY", s.uid_copy(&set, target))
+            .await?
+            .map_err(fail)?;
+    }
+    conn.deadline("UID STORE", async {
+        s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?
+    .map_err(fail)?;
+    // Without UIDPLUS only a plain EXPUNGE exists; it also removes what
+    // another client flagged \Deleted in this folder, as that client meant.
+    if caps.uidplus {
+        conn.deadline("UID EXPUNGE", async {
+            s.uid_expunge(&set).await?.try_collect::<Vec<_>>().await
+        })
+        .await?
+        .map_err(fail)?;
+    } else {
+        conn.deadline("EXPUNGE", async {
+            s.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?
+        .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Empties the session's channel of unsolicited responses; true when one of
+/// them announced messages (EXISTS or RECENT) in the selected folder.
+fn new_mail_reported(session: &Session) -> bool {
+    use async_imap::types::UnsolicitedResponse as U;
+    let mut seen = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        seen |= matches!(r, U::Exists(n) | U::Recent(n) if n > 0);
+    }
+    seen
+}
+
+/// IDLE until the server reports a change, `max` passes, or `stop`.
+async fn wait_idle(
+    conn: &Connector,
+    session: Session,
+    max: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Session, SourceError> {
+    let mut handle = session.idle();
+    conn.deadline("IDLE", handle.init())
+        .await?
+        .map_err(|e| imap_error(conn, e))?;
+    {
+        // Dovecot's "* OK Still here" every two minutes resets async-imap's
+        // own timeout, so the renewal deadline is kept here.
+        let (wait, _interrupt) = handle.wait_with_timeout(max);
+        tokio::select! {
+            r = wait => match r {
+                Ok(IdleResponse::NewData(_)) | Ok(IdleResponse::Timeout) | Ok(IdleResponse::ManualInterrupt) => {}
+                Err(e) => return Err(imap_error(conn, e)),
+            },
+            _ = tokio::time::sleep(max) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+    conn.deadline("DONE", handle.done())
+        .await?
+        .map_err(|e| imap_error(conn, e))
+}
+
+fn imap_error(conn: &Connector, e: ImapError) -> SourceError {
+    match e {
+        ImapError::Io(io) => conn.io_error(io).into(),
+        ImapError::ConnectionLost => conn
+            .io_error(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ))
+            .into(),
+        other => SourceError::Protocol {
+            server: conn.server.clone(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// A UID set in IMAP syntax, runs compressed: `1:3,7,9:10`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        let cases: &[(&[u32], &str)] = &[
+            (&[], ""),
+            (&[5], "5"),
+            (&[1, 2, 3], "1:3"),
+            (&[3, 1, 2, 7, 9, 10], "1:3,7,9:10"),
+            (&[4, 4, 5], "4:5"),
+            (&[1, 3, 5], "1,3,5"),
+            (&[u32::MAX - 1, u32::MAX], "4294967294:4294967295"),
+        ];
+        for (uids, want) in cases {
+            assert_eq!(uid_set(uids), *want, "{uids:?}");
+        }
+    }
+}

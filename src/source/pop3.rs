@@ -1,0 +1,843 @@
+//! pop3: a POP3 mailbox as a source (RFC 1939, CAPA and UIDL per RFC 2449,
+//! STLS per RFC 2595, SASL PLAIN per RFC 5034 and RFC 4616).
+//!
+//! One round is one session: log in, list the messages with UIDL, RETR the
+//! ones this source has not taken, commit them in batches, then DELE them
+//! (unless `leave_on_server`) and QUIT so the server applies the deletions.
+//! A UIDL already taken — a crash between commit and QUIT — is deleted
+//! without a second fetch. The wire parser ([`proto`]) is apart from the
+//! session and tested with tables (STYLE principle 6).
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::config::{MailServer, TlsMode};
+use crate::source::net::{Connector, MailStream};
+use crate::source::{Backoff, Round, Sink, SourceError};
+
+/// The wire format, as pure functions over bytes.
+pub mod proto {
+    /// A parse that may need more bytes: `Done(value, bytes consumed)`.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Parse<T> {
+        Done(T, usize),
+        NeedMore,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum ProtoError {
+        #[error("reply line longer than {0} bytes")]
+        LineTooLong(usize),
+        #[error("not a POP3 status line: {0:?}")]
+        NotStatus(String),
+        #[error("bad UIDL line: {0:?}")]
+        BadUidl(String),
+    }
+
+    /// RFC 2449 allows 512 octets for a status line; some servers put long
+    /// texts in -ERR, so allow more before calling it garbage.
+    pub const MAX_STATUS_LINE: usize = 4096;
+
+    /// `+OK text`, `-ERR text`, or `+ text` (a SASL continuation).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Reply {
+        Ok(String),
+        Err(String),
+        Continue(String),
+    }
+
+    /// One line, without its CRLF (or bare LF); `NeedMore` until the line
+    /// break has arrived. `max` bounds the line (`None`: no bound).
+    pub fn line(buf: &[u8], max: Option<usize>) -> Result<Parse<&[u8]>, ProtoError> {
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(lf) => {
+                let end = if lf > 0 && buf[lf - 1] == b'\r' {
+                    lf - 1
+                } else {
+                    lf
+                };
+                if let Some(max) = max
+                    && end > max
+                {
+                    return Err(ProtoError::LineTooLong(max));
+                }
+                Ok(Parse::Done(&buf[..end], lf + 1))
+            }
+            None => match max {
+                Some(max) if buf.len() > max + 1 => Err(ProtoError::LineTooLong(max)),
+                _ => Ok(Parse::NeedMore),
+            },
+        }
+    }
+
+    /// A status line. The indicators are matched without regard to case
+    /// (servers differ), the text after them with stray blanks trimmed.
+    pub fn reply(line: &[u8]) -> Result<Reply, ProtoError> {
+        let text = String::from_utf8_lossy(line);
+        let (head, rest) = match text.find([' ', '\t']) {
+            Some(i) => (&text[..i], text[i..].trim()),
+            None => (&text[..], ""),
+        };
+        let rest = rest.to_string();
+        if head.eq_ignore_ascii_case("+OK") {
+            Ok(Reply::Ok(rest))
+        } else if head.eq_ignore_ascii_case("-ERR") {
+            Ok(Reply::Err(rest))
+        } else if head == "+" {
+            Ok(Reply::Continue(rest))
+        } else {
+            Err(ProtoError::NotStatus(text.chars().take(200).collect()))
+        }
+    }
+
+    /// A line of a multi-line reply: the terminating `.`, or a line with
+    /// its byte-stuffing dot removed (RFC 1939 section 3).
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum DataLine<'a> {
+        End,
+        Line(&'a [u8]),
+    }
+
+    pub fn data_line(line: &[u8]) -> DataLine<'_> {
+        match line {
+            b"." => DataLine::End,
+            [b'.', rest @ ..] => DataLine::Line(rest),
+            _ => DataLine::Line(line),
+        }
+    }
+
+    /// `N UID` of a UIDL listing; the UID is 1-70 characters 0x21-0x7E.
+    pub fn uidl_entry(line: &[u8]) -> Result<(u32, String), ProtoError> {
+        let bad = || ProtoError::BadUidl(String::from_utf8_lossy(line).chars().take(200).collect());
+        let text = std::str::from_utf8(line).map_err(|_| bad())?;
+        let mut words = text.split_ascii_whitespace();
+        let (Some(n), Some(uid), None) = (words.next(), words.next(), words.next()) else {
+            return Err(bad());
+        };
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        if n == 0 || uid.len() > 70 || !uid.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(bad());
+        }
+        Ok((n, uid.to_string()))
+    }
+
+    /// What a CAPA listing (RFC 2449) says, as far as postdesk cares.
+    #[derive(Debug, Default, Clone, PartialEq, Eq)]
+    pub struct Capabilities {
+        pub stls: bool,
+        pub uidl: bool,
+        pub user: bool,
+        pub sasl_plain: bool,
+        /// Several commands may be sent before their replies (RFC 2449 6.6).
+        pub pipelining: bool,
+    }
+
+    pub fn capabilities<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capabilities {
+        let mut caps = Capabilities::default();
+        for line in lines {
+            let text = String::from_utf8_lossy(line).to_ascii_uppercase();
+            let mut words = text.split_ascii_whitespace();
+            match words.next() {
+                Some("STLS") => caps.stls = true,
+                Some("UIDL") => caps.uidl = true,
+                Some("USER") => caps.user = true,
+                Some("PIPELINING") => caps.pipelining = true,
+                Some("SASL") => caps.sasl_plain |= words.any(|w| w == "PLAIN"),
+                _ => {}
+            }
+        }
+        caps
+    }
+
+    /// A command line; refuses CR or LF inside an argument, which would
+    /// smuggle a second command (a password with a line break).
+    pub fn command(verb: &str, args: &[&str]) -> Option<Vec<u8>> {
+        let mut out = verb.as_bytes().to_vec();
+        for a in args {
+            if a.contains(['\r', '\n']) {
+                return None;
+            }
+            out.push(b' ');
+            out.extend_from_slice(a.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        Some(out)
+    }
+}
+
+use proto::{DataLine, Parse, Reply};
+
+/// Messages asked for in one pipelined write; `stop` is asked between two
+/// groups.
+const RETR_GROUP: usize = 32;
+
+/// The largest single message accepted from the wire; past this the
+/// session stops with an error rather than exhaust memory.
+const MAX_MESSAGE: usize = 1 << 30;
+
+/// A POP3 session over one connection.
+pub struct Session {
+    conn: Connector,
+    stream: MailStream,
+    buf: Vec<u8>,
+    pos: usize,
+    /// The server takes a group of commands before their replies.
+    pipelining: bool,
+}
+
+impl Session {
+    /// Connects, reads the greeting, upgrades with STLS when configured.
+    pub async fn open(conn: &Connector) -> Result<Session, SourceError> {
+        let stream = conn.connect().await?;
+        let mut s = Session {
+            conn: conn.clone(),
+            stream,
+            buf: Vec::with_capacity(64 * 1024),
+            pos: 0,
+            pipelining: false,
+        };
+        s.expect_ok("greeting").await?;
+        if conn.tls == TlsMode::Starttls {
+            // Servers hide STLS from a CAPA that fails; try it regardless.
+            s.send(&["STLS"]).await?;
+            s.expect_ok("STLS").await?;
+            if s.pos < s.buf.len() {
+                return Err(s.protocol("sent data before the TLS handshake (possible injection)"));
+            }
+            // Nothing read before the handshake survives it (RFC 2595 section 3.1).
+            let stream = conn.start_tls(s.stream).await?;
+            s = Session {
+                conn: conn.clone(),
+                stream,
+                buf: Vec::with_capacity(64 * 1024),
+                pos: 0,
+                pipelining: false,
+            };
+        }
+        Ok(s)
+    }
+
+    /// CAPA; an -ERR means a server without it (RFC 1939 only).
+    pub async fn capabilities(&mut self) -> Result<proto::Capabilities, SourceError> {
+        self.send(&["CAPA"]).await?;
+        match self.reply("CAPA").await? {
+            Reply::Ok(_) => {
+                let lines = self.block(4096).await?;
+                Ok(proto::capabilities(lines.split(|&b| b == b'\n')))
+            }
+            _ => Ok(proto::Capabilities::default()),
+        }
+    }
+
+    /// SASL PLAIN when offered, else USER/PASS.
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<(), SourceError> {
+        let caps = self.capabilities().await?;
+        self.pipelining = caps.pipelining;
+        let server = self.conn.server.clone();
+        let refused = move |detail: String| SourceError::Login {
+            server,
+            user: user.to_string(),
+            detail,
+        };
+        let reply = if caps.sasl_plain {
+            let token = base64(format!("\0{user}\0{password}").as_bytes());
+            self.send(&["AUTH", "PLAIN", &token]).await?;
+            self.reply("AUTH").await?
+        } else {
+            self.send(&["USER", user]).await?;
+            match self.reply("USER").await? {
+                Reply::Ok(_) => {
+                    self.send(&["PASS", password]).await?;
+                    self.reply("PASS").await?
+                }
+                other => other,
+            }
+        };
+        match reply {
+            Reply::Ok(_) => Ok(()),
+            Reply::Err(text) => Err(refused(text)),
+            Reply::Continue(_) => {
+                // A server that ignored the initial response: cancel.
+                self.send(&["*"]).await?;
+                let _ = self.reply("AUTH").await;
+                Err(refused(
+                    "the server did not take the SASL PLAIN initial response".into(),
+                ))
+            }
+        }
+    }
+
+    /// UIDL: message numbers with their unique ids, in server order.
+    pub async fn uidl(&mut self) -> Result<Vec<(u32, String)>, SourceError> {
+        self.send(&["UIDL"]).await?;
+        match self.reply("UIDL").await? {
+            Reply::Ok(_) => {}
+            Reply::Err(text) | Reply::Continue(text) => {
+                return Err(self.protocol(&format!(
+                    "UIDL refused ({text}); postdesk needs UIDL to take each message exactly once"
+                )));
+            }
+        }
+        let block = self.block(64 << 20).await?;
+        block
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let l = l.strip_suffix(b"\r").unwrap_or(l);
+                proto::uidl_entry(l).map_err(|e| self.protocol(&e.to_string()))
+            })
+            .collect()
+    }
+
+    /// RETR: the message exactly as stored (CRLF lines, dots unstuffed).
+    pub async fn retr(&mut self, n: u32) -> Result<Vec<u8>, SourceError> {
+        self.send(&["RETR", &n.to_string()]).await?;
+        match self.reply("RETR").await? {
+            Reply::Ok(_) => self.block(MAX_MESSAGE).await,
+            Reply::Err(text) | Reply::Continue(text) => {
+                Err(self.protocol(&format!("RETR {n} refused: {text}")))
+            }
+        }
+    }
+
+    /// RETR for several messages: one write of all the commands when the
+    /// server pipelines (a round trip per group, not per message).
+    pub async fn retr_many(&mut self, ns: &[u32]) -> Result<Vec<Vec<u8>>, SourceError> {
+        if !self.pipelining {
+            let mut out = Vec::with_capacity(ns.len());
+            for &n in ns {
+                out.push(self.retr(n).await?);
+            }
+            return Ok(out);
+        }
+        self.send_all("RETR", ns).await?;
+        let mut out = Vec::with_capacity(ns.len());
+        for &n in ns {
+            match self.reply("RETR").await? {
+                Reply::Ok(_) => out.push(self.block(MAX_MESSAGE).await?),
+                Reply::Err(text) | Reply::Continue(text) => {
+                    return Err(self.protocol(&format!("RETR {n} refused: {text}")));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// DELE for several messages, pipelined when the server allows.
+    pub async fn dele_many(&mut self, ns: &[u32]) -> Result<(), SourceError> {
+        if !self.pipelining {
+            for &n in ns {
+                self.dele(n).await?;
+            }
+            return Ok(());
+        }
+        self.send_all("DELE", ns).await?;
+        for &n in ns {
+            match self.reply("DELE").await? {
+                Reply::Ok(_) => {}
+                Reply::Err(text) | Reply::Continue(text) => {
+                    return Err(self.protocol(&format!("DELE {n} refused: {text}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn dele(&mut self, n: u32) -> Result<(), SourceError> {
+        self.send(&["DELE", &n.to_string()]).await?;
+        match self.reply("DELE").await? {
+            Reply::Ok(_) => Ok(()),
+            Reply::Err(text) | Reply::Continue(text) => {
+                Err(self.protocol(&format!("DELE {n} refused: {text}")))
+            }
+        }
+    }
+
+    /// QUIT: the server applies the deletions now (the UPDATE state).
+    pub async fn quit(mut self) -> Result<(), SourceError> {
+        self.send(&["QUIT"]).await?;
+        match self.reply("QUIT").await? {
+            Reply::Ok(_) => Ok(()),
+            Reply::Err(text) | Reply::Continue(text) => Err(self.protocol(&format!(
+                "QUIT refused, messages marked for deletion stay on the server: {text}"
+            ))),
+        }
+    }
+
+    // --- the wire ---------------------------------------------------------
+
+    async fn send(&mut self, words: &[&str]) -> Result<(), SourceError> {
+        let Some(line) = proto::command(words[0], &words[1..]) else {
+            return Err(SourceError::Password(
+                "the login name or password contains a line break".into(),
+            ));
+        };
+        let conn = self.conn.clone();
+        conn.deadline("sending a command", async {
+            self.stream.write_all(&line).await?;
+            self.stream.flush().await
+        })
+        .await?
+        .map_err(|e| conn.io_error(e))?;
+        Ok(())
+    }
+
+    /// `VERB n` for every n, in one write.
+    async fn send_all(&mut self, verb: &str, ns: &[u32]) -> Result<(), SourceError> {
+        let mut lines = Vec::with_capacity(ns.len() * 12);
+        for n in ns {
+            lines.extend(proto::command(verb, &[&n.to_string()]).unwrap_or_default());
+        }
+        let conn = self.conn.clone();
+        conn.deadline("sending commands", async {
+            self.stream.write_all(&lines).await?;
+            self.stream.flush().await
+        })
+        .await?
+        .map_err(|e| conn.io_error(e))?;
+        Ok(())
+    }
+
+    /// Reads more bytes into the buffer; Err on EOF or timeout.
+    async fn fill(&mut self, doing: &'static str) -> Result<(), SourceError> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        // Straight into the buffer's spare room: no chunk on the stack.
+        self.buf.reserve(64 * 1024);
+        let conn = self.conn.clone();
+        let n = conn
+            .deadline(doing, self.stream.read_buf(&mut self.buf))
+            .await?
+            .map_err(|e| conn.io_error(e))?;
+        if n == 0 {
+            return Err(conn
+                .io_error(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the server closed the connection ({doing})"),
+                ))
+                .into());
+        }
+        Ok(())
+    }
+
+    async fn reply(&mut self, doing: &'static str) -> Result<Reply, SourceError> {
+        loop {
+            match proto::line(&self.buf[self.pos..], Some(proto::MAX_STATUS_LINE)) {
+                Ok(Parse::Done(line, used)) => {
+                    let reply = proto::reply(line).map_err(|e| self.protocol(&e.to_string()));
+                    self.pos += used;
+                    return reply;
+                }
+                Ok(Parse::NeedMore) => self.fill(doing).await?,
+                Err(e) => return Err(self.protocol(&e.to_string())),
+            }
+        }
+    }
+
+    async fn expect_ok(&mut self, doing: &'static str) -> Result<String, SourceError> {
+        match self.reply(doing).await? {
+            Reply::Ok(text) => Ok(text),
+            Reply::Err(text) | Reply::Continue(text) => {
+                Err(self.protocol(&format!("{doing} refused: {text}")))
+            }
+        }
+    }
+
+    /// The body of a multi-line reply, each line ending in CRLF.
+    async fn block(&mut self, max: usize) -> Result<Vec<u8>, SourceError> {
+        let mut out = Vec::new();
+        loop {
+            match proto::line(&self.buf[self.pos..], None) {
+                Ok(Parse::Done(line, used)) => {
+                    match proto::data_line(line) {
+                        DataLine::End => {
+                            self.pos += used;
+                            return Ok(out);
+                        }
+                        DataLine::Line(l) => {
+                            out.extend_from_slice(l);
+                            out.extend_from_slice(b"\r\n");
+                        }
+                    }
+                    self.pos += used;
+                    if out.len() > max {
+                        return Err(self.protocol(&format!(
+                            "a reply longer than {max} bytes; giving up on this session"
+                        )));
+                    }
+                }
+                Ok(Parse::NeedMore) => self.fill("reading a multi-line reply").await?,
+                Err(e) => return Err(self.protocol(&e.to_string())),
+            }
+        }
+    }
+
+    fn protocol(&self, detail: &str) -> SourceError {
+        SourceError::Protocol {
+            server: self.conn.server.clone(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Standard base64 (RFC 4648), for the SASL PLAIN token.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Rounds every `poll` until `stop` (Ok) or an error (the caller backs off
+/// and calls again).
+pub async fn run(
+    sink: &Sink,
+    conn: &Connector,
+    server: &MailServer,
+    leave_on_server: bool,
+    backoff: &mut Backoff,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), SourceError> {
+    loop {
+        let stopping = stop.clone();
+        let round = collect(sink, conn, server, leave_on_server, || *stopping.borrow()).await?;
+        backoff.succeeded(&sink.name);
+        if round.taken > 0 || round.removed > 0 {
+            debug!(source = %sink.name, taken = round.taken, removed = round.removed, "round done");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(server.poll) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+    }
+}
+
+/// One round: log in, take what is new, remove what is taken, QUIT.
+/// `stop` is asked between messages; a stop commits what was fetched so far.
+pub async fn collect(
+    sink: &Sink,
+    conn: &Connector,
+    server: &MailServer,
+    leave_on_server: bool,
+    stop: impl Fn() -> bool,
+) -> Result<Round, SourceError> {
+    let password = server.password.read().map_err(SourceError::Password)?;
+    let mut s = Session::open(conn).await?;
+    s.login(&server.user, &password).await?;
+    let listing = s.uidl().await?;
+    let ids: Vec<String> = listing.iter().map(|(_, uid)| uid.clone()).collect();
+    let known = sink.already_taken(ids).await?;
+    let mut round = Round::default();
+
+    // Taken before (a crash between commit and QUIT): delete, no re-fetch.
+    if !leave_on_server {
+        let done: Vec<u32> = listing
+            .iter()
+            .filter(|(_, u)| known.contains(u))
+            .map(|(n, _)| *n)
+            .collect();
+        if !done.is_empty() {
+            debug!(source = %sink.name, count = done.len(), "already taken; deleting");
+            s.dele_many(&done).await?;
+            round.removed += done.len();
+        }
+    }
+    let new: Vec<&(u32, String)> = listing.iter().filter(|(_, u)| !known.contains(u)).collect();
+    for chunk in new.chunks(sink.batch_size.max(1)) {
+        let mut numbers = Vec::with_capacity(chunk.len());
+        let mut mails = Vec::with_capacity(chunk.len());
+        for group in chunk.chunks(RETR_GROUP) {
+            let ns: Vec<u32> = group.iter().map(|(n, _)| *n).collect();
+            for ((n, uid), raw) in group.iter().zip(s.retr_many(&ns).await?) {
+                numbers.push(*n);
+                mails.push(sink.raw(uid.clone(), raw));
+            }
+            if stop() {
+                break;
+            }
+        }
+        let count = mails.len();
+        sink.take(mails).await?;
+        round.taken += count;
+        // Committed: now, and only now, the server copies may go.
+        if !leave_on_server {
+            s.dele_many(&numbers).await?;
+            round.removed += numbers.len();
+        }
+        if stop() {
+            break;
+        }
+    }
+    if let Err(e) = s.quit().await {
+        // Everything is committed; the next round deletes what is left.
+        warn!(source = %sink.name, error = %e, "QUIT failed; taken messages stay on the server until the next round");
+    }
+    Ok(round)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proto::*;
+    use super::*;
+
+    #[test]
+    fn lines_need_their_line_break() {
+        #[rustfmt::skip]
+        type Case<'a> = (&'a [u8], Option<usize>, Result<Parse<&'a [u8]>, ProtoError>);
+        let cases: &[Case] = &[
+            (b"+OK hi\r\nrest", None, Ok(Parse::Done(b"+OK hi", 8))),
+            (b"+OK hi\nrest", None, Ok(Parse::Done(b"+OK hi", 7))),
+            (b"\r\n", None, Ok(Parse::Done(b"", 2))),
+            (b"+OK hi\r", None, Ok(Parse::NeedMore)),
+            (b"", None, Ok(Parse::NeedMore)),
+            (b"+OK a\r\n", Some(3), Err(ProtoError::LineTooLong(3))),
+            (b"+OK abcdef", Some(3), Err(ProtoError::LineTooLong(3))),
+            (b"+OK", Some(3), Ok(Parse::NeedMore)),
+        ];
+        for (input, max, want) in cases {
+            assert_eq!(
+                &line(input, *max),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn status_lines() {
+        let cases: &[(&[u8], Result<Reply, ()>)] = &[
+            (
+                b"+OK Dovecot ready.",
+                Ok(Reply::Ok("Dovecot ready.".into())),
+            ),
+            (b"+OK", Ok(Reply::Ok(String::new()))),
+            (b"+ok  spaced  ", Ok(Reply::Ok("spaced".into()))),
+            (
+                b"-ERR [AUTH] Authentication failed.",
+                Ok(Reply::Err("[AUTH] Authentication failed.".into())),
+            ),
+            (b"-err", Ok(Reply::Err(String::new()))),
+            (b"+ ", Ok(Reply::Continue(String::new()))),
+            (b"+OKAY", Err(())),
+            (b"* OK IMAP4rev1", Err(())),
+            (b"", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = reply(input).map_err(|_| ());
+            assert_eq!(&got, want, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn data_lines_are_unstuffed() {
+        assert_eq!(data_line(b"."), DataLine::End);
+        assert_eq!(data_line(b".."), DataLine::Line(b"."));
+        assert_eq!(data_line(b"..two dots"), DataLine::Line(b".two dots"));
+        assert_eq!(data_line(b".x"), DataLine::Line(b"x"));
+        assert_eq!(data_line(b"plain"), DataLine::Line(b"plain"));
+        assert_eq!(data_line(b""), DataLine::Line(b""));
+        assert_eq!(data_line(b" ."), DataLine::Line(b" ."));
+    }
+
+    #[test]
+    fn uidl_entries() {
+        assert_eq!(
+            uidl_entry(b"1 whqtswO00WBw418f9t5JxYwZ").unwrap(),
+            (1, "whqtswO00WBw418f9t5JxYwZ".into())
+        );
+        assert_eq!(
+            uidl_entry(b" 12   00000001abcdef01 ").unwrap(),
+            (12, "00000001abcdef01".into())
+        );
+        for bad in [
+            &b"1"[..],
+            b"x abc",
+            b"0 abc",
+            b"1 abc def",
+            b"1 ab\x7fc",
+            b"",
+            b"-1 a",
+        ] {
+            assert!(
+                uidl_entry(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let long = format!("3 {}", "a".repeat(71));
+        assert!(uidl_entry(long.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn capa_listing() {
+        let lines: Vec<&[u8]> = vec![
+            b"CAPA",
+            b"TOP",
+            b"UIDL",
+            b"RESP-CODES",
+            b"PIPELINING",
+            b"AUTH-RESP-CODE",
+            b"USER",
+            b"SASL PLAIN LOGIN",
+            b"stls",
+        ];
+        assert_eq!(
+            capabilities(lines),
+            Capabilities {
+                stls: true,
+                uidl: true,
+                user: true,
+                sasl_plain: true,
+                pipelining: true,
+            }
+        );
+        let lines: Vec<&[u8]> = vec![b"SASL LOGIN CRAM-MD5", b"IMPLEMENTATION Sample"];
+        assert_eq!(capabilities(lines), Capabilities::default());
+    }
+
+    #[test]
+    fn commands_refuse_line_breaks_in_arguments() {
+        assert_eq!(command("USER", &["bob"]).unwrap(), b"USER bob\r\n");
+        assert_eq!(command("QUIT", &[]).unwrap(), b"QUIT\r\n");
+        assert!(command("PASS", &["x\r\nDELE 1"]).is_none());
+        assert!(command("PASS", &["x\nDELE 1"]).is_none());
+    }
+
+    #[test]
+    fn base64_of_sasl_tokens() {
+        // RFC 4648 test vectors, and RFC 4616's example.
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+        assert_eq!(
+            base64(b"\0tim\0tanstaaftanstaaf"),
+            "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"
+        );
+    }
+
+    // --- small fakes for what Dovecot will not do on demand (STYLE 8) ------
+
+    use crate::config::{MailServer, Secret, TlsMode};
+    use crate::source::net::Connector;
+    use tokio::io::AsyncWriteExt;
+
+    /// A server on port 0 that writes `script` to each client, then waits.
+    async fn fake(script: &'static [u8]) -> Connector {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut c, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = c.write_all(script).await;
+                    if script.ends_with(b"CLOSE") {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                });
+            }
+        });
+        let server = MailServer {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            user: "u".into(),
+            password: Secret::Env("UNUSED".into()),
+            ca_file: None,
+            timeout: std::time::Duration::from_millis(300),
+            poll: std::time::Duration::from_secs(1),
+        };
+        Connector::new(&server, "test").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out() {
+        let conn = fake(b"").await;
+        let err = Session::open(&conn)
+            .await
+            .err()
+            .expect("no greeting, no session");
+        assert!(
+            err.to_string()
+                .contains("did not answer within 300ms (greeting)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_cut_mid_line_is_a_lost_connection() {
+        let conn = fake(b"+OK ready\r\n+OK 2 messages\r\n1 aaa\r\n2 bb CLOSE").await;
+        let mut s = Session::open(&conn).await.unwrap();
+        let err = s.uidl().await.unwrap_err();
+        assert!(err.to_string().contains("closed the connection"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_non_pop3_greeting_is_a_protocol_error() {
+        let conn = fake(b"* OK IMAP4rev1 ready\r\n").await;
+        let err = Session::open(&conn).await.err().unwrap();
+        assert!(err.to_string().contains("not a POP3 status line"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn user_and_pass_when_the_server_has_no_sasl_plain() {
+        // Replies in the order the client asks: greeting, CAPA, USER, PASS.
+        let conn = fake(b"+OK hi\r\n+OK caps\r\nUSER\r\nUIDL\r\n.\r\n+OK send pass\r\n-ERR [AUTH] bad password\r\n").await;
+        let mut s = Session::open(&conn).await.unwrap();
+        let err = s.login("bob", "pw").await.unwrap_err();
+        assert!(err.is_login(), "{err}");
+        assert!(
+            err.to_string()
+                .contains("refused the login as bob: [AUTH] bad password"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn retr_one_by_one_without_pipelining_unstuffs_dots() {
+        let conn = fake(
+            b"+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n\
+              +OK\r\nSubject: a\r\n\r\n..dot\r\n.\r\n+OK\r\nSubject: b\r\n\r\nx\r\n.\r\n",
+        )
+        .await;
+        let mut s = Session::open(&conn).await.unwrap();
+        s.login("bob", "pw").await.unwrap();
+        assert!(!s.pipelining);
+        let got = s.retr_many(&[1, 2]).await.unwrap();
+        assert_eq!(
+            got,
+            [
+                b"Subject: a\r\n\r\n.dot\r\n".to_vec(),
+                b"Subject: b\r\n\r\nx\r\n".to_vec()
+            ]
+        );
+    }
+}
