@@ -1,5 +1,5 @@
-//! daemon: `postdesk run`. One task per source and one outbox sender, each
-//! with its own database connection; all of them hear the shutdown signal,
+//! daemon: `postdesk run`. One task per source, one outbox sender and the
+//! inactivity sweep on its cron schedule, each with its own database connection; all of them hear the shutdown signal,
 //! finish the batch or mail in hand, and the daemon waits for them to drain.
 
 use std::sync::{Arc, Mutex};
@@ -73,6 +73,14 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+    tasks.spawn(crate::sweep::scheduled(
+        pipeline.clone(),
+        sweep_store,
+        clock.clone(),
+        queued.clone(),
+        shutdown.clone(),
+    ));
     info!(transport = %transport.describe(), "outbox sender ready");
     tasks.spawn(send_outbox(
         sender_store,

@@ -16,17 +16,21 @@
 //! runs it all; `cli` and `commands` are the command line.
 
 pub mod apply;
+pub mod calendar;
+pub mod change;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod intake;
+pub mod lifecycle;
 pub mod outbox;
 pub mod parse;
 pub mod screen;
 pub mod source;
 pub mod store;
+pub mod sweep;
 pub mod template;
 pub mod thread;
 pub mod types;
