@@ -115,17 +115,16 @@ impl Cause<'_> {
         }
     }
 
-    fn why(&self, lang: Language) -> String {
+    /// For the history, which is in English whatever the mail language.
+    fn why(&self) -> String {
         match self {
-            Cause::Customer(m) => format!("reopened by a reply from {}", m.address),
+            Cause::Customer(m) => format!("a reply from {}", m.address),
             Cause::Operator(a) => match a.reason {
-                Some(r) => format!("by {}: {r}", a.who),
+                Some(r) => r.to_string(),
                 None => format!("by {}", a.who),
             },
             Cause::Inactivity { side, span } => {
-                let after = span.map_or("at once".to_string(), |s| {
-                    format!("after {}", span_words(lang, s))
-                });
+                let after = span.map_or("at once".to_string(), |s| format!("after {s}"));
                 format!(
                     "inactivity rule for {}: closed {after} without an answer",
                     side.as_str()
@@ -362,7 +361,7 @@ fn transition(
                 at,
                 kind: EventKind::StatusChange,
                 actor: cause.who(),
-                detail: format!("{} → {}{verb}: {}", t.status, tr.to, cause.why(s.language)),
+                detail: format!("{} → {}{verb}: {}", t.status, tr.to, cause.why()),
                 message: None,
                 outbox: None,
             },
@@ -430,7 +429,7 @@ fn set_type(
             at,
             kind: EventKind::TypeChange,
             actor: cause.who(),
-            detail: format!("{} → {ty}: {}", t.ticket_type, cause.why(s.language)),
+            detail: format!("{} → {ty}: {}", t.ticket_type, cause.why()),
             message: None,
             outbox: None,
         },
@@ -562,7 +561,7 @@ fn notify(
             };
             match refusal {
                 Some(why) => {
-                    let line = format!("no {kind} to {}: {why}", person.address);
+                    let line = format!("no {kind} mail to {}: {why}", person.address);
                     note(tx, t.number, at, &line)?;
                     skipped.push(line);
                 }
@@ -584,7 +583,7 @@ fn notify(
         }
     }
     if s.notify.is_empty() {
-        skipped.push(format!("no {kind} to staff: [staff] notify is empty"));
+        skipped.push(format!("no {kind} mail to staff: [staff] notify is empty"));
     } else {
         let cause = format!("{seq}|staff");
         let id = queue(

@@ -534,7 +534,7 @@ fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
         let cal = &config.calendar;
         if report.recomputed > 0 {
             println!(
-                "the inactivity rules changed: deadlines of {} waiting tickets computed again",
+                "deadlines of {} waiting ticket(s) computed with the current rules (first sweep, or the rules changed)",
                 report.recomputed
             );
         }
