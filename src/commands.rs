@@ -643,19 +643,18 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             println!("Subject:   {}", t.subject);
             println!("Status:    {}    Type: {}", t.status, t.ticket_type);
             let cal = &config.calendar;
-            match (crate::lifecycle::waits_for(t.status), t.waiting_since) {
-                (Some(side), Some(since)) => {
-                    let next = t
-                        .next_deadline
-                        .map(|d| format!("; next rule deadline {}", cal.format(d)))
-                        .unwrap_or_default();
-                    println!(
-                        "Waiting:   for {} since {}{next}",
-                        side.as_str(),
-                        cal.format(since)
-                    );
-                }
-                _ => {}
+            if let (Some(side), Some(since)) =
+                (crate::lifecycle::waits_for(t.status), t.waiting_since)
+            {
+                let next = t
+                    .next_deadline
+                    .map(|d| format!("; next rule deadline {}", cal.format(d)))
+                    .unwrap_or_default();
+                println!(
+                    "Waiting:   for {} since {}{next}",
+                    side.as_str(),
+                    cal.format(since)
+                );
             }
             if let Some(closed) = t.closed_at {
                 println!("Closed:    {}", cal.format(closed));
