@@ -103,7 +103,15 @@ pub struct Done {
 enum Cause<'a> {
     Customer(&'a Mailbox),
     Operator(Author<'a>),
-    Inactivity { side: Side, span: Option<Span> },
+    /// A staff member's reply or note, by mail.
+    Staff {
+        who: &'a str,
+        what: &'static str,
+    },
+    Inactivity {
+        side: Side,
+        span: Option<Span>,
+    },
 }
 
 impl Cause<'_> {
@@ -111,6 +119,7 @@ impl Cause<'_> {
         match self {
             Cause::Customer(m) => m.address.to_string(),
             Cause::Operator(a) => a.who.to_string(),
+            Cause::Staff { who, .. } => who.to_string(),
             Cause::Inactivity { .. } => "postdesk".into(),
         }
     }
@@ -123,6 +132,7 @@ impl Cause<'_> {
                 Some(r) => r.to_string(),
                 None => format!("by {}", a.who),
             },
+            Cause::Staff { what, .. } => what.to_string(),
             Cause::Inactivity { side, span } => {
                 let after = span.map_or("at once".to_string(), |s| format!("after {s}"));
                 format!(
@@ -199,6 +209,33 @@ pub fn customer_message(
         let fields = changed_fields(&t, &after, &cause, true);
         notify(tx, s, &after, "changed", &fields, Audience::StaffOnly, at)?;
     }
+    Ok(Some(tr))
+}
+
+/// Staff activity on ticket `n` by `who` — `Event::StaffReply` (an answer
+/// relayed to the customer) or `Event::StaffNote` — moves its status and
+/// clock by the table. It queues no mail: the reply itself is the mail.
+/// For the staff-mail stage; returns the transition made, if any.
+pub fn staff_event(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    event: LifeEvent,
+    who: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Transition>, StoreError> {
+    let Some(t) = tx.read().ticket(n)? else {
+        return Ok(None);
+    };
+    let Decision::Apply(tr) = lifecycle::decide(t.status, event) else {
+        return Ok(None);
+    };
+    let what = match event {
+        LifeEvent::StaffReply => "a staff reply",
+        LifeEvent::StaffNote => "a staff note",
+        _ => "staff",
+    };
+    transition(tx, s, &t, tr, &Cause::Staff { who, what }, at)?;
     Ok(Some(tr))
 }
 
@@ -508,6 +545,7 @@ fn closed_fields(
             fields.push(("by_operator", "yes".into()));
             fields.push(("reason", a.reason.unwrap_or_default().to_string()));
         }
+        Cause::Staff { .. } => fields.push(("by_operator", "yes".into())),
         Cause::Customer(_) => {}
     }
     fields
@@ -751,4 +789,122 @@ fn indent(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewTicket, Store};
+    use crate::template::Templates;
+    use crate::thread::Token;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn staff_events_move_status_and_clock_without_mail() {
+        let config = Config::from_toml(
+            "[calendar]\ntimezone = \"Europe/Paris\"\n[staff]\nnotify = [\"team@x.example\"]",
+            "t",
+            std::path::Path::new("/"),
+        )
+        .unwrap();
+        let token = Token::new("T");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk",
+            address: &config.service.address,
+            token: &token,
+            templates: &templates,
+        };
+        let s = Settings::new(&config, desk);
+        let ann = Mailbox {
+            name: None,
+            address: Address::parse("ann@x.example").unwrap(),
+        };
+        let mut store = Store::open_in_memory().unwrap();
+        let opened = t("2026-11-16T10:00:00+01:00");
+        let n = store
+            .write(|tx| {
+                let n = tx.create_ticket(&NewTicket {
+                    subject: "s",
+                    ticket_type: "technical",
+                    account: None,
+                    requester: &ann,
+                    at: opened,
+                })?;
+                opened_then_check(tx, &s, n, opened)?;
+                Ok::<_, StoreError>(n)
+            })
+            .unwrap();
+        let got = store.read().ticket(n).unwrap().unwrap();
+        assert_eq!(
+            got.next_deadline,
+            Some(t("2026-11-18T10:00:00+01:00")),
+            "staff warns on day 2"
+        );
+
+        // A note restarts the staff clock; a reply hands the ticket to the customer.
+        let note_at = t("2026-11-17T09:00:00+01:00");
+        let reply_at = t("2026-11-17T10:00:00+01:00");
+        store
+            .write(|tx| {
+                let tr = staff_event(tx, &s, n, LifeEvent::StaffNote, "bob@desk.example", note_at)?;
+                assert_eq!(tr.map(|t| t.to), Some(Status::New));
+                let tr = staff_event(
+                    tx,
+                    &s,
+                    n,
+                    LifeEvent::StaffReply,
+                    "bob@desk.example",
+                    reply_at,
+                )?;
+                assert_eq!(tr.map(|t| t.to), Some(Status::WaitingForCustomer));
+                // A second reply while waiting changes nothing.
+                assert_eq!(
+                    staff_event(
+                        tx,
+                        &s,
+                        n,
+                        LifeEvent::StaffReply,
+                        "bob@desk.example",
+                        reply_at
+                    )?,
+                    None
+                );
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let got = store.read().ticket(n).unwrap().unwrap();
+        assert_eq!(got.status, Status::WaitingForCustomer);
+        assert_eq!(got.waiting_since, Some(reply_at));
+        assert_eq!(
+            got.next_deadline,
+            Some(t("2026-11-26T10:00:00+01:00")),
+            "7 business days"
+        );
+        assert!(store.read().ticket_outbox(n).unwrap().is_empty(), "no mail");
+        let events = store.read().events(n).unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.actor, "bob@desk.example");
+        assert!(
+            last.detail
+                .starts_with("new → waiting-for-customer: a staff reply"),
+            "{}",
+            last.detail
+        );
+    }
+
+    fn opened_then_check(
+        tx: &mut Tx<'_>,
+        s: &Settings<'_>,
+        n: TicketId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        opened(tx, s, n, at)?;
+        let got = tx.read().ticket(n)?.unwrap();
+        assert_eq!(got.waiting_since, Some(at));
+        Ok(())
+    }
 }

@@ -1278,7 +1278,14 @@ impl<'a> Loader<'a> {
     fn schedule(&mut self, r: RawSchedule) -> Option<Schedule> {
         let sweep = r.sweep.unwrap_or_else(|| DEFAULT_SWEEP.to_string());
         match sweep.parse::<cron::Schedule>() {
-            Ok(s) if s.upcoming(chrono::Utc).next().is_some() => Some(Schedule { sweep }),
+            // "Ever", not "from now": validation does not read the clock.
+            Ok(s)
+                if s.after(&chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+                    .next()
+                    .is_some() =>
+            {
+                Some(Schedule { sweep })
+            }
             Ok(_) => {
                 self.fail("schedule.sweep", format!("{sweep:?} never fires"));
                 None

@@ -12,6 +12,12 @@
 //! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
 //! ```
 //!
+//! The ticket lifecycle runs beside the flow: `lifecycle` holds the rules
+//! (the transition table, the inactivity plans), `calendar` the business
+//! calendar they count on, `change` carries decisions out with their mail
+//! in the caller's transaction, and `sweep` applies the inactivity rules at
+//! an instant (`postdesk sweep`, and the daemon's cron schedule).
+//!
 //! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
 //! runs it all; `cli` and `commands` are the command line.
 

@@ -628,3 +628,51 @@ sweep = "* * * * * *"
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn changed_rules_apply_to_waiting_tickets_at_the_next_sweep() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    assert!(actions(&sweep(&desk, "2025-11-04T09:00:00+01:00")).is_empty());
+    // The operator shortens the staff rule to one day.
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    std::fs::write(
+        &desk.config,
+        format!("{text}\n[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"1 day\"]\nclose_after = \"3 days\"\n"),
+    )
+    .unwrap();
+    // A dry run already sees the new rules, and changes nothing.
+    let r = desk.json(&[
+        "sweep",
+        "--now",
+        "2025-11-04T09:00:00+01:00",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(
+        ticket(&desk, 1)["next_deadline"],
+        "2025-11-05T08:00:00Z",
+        "the old deadline stays"
+    );
+    // The real sweep computes the deadlines again, then acts on them.
+    let r = sweep(&desk, "2025-11-04T09:00:00+01:00");
+    assert_eq!(r["recomputed"], 1);
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(
+        ticket(&desk, 1)["next_deadline"],
+        "2025-11-06T08:00:00Z",
+        "the close, day 3"
+    );
+    // No customer rule any more: answered tickets never close.
+    desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "waiting-for-customer",
+        "--at",
+        "2025-11-04T10:00:00+01:00",
+    ]);
+    assert_eq!(ticket(&desk, 1)["next_deadline"], Value::Null);
+    assert!(actions(&sweep(&desk, "2026-06-01T00:00:00+02:00")).is_empty());
+}

@@ -300,6 +300,34 @@ mod tests {
     }
 
     #[test]
+    fn migration_2_starts_the_clocks_of_existing_tickets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A database of schema version 1, as the foundation left it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../sql/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets (id, subject, status, type, requester, created_at, updated_at, last_customer_at, last_staff_at)
+             VALUES (1, 'a', 'new', 'technical', 'a@x', 100, 150, 150, NULL),
+                    (2, 'b', 'waiting-for-customer', 'technical', 'a@x', 100, 300, 150, 250),
+                    (3, 'c', 'closed', 'technical', 'a@x', 100, 400, 150, 250)",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let r = store.read();
+        let get = |n| r.ticket(TicketId(n)).unwrap().unwrap();
+        assert_eq!(get(1).waiting_since.map(ts), Some(150));
+        assert_eq!(get(2).waiting_since.map(ts), Some(250));
+        assert_eq!(get(3).waiting_since, None);
+        assert_eq!(get(3).closed_at.map(ts), Some(400));
+        // Deadlines wait for the first sweep (the rules are the config's).
+        assert_eq!(r.next_ticket_deadline().unwrap(), None);
+    }
+
+    #[test]
     fn status_keeps_closed_at_in_step_and_settings_round_trip() {
         let mut store = Store::open_in_memory().unwrap();
         let who = Mailbox {
