@@ -534,12 +534,11 @@ fn closed_fields(
         Cause::Inactivity { side, span } => {
             fields.push(("customer_rule", flag(*side == Side::Customer)));
             fields.push(("staff_rule", flag(*side == Side::Staff)));
-            // An immediate close: the time since the wait began.
-            let elapsed = match span {
-                Some(sp) => span_words(s.language, *sp),
-                None => span_words(s.language, Span::Days(0)),
-            };
-            fields.push(("elapsed", elapsed));
+            // `elapsed` for a close after a length, `at_once` for close_after = "".
+            match span {
+                Some(sp) => fields.push(("elapsed", span_words(s.language, *sp))),
+                None => fields.push(("at_once", "yes".into())),
+            }
         }
         Cause::Operator(a) => {
             fields.push(("by_operator", "yes".into()));

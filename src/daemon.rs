@@ -1,6 +1,7 @@
 //! daemon: `postdesk run`. One task per source, one outbox sender and the
-//! inactivity sweep on its cron schedule, each with its own database connection; all of them hear the shutdown signal,
-//! finish the batch or mail in hand, and the daemon waits for them to drain.
+//! inactivity sweep on its cron schedule, each with its own database
+//! connection; all of them hear the shutdown signal, finish the batch or
+//! mail in hand, and the daemon waits for them to drain.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -68,6 +68,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "to_staff",
             "customer_rule",
             "staff_rule",
+            "at_once",
             "by_operator",
             "can_reopen",
             "cannot_reopen",

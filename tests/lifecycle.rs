@@ -627,6 +627,13 @@ sweep = "* * * * * *"
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    // close_after = "": the notice says the answer closed it.
+    let (_, _, id) = outbox(&desk)
+        .into_iter()
+        .find(|(k, r, _)| k == "closed" && r.starts_with("ann@"))
+        .unwrap();
+    let notice = raw_mail(&desk, id);
+    assert!(notice.contains("We have answered your request"), "{notice}");
 }
 
 #[test]
