@@ -4,13 +4,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::change;
 use crate::config::{Language, UnmatchedAutomatic};
 use crate::outbox::compose::{self, Desk};
 use crate::parse::Inbound;
 use crate::screen::Verdict;
-use crate::store::{Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, StoreError, Tx};
+use crate::store::{
+    Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, StoreError, Ticket, Tx,
+};
 use crate::thread::{Link, Thread};
-use crate::types::{Mailbox, TicketId};
+use crate::types::{Address, Mailbox, TicketId};
 
 /// The desk's settings that decide what a message causes.
 pub struct Context<'a> {
@@ -23,6 +26,8 @@ pub struct Context<'a> {
     /// An operator released this message from quarantine: open a ticket
     /// instead of holding it again (still without an automatic answer).
     pub released: bool,
+    /// Statuses, timers, reopening (see `change` and `lifecycle`).
+    pub lifecycle: change::Settings<'a>,
 }
 
 /// A parsed message and where it came from.
@@ -91,6 +96,16 @@ pub fn apply(
 
     match thread {
         Thread::FollowUp { ticket, link } => {
+            // A person's reply to a ticket closed longer than the reopen
+            // window ago opens a new ticket that refers to it (one ticket,
+            // one issue). Automatic mail never reopens anything.
+            let person = !inbound.class.is_automatic() && *link != Link::SameMessageId;
+            if person
+                && let Some(old) = tx.read().ticket(*ticket)?
+                && change::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
+            {
+                return open(tx, ctx, msg, from, no_answer, Some(&old));
+            }
             let message = tx.insert_message(&new_message(msg, Some(*ticket)))?;
             let how = match link {
                 Link::Token => "by its subject token".to_string(),
@@ -118,6 +133,9 @@ pub fn apply(
             if !inbound.class.is_automatic() {
                 tx.touch_ticket(*ticket, msg.at, false)?;
             }
+            if person {
+                change::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
+            }
             Ok(Outcome::Appended {
                 ticket: *ticket,
                 message,
@@ -126,7 +144,7 @@ pub fn apply(
         }
         Thread::New => {
             if ctx.released {
-                return open(tx, ctx, msg, from, no_answer);
+                return open(tx, ctx, msg, from, no_answer, None);
             }
             if inbound.class.is_automatic()
                 && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine
@@ -145,7 +163,7 @@ pub fn apply(
                     "from our own address and matching no ticket: a possible mail loop",
                 );
             }
-            open(tx, ctx, msg, from, no_answer)
+            open(tx, ctx, msg, from, no_answer, None)
         }
     }
 }
@@ -156,6 +174,7 @@ fn open(
     msg: &Incoming<'_>,
     from: &Mailbox,
     no_answer: Option<&str>,
+    follows: Option<&Ticket>,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
     let subject = if inbound.subject.trim().is_empty() {
@@ -170,14 +189,41 @@ fn open(
         requester: from,
         at: msg.at,
     })?;
+    change::opened(tx, &ctx.lifecycle, ticket, msg.at)?;
     let message = tx.insert_message(&new_message(msg, Some(ticket)))?;
+    let mut detail = format!("new ticket from {from}");
+    if let Some(old) = follows {
+        tx.set_reopened_from(ticket, old.number)?;
+        let why = match ctx.lifecycle.reopen_window {
+            Some(_) => "past the reopen window (intake.reopen_window)",
+            None => "reopening is off (intake.reopen_window = 0)",
+        };
+        detail = format!(
+            "{detail}, a reply to ticket #{} ({}, {why})",
+            old.number, old.status
+        );
+        tx.add_event(
+            old.number,
+            &Event {
+                at: msg.at,
+                kind: EventKind::Note,
+                actor: "postdesk".into(),
+                detail: format!(
+                    "a reply from {} opened ticket #{ticket} ({why})",
+                    from.address
+                ),
+                message: None,
+                outbox: None,
+            },
+        )?;
+    }
     tx.add_event(
         ticket,
         &Event {
             at: msg.at,
             kind: EventKind::MessageIn,
             actor: from.address.to_string(),
-            detail: format!("new ticket from {from}"),
+            detail,
             message: Some(message),
             outbox: None,
         },
@@ -245,13 +291,22 @@ fn receipt_refusal(
             "receipts are turned off (intake.confirm_receipt)".into(),
         ));
     }
-    let sent = tx
-        .read()
-        .automatic_mails_to(&to.address, msg.at - Duration::hours(24))?;
-    if sent >= ctx.max_auto_replies_per_day {
+    auto_reply_limit(tx, &to.address, msg.at, ctx.max_auto_replies_per_day)
+}
+
+/// Why no more automatic mail may go to `to` at `at`, if that is so: the
+/// limit of automatic mails per address in 24 hours, for receipts and every
+/// other automatic mail to a customer.
+pub fn auto_reply_limit(
+    tx: &Tx<'_>,
+    to: &Address,
+    at: DateTime<Utc>,
+    max_per_day: u32,
+) -> Result<Option<String>, StoreError> {
+    let sent = tx.read().automatic_mails_to(to, at - Duration::hours(24))?;
+    if sent >= max_per_day {
         return Ok(Some(format!(
-            "{sent} automatic mails to {} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)",
-            to.address
+            "{sent} automatic mails to {to} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)"
         )));
     }
     Ok(None)

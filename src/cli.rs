@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::types::{Status, TicketId};
@@ -50,6 +51,8 @@ pub enum Command {
     /// Mail held back: unreadable, or held by policy.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// Apply the inactivity rules once: warn, and close what is due.
+    Sweep(SweepArgs),
     /// Check the config and print the effective settings.
     CheckConfig,
     /// Check the config, then ask the running daemon to re-read it (SIGHUP).
@@ -81,6 +84,29 @@ pub struct IngestArgs {
     pub quiet: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Act as if it were this instant (RFC 3339, e.g. 2026-12-01T09:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// Only print what would be done; change nothing, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What every ticket change command takes besides the ticket.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Why, for the history and the mail.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// When it happened, if earlier (RFC 3339): a change made by phone, recorded later.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TicketCommand {
     /// List tickets, the open ones unless --status or --all says otherwise.
@@ -98,6 +124,38 @@ pub enum TicketCommand {
         number: TicketId,
         #[arg(long)]
         json: bool,
+    },
+    /// Set a ticket's status; both sides get the "ticket changed" mail.
+    SetStatus {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[arg(value_parser = parse_status)]
+        status: Status,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Close a ticket; both sides get the close notice with its history.
+    Close {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Reopen a closed or rejected ticket (to in-progress), whatever the reopen window.
+    Reopen {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Set a ticket's type (one of service.ticket_types); both sides are told.
+    SetType {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[arg(value_name = "TYPE")]
+        ticket_type: String,
+        #[command(flatten)]
+        change: ChangeArgs,
     },
 }
 
@@ -149,6 +207,12 @@ fn parse_status(s: &str) -> Result<Status, String> {
         .map_err(|e: crate::types::UnknownStatus| e.to_string())
 }
 
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e}): expected e.g. 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00"))
+}
+
 fn parse_ticket(s: &str) -> Result<TicketId, String> {
     s.parse().map_err(|_| format!("not a ticket number: {s:?}"))
 }
@@ -191,6 +255,55 @@ mod tests {
         ));
         assert!(
             Cli::try_parse_from(["postdesk", "ingest", "--maildir", "d", "--mbox", "m"]).is_err()
+        );
+    }
+
+    #[test]
+    fn parses_sweep_and_ticket_changes() {
+        let c = Cli::try_parse_from([
+            "postdesk",
+            "sweep",
+            "--now",
+            "2026-12-01T10:00:00+01:00",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Sweep(a) = c.command else {
+            panic!()
+        };
+        assert!(a.dry_run);
+        assert_eq!(a.now.unwrap().to_rfc3339(), "2026-12-01T09:00:00+00:00");
+        assert!(Cli::try_parse_from(["postdesk", "sweep", "--now", "tomorrow"]).is_err());
+        let c = Cli::try_parse_from([
+            "postdesk",
+            "ticket",
+            "set-status",
+            "#4",
+            "waiting-for-customer",
+            "--reason",
+            "answered by phone",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Ticket(TicketCommand::SetStatus {
+                number: TicketId(4),
+                status: Status::WaitingForCustomer,
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "set-status", "4", "open"]).is_err());
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "set-type", "4", "billing"]).is_ok());
+        assert!(
+            Cli::try_parse_from([
+                "postdesk",
+                "ticket",
+                "close",
+                "4",
+                "--at",
+                "2026-11-01T10:00:00Z"
+            ])
+            .is_ok()
         );
     }
 }

@@ -9,7 +9,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::cli::{self, Command, IngestArgs, OutboxCommand, QuarantineCommand, TicketCommand};
+use crate::change::{self, Author, ChangeError, Settings};
+use crate::cli::{
+    self, ChangeArgs, Command, IngestArgs, OutboxCommand, QuarantineCommand, SweepArgs,
+    TicketCommand,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
 use crate::intake::{Pipeline, RawMail, Taken};
@@ -87,6 +91,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         Command::Ticket(cmd) => ticket(&config, cmd),
         Command::Outbox(cmd) => outbox_cmd(&config, cmd),
         Command::Quarantine(cmd) => quarantine(&config, cmd),
+        Command::Sweep(args) => sweep(&config, &args),
     }
 }
 
@@ -523,7 +528,140 @@ struct HistoryLine {
     delivery: Option<OutboxState>,
 }
 
-fn ticket(config: &Config, cmd: TicketCommand) -> Outcome {
+fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
+    let (number, command, args) = match cmd {
+        TicketCommand::SetStatus {
+            number,
+            status,
+            change,
+        } => (number, change::Command::SetStatus(status), change),
+        TicketCommand::Close { number, change } => (number, change::Command::Close, change),
+        TicketCommand::Reopen { number, change } => (number, change::Command::Reopen, change),
+        TicketCommand::SetType {
+            number,
+            ticket_type,
+            change,
+        } => (number, change::Command::SetType(ticket_type), change),
+        other => return ticket_read(config, other),
+    };
+    ticket_change(config, number, &command, args)
+}
+
+/// The operator's name for the history: who ran the command.
+fn operator_name() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .map_or_else(|| "operator".to_string(), |u| format!("operator {u}"))
+}
+
+/// `ticket set-status|close|reopen|set-type`: the same rules and mails as
+/// the commands staff send by mail, in one transaction.
+fn ticket_change(
+    config: &Arc<Config>,
+    number: TicketId,
+    command: &change::Command,
+    args: ChangeArgs,
+) -> Outcome {
+    let pipeline = pipeline(config)?;
+    let mut store = open_store(config)?;
+    let now = SystemClock.now();
+    let at = match args.at {
+        Some(at) if at > now + chrono::Duration::minutes(1) => {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "--at {} is in the future: a change can only be recorded once it happened",
+                    rfc3339(at)
+                ),
+            ));
+        }
+        Some(at) => at,
+        None => now,
+    };
+    let who = operator_name();
+    let settings = Settings::new(config, pipeline.desk());
+    let author = Author {
+        who: &who,
+        reason: args.reason.as_deref().filter(|r| !r.trim().is_empty()),
+    };
+    let done = store
+        .write(|tx| change::command(tx, &settings, number, command, author, at))
+        .map_err(|e| match e {
+            ChangeError::Store(e) => Failure::from(e),
+            other => Failure::new(exit::DATAERR, other.to_string()),
+        })?;
+    println!("ticket #{}: {}", done.ticket, done.change);
+    for why in &done.skipped {
+        println!("  {why}");
+    }
+    println!("  {} mail(s) queued", done.mails.len());
+    if !done.mails.is_empty() {
+        deliver_now(config, store);
+    }
+    Ok(exit::OK)
+}
+
+// ---------------------------------------------------------------- sweep
+
+fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
+    let pipeline = pipeline(config)?;
+    let mut store = open_store(config)?;
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
+    let settings = Settings::new(config, pipeline.desk());
+    let report = crate::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let cal = &config.calendar;
+        if report.recomputed > 0 {
+            println!(
+                "deadlines of {} waiting ticket(s) computed with the current rules (first sweep, or the rules changed)",
+                report.recomputed
+            );
+        }
+        let verb = if args.dry_run { "would " } else { "" };
+        for a in &report.actions {
+            let what = match a.action {
+                "warning" => format!("{verb}warn"),
+                _ => format!("{verb}close"),
+            };
+            println!(
+                "#{:<6} {:<8} {:<11} due {}  {}",
+                a.ticket,
+                a.rule,
+                what,
+                cal.format(a.due),
+                a.detail
+            );
+            for why in &a.skipped {
+                println!("        {why}");
+            }
+        }
+        let warnings = report
+            .actions
+            .iter()
+            .filter(|a| a.action == "warning")
+            .count();
+        let closes = report.actions.len() - warnings;
+        println!(
+            "{} at {}: {warnings} warning(s), {closes} close(s){}",
+            if args.dry_run { "dry run" } else { "sweep" },
+            cal.format(now),
+            if args.dry_run {
+                String::new()
+            } else {
+                format!(", {} mail(s) queued", report.mails())
+            }
+        );
+    }
+    if !args.dry_run && report.mails() > 0 {
+        deliver_now(config, store);
+    }
+    Ok(exit::OK)
+}
+
+fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
     let store = open_store(config)?;
     let read = store.read();
     match cmd {
@@ -551,6 +689,13 @@ fn ticket(config: &Config, cmd: TicketCommand) -> Outcome {
             }
             Ok(exit::OK)
         }
+        TicketCommand::SetStatus { .. }
+        | TicketCommand::Close { .. }
+        | TicketCommand::Reopen { .. }
+        | TicketCommand::SetType { .. } => Err(Failure::new(
+            exit::SOFTWARE,
+            "ticket changes are handled by ticket_change",
+        )),
         TicketCommand::Show { number, json } => {
             let Some(t) = read.ticket(number)? else {
                 return Err(Failure::new(exit::DATAERR, format!("no ticket #{number}")));
@@ -579,6 +724,26 @@ fn ticket(config: &Config, cmd: TicketCommand) -> Outcome {
             println!("Ticket #{number}  {token}");
             println!("Subject:   {}", t.subject);
             println!("Status:    {}    Type: {}", t.status, t.ticket_type);
+            let cal = &config.calendar;
+            if let (Some(side), Some(since)) =
+                (crate::lifecycle::waits_for(t.status), t.waiting_since)
+            {
+                let next = t
+                    .next_deadline
+                    .map(|d| format!("; next rule deadline {}", cal.format(d)))
+                    .unwrap_or_default();
+                println!(
+                    "Waiting:   for {} since {}{next}",
+                    side.as_str(),
+                    cal.format(since)
+                );
+            }
+            if let Some(closed) = t.closed_at {
+                println!("Closed:    {}", cal.format(closed));
+            }
+            if let Some(old) = t.reopened_from {
+                println!("Follows:   #{old} (a reply to it after it was closed)");
+            }
             println!("Account:   {}", t.account.as_deref().unwrap_or("-"));
             println!(
                 "Created:   {}    Updated: {}",

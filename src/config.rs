@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::calendar::{Calendar, Span, WEEKDAYS};
+use crate::lifecycle::{CloseAfter, Rule, Side};
 use crate::types::Address;
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
@@ -38,7 +40,30 @@ pub struct Config {
     pub transport: Transport,
     pub intake: Intake,
     pub outbox: Outbox,
+    pub staff: Staff,
+    pub calendar: Calendar,
+    /// At most one rule per side; empty when the file says `inactivity = []`.
+    pub inactivity: Vec<Rule>,
+    pub schedule: Schedule,
 }
+
+/// The staff side. Issue "staff mail" adds the members; for now the
+/// addresses that get the staff side's automatic mail (warnings, closes,
+/// changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staff {
+    pub notify: Vec<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// A cron expression with seconds (the `cron` crate's syntax), validated;
+    /// evaluated in the calendar's time zone.
+    pub sweep: String,
+}
+
+/// The sweep schedule when the config has none: every ten minutes.
+pub const DEFAULT_SWEEP: &str = "0 */10 * * * *";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -235,6 +260,9 @@ pub struct Intake {
     pub unmatched_automatic: UnmatchedAutomatic,
     /// Messages per database transaction during bulk intake.
     pub batch_size: usize,
+    /// How long after its close a customer's reply reopens a ticket; None:
+    /// never (a reply always opens a new ticket).
+    pub reopen_window: Option<Duration>,
 }
 
 /// What to do with automatic mail (bounce, out-of-office, list mail) that matches no ticket.
@@ -390,6 +418,43 @@ struct RawIntake {
     max_auto_replies_per_day: Option<i64>,
     unmatched_automatic: Option<String>,
     batch_size: Option<i64>,
+    reopen_window: Option<RawLength>,
+}
+
+/// A length that may also be a number: `close_after = -1`, `reopen_window = 0`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged, expecting = "a string such as \"6 days\", or a number")]
+enum RawLength {
+    Text(String),
+    Number(i64),
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [staff] table")]
+struct RawStaff {
+    notify: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [calendar] table")]
+struct RawCalendar {
+    timezone: Option<String>,
+    working_days: Option<Vec<String>>,
+    holidays: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an [[inactivity]] table")]
+struct RawInactivity {
+    waiting_for: Option<String>,
+    warn_after: Option<Vec<String>>,
+    close_after: Option<RawLength>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [schedule] table")]
+struct RawSchedule {
+    sweep: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -400,7 +465,8 @@ struct RawOutbox {
     retry_max: Option<String>,
 }
 
-const SECTIONS: &str = "service, source, transport, intake, outbox";
+const SECTIONS: &str =
+    "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule";
 
 /// The sections as read. Each is deserialized on its own (rather than one derived top-level
 /// struct) so that a mistake in one section does not hide the mistakes in the others. An absent
@@ -413,6 +479,11 @@ struct RawConfig {
     transport: Option<RawTransport>,
     intake: Option<RawIntake>,
     outbox: Option<RawOutbox>,
+    staff: Option<RawStaff>,
+    calendar: Option<RawCalendar>,
+    /// None: no `[[inactivity]]` at all, the default rules apply.
+    inactivity: Option<Vec<(String, RawInactivity)>>,
+    schedule: Option<RawSchedule>,
 }
 
 // ---------------------------------------------------------------------------
@@ -498,19 +569,33 @@ impl Config {
         let transport = raw.transport.and_then(|r| l.transport(r));
         let intake = raw.intake.and_then(|r| l.intake(r));
         let outbox = raw.outbox.and_then(|r| l.outbox(r));
+        let staff = raw.staff.and_then(|r| l.staff(r));
+        let calendar = raw.calendar.and_then(|r| l.calendar(r));
+        let inactivity = match raw.inactivity {
+            None => Some(Rule::defaults()),
+            Some(list) => l.inactivity(list),
+        };
+        let schedule = raw.schedule.and_then(|r| l.schedule(r));
 
         match (service, transport, intake, outbox) {
             (Some(service), Some(transport), Some(intake), Some(outbox))
                 if l.problems.is_empty() =>
             {
-                Ok(Config {
-                    origin: origin.to_string(),
-                    service,
-                    sources,
-                    transport,
-                    intake,
-                    outbox,
-                })
+                match (staff, calendar, inactivity, schedule) {
+                    (Some(staff), Some(calendar), Some(inactivity), Some(schedule)) => Ok(Config {
+                        origin: origin.to_string(),
+                        service,
+                        sources,
+                        transport,
+                        intake,
+                        outbox,
+                        staff,
+                        calendar,
+                        inactivity,
+                        schedule,
+                    }),
+                    _ => Err(l.into_error(origin)),
+                }
             }
             _ => Err(l.into_error(origin)),
         }
@@ -524,6 +609,10 @@ impl Config {
             "# Effective postdesk configuration, from {:?}.\n",
             self.origin
         );
+        // A top-level key must come before the first table.
+        if self.inactivity.is_empty() {
+            out.push_str("inactivity = []\n");
+        }
         push_section(&mut out, "[service]", &self.service.to_raw());
         for source in &self.sources {
             push_section(&mut out, "[[source]]", &source.to_raw());
@@ -531,6 +620,18 @@ impl Config {
         push_section(&mut out, "[transport]", &self.transport.to_raw());
         push_section(&mut out, "[intake]", &self.intake.to_raw());
         push_section(&mut out, "[outbox]", &self.outbox.to_raw());
+        push_section(&mut out, "[staff]", &staff_to_raw(&self.staff));
+        push_section(&mut out, "[calendar]", &calendar_to_raw(&self.calendar));
+        for rule in &self.inactivity {
+            push_section(&mut out, "[[inactivity]]", &rule_to_raw(rule));
+        }
+        push_section(
+            &mut out,
+            "[schedule]",
+            &RawSchedule {
+                sweep: Some(self.schedule.sweep.clone()),
+            },
+        );
         out
     }
 }
@@ -685,6 +786,10 @@ impl<'a> Loader<'a> {
             transport: Some(RawTransport::default()),
             intake: Some(RawIntake::default()),
             outbox: Some(RawOutbox::default()),
+            staff: Some(RawStaff::default()),
+            calendar: Some(RawCalendar::default()),
+            inactivity: None,
+            schedule: Some(RawSchedule::default()),
         };
         let doc = self.doc;
         let Some(top) = doc.get_ref().as_table() else {
@@ -697,6 +802,10 @@ impl<'a> Loader<'a> {
                 "transport" => raw.transport = self.de("transport", value),
                 "intake" => raw.intake = self.de("intake", value),
                 "outbox" => raw.outbox = self.de("outbox", value),
+                "staff" => raw.staff = self.de("staff", value),
+                "calendar" => raw.calendar = self.de("calendar", value),
+                "inactivity" => raw.inactivity = self.inactivity_tables(value),
+                "schedule" => raw.schedule = self.de("schedule", value),
                 other => self.at(
                     other,
                     Some(key.span()),
@@ -1105,6 +1214,7 @@ impl<'a> Loader<'a> {
             |s| choice(s, &UnmatchedAutomatic::ALL, UnmatchedAutomatic::as_str),
         );
         let batch_size = self.int("intake.batch_size", r.batch_size, 200, 1..=10_000);
+        let reopen_window = self.reopen_window(r.reopen_window);
         Some(Intake {
             confirm_receipt: r.confirm_receipt.unwrap_or(true),
             max_message_size: max_message_size?,
@@ -1113,7 +1223,290 @@ impl<'a> Loader<'a> {
             max_auto_replies_per_day: max_auto?,
             unmatched_automatic: unmatched?,
             batch_size: batch_size?,
+            reopen_window: reopen_window?,
         })
+    }
+
+    /// `"30d"` or `"30 days"` (calendar time); `0`, `"0d"` or `"0 days"`: never.
+    fn reopen_window(&mut self, raw: Option<RawLength>) -> Option<Option<Duration>> {
+        const KEY: &str = "intake.reopen_window";
+        const HOW: &str = "expected a duration such as \"30d\" or \"30 days\", or 0 (never reopen)";
+        let text = match raw {
+            None => "30d".to_string(),
+            Some(RawLength::Number(0)) => return Some(None),
+            Some(RawLength::Number(n)) => {
+                self.fail(KEY, format!("{n} is not a duration: {HOW}"));
+                return None;
+            }
+            Some(RawLength::Text(t)) => t,
+        };
+        let parsed = parse_duration(&text)
+            .ok()
+            .or_else(|| match text.parse::<Span>() {
+                Ok(Span::Days(n)) => Some(Duration::from_secs(u64::from(n) * 86_400)),
+                Ok(Span::Hours(n)) => Some(Duration::from_secs(u64::from(n) * 3600)),
+                Ok(Span::Minutes(n)) => Some(Duration::from_secs(u64::from(n) * 60)),
+                Ok(Span::BusinessDays(_)) | Err(_) => None,
+            });
+        match parsed {
+            Some(d) if d.is_zero() => Some(None),
+            Some(d) => Some(Some(d)),
+            None => {
+                self.fail(KEY, format!("invalid duration {text:?}: {HOW}"));
+                None
+            }
+        }
+    }
+
+    fn staff(&mut self, r: RawStaff) -> Option<Staff> {
+        let mut notify: Vec<Address> = Vec::new();
+        let mut ok = true;
+        for (i, a) in r.notify.unwrap_or_default().iter().enumerate() {
+            let key = format!("staff.notify[{i}]");
+            match Address::parse(a) {
+                Ok(addr) => match notify.iter().position(|b| *b == addr) {
+                    Some(j) => {
+                        ok = self.check(false, &key, format!("{a:?} is already staff.notify[{j}]"))
+                    }
+                    None => notify.push(addr),
+                },
+                Err(e) => {
+                    self.fail(&key, e);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(Staff { notify })
+    }
+
+    fn calendar(&mut self, r: RawCalendar) -> Option<Calendar> {
+        let tz_name = r.timezone.as_deref().unwrap_or("UTC");
+        let tz = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            self.fail(
+                "calendar.timezone",
+                format!("unknown time zone {tz_name:?}: expected an IANA name such as \"Europe/Paris\", \"America/New_York\" or \"UTC\""),
+            )
+        });
+        let names = r
+            .working_days
+            .unwrap_or_else(|| WEEKDAYS[..5].iter().map(|d| d.to_string()).collect());
+        let mut days = Vec::new();
+        let mut ok = self.check(
+            !names.is_empty(),
+            "calendar.working_days",
+            "must list at least one day: with no working day nothing would ever be closed",
+        );
+        for (i, name) in names.iter().enumerate() {
+            let key = format!("calendar.working_days[{i}]");
+            match WEEKDAYS.iter().position(|d| d == name) {
+                Some(n) => {
+                    let day = chrono::Weekday::try_from(n as u8).unwrap_or(chrono::Weekday::Mon);
+                    if days.contains(&day) {
+                        ok = self.check(false, &key, format!("{name:?} is listed twice"));
+                    }
+                    days.push(day);
+                }
+                None => {
+                    ok = self.check(
+                        false,
+                        &key,
+                        format!(
+                            "{name:?} is not a day: expected one of {}",
+                            WEEKDAYS.join(", ")
+                        ),
+                    )
+                }
+            }
+        }
+        let mut holidays = Vec::new();
+        for (i, text) in r.holidays.unwrap_or_default().iter().enumerate() {
+            let key = format!("calendar.holidays[{i}]");
+            match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(d) if holidays.contains(&d) => {
+                    ok = self.check(false, &key, format!("{text:?} is listed twice"))
+                }
+                Ok(d) => holidays.push(d),
+                Err(_) => {
+                    ok = self.check(
+                        false,
+                        &key,
+                        format!("{text:?} is not a date: expected YYYY-MM-DD, e.g. \"2026-12-25\""),
+                    )
+                }
+            }
+        }
+        let tz = tz.ok()?;
+        ok.then(|| Calendar::new(tz, &days, &holidays))
+    }
+
+    /// `[[inactivity]]` tables, or an explicit `inactivity = []` (no rules).
+    fn inactivity_tables(
+        &mut self,
+        value: &Spanned<DeValue<'a>>,
+    ) -> Option<Vec<(String, RawInactivity)>> {
+        let Some(list) = value.get_ref().as_array() else {
+            self.at(
+                "inactivity",
+                Some(value.span()),
+                "must be a list of [[inactivity]] tables (or [] for no rules)",
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in list.iter().enumerate() {
+            let key = format!("inactivity[{i}]");
+            match self.de(&key, item) {
+                Some(rule) => out.push((key, rule)),
+                None => ok = false,
+            }
+        }
+        // A table that failed to read is reported; the rest is still checked.
+        if !ok {
+            self.inactivity(out);
+            return None;
+        }
+        Some(out)
+    }
+
+    fn inactivity(&mut self, list: Vec<(String, RawInactivity)>) -> Option<Vec<Rule>> {
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut ok = true;
+        for (key, r) in list {
+            match self.rule(&key, r) {
+                Some(rule) => {
+                    if let Some(j) = rules.iter().position(|o| o.waiting_for == rule.waiting_for) {
+                        ok = self.check(
+                            false,
+                            &format!("{key}.waiting_for"),
+                            format!(
+                                "inactivity[{j}] is already the rule for {}: one rule per side",
+                                rule.waiting_for.as_str()
+                            ),
+                        );
+                    }
+                    rules.push(rule);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(rules)
+    }
+
+    fn rule(&mut self, key: &str, r: RawInactivity) -> Option<Rule> {
+        let side_key = format!("{key}.waiting_for");
+        let side = match r.waiting_for.as_deref() {
+            Some(s) => choice(s, &Side::ALL, Side::as_str)
+                .map_err(|m| self.fail(&side_key, m))
+                .ok(),
+            None => {
+                self.fail(
+                    &side_key,
+                    "missing: \"staff\" or \"customer\" (whose silence the rule measures)",
+                );
+                None
+            }
+        };
+        let close_key = format!("{key}.close_after");
+        const HOW: &str = "expected a length such as \"6 days\" or \"14 business days\", \"\" (close at once) or -1 (never)";
+        let close = match r.close_after {
+            None | Some(RawLength::Number(-1)) => Some(CloseAfter::Never),
+            Some(RawLength::Number(n)) => {
+                self.fail(&close_key, format!("{n}: {HOW}"));
+                None
+            }
+            Some(RawLength::Text(t)) if t.trim().is_empty() => Some(CloseAfter::Immediately),
+            Some(RawLength::Text(t)) if t.trim() == "-1" => Some(CloseAfter::Never),
+            Some(RawLength::Text(t)) => match t.parse::<Span>() {
+                Ok(span) => Some(CloseAfter::After(span)),
+                Err(e) => {
+                    self.fail(&close_key, e);
+                    None
+                }
+            },
+        };
+        let mut warn: Vec<Span> = Vec::new();
+        let mut ok = true;
+        for (i, text) in r.warn_after.unwrap_or_default().iter().enumerate() {
+            let wkey = format!("{key}.warn_after[{i}]");
+            let span = match text.parse::<Span>() {
+                Ok(s) if s.is_zero() => {
+                    ok = self.check(false, &wkey, "must be greater than zero");
+                    continue;
+                }
+                Ok(s) => s,
+                Err(e) => {
+                    self.fail(&wkey, e);
+                    ok = false;
+                    continue;
+                }
+            };
+            // Ordered where the order is known without a start date; mixed
+            // units are ordered per ticket (see lifecycle::plan).
+            if let Some(j) = warn
+                .iter()
+                .rposition(|p| p.comparable(span) && p.magnitude() >= span.magnitude())
+            {
+                ok = self.check(
+                    false,
+                    &wkey,
+                    format!("{text:?} must be longer than warn_after[{j}] ({})", warn[j]),
+                );
+            }
+            match close {
+                Some(CloseAfter::Immediately) => {
+                    ok = self.check(
+                        false,
+                        &wkey,
+                        "is never sent: close_after = \"\" closes the ticket at once",
+                    )
+                }
+                Some(CloseAfter::After(c))
+                    if c.comparable(span) && span.magnitude() >= c.magnitude() =>
+                {
+                    ok = self.check(
+                        false,
+                        &wkey,
+                        format!(
+                            "{text:?} is not before close_after ({c}): the ticket is closed first"
+                        ),
+                    )
+                }
+                _ => {}
+            }
+            warn.push(span);
+        }
+        let rule = Rule {
+            waiting_for: side?,
+            warn_after: warn,
+            close_after: close?,
+        };
+        ok.then_some(rule)
+    }
+
+    fn schedule(&mut self, r: RawSchedule) -> Option<Schedule> {
+        let sweep = r.sweep.unwrap_or_else(|| DEFAULT_SWEEP.to_string());
+        match sweep.parse::<cron::Schedule>() {
+            // "Ever", not "from now": validation does not read the clock.
+            Ok(s)
+                if s.after(&chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+                    .next()
+                    .is_some() =>
+            {
+                Some(Schedule { sweep })
+            }
+            Ok(_) => {
+                self.fail("schedule.sweep", format!("{sweep:?} never fires"));
+                None
+            }
+            Err(e) => {
+                self.fail(
+                    "schedule.sweep",
+                    format!("invalid cron expression {sweep:?} ({e}): expected 6 fields, seconds first, e.g. \"0 */10 * * * *\" (every ten minutes)"),
+                );
+                None
+            }
+        }
     }
 
     fn outbox(&mut self, r: RawOutbox) -> Option<Outbox> {
@@ -1420,7 +1813,42 @@ impl Intake {
             max_auto_replies_per_day: Some(i64::from(self.max_auto_replies_per_day)),
             unmatched_automatic: Some(self.unmatched_automatic.as_str().into()),
             batch_size: int(self.batch_size),
+            reopen_window: Some(match self.reopen_window {
+                Some(d) => RawLength::Text(format_duration(d)),
+                None => RawLength::Number(0),
+            }),
         }
+    }
+}
+
+fn staff_to_raw(s: &Staff) -> RawStaff {
+    RawStaff {
+        notify: Some(s.notify.iter().map(|a| a.to_string()).collect()),
+    }
+}
+
+fn calendar_to_raw(c: &Calendar) -> RawCalendar {
+    RawCalendar {
+        timezone: Some(c.timezone().name().to_string()),
+        working_days: Some(
+            c.working_days()
+                .iter()
+                .map(|d| WEEKDAYS[d.num_days_from_monday() as usize].to_string())
+                .collect(),
+        ),
+        holidays: Some(c.holidays().map(|d| d.to_string()).collect()),
+    }
+}
+
+fn rule_to_raw(r: &Rule) -> RawInactivity {
+    RawInactivity {
+        waiting_for: Some(r.waiting_for.as_str().to_string()),
+        warn_after: Some(r.warn_after.iter().map(|s| s.to_string()).collect()),
+        close_after: Some(match r.close_after {
+            CloseAfter::Immediately => RawLength::Text(String::new()),
+            CloseAfter::After(span) => RawLength::Text(span.to_string()),
+            CloseAfter::Never => RawLength::Number(-1),
+        }),
     }
 }
 
@@ -1497,6 +1925,21 @@ mod tests {
         assert_eq!(c.transport, Transport::Smtp(smtp));
         assert_eq!(c.intake, intake_defaults());
         assert_eq!(c.outbox, outbox_defaults());
+        assert_eq!(
+            c.staff.notify,
+            [Address::parse("support-team@acme.example").unwrap()]
+        );
+        let paris = Calendar::new(
+            chrono_tz::Europe::Paris,
+            &WEEKDAYS[..5]
+                .iter()
+                .map(|d| d.parse::<chrono::Weekday>().unwrap())
+                .collect::<Vec<_>>(),
+            &["2026-12-25", "2027-01-01"].map(|d| d.parse().unwrap()),
+        );
+        assert_eq!(c.calendar, paris);
+        assert_eq!(c.inactivity, Rule::defaults());
+        assert_eq!(c.schedule.sweep, DEFAULT_SWEEP);
     }
 
     fn intake_defaults() -> Intake {
@@ -1508,6 +1951,7 @@ mod tests {
             max_auto_replies_per_day: 10,
             unmatched_automatic: UnmatchedAutomatic::Quarantine,
             batch_size: 200,
+            reopen_window: Some(Duration::from_secs(30 * 86_400)),
         }
     }
 
@@ -1600,8 +2044,17 @@ mod tests {
                          helo_name = \"h.example\"\n[service]\ntemplates = \"tpl\"\nname = 'Say \"hi\"'";
         let sendmail = "[transport]\nkind = \"sendmail\"\ncommand = \"/usr/bin/msmtp\"\nargs = [\"-t\", \"--\"]\n\
                         [intake]\nmax_message_size = \"1000\"\nunmatched_automatic = \"ticket\"\nconfirm_receipt = false";
+        let lifecycle = "inactivity = []\n[intake]\nreopen_window = 0\n[calendar]\nworking_days = [\"sun\", \"sat\"]";
+        let rules = "[intake]\nreopen_window = \"45 days\"\n[[inactivity]]\nwaiting_for = \"customer\"\nclose_after = \"\"\n\
+                     [[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"12 hours\", \"1 business day\"]\n\
+                     [schedule]\nsweep = \"0 0 9 * * Mon-Fri\"";
         let mut configs = vec![Config::embedded_default(), parse(EXAMPLE).unwrap()];
-        configs.extend([smtp_full, sendmail, "", POP3_FULL, IMAP_FULL].map(|t| parse(t).unwrap()));
+        configs.extend(
+            [
+                smtp_full, sendmail, "", POP3_FULL, IMAP_FULL, lifecycle, rules,
+            ]
+            .map(|t| parse(t).unwrap()),
+        );
         for c in configs {
             let text = c.to_toml();
             let back = Config::from_toml(&text, &c.origin, Path::new(""))
@@ -1770,10 +2223,89 @@ mod tests {
             ("[outbox]\nmax_attempts = 0", "outbox.max_attempts", 2, "must be 1-1000"),
             ("[outbox]\nretry_initial = \"7h\"", "outbox.retry_initial", 2, "must not exceed outbox.retry_max (6h)"),
             ("[outbox]\nretry_max = \"0s\"", "outbox.retry_max", 2, "greater than zero"),
+            ("[intake]\nreopen_window = \"a month\"", "intake.reopen_window", 2, "\"30d\" or \"30 days\""),
+            ("[intake]\nreopen_window = 5", "intake.reopen_window", 2, "0 (never reopen)"),
+            ("[intake]\nreopen_window = \"3 business days\"", "intake.reopen_window", 2, "invalid duration"),
+            ("[staff]\nnotify = [\"team\"]", "staff.notify[0]", 2, "not an email address"),
+            ("[staff]\nnotify = [\"a@x.example\", \"A@x.example\"]", "staff.notify[1]", 2, "already staff.notify[0]"),
+            ("[calendar]\ntimezone = \"Europe/Pariss\"", "calendar.timezone", 2, "IANA"),
+            ("[calendar]\nworking_days = []", "calendar.working_days", 2, "at least one"),
+            ("[calendar]\nworking_days = [\"mon\", \"Tuesday\"]", "calendar.working_days[1]", 2, "not a day"),
+            ("[calendar]\nworking_days = [\"mon\", \"mon\"]", "calendar.working_days[1]", 2, "twice"),
+            ("[calendar]\nholidays = [\"25/12/2026\"]", "calendar.holidays[0]", 2, "YYYY-MM-DD"),
+            ("[calendar]\nholidays = [\"2026-02-30\"]", "calendar.holidays[0]", 2, "not a date"),
+            ("[[inactivity]]\nwarn_after = [\"1 day\"]", "inactivity[0].waiting_for", 1, "missing"),
+            ("[[inactivity]]\nwaiting_for = \"nobody\"", "inactivity[0].waiting_for", 2, "\"staff\", \"customer\""),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nclose_after = \"6 dayz\"", "inactivity[0].close_after", 3, "\"7 business days\""),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nclose_after = 6", "inactivity[0].close_after", 3, "-1 (never)"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"0 days\"]", "inactivity[0].warn_after[0]", 3, "greater than zero"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"4 days\", \"2 days\"]", "inactivity[0].warn_after[1]", 3, "longer than warn_after[0]"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"7 days\"]\nclose_after = \"6 days\"", "inactivity[0].warn_after[0]", 3, "not before close_after"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"1 day\"]\nclose_after = \"\"", "inactivity[0].warn_after[0]", 3, "closes the ticket at once"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\n[[inactivity]]\nwaiting_for = \"staff\"", "inactivity[1].waiting_for", 4, "one rule per side"),
+            ("[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = \"2 days\"", "inactivity[0].warn_after", 3, "invalid type"),
+            ("inactivity = 3", "inactivity", 1, "[[inactivity]]"),
+            ("[schedule]\nsweep = \"*/10 * * * *\"", "schedule.sweep", 2, "seconds first"),
+            ("[schedule]\nsweep = \"0 0 0 30 2 *\"", "schedule.sweep", 2, "never fires"),
         ];
         for &(text, key, line, fragment) in cases {
             assert_one(text, key, line, fragment);
         }
+    }
+
+    #[test]
+    fn lifecycle_settings_and_their_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.calendar, Calendar::default());
+        assert_eq!(c.inactivity, Rule::defaults());
+        assert_eq!(c.schedule.sweep, DEFAULT_SWEEP);
+        assert_eq!(c.staff, Staff::default());
+        assert_eq!(
+            c.intake.reopen_window,
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        for (text, want) in [
+            ("0", None),
+            ("\"0d\"", None),
+            ("\"0 days\"", None),
+            ("\"7d\"", Some(7 * 86_400)),
+            ("\"7 days\"", Some(7 * 86_400)),
+            ("\"36h\"", Some(36 * 3600)),
+        ] {
+            let c = parse(&format!("[intake]\nreopen_window = {text}")).unwrap();
+            assert_eq!(
+                c.intake.reopen_window,
+                want.map(Duration::from_secs),
+                "{text}"
+            );
+        }
+        let c = parse("inactivity = []").unwrap();
+        assert!(
+            c.inactivity.is_empty(),
+            "an explicit empty list means no rules"
+        );
+        let c = parse(
+            "[[inactivity]]\nwaiting_for = \"customer\"\nclose_after = \"\"\n\
+             [[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"3 days\", \"1 business day\"]\nclose_after = -1",
+        )
+        .unwrap();
+        assert_eq!(
+            c.inactivity,
+            [
+                Rule {
+                    waiting_for: Side::Customer,
+                    warn_after: vec![],
+                    close_after: CloseAfter::Immediately
+                },
+                Rule {
+                    waiting_for: Side::Staff,
+                    warn_after: vec![Span::Days(3), Span::BusinessDays(1)],
+                    close_after: CloseAfter::Never
+                },
+            ]
+        );
+        let c = parse("[[inactivity]]\nwaiting_for = \"staff\"\nclose_after = \"-1\"").unwrap();
+        assert_eq!(c.inactivity[0].close_after, CloseAfter::Never);
     }
 
     #[test]
@@ -1811,8 +2343,8 @@ mod tests {
             "unknown field `require_authentication`",
         );
         assert_one(
-            "[service]\nname = \"x\"\n\n[staff]\nnotify = []",
-            "staff",
+            "[service]\nname = \"x\"\n\n[accounts]\nfile = \"a\"",
+            "accounts",
             4,
             "unknown section",
         );

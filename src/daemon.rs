@@ -1,6 +1,7 @@
-//! daemon: `postdesk run`. One task per source and one outbox sender, each
-//! with its own database connection; all of them hear the shutdown signal,
-//! finish the batch or mail in hand, and the daemon waits for them to drain.
+//! daemon: `postdesk run`. One task per source, one outbox sender and the
+//! inactivity sweep on its cron schedule, each with its own database
+//! connection; all of them hear the shutdown signal, finish the batch or
+//! mail in hand, and the daemon waits for them to drain.
 //!
 //! A running set of tasks is a [`Generation`], built from one config. A
 //! reload (SIGHUP, `postdesk reload`) prepares a new generation from the
@@ -207,6 +208,7 @@ struct Prepared {
     pipeline: Pipeline,
     transport: Arc<Transport>,
     sender_store: SharedStore,
+    sweep_store: SharedStore,
     sources: Vec<(crate::config::Source, Option<Connector>, SharedStore)>,
 }
 
@@ -224,6 +226,7 @@ impl Generation {
         let db = &config.service.database;
         // Open once here so a bad database stops the start, not a task later.
         let sender_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+        let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
         let mut sources = Vec::new();
         for (i, source) in config.sources.iter().enumerate() {
             if let SourceKind::Maildir { path, .. } = &source.kind {
@@ -244,6 +247,7 @@ impl Generation {
             pipeline,
             transport,
             sender_store,
+            sweep_store,
             sources,
         })
     }
@@ -290,6 +294,13 @@ impl Prepared {
                 ));
             }
         }
+        tasks.spawn(crate::sweep::scheduled(
+            self.pipeline.clone(),
+            self.sweep_store,
+            self.clock.clone(),
+            queued.clone(),
+            stopped.clone(),
+        ));
         info!(transport = %self.transport.describe(), "outbox sender ready");
         tasks.spawn(send_outbox(
             self.sender_store,

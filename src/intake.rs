@@ -83,15 +83,20 @@ impl Pipeline {
         }
     }
 
+    /// Who the desk is, for the mail it writes.
+    pub fn desk(&self) -> Desk<'_> {
+        Desk {
+            name: &self.config.service.name,
+            address: &self.config.service.address,
+            token: &self.token,
+            templates: &self.templates,
+        }
+    }
+
     fn context(&self) -> Context<'_> {
         let c = &self.config;
         Context {
-            desk: Desk {
-                name: &c.service.name,
-                address: &c.service.address,
-                token: &self.token,
-                templates: &self.templates,
-            },
+            desk: self.desk(),
             language: c.service.default_language,
             default_type: c
                 .service
@@ -102,6 +107,7 @@ impl Pipeline {
             max_auto_replies_per_day: c.intake.max_auto_replies_per_day,
             unmatched_automatic: c.intake.unmatched_automatic,
             released: false,
+            lifecycle: crate::change::Settings::new(c, self.desk()),
         }
     }
 

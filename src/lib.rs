@@ -12,22 +12,32 @@
 //! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
 //! ```
 //!
+//! The ticket lifecycle runs beside the flow: `lifecycle` holds the rules
+//! (the transition table, the inactivity plans), `calendar` the business
+//! calendar they count on, `change` carries decisions out with their mail
+//! in the caller's transaction, and `sweep` applies the inactivity rules at
+//! an instant (`postdesk sweep`, and the daemon's cron schedule).
+//!
 //! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
 //! runs it all (and `notify` tells systemd); `cli` and `commands` are the command line.
 
 pub mod apply;
+pub mod calendar;
+pub mod change;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod intake;
+pub mod lifecycle;
 pub mod notify;
 pub mod outbox;
 pub mod parse;
 pub mod screen;
 pub mod source;
 pub mod store;
+pub mod sweep;
 pub mod template;
 pub mod thread;
 pub mod types;

@@ -1,19 +1,103 @@
 //! Mail body templates, per language: `<dir>/<lang>/<name>.txt` with
-//! `{{placeholder}}` fields. Loaded and checked once at start, so a missing
-//! file or a misspelt placeholder is a start-up error, never a half-sent mail.
+//! `{{placeholder}}` fields and `{{#flag}}…{{/flag}}` sections, shown only
+//! when the flag is set (a flag is a placeholder with a non-empty value). A
+//! section tag alone on its line takes the line with it, as in Mustache.
+//! Loaded and checked once at start, so a missing file or a misspelt
+//! placeholder is a start-up error, never a half-sent mail.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::calendar::Span;
 use crate::config::Language;
 
-/// Every template and the placeholders it may use.
-const TEMPLATES: &[(&str, &[&str])] = &[(
-    "receipt",
-    &[
-        "name", "service", "address", "ticket", "token", "subject", "message",
-    ],
-)];
+/// Every template and the placeholders (and flags) it may use.
+const TEMPLATES: &[(&str, &[&str])] = &[
+    (
+        "receipt",
+        &[
+            "name", "service", "address", "ticket", "token", "subject", "message",
+        ],
+    ),
+    (
+        "warning",
+        &[
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "status",
+            "type",
+            "created",
+            "latest",
+            "history",
+            "since",
+            "elapsed",
+            "close_at",
+            // flags
+            "to_customer",
+            "to_staff",
+            "customer_rule",
+            "staff_rule",
+            "closes",
+            "never_closes",
+        ],
+    ),
+    (
+        "closed",
+        &[
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "status",
+            "type",
+            "created",
+            "latest",
+            "history",
+            "elapsed",
+            "by",
+            "reason",
+            "reopen_until",
+            // flags
+            "to_customer",
+            "to_staff",
+            "customer_rule",
+            "staff_rule",
+            "at_once",
+            "by_operator",
+            "can_reopen",
+            "cannot_reopen",
+        ],
+    ),
+    (
+        "changed",
+        &[
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "status",
+            "type",
+            "created",
+            "latest",
+            "history",
+            "change",
+            "by",
+            "reason",
+            // flags
+            "to_customer",
+            "to_staff",
+            "reopened",
+        ],
+    ),
+];
 
 const LANGUAGES: [Language; 3] = [Language::En, Language::Fr, Language::It];
 
@@ -23,6 +107,15 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "receipt") => include_str!("../conf/templates/en/receipt.txt"),
         (Language::Fr, "receipt") => include_str!("../conf/templates/fr/receipt.txt"),
         (Language::It, "receipt") => include_str!("../conf/templates/it/receipt.txt"),
+        (Language::En, "warning") => include_str!("../conf/templates/en/warning.txt"),
+        (Language::Fr, "warning") => include_str!("../conf/templates/fr/warning.txt"),
+        (Language::It, "warning") => include_str!("../conf/templates/it/warning.txt"),
+        (Language::En, "closed") => include_str!("../conf/templates/en/closed.txt"),
+        (Language::Fr, "closed") => include_str!("../conf/templates/fr/closed.txt"),
+        (Language::It, "closed") => include_str!("../conf/templates/it/closed.txt"),
+        (Language::En, "changed") => include_str!("../conf/templates/en/changed.txt"),
+        (Language::Fr, "changed") => include_str!("../conf/templates/fr/changed.txt"),
+        (Language::It, "changed") => include_str!("../conf/templates/it/changed.txt"),
         _ => return None,
     })
 }
@@ -46,6 +139,8 @@ pub enum TemplateError {
 enum Piece {
     Text(String),
     Field(String),
+    /// Shown when the named field is non-empty.
+    Section(String, Vec<Piece>),
 }
 
 /// All templates of all languages, parsed.
@@ -89,17 +184,23 @@ impl Templates {
             return String::new();
         };
         let mut out = String::new();
-        for p in pieces {
-            match p {
-                Piece::Text(t) => out.push_str(t.as_str()),
-                Piece::Field(f) => {
-                    if let Some((_, v)) = vars.iter().find(|(k, _)| *k == f.as_str()) {
-                        out.push_str(v);
-                    }
+        render_into(&mut out, pieces, vars);
+        out
+    }
+}
+
+fn render_into(out: &mut String, pieces: &[Piece], vars: &[(&str, &str)]) {
+    let value = |f: &str| vars.iter().find(|(k, _)| *k == f).map(|(_, v)| *v);
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t.as_str()),
+            Piece::Field(f) => out.push_str(value(f).unwrap_or_default()),
+            Piece::Section(f, inner) => {
+                if value(f).is_some_and(|v| !v.is_empty()) {
+                    render_into(out, inner, vars);
                 }
             }
         }
-        out
     }
 }
 
@@ -109,6 +210,8 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
         line: text[..offset].matches('\n').count() + 1,
         message,
     };
+    // A stack of open sections: (name, where it opened, the pieces before it).
+    let mut open_sections: Vec<(String, usize, Vec<Piece>)> = Vec::new();
     let mut pieces = Vec::new();
     let mut rest = 0;
     while let Some(open) = text[rest..].find("{{").map(|i| rest + i) {
@@ -116,7 +219,11 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
             .find("}}")
             .map(|i| open + i)
             .ok_or_else(|| bad(open, "'{{' without a closing '}}'".into()))?;
-        let field = text[open + 2..close].trim();
+        let tag = text[open + 2..close].trim();
+        let (kind, field) = match tag.chars().next() {
+            Some(c @ ('#' | '/')) => (Some(c), tag[1..].trim()),
+            _ => (None, tag),
+        };
         if !fields.contains(&field) {
             return Err(bad(
                 open,
@@ -126,12 +233,93 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
                 ),
             ));
         }
-        pieces.push(Piece::Text(text[rest..open].to_string()));
-        pieces.push(Piece::Field(field.to_string()));
-        rest = close + 2;
+        // A section tag alone on its line: drop the line (its indentation
+        // before, its line end after).
+        let (mut before_end, mut after) = (open, close + 2);
+        if kind.is_some() {
+            let line_start = text[..open].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[close + 2..]
+                .find('\n')
+                .map_or(text.len(), |i| close + 2 + i);
+            if text[line_start..open].trim().is_empty()
+                && text[close + 2..line_end].trim().is_empty()
+            {
+                before_end = line_start;
+                after = (line_end + 1).min(text.len());
+            }
+        }
+        pieces.push(Piece::Text(text[rest..before_end].to_string()));
+        match kind {
+            None => pieces.push(Piece::Field(field.to_string())),
+            Some('#') => {
+                let outer = std::mem::take(&mut pieces);
+                open_sections.push((field.to_string(), open, outer));
+            }
+            Some(_) => match open_sections.pop() {
+                Some((name, _, mut outer)) if name == field => {
+                    outer.push(Piece::Section(name, std::mem::take(&mut pieces)));
+                    pieces = outer;
+                }
+                Some((name, _, _)) => {
+                    return Err(bad(
+                        open,
+                        format!("{{{{/{field}}}}} closes {{{{#{name}}}}}: sections must nest"),
+                    ));
+                }
+                None => {
+                    return Err(bad(
+                        open,
+                        format!("{{{{/{field}}}}} without {{{{#{field}}}}}"),
+                    ));
+                }
+            },
+        }
+        rest = after;
+    }
+    if let Some((name, at, _)) = open_sections.pop() {
+        return Err(bad(at, format!("{{{{#{name}}}}} is never closed")));
     }
     pieces.push(Piece::Text(text[rest..].to_string()));
     Ok(pieces)
+}
+
+/// A rule's length in words of `lang`, for the mails: "4 days", "4 jours".
+pub fn span_words(lang: Language, span: Span) -> String {
+    let (n, unit) = match span {
+        Span::Minutes(n) => (n, 0),
+        Span::Hours(n) => (n, 1),
+        Span::Days(n) => (n, 2),
+        Span::BusinessDays(n) => (n, 3),
+    };
+    const WORDS: [[(&str, &str); 4]; 3] = [
+        [
+            ("minute", "minutes"),
+            ("hour", "hours"),
+            ("day", "days"),
+            ("business day", "business days"),
+        ],
+        [
+            ("minute", "minutes"),
+            ("heure", "heures"),
+            ("jour", "jours"),
+            ("jour ouvré", "jours ouvrés"),
+        ],
+        [
+            ("minuto", "minuti"),
+            ("ora", "ore"),
+            ("giorno", "giorni"),
+            ("giorno lavorativo", "giorni lavorativi"),
+        ],
+    ];
+    let row = match lang {
+        Language::En => 0,
+        Language::Fr => 1,
+        Language::It => 2,
+    };
+    let (one, many) = WORDS[row][unit];
+    // French uses the singular for 0 and 1; English and Italian for 1 only.
+    let singular = n == 1 || (n == 0 && lang == Language::Fr);
+    format!("{n} {}", if singular { one } else { many })
 }
 
 #[cfg(test)]
@@ -172,14 +360,119 @@ mod tests {
     }
 
     #[test]
+    fn sections_show_when_their_flag_is_set_and_take_their_line() {
+        let fields = ["a", "b", "name"];
+        let p = compile(
+            "Hi {{name}},\n{{#a}}\nA line.\n{{#b}}\n  B inside A.\n{{/b}}\n{{/a}}\ninline {{#b}}[b]{{/b}}.\nend\n",
+            &fields,
+            "t",
+        )
+        .unwrap();
+        let r = |vars: &[(&str, &str)]| {
+            let mut out = String::new();
+            render_into(&mut out, &p, vars);
+            out
+        };
+        assert_eq!(r(&[("name", "Ann")]), "Hi Ann,\ninline .\nend\n");
+        assert_eq!(
+            r(&[("name", "Ann"), ("a", "x")]),
+            "Hi Ann,\nA line.\ninline .\nend\n"
+        );
+        assert_eq!(
+            r(&[("name", "Ann"), ("a", "x"), ("b", "y")]),
+            "Hi Ann,\nA line.\n  B inside A.\ninline [b].\nend\n"
+        );
+        for (text, want) in [
+            ("{{#a}}x", "never closed"),
+            ("x{{/a}}", "without"),
+            ("{{#a}}{{#b}}{{/a}}{{/b}}", "must nest"),
+            ("{{#zz}}{{/zz}}", "unknown placeholder"),
+        ] {
+            let e = compile(text, &fields, "t").unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_builtin_template_renders_in_every_language() {
+        let t = Templates::load(None).unwrap();
+        for lang in LANGUAGES {
+            for &(name, fields) in TEMPLATES {
+                // Every field and flag set: every section shows.
+                let vars: Vec<(&str, &str)> = fields.iter().map(|f| (*f, "VALUE")).collect();
+                let out = t.render(lang, name, &vars);
+                assert!(out.len() > 100, "{lang:?}/{name}: {out}");
+                assert!(
+                    !out.contains("{{"),
+                    "{lang:?}/{name}: unrendered tag in {out}"
+                );
+                // No flag set: no section shows, and no stray blank lines pile up.
+                fn flags(pieces: &[Piece], out: &mut Vec<String>) {
+                    for p in pieces {
+                        if let Piece::Section(name, inner) = p {
+                            out.push(name.clone());
+                            flags(inner, out);
+                        }
+                    }
+                }
+                let mut names = Vec::new();
+                flags(&t.parsed[&(lang, name)], &mut names);
+                let plain: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            *f,
+                            if names.iter().any(|n| n == f) {
+                                ""
+                            } else {
+                                "VALUE"
+                            },
+                        )
+                    })
+                    .collect();
+                let out = t.render(lang, name, &plain);
+                assert!(
+                    !out.contains("\n\n\n"),
+                    "{lang:?}/{name}: blank lines pile up:\n{out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn spans_in_words() {
+        assert_eq!(span_words(Language::En, Span::Days(1)), "1 day");
+        assert_eq!(
+            span_words(Language::En, Span::BusinessDays(7)),
+            "7 business days"
+        );
+        assert_eq!(span_words(Language::Fr, Span::Days(4)), "4 jours");
+        assert_eq!(
+            span_words(Language::Fr, Span::BusinessDays(1)),
+            "1 jour ouvré"
+        );
+        assert_eq!(
+            span_words(Language::It, Span::BusinessDays(14)),
+            "14 giorni lavorativi"
+        );
+        assert_eq!(span_words(Language::It, Span::Hours(1)), "1 ora");
+    }
+
+    #[test]
     fn a_template_dir_must_hold_every_template() {
         let dir = tempfile::tempdir().unwrap();
         let e = Templates::load(Some(dir.path())).unwrap_err().to_string();
-        assert!(e.contains("receipt.txt"), "{e}");
+        assert!(e.contains(".txt"), "{e}");
         for lang in LANGUAGES {
             let d = dir.path().join(lang.as_str());
             std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("receipt.txt"), "Ticket {{ ticket }} for {{name}}").unwrap();
+            for &(name, _) in TEMPLATES {
+                std::fs::write(
+                    d.join(format!("{name}.txt")),
+                    "Ticket {{ ticket }} for {{name}}",
+                )
+                .unwrap();
+            }
         }
         let t = Templates::load(Some(dir.path())).unwrap();
         assert_eq!(

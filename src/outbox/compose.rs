@@ -1,8 +1,10 @@
 //! compose: builds the bytes of the mails postdesk sends, with mail-builder
 //! (never by string concatenation: a subject cannot inject a header).
 //!
-//! Every automatic mail carries `Auto-Submitted: auto-replied` (RFC 3834) and
-//! `X-Auto-Response-Suppress` so that other robots do not answer it.
+//! Every automatic mail carries `Auto-Submitted` (RFC 3834: `auto-replied`
+//! for an answer to a message, `auto-generated` for the lifecycle notices a
+//! sweep or a command sends) and `X-Auto-Response-Suppress` so that other
+//! robots do not answer it.
 
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
@@ -13,9 +15,10 @@ use crate::config::Language;
 use crate::parse::Inbound;
 use crate::template::Templates;
 use crate::thread::Token;
-use crate::types::{Address, Mailbox, TicketId};
+use crate::types::{Address, Mailbox, Status, TicketId};
 
 /// Who the desk is, for every mail it writes.
+#[derive(Clone, Copy)]
 pub struct Desk<'a> {
     pub name: &'a str,
     pub address: &'a Address,
@@ -78,6 +81,113 @@ pub fn receipt(
         message_id,
         subject,
         to: vec![to.address.clone()],
+        raw,
+    }
+}
+
+/// What every mail about a ticket shows besides its reason: the details,
+/// the newest message and the history, already written out in the desk's
+/// time zone (see `change::view`).
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub number: TicketId,
+    pub subject: String,
+    pub status: Status,
+    pub ticket_type: String,
+    pub created: String,
+    pub latest: String,
+    pub history: String,
+    /// Message-IDs to thread under, oldest first (the ticket's first and
+    /// newest messages).
+    pub references: Vec<String>,
+}
+
+/// Who a notice goes to: one person of the customer side, or the staff
+/// side's notification addresses together.
+#[derive(Debug, Clone, Copy)]
+pub enum Recipient<'a> {
+    Customer(&'a Mailbox),
+    Staff(&'a [Address]),
+}
+
+/// A lifecycle notice: `warning`, `closed` or `changed` (the template and
+/// the outbox kind).
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub view: &'a TicketView,
+    pub to: Recipient<'a>,
+    /// The template's own fields and flags (a flag is set when non-empty).
+    pub fields: &'a [(&'a str, String)],
+    /// What caused this mail, unique per mail: it makes the Message-ID.
+    pub cause: &'a str,
+}
+
+/// A notice about a ticket, from the desk, as automatic mail.
+pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc>) -> Outgoing {
+    let v = n.view;
+    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let (to, name, to_customer, to_staff) = match n.to {
+        Recipient::Customer(m) => (
+            vec![mailbox(m)],
+            m.name.clone().unwrap_or_else(|| m.address.to_string()),
+            "yes",
+            "",
+        ),
+        Recipient::Staff(list) => (
+            list.iter().map(|a| a.to_string().into()).collect(),
+            String::new(),
+            "",
+            "yes",
+        ),
+    };
+    let common = [
+        ("name", name),
+        ("service", desk.name.to_string()),
+        ("address", desk.address.to_string()),
+        ("ticket", format!("#{}", v.number)),
+        ("token", desk.token.format(v.number)),
+        ("subject", v.subject.clone()),
+        ("status", v.status.to_string()),
+        ("type", v.ticket_type.clone()),
+        ("created", v.created.clone()),
+        ("latest", v.latest.clone()),
+        ("history", v.history.clone()),
+        ("to_customer", to_customer.to_string()),
+        ("to_staff", to_staff.to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = common
+        .iter()
+        .chain(n.fields.iter())
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let body = desk.templates.render(lang, n.kind, &vars);
+    let message_id = message_id(desk.address, v.number, n.kind, n.cause);
+    let references: Vec<String> = v.references.iter().filter_map(|id| safe_id(id)).collect();
+    let rcpt: Vec<Address> = match n.to {
+        Recipient::Customer(m) => vec![m.address.clone()],
+        Recipient::Staff(list) => list.to_vec(),
+    };
+    let mut builder = MessageBuilder::new()
+        .from((desk.name, desk.address.as_str()))
+        .to(mail_builder::headers::address::Address::new_list(to))
+        .subject(subject.as_str())
+        .message_id(message_id.as_str())
+        .date(now.timestamp())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
+        .text_body(body);
+    if let Some(last) = references.last() {
+        builder = builder
+            .in_reply_to(last.clone())
+            .references(references.clone());
+    }
+    let raw = builder.write_to_vec().unwrap_or_default();
+    Outgoing {
+        kind: n.kind,
+        message_id,
+        subject,
+        to: rcpt,
         raw,
     }
 }
@@ -221,6 +331,101 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             DateTime::UNIX_EPOCH,
         );
         assert_eq!(again.message_id, out.message_id);
+    }
+
+    fn view() -> TicketView {
+        TicketView {
+            number: TicketId(7),
+            subject: "Printer\r\nBcc: victim@evil.example".into(),
+            status: Status::WaitingForCustomer,
+            ticket_type: "technical".into(),
+            created: "2026-11-16 10:00 CET".into(),
+            latest: "LATEST-TEXT".into(),
+            history: "HISTORY-TEXT".into(),
+            references: vec![
+                "first@customer.example".into(),
+                "last@customer.example".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn notices_are_automatic_threaded_and_parse_back() {
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let ann = Mailbox {
+            name: Some("Ann".into()),
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let team = [
+            Address::parse("team@desk.example").unwrap(),
+            Address::parse("lead@desk.example").unwrap(),
+        ];
+        let v = view();
+        let fields = [
+            ("customer_rule", "yes".to_string()),
+            ("closes", "yes".to_string()),
+            ("since", "SINCE".to_string()),
+            ("elapsed", "7 business days".to_string()),
+            ("close_at", "CLOSE-AT".to_string()),
+        ];
+        for (to, lang) in [
+            (Recipient::Customer(&ann), Language::En),
+            (Recipient::Staff(&team), Language::Fr),
+        ] {
+            let out = notice(
+                &desk,
+                lang,
+                &Notice {
+                    kind: "warning",
+                    view: &v,
+                    to,
+                    fields: &fields,
+                    cause: "c1",
+                },
+                DateTime::UNIX_EPOCH,
+            );
+            let back = parse(&out.raw, &limits()).unwrap();
+            assert!(back.class.is_automatic(), "{:?}", back.class);
+            assert_eq!(back.subject, "[DESK #7] Printer Bcc: victim@evil.example");
+            assert_eq!(back.in_reply_to, vec!["last@customer.example".to_string()]);
+            assert_eq!(back.references.len(), 2);
+            for part in ["SINCE", "CLOSE-AT", "LATEST-TEXT", "HISTORY-TEXT"] {
+                assert!(back.text.contains(part), "{part} missing:\n{}", back.text);
+            }
+            let raw = String::from_utf8_lossy(&out.raw);
+            assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+            assert!(raw.contains("X-Auto-Response-Suppress: All"), "{raw}");
+            let head = raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+            assert!(!head.contains("\nbcc:"), "{head}");
+            match to {
+                Recipient::Customer(_) => {
+                    assert_eq!(out.to, vec![ann.address.clone()]);
+                    assert!(back.text.contains("Hello Ann,"), "{}", back.text);
+                    assert!(
+                        back.text.contains("If we do not hear from you"),
+                        "{}",
+                        back.text
+                    );
+                }
+                Recipient::Staff(_) => {
+                    assert_eq!(out.to, team.to_vec());
+                    assert_eq!(back.to.len(), 2);
+                    assert!(
+                        back.text.contains("Sans réponse du client"),
+                        "{}",
+                        back.text
+                    );
+                }
+            }
+        }
     }
 
     #[test]

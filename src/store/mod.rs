@@ -5,6 +5,7 @@
 //! `Store` and `Tx` methods that speak domain types, so a PostgreSQL backend
 //! can come later without touching the stages.
 
+mod lifecycle;
 mod messages;
 mod outbox;
 mod quarantine;
@@ -16,13 +17,20 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../sql/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../sql/0001_init.sql")),
+    (
+        "0002_lifecycle",
+        include_str!("../../sql/0002_lifecycle.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

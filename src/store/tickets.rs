@@ -28,6 +28,15 @@ pub struct Ticket {
     pub updated: DateTime<Utc>,
     pub last_customer_activity: Option<DateTime<Utc>>,
     pub last_staff_activity: Option<DateTime<Utc>>,
+    /// When the current wait for one side began (lifecycle timers).
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Warnings sent during the current wait.
+    pub warnings_sent: u32,
+    /// When an inactivity rule next has something to do.
+    pub next_deadline: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The closed ticket this one continues (a reply after the reopen window).
+    pub reopened_from: Option<TicketId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +45,7 @@ pub enum EventKind {
     MessageIn,
     MailOut,
     StatusChange,
+    TypeChange,
     Note,
 }
 
@@ -45,6 +55,7 @@ impl EventKind {
             EventKind::MessageIn => "message-in",
             EventKind::MailOut => "mail-out",
             EventKind::StatusChange => "status-change",
+            EventKind::TypeChange => "type-change",
             EventKind::Note => "note",
         }
     }
@@ -54,6 +65,7 @@ impl EventKind {
             "message-in" => EventKind::MessageIn,
             "mail-out" => EventKind::MailOut,
             "status-change" => EventKind::StatusChange,
+            "type-change" => EventKind::TypeChange,
             "note" => EventKind::Note,
             _ => return None,
         })
@@ -83,11 +95,12 @@ pub struct TicketFilter {
     pub all: bool,
 }
 
-const TICKET_COLUMNS: &str =
+pub(super) const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
-     last_customer_at, last_staff_at";
+     last_customer_at, last_staff_at, waiting_since, warnings_sent, next_deadline, closed_at,
+     reopened_from";
 
-fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
     Ok(Ticket {
         number: TicketId(r.get(0)?),
@@ -101,6 +114,11 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         updated: from_ts(r.get(7)?),
         last_customer_activity: r.get::<_, Option<i64>>(8)?.map(from_ts),
         last_staff_activity: r.get::<_, Option<i64>>(9)?.map(from_ts),
+        waiting_since: r.get::<_, Option<i64>>(10)?.map(from_ts),
+        warnings_sent: r.get(11)?,
+        next_deadline: r.get::<_, Option<i64>>(12)?.map(from_ts),
+        closed_at: r.get::<_, Option<i64>>(13)?.map(from_ts),
+        reopened_from: r.get::<_, Option<i64>>(14)?.map(TicketId),
     })
 }
 

@@ -1,0 +1,909 @@
+//! change: carries out the decisions of `lifecycle` inside the caller's
+//! transaction — the status, the inactivity timers (and so the indexed
+//! next deadline), the history line with who and why, and the mail the
+//! change causes, queued in the same transaction (DESIGN invariant 2).
+//!
+//! Callers: `apply` (a customer's message), `sweep` (warnings and closes),
+//! the operator's `postdesk ticket …` commands, and later staff commands by
+//! mail. Lifecycle mail is automatic mail: `Auto-Submitted:
+//! auto-generated`, never sent to the sender of a ticket a robot opened,
+//! and counted in `intake.max_auto_replies_per_day` (which refuses it to a
+//! customer address over the limit; the staff notification addresses are
+//! the desk's own and are never refused).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::apply;
+use crate::calendar::{Calendar, Span};
+use crate::config::{Config, Language};
+use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
+use crate::outbox::compose::{self, Desk, Notice, Recipient, TicketView};
+use crate::store::{Event, EventKind, QueuedMail, Reader, StoreError, Ticket, Timers, Tx};
+use crate::template::span_words;
+use crate::types::{Address, Mailbox, Status, TicketId};
+
+/// Everything a change needs from the config, borrowed.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub desk: Desk<'a>,
+    pub language: Language,
+    pub calendar: &'a Calendar,
+    pub rules: &'a [Rule],
+    /// The staff side's notification addresses (`[staff] notify`).
+    pub notify: &'a [Address],
+    pub max_auto_replies_per_day: u32,
+    /// None: a reply never reopens a closed ticket.
+    pub reopen_window: Option<Duration>,
+    pub ticket_types: &'a [String],
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(config: &'a Config, desk: Desk<'a>) -> Settings<'a> {
+        Settings {
+            desk,
+            language: config.service.default_language,
+            calendar: &config.calendar,
+            rules: &config.inactivity,
+            notify: &config.staff.notify,
+            max_auto_replies_per_day: config.intake.max_auto_replies_per_day,
+            reopen_window: config
+                .intake
+                .reopen_window
+                .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
+            ticket_types: &config.service.ticket_types,
+        }
+    }
+
+    fn plan(&self, status: Status, since: DateTime<Utc>) -> Option<Plan> {
+        lifecycle::plan(self.rules, self.calendar, status, since)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("no ticket #{0}")]
+    NoTicket(TicketId),
+    #[error("ticket #{0}: {1}")]
+    Refused(TicketId, String),
+    #[error("unknown ticket type {0:?}; this desk has: {1} (service.ticket_types)")]
+    UnknownType(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An operator's (or staff member's) command on a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SetStatus(Status),
+    Close,
+    Reopen,
+    SetType(String),
+}
+
+/// Who asks for a command, and why: both go into the history.
+#[derive(Debug, Clone, Copy)]
+pub struct Author<'a> {
+    pub who: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// What a command or a sweep action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub ticket: TicketId,
+    /// `in-progress → closed`, `type technical → billing`.
+    pub change: String,
+    /// Outbox rows queued.
+    pub mails: Vec<i64>,
+    /// Mail not sent, and why.
+    pub skipped: Vec<String>,
+}
+
+/// Why a status changes, for the history line and the mail's flags.
+enum Cause<'a> {
+    Customer(&'a Mailbox),
+    Operator(Author<'a>),
+    /// A staff member's reply or note, by mail.
+    Staff {
+        who: &'a str,
+        what: &'static str,
+    },
+    Inactivity {
+        side: Side,
+        span: Option<Span>,
+    },
+}
+
+impl Cause<'_> {
+    fn who(&self) -> String {
+        match self {
+            Cause::Customer(m) => m.address.to_string(),
+            Cause::Operator(a) => a.who.to_string(),
+            Cause::Staff { who, .. } => who.to_string(),
+            Cause::Inactivity { .. } => "postdesk".into(),
+        }
+    }
+
+    /// For the history, which is in English whatever the mail language.
+    fn why(&self) -> String {
+        match self {
+            Cause::Customer(m) => format!("a reply from {}", m.address),
+            Cause::Operator(a) => match a.reason {
+                Some(r) => r.to_string(),
+                None => format!("by {}", a.who),
+            },
+            Cause::Staff { what, .. } => what.to_string(),
+            Cause::Inactivity { side, span } => {
+                let after = span.map_or("at once".to_string(), |s| format!("after {s}"));
+                format!(
+                    "inactivity rule for {}: closed {after} without an answer",
+                    side.as_str()
+                )
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+/// A ticket just opened waits for staff from `at`.
+pub fn opened(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    ticket: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let deadline = s.plan(Status::New, at).and_then(|p| p.next_deadline(0));
+    tx.set_timers(
+        ticket,
+        &Timers {
+            waiting_since: Some(at),
+            warnings_sent: 0,
+            next_deadline: deadline,
+        },
+    )
+}
+
+/// Whether a customer's reply at `at` to `t` must open a new ticket instead
+/// (closed or rejected longer than the reopen window ago).
+pub fn reply_opens_new_ticket(s: &Settings<'_>, t: &Ticket, at: DateTime<Utc>) -> bool {
+    let closed_at = t.closed_at.unwrap_or(t.updated);
+    let within = lifecycle::within_reopen_window(closed_at, at, s.reopen_window);
+    lifecycle::decide(
+        t.status,
+        LifeEvent::CustomerMessage {
+            within_window: within,
+        },
+    ) == Decision::NewTicket
+}
+
+/// A customer's message, already stored on ticket `n`: moves the ticket
+/// (to in-progress, reopening it if closed) and its clock. A reopen tells
+/// the staff side. Returns the transition made, if any.
+pub fn customer_message(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    from: &Mailbox,
+    at: DateTime<Utc>,
+) -> Result<Option<Transition>, StoreError> {
+    let Some(t) = tx.read().ticket(n)? else {
+        return Ok(None);
+    };
+    // The caller opened a new ticket when the window had passed.
+    let decision = lifecycle::decide(
+        t.status,
+        LifeEvent::CustomerMessage {
+            within_window: true,
+        },
+    );
+    let Decision::Apply(tr) = decision else {
+        return Ok(None);
+    };
+    let cause = Cause::Customer(from);
+    transition(tx, s, &t, tr, &cause, at)?;
+    if tr.reopened {
+        let after = reload(tx, n)?;
+        let fields = changed_fields(&t, &after, &cause, true);
+        notify(tx, s, &after, "changed", &fields, Audience::StaffOnly, at)?;
+    }
+    Ok(Some(tr))
+}
+
+/// Staff activity on ticket `n` by `who` — `Event::StaffReply` (an answer
+/// relayed to the customer) or `Event::StaffNote` — moves its status and
+/// clock by the table. It queues no mail: the reply itself is the mail.
+/// For the staff-mail stage; returns the transition made, if any.
+pub fn staff_event(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    event: LifeEvent,
+    who: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Transition>, StoreError> {
+    let Some(t) = tx.read().ticket(n)? else {
+        return Ok(None);
+    };
+    let Decision::Apply(tr) = lifecycle::decide(t.status, event) else {
+        return Ok(None);
+    };
+    let what = match event {
+        LifeEvent::StaffReply => "a staff reply",
+        LifeEvent::StaffNote => "a staff note",
+        _ => "staff",
+    };
+    transition(tx, s, &t, tr, &Cause::Staff { who, what }, at)?;
+    Ok(Some(tr))
+}
+
+/// An operator's command on ticket `n`, with its mail to both sides.
+pub fn command(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    cmd: &Command,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<Done, ChangeError> {
+    let t = tx.read().ticket(n)?.ok_or(ChangeError::NoTicket(n))?;
+    let cause = Cause::Operator(author);
+    let event = match cmd {
+        Command::SetType(ty) => return set_type(tx, s, &t, ty, author, at),
+        Command::SetStatus(st) => LifeEvent::SetStatus(*st),
+        Command::Close => LifeEvent::Close,
+        Command::Reopen => LifeEvent::Reopen,
+    };
+    let tr = match lifecycle::decide(t.status, event) {
+        Decision::Apply(tr) => tr,
+        Decision::Refuse(why) => return Err(ChangeError::Refused(n, why)),
+        other => {
+            return Err(ChangeError::Refused(
+                n,
+                format!("nothing to do ({other:?})"),
+            ));
+        }
+    };
+    transition(tx, s, &t, tr, &cause, at)?;
+    let after = reload(tx, n)?;
+    let (kind, fields) = if tr.to == Status::Closed {
+        ("closed", closed_fields(s, &after, &cause, at))
+    } else {
+        ("changed", changed_fields(&t, &after, &cause, tr.reopened))
+    };
+    let (mails, skipped) = notify(tx, s, &after, kind, &fields, Audience::Both, at)?;
+    Ok(Done {
+        ticket: n,
+        change: format!("{} → {}", t.status, tr.to),
+        mails,
+        skipped,
+    })
+}
+
+/// Sends warning `index` of `plan` for ticket `t` to both sides and
+/// records it, so it is sent once.
+pub fn warn(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    plan: &Plan,
+    index: usize,
+    at: DateTime<Utc>,
+) -> Result<Done, StoreError> {
+    let w = plan.warnings[index];
+    let mut fields = vec![
+        ("since", s.calendar.format(plan.since)),
+        (
+            "elapsed",
+            w.span
+                .map(|sp| span_words(s.language, sp))
+                .unwrap_or_default(),
+        ),
+        ("customer_rule", flag(plan.side == Side::Customer)),
+        ("staff_rule", flag(plan.side == Side::Staff)),
+        ("closes", flag(plan.close.is_some())),
+        ("never_closes", flag(plan.close.is_none())),
+    ];
+    if let Some(c) = plan.close {
+        fields.push(("close_at", s.calendar.format(c.at)));
+    }
+    let (mails, skipped) = notify(tx, s, t, "warning", &fields, Audience::Both, at)?;
+    let warned = index as u32 + 1;
+    tx.set_timers(
+        t.number,
+        &Timers {
+            waiting_since: Some(plan.since),
+            warnings_sent: warned,
+            next_deadline: plan.next_deadline(warned as usize),
+        },
+    )?;
+    Ok(Done {
+        ticket: t.number,
+        change: format!(
+            "warning {} of {} ({} waiting for {})",
+            index + 1,
+            plan.warnings.len(),
+            w.span.map(|sp| sp.to_string()).unwrap_or_default(),
+            plan.side.as_str()
+        ),
+        mails,
+        skipped,
+    })
+}
+
+/// Closes ticket `t` because the close of `plan` is due, with the close
+/// notice to both sides.
+pub fn inactivity_close(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    plan: &Plan,
+    at: DateTime<Utc>,
+) -> Result<Option<Done>, StoreError> {
+    let Decision::Apply(tr) = lifecycle::decide(t.status, LifeEvent::InactivityClose) else {
+        return Ok(None);
+    };
+    let cause = Cause::Inactivity {
+        side: plan.side,
+        span: plan.close.and_then(|c| c.span),
+    };
+    transition(tx, s, t, tr, &cause, at)?;
+    let after = reload(tx, t.number)?;
+    let fields = closed_fields(s, &after, &cause, at);
+    let (mails, skipped) = notify(tx, s, &after, "closed", &fields, Audience::Both, at)?;
+    Ok(Some(Done {
+        ticket: t.number,
+        change: format!("{} → closed", t.status),
+        mails,
+        skipped,
+    }))
+}
+
+/// Writes the next deadline again from the ticket's current state: for a
+/// deadline that is stale (the rules changed, or a sweep found nothing due).
+pub fn refresh_deadline(tx: &mut Tx<'_>, s: &Settings<'_>, t: &Ticket) -> Result<(), StoreError> {
+    let timers = timers_for(s, t.status, t.waiting_since, t.warnings_sent, t.updated);
+    if timers.next_deadline != t.next_deadline || timers.waiting_since != t.waiting_since {
+        tx.set_timers(t.number, &timers)?;
+    }
+    Ok(())
+}
+
+/// The plan of a ticket as it stands, for the sweep.
+pub fn plan_of(s: &Settings<'_>, t: &Ticket) -> Option<Plan> {
+    s.plan(t.status, t.waiting_since.unwrap_or(t.updated))
+}
+
+// ---------------------------------------------------------------------------
+// The steps
+// ---------------------------------------------------------------------------
+
+/// The status, its history line and the clock, for a decided transition.
+fn transition(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    tr: Transition,
+    cause: &Cause<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if tr.to != t.status {
+        tx.set_status(t.number, tr.to, at)?;
+        let verb = if tr.reopened { " (reopened)" } else { "" };
+        tx.add_event(
+            t.number,
+            &Event {
+                at,
+                kind: EventKind::StatusChange,
+                actor: cause.who(),
+                detail: format!("{} → {}{verb}: {}", t.status, tr.to, cause.why()),
+                message: None,
+                outbox: None,
+            },
+        )?;
+    }
+    let since = if tr.restart_clock {
+        Some(at)
+    } else {
+        t.waiting_since
+    };
+    let warned = if tr.restart_clock { 0 } else { t.warnings_sent };
+    tx.set_timers(t.number, &timers_for(s, tr.to, since, warned, at))
+}
+
+/// Timers for a ticket in `status`: nobody waited for, no clock.
+fn timers_for(
+    s: &Settings<'_>,
+    status: Status,
+    since: Option<DateTime<Utc>>,
+    warned: u32,
+    fallback: DateTime<Utc>,
+) -> Timers {
+    if lifecycle::waits_for(status).is_none() {
+        return Timers {
+            waiting_since: None,
+            warnings_sent: 0,
+            next_deadline: None,
+        };
+    }
+    let since = since.unwrap_or(fallback);
+    Timers {
+        waiting_since: Some(since),
+        warnings_sent: warned,
+        next_deadline: s
+            .plan(status, since)
+            .and_then(|p| p.next_deadline(warned as usize)),
+    }
+}
+
+fn set_type(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    ty: &str,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<Done, ChangeError> {
+    if !s.ticket_types.iter().any(|k| k == ty) {
+        return Err(ChangeError::UnknownType(
+            ty.to_string(),
+            s.ticket_types.join(", "),
+        ));
+    }
+    if t.ticket_type == ty {
+        return Err(ChangeError::Refused(
+            t.number,
+            format!("type is already {ty}"),
+        ));
+    }
+    tx.set_ticket_type(t.number, ty, at)?;
+    let cause = Cause::Operator(author);
+    tx.add_event(
+        t.number,
+        &Event {
+            at,
+            kind: EventKind::TypeChange,
+            actor: cause.who(),
+            detail: format!("{} → {ty}: {}", t.ticket_type, cause.why()),
+            message: None,
+            outbox: None,
+        },
+    )?;
+    let after = reload(tx, t.number)?;
+    let mut fields = changed_fields(t, &after, &cause, false);
+    fields.retain(|(k, _)| *k != "change");
+    fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
+    let (mails, skipped) = notify(tx, s, &after, "changed", &fields, Audience::Both, at)?;
+    Ok(Done {
+        ticket: t.number,
+        change: format!("type {} → {ty}", t.ticket_type),
+        mails,
+        skipped,
+    })
+}
+
+fn reload(tx: &Tx<'_>, n: TicketId) -> Result<Ticket, StoreError> {
+    tx.read()
+        .ticket(n)?
+        .ok_or_else(|| StoreError::Corrupt(format!("ticket #{n} vanished inside its transaction")))
+}
+
+fn flag(b: bool) -> String {
+    if b { "yes".into() } else { String::new() }
+}
+
+fn changed_fields(
+    before: &Ticket,
+    after: &Ticket,
+    cause: &Cause<'_>,
+    reopened: bool,
+) -> Vec<(&'static str, String)> {
+    let reason = match cause {
+        Cause::Operator(a) => a.reason.unwrap_or_default().to_string(),
+        _ => String::new(),
+    };
+    vec![
+        (
+            "change",
+            format!("status: {} → {}", before.status, after.status),
+        ),
+        ("by", cause.who()),
+        ("reason", reason),
+        ("reopened", flag(reopened)),
+    ]
+}
+
+fn closed_fields(
+    s: &Settings<'_>,
+    after: &Ticket,
+    cause: &Cause<'_>,
+    at: DateTime<Utc>,
+) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("by", cause.who()),
+        ("can_reopen", flag(s.reopen_window.is_some())),
+        ("cannot_reopen", flag(s.reopen_window.is_none())),
+    ];
+    if let Some(w) = s.reopen_window {
+        let closed = after.closed_at.unwrap_or(at);
+        fields.push(("reopen_until", s.calendar.format(closed + w)));
+    }
+    match cause {
+        Cause::Inactivity { side, span } => {
+            fields.push(("customer_rule", flag(*side == Side::Customer)));
+            fields.push(("staff_rule", flag(*side == Side::Staff)));
+            // `elapsed` for a close after a length, `at_once` for close_after = "".
+            match span {
+                Some(sp) => fields.push(("elapsed", span_words(s.language, *sp))),
+                None => fields.push(("at_once", "yes".into())),
+            }
+        }
+        Cause::Operator(a) => {
+            fields.push(("by_operator", "yes".into()));
+            fields.push(("reason", a.reason.unwrap_or_default().to_string()));
+        }
+        Cause::Staff { .. } => fields.push(("by_operator", "yes".into())),
+        Cause::Customer(_) => {}
+    }
+    fields
+}
+
+// ---------------------------------------------------------------------------
+// Mail
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Both,
+    StaffOnly,
+}
+
+/// Queues notice `kind` about ticket `t` to the customer side (one mail per
+/// person) and the staff side (one mail to every notify address), each
+/// with its history line. Returns the outbox rows and the mails not sent.
+fn notify(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    kind: &'static str,
+    fields: &[(&'static str, String)],
+    audience: Audience,
+    at: DateTime<Utc>,
+) -> Result<(Vec<i64>, Vec<String>), StoreError> {
+    let view = view(&tx.read(), s.calendar, t)?;
+    let seq = tx.read().event_count(t.number)?;
+    let mut queued = Vec::new();
+    let mut skipped = Vec::new();
+
+    if audience == Audience::Both {
+        let robot = tx
+            .read()
+            .first_message_class(t.number)?
+            .is_some_and(|c| c.is_automatic());
+        for (person, role) in tx.read().participants(t.number)? {
+            if role == "staff" {
+                continue;
+            }
+            let refusal = if robot {
+                Some(
+                    "the ticket was opened by an automatic message; it gets no automatic mail"
+                        .to_string(),
+                )
+            } else if person.address == *s.desk.address {
+                Some("that is our own address".to_string())
+            } else {
+                apply::auto_reply_limit(tx, &person.address, at, s.max_auto_replies_per_day)?
+            };
+            match refusal {
+                Some(why) => {
+                    let line = format!("no {kind} mail to {}: {why}", person.address);
+                    note(tx, t.number, at, &line)?;
+                    skipped.push(line);
+                }
+                None => {
+                    let cause = format!("{seq}|{}", person.address.key());
+                    let id = queue(
+                        tx,
+                        s,
+                        &view,
+                        kind,
+                        fields,
+                        Recipient::Customer(&person),
+                        &cause,
+                        at,
+                    )?;
+                    queued.push(id);
+                }
+            }
+        }
+    }
+    if s.notify.is_empty() {
+        skipped.push(format!("no {kind} mail to staff: [staff] notify is empty"));
+    } else {
+        let cause = format!("{seq}|staff");
+        let id = queue(
+            tx,
+            s,
+            &view,
+            kind,
+            fields,
+            Recipient::Staff(s.notify),
+            &cause,
+            at,
+        )?;
+        queued.push(id);
+    }
+    Ok((queued, skipped))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn queue(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    view: &TicketView,
+    kind: &'static str,
+    fields: &[(&'static str, String)],
+    to: Recipient<'_>,
+    cause: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let mail = compose::notice(
+        &s.desk,
+        s.language,
+        &Notice {
+            kind,
+            view,
+            to,
+            fields,
+            cause,
+        },
+        at,
+    );
+    let id = tx.queue_mail(&QueuedMail {
+        ticket: Some(view.number),
+        kind: mail.kind,
+        automatic: true,
+        message_id: &mail.message_id,
+        mail_from: Some(s.desk.address),
+        rcpt: &mail.to,
+        subject: &mail.subject,
+        raw: &mail.raw,
+        at,
+    })?;
+    let to: Vec<&str> = mail.to.iter().map(|a| a.as_str()).collect();
+    tx.add_event(
+        view.number,
+        &Event {
+            at,
+            kind: EventKind::MailOut,
+            actor: "postdesk".into(),
+            detail: format!("{kind} queued to {}", to.join(", ")),
+            message: None,
+            outbox: Some(id),
+        },
+    )?;
+    Ok(id)
+}
+
+fn note(tx: &mut Tx<'_>, n: TicketId, at: DateTime<Utc>, detail: &str) -> Result<(), StoreError> {
+    tx.add_event(
+        n,
+        &Event {
+            at,
+            kind: EventKind::Note,
+            actor: "postdesk".into(),
+            detail: detail.to_string(),
+            message: None,
+            outbox: None,
+        },
+    )
+}
+
+/// What a notice shows of ticket `t`: its details, the newest message from
+/// a person, and the history — the messages people wrote and the status and
+/// type changes, oldest first. Automatic messages, mail we sent and
+/// internal notes stay out. Language-neutral: times in the desk's zone,
+/// status and type by their names.
+pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView, StoreError> {
+    let messages = read.ticket_messages(t.number)?;
+    let events = read.events(t.number)?;
+    let from = |m: &crate::store::StoredMessage| match (&m.from_name, &m.from) {
+        (Some(name), Some(addr)) if !name.trim().is_empty() => format!("{name} <{addr}>"),
+        (_, Some(addr)) => addr.clone(),
+        _ => "?".to_string(),
+    };
+    let block = |m: &crate::store::StoredMessage| {
+        format!(
+            "{}  {}\n{}",
+            cal.format(m.received_at),
+            from(m),
+            indent(&m.new_text)
+        )
+    };
+    let mut history = Vec::new();
+    for e in &events {
+        let line = match e.kind {
+            EventKind::MessageIn => e
+                .message
+                .and_then(|id| messages.iter().find(|m| m.id == id))
+                .filter(|m| !m.class.is_automatic())
+                .map(block),
+            EventKind::StatusChange => Some(format!(
+                "{}  status: {}",
+                cal.format(e.at),
+                arrow(&e.detail)
+            )),
+            EventKind::TypeChange => {
+                Some(format!("{}  type: {}", cal.format(e.at), arrow(&e.detail)))
+            }
+            EventKind::MailOut | EventKind::Note => None,
+        };
+        history.extend(line);
+    }
+    let people: Vec<_> = messages
+        .iter()
+        .filter(|m| !m.class.is_automatic())
+        .collect();
+    let latest = people.last().map(|m| block(m)).unwrap_or_default();
+    let mut references: Vec<String> = Vec::new();
+    for m in [messages.first(), people.last().copied()]
+        .into_iter()
+        .flatten()
+    {
+        if !references.contains(&m.message_id) {
+            references.push(m.message_id.clone());
+        }
+    }
+    Ok(TicketView {
+        number: t.number,
+        subject: t.subject.clone(),
+        status: t.status,
+        ticket_type: t.ticket_type.clone(),
+        created: cal.format(t.created),
+        latest,
+        history: history.join("\n\n"),
+        references,
+    })
+}
+
+/// The `a → b` part of a change's detail (`a → b: why`).
+fn arrow(detail: &str) -> &str {
+    detail.split_once(": ").map_or(detail, |(a, _)| a)
+}
+
+fn indent(text: &str) -> String {
+    let text = text.trim_end();
+    if text.is_empty() {
+        return "    (no text)".into();
+    }
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewTicket, Store};
+    use crate::template::Templates;
+    use crate::thread::Token;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn staff_events_move_status_and_clock_without_mail() {
+        let config = Config::from_toml(
+            "[calendar]\ntimezone = \"Europe/Paris\"\n[staff]\nnotify = [\"team@x.example\"]",
+            "t",
+            std::path::Path::new("/"),
+        )
+        .unwrap();
+        let token = Token::new("T");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk",
+            address: &config.service.address,
+            token: &token,
+            templates: &templates,
+        };
+        let s = Settings::new(&config, desk);
+        let ann = Mailbox {
+            name: None,
+            address: Address::parse("ann@x.example").unwrap(),
+        };
+        let mut store = Store::open_in_memory().unwrap();
+        let opened = t("2026-11-16T10:00:00+01:00");
+        let n = store
+            .write(|tx| {
+                let n = tx.create_ticket(&NewTicket {
+                    subject: "s",
+                    ticket_type: "technical",
+                    account: None,
+                    requester: &ann,
+                    at: opened,
+                })?;
+                opened_then_check(tx, &s, n, opened)?;
+                Ok::<_, StoreError>(n)
+            })
+            .unwrap();
+        let got = store.read().ticket(n).unwrap().unwrap();
+        assert_eq!(
+            got.next_deadline,
+            Some(t("2026-11-18T10:00:00+01:00")),
+            "staff warns on day 2"
+        );
+
+        // A note restarts the staff clock; a reply hands the ticket to the customer.
+        let note_at = t("2026-11-17T09:00:00+01:00");
+        let reply_at = t("2026-11-17T10:00:00+01:00");
+        store
+            .write(|tx| {
+                let tr = staff_event(tx, &s, n, LifeEvent::StaffNote, "bob@desk.example", note_at)?;
+                assert_eq!(tr.map(|t| t.to), Some(Status::New));
+                let tr = staff_event(
+                    tx,
+                    &s,
+                    n,
+                    LifeEvent::StaffReply,
+                    "bob@desk.example",
+                    reply_at,
+                )?;
+                assert_eq!(tr.map(|t| t.to), Some(Status::WaitingForCustomer));
+                // A second reply while waiting changes nothing.
+                assert_eq!(
+                    staff_event(
+                        tx,
+                        &s,
+                        n,
+                        LifeEvent::StaffReply,
+                        "bob@desk.example",
+                        reply_at
+                    )?,
+                    None
+                );
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let got = store.read().ticket(n).unwrap().unwrap();
+        assert_eq!(got.status, Status::WaitingForCustomer);
+        assert_eq!(got.waiting_since, Some(reply_at));
+        assert_eq!(
+            got.next_deadline,
+            Some(t("2026-11-26T10:00:00+01:00")),
+            "7 business days"
+        );
+        assert!(store.read().ticket_outbox(n).unwrap().is_empty(), "no mail");
+        let events = store.read().events(n).unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.actor, "bob@desk.example");
+        assert!(
+            last.detail
+                .starts_with("new → waiting-for-customer: a staff reply"),
+            "{}",
+            last.detail
+        );
+    }
+
+    fn opened_then_check(
+        tx: &mut Tx<'_>,
+        s: &Settings<'_>,
+        n: TicketId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        opened(tx, s, n, at)?;
+        let got = tx.read().ticket(n)?.unwrap();
+        assert_eq!(got.waiting_since, Some(at));
+        Ok(())
+    }
+}

@@ -1,0 +1,685 @@
+//! The ticket lifecycle through the binary: the two default inactivity rules
+//! walked with `postdesk sweep --now` at each threshold, reset by activity,
+//! on-hold, reopening inside and after the window, the operator's ticket
+//! commands, and the daemon's scheduled sweep.
+//!
+//! Messages are taken in at chosen instants through the library's intake
+//! (`Pipeline::take`, the code `postdesk ingest` runs), because the binary
+//! stamps mail with the real time; everything else goes through the binary.
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::{Desk, customer_mail};
+use postdesk::config::Config;
+use postdesk::intake::{Pipeline, RawMail};
+use serde_json::Value;
+
+const PARIS: &str = r#"
+[staff]
+notify = ["team@desk.example"]
+
+[calendar]
+timezone = "Europe/Paris"
+"#;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Takes one message in at instant `at`, as `postdesk ingest` would.
+fn take_at(desk: &Desk, raw: &[u8], at: &str) {
+    let config = Arc::new(Config::load(&desk.config).unwrap());
+    let pipeline = Pipeline::new(config).unwrap();
+    let mut store = desk.open_store();
+    let mail = RawMail {
+        source: "test".into(),
+        source_id: None,
+        raw: raw.to_vec(),
+    };
+    pipeline.take(&mut store, &[mail], t(at)).unwrap();
+}
+
+fn first_mail(desk: &Desk, at: &str) {
+    take_at(
+        desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Printer on fire",
+            "first@customer.example",
+            "My printer is on fire.",
+        ),
+        at,
+    );
+}
+
+fn reply(desk: &Desk, id: &str, body: &str, at: &str) {
+    take_at(
+        desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Re: [DESK #1] Printer on fire",
+            id,
+            body,
+        ),
+        at,
+    );
+}
+
+/// Runs `postdesk sweep --now AT --json`.
+fn sweep(desk: &Desk, at: &str) -> Value {
+    desk.json(&["sweep", "--now", at, "--json"])
+}
+
+/// (ticket, rule, action) of each thing a sweep did.
+fn actions(report: &Value) -> Vec<(i64, String, String)> {
+    report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["ticket"].as_i64().unwrap(),
+                a["rule"].as_str().unwrap().to_string(),
+                a["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn ticket(desk: &Desk, n: i64) -> Value {
+    desk.json(&["ticket", "show", &n.to_string(), "--json"])
+}
+
+/// Outbox rows, oldest first: (kind, recipients, id).
+fn outbox(desk: &Desk) -> Vec<(String, String, i64)> {
+    let mut rows: Vec<(String, String, i64)> = desk
+        .json(&["outbox", "list", "--json", "--limit", "1000"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let rcpt: Vec<&str> = m["rcpt"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            (
+                m["kind"].as_str().unwrap().to_string(),
+                rcpt.join(","),
+                m["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+fn kinds_since(desk: &Desk, skip: usize) -> Vec<(String, String)> {
+    outbox(desk)
+        .into_iter()
+        .skip(skip)
+        .map(|(k, r, _)| (k, r))
+        .collect()
+}
+
+fn both(kind: &str) -> Vec<(String, String)> {
+    vec![
+        (kind.to_string(), "ann@customer.example".to_string()),
+        (kind.to_string(), "team@desk.example".to_string()),
+    ]
+}
+
+/// Outbox mail `id` as its head (raw) and its text body (decoded).
+fn raw_mail(desk: &Desk, id: i64) -> String {
+    let raw = desk.ok(&["outbox", "show", &id.to_string()]);
+    let head = raw.split("\r\n\r\n").next().unwrap().to_string();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("our mail parses");
+    format!("{head}\n\n{}", parsed.body_text(0).unwrap())
+}
+
+#[test]
+fn staff_rule_warns_on_days_2_and_4_and_closes_on_day_6_but_not_on_a_saturday() {
+    let desk = Desk::with_extra(PARIS);
+    // Sunday 2 November 2025, 10:00 in Paris: day 6 is a Saturday.
+    first_mail(&desk, "2025-11-02T10:00:00+01:00");
+    assert_eq!(
+        kinds_since(&desk, 0),
+        [("receipt".into(), "ann@customer.example".into())]
+    );
+
+    assert!(actions(&sweep(&desk, "2025-11-04T09:59:59+01:00")).is_empty());
+    // Day 2: the first warning, to both sides.
+    let r = sweep(&desk, "2025-11-04T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(kinds_since(&desk, 1), both("warning"));
+    // Once per threshold.
+    assert!(actions(&sweep(&desk, "2025-11-04T10:05:00+01:00")).is_empty());
+    assert!(actions(&sweep(&desk, "2025-11-06T09:59:00+01:00")).is_empty());
+    // Day 4: the second warning.
+    let r = sweep(&desk, "2025-11-06T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(kinds_since(&desk, 3), both("warning"));
+    let (_, _, id) = outbox(&desk)[3].clone();
+    let mail = raw_mail(&desk, id);
+    assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
+    assert!(mail.contains("since 2025-11-02 10:00 CET"), "{mail}");
+    assert!(mail.contains("4 days"), "{mail}");
+    assert!(
+        mail.contains("2025-11-10 00:00 CET"),
+        "says when it closes: {mail}"
+    );
+    assert!(
+        mail.contains("My printer is on fire."),
+        "newest message: {mail}"
+    );
+
+    // Day 6 is Saturday: nothing closes on a non-working day…
+    assert!(actions(&sweep(&desk, "2025-11-08T10:00:00+01:00")).is_empty());
+    assert!(actions(&sweep(&desk, "2025-11-09T23:59:59+01:00")).is_empty());
+    assert_eq!(ticket(&desk, 1)["status"], "new");
+    // …it closes at the start of Monday.
+    let r = sweep(&desk, "2025-11-10T00:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "close".into())]);
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["status"], "closed");
+    assert_eq!(shown["next_deadline"], Value::Null);
+    assert_eq!(kinds_since(&desk, 5), both("closed"));
+    let (_, _, id) = outbox(&desk)[5].clone();
+    let notice = raw_mail(&desk, id);
+    assert!(notice.contains("is now closed"), "{notice}");
+    assert!(notice.contains("6 days"), "{notice}");
+    assert!(notice.contains("whole history"), "{notice}");
+    assert!(
+        notice.contains("status: new"),
+        "the history shows the close: {notice}"
+    );
+    // Closed: no more rules.
+    assert!(actions(&sweep(&desk, "2026-06-01T00:00:00+02:00")).is_empty());
+}
+
+#[test]
+fn customer_rule_warns_after_7_and_closes_after_14_business_days() {
+    // 11 November (Armistice) is a holiday in this desk's calendar.
+    let desk = Desk::with_extra(&format!("{PARIS}holidays = [\"2025-11-11\"]\n"));
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    // Staff answered by phone at 10:00; the operator records it.
+    let out = desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "waiting-for-customer",
+        "--at",
+        "2025-11-03T10:00:00+01:00",
+        "--reason",
+        "answered by phone",
+    ]);
+    assert!(out.contains("new → waiting-for-customer"), "{out}");
+    assert_eq!(kinds_since(&desk, 1), both("changed"));
+    let mails = outbox(&desk).len();
+
+    // 7 business days from Monday 10:00, the 11th off: Thursday 13th, 10:00.
+    assert!(actions(&sweep(&desk, "2025-11-13T09:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-13T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "customer".into(), "warning".into())]);
+    assert_eq!(kinds_since(&desk, mails), both("warning"));
+    let (_, _, id) = outbox(&desk)[mails].clone();
+    let mail = raw_mail(&desk, id);
+    assert!(mail.contains("7 business days"), "{mail}");
+    assert!(
+        mail.contains("2025-11-24 10:00 CET"),
+        "the close date: {mail}"
+    );
+    // 14 business days: Monday 24th, 10:00.
+    assert!(actions(&sweep(&desk, "2025-11-24T09:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-24T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "customer".into(), "close".into())]);
+    assert_eq!(ticket(&desk, 1)["status"], "closed");
+}
+
+#[test]
+fn activity_by_the_side_waited_for_resets_its_clock_and_automatic_mail_does_not() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "waiting-for-customer",
+        "--at",
+        "2025-11-03T10:00:00+01:00",
+    ]);
+    // An out-of-office on Wednesday: stored on the ticket, nothing else.
+    let oof = String::from_utf8(customer_mail(
+        "ann@customer.example",
+        "Automatic reply: [DESK #1] Printer on fire",
+        "oof@customer.example",
+        "I am away.",
+    ))
+    .unwrap()
+    .replace(
+        "MIME-Version",
+        "Auto-Submitted: auto-replied\r\nMIME-Version",
+    );
+    take_at(&desk, oof.as_bytes(), "2025-11-05T08:00:00+01:00");
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["status"], "waiting-for-customer");
+    assert_eq!(shown["waiting_since"], "2025-11-03T09:00:00Z");
+    // So the customer warning still comes 7 business days after the answer.
+    let r = sweep(&desk, "2025-11-12T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "customer".into(), "warning".into())]);
+
+    // The customer answers on Friday at noon: waiting for staff from then.
+    reply(
+        &desk,
+        "r1@customer.example",
+        "Still burning.",
+        "2025-11-14T12:00:00+01:00",
+    );
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["status"], "in-progress");
+    assert_eq!(shown["waiting_since"], "2025-11-14T11:00:00Z");
+    assert_eq!(shown["warnings_sent"], 0);
+    // The old customer close (24th) is gone; the staff rule counts from Friday noon.
+    assert!(actions(&sweep(&desk, "2025-11-16T11:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-16T12:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    // A second customer message does not reset the staff clock.
+    reply(
+        &desk,
+        "r2@customer.example",
+        "Hello?",
+        "2025-11-17T09:00:00+01:00",
+    );
+    let r = sweep(&desk, "2025-11-18T12:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    let r = sweep(&desk, "2025-11-20T12:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "close".into())]);
+}
+
+#[test]
+fn on_hold_stops_the_timers() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "on-hold",
+        "--at",
+        "2025-11-03T10:00:00+01:00",
+    ]);
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["next_deadline"], Value::Null);
+    assert!(actions(&sweep(&desk, "2026-01-31T10:00:00+01:00")).is_empty());
+    assert_eq!(ticket(&desk, 1)["status"], "on-hold");
+    // Taken off hold: the staff clock starts afresh.
+    desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "in-progress",
+        "--at",
+        "2025-11-20T10:00:00+01:00",
+    ]);
+    assert!(actions(&sweep(&desk, "2025-11-22T09:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-22T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+}
+
+#[test]
+fn a_reply_within_the_window_reopens_and_after_it_opens_a_new_ticket() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    desk.ok(&[
+        "ticket",
+        "close",
+        "1",
+        "--at",
+        "2025-11-04T10:00:00+01:00",
+        "--reason",
+        "fixed",
+    ]);
+    assert_eq!(kinds_since(&desk, 1), both("closed"));
+    let (_, _, id) = outbox(&desk)[1].clone();
+    let notice = raw_mail(&desk, id);
+    assert!(notice.contains("Reason: fixed"), "{notice}");
+    assert!(
+        notice.contains("by 2025-12-04 10:00 CET"),
+        "reopen deadline: {notice}"
+    );
+
+    // An out-of-office does not reopen.
+    let oof = String::from_utf8(customer_mail(
+        "ann@customer.example",
+        "Automatic reply: [DESK #1] Printer on fire",
+        "oof@customer.example",
+        "I am away.",
+    ))
+    .unwrap()
+    .replace(
+        "MIME-Version",
+        "Auto-Submitted: auto-replied\r\nMIME-Version",
+    );
+    take_at(&desk, oof.as_bytes(), "2025-11-05T08:00:00+01:00");
+    assert_eq!(ticket(&desk, 1)["status"], "closed");
+
+    // 30 days after the close, to the second: reopened, staff told.
+    let mails = outbox(&desk).len();
+    reply(
+        &desk,
+        "r1@customer.example",
+        "It is back.",
+        "2025-12-04T10:00:00+01:00",
+    );
+    assert_eq!(desk.tickets().len(), 1);
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["status"], "in-progress");
+    assert!(
+        shown["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["detail"]
+                .as_str()
+                .unwrap()
+                .contains("closed → in-progress (reopened)")),
+        "{shown:#}"
+    );
+    assert_eq!(
+        kinds_since(&desk, mails),
+        [("changed".into(), "team@desk.example".into())]
+    );
+    // Timers run again: staff warned 2 days later.
+    let r = sweep(&desk, "2025-12-06T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+
+    // Closed again; a reply 30 days and one second later opens ticket #2.
+    desk.ok(&["ticket", "close", "1", "--at", "2025-12-08T10:00:00+01:00"]);
+    reply(
+        &desk,
+        "r2@customer.example",
+        "Again!",
+        "2026-01-07T10:00:01+01:00",
+    );
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 2, "{tickets:#?}");
+    assert_eq!(ticket(&desk, 1)["status"], "closed");
+    let new = ticket(&desk, 2);
+    assert_eq!(new["status"], "new");
+    assert_eq!(new["reopened_from"], 1);
+    let first_line = new["history"][0]["detail"].as_str().unwrap();
+    assert!(first_line.contains("a reply to ticket #1"), "{first_line}");
+    assert_eq!(new["history"][0]["text"], "Again!");
+    let old = ticket(&desk, 1);
+    assert!(
+        old["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["detail"].as_str().unwrap().contains("opened ticket #2")),
+        "{old:#}"
+    );
+    // The new ticket has its receipt.
+    assert_eq!(outbox(&desk).last().unwrap().0, "receipt");
+}
+
+#[test]
+fn reopen_window_0_never_reopens() {
+    let desk = Desk::with_extra(&format!("{PARIS}\n[intake]\nreopen_window = 0\n"));
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    desk.ok(&["ticket", "close", "1", "--at", "2025-11-03T10:00:00+01:00"]);
+    reply(
+        &desk,
+        "r1@customer.example",
+        "One more thing.",
+        "2025-11-03T10:01:00+01:00",
+    );
+    assert_eq!(desk.tickets().len(), 2);
+    assert_eq!(ticket(&desk, 2)["reopened_from"], 1);
+    // The operator can still reopen by hand.
+    let out = desk.ok(&["ticket", "reopen", "1"]);
+    assert!(out.contains("closed → in-progress"), "{out}");
+}
+
+#[test]
+fn operator_commands_follow_the_rules_and_say_no_clearly() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    let out = desk.ok(&[
+        "ticket",
+        "set-type",
+        "1",
+        "billing",
+        "--reason",
+        "it is an invoice",
+    ]);
+    assert!(out.contains("type technical → billing"), "{out}");
+    assert_eq!(kinds_since(&desk, 1), both("changed"));
+    let (_, _, id) = outbox(&desk)[1].clone();
+    let mail = raw_mail(&desk, id);
+    assert!(mail.contains("type: technical → billing"), "{mail}");
+    assert!(mail.contains("Reason: it is an invoice"), "{mail}");
+    assert_eq!(ticket(&desk, 1)["type"], "billing");
+
+    for (args, code, says) in [
+        (
+            &["ticket", "set-type", "1", "billing"][..],
+            65,
+            "already billing",
+        ),
+        (
+            &["ticket", "set-type", "1", "hardware"][..],
+            65,
+            "technical, billing, refund",
+        ),
+        (&["ticket", "reopen", "1"][..], 65, "not closed"),
+        (&["ticket", "set-status", "1", "new"][..], 65, "already new"),
+        (&["ticket", "close", "9"][..], 65, "no ticket #9"),
+        (
+            &["ticket", "close", "1", "--at", "2999-01-01T00:00:00Z"][..],
+            64,
+            "future",
+        ),
+        (
+            &["ticket", "set-status", "1", "open"][..],
+            64,
+            "unknown status",
+        ),
+    ] {
+        let out = desk.run(args, b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    desk.ok(&["ticket", "close", "1"]);
+    let out = desk.run(&["ticket", "close", "1"], b"");
+    assert_eq!(out.status.code(), Some(65));
+    desk.ok(&["ticket", "reopen", "1", "--reason", "customer called"]);
+    assert_eq!(ticket(&desk, 1)["status"], "in-progress");
+}
+
+#[test]
+fn dry_run_says_what_it_would_do_and_changes_nothing() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    let before = outbox(&desk).len();
+    let text = desk.ok(&["sweep", "--now", "2025-11-05T09:00:00+01:00", "--dry-run"]);
+    assert!(text.contains("#1") && text.contains("would warn"), "{text}");
+    assert!(text.contains("due 2025-11-05 09:00 CET"), "{text}");
+    assert_eq!(outbox(&desk).len(), before);
+    assert_eq!(ticket(&desk, 1)["warnings_sent"], 0);
+    let text = desk.ok(&["sweep", "--now", "2025-11-05T09:00:00+01:00"]);
+    assert!(
+        text.contains("1 warning(s), 0 close(s), 2 mail(s) queued"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_daily_limit_and_robots_keep_warnings_from_customers_but_not_from_staff() {
+    let desk = Desk::with_extra(&format!(
+        "{PARIS}\n[intake]\nmax_auto_replies_per_day = 1\nunmatched_automatic = \"ticket\"\n"
+    ));
+    // Ann got her receipt: that is her one automatic mail of the day.
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    // A robot's mail opened ticket #2.
+    let robot = String::from_utf8(customer_mail(
+        "noreply@robot.example",
+        "Your order",
+        "o1@robot.example",
+        "Thanks for your order.",
+    ))
+    .unwrap()
+    .replace(
+        "MIME-Version",
+        "Auto-Submitted: auto-generated\r\nMIME-Version",
+    );
+    take_at(&desk, robot.as_bytes(), "2025-11-03T09:00:00+01:00");
+    let before = outbox(&desk).len();
+    let r = sweep(&desk, "2025-11-05T09:00:00+01:00");
+    assert_eq!(actions(&r).len(), 2);
+    let sent = kinds_since(&desk, before);
+    // The receipt is more than 24 hours old: Ann and the team get their
+    // warning; the robot's ticket warns the team only.
+    assert_eq!(
+        sent,
+        [
+            ("warning".to_string(), "ann@customer.example".to_string()),
+            ("warning".to_string(), "team@desk.example".to_string()),
+            ("warning".to_string(), "team@desk.example".to_string()),
+        ]
+    );
+    let skipped: Vec<&str> = r["actions"][1]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(skipped[0].contains("automatic message"), "{skipped:?}");
+
+    // Within one day the limit bites: the operator's change mail to Ann is
+    // refused, the team's goes.
+    let before = outbox(&desk).len();
+    let out = desk.ok(&[
+        "ticket",
+        "set-type",
+        "1",
+        "refund",
+        "--at",
+        "2025-11-05T09:30:00+01:00",
+    ]);
+    assert!(out.contains("reach the limit"), "{out}");
+    assert_eq!(
+        kinds_since(&desk, before),
+        [("changed".to_string(), "team@desk.example".to_string())]
+    );
+}
+
+#[test]
+fn the_daemon_sweeps_on_its_cron_schedule_and_stops_on_sigterm() {
+    let desk = Desk::with_extra(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[calendar]
+working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+[[inactivity]]
+waiting_for = "customer"
+close_after = ""
+
+[schedule]
+sweep = "* * * * * *"
+"#,
+    );
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    // Answered now: with close_after = "" the ticket is due at once.
+    desk.ok(&["ticket", "set-status", "1", "waiting-for-customer"]);
+    let mut child = desk
+        .command()
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while ticket(&desk, 1)["status"] != "closed" {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the daemon never swept"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The close notices are delivered by the daemon's sender.
+    while !outbox(&desk).iter().any(|(k, _, _)| k == "closed") {
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    // close_after = "": the notice says the answer closed it.
+    let (_, _, id) = outbox(&desk)
+        .into_iter()
+        .find(|(k, r, _)| k == "closed" && r.starts_with("ann@"))
+        .unwrap();
+    let notice = raw_mail(&desk, id);
+    assert!(notice.contains("We have answered your request"), "{notice}");
+}
+
+#[test]
+fn changed_rules_apply_to_waiting_tickets_at_the_next_sweep() {
+    let desk = Desk::with_extra(PARIS);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    assert!(actions(&sweep(&desk, "2025-11-04T09:00:00+01:00")).is_empty());
+    // The operator shortens the staff rule to one day.
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    std::fs::write(
+        &desk.config,
+        format!("{text}\n[[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"1 day\"]\nclose_after = \"3 days\"\n"),
+    )
+    .unwrap();
+    // A dry run already sees the new rules, and changes nothing.
+    let r = desk.json(&[
+        "sweep",
+        "--now",
+        "2025-11-04T09:00:00+01:00",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(
+        ticket(&desk, 1)["next_deadline"],
+        "2025-11-05T08:00:00Z",
+        "the old deadline stays"
+    );
+    // The real sweep computes the deadlines again, then acts on them.
+    let r = sweep(&desk, "2025-11-04T09:00:00+01:00");
+    assert_eq!(r["recomputed"], 1);
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    assert_eq!(
+        ticket(&desk, 1)["next_deadline"],
+        "2025-11-06T08:00:00Z",
+        "the close, day 3"
+    );
+    // No customer rule any more: answered tickets never close.
+    desk.ok(&[
+        "ticket",
+        "set-status",
+        "1",
+        "waiting-for-customer",
+        "--at",
+        "2025-11-04T10:00:00+01:00",
+    ]);
+    assert_eq!(ticket(&desk, 1)["next_deadline"], Value::Null);
+    assert!(actions(&sweep(&desk, "2026-06-01T00:00:00+02:00")).is_empty());
+}
