@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::types::Address;
+use crate::accounts::AccountSpec;
+use crate::types::{AccountId, Address, MatchOptions, SenderPattern};
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
 pub const SYSTEM_CONFIG: &str = "/etc/postdesk/postdesk.toml";
@@ -38,6 +39,13 @@ pub struct Config {
     pub transport: Transport,
     pub intake: Intake,
     pub outbox: Outbox,
+    /// Customer accounts declared in this file (`[[account]]`), then those of
+    /// `accounts_file`; applied to the database at start (see `accounts`).
+    pub accounts: Vec<AccountSpec>,
+    /// How many of `accounts` are written inline, the rest coming from
+    /// `accounts_file`.
+    pub inline_accounts: usize,
+    pub accounts_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +170,61 @@ pub struct Intake {
     pub unmatched_automatic: UnmatchedAutomatic,
     /// Messages per database transaction during bulk intake.
     pub batch_size: usize,
+    /// Follow-ups by subject token must come from someone entitled to the ticket.
+    pub check_sender: bool,
+    pub unknown_sender: UnknownSender,
+    /// How long a confirmation code stays valid.
+    pub verify_expiry: Duration,
+    /// Domains (and `*.domain`) whose mail is quarantined unanswered.
+    pub blocked_domains: Vec<SenderPattern>,
+    pub blocked_addresses: Vec<Address>,
+    /// Domains (and `*.domain`) whose tickets are flagged for staff.
+    pub priority_domains: Vec<SenderPattern>,
+    /// `(field name, value)` of the spam filter's verdict; `None`: no check.
+    pub spam_header: Option<(String, String)>,
+    /// The operator's MTA, whose Authentication-Results alone are trusted.
+    pub authserv_id: Option<String>,
+    pub require_authentication: bool,
+    pub case_sensitive_local_part: bool,
+    pub ignore_plus_tags: bool,
+    /// Primary addresses may change their authorized senders by mail.
+    pub self_service: bool,
+}
+
+impl Intake {
+    pub fn match_options(&self) -> MatchOptions {
+        MatchOptions {
+            case_sensitive_local_part: self.case_sensitive_local_part,
+            ignore_plus_tags: self.ignore_plus_tags,
+        }
+    }
+}
+
+/// What happens to mail from a sender who belongs to no account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnknownSender {
+    /// Hold it and ask the sender to confirm their address by replying.
+    Verify,
+    /// Open a ticket marked "unverified sender" at once.
+    Accept,
+    /// Hold it and tell the sender how to write from a registered address.
+    Reject,
+}
+
+impl UnknownSender {
+    pub const ALL: [UnknownSender; 3] = [
+        UnknownSender::Verify,
+        UnknownSender::Accept,
+        UnknownSender::Reject,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownSender::Verify => "verify",
+            UnknownSender::Accept => "accept",
+            UnknownSender::Reject => "reject",
+        }
+    }
 }
 
 /// What to do with automatic mail (bounce, out-of-office, list mail) that matches no ticket.
@@ -292,6 +355,33 @@ struct RawIntake {
     max_auto_replies_per_day: Option<i64>,
     unmatched_automatic: Option<String>,
     batch_size: Option<i64>,
+    check_sender: Option<bool>,
+    unknown_sender: Option<String>,
+    verify_expiry: Option<String>,
+    blocked_domains: Option<Vec<String>>,
+    blocked_addresses: Option<Vec<String>>,
+    priority_domains: Option<Vec<String>>,
+    spam_header: Option<String>,
+    authserv_id: Option<String>,
+    require_authentication: Option<bool>,
+    case_sensitive_local_part: Option<bool>,
+    ignore_plus_tags: Option<bool>,
+    self_service: Option<bool>,
+}
+
+/// One `[[account]]` table (in this file or in `accounts_file`).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an [[account]] table")]
+struct RawAccount {
+    id: Option<String>,
+    name: Option<String>,
+    primary: Option<String>,
+    authorized: Option<Vec<String>>,
+    language: Option<String>,
+    parent: Option<String>,
+    delegates: Option<Vec<String>>,
+    priority: Option<bool>,
+    require_authentication: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -302,7 +392,8 @@ struct RawOutbox {
     retry_max: Option<String>,
 }
 
-const SECTIONS: &str = "service, source, transport, intake, outbox";
+const SECTIONS: &str =
+    "service, source, transport, intake, outbox, account, and the top-level key accounts_file";
 
 /// The sections as read. Each is deserialized on its own (rather than one derived top-level
 /// struct) so that a mistake in one section does not hide the mistakes in the others. An absent
@@ -315,6 +406,9 @@ struct RawConfig {
     transport: Option<RawTransport>,
     intake: Option<RawIntake>,
     outbox: Option<RawOutbox>,
+    accounts: Vec<(String, RawAccount)>,
+    /// With the span of its value, for messages about the file.
+    accounts_file: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -401,6 +495,41 @@ impl Config {
         let intake = raw.intake.and_then(|r| l.intake(r));
         let outbox = raw.outbox.and_then(|r| l.outbox(r));
 
+        // Accounts: those written here, then those of accounts_file, checked together.
+        let mut accounts: Vec<(Place, AccountSpec)> = Vec::new();
+        for (key, r) in raw.accounts {
+            if let Some(a) = l.account(&key, r) {
+                accounts.push((Place { key, file: None }, a));
+            }
+        }
+        let inline_accounts = accounts.len();
+        let accounts_file = l.path("accounts_file", raw.accounts_file.as_deref());
+        if let Some(path) = &accounts_file {
+            let file = path.display().to_string();
+            match read_accounts_file(path) {
+                Ok(list) => accounts.extend(list.into_iter().map(|(key, a)| {
+                    let place = Place {
+                        key,
+                        file: Some(file.clone()),
+                    };
+                    (place, a)
+                })),
+                // Its problems are reported at the accounts_file key, each naming its own line.
+                Err(e) => {
+                    for p in e.problems {
+                        let line = p.line.map(|n| format!(":{n}")).unwrap_or_default();
+                        let key = if p.key.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}:", p.key)
+                        };
+                        l.fail("accounts_file", format!("{}{line}:{key} {}", e.file, p.message));
+                    }
+                }
+            }
+        }
+        l.check_accounts(&accounts, intake.as_ref());
+
         match (service, transport, intake, outbox) {
             (Some(service), Some(transport), Some(intake), Some(outbox))
                 if l.problems.is_empty() =>
@@ -412,6 +541,9 @@ impl Config {
                     transport,
                     intake,
                     outbox,
+                    accounts: accounts.into_iter().map(|(_, a)| a).collect(),
+                    inline_accounts,
+                    accounts_file,
                 })
             }
             _ => Err(l.into_error(origin)),
@@ -426,6 +558,14 @@ impl Config {
             "# Effective postdesk configuration, from {:?}.\n",
             self.origin
         );
+        // A top-level key must come before the first table.
+        if let Some(file) = &self.accounts_file {
+            let line = toml::to_string(&AccountsFileKey {
+                accounts_file: lossy(file),
+            })
+            .unwrap_or_default();
+            out.push_str(&line);
+        }
         push_section(&mut out, "[service]", &self.service.to_raw());
         for source in &self.sources {
             push_section(&mut out, "[[source]]", &source.to_raw());
@@ -433,6 +573,9 @@ impl Config {
         push_section(&mut out, "[transport]", &self.transport.to_raw());
         push_section(&mut out, "[intake]", &self.intake.to_raw());
         push_section(&mut out, "[outbox]", &self.outbox.to_raw());
+        for account in &self.accounts[..self.inline_accounts] {
+            push_section(&mut out, "[[account]]", &account_to_raw(account));
+        }
         out
     }
 }
@@ -587,6 +730,8 @@ impl<'a> Loader<'a> {
             transport: Some(RawTransport::default()),
             intake: Some(RawIntake::default()),
             outbox: Some(RawOutbox::default()),
+            accounts: Vec::new(),
+            accounts_file: None,
         };
         let doc = self.doc;
         let Some(top) = doc.get_ref().as_table() else {
@@ -599,6 +744,8 @@ impl<'a> Loader<'a> {
                 "transport" => raw.transport = self.de("transport", value),
                 "intake" => raw.intake = self.de("intake", value),
                 "outbox" => raw.outbox = self.de("outbox", value),
+                "account" => raw.accounts = self.accounts(value),
+                "accounts_file" => raw.accounts_file = self.de("accounts_file", value),
                 other => self.at(
                     other,
                     Some(key.span()),
@@ -648,6 +795,31 @@ impl<'a> Loader<'a> {
                 );
             } else if let Some(source) = self.de(&key, item) {
                 out.push((key, source));
+            }
+        }
+        out
+    }
+
+    fn accounts(&mut self, value: &Spanned<DeValue<'a>>) -> Vec<(String, RawAccount)> {
+        let Some(list) = value.get_ref().as_array() else {
+            self.at(
+                "account",
+                Some(value.span()),
+                "must be a list of [[account]] tables",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let key = format!("account[{i}]");
+            // The one mistake worth its own words: the top-level key written under a table.
+            if item.get_ref().get("accounts_file").is_some() {
+                self.fail(
+                    &format!("{key}.accounts_file"),
+                    "accounts_file is a top-level key: write it above the first [section] of the file",
+                );
+            } else if let Some(account) = self.de(&key, item) {
+                out.push((key, account));
             }
         }
         out
@@ -896,6 +1068,38 @@ impl<'a> Loader<'a> {
             |s| choice(s, &UnmatchedAutomatic::ALL, UnmatchedAutomatic::as_str),
         );
         let batch_size = self.int("intake.batch_size", r.batch_size, 200, 1..=10_000);
+        let unknown_sender = self.parse(
+            "intake.unknown_sender",
+            r.unknown_sender.as_deref(),
+            "verify",
+            |s| choice(s, &UnknownSender::ALL, UnknownSender::as_str),
+        );
+        let verify_expiry =
+            self.duration("intake.verify_expiry", r.verify_expiry.as_deref(), "7d");
+        let blocked_domains = self.domains("intake.blocked_domains", r.blocked_domains);
+        let blocked_addresses = self.addresses("intake.blocked_addresses", r.blocked_addresses);
+        let priority_domains = self.domains("intake.priority_domains", r.priority_domains);
+        let spam_header = match r.spam_header.as_deref() {
+            None => Some(Some(("X-Spam-Flag".to_string(), "YES".to_string()))),
+            Some(s) if s.trim().is_empty() => Some(None),
+            Some(s) => self.parse("intake.spam_header", Some(s), "", |s| {
+                parse_spam_header(s).map(Some)
+            }),
+        };
+        let authserv_given = r.authserv_id.is_some();
+        let authserv_id = r.authserv_id.filter(|id| {
+            self.check(
+                word(id, |c| c.is_ascii_graphic() && c != ';' && c != '"'),
+                "intake.authserv_id",
+                "must be the authserv-id your MTA writes in Authentication-Results, one word (usually its host name)",
+            )
+        });
+        let require_authentication = r.require_authentication.unwrap_or(false);
+        self.check(
+            !require_authentication || authserv_given,
+            "intake.require_authentication",
+            "needs intake.authserv_id: without it no Authentication-Results is trusted, and every sender would be a stranger",
+        );
         Some(Intake {
             confirm_receipt: r.confirm_receipt.unwrap_or(true),
             max_message_size: max_message_size?,
@@ -904,7 +1108,177 @@ impl<'a> Loader<'a> {
             max_auto_replies_per_day: max_auto?,
             unmatched_automatic: unmatched?,
             batch_size: batch_size?,
+            check_sender: r.check_sender.unwrap_or(true),
+            unknown_sender: unknown_sender?,
+            verify_expiry: verify_expiry?,
+            blocked_domains: blocked_domains?,
+            blocked_addresses: blocked_addresses?,
+            priority_domains: priority_domains?,
+            spam_header: spam_header?,
+            authserv_id,
+            require_authentication,
+            case_sensitive_local_part: r.case_sensitive_local_part.unwrap_or(false),
+            ignore_plus_tags: r.ignore_plus_tags.unwrap_or(false),
+            self_service: r.self_service.unwrap_or(true),
         })
+    }
+
+    /// A list of domains and `*.domain` wildcards; every bad entry is reported.
+    fn domains(&mut self, key: &str, raw: Option<Vec<String>>) -> Option<Vec<SenderPattern>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, entry) in raw.unwrap_or_default().iter().enumerate() {
+            match SenderPattern::parse(entry) {
+                Ok(SenderPattern::Address(_)) => {
+                    ok = false;
+                    self.fail(
+                        &format!("{key}[{i}]"),
+                        format!("{entry:?} is an address: this list takes domains (x.example, *.x.example); addresses go in intake.blocked_addresses"),
+                    );
+                }
+                Ok(p) => out.push(p),
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}[{i}]"), e);
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn addresses(&mut self, key: &str, raw: Option<Vec<String>>) -> Option<Vec<Address>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, entry) in raw.unwrap_or_default().iter().enumerate() {
+            match Address::parse(entry) {
+                Ok(a) => out.push(a),
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}[{i}]"), e);
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn account(&mut self, key: &str, r: RawAccount) -> Option<AccountSpec> {
+        let id_key = format!("{key}.id");
+        let id = self
+            .required(&id_key, r.id.as_deref(), "every account needs an id")
+            .and_then(|s| AccountId::parse(s).map_err(|e| self.fail(&id_key, e)).ok());
+        let name = r.name.unwrap_or_default();
+        self.check(
+            !name.contains(char::is_control),
+            &format!("{key}.name"),
+            "must be one line",
+        );
+        let primary_key = format!("{key}.primary");
+        let primary = self
+            .required(
+                &primary_key,
+                r.primary.as_deref(),
+                "the account's registered address",
+            )
+            .and_then(|s| Address::parse(s).map_err(|e| self.fail(&primary_key, e)).ok());
+        let mut authorized = Vec::new();
+        let mut ok = true;
+        for (i, entry) in r.authorized.unwrap_or_default().iter().enumerate() {
+            match SenderPattern::parse_list(entry) {
+                Ok(list) => {
+                    for p in list {
+                        if !authorized.contains(&p) {
+                            authorized.push(p);
+                        }
+                    }
+                }
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}.authorized[{i}]"), e);
+                }
+            }
+        }
+        let language = match r.language.as_deref() {
+            None => Some(None),
+            Some(l) => self
+                .parse(&format!("{key}.language"), Some(l), "", |s| {
+                    choice(s, &Language::ALL, Language::as_str)
+                })
+                .map(Some),
+        };
+        let parent = match r.parent.as_deref() {
+            None => Some(None),
+            Some(p) => {
+                let k = format!("{key}.parent");
+                AccountId::parse(p)
+                    .map(Some)
+                    .map_err(|e| self.fail(&k, e))
+                    .ok()
+            }
+        };
+        let delegates = self.addresses(&format!("{key}.delegates"), r.delegates);
+        let id = id?;
+        Some(AccountSpec {
+            name: if name.trim().is_empty() {
+                id.to_string()
+            } else {
+                name
+            },
+            id,
+            primary: primary?,
+            authorized: ok.then_some(authorized)?,
+            language: language?,
+            parent: parent?,
+            delegates: delegates?,
+            priority: r.priority.unwrap_or(false),
+            require_authentication: r.require_authentication,
+        })
+    }
+
+    /// The rules between accounts: unique ids, parents that exist, and
+    /// authentication only where it can be checked.
+    fn check_accounts(&mut self, accounts: &[(Place, AccountSpec)], intake: Option<&Intake>) {
+        let mut seen: HashMap<String, &Place> = HashMap::new();
+        for (place, a) in accounts {
+            let lower = a.id.as_str().to_ascii_lowercase();
+            if let Some(first) = seen.get(&lower) {
+                let msg = format!("{:?} is already the id of {}", a.id.as_str(), first.describe());
+                self.fail_at(place, "id", msg);
+            } else {
+                seen.insert(lower, place);
+            }
+        }
+        for (place, a) in accounts {
+            if let Some(parent) = &a.parent {
+                if parent == &a.id {
+                    self.fail_at(place, "parent", "an account cannot be its own parent");
+                } else if !seen.contains_key(&parent.as_str().to_ascii_lowercase()) {
+                    let msg = format!(
+                        "{:?} is not a declared account (a declared account's parent must be declared too)",
+                        parent.as_str()
+                    );
+                    self.fail_at(place, "parent", msg);
+                }
+            }
+            let checkable = intake.is_none_or(|i| i.authserv_id.is_some());
+            if a.require_authentication == Some(true) && !checkable {
+                self.fail_at(
+                    place,
+                    "require_authentication",
+                    "needs intake.authserv_id: without it no Authentication-Results is trusted",
+                );
+            }
+        }
+    }
+
+    /// A problem with one account, in this file or in accounts_file.
+    fn fail_at(&mut self, place: &Place, field: &str, message: impl Display) {
+        match &place.file {
+            None => self.fail(&format!("{}.{field}", place.key), message),
+            Some(file) => self.fail(
+                "accounts_file",
+                format!("{file}: {}.{field}: {message}", place.key),
+            ),
+        }
     }
 
     fn outbox(&mut self, r: RawOutbox) -> Option<Outbox> {
@@ -927,6 +1301,97 @@ impl<'a> Loader<'a> {
             retry_max: retry_max?,
         })
     }
+}
+
+/// Where an account was written, for messages.
+struct Place {
+    /// `account[3]`.
+    key: String,
+    /// The accounts file, or `None` for the main file.
+    file: Option<String>,
+}
+
+impl Place {
+    fn describe(&self) -> String {
+        match &self.file {
+            None => self.key.clone(),
+            Some(f) => format!("{} of {f}", self.key),
+        }
+    }
+}
+
+/// Reads a file of `[[account]]` tables (`accounts_file`, `postdesk account
+/// import`): each account checked on its own, and ids unique in the file.
+/// Parents are not checked here: they may live elsewhere.
+pub fn read_accounts_file(path: &Path) -> Result<Vec<(String, AccountSpec)>, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        problems: vec![Problem {
+            key: String::new(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    accounts_from_toml(&text, &file)
+}
+
+/// [`read_accounts_file`] on text; `origin` names it in messages.
+pub fn accounts_from_toml(
+    text: &str,
+    origin: &str,
+) -> Result<Vec<(String, AccountSpec)>, ConfigError> {
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    let doc = Spanned::new(doc.span(), DeValue::Table(doc.into_inner()));
+    let mut l = Loader {
+        text,
+        doc: &doc,
+        base_dir: Path::new(""),
+        problems: Vec::new(),
+    };
+    if let Some(e) = syntax.first() {
+        l.at("", e.span(), e.message());
+        return Err(l.into_error(origin));
+    }
+    let mut raw = Vec::new();
+    if let Some(top) = doc.get_ref().as_table() {
+        for (key, value) in top.iter() {
+            match key.get_ref().as_ref() {
+                "account" => raw = l.accounts(value),
+                other => l.at(
+                    other,
+                    Some(key.span()),
+                    "unknown key: an accounts file holds [[account]] tables only",
+                ),
+            }
+        }
+    }
+    let mut out: Vec<(String, AccountSpec)> = Vec::new();
+    for (key, r) in raw {
+        if let Some(a) = l.account(&key, r) {
+            if let Some((first, _)) = out.iter().find(|(_, b)| b.id == a.id) {
+                let msg = format!("{:?} is already the id of {first}", a.id.as_str());
+                l.fail(&format!("{key}.id"), msg);
+            }
+            out.push((key, a));
+        }
+    }
+    if l.problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(l.into_error(origin))
+    }
+}
+
+/// `"X-Spam-Flag: YES"` → the field name and the value that means spam.
+fn parse_spam_header(s: &str) -> Result<(String, String), String> {
+    let bad = || format!("{s:?} must be \"Field-Name: value\", e.g. \"X-Spam-Flag: YES\" (or \"\" for no check)");
+    let (name, value) = s.split_once(':').ok_or_else(bad)?;
+    let (name, value) = (name.trim(), value.trim());
+    if value.is_empty() || !word(name, |c| c.is_ascii_graphic() && c != ':') {
+        return Err(bad());
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 // ---------------------------------------------------------------------------
@@ -1177,7 +1642,53 @@ impl Intake {
             max_auto_replies_per_day: Some(i64::from(self.max_auto_replies_per_day)),
             unmatched_automatic: Some(self.unmatched_automatic.as_str().into()),
             batch_size: int(self.batch_size),
+            check_sender: Some(self.check_sender),
+            unknown_sender: Some(self.unknown_sender.as_str().into()),
+            verify_expiry: Some(format_duration(self.verify_expiry)),
+            blocked_domains: Some(self.blocked_domains.iter().map(|p| p.to_string()).collect()),
+            blocked_addresses: Some(
+                self.blocked_addresses
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            ),
+            priority_domains: Some(
+                self.priority_domains
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+            ),
+            spam_header: Some(
+                self.spam_header
+                    .as_ref()
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .unwrap_or_default(),
+            ),
+            authserv_id: self.authserv_id.clone(),
+            require_authentication: Some(self.require_authentication),
+            case_sensitive_local_part: Some(self.case_sensitive_local_part),
+            ignore_plus_tags: Some(self.ignore_plus_tags),
+            self_service: Some(self.self_service),
         }
+    }
+}
+
+#[derive(Serialize)]
+struct AccountsFileKey {
+    accounts_file: String,
+}
+
+fn account_to_raw(a: &AccountSpec) -> RawAccount {
+    RawAccount {
+        id: Some(a.id.to_string()),
+        name: Some(a.name.clone()),
+        primary: Some(a.primary.to_string()),
+        authorized: Some(a.authorized.iter().map(|p| p.to_string()).collect()),
+        language: a.language.map(|l| l.as_str().into()),
+        parent: a.parent.as_ref().map(|p| p.to_string()),
+        delegates: Some(a.delegates.iter().map(|d| d.to_string()).collect()),
+        priority: Some(a.priority),
+        require_authentication: a.require_authentication,
     }
 }
 
@@ -1265,6 +1776,18 @@ mod tests {
             max_auto_replies_per_day: 10,
             unmatched_automatic: UnmatchedAutomatic::Quarantine,
             batch_size: 200,
+            check_sender: true,
+            unknown_sender: UnknownSender::Verify,
+            verify_expiry: Duration::from_secs(7 * 86_400),
+            blocked_domains: vec![],
+            blocked_addresses: vec![],
+            priority_domains: vec![],
+            spam_header: Some(("X-Spam-Flag".into(), "YES".into())),
+            authserv_id: None,
+            require_authentication: false,
+            case_sensitive_local_part: false,
+            ignore_plus_tags: false,
+            self_service: true,
         }
     }
 
@@ -1471,13 +1994,8 @@ mod tests {
     #[test]
     fn unknown_keys_and_sections_are_errors_with_their_line() {
         // A later version's setting must not look honoured (see the example's header).
-        let text = "[intake]\nconfirm_receipt = true\nrequire_authentication = true\n";
-        assert_one(
-            text,
-            "intake.require_authentication",
-            3,
-            "unknown field `require_authentication`",
-        );
+        let text = "[intake]\nconfirm_receipt = true\nautoclose = true\n";
+        assert_one(text, "intake.autoclose", 3, "unknown field `autoclose`");
         assert_one(
             "[service]\nname = \"x\"\n\n[staff]\nnotify = []",
             "staff",
@@ -1492,7 +2010,7 @@ mod tests {
         );
         let shown = parse(text).unwrap_err().to_string();
         assert!(
-            shown.starts_with("t.toml:3: intake.require_authentication: unknown field"),
+            shown.starts_with("t.toml:3: intake.autoclose: unknown field"),
             "{shown}"
         );
     }

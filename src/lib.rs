@@ -6,21 +6,26 @@
 //! source   maildir | mbox (pop3 | imap later)   raw bytes + source id
 //! intake   runs the stages below and commits, THEN the source removes
 //! parse    raw bytes → Inbound (mail-parser)
-//! screen   loops, automatic mail, what to hold
+//! screen   loops, automatic mail, size, blocked, spam; genuine From (authres)
 //! thread   subject token, then our Message-IDs → follow-up of N, or new
+//! identify who writes (account, ISP for a child, stranger) and may they
 //! apply    the ticket change + the mail it causes, one transaction
 //! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
 //! ```
 //!
-//! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
-//! runs it all; `cli` and `commands` are the command line.
+//! `store` owns the database; `config` the TOML; `accounts` the customer
+//! accounts; `clock` the time; `daemon` runs it all; `cli` and `commands`
+//! are the command line.
 
+pub mod accounts;
 pub mod apply;
+pub mod authres;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod identify;
 pub mod intake;
 pub mod outbox;
 pub mod parse;

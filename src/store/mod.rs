@@ -5,6 +5,7 @@
 //! `Store` and `Tx` methods that speak domain types, so a PostgreSQL backend
 //! can come later without touching the stages.
 
+mod accounts;
 mod messages;
 mod outbox;
 mod quarantine;
@@ -16,13 +17,20 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use accounts::{
+    Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
+};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../sql/0001_init.sql"))];
+/// (Issue 6 adds 0002; the integrator keeps this list in file-number order.)
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../sql/0001_init.sql")),
+    ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -28,6 +28,13 @@ pub struct Ticket {
     pub updated: DateTime<Utc>,
     pub last_customer_activity: Option<DateTime<Utc>>,
     pub last_staff_activity: Option<DateTime<Utc>>,
+    /// From a priority domain or a priority account: listed first.
+    pub priority: bool,
+    /// Opened by a sender who belongs to no account (or failed authentication).
+    pub unverified: bool,
+    /// The accounts an ambiguous sender matched equally well, while staff
+    /// have not chosen one (`ticket set-account`); empty otherwise.
+    pub account_candidates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,7 +92,7 @@ pub struct TicketFilter {
 
 const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
-     last_customer_at, last_staff_at";
+     last_customer_at, last_staff_at, priority, unverified, account_candidates";
 
 fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
@@ -101,6 +108,12 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         updated: from_ts(r.get(7)?),
         last_customer_activity: r.get::<_, Option<i64>>(8)?.map(from_ts),
         last_staff_activity: r.get::<_, Option<i64>>(9)?.map(from_ts),
+        priority: r.get(10)?,
+        unverified: r.get(11)?,
+        account_candidates: r
+            .get::<_, Option<String>>(12)?
+            .map(|j| super::from_json(&j))
+            .unwrap_or_default(),
     })
 }
 
@@ -201,7 +214,7 @@ impl Reader<'_> {
             .exists(params![id.0])?)
     }
 
-    /// Tickets, newest activity first.
+    /// Tickets, flagged (priority) ones first, then newest activity first.
     pub fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
         let statuses: Vec<Status> = if filter.all {
             Status::ALL.to_vec()
@@ -213,7 +226,7 @@ impl Reader<'_> {
         let marks = vec!["?"; statuses.len()].join(", ");
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN ({marks})
-             ORDER BY updated_at DESC, id DESC"
+             ORDER BY priority DESC, updated_at DESC, id DESC"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let wanted = statuses.iter().map(|s| s.as_str());
