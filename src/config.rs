@@ -504,6 +504,7 @@ impl Config {
         }
         let inline_accounts = accounts.len();
         let accounts_file = l.path("accounts_file", raw.accounts_file.as_deref());
+        let mut file_failed = false;
         if let Some(path) = &accounts_file {
             let file = path.display().to_string();
             match read_accounts_file(path) {
@@ -516,6 +517,7 @@ impl Config {
                 })),
                 // Its problems are reported at the accounts_file key, each naming its own line.
                 Err(e) => {
+                    file_failed = true;
                     for p in e.problems {
                         let line = p.line.map(|n| format!(":{n}")).unwrap_or_default();
                         let key = if p.key.is_empty() {
@@ -528,7 +530,10 @@ impl Config {
                 }
             }
         }
-        l.check_accounts(&accounts, intake.as_ref());
+        // Without the file's accounts, parents in it would look missing.
+        if !file_failed {
+            l.check_accounts(&accounts, intake.as_ref());
+        }
 
         match (service, transport, intake, outbox) {
             (Some(service), Some(transport), Some(intake), Some(outbox))
@@ -1765,6 +1770,19 @@ mod tests {
         assert_eq!(c.transport, Transport::Smtp(smtp));
         assert_eq!(c.intake, intake_defaults());
         assert_eq!(c.outbox, outbox_defaults());
+        let ids: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["cust-001", "isp-01"]);
+        let cust = &c.accounts[0];
+        assert_eq!(cust.primary.as_str(), "admin@customer.example");
+        assert_eq!(
+            cust.authorized,
+            SenderPattern::parse_list("ops@customer.example, customer.example").unwrap()
+        );
+        assert_eq!(cust.language, Some(Language::Fr));
+        assert_eq!(cust.parent.as_ref().map(|p| p.as_str()), Some("isp-01"));
+        assert_eq!(cust.delegates[0].as_str(), "tech@partner.example");
+        assert_eq!((cust.priority, cust.require_authentication), (false, None));
+        assert_eq!(c.accounts_file, None);
     }
 
     fn intake_defaults() -> Intake {
@@ -1961,9 +1979,86 @@ mod tests {
             ("[outbox]\nmax_attempts = 0", "outbox.max_attempts", 2, "must be 1-1000"),
             ("[outbox]\nretry_initial = \"7h\"", "outbox.retry_initial", 2, "must not exceed outbox.retry_max (6h)"),
             ("[outbox]\nretry_max = \"0s\"", "outbox.retry_max", 2, "greater than zero"),
+            ("[intake]\nunknown_sender = \"ignore\"", "intake.unknown_sender", 2, "\"verify\", \"accept\", \"reject\""),
+            ("[intake]\nverify_expiry = \"0s\"", "intake.verify_expiry", 2, "greater than zero"),
+            ("[intake]\nblocked_domains = [\"ok.example\", \"bad..example\"]", "intake.blocked_domains[1]", 2, "not an address, a domain"),
+            ("[intake]\nblocked_domains = [\"a@b.example\"]", "intake.blocked_domains[0]", 2, "intake.blocked_addresses"),
+            ("[intake]\nblocked_addresses = [\"b.example\"]", "intake.blocked_addresses[0]", 2, "not an email address"),
+            ("[intake]\npriority_domains = [\"*.\"]", "intake.priority_domains[0]", 2, "not an address, a domain"),
+            ("[intake]\nspam_header = \"X-Spam-Flag\"", "intake.spam_header", 2, "Field-Name: value"),
+            ("[intake]\nauthserv_id = \"mx example\"", "intake.authserv_id", 2, "one word"),
+            ("[intake]\nrequire_authentication = true", "intake.require_authentication", 2, "needs intake.authserv_id"),
+            ("[[account]]\nprimary = \"a@x.example\"", "account[0].id", 1, "missing"),
+            ("[[account]]\nid = \"a b\"\nprimary = \"a@x.example\"", "account[0].id", 2, "not an account id"),
+            ("[[account]]\nid = \"a\"", "account[0].primary", 1, "missing"),
+            ("[[account]]\nid = \"a\"\nprimary = \"x\"", "account[0].primary", 3, "not an email address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nauthorized = [\"ok.example, bad..x\"]", "account[0].authorized[0]", 4, "not an address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nlanguage = \"de\"", "account[0].language", 4, "\"en\", \"fr\", \"it\""),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nparent = \"isp\"", "account[0].parent", 4, "not a declared account"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nparent = \"A\"", "account[0].parent", 4, "its own parent"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\n[[account]]\nid = \"A\"\nprimary = \"b@x.example\"", "account[1].id", 5, "already the id of account[0]"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nrequire_authentication = true", "account[0].require_authentication", 4, "needs intake.authserv_id"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\ndelegates = [\"nope\"]", "account[0].delegates[0]", 4, "not an email address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\naccounts_file = \"x\"", "account[0].accounts_file", 4, "top-level key"),
+            ("accounts_file = \"\"", "accounts_file", 1, "must not be empty"),
         ];
         for &(text, key, line, fragment) in cases {
             assert_one(text, key, line, fragment);
+        }
+    }
+
+    /// accounts_file: read with the config, its problems named by its own
+    /// file and line, its ids unique with the inline ones.
+    #[test]
+    fn accounts_file_is_read_and_checked_with_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("accounts.toml");
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"isp\"\nprimary = \"noc@isp.example\"\nauthorized = [\"isp.example\"]\n\
+             [[account]]\nid = \"child\"\nprimary = \"c@c.example\"\nparent = \"isp\"\n",
+        )
+        .unwrap();
+        let text = "accounts_file = \"accounts.toml\"\n[intake]\nauthserv_id = \"mx.example\"\n\
+                    [[account]]\nid = \"inline\"\nprimary = \"i@i.example\"\nparent = \"isp\"\nrequire_authentication = true\n";
+        let c = Config::from_toml(text, "t.toml", dir.path()).unwrap();
+        let ids: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["inline", "isp", "child"]);
+        assert_eq!(c.inline_accounts, 1);
+        assert_eq!(c.accounts_file.as_deref(), Some(file.as_path()));
+        // The effective config names the file and repeats only the inline account.
+        let out = c.to_toml();
+        assert!(out.contains("accounts_file = ") && out.matches("[[account]]").count() == 1, "{out}");
+        assert_eq!(Config::from_toml(&out, "t.toml", dir.path()).unwrap(), c);
+
+        // A problem in the file: reported at accounts_file, with the file's line.
+        std::fs::write(&file, "[[account]]\nid = \"isp\"\n\nprimary = \"not-an-address\"\n").unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            matches!(&found[..], [p] if p.key == "accounts_file" && p.line == Some(1)
+                && p.message.contains("accounts.toml:4: account[0].primary: not an email address")),
+            "{found:#?}"
+        );
+        // The same id inline and in the file.
+        std::fs::write(&file, "[[account]]\nid = \"INLINE\"\nprimary = \"x@x.example\"\n").unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            found.iter().any(|p| p.key == "accounts_file" && p.message.contains("already the id of account[0]")),
+            "{found:#?}"
+        );
+        // Only accounts in an accounts file; a missing file is named.
+        std::fs::write(&file, "[service]\nname = \"x\"\n").unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(found.iter().any(|p| p.message.contains("[[account]] tables only")), "{found:#?}");
+        std::fs::remove_file(&file).unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(found.iter().any(|p| p.message.contains("cannot read")), "{found:#?}");
+    }
+
+    fn problems_in(text: &str, base: &Path) -> Vec<Problem> {
+        match Config::from_toml(text, "t.toml", base) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.problems,
         }
     }
 

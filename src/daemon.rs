@@ -49,7 +49,17 @@ pub async fn run(
     let transport = Arc::new(Transport::from_config(&config.transport)?);
     let db = &config.service.database;
     // Open once here so a bad database stops the start, not a task later.
-    let sender_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+    let mut store = Store::open(db)?;
+    // The config's accounts are in the database before the first message.
+    let synced = crate::accounts::sync_declared(&mut store, &config.accounts, clock.now())?;
+    info!(
+        accounts = config.accounts.len(),
+        added = synced.added,
+        updated = synced.updated,
+        removed = synced.removed,
+        "declared accounts applied"
+    );
+    let sender_store: SharedStore = Arc::new(Mutex::new(store));
     let queued = Arc::new(Notify::new());
     let mut tasks = JoinSet::new();
 

@@ -21,7 +21,23 @@ impl Desk {
     }
 
     /// A desk whose config has `extra` appended (e.g. an `[intake]` table).
+    /// Unknown senders are accepted (`unknown_sender = "accept"`) unless
+    /// `extra` says otherwise, so tests of other behaviour need no accounts;
+    /// [`Desk::strict`] keeps the shipped default, `verify`.
     pub fn with_extra(extra: &str) -> Desk {
+        let extra = if extra.contains("unknown_sender") {
+            extra.to_string()
+        } else if extra.contains("[intake]\n") {
+            extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
+        } else {
+            format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
+        };
+        Desk::strict(&extra)
+    }
+
+    /// A desk with `extra` appended to its config as it is: the shipped
+    /// defaults, `unknown_sender = "verify"` among them, apply.
+    pub fn strict(extra: &str) -> Desk {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("postdesk.toml");
         let text = format!(
