@@ -74,7 +74,9 @@ impl AccountSpec {
             self.primary,
             list(self.authorized.iter().map(|p| p.normalized()).collect()),
             self.language.map(|l| l.as_str()),
-            self.parent.as_ref().map(|p| p.as_str().to_ascii_lowercase()),
+            self.parent
+                .as_ref()
+                .map(|p| p.as_str().to_ascii_lowercase()),
             list(self.delegates.iter().map(|d| d.key()).collect()),
             self.priority,
             self.require_authentication,
@@ -92,7 +94,10 @@ impl AccountSpec {
             && a.primary == self.primary.as_str()
             && a.language.as_deref() == self.language.map(|l| l.as_str())
             && a.parent.as_deref().map(str::to_ascii_lowercase)
-                == self.parent.as_ref().map(|p| p.as_str().to_ascii_lowercase())
+                == self
+                    .parent
+                    .as_ref()
+                    .map(|p| p.as_str().to_ascii_lowercase())
             && a.priority == self.priority
             && a.require_authentication == self.require_authentication
             && theirs == ours
@@ -184,7 +189,10 @@ pub fn sync_declared(
             }
         }
         for id in tx.read().declared_account_ids()? {
-            if !declared.iter().any(|d| d.id.as_str().eq_ignore_ascii_case(&id)) {
+            if !declared
+                .iter()
+                .any(|d| d.id.as_str().eq_ignore_ascii_case(&id))
+            {
                 tx.delete_account(&id)?;
                 tx.add_account_event(
                     &id,
@@ -216,7 +224,9 @@ pub enum AccountError {
     NoParent { what: String, parent: String },
     #[error("account {0:?} cannot be its own parent, not even through other accounts")]
     ParentLoop(String),
-    #[error("account {0:?} is the parent of {1}; give them another parent (account set ID --no-parent) first")]
+    #[error(
+        "account {0:?} is the parent of {1}; give them another parent (account set ID --no-parent) first"
+    )]
     HasChildren(String, String),
     #[error("{0:?} was authorized by the config; remove it there")]
     ConfigEntry(String),
@@ -258,23 +268,34 @@ fn owned_by_cli(tx: &Tx<'_>, id: &str, checks: &Checks) -> Result<Account, Accou
 }
 
 /// The parent must exist, and following parents up from it must not lead
-/// back to `id`.
-fn check_parent(tx: &Tx<'_>, id: &str, parent: Option<&AccountId>) -> Result<(), AccountError> {
-    let Some(parent) = parent else { return Ok(()) };
+/// back to `id`. Gives the parent's id as stored (`ISP-01` → `isp-01`).
+fn check_parent(
+    tx: &Tx<'_>,
+    id: &str,
+    parent: Option<&AccountId>,
+) -> Result<Option<AccountId>, AccountError> {
+    let Some(parent) = parent else {
+        return Ok(None);
+    };
+    let mut canonical = None;
     let mut next = Some(parent.as_str().to_string());
     let mut steps = 0;
     while let Some(p) = next {
         if p.eq_ignore_ascii_case(id) || steps > 100 {
             return Err(AccountError::ParentLoop(id.to_string()));
         }
-        let brief = tx.read().account_brief(&p)?.ok_or_else(|| AccountError::NoParent {
-            what: "parent account".into(),
-            parent: p.clone(),
-        })?;
+        let brief = tx
+            .read()
+            .account_brief(&p)?
+            .ok_or_else(|| AccountError::NoParent {
+                what: "parent account".into(),
+                parent: p.clone(),
+            })?;
+        canonical.get_or_insert_with(|| AccountId::parse(&brief.id).unwrap_or(parent.clone()));
         next = brief.parent;
         steps += 1;
     }
-    Ok(())
+    Ok(canonical)
 }
 
 /// `postdesk account add`.
@@ -289,8 +310,9 @@ pub fn add(
         if let Some(a) = tx.read().account_brief(spec.id.as_str())? {
             return Err(AccountError::Exists(a.id));
         }
-        check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
-        tx.insert_account(spec, SenderSource::Cli, now)?;
+        let mut spec = spec.clone();
+        spec.parent = check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
+        tx.insert_account(&spec, SenderSource::Cli, now)?;
         tx.add_account_event(spec.id.as_str(), now, "cli", "created", None)?;
         Ok(())
     })
@@ -310,7 +332,7 @@ pub fn set(
         let mut spec = before.clone();
         change(&mut spec);
         checks.spec(&spec)?;
-        check_parent(tx, &a.id, spec.parent.as_ref())?;
+        spec.parent = check_parent(tx, &a.id, spec.parent.as_ref())?;
         if spec != before {
             tx.update_account(&spec, false, now)?;
             tx.add_account_event(&a.id, now, "cli", &describe_change(&before, &spec), None)?;
@@ -328,7 +350,11 @@ fn describe_change(before: &AccountSpec, after: &AccountSpec) -> String {
     };
     let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     field("name", before.name.clone(), after.name.clone());
-    field("primary", before.primary.to_string(), after.primary.to_string());
+    field(
+        "primary",
+        before.primary.to_string(),
+        after.primary.to_string(),
+    );
     field(
         "language",
         opt(before.language.map(|l| l.as_str().into())),
@@ -339,9 +365,18 @@ fn describe_change(before: &AccountSpec, after: &AccountSpec) -> String {
         opt(before.parent.as_ref().map(|p| p.to_string())),
         opt(after.parent.as_ref().map(|p| p.to_string())),
     );
-    let list = |v: &[Address]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
+    let list = |v: &[Address]| {
+        v.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     field("delegates", list(&before.delegates), list(&after.delegates));
-    field("priority", before.priority.to_string(), after.priority.to_string());
+    field(
+        "priority",
+        before.priority.to_string(),
+        after.priority.to_string(),
+    );
     field(
         "require_authentication",
         opt(before.require_authentication.map(|b| b.to_string())),
@@ -473,8 +508,12 @@ pub fn import(
                     if !same {
                         tx.update_account(&spec, false, now)?;
                     }
-                    let (added, removed) =
-                        tx.replace_account_senders(&a.id, SenderSource::Cli, &spec.authorized, now)?;
+                    let (added, removed) = tx.replace_account_senders(
+                        &a.id,
+                        SenderSource::Cli,
+                        &spec.authorized,
+                        now,
+                    )?;
                     if same && added.is_empty() && removed.is_empty() {
                         report.unchanged += 1;
                     } else {
@@ -499,7 +538,14 @@ pub fn import(
                     parent: p.to_string(),
                 });
             }
-            check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
+            let canonical = check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
+            if canonical.as_ref().map(AccountId::as_str)
+                != spec.parent.as_ref().map(AccountId::as_str)
+            {
+                let mut spelled = spec.clone();
+                spelled.parent = canonical;
+                tx.update_account(&spelled, false, now)?;
+            }
         }
         Ok(report)
     })
@@ -531,13 +577,24 @@ mod tests {
     #[test]
     fn sync_adds_updates_removes_and_keeps_entries_of_others() {
         let mut store = Store::open_in_memory().unwrap();
-        let a = spec("cust-001", "admin@customer.example", "ops@customer.example, customer.example");
+        let a = spec(
+            "cust-001",
+            "admin@customer.example",
+            "ops@customer.example, customer.example",
+        );
         let mut b = spec("isp-01", "noc@isp.example", "isp.example");
         b.priority = true;
         let r = sync_declared(&mut store, &[a.clone(), b.clone()], now()).unwrap();
-        assert_eq!((r.added, r.updated, r.removed, r.unchanged), (2, 0, 0, false));
+        assert_eq!(
+            (r.added, r.updated, r.removed, r.unchanged),
+            (2, 0, 0, false)
+        );
         // The same set again: one digest compared, nothing written.
-        assert!(sync_declared(&mut store, &[a.clone(), b.clone()], now()).unwrap().unchanged);
+        assert!(
+            sync_declared(&mut store, &[a.clone(), b.clone()], now())
+                .unwrap()
+                .unchanged
+        );
 
         // Mail adds an entry of its own to a declared account.
         store
@@ -558,7 +615,10 @@ mod tests {
         let got = store.read().account("cust-001").unwrap().unwrap();
         assert_eq!(got.id, "cust-001", "the first spelling of the id stays");
         assert_eq!(got.language.as_deref(), Some("fr"));
-        assert_eq!(got.authorized, ["boss@customer.example", "customer.example"]);
+        assert_eq!(
+            got.authorized,
+            ["boss@customer.example", "customer.example"]
+        );
         assert!(store.read().account("isp-01").unwrap().is_none());
         let events = store.read().account_events("isp-01", 10).unwrap();
         assert!(events.last().unwrap().detail.contains("no longer declared"));
@@ -568,13 +628,29 @@ mod tests {
     fn cli_changes_respect_the_config_and_parents() {
         let mut store = Store::open_in_memory().unwrap();
         let checks = Checks::default();
-        sync_declared(&mut store, &[spec("decl", "a@d.example", "d.example")], now()).unwrap();
-        add(&mut store, &spec("isp", "noc@isp.example", ""), &checks, now()).unwrap();
+        sync_declared(
+            &mut store,
+            &[spec("decl", "a@d.example", "d.example")],
+            now(),
+        )
+        .unwrap();
+        add(
+            &mut store,
+            &spec("isp", "noc@isp.example", ""),
+            &checks,
+            now(),
+        )
+        .unwrap();
         let mut child = spec("child", "c@c.example", "");
         child.parent = Some(AccountId::parse("ISP").unwrap());
         add(&mut store, &child, &checks, now()).unwrap();
         assert!(matches!(
-            add(&mut store, &spec("Child", "x@x.example", ""), &checks, now()),
+            add(
+                &mut store,
+                &spec("Child", "x@x.example", ""),
+                &checks,
+                now()
+            ),
             Err(AccountError::Exists(_))
         ));
         let mut orphan = spec("orphan", "o@o.example", "");
@@ -625,7 +701,14 @@ mod tests {
         child.parent = Some(AccountId::parse("isp").unwrap());
         let isp = spec("isp", "noc@isp.example", "isp.example");
         let r = import(&mut store, &[child.clone(), isp.clone()], &checks, now()).unwrap();
-        assert_eq!(r, ImportReport { added: 2, updated: 0, unchanged: 0 });
+        assert_eq!(
+            r,
+            ImportReport {
+                added: 2,
+                updated: 0,
+                unchanged: 0
+            }
+        );
         let r = import(&mut store, &[child.clone(), isp.clone()], &checks, now()).unwrap();
         assert_eq!(r.unchanged, 2);
         let mut bad = spec("bad", "b@b.example", "");
@@ -633,7 +716,10 @@ mod tests {
         let mut renamed = isp.clone();
         renamed.name = "Changed".into();
         assert!(import(&mut store, &[renamed, bad], &checks, now()).is_err());
-        assert_eq!(store.read().account("isp").unwrap().unwrap().name, "Account isp");
+        assert_eq!(
+            store.read().account("isp").unwrap().unwrap().name,
+            "Account isp"
+        );
         assert!(store.read().account("bad").unwrap().is_none());
     }
 }

@@ -164,7 +164,16 @@ pub fn apply(
                 lang,
                 vars: &[],
             };
-            return hold_and_answer(tx, ctx, msg, from, no_answer, HoldKind::Refused, &reason, &answer);
+            return hold_and_answer(
+                tx,
+                ctx,
+                msg,
+                from,
+                no_answer,
+                HoldKind::Refused,
+                &reason,
+                &answer,
+            );
         }
         Admission::RefuseAccount { named } => {
             let reason = format!(
@@ -176,7 +185,16 @@ pub fn apply(
                 lang,
                 vars: &[("account", named)],
             };
-            return hold_and_answer(tx, ctx, msg, from, no_answer, HoldKind::Refused, &reason, &answer);
+            return hold_and_answer(
+                tx,
+                ctx,
+                msg,
+                from,
+                no_answer,
+                HoldKind::Refused,
+                &reason,
+                &answer,
+            );
         }
         // Intake takes confirmations in before apply; kept rather than lost.
         Admission::Confirm { .. } => {
@@ -371,8 +389,7 @@ fn open(
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {
-            let mail =
-                compose::receipt(&ctx.desk, ticket, inbound, from, &delegates, lang, msg.at);
+            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, &delegates, lang, msg.at);
             Ok(queue(tx, ctx, msg.at, &mail, Some(ticket))?)
         }
     };
@@ -472,7 +489,12 @@ fn queue(
     })
 }
 
-fn note(tx: &mut Tx<'_>, ticket: TicketId, at: DateTime<Utc>, detail: String) -> Result<(), StoreError> {
+fn note(
+    tx: &mut Tx<'_>,
+    ticket: TicketId,
+    at: DateTime<Utc>,
+    detail: String,
+) -> Result<(), StoreError> {
     tx.add_event(
         ticket,
         &Event {
@@ -594,7 +616,10 @@ fn too_large(
             .reason()
             .map(|why| format!("{} ({why})", inbound.class.label()))
     };
-    let (size, limit) = (human_size(inbound.size as u64), human_size(ctx.max_message_size));
+    let (size, limit) = (
+        human_size(inbound.size as u64),
+        human_size(ctx.max_message_size),
+    );
     let answer = Answer {
         template: "too-large",
         lang: ctx.language,
@@ -686,7 +711,11 @@ fn verify(
         inbound,
         &subject,
         &hash,
-        &[("code", &shown), ("expires", &expiry), ("message", &message)],
+        &[
+            ("code", &shown),
+            ("expires", &expiry),
+            ("message", &message),
+        ],
         msg.at,
     );
     let outbox = queue(tx, ctx, msg.at, &mail, None)?;
@@ -741,10 +770,10 @@ fn reject(
     if let Some(t) = refers_to {
         reason.push_str(&format!(" with the token of ticket #{t}"));
     }
-    let told_today = tx
-        .read()
-        .mails_of_kind_to(&from.address, "reject", msg.at - Duration::hours(24))?
-        > 0;
+    let told_today =
+        tx.read()
+            .mails_of_kind_to(&from.address, "reject", msg.at - Duration::hours(24))?
+            > 0;
     let no_answer = match no_answer {
         Some(why) => Some(why.to_string()),
         None if told_today => Some("told how to write to us in the last 24 hours already".into()),
@@ -853,10 +882,14 @@ fn self_service(
         tx.add_account_event(account, msg.at, &actor, &summary, Some(message))?;
     }
     let account_list = ids.join(", ");
-    let changes = lines.join("
-");
-    let listing = list.join("
-");
+    let changes = lines.join(
+        "
+",
+    );
+    let listing = list.join(
+        "
+",
+    );
     let mail = compose::notice(
         &ctx.desk,
         "senders",

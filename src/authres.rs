@@ -151,8 +151,8 @@ fn pairs(seg: &str) -> Option<Vec<(String, String)>> {
                 }
                 let next = chars.get(j).copied();
                 let prev = name.chars().last();
-                let joins = matches!(next, Some('.' | '/' | '='))
-                    || matches!(prev, Some('.' | '/'));
+                let joins =
+                    matches!(next, Some('.' | '/' | '=')) || matches!(prev, Some('.' | '/'));
                 if !joins {
                     return None;
                 }
@@ -371,10 +371,7 @@ mod tests {
         let ar = parse("example.com; spf=pass smtp.mailfrom=example.net").unwrap();
         assert_eq!(ar.results[0].method, "spf");
         assert_eq!(ar.results[0].result, "pass");
-        assert_eq!(
-            ar.results[0].property("smtp.mailfrom"),
-            Some("example.net")
-        );
+        assert_eq!(ar.results[0].property("smtp.mailfrom"), Some("example.net"));
 
         // RFC 8601 appendix B.6, with comments, a version and several results.
         let ar = parse(
@@ -441,29 +438,132 @@ mod tests {
     #[test]
     fn only_the_topmost_run_of_our_own_stamps_counts() {
         let from = Address::parse("ann@customer.example").unwrap();
-        let recv_ours = ("Received", "from mx.acme.example by mail.acme.example with LMTP");
-        let recv_mx = ("Received", "from out.customer.example by mx.acme.example with ESMTPS");
+        let recv_ours = (
+            "Received",
+            "from mx.acme.example by mail.acme.example with LMTP",
+        );
+        let recv_mx = (
+            "Received",
+            "from out.customer.example by mx.acme.example with ESMTPS",
+        );
         let recv_theirs = ("Received", "from laptop by out.customer.example");
         let pass = "mx.acme.example; dmarc=pass header.from=customer.example";
         let fail = "mx.acme.example; dmarc=fail header.from=customer.example";
         #[rustfmt::skip]
-        let cases: Vec<(&str, Vec<(&str, &str)>, Option<bool>)> = vec![
-            ("pass from our MTA", vec![recv_ours, (AR, pass), recv_mx, recv_theirs], Some(true)),
-            ("our id in another case", vec![(AR, "MX.ACME.EXAMPLE; dmarc=pass"), recv_mx], Some(true)),
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<bool>);
+        let cases: Vec<Case> = vec![
+            (
+                "pass from our MTA",
+                vec![recv_ours, (AR, pass), recv_mx, recv_theirs],
+                Some(true),
+            ),
+            (
+                "our id in another case",
+                vec![(AR, "MX.ACME.EXAMPLE; dmarc=pass"), recv_mx],
+                Some(true),
+            ),
             ("fail from our MTA", vec![(AR, fail), recv_mx], Some(false)),
-            ("pass from another authserv-id", vec![(AR, "mx.evil.example; dmarc=pass header.from=customer.example"), recv_mx], None),
-            ("forged pass below our fail", vec![(AR, fail), recv_mx, (AR, pass), recv_theirs], Some(false)),
-            ("forged pass below our hop, we stamped nothing", vec![recv_mx, recv_theirs, (AR, pass)], Some(true)),
-            ("our fail on top wins over a copy right below", vec![(AR, fail), (AR, pass), recv_mx], Some(false)),
-            ("dmarc pass for another domain", vec![(AR, "mx.acme.example; dmarc=pass header.from=evil.example"), recv_mx], Some(false)),
-            ("no stamp at all", vec![recv_ours, recv_mx, recv_theirs], None),
-            ("aligned dkim without dmarc", vec![(AR, "mx.acme.example; dkim=pass header.d=customer.example"), recv_mx], Some(true)),
-            ("dkim of a parent domain", vec![(AR, "mx.acme.example; dkim=pass header.i=@example"), recv_mx], Some(false)),
-            ("dkim from a subdomain signer", vec![(AR, "mx.acme.example; dkim=pass header.d=mail.customer.example"), recv_mx], Some(true)),
-            ("dkim pass of a third party", vec![(AR, "mx.acme.example; dkim=pass header.d=mailer.example; spf=pass smtp.mailfrom=customer.example"), recv_mx], Some(false)),
-            ("dkim fail", vec![(AR, "mx.acme.example; dkim=fail header.d=customer.example"), recv_mx], Some(false)),
-            ("dmarc decides over aligned dkim", vec![(AR, "mx.acme.example; dkim=pass header.d=customer.example; dmarc=fail"), recv_mx], Some(false)),
-            ("unparsable stamp ignored", vec![(AR, "mx.acme.example; dmarc"), recv_mx], None),
+            (
+                "pass from another authserv-id",
+                vec![
+                    (
+                        AR,
+                        "mx.evil.example; dmarc=pass header.from=customer.example",
+                    ),
+                    recv_mx,
+                ],
+                None,
+            ),
+            (
+                "forged pass below our fail",
+                vec![(AR, fail), recv_mx, (AR, pass), recv_theirs],
+                Some(false),
+            ),
+            (
+                "forged pass below our hop, we stamped nothing",
+                vec![recv_mx, recv_theirs, (AR, pass)],
+                Some(true),
+            ),
+            (
+                "our fail on top wins over a copy right below",
+                vec![(AR, fail), (AR, pass), recv_mx],
+                Some(false),
+            ),
+            (
+                "dmarc pass for another domain",
+                vec![
+                    (AR, "mx.acme.example; dmarc=pass header.from=evil.example"),
+                    recv_mx,
+                ],
+                Some(false),
+            ),
+            (
+                "no stamp at all",
+                vec![recv_ours, recv_mx, recv_theirs],
+                None,
+            ),
+            (
+                "aligned dkim without dmarc",
+                vec![
+                    (AR, "mx.acme.example; dkim=pass header.d=customer.example"),
+                    recv_mx,
+                ],
+                Some(true),
+            ),
+            (
+                "dkim of a parent domain",
+                vec![
+                    (AR, "mx.acme.example; dkim=pass header.i=@example"),
+                    recv_mx,
+                ],
+                Some(false),
+            ),
+            (
+                "dkim from a subdomain signer",
+                vec![
+                    (
+                        AR,
+                        "mx.acme.example; dkim=pass header.d=mail.customer.example",
+                    ),
+                    recv_mx,
+                ],
+                Some(true),
+            ),
+            (
+                "dkim pass of a third party",
+                vec![
+                    (
+                        AR,
+                        "mx.acme.example; dkim=pass header.d=mailer.example; spf=pass smtp.mailfrom=customer.example",
+                    ),
+                    recv_mx,
+                ],
+                Some(false),
+            ),
+            (
+                "dkim fail",
+                vec![
+                    (AR, "mx.acme.example; dkim=fail header.d=customer.example"),
+                    recv_mx,
+                ],
+                Some(false),
+            ),
+            (
+                "dmarc decides over aligned dkim",
+                vec![
+                    (
+                        AR,
+                        "mx.acme.example; dkim=pass header.d=customer.example; dmarc=fail",
+                    ),
+                    recv_mx,
+                ],
+                Some(false),
+            ),
+            (
+                "unparsable stamp ignored",
+                vec![(AR, "mx.acme.example; dmarc"), recv_mx],
+                None,
+            ),
         ];
         for (what, fields, want) in cases {
             let got = judge(&h(&fields), Some(MX), &from);

@@ -342,17 +342,50 @@ mod tests {
             Cli::try_parse_from(["postdesk", "ingest", "--maildir", "d", "--mbox", "m"]).is_err()
         );
         let c = Cli::try_parse_from([
-            "postdesk", "account", "add", "cust-001", "--primary", "a@c.example",
-            "--authorized", "ops@c.example, c.example", "--delegate", "t@p.example",
-            "--require-authentication", "yes",
+            "postdesk",
+            "account",
+            "add",
+            "cust-001",
+            "--primary",
+            "a@c.example",
+            "--authorized",
+            "ops@c.example, c.example",
+            "--delegate",
+            "t@p.example",
+            "--require-authentication",
+            "yes",
         ])
         .unwrap();
         assert!(matches!(
             c.command,
-            Command::Account(AccountCommand::Add(AccountAddArgs { require_authentication: Some(Setting::Yes), .. }))
+            Command::Account(AccountCommand::Add(AccountAddArgs {
+                require_authentication: Some(Setting::Yes),
+                ..
+            }))
         ));
-        assert!(Cli::try_parse_from(["postdesk", "account", "add", "bad id", "--primary", "a@c.example"]).is_err());
-        assert!(Cli::try_parse_from(["postdesk", "account", "set", "x", "--parent", "p", "--no-parent"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "postdesk",
+                "account",
+                "add",
+                "bad id",
+                "--primary",
+                "a@c.example"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "postdesk",
+                "account",
+                "set",
+                "x",
+                "--parent",
+                "p",
+                "--no-parent"
+            ])
+            .is_err()
+        );
         assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3"]).is_err());
         assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3", "acme"]).is_ok());
         assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3", "--none"]).is_ok());

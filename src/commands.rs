@@ -535,7 +535,10 @@ fn ticket(config: &Config, cmd: TicketCommand) -> Outcome {
             let account = match (&t.account, t.account_candidates.as_slice()) {
                 (Some(a), _) => a.clone(),
                 (None, []) => "-".into(),
-                (None, c) => format!("- (sender matches {}: choose with `ticket set-account`)", c.join(", ")),
+                (None, c) => format!(
+                    "- (sender matches {}: choose with `ticket set-account`)",
+                    c.join(", ")
+                ),
             };
             println!("Account:   {account}");
             let mut flags = Vec::new();
@@ -637,7 +640,10 @@ fn set_ticket_account(
     })?;
     match done {
         Ok(id) => {
-            println!("ticket #{number}: account {}", id.as_deref().unwrap_or("none"));
+            println!(
+                "ticket #{number}: account {}",
+                id.as_deref().unwrap_or("none")
+            );
             Ok(exit::OK)
         }
         Err(why) => Err(Failure::new(exit::DATAERR, why)),
@@ -872,7 +878,8 @@ fn checks(config: &Config) -> Checks {
 fn patterns(args: &[String]) -> Result<Vec<SenderPattern>, Failure> {
     let mut out = Vec::new();
     for a in args {
-        let list = SenderPattern::parse_list(a).map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+        let list =
+            SenderPattern::parse_list(a).map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
         out.extend(list);
     }
     Ok(out)
@@ -895,10 +902,16 @@ fn language(l: LanguageArg) -> Option<crate::config::Language> {
 fn account(config: &Config, cmd: AccountCommand) -> Outcome {
     let now = SystemClock.now();
     let checks = checks(config);
-    // Reading commands need a desk; changing ones may start one.
-    let mut store = match &cmd {
-        AccountCommand::Show { .. } | AccountCommand::List { .. } => open_store(config)?,
-        _ => Store::open(&config.service.database)?,
+    // Reading commands need a desk (or declared accounts to show); changing
+    // ones may start one.
+    let reading = matches!(
+        cmd,
+        AccountCommand::Show { .. } | AccountCommand::List { .. }
+    );
+    let mut store = if reading && config.accounts.is_empty() {
+        open_store(config)?
+    } else {
+        Store::open(&config.service.database)?
     };
     sync_accounts(config, &mut store)?;
     match cmd {
@@ -1080,20 +1093,34 @@ fn account(config: &Config, cmd: AccountCommand) -> Outcome {
                 .collect();
             println!(
                 "Authorized:  {}",
-                if senders.is_empty() { "-".into() } else { senders.join(", ") }
+                if senders.is_empty() {
+                    "-".into()
+                } else {
+                    senders.join(", ")
+                }
             );
             println!(
                 "Language:    {}",
-                a.language.as_deref().unwrap_or(config.service.default_language.as_str())
+                a.language
+                    .as_deref()
+                    .unwrap_or(config.service.default_language.as_str())
             );
             println!("Parent:      {}", a.parent.as_deref().unwrap_or("-"));
             println!(
                 "Children:    {}",
-                if children.is_empty() { "-".into() } else { children.join(", ") }
+                if children.is_empty() {
+                    "-".into()
+                } else {
+                    children.join(", ")
+                }
             );
             println!(
                 "Delegates:   {}",
-                if a.delegates.is_empty() { "-".into() } else { a.delegates.join(", ") }
+                if a.delegates.is_empty() {
+                    "-".into()
+                } else {
+                    a.delegates.join(", ")
+                }
             );
             println!("Priority:    {}", if a.priority { "yes" } else { "no" });
             let auth = match a.require_authentication {
@@ -1101,7 +1128,11 @@ fn account(config: &Config, cmd: AccountCommand) -> Outcome {
                 Some(false) => "no".to_string(),
                 None => format!(
                     "default ({})",
-                    if config.intake.require_authentication { "yes" } else { "no" }
+                    if config.intake.require_authentication {
+                        "yes"
+                    } else {
+                        "no"
+                    }
                 ),
             };
             println!("Require authentication: {auth}");

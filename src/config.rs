@@ -525,7 +525,10 @@ impl Config {
                         } else {
                             format!(" {}:", p.key)
                         };
-                        l.fail("accounts_file", format!("{}{line}:{key} {}", e.file, p.message));
+                        l.fail(
+                            "accounts_file",
+                            format!("{}{line}:{key} {}", e.file, p.message),
+                        );
                     }
                 }
             }
@@ -1079,8 +1082,7 @@ impl<'a> Loader<'a> {
             "verify",
             |s| choice(s, &UnknownSender::ALL, UnknownSender::as_str),
         );
-        let verify_expiry =
-            self.duration("intake.verify_expiry", r.verify_expiry.as_deref(), "7d");
+        let verify_expiry = self.duration("intake.verify_expiry", r.verify_expiry.as_deref(), "7d");
         let blocked_domains = self.domains("intake.blocked_domains", r.blocked_domains);
         let blocked_addresses = self.addresses("intake.blocked_addresses", r.blocked_addresses);
         let priority_domains = self.domains("intake.priority_domains", r.priority_domains);
@@ -1184,7 +1186,11 @@ impl<'a> Loader<'a> {
                 r.primary.as_deref(),
                 "the account's registered address",
             )
-            .and_then(|s| Address::parse(s).map_err(|e| self.fail(&primary_key, e)).ok());
+            .and_then(|s| {
+                Address::parse(s)
+                    .map_err(|e| self.fail(&primary_key, e))
+                    .ok()
+            });
         let mut authorized = Vec::new();
         let mut ok = true;
         for (i, entry) in r.authorized.unwrap_or_default().iter().enumerate() {
@@ -1246,7 +1252,11 @@ impl<'a> Loader<'a> {
         for (place, a) in accounts {
             let lower = a.id.as_str().to_ascii_lowercase();
             if let Some(first) = seen.get(&lower) {
-                let msg = format!("{:?} is already the id of {}", a.id.as_str(), first.describe());
+                let msg = format!(
+                    "{:?} is already the id of {}",
+                    a.id.as_str(),
+                    first.describe()
+                );
                 self.fail_at(place, "id", msg);
             } else {
                 seen.insert(lower, place);
@@ -1390,7 +1400,11 @@ pub fn accounts_from_toml(
 
 /// `"X-Spam-Flag: YES"` → the field name and the value that means spam.
 fn parse_spam_header(s: &str) -> Result<(String, String), String> {
-    let bad = || format!("{s:?} must be \"Field-Name: value\", e.g. \"X-Spam-Flag: YES\" (or \"\" for no check)");
+    let bad = || {
+        format!(
+            "{s:?} must be \"Field-Name: value\", e.g. \"X-Spam-Flag: YES\" (or \"\" for no check)"
+        )
+    };
     let (name, value) = s.split_once(':').ok_or_else(bad)?;
     let (name, value) = (name.trim(), value.trim());
     if value.is_empty() || !word(name, |c| c.is_ascii_graphic() && c != ':') {
@@ -2028,11 +2042,18 @@ mod tests {
         assert_eq!(c.accounts_file.as_deref(), Some(file.as_path()));
         // The effective config names the file and repeats only the inline account.
         let out = c.to_toml();
-        assert!(out.contains("accounts_file = ") && out.matches("[[account]]").count() == 1, "{out}");
+        assert!(
+            out.contains("accounts_file = ") && out.matches("[[account]]").count() == 1,
+            "{out}"
+        );
         assert_eq!(Config::from_toml(&out, "t.toml", dir.path()).unwrap(), c);
 
         // A problem in the file: reported at accounts_file, with the file's line.
-        std::fs::write(&file, "[[account]]\nid = \"isp\"\n\nprimary = \"not-an-address\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"isp\"\n\nprimary = \"not-an-address\"\n",
+        )
+        .unwrap();
         let found = problems_in(text, dir.path());
         assert!(
             matches!(&found[..], [p] if p.key == "accounts_file" && p.line == Some(1)
@@ -2040,19 +2061,34 @@ mod tests {
             "{found:#?}"
         );
         // The same id inline and in the file.
-        std::fs::write(&file, "[[account]]\nid = \"INLINE\"\nprimary = \"x@x.example\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"INLINE\"\nprimary = \"x@x.example\"\n",
+        )
+        .unwrap();
         let found = problems_in(text, dir.path());
         assert!(
-            found.iter().any(|p| p.key == "accounts_file" && p.message.contains("already the id of account[0]")),
+            found
+                .iter()
+                .any(|p| p.key == "accounts_file"
+                    && p.message.contains("already the id of account[0]")),
             "{found:#?}"
         );
         // Only accounts in an accounts file; a missing file is named.
         std::fs::write(&file, "[service]\nname = \"x\"\n").unwrap();
         let found = problems_in(text, dir.path());
-        assert!(found.iter().any(|p| p.message.contains("[[account]] tables only")), "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.message.contains("[[account]] tables only")),
+            "{found:#?}"
+        );
         std::fs::remove_file(&file).unwrap();
         let found = problems_in(text, dir.path());
-        assert!(found.iter().any(|p| p.message.contains("cannot read")), "{found:#?}");
+        assert!(
+            found.iter().any(|p| p.message.contains("cannot read")),
+            "{found:#?}"
+        );
     }
 
     fn problems_in(text: &str, base: &Path) -> Vec<Problem> {

@@ -96,7 +96,9 @@ pub enum How {
     Primary,
     Authorized(SenderPattern),
     /// An authorized sender of `parent` (an ISP), writing for its child.
-    Parent { parent: AccountId },
+    Parent {
+        parent: AccountId,
+    },
 }
 
 /// Who is writing.
@@ -329,13 +331,27 @@ pub fn identify<D: Directory>(
         if rules.authserv_configured && !auth.is_pass() {
             let reason = format!(
                 "self-service request from {address}, the primary address of {}, without a genuine From ({}): not applied",
-                primaries.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
+                primaries
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 auth.describe()
             );
-            return done(sender, Admission::Hold { kind: HoldKind::Refused, reason }, notes);
+            return done(
+                sender,
+                Admission::Hold {
+                    kind: HoldKind::Refused,
+                    reason,
+                },
+                notes,
+            );
         }
         let accounts: Vec<AccountId> = match named_account(inbound) {
-            Some(named) => match primaries.iter().find(|a| a.as_str().eq_ignore_ascii_case(&named)) {
+            Some(named) => match primaries
+                .iter()
+                .find(|a| a.as_str().eq_ignore_ascii_case(&named))
+            {
                 Some(a) => vec![(*a).clone()],
                 None => return done(sender, Admission::RefuseSelfService, notes),
             },
@@ -497,9 +513,11 @@ fn best_per_account(
         }
     }
     best.sort_by(|(a, ra), (b, rb)| {
-        rb.specificity()
-            .cmp(&ra.specificity())
-            .then_with(|| a.as_str().to_ascii_lowercase().cmp(&b.as_str().to_ascii_lowercase()))
+        rb.specificity().cmp(&ra.specificity()).then_with(|| {
+            a.as_str()
+                .to_ascii_lowercase()
+                .cmp(&b.as_str().to_ascii_lowercase())
+        })
     });
     best
 }
@@ -511,7 +529,8 @@ fn is_self_service_subject(subject: &str) -> bool {
 }
 
 static SUBJECT_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\[\s*account\s*:?\s+([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\s*\]").expect("static regex")
+    Regex::new(r"(?i)\[\s*account\s*:?\s+([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\s*\]")
+        .expect("static regex")
 });
 
 static BODY_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
@@ -524,7 +543,11 @@ pub fn named_account(inbound: &Inbound) -> Option<String> {
     if let Some(c) = SUBJECT_ACCOUNT.captures(&inbound.subject) {
         return Some(c[1].to_string());
     }
-    let first = inbound.new_text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let first = inbound
+        .new_text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?;
     BODY_ACCOUNT.captures(first).map(|c| c[1].to_string())
 }
 
@@ -543,7 +566,11 @@ pub fn commands(text: &str) -> Vec<Command> {
         }
         let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let rest = rest.trim();
-        let patterns = || SenderPattern::parse_list(rest).ok().filter(|p| !p.is_empty());
+        let patterns = || {
+            SenderPattern::parse_list(rest)
+                .ok()
+                .filter(|p| !p.is_empty())
+        };
         match verb.to_ascii_lowercase().as_str() {
             "add" => match patterns() {
                 Some(list) => out.extend(list.into_iter().map(Command::Add)),
@@ -624,7 +651,11 @@ mod tests {
             Ok(out)
         }
         fn account(&self, want: &AccountId) -> Result<Option<AccountFacts>, Infallible> {
-            Ok(self.accounts.iter().find(|(f, ..)| f.id == *want).map(|(f, ..)| f.clone()))
+            Ok(self
+                .accounts
+                .iter()
+                .find(|(f, ..)| f.id == *want)
+                .map(|(f, ..)| f.clone()))
         }
         fn ticket_account(&self, t: TicketId) -> Result<Option<Option<AccountId>>, Infallible> {
             Ok(self.tickets.get(&t.0).map(|a| a.map(id)))
@@ -636,10 +667,16 @@ mod tests {
                 .any(|(n, a)| *n == t.0 && Address::parse(a).unwrap() == *who))
         }
         fn sent_on_ticket(&self, t: TicketId, ids: &[String]) -> Result<bool, Infallible> {
-            Ok(self.sent.iter().any(|(n, m)| *n == t.0 && ids.iter().any(|i| i == m)))
+            Ok(self
+                .sent
+                .iter()
+                .any(|(n, m)| *n == t.0 && ids.iter().any(|i| i == m)))
         }
         fn confirmation_sent(&self, ids: &[String]) -> Result<bool, Infallible> {
-            Ok(self.confirmations.iter().any(|c| ids.iter().any(|i| i == c)))
+            Ok(self
+                .confirmations
+                .iter()
+                .any(|c| ids.iter().any(|i| i == c)))
         }
     }
 
@@ -697,7 +734,7 @@ mod tests {
             identify(m, auth, thread, dir, &self.rules()).unwrap()
         }
 
-        fn new(&self, dir: &Map, m: &Inbound) -> Identity {
+        fn fresh(&self, dir: &Map, m: &Inbound) -> Identity {
             self.run(dir, m, &Auth::NotChecked, &Thread::New)
         }
     }
@@ -714,8 +751,16 @@ mod tests {
     #[test]
     fn most_specific_match_wins_and_ties_are_ambiguous() {
         let dir = Map::default()
-            .account("acme", "boss@acme.example", "ops@acme.example, acme.example")
-            .account("acme-eu", "eu-boss@acme.example", "*.acme.example, ops@acme.example")
+            .account(
+                "acme",
+                "boss@acme.example",
+                "ops@acme.example, acme.example",
+            )
+            .account(
+                "acme-eu",
+                "eu-boss@acme.example",
+                "*.acme.example, ops@acme.example",
+            )
             .account("shared-a", "a@a.example", "partner.example")
             .account("shared-b", "b@b.example", "partner.example")
             .account("deep", "d@d.example", "*.eu.acme.example");
@@ -731,7 +776,7 @@ mod tests {
             ("x@partner.example",       None),             // a tie: no account
         ];
         for &(from, want) in cases {
-            let got = s.new(&dir, &mail(from, "Hello", "x"));
+            let got = s.fresh(&dir, &mail(from, "Hello", "x"));
             assert_eq!(
                 opened_for(&got),
                 Some(want.map(String::from)),
@@ -739,14 +784,21 @@ mod tests {
             );
         }
         // ops@acme.example is an address entry of two accounts: ambiguous, shown to staff.
-        let got = s.new(&dir, &mail("ops@acme.example", "Hello", "x"));
-        assert_eq!(got.sender, Sender::Ambiguous { accounts: vec![id("acme"), id("acme-eu")] });
-        let Admission::Open(o) = &got.admission else { panic!("{got:?}") };
+        let got = s.fresh(&dir, &mail("ops@acme.example", "Hello", "x"));
+        assert_eq!(
+            got.sender,
+            Sender::Ambiguous {
+                accounts: vec![id("acme"), id("acme-eu")]
+            }
+        );
+        let Admission::Open(o) = &got.admission else {
+            panic!("{got:?}")
+        };
         assert_eq!(o.account, None);
         assert_eq!(o.candidates, [id("acme"), id("acme-eu")]);
         assert!(got.notes[0].contains("equally well"), "{:?}", got.notes);
         // A stranger is one.
-        let got = s.new(&dir, &mail("who@else.example", "Hello", "x"));
+        let got = s.fresh(&dir, &mail("who@else.example", "Hello", "x"));
         assert_eq!(got.sender, Sender::Stranger { claimed: None });
         assert_eq!(got.admission, Admission::Verify { refers_to: None });
     }
@@ -755,9 +807,13 @@ mod tests {
     fn plus_tags_and_case_follow_the_config() {
         let dir = Map::default().account("a", "Ann@a.example", "ops@b.example");
         let mut s = Setup::default();
-        let who = |s: &Setup, from: &str| opened_for(&s.new(&dir, &mail(from, "x", "x")));
+        let who = |s: &Setup, from: &str| opened_for(&s.fresh(&dir, &mail(from, "x", "x")));
         assert_eq!(who(&s, "ann@A.example"), Some(Some("a".into())));
-        assert_eq!(who(&s, "ops+urgent@b.example"), None, "a tag is a different address by default");
+        assert_eq!(
+            who(&s, "ops+urgent@b.example"),
+            None,
+            "a tag is a different address by default"
+        );
         s.matching.ignore_plus_tags = true;
         assert_eq!(who(&s, "ops+urgent@b.example"), Some(Some("a".into())));
         s.matching.case_sensitive_local_part = true;
@@ -782,12 +838,18 @@ mod tests {
             ),
         ] {
             s.unknown_sender = policy;
-            assert_eq!(s.new(&dir, &m).admission, want, "{policy:?}");
+            assert_eq!(s.fresh(&dir, &m).admission, want, "{policy:?}");
         }
         // Released (by an operator, or by the code): a ticket, marked unverified.
         s.unknown_sender = UnknownSender::Reject;
         s.released = Some(Release::Confirmed);
-        assert!(matches!(s.new(&dir, &m).admission, Admission::Open(Opening { unverified: true, .. })));
+        assert!(matches!(
+            s.fresh(&dir, &m).admission,
+            Admission::Open(Opening {
+                unverified: true,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -808,9 +870,19 @@ mod tests {
         assert_eq!(opened_for(&got), Some(Some("strict".into())));
         for auth in [fail.clone(), Auth::NoResult] {
             let got = s.run(&dir, &m, &auth, &Thread::New);
-            assert_eq!(got.sender, Sender::Stranger { claimed: Some(id("strict")) }, "{auth:?}");
+            assert_eq!(
+                got.sender,
+                Sender::Stranger {
+                    claimed: Some(id("strict"))
+                },
+                "{auth:?}"
+            );
             assert_eq!(got.admission, Admission::Verify { refers_to: None });
-            assert!(got.notes[0].contains("requires authentication"), "{:?}", got.notes);
+            assert!(
+                got.notes[0].contains("requires authentication"),
+                "{:?}",
+                got.notes
+            );
         }
         // The global switch, overridden per account.
         let s = Setup {
@@ -818,10 +890,20 @@ mod tests {
             require_authentication: true,
             ..Setup::default()
         };
-        let got = s.run(&dir, &mail("boss@lax.example", "Hello", "x"), &fail, &Thread::New);
+        let got = s.run(
+            &dir,
+            &mail("boss@lax.example", "Hello", "x"),
+            &fail,
+            &Thread::New,
+        );
         assert_eq!(opened_for(&got), Some(Some("lax".into())));
         let dir = dir.account("default", "boss@default.example", "");
-        let got = s.run(&dir, &mail("boss@default.example", "Hello", "x"), &fail, &Thread::New);
+        let got = s.run(
+            &dir,
+            &mail("boss@default.example", "Hello", "x"),
+            &fail,
+            &Thread::New,
+        );
         assert!(matches!(got.sender, Sender::Stranger { .. }), "{got:?}");
     }
 
@@ -842,29 +924,50 @@ mod tests {
             ("Mail down", "\n  account : CUST-1  \nHello"),
             ("[account cust-1] Mail down", "Hello"),
         ] {
-            let got = s.new(&dir, &mail("tech@isp.example", subject, body));
+            let got = s.fresh(&dir, &mail("tech@isp.example", subject, body));
             assert_eq!(
                 got.sender,
-                Sender::Account { account: id("cust-1"), how: How::Parent { parent: id("isp-01") } },
+                Sender::Account {
+                    account: id("cust-1"),
+                    how: How::Parent {
+                        parent: id("isp-01")
+                    }
+                },
                 "{subject} / {body:?}"
             );
-            let Admission::Open(o) = &got.admission else { panic!("{got:?}") };
-            assert_eq!((o.language, o.priority, o.unverified), (Some(Language::Fr), true, false));
+            let Admission::Open(o) = &got.admission else {
+                panic!("{got:?}")
+            };
+            assert_eq!(
+                (o.language, o.priority, o.unverified),
+                (Some(Language::Fr), true, false)
+            );
         }
         // Not a child of the ISP, or no such account: refused, whoever it is.
         for named in ["cust-2", "nobody"] {
-            let got = s.new(&dir, &mail("tech@isp.example", "x", &format!("Account: {named}\nHi")));
-            assert_eq!(got.admission, Admission::RefuseAccount { named: named.into() });
+            let got = s.fresh(
+                &dir,
+                &mail("tech@isp.example", "x", &format!("Account: {named}\nHi")),
+            );
+            assert_eq!(
+                got.admission,
+                Admission::RefuseAccount {
+                    named: named.into()
+                }
+            );
         }
         // The "Account:" line must be the first line: later mentions do nothing.
-        let got = s.new(&dir, &mail("tech@isp.example", "x", "Hi\nAccount: cust-2"));
+        let got = s.fresh(&dir, &mail("tech@isp.example", "x", "Hi\nAccount: cust-2"));
         assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
         // A stranger naming an account is still a stranger.
-        let got = s.new(&dir, &mail("x@nowhere.example", "x", "Account: cust-1"));
+        let got = s.fresh(&dir, &mail("x@nowhere.example", "x", "Account: cust-1"));
         assert_eq!(got.admission, Admission::Verify { refers_to: None });
         // Released by an operator after a refusal: filed under the sender's own account.
-        let released = Setup { released: Some(Release::Operator), ..Setup::default() };
-        let got = released.new(&dir, &mail("tech@isp.example", "x", "Account: cust-2"));
+        let released = Setup {
+            released: Some(Release::Operator),
+            ..Setup::default()
+        };
+        let got = released.fresh(&dir, &mail("tech@isp.example", "x", "Account: cust-2"));
         assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
     }
 
@@ -879,7 +982,10 @@ mod tests {
         dir.tickets = HashMap::from([(1, Some("acme")), (2, Some("child")), (3, None)]);
         dir.participants = vec![(1, "cc@friend.example")];
         dir.sent = vec![(1, "receipt-1@desk.example")];
-        let token = |n| Thread::FollowUp { ticket: TicketId(n), link: Link::Token };
+        let token = |n| Thread::FollowUp {
+            ticket: TicketId(n),
+            link: Link::Token,
+        };
         let s = Setup::default();
         let reply = |from: &str, refs: &[&str]| {
             let mut m = mail(from, "Re: [DESK #1] x", "more");
@@ -900,47 +1006,114 @@ mod tests {
         ];
         for (what, m, thread, want) in cases {
             let got = s.run(&dir, &m, &Auth::NotChecked, &thread);
-            assert_eq!(got.admission == Admission::FollowUp, want, "{what}: {got:?}");
+            assert_eq!(
+                got.admission == Admission::FollowUp,
+                want,
+                "{what}: {got:?}"
+            );
         }
         // The stranger's token message is a stranger's message (policy), referring to the ticket.
-        let got = s.run(&dir, &reply("evil@else.example", &[]), &Auth::NotChecked, &token(1));
-        assert_eq!(got.admission, Admission::Verify { refers_to: Some(TicketId(1)) });
+        let got = s.run(
+            &dir,
+            &reply("evil@else.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
+        assert_eq!(
+            got.admission,
+            Admission::Verify {
+                refers_to: Some(TicketId(1))
+            }
+        );
         assert!(got.notes[0].contains("not on that ticket"));
         // A customer of another account gets a ticket of their own account.
-        let got = s.run(&dir, &reply("x@other.example", &[]), &Auth::NotChecked, &token(1));
-        let Admission::Open(o) = &got.admission else { panic!("{got:?}") };
-        assert_eq!((o.account.clone(), o.refers_to), (Some(id("other")), Some(TicketId(1))));
+        let got = s.run(
+            &dir,
+            &reply("x@other.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
+        let Admission::Open(o) = &got.admission else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (o.account.clone(), o.refers_to),
+            (Some(id("other")), Some(TicketId(1)))
+        );
         // check_sender = false: the token alone suffices.
-        let off = Setup { check_sender: false, ..Setup::default() };
-        let got = off.run(&dir, &reply("evil@else.example", &[]), &Auth::NotChecked, &token(1));
+        let off = Setup {
+            check_sender: false,
+            ..Setup::default()
+        };
+        let got = off.run(
+            &dir,
+            &reply("evil@else.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
         assert_eq!(got.admission, Admission::FollowUp);
     }
 
     #[test]
     fn confirmations_are_recognised_first() {
-        let mut dir = Map::default();
-        dir.confirmations = vec!["confirm.abc@desk.example"];
-        dir.tickets = HashMap::from([(1, None)]);
+        let dir = Map {
+            confirmations: vec!["confirm.abc@desk.example"],
+            tickets: HashMap::from([(1, None)]),
+            ..Map::default()
+        };
         let s = Setup::default();
-        let m = mail("who@else.example", "Re: [DESK confirm 7G4K-X2PD-9QHT] Re: [DESK #1] x", "yes");
-        let got = s.run(&dir, &m, &Auth::NotChecked, &Thread::FollowUp { ticket: TicketId(1), link: Link::Token });
-        assert_eq!(got.admission, Admission::Confirm { code: Some("7G4KX2PD9QHT".into()) });
+        let m = mail(
+            "who@else.example",
+            "Re: [DESK confirm 7G4K-X2PD-9QHT] Re: [DESK #1] x",
+            "yes",
+        );
+        let got = s.run(
+            &dir,
+            &m,
+            &Auth::NotChecked,
+            &Thread::FollowUp {
+                ticket: TicketId(1),
+                link: Link::Token,
+            },
+        );
+        assert_eq!(
+            got.admission,
+            Admission::Confirm {
+                code: Some("7G4KX2PD9QHT".into())
+            }
+        );
         let mut m = mail("who@else.example", "Re: mangled subject", "yes");
         m.in_reply_to = vec!["confirm.abc@desk.example".into()];
-        assert_eq!(s.new(&dir, &m).admission, Admission::Confirm { code: None });
+        assert_eq!(
+            s.fresh(&dir, &m).admission,
+            Admission::Confirm { code: None }
+        );
         // Not when the held message itself is taken in again.
-        let released = Setup { released: Some(Release::Confirmed), ..Setup::default() };
-        assert!(matches!(released.new(&dir, &m).admission, Admission::Open(_)));
+        let released = Setup {
+            released: Some(Release::Confirmed),
+            ..Setup::default()
+        };
+        assert!(matches!(
+            released.fresh(&dir, &m).admission,
+            Admission::Open(_)
+        ));
     }
 
     #[test]
     fn self_service_from_the_primary_only() {
         let dir = Map::default()
-            .account("acme", "boss@acme.example", "ops@acme.example, acme.example")
+            .account(
+                "acme",
+                "boss@acme.example",
+                "ops@acme.example, acme.example",
+            )
             .account("acme2", "boss@acme.example", "");
         let body = "add new@acme.example, partner.example\nremove ops@acme.example\nlist\nHi there\n-- \nBoss\nadd x.example";
         let s = Setup::default();
-        let got = s.new(&dir, &mail("boss@acme.example", "Re: Authorized Senders", body));
+        let got = s.fresh(
+            &dir,
+            &mail("boss@acme.example", "Re: Authorized Senders", body),
+        );
         let want = vec![
             Command::Add(SenderPattern::parse("new@acme.example").unwrap()),
             Command::Add(SenderPattern::parse("partner.example").unwrap()),
@@ -950,21 +1123,50 @@ mod tests {
         ];
         assert_eq!(
             got.admission,
-            Admission::SelfService { accounts: vec![id("acme"), id("acme2")], commands: want.clone() }
+            Admission::SelfService {
+                accounts: vec![id("acme"), id("acme2")],
+                commands: want.clone()
+            }
         );
         // Naming one of them.
-        let got = s.new(&dir, &mail("boss@acme.example", "authorized senders", &format!("Account: acme2\n{body}")));
-        assert!(matches!(&got.admission, Admission::SelfService { accounts, .. } if accounts == &[id("acme2")]));
+        let got = s.fresh(
+            &dir,
+            &mail(
+                "boss@acme.example",
+                "authorized senders",
+                &format!("Account: acme2\n{body}"),
+            ),
+        );
+        assert!(
+            matches!(&got.admission, Admission::SelfService { accounts, .. } if accounts == &[id("acme2")])
+        );
         // Authorized, but not the primary: refused, and told.
-        let got = s.new(&dir, &mail("ops@acme.example", "authorized senders", body));
+        let got = s.fresh(&dir, &mail("ops@acme.example", "authorized senders", body));
         assert_eq!(got.admission, Admission::RefuseSelfService);
-        let got = s.new(&dir, &mail("x@nowhere.example", "authorized senders", body));
+        let got = s.fresh(&dir, &mail("x@nowhere.example", "authorized senders", body));
         assert_eq!(got.admission, Admission::RefuseSelfService);
         // A forged primary where authentication can be checked: held, untold.
-        let checked = Setup { authserv_configured: true, ..Setup::default() };
+        let checked = Setup {
+            authserv_configured: true,
+            ..Setup::default()
+        };
         for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
-            let got = checked.run(&dir, &mail("boss@acme.example", "authorized senders", body), &auth, &Thread::New);
-            assert!(matches!(got.admission, Admission::Hold { kind: HoldKind::Refused, .. }), "{got:?}");
+            let got = checked.run(
+                &dir,
+                &mail("boss@acme.example", "authorized senders", body),
+                &auth,
+                &Thread::New,
+            );
+            assert!(
+                matches!(
+                    got.admission,
+                    Admission::Hold {
+                        kind: HoldKind::Refused,
+                        ..
+                    }
+                ),
+                "{got:?}"
+            );
         }
         let got = checked.run(
             &dir,
@@ -974,7 +1176,10 @@ mod tests {
         );
         assert!(matches!(got.admission, Admission::SelfService { .. }));
         // Another subject is an ordinary ticket.
-        let got = s.new(&dir, &mail("boss@acme.example", "authorized senders please", body));
+        let got = s.fresh(
+            &dir,
+            &mail("boss@acme.example", "authorized senders please", body),
+        );
         assert!(matches!(got.admission, Admission::Open(_)));
     }
 }

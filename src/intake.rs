@@ -15,9 +15,7 @@ use tracing::{info, warn};
 
 use crate::apply::{self, Context, Incoming, Outcome};
 use crate::config::{Config, Language};
-use crate::identify::{
-    self, AccountFacts, Admission, Directory, Grant, Release, Rule,
-};
+use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, Rules, Verdict};
@@ -362,7 +360,9 @@ impl Pipeline {
                 Ok(_) => {}
                 Err(ReleaseError::Store(e)) => return Err(e),
                 // Held again by a rule (blocked meanwhile, say): it stays in quarantine.
-                Err(e) => warn!(quarantine = v.quarantine, error = %e, "confirmed message not taken in"),
+                Err(e) => {
+                    warn!(quarantine = v.quarantine, error = %e, "confirmed message not taken in")
+                }
             }
         }
         match tickets.first() {
@@ -399,16 +399,19 @@ impl Pipeline {
             ParseError::TooLarge { .. } => HoldKind::TooLarge,
             _ => HoldKind::Unreadable,
         };
-        let quarantine = tx.quarantine_as(&Held {
-            raw: &mail.raw,
-            content_hash: &parse::content_hash(&mail.raw),
-            source: &mail.source,
-            message_id: None,
-            from: None,
-            subject: None,
-            reason: &reason,
-            at: now,
-        }, kind)?;
+        let quarantine = tx.quarantine_as(
+            &Held {
+                raw: &mail.raw,
+                content_hash: &parse::content_hash(&mail.raw),
+                source: &mail.source,
+                message_id: None,
+                from: None,
+                subject: None,
+                reason: &reason,
+                at: now,
+            },
+            kind,
+        )?;
         Ok(Taken::Unreadable {
             quarantine,
             error: e.to_string(),

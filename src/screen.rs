@@ -177,7 +177,14 @@ mod tests {
         let rules = rules(&o);
         let v = screen(&msg(Some("ann@x.example"), MailClass::Normal), &rules);
         assert!(
-            matches!(&v, Verdict::Pass { no_answer: None, priority: false, auth: Auth::NoResult }),
+            matches!(
+                &v,
+                Verdict::Pass {
+                    no_answer: None,
+                    priority: false,
+                    auth: Auth::NoResult
+                }
+            ),
             "{v:?}"
         );
         let v = screen(&msg(None, MailClass::Normal), &rules);
@@ -210,22 +217,107 @@ mod tests {
         let rules = rules(&o);
         let spam = |v: &str| vec![("X-Spam-Flag".to_string(), v.to_string())];
         #[rustfmt::skip]
-        let cases: Vec<(&str, &str, usize, Vec<(String, String)>, Option<HoldKind>, bool)> = vec![
-            ("plain",                 "ann@x.example",          1000,   vec![],            None,                   false),
-            ("blocked domain",        "a@spam.example",         1000,   vec![],            Some(HoldKind::Blocked), false),
-            ("blocked domain, case",  "a@SPAM.Example",         1000,   vec![],            Some(HoldKind::Blocked), false),
-            ("not a subdomain block", "a@eu.spam.example",      1000,   vec![],            None,                   false),
-            ("blocked wildcard",      "a@eu.bad.example",       1000,   vec![],            Some(HoldKind::Blocked), false),
-            ("wildcard not the apex", "a@bad.example",          1000,   vec![],            None,                   false),
-            ("blocked address",       "Pest@ok.example",        1000,   vec![],            Some(HoldKind::Blocked), false),
-            ("other address there",   "nice@ok.example",        1000,   vec![],            None,                   false),
-            ("spam verdict",          "ann@x.example",          1000,   spam(" yes "),     Some(HoldKind::Spam),    false),
-            ("not spam",              "ann@x.example",          1000,   spam("NO"),        None,                   false),
-            ("too large",             "ann@x.example",          10_001, vec![],            Some(HoldKind::TooLarge), false),
-            ("at the limit",          "ann@x.example",          10_000, vec![],            None,                   false),
-            ("priority domain",       "ceo@vip.example",        1000,   vec![],            None,                   true),
-            ("priority wildcard",     "x@tax.gov.example",      1000,   vec![],            None,                   true),
-            ("too large beats block", "a@spam.example",         20_000, vec![],            Some(HoldKind::TooLarge), false),
+        type Case<'a> = (&'a str, &'a str, usize, Vec<(String, String)>, Option<HoldKind>, bool);
+        let cases: Vec<Case> = vec![
+            ("plain", "ann@x.example", 1000, vec![], None, false),
+            (
+                "blocked domain",
+                "a@spam.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "blocked domain, case",
+                "a@SPAM.Example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "not a subdomain block",
+                "a@eu.spam.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "blocked wildcard",
+                "a@eu.bad.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "wildcard not the apex",
+                "a@bad.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "blocked address",
+                "Pest@ok.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "other address there",
+                "nice@ok.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "spam verdict",
+                "ann@x.example",
+                1000,
+                spam(" yes "),
+                Some(HoldKind::Spam),
+                false,
+            ),
+            ("not spam", "ann@x.example", 1000, spam("NO"), None, false),
+            (
+                "too large",
+                "ann@x.example",
+                10_001,
+                vec![],
+                Some(HoldKind::TooLarge),
+                false,
+            ),
+            ("at the limit", "ann@x.example", 10_000, vec![], None, false),
+            (
+                "priority domain",
+                "ceo@vip.example",
+                1000,
+                vec![],
+                None,
+                true,
+            ),
+            (
+                "priority wildcard",
+                "x@tax.gov.example",
+                1000,
+                vec![],
+                None,
+                true,
+            ),
+            (
+                "too large beats block",
+                "a@spam.example",
+                20_000,
+                vec![],
+                Some(HoldKind::TooLarge),
+                false,
+            ),
         ];
         for (what, from, size, headers, want_hold, want_priority) in cases {
             let mut m = msg(Some(from), MailClass::Normal);

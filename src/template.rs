@@ -23,14 +23,20 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         ],
     ),
     // To an unknown sender: write from a registered address (policy reject).
-    ("reject", &["name", "service", "address", "subject", "sender"]),
+    (
+        "reject",
+        &["name", "service", "address", "subject", "sender"],
+    ),
     // The answer to a self-service request: what changed, and the list.
     (
         "senders",
         &["name", "service", "address", "account", "changes", "list"],
     ),
     // A self-service request not from an account's primary address.
-    ("senders-refused", &["name", "service", "address", "subject"]),
+    (
+        "senders-refused",
+        &["name", "service", "address", "subject"],
+    ),
     // A ticket for an account the sender may not write for.
     (
         "account-refused",
@@ -60,12 +66,24 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "senders") => include_str!("../conf/templates/en/senders.txt"),
         (Language::Fr, "senders") => include_str!("../conf/templates/fr/senders.txt"),
         (Language::It, "senders") => include_str!("../conf/templates/it/senders.txt"),
-        (Language::En, "senders-refused") => include_str!("../conf/templates/en/senders-refused.txt"),
-        (Language::Fr, "senders-refused") => include_str!("../conf/templates/fr/senders-refused.txt"),
-        (Language::It, "senders-refused") => include_str!("../conf/templates/it/senders-refused.txt"),
-        (Language::En, "account-refused") => include_str!("../conf/templates/en/account-refused.txt"),
-        (Language::Fr, "account-refused") => include_str!("../conf/templates/fr/account-refused.txt"),
-        (Language::It, "account-refused") => include_str!("../conf/templates/it/account-refused.txt"),
+        (Language::En, "senders-refused") => {
+            include_str!("../conf/templates/en/senders-refused.txt")
+        }
+        (Language::Fr, "senders-refused") => {
+            include_str!("../conf/templates/fr/senders-refused.txt")
+        }
+        (Language::It, "senders-refused") => {
+            include_str!("../conf/templates/it/senders-refused.txt")
+        }
+        (Language::En, "account-refused") => {
+            include_str!("../conf/templates/en/account-refused.txt")
+        }
+        (Language::Fr, "account-refused") => {
+            include_str!("../conf/templates/fr/account-refused.txt")
+        }
+        (Language::It, "account-refused") => {
+            include_str!("../conf/templates/it/account-refused.txt")
+        }
         (Language::En, "too-large") => include_str!("../conf/templates/en/too-large.txt"),
         (Language::Fr, "too-large") => include_str!("../conf/templates/fr/too-large.txt"),
         (Language::It, "too-large") => include_str!("../conf/templates/it/too-large.txt"),
@@ -223,10 +241,19 @@ mod tests {
                 let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let out = t.render(lang, name, &vars);
                 // The receipt quotes the message, so its subject is optional.
-                for f in fields.iter().filter(|f| (name, **f) != ("receipt", "subject")) {
-                    assert!(out.contains(&format!("<<{f}>>")), "{lang:?}/{name} lacks {{{{{f}}}}}");
+                for f in fields
+                    .iter()
+                    .filter(|f| (name, **f) != ("receipt", "subject"))
+                {
+                    assert!(
+                        out.contains(&format!("<<{f}>>")),
+                        "{lang:?}/{name} lacks {{{{{f}}}}}"
+                    );
                 }
-                assert!(!out.contains("{{"), "{lang:?}/{name}: unrendered field in {out}");
+                assert!(
+                    !out.contains("{{"),
+                    "{lang:?}/{name}: unrendered field in {out}"
+                );
             }
         }
     }

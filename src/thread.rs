@@ -243,7 +243,10 @@ mod tests {
         let token = t.format_confirm("7G4K-X2PD-9QHT");
         assert_eq!(token, "[ACME confirm 7G4K-X2PD-9QHT]");
         for (subject, want) in [
-            ("Re: [ACME confirm 7G4K-X2PD-9QHT] Printer", Some("7G4KX2PD9QHT")),
+            (
+                "Re: [ACME confirm 7G4K-X2PD-9QHT] Printer",
+                Some("7G4KX2PD9QHT"),
+            ),
             ("AW: [acme CONFIRM 7g4k-x2pd-9qht]", Some("7G4KX2PD9QHT")),
             ("[ACME confirm 7G4KX2PD9QHT]", Some("7G4KX2PD9QHT")),
             ("[ACME confirm 7G4K-X2PD-9QHO]", Some("7G4KX2PD9QH0")),

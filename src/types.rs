@@ -327,7 +327,9 @@ impl SenderPattern {
         let s = s.trim();
         let bad = || BadPattern(s.to_string());
         if s.contains('@') {
-            return Address::parse(s).map(SenderPattern::Address).map_err(|_| bad());
+            return Address::parse(s)
+                .map(SenderPattern::Address)
+                .map_err(|_| bad());
         }
         let (wild, domain) = match s.strip_prefix("*.") {
             Some(d) => (true, d),
@@ -430,9 +432,7 @@ impl FromStr for SenderPattern {
 pub struct AccountId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "not an account id: {0:?} (1-64 letters, digits, _ . -, starting with a letter or digit)"
-)]
+#[error("not an account id: {0:?} (1-64 letters, digits, _ . -, starting with a letter or digit)")]
 pub struct BadAccountId(pub String);
 
 impl AccountId {
@@ -440,8 +440,7 @@ impl AccountId {
         let s = s.trim();
         let ok = (1..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if ok {
             Ok(AccountId(s.to_string()))
@@ -650,8 +649,14 @@ mod tests {
         ];
         let modes = [
             MatchOptions::default(),
-            MatchOptions { case_sensitive_local_part: true, ignore_plus_tags: false },
-            MatchOptions { case_sensitive_local_part: false, ignore_plus_tags: true },
+            MatchOptions {
+                case_sensitive_local_part: true,
+                ignore_plus_tags: false,
+            },
+            MatchOptions {
+                case_sensitive_local_part: false,
+                ignore_plus_tags: true,
+            },
         ];
         for &(pattern, sender, plain, sensitive, tags) in cases {
             let p = SenderPattern::parse(pattern).unwrap();
@@ -667,7 +672,8 @@ mod tests {
 
     #[test]
     fn sender_patterns_parse_and_refuse() {
-        let list = SenderPattern::parse_list("ops@customer.example, customer.com;*.eu.x.example\n").unwrap();
+        let list = SenderPattern::parse_list("ops@customer.example, customer.com;*.eu.x.example\n")
+            .unwrap();
         assert_eq!(
             list,
             [
@@ -677,8 +683,22 @@ mod tests {
             ]
         );
         assert_eq!(list[2].to_string(), "*.eu.x.example");
-        for bad in ["", "*", "*.", "a..b", "-a.example", "a b.example", "*.*.x", "x@", "@x", "a.example-"] {
-            assert!(SenderPattern::parse(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "*",
+            "*.",
+            "a..b",
+            "-a.example",
+            "a b.example",
+            "*.*.x",
+            "x@",
+            "@x",
+            "a.example-",
+        ] {
+            assert!(
+                SenderPattern::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         assert!(SenderPattern::parse_list("ok.example, bad..example").is_err());
         // The lookup key is wide enough for every comparison mode.
@@ -692,14 +712,19 @@ mod tests {
                 > SenderPattern::parse("y.example").unwrap().specificity()
         );
         assert!(
-            SenderPattern::parse("*.eu.y.example").unwrap().specificity()
+            SenderPattern::parse("*.eu.y.example")
+                .unwrap()
+                .specificity()
                 > SenderPattern::parse("*.y.example").unwrap().specificity()
         );
     }
 
     #[test]
     fn account_ids() {
-        assert_eq!(AccountId::parse("cust-001").unwrap(), AccountId::parse("CUST-001").unwrap());
+        assert_eq!(
+            AccountId::parse("cust-001").unwrap(),
+            AccountId::parse("CUST-001").unwrap()
+        );
         for bad in ["", "-x", "a b", "a/b", &"x".repeat(65)] {
             assert!(AccountId::parse(bad).is_err(), "{bad:?}");
         }

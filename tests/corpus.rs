@@ -185,7 +185,11 @@ fn whole_corpus_through_ingest_maildir_loses_nothing() {
             let subject_hit = receipts.iter().any(|o| {
                 o.subject.contains(m.subject.trim()) && o.rcpt.contains(&from.address.to_string())
             });
-            assert!(!subject_hit, "{} got a receipt or confirmation request", e.file);
+            assert!(
+                !subject_hit,
+                "{} got a receipt or confirmation request",
+                e.file
+            );
         }
     }
 }

@@ -176,12 +176,11 @@ fn automatic(desk: &Desk<'_>, p: &Parts<'_>) -> Vec<u8> {
     let mut b = MessageBuilder::new()
         .from((desk.name, desk.address.as_str()))
         .to(mailbox(p.to));
-    let cc: Vec<mail_builder::headers::address::Address<'static>> = p
-        .cc
-        .iter()
-        .filter(|c| **c != p.to.address)
-        .map(|c| c.to_string().into())
-        .collect();
+    let cc: Vec<mail_builder::headers::address::Address<'static>> =
+        p.cc.iter()
+            .filter(|c| **c != p.to.address)
+            .map(|c| c.to_string().into())
+            .collect();
     if !cc.is_empty() {
         b = b.cc(cc);
     }
@@ -196,7 +195,9 @@ fn automatic(desk: &Desk<'_>, p: &Parts<'_>) -> Vec<u8> {
     if let Some(n) = p.ticket {
         b = b.header("X-Postdesk-Ticket", Raw::new(n.to_string()));
     }
-    b.text_body(p.body.clone()).write_to_vec().unwrap_or_default()
+    b.text_body(p.body.clone())
+        .write_to_vec()
+        .unwrap_or_default()
 }
 
 /// A Message-ID that is fixed by what caused the mail, so building the same
@@ -397,7 +398,11 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             templates: &templates,
         };
         let to = inbound.from.clone().unwrap();
-        let subject = format!("{} {}", token.format_confirm("AAAA-BBBB-CCCC"), inbound.subject);
+        let subject = format!(
+            "{} {}",
+            token.format_confirm("AAAA-BBBB-CCCC"),
+            inbound.subject
+        );
         let out = notice(
             &desk,
             "confirm",
@@ -406,20 +411,38 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             &inbound,
             &subject,
             "hash-of-the-code",
-            &[("code", "AAAA-BBBB-CCCC"), ("expires", "2026-11-23"), ("message", "  Please.")],
+            &[
+                ("code", "AAAA-BBBB-CCCC"),
+                ("expires", "2026-11-23"),
+                ("message", "  Please."),
+            ],
             DateTime::UNIX_EPOCH,
         );
         let back = parse(&out.raw, &limits()).unwrap();
         assert_eq!(back.subject, "[DESK confirm AAAA-BBBB-CCCC] Help");
         assert!(back.class.is_automatic());
         assert_eq!(back.in_reply_to, ["m1@customer.example"]);
-        assert!(back.text.contains("AAAA-BBBB-CCCC") && back.text.contains("Bonjour Ann"), "{}", back.text);
+        assert!(
+            back.text.contains("AAAA-BBBB-CCCC") && back.text.contains("Bonjour Ann"),
+            "{}",
+            back.text
+        );
         assert_eq!(back.message_id, out.message_id);
-        assert!(out.message_id.starts_with("confirm.") && out.message_id.ends_with("@desk.example"));
+        assert!(
+            out.message_id.starts_with("confirm.") && out.message_id.ends_with("@desk.example")
+        );
 
         // A receipt with delegates in copy: one mail, both recipients.
         let delegate = Address::parse("tech@partner.example").unwrap();
-        let out = receipt(&desk, TicketId(3), &inbound, &to, std::slice::from_ref(&delegate), Language::En, DateTime::UNIX_EPOCH);
+        let out = receipt(
+            &desk,
+            TicketId(3),
+            &inbound,
+            &to,
+            std::slice::from_ref(&delegate),
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
         let back = parse(&out.raw, &limits()).unwrap();
         assert_eq!(back.cc.len(), 1);
         assert_eq!(back.cc[0].address, delegate);

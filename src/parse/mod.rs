@@ -136,11 +136,10 @@ pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|i| i + 2);
-    let end = [lf, crlf]
-        .into_iter()
-        .flatten()
-        .min()
-        .ok_or_else(|| ParseError::NotAMessage("no end of header in the first 256 KB".into()))?;
+    let end =
+        [lf, crlf].into_iter().flatten().min().ok_or_else(|| {
+            ParseError::NotAMessage("no end of header in the first 256 KB".into())
+        })?;
     let head = &input[..end];
     if !has_header_field(head) {
         return Err(ParseError::NotAMessage(
@@ -162,7 +161,9 @@ pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
     inbound.new_text.clear();
     inbound.quoted.clear();
     inbound.attachments.clear();
-    inbound.warnings.push("too large: only the header was read".into());
+    inbound
+        .warnings
+        .push("too large: only the header was read".into());
     Ok(inbound)
 }
 

@@ -112,7 +112,8 @@ pub struct Verification {
     pub settled: bool,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, name, primary_addr, language, parent, priority, require_auth, declared,
+const ACCOUNT_COLUMNS: &str =
+    "id, name, primary_addr, language, parent, priority, require_auth, declared,
      created_at, updated_at";
 
 fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -145,7 +146,8 @@ fn sender_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SenderEnt
     ))
 }
 
-const VERIFICATION_SELECT: &str = "SELECT v.id, v.quarantine, v.sender_key, v.expires_at, v.used_at,
+const VERIFICATION_SELECT: &str =
+    "SELECT v.id, v.quarantine, v.sender_key, v.expires_at, v.used_at,
             q.released_at IS NOT NULL
      FROM verifications v JOIN quarantine q ON q.id = v.quarantine";
 
@@ -493,9 +495,9 @@ impl Reader<'_> {
                 accounts[i].senders.push(e);
             }
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT account, address FROM account_delegates ORDER BY account, address_key")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT account, address FROM account_delegates ORDER BY account, address_key",
+        )?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
             let (account, address) = row?;
             if let Some(&i) = index.get(&account.to_ascii_lowercase()) {

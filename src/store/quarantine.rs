@@ -37,7 +37,8 @@ pub struct Held<'a> {
     pub at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, received_at, source, message_id, from_addr, subject, reason, length(raw), released_at,
+const COLUMNS: &str =
+    "id, received_at, source, message_id, from_addr, subject, reason, length(raw), released_at,
      kind";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {

@@ -162,6 +162,35 @@ User-Agent: Mozilla/5.0 Thunderbird/128.0\r\n\r\n{body}\r\n"
     .into_bytes()
 }
 
+/// A customer message with `top` header lines first, as an MTA prepends its
+/// trace fields (`Received`, `Authentication-Results`), and `more` lines
+/// among the sender's own fields.
+pub fn mail_with(
+    from: &str,
+    subject: &str,
+    message_id: &str,
+    body: &str,
+    top: &[&str],
+    more: &[&str],
+) -> Vec<u8> {
+    let mut head = String::new();
+    for line in top {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    let mut own = String::new();
+    for line in more {
+        own.push_str(line);
+        own.push_str("\r\n");
+    }
+    format!(
+        "{head}Return-Path: <{from}>\r\nFrom: <{from}>\r\nTo: {ADDRESS}\r\nSubject: {subject}\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n{own}MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
 /// The corpus of real mail beside the checkout (`../shared/corpus`), or
 /// `$POSTDESK_CORPUS`; None (and a note) when it is not there.
 pub fn corpus_dir() -> Option<PathBuf> {
