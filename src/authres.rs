@@ -480,6 +480,15 @@ mod tests {
                 Some(false),
             ),
             (
+                "forged dmarc below our stamp without dmarc",
+                vec![
+                    (AR, "mx.acme.example; spf=pass smtp.mailfrom=customer.example"),
+                    recv_mx,
+                    (AR, pass),
+                ],
+                Some(false),
+            ),
+            (
                 "forged pass below our hop, we stamped nothing",
                 vec![recv_mx, recv_theirs, (AR, pass)],
                 Some(true),

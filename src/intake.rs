@@ -345,15 +345,16 @@ impl Pipeline {
                 && v.expires > msg.at
                 && v.sender_key == from.address.key()
         });
-        if valid.is_none() {
+        let Some(valid) = valid else {
             let reason = format!(
                 "a reply from {} to a confirmation request whose code is unknown, expired, used or not theirs: nothing released",
                 from.address
             );
             return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
-        }
+        };
+        // Everything the code's address has waiting.
         let mut tickets = Vec::new();
-        for v in tx.read().pending_verifications(&from.address, msg.at)? {
+        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
             tx.use_verification(v.id, msg.at)?;
             match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
                 Ok(Taken::Applied(o)) => tickets.extend(o.ticket()),

@@ -702,11 +702,11 @@ impl Reader<'_> {
             .optional()?)
     }
 
-    /// The codes `sender` has not used yet, still valid at `now`, whose
-    /// message still waits: oldest first.
+    /// The codes sent to `sender_key` (an address key) not used yet, still
+    /// valid at `now`, whose message still waits: oldest first.
     pub fn pending_verifications(
         &self,
-        sender: &Address,
+        sender_key: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Verification>> {
         let sql = format!(
@@ -716,7 +716,7 @@ impl Reader<'_> {
         Ok(self
             .conn
             .prepare_cached(&sql)?
-            .query_map(params![sender.key(), ts(now)], verification_from_row)?
+            .query_map(params![sender_key, ts(now)], verification_from_row)?
             .collect::<Result<_, _>>()?)
     }
 
