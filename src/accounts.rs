@@ -188,11 +188,12 @@ pub fn sync_declared(
                 }
             }
         }
+        let wanted: std::collections::HashSet<String> = declared
+            .iter()
+            .map(|d| d.id.as_str().to_ascii_lowercase())
+            .collect();
         for id in tx.read().declared_account_ids()? {
-            if !declared
-                .iter()
-                .any(|d| d.id.as_str().eq_ignore_ascii_case(&id))
-            {
+            if !wanted.contains(&id.to_ascii_lowercase()) {
                 tx.delete_account(&id)?;
                 tx.add_account_event(
                     &id,

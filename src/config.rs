@@ -1382,11 +1382,16 @@ pub fn accounts_from_toml(
         }
     }
     let mut out: Vec<(String, AccountSpec)> = Vec::new();
+    // Thousands of accounts: ids are checked through a map, not pairwise.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (key, r) in raw {
         if let Some(a) = l.account(&key, r) {
-            if let Some((first, _)) = out.iter().find(|(_, b)| b.id == a.id) {
-                let msg = format!("{:?} is already the id of {first}", a.id.as_str());
+            let lower = a.id.as_str().to_ascii_lowercase();
+            if let Some(&first) = seen.get(&lower) {
+                let msg = format!("{:?} is already the id of {}", a.id.as_str(), out[first].0);
                 l.fail(&format!("{key}.id"), msg);
+            } else {
+                seen.insert(lower, out.len());
             }
             out.push((key, a));
         }
