@@ -289,24 +289,25 @@ fn main() {
         bytes as f64 / 1e6
     );
 
-    let report = |label: &str, n: usize, batch: usize, queue_only: bool, accounts: bool, runs: usize| {
-        let results: Vec<Run> = (0..runs)
-            .map(|_| run(bin, n, batch, queue_only, accounts))
-            .collect();
-        let rates: Vec<f64> = results.iter().map(|r| n as f64 / r.secs).collect();
-        let med = median(rates.clone());
-        println!(
-            "{label:<52} median {med:>8.0} msg/s  (runs: {})  tickets {} ({} with an account)",
-            rates
-                .iter()
-                .map(|r| format!("{r:.0}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            results[0].tickets,
-            results[0].with_account,
-        );
-        med
-    };
+    let report =
+        |label: &str, n: usize, batch: usize, queue_only: bool, accounts: bool, runs: usize| {
+            let results: Vec<Run> = (0..runs)
+                .map(|_| run(bin, n, batch, queue_only, accounts))
+                .collect();
+            let rates: Vec<f64> = results.iter().map(|r| n as f64 / r.secs).collect();
+            let med = median(rates.clone());
+            println!(
+                "{label:<52} median {med:>8.0} msg/s  (runs: {})  tickets {} ({} with an account)",
+                rates
+                    .iter()
+                    .map(|r| format!("{r:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                results[0].tickets,
+                results[0].with_account,
+            );
+            med
+        };
     let base = report(
         "intake only (batch 200, receipts queued)",
         n,

@@ -482,7 +482,10 @@ mod tests {
             (
                 "forged dmarc below our stamp without dmarc",
                 vec![
-                    (AR, "mx.acme.example; spf=pass smtp.mailfrom=customer.example"),
+                    (
+                        AR,
+                        "mx.acme.example; spf=pass smtp.mailfrom=customer.example",
+                    ),
                     recv_mx,
                     (AR, pass),
                 ],
