@@ -746,3 +746,52 @@ impl Reader<'_> {
             .exists(params![message_id])?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+
+    /// Matching a sender must not scan the accounts: every table of the
+    /// per-message lookups is reached through an index, whatever their size.
+    #[test]
+    fn sender_lookups_use_indexes_not_scans() {
+        let store = Store::open_in_memory().unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = store
+                .read()
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let n = stmt.parameter_count();
+            let rows = stmt
+                .query_map(
+                    rusqlite::params_from_iter(std::iter::repeat_n("[]", n)),
+                    |r| r.get::<_, String>(3),
+                )
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        };
+        for sql in [
+            "SELECT id, 'primary', primary_addr FROM accounts WHERE primary_key = ?1
+             UNION ALL
+             SELECT account, kind, pattern FROM account_senders WHERE kind = 'address' AND key = ?1
+             UNION ALL
+             SELECT account, kind, pattern FROM account_senders WHERE kind = 'domain' AND key = ?2
+             UNION ALL
+             SELECT account, kind, pattern FROM account_senders
+             WHERE kind = 'subdomains' AND key IN (SELECT value FROM json_each(?3))",
+            "SELECT id, parent, priority, require_auth, language FROM accounts WHERE id = ?1",
+            "SELECT 1 FROM participants WHERE ticket_id = ?1 AND address_key = ?2",
+            "SELECT 1 FROM outbox WHERE ticket_id = ?1 AND message_id IN (SELECT value FROM json_each(?2))",
+            "SELECT 1 FROM outbox WHERE kind = 'confirm' AND message_id IN (SELECT value FROM json_each(?1))",
+        ] {
+            let p = plan(sql);
+            for table in ["accounts", "account_senders", "participants", "outbox"] {
+                assert!(
+                    !p.lines().any(|l| l.starts_with(&format!("SCAN {table}"))),
+                    "{table} scanned:\n{p}\nfor {sql}"
+                );
+            }
+        }
+    }
+}
