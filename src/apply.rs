@@ -364,12 +364,6 @@ fn open(
             from.address.domain()
         ));
     }
-    if o.unverified {
-        lines.push(format!(
-            "unverified sender: {} belongs to no account",
-            from.address
-        ));
-    }
     for detail in lines {
         note(tx, ticket, msg.at, detail)?;
     }

@@ -317,7 +317,7 @@ fn extract(
             })
             .collect(),
     );
-    let headers = head.0.clone();
+
     let return_path = head.get("Return-Path").map(bare_return_path);
 
     let text = body::normalize_text(&body::readable_text(&msg, &scope).unwrap_or_default());
@@ -360,7 +360,8 @@ fn extract(
         class,
         original,
         warnings,
-        headers,
+        // The screen reads the trace fields again; classify is done with them.
+        headers: head.0,
     })
 }
 
