@@ -1,8 +1,15 @@
 //! Intake benchmark: 10,000 synthetic but realistic messages (70% new
-//! tickets, 30% follow-ups by token, 1–4 KB bodies, some attachments)
-//! through `postdesk ingest --maildir DIR --remove`, every message durable
-//! before its file is removed. Prints messages/second (median of runs) and
-//! the peak resident memory of the postdesk process.
+//! tickets, 30% follow-ups by token from the ticket's requester, 1–4 KB
+//! bodies, some attachments) through `postdesk ingest --maildir DIR
+//! --remove`, every message durable before its file is removed. Prints
+//! messages/second (median of runs) and the peak resident memory of the
+//! postdesk process.
+//!
+//! Senders are unknown (`unknown_sender = "accept"`), or — the "accounts"
+//! runs — every one matched through 10,000 accounts declared in an
+//! `accounts_file` (applied to the database before the timed run), which
+//! measures what the accounts cost per message (identify's indexed
+//! lookups) and at start (reading the file; applying it the first time).
 //!
 //! `cargo bench --bench ingest` (env BENCH_MESSAGES, BENCH_RUNS to change).
 
@@ -100,15 +107,19 @@ fn generate(dir: &Path, n: usize) -> usize {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut tickets = 0u64;
+    // The requester of each ticket, so that a follow-up comes from someone
+    // entitled to it (intake.check_sender).
+    let mut owners: Vec<u64> = Vec::new();
     let mut bytes = 0;
     for i in 0..n {
-        let sender = rng.below(2000);
-        let follow_up = tickets > 0 && rng.below(10) < 3;
+        let mut sender = rng.below(2000);
+        let follow_up = !owners.is_empty() && rng.below(10) < 3;
         let subject = if follow_up {
-            format!("Re: [SUPPORT #{}] Problem report", 1 + rng.below(tickets))
+            let t = rng.below(owners.len() as u64);
+            sender = owners[t as usize];
+            format!("Re: [SUPPORT #{}] Problem report", 1 + t)
         } else {
-            tickets += 1;
+            owners.push(sender);
             format!("Problem report {i}: {}", text(&mut rng, 30).trim())
         };
         let body_len = 1024 + rng.below(3072) as usize;
@@ -152,20 +163,67 @@ fn peak_rss_kib() -> i64 {
 struct Run {
     secs: f64,
     tickets: usize,
+    /// Tickets filed under an account.
+    with_account: usize,
 }
 
-fn run(bin: &str, n: usize, batch: usize, queue_only: bool) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("import");
-    generate(&maildir, n);
-    let config = dir.path().join("postdesk.toml");
+/// Accounts in the "accounts" runs.
+const ACCOUNTS: usize = 10_000;
+
+/// An accounts file of `ACCOUNTS` accounts. The 300 customer domains the
+/// generated senders write from are authorized (by domain) on accounts
+/// spread among the others, each of which has a primary address, an
+/// authorized address, its domain and a wildcard, so the sender tables hold
+/// some 30,000 rows.
+fn accounts_file(path: &Path) {
+    let mut out = String::with_capacity(ACCOUNTS * 160);
+    for k in 0..ACCOUNTS {
+        let domain = if k % 33 == 0 && k / 33 < 300 {
+            format!("customer{}.example", k / 33)
+        } else {
+            format!("filler{k}.example")
+        };
+        out.push_str(&format!(
+            "[[account]]\nid = \"acct-{k}\"\nprimary = \"admin@{domain}\"\n\
+             authorized = [\"ops@{domain}\", \"{domain}\", \"*.{domain}\"]\n"
+        ));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// A desk config in `dir`; with `accounts`, an accounts file too.
+fn desk_config(dir: &Path, batch: usize, accounts: bool) -> std::path::PathBuf {
+    let config = dir.join("postdesk.toml");
+    let top = if accounts {
+        accounts_file(&dir.join("accounts.toml"));
+        "accounts_file = \"accounts.toml\"\n"
+    } else {
+        ""
+    };
     std::fs::write(
         &config,
         format!(
-            "[service]\ndatabase = \"db/postdesk.db\"\n[transport]\nkind = \"maildir\"\npath = \"sent\"\n[intake]\nbatch_size = {batch}\n"
+            "{top}[service]\ndatabase = \"db/postdesk.db\"\n[transport]\nkind = \"maildir\"\npath = \"sent\"\n\
+             [intake]\nbatch_size = {batch}\nunknown_sender = \"accept\"\n"
         ),
     )
     .unwrap();
+    config
+}
+
+fn run(bin: &str, n: usize, batch: usize, queue_only: bool, accounts: bool) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("import");
+    generate(&maildir, n);
+    let config = desk_config(dir.path(), batch, accounts);
+    if accounts {
+        // Applied once, as at a desk's first start; measured on its own below.
+        let empty = dir.path().join("empty");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(empty.join(sub)).unwrap();
+        }
+        startup(bin, &config, &empty);
+    }
     let mut cmd = Command::new(bin);
     cmd.args([
         "-c",
@@ -191,10 +249,26 @@ fn run(bin: &str, n: usize, batch: usize, queue_only: bool) -> Run {
         n as i64,
         "every message stored"
     );
+    let tickets = store.read().tickets(&Default::default()).unwrap();
     Run {
         secs,
-        tickets: store.read().ticket_count().unwrap() as usize,
+        tickets: tickets.len(),
+        with_account: tickets.iter().filter(|t| t.account.is_some()).count(),
     }
+}
+
+/// Seconds for one `postdesk ingest` of an empty Maildir: start-up alone
+/// (config and accounts file read, declared accounts checked), as each
+/// message piped in by an MTA pays it.
+fn startup(bin: &str, config: &Path, maildir: &Path) -> f64 {
+    let start = Instant::now();
+    let status = Command::new(bin)
+        .args(["-c", config.to_str().unwrap(), "ingest", "-q", "--maildir"])
+        .arg(maildir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    start.elapsed().as_secs_f64()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -223,32 +297,61 @@ fn main() {
         bytes as f64 / 1e6
     );
 
-    let report = |label: &str, n: usize, batch: usize, queue_only: bool, runs: usize| {
-        let results: Vec<Run> = (0..runs).map(|_| run(bin, n, batch, queue_only)).collect();
+    let report =
+        |label: &str, n: usize, batch: usize, queue_only: bool, accounts: bool, runs: usize| {
+            let results: Vec<Run> = (0..runs)
+                .map(|_| run(bin, n, batch, queue_only, accounts))
+                .collect();
+            let rates: Vec<f64> = results.iter().map(|r| n as f64 / r.secs).collect();
+            let med = median(rates.clone());
+            println!(
+                "{label:<52} median {med:>8.0} msg/s  (runs: {})  tickets {} ({} with an account)",
+                rates
+                    .iter()
+                    .map(|r| format!("{r:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                results[0].tickets,
+                results[0].with_account,
+            );
+            med
+        };
+    // Without and with accounts, run in turns: each run leaves a large
+    // database being flushed behind it, which slows whichever run is next.
+    let (mut plain, mut matched) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        plain.push(run(bin, n, 200, true, false));
+        matched.push(run(bin, n, 200, true, true));
+    }
+    let show = |label: &str, results: &[Run]| {
         let rates: Vec<f64> = results.iter().map(|r| n as f64 / r.secs).collect();
         let med = median(rates.clone());
         println!(
-            "{label:<46} median {med:>8.0} msg/s  (runs: {})  tickets {}",
+            "{label:<52} median {med:>8.0} msg/s  (runs: {})  tickets {} ({} with an account)",
             rates
                 .iter()
                 .map(|r| format!("{r:.0}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            results[0].tickets
+            results[0].tickets,
+            results[0].with_account,
         );
         med
     };
-    let base = report(
-        "intake only (batch 200, receipts queued)",
-        n,
-        200,
-        true,
-        runs,
+    let base = show("intake only (batch 200, receipts queued)", &plain);
+    let with_accounts = show(
+        &format!("same, senders matched among {ACCOUNTS} accounts"),
+        &matched,
+    );
+    println!(
+        "accounts cost: {:.1}% of intake throughput (reading the accounts file included)",
+        100.0 * (1.0 - with_accounts / base)
     );
     report(
         "intake + receipts delivered to Maildir",
         n,
         200,
+        false,
         false,
         runs,
     );
@@ -258,9 +361,33 @@ fn main() {
         small,
         1,
         true,
+        false,
         1,
     );
     println!("batching gain: {:.1}x", base / single);
+
+    // Start-up of one `ingest`, with and without the accounts file; the
+    // first start applies the 10,000 accounts to a new database.
+    for accounts in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = desk_config(dir.path(), 200, accounts);
+        let empty = dir.path().join("empty");
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(empty.join(sub)).unwrap();
+        }
+        let first = startup(bin, &config, &empty);
+        let again: Vec<f64> = (0..7).map(|_| startup(bin, &config, &empty)).collect();
+        println!(
+            "ingest start-up, {:<22} first {:>7.1} ms, then median {:>6.1} ms",
+            if accounts {
+                format!("{ACCOUNTS} accounts:")
+            } else {
+                "no accounts:".to_string()
+            },
+            first * 1e3,
+            median(again) * 1e3
+        );
+    }
     println!(
         "peak RSS of postdesk: {:.1} MiB",
         peak_rss_kib() as f64 / 1024.0

@@ -113,7 +113,7 @@ fn main() {
             let config = Config::from_toml(
                 &format!(
                     "[service]\naddress = \"support@bench.test\"\ndatabase = \"{}\"\n\
-                     [intake]\nconfirm_receipt = false\n",
+                     [intake]\nconfirm_receipt = false\nunknown_sender = \"accept\"\n",
                     db.display()
                 ),
                 "bench",

@@ -44,6 +44,7 @@ fn ms(d: Duration) -> String {
 fn config(db: &Path) -> Arc<Config> {
     let text = format!(
         "[service]\naddress = \"support@desk.example\"\nticket_prefix = \"DESK\"\ndatabase = \"{}\"\n\
+         [intake]\nunknown_sender = \"accept\"\n\
          [staff]\nnotify = [\"team@desk.example\"]\n[calendar]\ntimezone = \"Europe/Paris\"\n",
         db.display()
     );

@@ -1,19 +1,28 @@
-//! apply: turns one screened, threaded message into its state change and the
-//! mail that change causes, inside the caller's transaction (the
-//! transactional outbox of DESIGN invariant 2).
+//! apply: turns one screened, threaded, identified message into its state
+//! change and the mail that change causes, inside the caller's transaction
+//! (the transactional outbox of DESIGN invariant 2).
+//!
+//! Every automatic mail postdesk queues — here the receipt, confirmation
+//! request, refusal, self-service answer and size notice; in `change` the
+//! lifecycle's warning, close and "ticket changed" notices — passes one
+//! gate, [`answer_refusal`]: never to automatic mail (RFC 3834), nothing
+//! during a silent import, and at most `max_auto_replies_per_day` to one
+//! customer address.
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::change;
 use crate::config::{Language, UnmatchedAutomatic};
-use crate::outbox::compose::{self, Desk};
+use crate::identify::{Admission, Command, Identity, Opening};
+use crate::outbox::compose::{self, Desk, Outgoing, Recipient};
 use crate::parse::Inbound;
 use crate::screen::Verdict;
 use crate::store::{
-    Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, StoreError, Ticket, Tx,
+    Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
 };
-use crate::thread::{Link, Thread};
-use crate::types::{Address, Mailbox, TicketId};
+use crate::thread::{Link, Thread, strip_reply_prefixes};
+use crate::types::{AccountId, Address, HoldKind, Mailbox, TicketId};
 
 /// The desk's settings that decide what a message causes.
 pub struct Context<'a> {
@@ -21,13 +30,17 @@ pub struct Context<'a> {
     pub language: Language,
     pub default_type: &'a str,
     pub confirm_receipt: bool,
-    pub max_auto_replies_per_day: u32,
     pub unmatched_automatic: UnmatchedAutomatic,
     /// An operator released this message from quarantine: open a ticket
     /// instead of holding it again (still without an automatic answer).
     pub released: bool,
-    /// Statuses, timers, reopening (see `change` and `lifecycle`).
+    /// Statuses, timers, reopening (see `change` and `lifecycle`), and the
+    /// rules of the one gate of automatic mail (`lifecycle.answer`).
     pub lifecycle: change::Settings<'a>,
+    /// How long a confirmation code stays valid.
+    pub verify_expiry: Duration,
+    /// `intake.max_message_size`, for the size notice.
+    pub max_message_size: u64,
 }
 
 /// A parsed message and where it came from.
@@ -52,28 +65,58 @@ pub enum Outcome {
         message: i64,
         link: Link,
     },
-    /// Kept in quarantine for an operator.
-    Held { quarantine: i64, reason: String },
+    /// Kept in quarantine for an operator; `answer` is the outbox row of
+    /// what the sender was told (a confirmation request, a refusal), if any.
+    Held {
+        quarantine: i64,
+        reason: String,
+        answer: Option<i64>,
+    },
+    /// A self-service request applied to an account's authorized senders
+    /// (the message is kept, under no ticket).
+    Account {
+        account: String,
+        message: i64,
+        answer: Option<i64>,
+    },
+    /// A reply to a confirmation request: the held messages of that sender
+    /// were taken in (`released` of them), and the reply joined `ticket`.
+    Confirmed {
+        ticket: TicketId,
+        message: i64,
+        released: usize,
+    },
 }
 
 impl Outcome {
     pub fn ticket(&self) -> Option<TicketId> {
         match self {
-            Outcome::Opened { ticket, .. } | Outcome::Appended { ticket, .. } => Some(*ticket),
-            Outcome::Held { .. } => None,
+            Outcome::Opened { ticket, .. }
+            | Outcome::Appended { ticket, .. }
+            | Outcome::Confirmed { ticket, .. } => Some(*ticket),
+            Outcome::Held { .. } | Outcome::Account { .. } => None,
         }
     }
 
     pub fn message(&self) -> Option<i64> {
         match self {
-            Outcome::Opened { message, .. } | Outcome::Appended { message, .. } => Some(*message),
+            Outcome::Opened { message, .. }
+            | Outcome::Appended { message, .. }
+            | Outcome::Account { message, .. }
+            | Outcome::Confirmed { message, .. } => Some(*message),
             Outcome::Held { .. } => None,
         }
     }
 
     /// Whether this outcome queued mail for the sender.
     pub fn queued_mail(&self) -> bool {
-        matches!(self, Outcome::Opened { receipt: Ok(_), .. })
+        match self {
+            Outcome::Opened { receipt, .. } => receipt.is_ok(),
+            Outcome::Held { answer, .. } | Outcome::Account { answer, .. } => answer.is_some(),
+            // The released messages' receipts.
+            Outcome::Confirmed { released, .. } => *released > 0,
+            Outcome::Appended { .. } => false,
+        }
     }
 }
 
@@ -83,15 +126,94 @@ pub fn apply(
     msg: &Incoming<'_>,
     verdict: &Verdict,
     thread: &Thread,
+    who: &Identity,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
-    let no_answer = match verdict {
-        Verdict::Hold(reason) => return hold(tx, msg, reason),
-        Verdict::Pass { no_answer } => no_answer.as_deref(),
+    let (no_answer, flagged) = match verdict {
+        Verdict::Hold {
+            kind: HoldKind::TooLarge,
+            reason,
+        } => return too_large(tx, ctx, msg, reason),
+        Verdict::Hold { kind, reason } => return hold(tx, msg, *kind, reason),
+        Verdict::Pass {
+            no_answer,
+            priority,
+            ..
+        } => (no_answer.as_deref(), *priority),
     };
     let from = match &inbound.from {
         Some(from) => from,
-        None => return hold(tx, msg, "no valid From address"),
+        None => return hold(tx, msg, HoldKind::NoSender, "no valid From address"),
+    };
+    let lang = who.language.unwrap_or(ctx.language);
+
+    // Requests that are no ticket, and refusals.
+    match &who.admission {
+        Admission::FollowUp
+        | Admission::Open(_)
+        | Admission::Verify { .. }
+        | Admission::Reject { .. } => {}
+        Admission::Hold { kind, reason } => return hold(tx, msg, *kind, reason),
+        Admission::SelfService { accounts, commands } => {
+            return self_service(tx, ctx, msg, from, no_answer, lang, accounts, commands);
+        }
+        Admission::RefuseSelfService => {
+            let reason = format!(
+                "self-service request from {}, which is no account's primary address: not applied",
+                from.address
+            );
+            let answer = Answer {
+                template: "senders-refused",
+                lang,
+                vars: &[],
+            };
+            return hold_and_answer(
+                tx,
+                ctx,
+                msg,
+                from,
+                no_answer,
+                HoldKind::Refused,
+                &reason,
+                &answer,
+            );
+        }
+        Admission::RefuseAccount { named } => {
+            let reason = format!(
+                "names account {named:?}, which {} may not open tickets for",
+                from.address
+            );
+            let answer = Answer {
+                template: "account-refused",
+                lang,
+                vars: &[("account", named)],
+            };
+            return hold_and_answer(
+                tx,
+                ctx,
+                msg,
+                from,
+                no_answer,
+                HoldKind::Refused,
+                &reason,
+                &answer,
+            );
+        }
+        // Intake takes confirmations in before apply; kept rather than lost.
+        Admission::Confirm { .. } => {
+            return hold(
+                tx,
+                msg,
+                HoldKind::BadConfirmation,
+                "a reply to a confirmation request that intake did not take in",
+            );
+        }
+    }
+    // Identify may refuse the follow-up that threading found: then the
+    // message is a new one (a stranger's, or for the sender's own account).
+    let thread = &match who.admission {
+        Admission::FollowUp => thread.clone(),
+        _ => Thread::New,
     };
 
     match thread {
@@ -104,7 +226,18 @@ pub fn apply(
                 && let Some(old) = tx.read().ticket(*ticket)?
                 && change::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
             {
-                return open(tx, ctx, msg, from, no_answer, Some(&old));
+                let o = continuation(tx, &old)?;
+                return open(
+                    tx,
+                    ctx,
+                    msg,
+                    from,
+                    no_answer,
+                    &o,
+                    flagged,
+                    &who.notes,
+                    Some(&old),
+                );
             }
             let message = tx.insert_message(&new_message(msg, Some(*ticket)))?;
             let how = match link {
@@ -144,7 +277,7 @@ pub fn apply(
         }
         Thread::New => {
             if ctx.released {
-                return open(tx, ctx, msg, from, no_answer, None);
+                return admit(tx, ctx, msg, from, no_answer, flagged, who);
             }
             if inbound.class.is_automatic()
                 && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine
@@ -154,26 +287,94 @@ pub fn apply(
                     inbound.class.label(),
                     inbound.class.reason().unwrap_or_default()
                 );
-                return hold(tx, msg, &why);
+                return hold(tx, msg, HoldKind::Automatic, &why);
             }
             if from.address == *ctx.desk.address {
                 return hold(
                     tx,
                     msg,
+                    HoldKind::Loop,
                     "from our own address and matching no ticket: a possible mail loop",
                 );
             }
-            open(tx, ctx, msg, from, no_answer, None)
+            admit(tx, ctx, msg, from, no_answer, flagged, who)
         }
     }
 }
 
+/// A new message as identify admitted it: a ticket, or held for a stranger.
+fn admit(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    flagged: bool,
+    who: &Identity,
+) -> Result<Outcome, StoreError> {
+    match &who.admission {
+        Admission::Verify { refers_to } => verify(tx, ctx, msg, from, no_answer, *refers_to),
+        Admission::Reject { refers_to } => reject(tx, ctx, msg, from, no_answer, *refers_to),
+        Admission::Open(o) => open(tx, ctx, msg, from, no_answer, o, flagged, &who.notes, None),
+        // Only the three above reach here; a plain ticket is the safe reading.
+        _ => open(
+            tx,
+            ctx,
+            msg,
+            from,
+            no_answer,
+            &Opening::default(),
+            flagged,
+            &who.notes,
+            None,
+        ),
+    }
+}
+
+/// What a ticket opened by a reply to `old` (closed too long ago) is filed
+/// with: it continues `old`, so it takes its account (or the accounts to
+/// choose from), its flags and its account's language. The sender was
+/// entitled to `old`, so identify asked no more.
+fn continuation(tx: &Tx<'_>, old: &Ticket) -> Result<Opening, StoreError> {
+    let account = old
+        .account
+        .as_deref()
+        .and_then(|a| AccountId::parse(a).ok());
+    let language = match &account {
+        Some(a) => tx
+            .read()
+            .account_brief(a.as_str())?
+            .and_then(|b| b.language)
+            .and_then(|l| Language::from_code(&l)),
+        None => None,
+    };
+    Ok(Opening {
+        account,
+        candidates: old
+            .account_candidates
+            .iter()
+            .filter_map(|a| AccountId::parse(a).ok())
+            .collect(),
+        unverified: old.unverified,
+        priority: old.priority,
+        language,
+        refers_to: None,
+    })
+}
+
+/// Opens a ticket: for the account identify found (its delegates become
+/// participants and get a copy of the receipt), flagged for staff where
+/// the screen or the account says so, with identify's notes in the history.
+#[allow(clippy::too_many_arguments)]
 fn open(
     tx: &mut Tx<'_>,
     ctx: &Context<'_>,
     msg: &Incoming<'_>,
     from: &Mailbox,
     no_answer: Option<&str>,
+    o: &Opening,
+    flagged: bool,
+    notes: &[String],
     follows: Option<&Ticket>,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
@@ -185,13 +386,25 @@ fn open(
     let ticket = tx.create_ticket(&NewTicket {
         subject,
         ticket_type: ctx.default_type,
-        account: None,
+        account: o.account.as_ref().map(AccountId::as_str),
         requester: from,
         at: msg.at,
     })?;
     change::opened(tx, &ctx.lifecycle, ticket, msg.at)?;
+    if o.priority || flagged || o.unverified {
+        tx.set_ticket_flags(ticket, o.priority || flagged, o.unverified)?;
+    }
+    if !o.candidates.is_empty() {
+        let ids: Vec<String> = o.candidates.iter().map(|a| a.to_string()).collect();
+        tx.set_ticket_candidates(ticket, &ids)?;
+    }
     let message = tx.insert_message(&new_message(msg, Some(ticket)))?;
-    let mut detail = format!("new ticket from {from}");
+    let whose = match (&o.account, o.unverified) {
+        (Some(a), _) => format!(" (account {a})"),
+        (None, true) => " (unverified sender)".to_string(),
+        (None, false) => String::new(),
+    };
+    let mut detail = format!("new ticket from {from}{whose}");
     if let Some(old) = follows {
         tx.set_reopened_from(ticket, old.number)?;
         let why = match ctx.lifecycle.reopen_window {
@@ -228,23 +441,37 @@ fn open(
             outbox: None,
         },
     )?;
+    let mut lines: Vec<String> = notes.to_vec();
+    if let Some(old) = o.refers_to {
+        lines.push(format!("refers to ticket #{old}"));
+    }
+    if flagged {
+        lines.push(format!(
+            "priority: {} is in intake.priority_domains",
+            from.address.domain()
+        ));
+    }
+    for detail in lines {
+        note(tx, ticket, msg.at, detail)?;
+    }
+    let delegates = match &o.account {
+        Some(a) => tx.read().account_delegates(a.as_str())?,
+        None => Vec::new(),
+    };
+    for d in &delegates {
+        let who = Mailbox {
+            name: None,
+            address: d.clone(),
+        };
+        tx.add_participant(ticket, &who, "delegate", msg.at)?;
+    }
 
+    let lang = o.language.unwrap_or(ctx.language);
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {
-            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, ctx.language, msg.at);
-            let id = tx.queue_mail(&QueuedMail {
-                ticket: Some(ticket),
-                kind: mail.kind,
-                automatic: true,
-                message_id: &mail.message_id,
-                mail_from: Some(ctx.desk.address),
-                rcpt: &mail.to,
-                subject: &mail.subject,
-                raw: &mail.raw,
-                at: msg.at,
-            })?;
-            Ok(id)
+            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, &delegates, lang, msg.at);
+            Ok(queue(tx, ctx, msg.at, &mail, Some(ticket))?)
         }
     };
     let (detail, outbox) = match &receipt {
@@ -273,9 +500,8 @@ fn open(
     })
 }
 
-/// Why no receipt may go out, if that is so. The daily limit per address is
-/// the last line of defence against a loop with a robot our header checks
-/// did not recognise.
+/// Why no receipt may go out, if that is so: receipts may be turned off,
+/// and then the gate of every automatic mail.
 fn receipt_refusal(
     tx: &Tx<'_>,
     ctx: &Context<'_>,
@@ -283,28 +509,65 @@ fn receipt_refusal(
     to: &Mailbox,
     no_answer: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    if let Some(why) = no_answer {
-        return Ok(Some(why.to_string()));
-    }
-    if !ctx.confirm_receipt {
+    if no_answer.is_none() && !ctx.confirm_receipt {
         return Ok(Some(
             "receipts are turned off (intake.confirm_receipt)".into(),
         ));
     }
-    auto_reply_limit(tx, &to.address, msg.at, ctx.max_auto_replies_per_day)
+    answer_refusal(
+        tx,
+        &ctx.lifecycle.answer,
+        msg.at,
+        Recipient::Customer(to),
+        no_answer,
+    )
 }
 
-/// Why no more automatic mail may go to `to` at `at`, if that is so: the
-/// limit of automatic mails per address in 24 hours, for receipts and every
-/// other automatic mail to a customer.
-pub fn auto_reply_limit(
+/// What the gate of automatic mail ([`answer_refusal`]) goes by.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerRules<'a> {
+    /// The desk's own address: never sent automatic mail.
+    pub own_address: &'a Address,
+    /// `intake.max_auto_replies_per_day`: automatic mails to one customer
+    /// address in 24 hours.
+    pub max_per_day: u32,
+    /// Send no automatic mail at all (`ingest --no-receipts`, an archive).
+    pub silent: bool,
+}
+
+/// Why no automatic mail may go to `to` now, if that is so — the one gate
+/// of every automatic mail postdesk sends (receipt, confirmation request,
+/// refusal, self-service answer, size notice, and the lifecycle's warning,
+/// close and "ticket changed" notices): `no_answer` (the message is
+/// automatic, or from ourselves; the ticket was opened by a robot), an
+/// import that sends nothing, our own address, and the daily limit per
+/// customer address, the last line of defence against a loop with a robot
+/// our header checks did not recognise. The staff side's notification
+/// addresses are the desk's own: counted, never limited.
+pub fn answer_refusal(
     tx: &Tx<'_>,
-    to: &Address,
+    rules: &AnswerRules<'_>,
     at: DateTime<Utc>,
-    max_per_day: u32,
+    to: Recipient<'_>,
+    no_answer: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
+    if let Some(why) = no_answer {
+        return Ok(Some(why.to_string()));
+    }
+    if rules.silent {
+        return Ok(Some(
+            "no automatic mail during this import (--no-receipts)".into(),
+        ));
+    }
+    let to = match to {
+        Recipient::Staff(_) => return Ok(None),
+        Recipient::Customer(m) => &m.address,
+    };
+    if to == rules.own_address {
+        return Ok(Some(format!("{to} is our own address")));
+    }
     let sent = tx.read().automatic_mails_to(to, at - Duration::hours(24))?;
-    if sent >= max_per_day {
+    if sent >= rules.max_per_day {
         return Ok(Some(format!(
             "{sent} automatic mails to {to} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)"
         )));
@@ -312,22 +575,509 @@ pub fn auto_reply_limit(
     Ok(None)
 }
 
-fn hold(tx: &mut Tx<'_>, msg: &Incoming<'_>, reason: &str) -> Result<Outcome, StoreError> {
-    let i = msg.inbound;
-    let id = tx.quarantine(&Held {
-        raw: msg.raw,
-        content_hash: &i.content_hash,
-        source: msg.source,
-        message_id: Some(&i.message_id),
-        from: i.from.as_ref().map(|f| f.address.as_str()),
-        subject: Some(&i.subject),
-        reason,
-        at: msg.at,
-    })?;
-    Ok(Outcome::Held {
-        quarantine: id,
-        reason: reason.to_string(),
+/// Queues an automatic mail, in the caller's transaction.
+fn queue(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    at: DateTime<Utc>,
+    mail: &Outgoing,
+    ticket: Option<TicketId>,
+) -> Result<i64, StoreError> {
+    tx.queue_mail(&QueuedMail {
+        ticket,
+        kind: mail.kind,
+        automatic: true,
+        message_id: &mail.message_id,
+        mail_from: Some(ctx.desk.address),
+        rcpt: &mail.to,
+        subject: &mail.subject,
+        raw: &mail.raw,
+        at,
     })
+}
+
+fn note(
+    tx: &mut Tx<'_>,
+    ticket: TicketId,
+    at: DateTime<Utc>,
+    detail: String,
+) -> Result<(), StoreError> {
+    tx.add_event(
+        ticket,
+        &Event {
+            at,
+            kind: EventKind::Note,
+            actor: "postdesk".into(),
+            detail,
+            message: None,
+            outbox: None,
+        },
+    )
+}
+
+fn hold(
+    tx: &mut Tx<'_>,
+    msg: &Incoming<'_>,
+    kind: HoldKind,
+    reason: &str,
+) -> Result<Outcome, StoreError> {
+    Ok(Outcome::Held {
+        quarantine: hold_row(tx, msg, kind, reason)?,
+        reason: reason.to_string(),
+        answer: None,
+    })
+}
+
+fn hold_row(
+    tx: &mut Tx<'_>,
+    msg: &Incoming<'_>,
+    kind: HoldKind,
+    reason: &str,
+) -> Result<i64, StoreError> {
+    let i = msg.inbound;
+    tx.quarantine_as(
+        &Held {
+            raw: msg.raw,
+            content_hash: &i.content_hash,
+            source: msg.source,
+            message_id: Some(&i.message_id),
+            from: i.from.as_ref().map(|f| f.address.as_str()),
+            subject: Some(&i.subject),
+            reason,
+            at: msg.at,
+        },
+        kind,
+    )
+}
+
+/// The mail that tells a sender why their message is held.
+struct Answer<'a> {
+    template: &'static str,
+    lang: Language,
+    vars: &'a [(&'a str, &'a str)],
+}
+
+/// Holds the message and tells its sender, once: the answer's Message-ID
+/// comes from the message, so a re-delivery finds it queued already.
+#[allow(clippy::too_many_arguments)]
+fn hold_and_answer(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    kind: HoldKind,
+    reason: &str,
+    answer: &Answer<'_>,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    let mail = compose::answer(
+        &ctx.desk,
+        answer.template,
+        answer.lang,
+        from,
+        inbound,
+        &compose::re(&inbound.subject),
+        &inbound.content_hash,
+        answer.vars,
+        msg.at,
+    );
+    let told = tx.read().outbox_has(&mail.message_id)?;
+    let refusal = if told {
+        None
+    } else {
+        answer_refusal(
+            tx,
+            &ctx.lifecycle.answer,
+            msg.at,
+            Recipient::Customer(from),
+            no_answer,
+        )?
+    };
+    let reason = match &refusal {
+        Some(why) => format!("{reason}; not answered: {why}"),
+        None => reason.to_string(),
+    };
+    let quarantine = hold_row(tx, msg, kind, &reason)?;
+    let answer = match (told, &refusal) {
+        (false, None) => Some(queue(tx, ctx, msg.at, &mail, None)?),
+        _ => None,
+    };
+    Ok(Outcome::Held {
+        quarantine,
+        reason,
+        answer,
+    })
+}
+
+/// Over `max_message_size`: held, and the sender told (unless automatic).
+fn too_large(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    reason: &str,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    let Some(from) = &inbound.from else {
+        return hold(tx, msg, HoldKind::TooLarge, reason);
+    };
+    let no_answer = if from.address == *ctx.desk.address {
+        Some(format!("sent from our own address {}", ctx.desk.address))
+    } else {
+        inbound
+            .class
+            .reason()
+            .map(|why| format!("{} ({why})", inbound.class.label()))
+    };
+    let (size, limit) = (
+        human_size(inbound.size as u64),
+        human_size(ctx.max_message_size),
+    );
+    let answer = Answer {
+        template: "too-large",
+        lang: ctx.language,
+        vars: &[("size", &size), ("limit", &limit)],
+    };
+    hold_and_answer(
+        tx,
+        ctx,
+        msg,
+        from,
+        no_answer.as_deref(),
+        HoldKind::TooLarge,
+        reason,
+        &answer,
+    )
+}
+
+/// `31.5 MB`, `120 KB`, `900 bytes` (1 KB = 1024 bytes, as in the config).
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{} KB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// An unknown sender under `verify`: the message waits in quarantine, and
+/// the sender gets a one-time code to confirm their address by replying.
+fn verify(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    refers_to: Option<TicketId>,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    let mut refusal = answer_refusal(
+        tx,
+        &ctx.lifecycle.answer,
+        msg.at,
+        Recipient::Customer(from),
+        no_answer,
+    )?;
+    let code = match refusal {
+        Some(_) => None,
+        None => match new_code() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                refusal = Some(format!("no random numbers for a code: {e}"));
+                None
+            }
+        },
+    };
+    let mut reason = format!(
+        "unknown sender {}: held until they confirm their address",
+        from.address
+    );
+    if let Some(t) = refers_to {
+        reason.push_str(&format!(
+            " (the message carried the token of ticket #{t}, which it is not on)"
+        ));
+    }
+    if let Some(why) = &refusal {
+        reason.push_str(&format!("; no confirmation sent: {why}"));
+    }
+    let quarantine = hold_row(tx, msg, HoldKind::Unconfirmed, &reason)?;
+    let held = |answer| Outcome::Held {
+        quarantine,
+        reason: reason.clone(),
+        answer,
+    };
+    // A re-delivery of a message that waits already keeps its first code.
+    let Some(code) = code else {
+        return Ok(held(None));
+    };
+    if tx.read().verification_of_quarantine(quarantine)?.is_some() {
+        return Ok(held(None));
+    }
+    let hash = code_hash(&code);
+    let expires = msg.at + ctx.verify_expiry;
+    let shown = format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]);
+    let subject = format!(
+        "{} {}",
+        ctx.desk.token.format_confirm(&shown),
+        inbound.subject.trim()
+    );
+    let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
+    let message = compose::quoted(&inbound.new_text);
+    let mail = compose::answer(
+        &ctx.desk,
+        "confirm",
+        ctx.language,
+        from,
+        inbound,
+        &subject,
+        &hash,
+        &[
+            ("code", &shown),
+            ("expires", &expiry),
+            ("message", &message),
+        ],
+        msg.at,
+    );
+    let outbox = queue(tx, ctx, msg.at, &mail, None)?;
+    tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
+    Ok(held(Some(outbox)))
+}
+
+/// The alphabet of confirmation codes: Crockford's base32, without the
+/// letters people confuse with digits (I, L, O) and U.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time code: 12 characters, 60 bits from the operating system's
+/// CSPRNG (getrandom), so that guessing one is hopeless.
+fn new_code() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)?;
+    let mut n = u64::from_le_bytes(bytes);
+    Ok((0..12)
+        .map(|_| {
+            let c = CODE_ALPHABET[(n & 31) as usize] as char;
+            n >>= 5;
+            c
+        })
+        .collect())
+}
+
+/// What the store keeps of a code: its SHA-256, of the code in upper case
+/// without dashes (as `Token::find_confirm` reads it back).
+pub fn code_hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex::encode(Sha256::digest(normal.as_bytes()))
+}
+
+/// An unknown sender under `reject`: held, and told how to write — once a
+/// day at most, however often they write.
+fn reject(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    refers_to: Option<TicketId>,
+) -> Result<Outcome, StoreError> {
+    let mut reason = format!(
+        "unknown sender {} (intake.unknown_sender = \"reject\")",
+        from.address
+    );
+    if let Some(t) = refers_to {
+        reason.push_str(&format!(" with the token of ticket #{t}"));
+    }
+    let told_today =
+        tx.read()
+            .mails_of_kind_to(&from.address, "reject", msg.at - Duration::hours(24))?
+            > 0;
+    let no_answer = match no_answer {
+        Some(why) => Some(why.to_string()),
+        None if told_today => Some("told how to write to us in the last 24 hours already".into()),
+        None => None,
+    };
+    let sender = from.address.to_string();
+    let answer = Answer {
+        template: "reject",
+        lang: ctx.language,
+        vars: &[("sender", &sender)],
+    };
+    hold_and_answer(
+        tx,
+        ctx,
+        msg,
+        from,
+        no_answer.as_deref(),
+        HoldKind::Rejected,
+        &reason,
+        &answer,
+    )
+}
+
+/// A self-service request from an account's primary address: applies the
+/// commands, keeps the message (under no ticket) with the account's
+/// history, and answers with what changed and the resulting list.
+#[allow(clippy::too_many_arguments)]
+fn self_service(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    lang: Language,
+    accounts: &[AccountId],
+    commands: &[Command],
+) -> Result<Outcome, StoreError> {
+    let message = tx.insert_message(&new_message(msg, None))?;
+    let actor = format!("mail:{}", from.address);
+    // One account, or several the primary address must choose from.
+    let target = match accounts {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
+    let mut lines = Vec::new();
+    let (mut added, mut removed) = (0, 0);
+    for c in commands {
+        let (mark, text) = match (c, target) {
+            (Command::Unknown(line), _) => ('?', line.clone()),
+            (Command::List, _) => ('=', "list".to_string()),
+            (Command::Add(p), None) => ('!', format!("add {p}")),
+            (Command::Remove(p), None) => ('!', format!("remove {p}")),
+            (Command::Add(p), Some(account)) => {
+                if tx.add_account_sender(account, p, SenderSource::Mail, msg.at)? {
+                    added += 1;
+                    let detail = format!("authorized {p}");
+                    tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
+                    ('+', format!("add {p}"))
+                } else {
+                    ('=', format!("add {p}"))
+                }
+            }
+            (Command::Remove(p), Some(account)) => {
+                match tx.read().account_sender_source(account, p)? {
+                    None => ('=', format!("remove {p}")),
+                    // The desk's configuration owns its entries.
+                    Some(SenderSource::Config) => ('!', format!("remove {p}")),
+                    Some(_) => {
+                        tx.remove_account_sender(account, p, msg.at)?;
+                        removed += 1;
+                        let detail = format!("revoked {p}");
+                        tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
+                        ('-', format!("remove {p}"))
+                    }
+                }
+            }
+        };
+        lines.push(format!("  {mark} {text}"));
+    }
+    if lines.is_empty() {
+        lines.push("  = list".into());
+    }
+    let mut list = Vec::new();
+    for account in accounts {
+        let entries = tx
+            .read()
+            .account(account.as_str())?
+            .map(|a| a.authorized)
+            .unwrap_or_default();
+        if accounts.len() > 1 {
+            list.push(format!("  {account}:"));
+        }
+        if entries.is_empty() {
+            list.push("    -".into());
+        }
+        for e in entries {
+            list.push(format!("    {e}"));
+        }
+    }
+    let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+    let summary = format!(
+        "self-service request by mail from {}: {added} added, {removed} removed",
+        from.address
+    );
+    for account in &ids {
+        tx.add_account_event(account, msg.at, &actor, &summary, Some(message))?;
+    }
+    let account_list = ids.join(", ");
+    let changes = lines.join(
+        "
+",
+    );
+    let listing = list.join(
+        "
+",
+    );
+    let mail = compose::answer(
+        &ctx.desk,
+        "senders",
+        lang,
+        from,
+        msg.inbound,
+        &compose::re(strip_reply_prefixes(&msg.inbound.subject)),
+        &msg.inbound.content_hash,
+        &[
+            ("account", &account_list),
+            ("changes", &changes),
+            ("list", &listing),
+        ],
+        msg.at,
+    );
+    let answer = match answer_refusal(
+        tx,
+        &ctx.lifecycle.answer,
+        msg.at,
+        Recipient::Customer(from),
+        no_answer,
+    )? {
+        Some(_) => None,
+        None => Some(queue(tx, ctx, msg.at, &mail, None)?),
+    };
+    Ok(Outcome::Account {
+        account: account_list,
+        message,
+        answer,
+    })
+}
+
+/// Adds a message to a ticket's history as the customer's (a reply to a
+/// confirmation request joins the ticket it released).
+pub fn attach(
+    tx: &mut Tx<'_>,
+    msg: &Incoming<'_>,
+    ticket: TicketId,
+    detail: &str,
+) -> Result<i64, StoreError> {
+    let message = tx.insert_message(&new_message(msg, Some(ticket)))?;
+    let actor = msg
+        .inbound
+        .from
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |f| f.address.to_string());
+    tx.add_event(
+        ticket,
+        &Event {
+            at: msg.at,
+            kind: EventKind::MessageIn,
+            actor,
+            detail: detail.to_string(),
+            message: Some(message),
+            outbox: None,
+        },
+    )?;
+    tx.touch_ticket(ticket, msg.at, false)?;
+    Ok(message)
+}
+
+/// A message that cannot become what it asked for is kept, with why.
+pub fn keep(
+    tx: &mut Tx<'_>,
+    msg: &Incoming<'_>,
+    kind: HoldKind,
+    reason: &str,
+) -> Result<Outcome, StoreError> {
+    hold(tx, msg, kind, reason)
 }
 
 fn new_message<'a>(msg: &Incoming<'a>, ticket: Option<TicketId>) -> NewMessage<'a> {

@@ -6,14 +6,18 @@
 //! Callers: `apply` (a customer's message), `sweep` (warnings and closes),
 //! the operator's `postdesk ticket …` commands, and later staff commands by
 //! mail. Lifecycle mail is automatic mail: `Auto-Submitted:
-//! auto-generated`, never sent to the sender of a ticket a robot opened,
-//! and counted in `intake.max_auto_replies_per_day` (which refuses it to a
-//! customer address over the limit; the staff notification addresses are
-//! the desk's own and are never refused).
+//! auto-generated`, and passes the one gate of automatic mail,
+//! [`apply::answer_refusal`]: never sent to the sender of a ticket a robot
+//! opened, nothing during a silent import, and counted in
+//! `intake.max_auto_replies_per_day` (which refuses it to a customer address
+//! over the limit; the staff notification addresses are the desk's own and
+//! are never limited). The customer side's mail is in the language of the
+//! ticket's account (else `service.default_language`); the staff side's in
+//! `service.default_language`.
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::apply;
+use crate::apply::{self, AnswerRules};
 use crate::calendar::{Calendar, Span};
 use crate::config::{Config, Language};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
@@ -26,12 +30,15 @@ use crate::types::{Address, Mailbox, Status, TicketId};
 #[derive(Clone, Copy)]
 pub struct Settings<'a> {
     pub desk: Desk<'a>,
+    /// `service.default_language`: the staff side's, and the customer side's
+    /// when the ticket's account has none.
     pub language: Language,
     pub calendar: &'a Calendar,
     pub rules: &'a [Rule],
     /// The staff side's notification addresses (`[staff] notify`).
     pub notify: &'a [Address],
-    pub max_auto_replies_per_day: u32,
+    /// The gate of every automatic mail (see [`apply::answer_refusal`]).
+    pub answer: AnswerRules<'a>,
     /// None: a reply never reopens a closed ticket.
     pub reopen_window: Option<Duration>,
     pub ticket_types: &'a [String],
@@ -45,7 +52,11 @@ impl<'a> Settings<'a> {
             calendar: &config.calendar,
             rules: &config.inactivity,
             notify: &config.staff.notify,
-            max_auto_replies_per_day: config.intake.max_auto_replies_per_day,
+            answer: AnswerRules {
+                own_address: desk.address,
+                max_per_day: config.intake.max_auto_replies_per_day,
+                silent: false,
+            },
             reopen_window: config
                 .intake
                 .reopen_window
@@ -207,7 +218,15 @@ pub fn customer_message(
     if tr.reopened {
         let after = reload(tx, n)?;
         let fields = changed_fields(&t, &after, &cause, true);
-        notify(tx, s, &after, "changed", &fields, Audience::StaffOnly, at)?;
+        notify(
+            tx,
+            s,
+            &after,
+            "changed",
+            &|_| fields.clone(),
+            Audience::StaffOnly,
+            at,
+        )?;
     }
     Ok(Some(tr))
 }
@@ -268,11 +287,15 @@ pub fn command(
     };
     transition(tx, s, &t, tr, &cause, at)?;
     let after = reload(tx, n)?;
-    let (kind, fields) = if tr.to == Status::Closed {
-        ("closed", closed_fields(s, &after, &cause, at))
-    } else {
-        ("changed", changed_fields(&t, &after, &cause, tr.reopened))
+    let closed = tr.to == Status::Closed;
+    let fields = |lang| {
+        if closed {
+            closed_fields(s, lang, &after, &cause, at)
+        } else {
+            changed_fields(&t, &after, &cause, tr.reopened)
+        }
     };
+    let kind = if closed { "closed" } else { "changed" };
     let (mails, skipped) = notify(tx, s, &after, kind, &fields, Audience::Both, at)?;
     Ok(Done {
         ticket: n,
@@ -293,22 +316,23 @@ pub fn warn(
     at: DateTime<Utc>,
 ) -> Result<Done, StoreError> {
     let w = plan.warnings[index];
-    let mut fields = vec![
-        ("since", s.calendar.format(plan.since)),
-        (
-            "elapsed",
-            w.span
-                .map(|sp| span_words(s.language, sp))
-                .unwrap_or_default(),
-        ),
-        ("customer_rule", flag(plan.side == Side::Customer)),
-        ("staff_rule", flag(plan.side == Side::Staff)),
-        ("closes", flag(plan.close.is_some())),
-        ("never_closes", flag(plan.close.is_none())),
-    ];
-    if let Some(c) = plan.close {
-        fields.push(("close_at", s.calendar.format(c.at)));
-    }
+    let fields = |lang| {
+        let mut fields = vec![
+            ("since", s.calendar.format(plan.since)),
+            (
+                "elapsed",
+                w.span.map(|sp| span_words(lang, sp)).unwrap_or_default(),
+            ),
+            ("customer_rule", flag(plan.side == Side::Customer)),
+            ("staff_rule", flag(plan.side == Side::Staff)),
+            ("closes", flag(plan.close.is_some())),
+            ("never_closes", flag(plan.close.is_none())),
+        ];
+        if let Some(c) = plan.close {
+            fields.push(("close_at", s.calendar.format(c.at)));
+        }
+        fields
+    };
     let (mails, skipped) = notify(tx, s, t, "warning", &fields, Audience::Both, at)?;
     let warned = index as u32 + 1;
     tx.set_timers(
@@ -351,7 +375,7 @@ pub fn inactivity_close(
     };
     transition(tx, s, t, tr, &cause, at)?;
     let after = reload(tx, t.number)?;
-    let fields = closed_fields(s, &after, &cause, at);
+    let fields = |lang| closed_fields(s, lang, &after, &cause, at);
     let (mails, skipped) = notify(tx, s, &after, "closed", &fields, Audience::Both, at)?;
     Ok(Some(Done {
         ticket: t.number,
@@ -475,7 +499,15 @@ fn set_type(
     let mut fields = changed_fields(t, &after, &cause, false);
     fields.retain(|(k, _)| *k != "change");
     fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-    let (mails, skipped) = notify(tx, s, &after, "changed", &fields, Audience::Both, at)?;
+    let (mails, skipped) = notify(
+        tx,
+        s,
+        &after,
+        "changed",
+        &|_| fields.clone(),
+        Audience::Both,
+        at,
+    )?;
     Ok(Done {
         ticket: t.number,
         change: format!("type {} → {ty}", t.ticket_type),
@@ -517,6 +549,7 @@ fn changed_fields(
 
 fn closed_fields(
     s: &Settings<'_>,
+    lang: Language,
     after: &Ticket,
     cause: &Cause<'_>,
     at: DateTime<Utc>,
@@ -536,7 +569,7 @@ fn closed_fields(
             fields.push(("staff_rule", flag(*side == Side::Staff)));
             // `elapsed` for a close after a length, `at_once` for close_after = "".
             match span {
-                Some(sp) => fields.push(("elapsed", span_words(s.language, *sp))),
+                Some(sp) => fields.push(("elapsed", span_words(lang, *sp))),
                 None => fields.push(("at_once", "yes".into())),
             }
         }
@@ -561,14 +594,17 @@ enum Audience {
 }
 
 /// Queues notice `kind` about ticket `t` to the customer side (one mail per
-/// person) and the staff side (one mail to every notify address), each
-/// with its history line. Returns the outbox rows and the mails not sent.
+/// person, in the language of the ticket's account) and the staff side (one
+/// mail to every notify address, in the desk's language), each through the
+/// gate of automatic mail and with its history line. `fields` gives the
+/// template's fields in a language (a length is written out in words).
+/// Returns the outbox rows and the mails not sent.
 fn notify(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     t: &Ticket,
     kind: &'static str,
-    fields: &[(&'static str, String)],
+    fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
     audience: Audience,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
@@ -582,21 +618,16 @@ fn notify(
             .read()
             .first_message_class(t.number)?
             .is_some_and(|c| c.is_automatic());
+        let no_answer = robot
+            .then_some("the ticket was opened by an automatic message; it gets no automatic mail");
+        let lang = customer_language(&tx.read(), s, t)?;
+        let customer_fields = fields(lang);
         for (person, role) in tx.read().participants(t.number)? {
             if role == "staff" {
                 continue;
             }
-            let refusal = if robot {
-                Some(
-                    "the ticket was opened by an automatic message; it gets no automatic mail"
-                        .to_string(),
-                )
-            } else if person.address == *s.desk.address {
-                Some("that is our own address".to_string())
-            } else {
-                apply::auto_reply_limit(tx, &person.address, at, s.max_auto_replies_per_day)?
-            };
-            match refusal {
+            let to = Recipient::Customer(&person);
+            match apply::answer_refusal(tx, &s.answer, at, to, no_answer)? {
                 Some(why) => {
                     let line = format!("no {kind} mail to {}: {why}", person.address);
                     note(tx, t.number, at, &line)?;
@@ -604,23 +635,19 @@ fn notify(
                 }
                 None => {
                     let cause = format!("{seq}|{}", person.address.key());
-                    let id = queue(
-                        tx,
-                        s,
-                        &view,
-                        kind,
-                        fields,
-                        Recipient::Customer(&person),
-                        &cause,
-                        at,
-                    )?;
+                    let id = queue(tx, s, &view, kind, lang, &customer_fields, to, &cause, at)?;
                     queued.push(id);
                 }
             }
         }
     }
+    let to = Recipient::Staff(s.notify);
     if s.notify.is_empty() {
         skipped.push(format!("no {kind} mail to staff: [staff] notify is empty"));
+    } else if let Some(why) = apply::answer_refusal(tx, &s.answer, at, to, None)? {
+        let line = format!("no {kind} mail to staff: {why}");
+        note(tx, t.number, at, &line)?;
+        skipped.push(line);
     } else {
         let cause = format!("{seq}|staff");
         let id = queue(
@@ -628,8 +655,9 @@ fn notify(
             s,
             &view,
             kind,
-            fields,
-            Recipient::Staff(s.notify),
+            s.language,
+            &fields(s.language),
+            to,
             &cause,
             at,
         )?;
@@ -638,12 +666,30 @@ fn notify(
     Ok((queued, skipped))
 }
 
+/// The language of the customer side's mail about `t`: its account's,
+/// else the desk's default.
+fn customer_language(
+    read: &Reader<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+) -> Result<Language, StoreError> {
+    let Some(account) = &t.account else {
+        return Ok(s.language);
+    };
+    Ok(read
+        .account_brief(account)?
+        .and_then(|b| b.language)
+        .and_then(|l| Language::from_code(&l))
+        .unwrap_or(s.language))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn queue(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     view: &TicketView,
     kind: &'static str,
+    lang: Language,
     fields: &[(&'static str, String)],
     to: Recipient<'_>,
     cause: &str,
@@ -651,7 +697,7 @@ fn queue(
 ) -> Result<i64, StoreError> {
     let mail = compose::notice(
         &s.desk,
-        s.language,
+        lang,
         &Notice {
             kind,
             view,

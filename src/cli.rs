@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::types::{Status, TicketId};
+use crate::types::{AccountId, Status, TicketId};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +53,9 @@ pub enum Command {
     Quarantine(QuarantineCommand),
     /// Apply the inactivity rules once: warn, and close what is due.
     Sweep(SweepArgs),
+    /// Customer accounts and who may write for them.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Check the config and print the effective settings.
     CheckConfig,
     /// Check the config, then ask the running daemon to re-read it (SIGHUP).
@@ -157,6 +160,150 @@ pub enum TicketCommand {
         #[command(flatten)]
         change: ChangeArgs,
     },
+    /// File a ticket under an account (or none), e.g. when its sender
+    /// matched several accounts.
+    #[command(group(ArgGroup::new("target").required(true).args(["account", "none"])))]
+    SetAccount {
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        #[arg(value_parser = parse_account)]
+        account: Option<AccountId>,
+        /// File it under no account.
+        #[arg(long)]
+        none: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account.
+    Add(AccountAddArgs),
+    /// Show an account: senders, delegates, children, history.
+    Show {
+        #[arg(value_parser = parse_account)]
+        id: AccountId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts.
+    List {
+        /// Only the children of this (ISP) account.
+        #[arg(long, value_name = "ID", value_parser = parse_account)]
+        parent: Option<AccountId>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an account's fields.
+    Set(AccountSetArgs),
+    /// Authorize senders: addresses, domains, *.domains (comma-separated or several).
+    Authorize {
+        #[arg(value_parser = parse_account)]
+        id: AccountId,
+        #[arg(required = true, value_name = "SENDERS")]
+        senders: Vec<String>,
+    },
+    /// Revoke authorized senders.
+    Revoke {
+        #[arg(value_parser = parse_account)]
+        id: AccountId,
+        #[arg(required = true, value_name = "SENDERS")]
+        senders: Vec<String>,
+    },
+    /// Remove an account (its tickets keep the account's id).
+    Remove {
+        #[arg(value_parser = parse_account)]
+        id: AccountId,
+    },
+    /// Add or update the accounts of a file of [[account]] tables.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct AccountAddArgs {
+    #[arg(value_parser = parse_account)]
+    pub id: AccountId,
+    /// Display name [default: the id].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The account's registered address.
+    #[arg(long, value_name = "ADDRESS")]
+    pub primary: String,
+    /// Authorized senders: addresses, domains, *.domains (comma-separated, repeatable).
+    #[arg(long, value_name = "SENDERS")]
+    pub authorized: Vec<String>,
+    /// Language of the account's mail [default: service.default_language].
+    #[arg(long, value_enum)]
+    pub language: Option<LanguageArg>,
+    /// The ISP account managing this one.
+    #[arg(long, value_name = "ID", value_parser = parse_account)]
+    pub parent: Option<AccountId>,
+    /// An address that gets a copy of every mail about the account's tickets (repeatable).
+    #[arg(long = "delegate", value_name = "ADDRESS")]
+    pub delegates: Vec<String>,
+    /// Flag the account's tickets for staff.
+    #[arg(long)]
+    pub priority: bool,
+    /// Require a genuine From address [default: intake.require_authentication].
+    #[arg(long, value_enum, value_name = "yes|no|default")]
+    pub require_authentication: Option<Setting>,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountSetArgs {
+    #[arg(value_parser = parse_account)]
+    pub id: AccountId,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_name = "ADDRESS")]
+    pub primary: Option<String>,
+    /// `default` follows service.default_language.
+    #[arg(long, value_enum)]
+    pub language: Option<LanguageArg>,
+    #[arg(long, value_name = "ID", value_parser = parse_account, conflicts_with = "no_parent")]
+    pub parent: Option<AccountId>,
+    /// Make it an account of its own, managed by no ISP.
+    #[arg(long)]
+    pub no_parent: bool,
+    /// Replace the delegates (comma-separated; "" for none).
+    #[arg(long, value_name = "ADDRESSES")]
+    pub delegates: Option<String>,
+    #[arg(long, value_enum, value_name = "yes|no")]
+    pub priority: Option<YesNo>,
+    #[arg(long, value_enum, value_name = "yes|no|default")]
+    pub require_authentication: Option<Setting>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LanguageArg {
+    En,
+    Fr,
+    It,
+    /// service.default_language
+    Default,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum YesNo {
+    Yes,
+    No,
+}
+
+/// A per-account switch that may also follow the global setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Setting {
+    Yes,
+    No,
+    Default,
+}
+
+impl Setting {
+    pub fn value(self) -> Option<bool> {
+        match self {
+            Setting::Yes => Some(true),
+            Setting::No => Some(false),
+            Setting::Default => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +352,10 @@ pub enum QuarantineCommand {
 fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
         .map_err(|e: crate::types::UnknownStatus| e.to_string())
+}
+
+fn parse_account(s: &str) -> Result<AccountId, String> {
+    AccountId::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -256,6 +407,54 @@ mod tests {
         assert!(
             Cli::try_parse_from(["postdesk", "ingest", "--maildir", "d", "--mbox", "m"]).is_err()
         );
+        let c = Cli::try_parse_from([
+            "postdesk",
+            "account",
+            "add",
+            "cust-001",
+            "--primary",
+            "a@c.example",
+            "--authorized",
+            "ops@c.example, c.example",
+            "--delegate",
+            "t@p.example",
+            "--require-authentication",
+            "yes",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Account(AccountCommand::Add(AccountAddArgs {
+                require_authentication: Some(Setting::Yes),
+                ..
+            }))
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "postdesk",
+                "account",
+                "add",
+                "bad id",
+                "--primary",
+                "a@c.example"
+            ])
+            .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "postdesk",
+                "account",
+                "set",
+                "x",
+                "--parent",
+                "p",
+                "--no-parent"
+            ])
+            .is_err()
+        );
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3"]).is_err());
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3", "acme"]).is_ok());
+        assert!(Cli::try_parse_from(["postdesk", "ticket", "set-account", "3", "--none"]).is_ok());
     }
 
     #[test]

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::accounts::{self, AccountError, AccountSpec, Checks, EntryChange};
 use crate::change::{self, Author, ChangeError, Settings};
 use crate::cli::{
-    self, ChangeArgs, Command, IngestArgs, OutboxCommand, QuarantineCommand, SweepArgs,
-    TicketCommand,
+    self, AccountCommand, ChangeArgs, Command, IngestArgs, LanguageArg, OutboxCommand,
+    QuarantineCommand, SweepArgs, TicketCommand,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
@@ -22,7 +23,7 @@ use crate::outbox::{self, RetryPolicy};
 use crate::source::maildir::{DrainOptions, Maildir};
 use crate::source::mbox::MboxReader;
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
-use crate::types::TicketId;
+use crate::types::{Address, HoldKind, SenderPattern, TicketId};
 
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
@@ -92,6 +93,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         Command::Outbox(cmd) => outbox_cmd(&config, cmd),
         Command::Quarantine(cmd) => quarantine(&config, cmd),
         Command::Sweep(args) => sweep(&config, &args),
+        Command::Account(cmd) => account(&config, cmd),
     }
 }
 
@@ -111,6 +113,22 @@ fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
 
 fn pipeline(config: &Arc<Config>) -> Result<Pipeline, Failure> {
     Pipeline::new(config.clone()).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
+}
+
+/// Applies the config's declared accounts to the database (cheap when they
+/// did not change): every command that takes mail in or shows accounts
+/// sees the accounts the config declares.
+fn sync_accounts(config: &Config, store: &mut Store) -> Result<(), Failure> {
+    let report = accounts::sync_declared(store, &config.accounts, SystemClock.now())?;
+    if !report.unchanged && (report.added + report.updated + report.removed) > 0 {
+        tracing::info!(
+            added = report.added,
+            updated = report.updated,
+            removed = report.removed,
+            "declared accounts applied"
+        );
+    }
+    Ok(())
 }
 
 /// The database for a command that only works on what is there: a missing
@@ -282,8 +300,11 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
     } else {
         config
     };
-    let pipeline = pipeline(&config)?;
+    let mut pipeline = pipeline(&config)?;
+    // An archive import writes to nobody: no receipt, no confirmation request.
+    pipeline.silent = args.no_receipts;
     let mut store = Store::open(&config.service.database)?;
+    sync_accounts(&config, &mut store)?;
     let clock = SystemClock;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 
@@ -542,6 +563,9 @@ fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
             ticket_type,
             change,
         } => (number, change::Command::SetType(ticket_type), change),
+        TicketCommand::SetAccount {
+            number, account, ..
+        } => return set_ticket_account(config, number, account),
         other => return ticket_read(config, other),
     };
     ticket_change(config, number, &command, args)
@@ -579,6 +603,8 @@ fn ticket_change(
         Some(at) => at,
         None => now,
     };
+    // The notices speak the language of the ticket's account, as declared now.
+    sync_accounts(config, &mut store)?;
     let who = operator_name();
     let settings = Settings::new(config, pipeline.desk());
     let author = Author {
@@ -608,6 +634,10 @@ fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
     let pipeline = pipeline(config)?;
     let mut store = open_store(config)?;
     let now = args.now.unwrap_or_else(|| SystemClock.now());
+    if !args.dry_run {
+        // The notices speak the language of the ticket's account, as declared now.
+        sync_accounts(config, &mut store)?;
+    }
     let settings = Settings::new(config, pipeline.desk());
     let report = crate::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
     if args.json {
@@ -676,13 +706,16 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             if tickets.is_empty() {
                 println!("no tickets");
             }
+            // Flagged tickets come first (the store orders them so).
             for t in tickets {
                 println!(
-                    "#{:<6} {:<21} {:<12} {:<16} {}  {}",
+                    "#{:<6} {:<3} {:<21} {:<12} {:<16} {:<14} {}  {}",
                     t.number,
+                    ticket_flags(&t),
                     t.status.as_str(),
                     t.ticket_type,
                     t.updated.format("%Y-%m-%d %H:%M"),
+                    t.account.as_deref().unwrap_or("-"),
                     t.requester,
                     t.subject
                 );
@@ -692,9 +725,10 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
         TicketCommand::SetStatus { .. }
         | TicketCommand::Close { .. }
         | TicketCommand::Reopen { .. }
-        | TicketCommand::SetType { .. } => Err(Failure::new(
+        | TicketCommand::SetType { .. }
+        | TicketCommand::SetAccount { .. } => Err(Failure::new(
             exit::SOFTWARE,
-            "ticket changes are handled by ticket_change",
+            "ticket changes are handled by ticket()",
         )),
         TicketCommand::Show { number, json } => {
             let Some(t) = read.ticket(number)? else {
@@ -744,7 +778,25 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             if let Some(old) = t.reopened_from {
                 println!("Follows:   #{old} (a reply to it after it was closed)");
             }
-            println!("Account:   {}", t.account.as_deref().unwrap_or("-"));
+            let account = match (&t.account, t.account_candidates.as_slice()) {
+                (Some(a), _) => a.clone(),
+                (None, []) => "-".into(),
+                (None, c) => format!(
+                    "- (sender matches {}: choose with `ticket set-account`)",
+                    c.join(", ")
+                ),
+            };
+            println!("Account:   {account}");
+            let mut flags = Vec::new();
+            if t.priority {
+                flags.push("priority");
+            }
+            if t.unverified {
+                flags.push("unverified sender");
+            }
+            if !flags.is_empty() {
+                println!("Flags:     {}", flags.join(", "));
+            }
             println!(
                 "Created:   {}    Updated: {}",
                 rfc3339(t.created),
@@ -778,6 +830,69 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             }
             Ok(exit::OK)
         }
+    }
+}
+
+/// The flag column of `ticket list`: `!` priority, `?` unverified sender,
+/// `~` no account chosen among several.
+fn ticket_flags(t: &crate::store::Ticket) -> String {
+    let mut f = String::new();
+    if t.priority {
+        f.push('!');
+    }
+    if t.unverified {
+        f.push('?');
+    }
+    if !t.account_candidates.is_empty() {
+        f.push('~');
+    }
+    if f.is_empty() {
+        f.push('-');
+    }
+    f
+}
+
+fn set_ticket_account(
+    config: &Config,
+    number: TicketId,
+    account: Option<crate::types::AccountId>,
+) -> Outcome {
+    let mut store = open_store(config)?;
+    sync_accounts(config, &mut store)?;
+    let now = SystemClock.now();
+    let done = store.write(|tx| {
+        let id = match &account {
+            Some(a) => match tx.read().account_brief(a.as_str())? {
+                Some(b) => Some(b.id),
+                None => return Ok(Err(format!("no account {a:?}"))),
+            },
+            None => None,
+        };
+        if !tx.set_ticket_account(number, id.as_deref())? {
+            return Ok(Err(format!("no ticket #{number}")));
+        }
+        tx.add_event(
+            number,
+            &crate::store::Event {
+                at: now,
+                kind: EventKind::Note,
+                actor: "cli".into(),
+                detail: format!("account set to {}", id.as_deref().unwrap_or("none")),
+                message: None,
+                outbox: None,
+            },
+        )?;
+        Ok::<_, StoreError>(Ok(id))
+    })?;
+    match done {
+        Ok(id) => {
+            println!(
+                "ticket #{number}: account {}",
+                id.as_deref().unwrap_or("none")
+            );
+            Ok(exit::OK)
+        }
+        Err(why) => Err(Failure::new(exit::DATAERR, why)),
     }
 }
 
@@ -921,17 +1036,28 @@ fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcome {
             }
             if rows.is_empty() {
                 println!("quarantine is empty");
+                return Ok(exit::OK);
             }
-            for q in rows {
+            for q in &rows {
                 println!(
-                    "{:<6} {}  {:<30} {}\n       reason: {}",
+                    "{:<6} {}  {:<16} {:<30} {}\n       reason: {}",
                     q.id,
                     rfc3339(q.received),
+                    q.kind.as_str(),
                     q.from.as_deref().unwrap_or("-"),
                     q.subject.as_deref().unwrap_or("-"),
                     q.reason
                 );
             }
+            // Counted by kind, so an operator sees at a glance what the screen holds back.
+            let counts: Vec<String> = HoldKind::ALL
+                .iter()
+                .filter_map(|k| {
+                    let n = rows.iter().filter(|q| q.kind == *k).count();
+                    (n > 0).then(|| format!("{n} {k}"))
+                })
+                .collect();
+            println!("{} held: {}", rows.len(), counts.join(", "));
             Ok(exit::OK)
         }
         QuarantineCommand::Show { id } => {
@@ -948,6 +1074,7 @@ fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcome {
         }
         QuarantineCommand::Release { id } => {
             let pipeline = pipeline(config)?;
+            sync_accounts(config, &mut store)?;
             let taken = pipeline
                 .release(&mut store, id, SystemClock.now())
                 .map_err(|e| match e {
@@ -970,6 +1097,296 @@ fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcome {
                     format!("no quarantined message {id}"),
                 ))
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- account
+
+impl From<AccountError> for Failure {
+    fn from(e: AccountError) -> Failure {
+        match e {
+            AccountError::Store(e) => Failure::from(e),
+            other => Failure::new(exit::DATAERR, other.to_string()),
+        }
+    }
+}
+
+fn checks(config: &Config) -> Checks {
+    Checks {
+        authserv_configured: config.intake.authserv_id.is_some(),
+        origin: config.origin.clone(),
+    }
+}
+
+/// Addresses, domains and `*.domains` from arguments, each of which may hold
+/// several separated by commas.
+fn patterns(args: &[String]) -> Result<Vec<SenderPattern>, Failure> {
+    let mut out = Vec::new();
+    for a in args {
+        let list =
+            SenderPattern::parse_list(a).map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+        out.extend(list);
+    }
+    Ok(out)
+}
+
+fn address(s: &str) -> Result<Address, Failure> {
+    Address::parse(s).map_err(|e| Failure::new(exit::USAGE, e.to_string()))
+}
+
+fn language(l: LanguageArg) -> Option<crate::config::Language> {
+    use crate::config::Language;
+    match l {
+        LanguageArg::En => Some(Language::En),
+        LanguageArg::Fr => Some(Language::Fr),
+        LanguageArg::It => Some(Language::It),
+        LanguageArg::Default => None,
+    }
+}
+
+fn account(config: &Config, cmd: AccountCommand) -> Outcome {
+    let now = SystemClock.now();
+    let checks = checks(config);
+    // Reading commands need a desk (or declared accounts to show); changing
+    // ones may start one.
+    let reading = matches!(
+        cmd,
+        AccountCommand::Show { .. } | AccountCommand::List { .. }
+    );
+    let mut store = if reading && config.accounts.is_empty() {
+        open_store(config)?
+    } else {
+        Store::open(&config.service.database)?
+    };
+    sync_accounts(config, &mut store)?;
+    match cmd {
+        AccountCommand::Add(a) => {
+            let spec = AccountSpec {
+                name: a.name.unwrap_or_else(|| a.id.to_string()),
+                primary: address(&a.primary)?,
+                authorized: patterns(&a.authorized)?,
+                language: a.language.and_then(language),
+                parent: a.parent,
+                delegates: a
+                    .delegates
+                    .iter()
+                    .map(|d| address(d))
+                    .collect::<Result<_, _>>()?,
+                priority: a.priority,
+                require_authentication: a.require_authentication.and_then(|s| s.value()),
+                id: a.id,
+            };
+            accounts::add(&mut store, &spec, &checks, now)?;
+            println!("account {} added", spec.id);
+            Ok(exit::OK)
+        }
+        AccountCommand::Set(a) => {
+            let primary = a.primary.as_deref().map(address).transpose()?;
+            let delegates = match &a.delegates {
+                Some(list) => Some(
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty())
+                        .map(address)
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                None => None,
+            };
+            let spec = accounts::set(&mut store, a.id.as_str(), &checks, now, |s| {
+                if let Some(n) = a.name {
+                    s.name = n;
+                }
+                if let Some(p) = primary {
+                    s.primary = p;
+                }
+                if let Some(l) = a.language {
+                    s.language = language(l);
+                }
+                if a.no_parent {
+                    s.parent = None;
+                } else if let Some(p) = a.parent {
+                    s.parent = Some(p);
+                }
+                if let Some(d) = delegates {
+                    s.delegates = d;
+                }
+                if let Some(p) = a.priority {
+                    s.priority = p == cli::YesNo::Yes;
+                }
+                if let Some(r) = a.require_authentication {
+                    s.require_authentication = r.value();
+                }
+            })?;
+            println!("account {} updated", spec.id);
+            Ok(exit::OK)
+        }
+        AccountCommand::Authorize { id, senders } => {
+            let done = accounts::authorize(&mut store, id.as_str(), &patterns(&senders)?, now)?;
+            for (p, change) in done {
+                let what = match change {
+                    EntryChange::Added => "authorized",
+                    _ => "already authorized",
+                };
+                println!("{p}: {what}");
+            }
+            Ok(exit::OK)
+        }
+        AccountCommand::Revoke { id, senders } => {
+            let done = accounts::revoke(&mut store, id.as_str(), &patterns(&senders)?, now)?;
+            for (p, change) in done {
+                let what = match change {
+                    EntryChange::Removed => "revoked",
+                    _ => "was not authorized",
+                };
+                println!("{p}: {what}");
+            }
+            Ok(exit::OK)
+        }
+        AccountCommand::Remove { id } => {
+            let id = accounts::remove(&mut store, id.as_str(), &checks, now)?;
+            println!("account {id} removed (its tickets keep the id)");
+            Ok(exit::OK)
+        }
+        AccountCommand::Import { file } => {
+            let specs = config::read_accounts_file(&file)
+                .map_err(|e| Failure::new(exit::DATAERR, e.to_string()))?;
+            let specs: Vec<AccountSpec> = specs.into_iter().map(|(_, s)| s).collect();
+            let r = accounts::import(&mut store, &specs, &checks, now)?;
+            println!(
+                "{} accounts in {}: {} added, {} updated, {} unchanged",
+                specs.len(),
+                file.display(),
+                r.added,
+                r.updated,
+                r.unchanged
+            );
+            Ok(exit::OK)
+        }
+        AccountCommand::List { parent, json } => {
+            if let Some(p) = &parent
+                && store.read().account_brief(p.as_str())?.is_none()
+            {
+                return Err(Failure::new(exit::DATAERR, format!("no account {p:?}")));
+            }
+            let list = store.read().accounts(parent.as_ref().map(|p| p.as_str()))?;
+            if json {
+                return print_json(&list);
+            }
+            if list.is_empty() {
+                println!("no accounts");
+            }
+            for a in &list {
+                let mut flags = String::new();
+                if a.priority {
+                    flags.push('!');
+                }
+                if a.declared {
+                    flags.push('C');
+                }
+                if a.require_authentication == Some(true) {
+                    flags.push('A');
+                }
+                if flags.is_empty() {
+                    flags.push('-');
+                }
+                println!(
+                    "{:<16} {:<3} {:<32} {:>3} senders  parent {:<12} {}",
+                    a.id,
+                    flags,
+                    a.primary,
+                    a.authorized.len(),
+                    a.parent.as_deref().unwrap_or("-"),
+                    a.name
+                );
+            }
+            Ok(exit::OK)
+        }
+        AccountCommand::Show { id, json } => {
+            let read = store.read();
+            let Some(a) = read.account(id.as_str())? else {
+                return Err(Failure::new(exit::DATAERR, format!("no account {id:?}")));
+            };
+            let children = read.account_children(&a.id)?;
+            let history = read.account_events(&a.id, 50)?;
+            if json {
+                #[derive(Serialize)]
+                struct Shown<'a> {
+                    #[serde(flatten)]
+                    account: &'a crate::store::Account,
+                    children: &'a [String],
+                    senders: &'a [crate::store::SenderEntry],
+                    history: &'a [crate::store::AccountEvent],
+                }
+                return print_json(&Shown {
+                    account: &a,
+                    children: &children,
+                    senders: &a.senders,
+                    history: &history,
+                });
+            }
+            let owner = if a.declared {
+                format!("  (declared in {})", config.origin)
+            } else {
+                String::new()
+            };
+            println!("Account {}  {}{owner}", a.id, a.name);
+            println!("Primary:     {}", a.primary);
+            let senders: Vec<String> = a
+                .senders
+                .iter()
+                .map(|e| format!("{} ({})", e.sender, e.source.as_str()))
+                .collect();
+            println!(
+                "Authorized:  {}",
+                if senders.is_empty() {
+                    "-".into()
+                } else {
+                    senders.join(", ")
+                }
+            );
+            println!(
+                "Language:    {}",
+                a.language
+                    .as_deref()
+                    .unwrap_or(config.service.default_language.as_str())
+            );
+            println!("Parent:      {}", a.parent.as_deref().unwrap_or("-"));
+            println!(
+                "Children:    {}",
+                if children.is_empty() {
+                    "-".into()
+                } else {
+                    children.join(", ")
+                }
+            );
+            println!(
+                "Delegates:   {}",
+                if a.delegates.is_empty() {
+                    "-".into()
+                } else {
+                    a.delegates.join(", ")
+                }
+            );
+            println!("Priority:    {}", if a.priority { "yes" } else { "no" });
+            let auth = match a.require_authentication {
+                Some(true) => "yes".to_string(),
+                Some(false) => "no".to_string(),
+                None => format!(
+                    "default ({})",
+                    if config.intake.require_authentication {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                ),
+            };
+            println!("Require authentication: {auth}");
+            println!("\nHistory");
+            for e in &history {
+                println!("{}  {}  {}", rfc3339(e.at), e.actor, e.detail);
+            }
+            Ok(exit::OK)
         }
     }
 }

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::accounts::AccountSpec;
 use crate::calendar::{Calendar, Span, WEEKDAYS};
 use crate::lifecycle::{CloseAfter, Rule, Side};
-use crate::types::Address;
+use crate::types::{AccountId, Address, MatchOptions, SenderPattern};
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
 pub const SYSTEM_CONFIG: &str = "/etc/postdesk/postdesk.toml";
@@ -45,6 +46,14 @@ pub struct Config {
     /// At most one rule per side; empty when the file says `inactivity = []`.
     pub inactivity: Vec<Rule>,
     pub schedule: Schedule,
+    /// Customer accounts declared in this file (`[[account]]`), then those of
+    /// `accounts_file`; applied to the database at start and on every reload
+    /// (see `accounts` and `daemon`).
+    pub accounts: Vec<AccountSpec>,
+    /// How many of `accounts` are written inline, the rest coming from
+    /// `accounts_file`.
+    pub inline_accounts: usize,
+    pub accounts_file: Option<PathBuf>,
 }
 
 /// The staff side. Issue "staff mail" adds the members; for now the
@@ -87,6 +96,11 @@ pub enum Language {
 
 impl Language {
     pub const ALL: [Language; 3] = [Language::En, Language::Fr, Language::It];
+
+    /// The language named `code` ("en", "fr", "it"), as the store keeps it.
+    pub fn from_code(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.as_str() == code)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -263,6 +277,61 @@ pub struct Intake {
     /// How long after its close a customer's reply reopens a ticket; None:
     /// never (a reply always opens a new ticket).
     pub reopen_window: Option<Duration>,
+    /// Follow-ups by subject token must come from someone entitled to the ticket.
+    pub check_sender: bool,
+    pub unknown_sender: UnknownSender,
+    /// How long a confirmation code stays valid.
+    pub verify_expiry: Duration,
+    /// Domains (and `*.domain`) whose mail is quarantined unanswered.
+    pub blocked_domains: Vec<SenderPattern>,
+    pub blocked_addresses: Vec<Address>,
+    /// Domains (and `*.domain`) whose tickets are flagged for staff.
+    pub priority_domains: Vec<SenderPattern>,
+    /// `(field name, value)` of the spam filter's verdict; `None`: no check.
+    pub spam_header: Option<(String, String)>,
+    /// The operator's MTA, whose Authentication-Results alone are trusted.
+    pub authserv_id: Option<String>,
+    pub require_authentication: bool,
+    pub case_sensitive_local_part: bool,
+    pub ignore_plus_tags: bool,
+    /// Primary addresses may change their authorized senders by mail.
+    pub self_service: bool,
+}
+
+impl Intake {
+    pub fn match_options(&self) -> MatchOptions {
+        MatchOptions {
+            case_sensitive_local_part: self.case_sensitive_local_part,
+            ignore_plus_tags: self.ignore_plus_tags,
+        }
+    }
+}
+
+/// What happens to mail from a sender who belongs to no account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnknownSender {
+    /// Hold it and ask the sender to confirm their address by replying.
+    Verify,
+    /// Open a ticket marked "unverified sender" at once.
+    Accept,
+    /// Hold it and tell the sender how to write from a registered address.
+    Reject,
+}
+
+impl UnknownSender {
+    pub const ALL: [UnknownSender; 3] = [
+        UnknownSender::Verify,
+        UnknownSender::Accept,
+        UnknownSender::Reject,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownSender::Verify => "verify",
+            UnknownSender::Accept => "accept",
+            UnknownSender::Reject => "reject",
+        }
+    }
 }
 
 /// What to do with automatic mail (bounce, out-of-office, list mail) that matches no ticket.
@@ -419,6 +488,18 @@ struct RawIntake {
     unmatched_automatic: Option<String>,
     batch_size: Option<i64>,
     reopen_window: Option<RawLength>,
+    check_sender: Option<bool>,
+    unknown_sender: Option<String>,
+    verify_expiry: Option<String>,
+    blocked_domains: Option<Vec<String>>,
+    blocked_addresses: Option<Vec<String>>,
+    priority_domains: Option<Vec<String>>,
+    spam_header: Option<String>,
+    authserv_id: Option<String>,
+    require_authentication: Option<bool>,
+    case_sensitive_local_part: Option<bool>,
+    ignore_plus_tags: Option<bool>,
+    self_service: Option<bool>,
 }
 
 /// A length that may also be a number: `close_after = -1`, `reopen_window = 0`.
@@ -457,6 +538,21 @@ struct RawSchedule {
     sweep: Option<String>,
 }
 
+/// One `[[account]]` table (in this file or in `accounts_file`).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an [[account]] table")]
+struct RawAccount {
+    id: Option<String>,
+    name: Option<String>,
+    primary: Option<String>,
+    authorized: Option<Vec<String>>,
+    language: Option<String>,
+    parent: Option<String>,
+    delegates: Option<Vec<String>>,
+    priority: Option<bool>,
+    require_authentication: Option<bool>,
+}
+
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, expecting = "an [outbox] table")]
 struct RawOutbox {
@@ -465,8 +561,7 @@ struct RawOutbox {
     retry_max: Option<String>,
 }
 
-const SECTIONS: &str =
-    "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule";
+const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
 
 /// The sections as read. Each is deserialized on its own (rather than one derived top-level
 /// struct) so that a mistake in one section does not hide the mistakes in the others. An absent
@@ -484,6 +579,9 @@ struct RawConfig {
     /// None: no `[[inactivity]]` at all, the default rules apply.
     inactivity: Option<Vec<(String, RawInactivity)>>,
     schedule: Option<RawSchedule>,
+    accounts: Vec<(String, RawAccount)>,
+    /// With the span of its value, for messages about the file.
+    accounts_file: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -577,6 +675,49 @@ impl Config {
         };
         let schedule = raw.schedule.and_then(|r| l.schedule(r));
 
+        // Accounts: those written here, then those of accounts_file, checked together.
+        let mut accounts: Vec<(Place, AccountSpec)> = Vec::new();
+        for (key, r) in raw.accounts {
+            if let Some(a) = l.account(&key, r) {
+                accounts.push((Place { key, file: None }, a));
+            }
+        }
+        let inline_accounts = accounts.len();
+        let accounts_file = l.path("accounts_file", raw.accounts_file.as_deref());
+        let mut file_failed = false;
+        if let Some(path) = &accounts_file {
+            let file = path.display().to_string();
+            match read_accounts_file(path) {
+                Ok(list) => accounts.extend(list.into_iter().map(|(key, a)| {
+                    let place = Place {
+                        key,
+                        file: Some(file.clone()),
+                    };
+                    (place, a)
+                })),
+                // Its problems are reported at the accounts_file key, each naming its own line.
+                Err(e) => {
+                    file_failed = true;
+                    for p in e.problems {
+                        let line = p.line.map(|n| format!(":{n}")).unwrap_or_default();
+                        let key = if p.key.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}:", p.key)
+                        };
+                        l.fail(
+                            "accounts_file",
+                            format!("{}{line}:{key} {}", e.file, p.message),
+                        );
+                    }
+                }
+            }
+        }
+        // Without the file's accounts, parents in it would look missing.
+        if !file_failed {
+            l.check_accounts(&accounts, intake.as_ref());
+        }
+
         match (service, transport, intake, outbox) {
             (Some(service), Some(transport), Some(intake), Some(outbox))
                 if l.problems.is_empty() =>
@@ -593,6 +734,9 @@ impl Config {
                         calendar,
                         inactivity,
                         schedule,
+                        accounts: accounts.into_iter().map(|(_, a)| a).collect(),
+                        inline_accounts,
+                        accounts_file,
                     }),
                     _ => Err(l.into_error(origin)),
                 }
@@ -609,9 +753,16 @@ impl Config {
             "# Effective postdesk configuration, from {:?}.\n",
             self.origin
         );
-        // A top-level key must come before the first table.
+        // Top-level keys must come before the first table.
         if self.inactivity.is_empty() {
             out.push_str("inactivity = []\n");
+        }
+        if let Some(file) = &self.accounts_file {
+            let line = toml::to_string(&AccountsFileKey {
+                accounts_file: lossy(file),
+            })
+            .unwrap_or_default();
+            out.push_str(&line);
         }
         push_section(&mut out, "[service]", &self.service.to_raw());
         for source in &self.sources {
@@ -632,6 +783,9 @@ impl Config {
                 sweep: Some(self.schedule.sweep.clone()),
             },
         );
+        for account in &self.accounts[..self.inline_accounts] {
+            push_section(&mut out, "[[account]]", &account_to_raw(account));
+        }
         out
     }
 }
@@ -790,6 +944,8 @@ impl<'a> Loader<'a> {
             calendar: Some(RawCalendar::default()),
             inactivity: None,
             schedule: Some(RawSchedule::default()),
+            accounts: Vec::new(),
+            accounts_file: None,
         };
         let doc = self.doc;
         let Some(top) = doc.get_ref().as_table() else {
@@ -806,6 +962,8 @@ impl<'a> Loader<'a> {
                 "calendar" => raw.calendar = self.de("calendar", value),
                 "inactivity" => raw.inactivity = self.inactivity_tables(value),
                 "schedule" => raw.schedule = self.de("schedule", value),
+                "account" => raw.accounts = self.accounts(value),
+                "accounts_file" => raw.accounts_file = self.de("accounts_file", value),
                 other => self.at(
                     other,
                     Some(key.span()),
@@ -841,6 +999,31 @@ impl<'a> Loader<'a> {
             let key = format!("source[{i}]");
             if let Some(source) = self.de(&key, item) {
                 out.push((key, source));
+            }
+        }
+        out
+    }
+
+    fn accounts(&mut self, value: &Spanned<DeValue<'a>>) -> Vec<(String, RawAccount)> {
+        let Some(list) = value.get_ref().as_array() else {
+            self.at(
+                "account",
+                Some(value.span()),
+                "must be a list of [[account]] tables",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let key = format!("account[{i}]");
+            // The one mistake worth its own words: the top-level key written under a table.
+            if item.get_ref().get("accounts_file").is_some() {
+                self.fail(
+                    &format!("{key}.accounts_file"),
+                    "accounts_file is a top-level key: write it above the first [section] of the file",
+                );
+            } else if let Some(account) = self.de(&key, item) {
+                out.push((key, account));
             }
         }
         out
@@ -1215,6 +1398,37 @@ impl<'a> Loader<'a> {
         );
         let batch_size = self.int("intake.batch_size", r.batch_size, 200, 1..=10_000);
         let reopen_window = self.reopen_window(r.reopen_window);
+        let unknown_sender = self.parse(
+            "intake.unknown_sender",
+            r.unknown_sender.as_deref(),
+            "verify",
+            |s| choice(s, &UnknownSender::ALL, UnknownSender::as_str),
+        );
+        let verify_expiry = self.duration("intake.verify_expiry", r.verify_expiry.as_deref(), "7d");
+        let blocked_domains = self.domains("intake.blocked_domains", r.blocked_domains);
+        let blocked_addresses = self.addresses("intake.blocked_addresses", r.blocked_addresses);
+        let priority_domains = self.domains("intake.priority_domains", r.priority_domains);
+        let spam_header = match r.spam_header.as_deref() {
+            None => Some(Some(("X-Spam-Flag".to_string(), "YES".to_string()))),
+            Some(s) if s.trim().is_empty() => Some(None),
+            Some(s) => self.parse("intake.spam_header", Some(s), "", |s| {
+                parse_spam_header(s).map(Some)
+            }),
+        };
+        let authserv_given = r.authserv_id.is_some();
+        let authserv_id = r.authserv_id.filter(|id| {
+            self.check(
+                word(id, |c| c.is_ascii_graphic() && c != ';' && c != '"'),
+                "intake.authserv_id",
+                "must be the authserv-id your MTA writes in Authentication-Results, one word (usually its host name)",
+            )
+        });
+        let require_authentication = r.require_authentication.unwrap_or(false);
+        self.check(
+            !require_authentication || authserv_given,
+            "intake.require_authentication",
+            "needs intake.authserv_id: without it no Authentication-Results is trusted, and every sender would be a stranger",
+        );
         Some(Intake {
             confirm_receipt: r.confirm_receipt.unwrap_or(true),
             max_message_size: max_message_size?,
@@ -1224,6 +1438,133 @@ impl<'a> Loader<'a> {
             unmatched_automatic: unmatched?,
             batch_size: batch_size?,
             reopen_window: reopen_window?,
+            check_sender: r.check_sender.unwrap_or(true),
+            unknown_sender: unknown_sender?,
+            verify_expiry: verify_expiry?,
+            blocked_domains: blocked_domains?,
+            blocked_addresses: blocked_addresses?,
+            priority_domains: priority_domains?,
+            spam_header: spam_header?,
+            authserv_id,
+            require_authentication,
+            case_sensitive_local_part: r.case_sensitive_local_part.unwrap_or(false),
+            ignore_plus_tags: r.ignore_plus_tags.unwrap_or(false),
+            self_service: r.self_service.unwrap_or(true),
+        })
+    }
+
+    /// A list of domains and `*.domain` wildcards; every bad entry is reported.
+    fn domains(&mut self, key: &str, raw: Option<Vec<String>>) -> Option<Vec<SenderPattern>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, entry) in raw.unwrap_or_default().iter().enumerate() {
+            match SenderPattern::parse(entry) {
+                Ok(SenderPattern::Address(_)) => {
+                    ok = false;
+                    self.fail(
+                        &format!("{key}[{i}]"),
+                        format!("{entry:?} is an address: this list takes domains (x.example, *.x.example); addresses go in intake.blocked_addresses"),
+                    );
+                }
+                Ok(p) => out.push(p),
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}[{i}]"), e);
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn addresses(&mut self, key: &str, raw: Option<Vec<String>>) -> Option<Vec<Address>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, entry) in raw.unwrap_or_default().iter().enumerate() {
+            match Address::parse(entry) {
+                Ok(a) => out.push(a),
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}[{i}]"), e);
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn account(&mut self, key: &str, r: RawAccount) -> Option<AccountSpec> {
+        let id_key = format!("{key}.id");
+        let id = self
+            .required(&id_key, r.id.as_deref(), "every account needs an id")
+            .and_then(|s| AccountId::parse(s).map_err(|e| self.fail(&id_key, e)).ok());
+        let name = r.name.unwrap_or_default();
+        self.check(
+            !name.contains(char::is_control),
+            &format!("{key}.name"),
+            "must be one line",
+        );
+        let primary_key = format!("{key}.primary");
+        let primary = self
+            .required(
+                &primary_key,
+                r.primary.as_deref(),
+                "the account's registered address",
+            )
+            .and_then(|s| {
+                Address::parse(s)
+                    .map_err(|e| self.fail(&primary_key, e))
+                    .ok()
+            });
+        let mut authorized = Vec::new();
+        let mut ok = true;
+        for (i, entry) in r.authorized.unwrap_or_default().iter().enumerate() {
+            match SenderPattern::parse_list(entry) {
+                Ok(list) => {
+                    for p in list {
+                        if !authorized.contains(&p) {
+                            authorized.push(p);
+                        }
+                    }
+                }
+                Err(e) => {
+                    ok = false;
+                    self.fail(&format!("{key}.authorized[{i}]"), e);
+                }
+            }
+        }
+        let language = match r.language.as_deref() {
+            None => Some(None),
+            Some(l) => self
+                .parse(&format!("{key}.language"), Some(l), "", |s| {
+                    choice(s, &Language::ALL, Language::as_str)
+                })
+                .map(Some),
+        };
+        let parent = match r.parent.as_deref() {
+            None => Some(None),
+            Some(p) => {
+                let k = format!("{key}.parent");
+                AccountId::parse(p)
+                    .map(Some)
+                    .map_err(|e| self.fail(&k, e))
+                    .ok()
+            }
+        };
+        let delegates = self.addresses(&format!("{key}.delegates"), r.delegates);
+        let id = id?;
+        Some(AccountSpec {
+            name: if name.trim().is_empty() {
+                id.to_string()
+            } else {
+                name
+            },
+            id,
+            primary: primary?,
+            authorized: ok.then_some(authorized)?,
+            language: language?,
+            parent: parent?,
+            delegates: delegates?,
+            priority: r.priority.unwrap_or(false),
+            require_authentication: r.require_authentication,
         })
     }
 
@@ -1509,6 +1850,57 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// The rules between accounts: unique ids, parents that exist, and
+    /// authentication only where it can be checked.
+    fn check_accounts(&mut self, accounts: &[(Place, AccountSpec)], intake: Option<&Intake>) {
+        let mut seen: HashMap<String, &Place> = HashMap::new();
+        for (place, a) in accounts {
+            let lower = a.id.as_str().to_ascii_lowercase();
+            if let Some(first) = seen.get(&lower) {
+                let msg = format!(
+                    "{:?} is already the id of {}",
+                    a.id.as_str(),
+                    first.describe()
+                );
+                self.fail_at(place, "id", msg);
+            } else {
+                seen.insert(lower, place);
+            }
+        }
+        for (place, a) in accounts {
+            if let Some(parent) = &a.parent {
+                if parent == &a.id {
+                    self.fail_at(place, "parent", "an account cannot be its own parent");
+                } else if !seen.contains_key(&parent.as_str().to_ascii_lowercase()) {
+                    let msg = format!(
+                        "{:?} is not a declared account (a declared account's parent must be declared too)",
+                        parent.as_str()
+                    );
+                    self.fail_at(place, "parent", msg);
+                }
+            }
+            let checkable = intake.is_none_or(|i| i.authserv_id.is_some());
+            if a.require_authentication == Some(true) && !checkable {
+                self.fail_at(
+                    place,
+                    "require_authentication",
+                    "needs intake.authserv_id: without it no Authentication-Results is trusted",
+                );
+            }
+        }
+    }
+
+    /// A problem with one account, in this file or in accounts_file.
+    fn fail_at(&mut self, place: &Place, field: &str, message: impl Display) {
+        match &place.file {
+            None => self.fail(&format!("{}.{field}", place.key), message),
+            Some(file) => self.fail(
+                "accounts_file",
+                format!("{file}: {}.{field}: {message}", place.key),
+            ),
+        }
+    }
+
     fn outbox(&mut self, r: RawOutbox) -> Option<Outbox> {
         let max_attempts = self.int("outbox.max_attempts", r.max_attempts, 12, 1..=1000);
         let retry_initial = self.duration("outbox.retry_initial", r.retry_initial.as_deref(), "1m");
@@ -1529,6 +1921,106 @@ impl<'a> Loader<'a> {
             retry_max: retry_max?,
         })
     }
+}
+
+/// Where an account was written, for messages.
+struct Place {
+    /// `account[3]`.
+    key: String,
+    /// The accounts file, or `None` for the main file.
+    file: Option<String>,
+}
+
+impl Place {
+    fn describe(&self) -> String {
+        match &self.file {
+            None => self.key.clone(),
+            Some(f) => format!("{} of {f}", self.key),
+        }
+    }
+}
+
+/// Reads a file of `[[account]]` tables (`accounts_file`, `postdesk account
+/// import`): each account checked on its own, and ids unique in the file.
+/// Parents are not checked here: they may live elsewhere.
+pub fn read_accounts_file(path: &Path) -> Result<Vec<(String, AccountSpec)>, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        problems: vec![Problem {
+            key: String::new(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    accounts_from_toml(&text, &file)
+}
+
+/// [`read_accounts_file`] on text; `origin` names it in messages.
+pub fn accounts_from_toml(
+    text: &str,
+    origin: &str,
+) -> Result<Vec<(String, AccountSpec)>, ConfigError> {
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    let doc = Spanned::new(doc.span(), DeValue::Table(doc.into_inner()));
+    let mut l = Loader {
+        text,
+        doc: &doc,
+        base_dir: Path::new(""),
+        problems: Vec::new(),
+    };
+    if let Some(e) = syntax.first() {
+        l.at("", e.span(), e.message());
+        return Err(l.into_error(origin));
+    }
+    let mut raw = Vec::new();
+    if let Some(top) = doc.get_ref().as_table() {
+        for (key, value) in top.iter() {
+            match key.get_ref().as_ref() {
+                "account" => raw = l.accounts(value),
+                other => l.at(
+                    other,
+                    Some(key.span()),
+                    "unknown key: an accounts file holds [[account]] tables only",
+                ),
+            }
+        }
+    }
+    let mut out: Vec<(String, AccountSpec)> = Vec::new();
+    // Thousands of accounts: ids are checked through a map, not pairwise.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (key, r) in raw {
+        if let Some(a) = l.account(&key, r) {
+            let lower = a.id.as_str().to_ascii_lowercase();
+            if let Some(&first) = seen.get(&lower) {
+                let msg = format!("{:?} is already the id of {}", a.id.as_str(), out[first].0);
+                l.fail(&format!("{key}.id"), msg);
+            } else {
+                seen.insert(lower, out.len());
+            }
+            out.push((key, a));
+        }
+    }
+    if l.problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(l.into_error(origin))
+    }
+}
+
+/// `"X-Spam-Flag: YES"` → the field name and the value that means spam.
+fn parse_spam_header(s: &str) -> Result<(String, String), String> {
+    let bad = || {
+        format!(
+            "{s:?} must be \"Field-Name: value\", e.g. \"X-Spam-Flag: YES\" (or \"\" for no check)"
+        )
+    };
+    let (name, value) = s.split_once(':').ok_or_else(bad)?;
+    let (name, value) = (name.trim(), value.trim());
+    if value.is_empty() || !word(name, |c| c.is_ascii_graphic() && c != ':') {
+        return Err(bad());
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 // ---------------------------------------------------------------------------
@@ -1817,6 +2309,33 @@ impl Intake {
                 Some(d) => RawLength::Text(format_duration(d)),
                 None => RawLength::Number(0),
             }),
+            check_sender: Some(self.check_sender),
+            unknown_sender: Some(self.unknown_sender.as_str().into()),
+            verify_expiry: Some(format_duration(self.verify_expiry)),
+            blocked_domains: Some(self.blocked_domains.iter().map(|p| p.to_string()).collect()),
+            blocked_addresses: Some(
+                self.blocked_addresses
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+            ),
+            priority_domains: Some(
+                self.priority_domains
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+            ),
+            spam_header: Some(
+                self.spam_header
+                    .as_ref()
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .unwrap_or_default(),
+            ),
+            authserv_id: self.authserv_id.clone(),
+            require_authentication: Some(self.require_authentication),
+            case_sensitive_local_part: Some(self.case_sensitive_local_part),
+            ignore_plus_tags: Some(self.ignore_plus_tags),
+            self_service: Some(self.self_service),
         }
     }
 }
@@ -1849,6 +2368,25 @@ fn rule_to_raw(r: &Rule) -> RawInactivity {
             CloseAfter::After(span) => RawLength::Text(span.to_string()),
             CloseAfter::Never => RawLength::Number(-1),
         }),
+    }
+}
+
+#[derive(Serialize)]
+struct AccountsFileKey {
+    accounts_file: String,
+}
+
+fn account_to_raw(a: &AccountSpec) -> RawAccount {
+    RawAccount {
+        id: Some(a.id.to_string()),
+        name: Some(a.name.clone()),
+        primary: Some(a.primary.to_string()),
+        authorized: Some(a.authorized.iter().map(|p| p.to_string()).collect()),
+        language: a.language.map(|l| l.as_str().into()),
+        parent: a.parent.as_ref().map(|p| p.to_string()),
+        delegates: Some(a.delegates.iter().map(|d| d.to_string()).collect()),
+        priority: Some(a.priority),
+        require_authentication: a.require_authentication,
     }
 }
 
@@ -1940,6 +2478,19 @@ mod tests {
         assert_eq!(c.calendar, paris);
         assert_eq!(c.inactivity, Rule::defaults());
         assert_eq!(c.schedule.sweep, DEFAULT_SWEEP);
+        let ids: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["cust-001", "isp-01"]);
+        let cust = &c.accounts[0];
+        assert_eq!(cust.primary.as_str(), "admin@customer.example");
+        assert_eq!(
+            cust.authorized,
+            SenderPattern::parse_list("ops@customer.example, customer.example").unwrap()
+        );
+        assert_eq!(cust.language, Some(Language::Fr));
+        assert_eq!(cust.parent.as_ref().map(|p| p.as_str()), Some("isp-01"));
+        assert_eq!(cust.delegates[0].as_str(), "tech@partner.example");
+        assert_eq!((cust.priority, cust.require_authentication), (false, None));
+        assert_eq!(c.accounts_file, None);
     }
 
     fn intake_defaults() -> Intake {
@@ -1952,6 +2503,18 @@ mod tests {
             unmatched_automatic: UnmatchedAutomatic::Quarantine,
             batch_size: 200,
             reopen_window: Some(Duration::from_secs(30 * 86_400)),
+            check_sender: true,
+            unknown_sender: UnknownSender::Verify,
+            verify_expiry: Duration::from_secs(7 * 86_400),
+            blocked_domains: vec![],
+            blocked_addresses: vec![],
+            priority_domains: vec![],
+            spam_header: Some(("X-Spam-Flag".into(), "YES".into())),
+            authserv_id: None,
+            require_authentication: false,
+            case_sensitive_local_part: false,
+            ignore_plus_tags: false,
+            self_service: true,
         }
     }
 
@@ -2247,9 +2810,108 @@ mod tests {
             ("inactivity = 3", "inactivity", 1, "[[inactivity]]"),
             ("[schedule]\nsweep = \"*/10 * * * *\"", "schedule.sweep", 2, "seconds first"),
             ("[schedule]\nsweep = \"0 0 0 30 2 *\"", "schedule.sweep", 2, "never fires"),
+            ("[intake]\nunknown_sender = \"ignore\"", "intake.unknown_sender", 2, "\"verify\", \"accept\", \"reject\""),
+            ("[intake]\nverify_expiry = \"0s\"", "intake.verify_expiry", 2, "greater than zero"),
+            ("[intake]\nblocked_domains = [\"ok.example\", \"bad..example\"]", "intake.blocked_domains[1]", 2, "not an address, a domain"),
+            ("[intake]\nblocked_domains = [\"a@b.example\"]", "intake.blocked_domains[0]", 2, "intake.blocked_addresses"),
+            ("[intake]\nblocked_addresses = [\"b.example\"]", "intake.blocked_addresses[0]", 2, "not an email address"),
+            ("[intake]\npriority_domains = [\"*.\"]", "intake.priority_domains[0]", 2, "not an address, a domain"),
+            ("[intake]\nspam_header = \"X-Spam-Flag\"", "intake.spam_header", 2, "Field-Name: value"),
+            ("[intake]\nauthserv_id = \"mx example\"", "intake.authserv_id", 2, "one word"),
+            ("[intake]\nrequire_authentication = true", "intake.require_authentication", 2, "needs intake.authserv_id"),
+            ("[[account]]\nprimary = \"a@x.example\"", "account[0].id", 1, "missing"),
+            ("[[account]]\nid = \"a b\"\nprimary = \"a@x.example\"", "account[0].id", 2, "not an account id"),
+            ("[[account]]\nid = \"a\"", "account[0].primary", 1, "missing"),
+            ("[[account]]\nid = \"a\"\nprimary = \"x\"", "account[0].primary", 3, "not an email address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nauthorized = [\"ok.example, bad..x\"]", "account[0].authorized[0]", 4, "not an address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nlanguage = \"de\"", "account[0].language", 4, "\"en\", \"fr\", \"it\""),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nparent = \"isp\"", "account[0].parent", 4, "not a declared account"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nparent = \"A\"", "account[0].parent", 4, "its own parent"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\n[[account]]\nid = \"A\"\nprimary = \"b@x.example\"", "account[1].id", 5, "already the id of account[0]"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\nrequire_authentication = true", "account[0].require_authentication", 4, "needs intake.authserv_id"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\ndelegates = [\"nope\"]", "account[0].delegates[0]", 4, "not an email address"),
+            ("[[account]]\nid = \"a\"\nprimary = \"a@x.example\"\naccounts_file = \"x\"", "account[0].accounts_file", 4, "top-level key"),
+            ("accounts_file = \"\"", "accounts_file", 1, "must not be empty"),
         ];
         for &(text, key, line, fragment) in cases {
             assert_one(text, key, line, fragment);
+        }
+    }
+
+    /// accounts_file: read with the config, its problems named by its own
+    /// file and line, its ids unique with the inline ones.
+    #[test]
+    fn accounts_file_is_read_and_checked_with_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("accounts.toml");
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"isp\"\nprimary = \"noc@isp.example\"\nauthorized = [\"isp.example\"]\n\
+             [[account]]\nid = \"child\"\nprimary = \"c@c.example\"\nparent = \"isp\"\n",
+        )
+        .unwrap();
+        let text = "accounts_file = \"accounts.toml\"\n[intake]\nauthserv_id = \"mx.example\"\n\
+                    [[account]]\nid = \"inline\"\nprimary = \"i@i.example\"\nparent = \"isp\"\nrequire_authentication = true\n";
+        let c = Config::from_toml(text, "t.toml", dir.path()).unwrap();
+        let ids: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["inline", "isp", "child"]);
+        assert_eq!(c.inline_accounts, 1);
+        assert_eq!(c.accounts_file.as_deref(), Some(file.as_path()));
+        // The effective config names the file and repeats only the inline account.
+        let out = c.to_toml();
+        assert!(
+            out.contains("accounts_file = ") && out.matches("[[account]]").count() == 1,
+            "{out}"
+        );
+        assert_eq!(Config::from_toml(&out, "t.toml", dir.path()).unwrap(), c);
+
+        // A problem in the file: reported at accounts_file, with the file's line.
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"isp\"\n\nprimary = \"not-an-address\"\n",
+        )
+        .unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            matches!(&found[..], [p] if p.key == "accounts_file" && p.line == Some(1)
+                && p.message.contains("accounts.toml:4: account[0].primary: not an email address")),
+            "{found:#?}"
+        );
+        // The same id inline and in the file.
+        std::fs::write(
+            &file,
+            "[[account]]\nid = \"INLINE\"\nprimary = \"x@x.example\"\n",
+        )
+        .unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.key == "accounts_file"
+                    && p.message.contains("already the id of account[0]")),
+            "{found:#?}"
+        );
+        // Only accounts in an accounts file; a missing file is named.
+        std::fs::write(&file, "[service]\nname = \"x\"\n").unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.message.contains("[[account]] tables only")),
+            "{found:#?}"
+        );
+        std::fs::remove_file(&file).unwrap();
+        let found = problems_in(text, dir.path());
+        assert!(
+            found.iter().any(|p| p.message.contains("cannot read")),
+            "{found:#?}"
+        );
+    }
+
+    fn problems_in(text: &str, base: &Path) -> Vec<Problem> {
+        match Config::from_toml(text, "t.toml", base) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.problems,
         }
     }
 
@@ -2335,13 +2997,8 @@ mod tests {
     #[test]
     fn unknown_keys_and_sections_are_errors_with_their_line() {
         // A later version's setting must not look honoured (see the example's header).
-        let text = "[intake]\nconfirm_receipt = true\nrequire_authentication = true\n";
-        assert_one(
-            text,
-            "intake.require_authentication",
-            3,
-            "unknown field `require_authentication`",
-        );
+        let text = "[intake]\nconfirm_receipt = true\nautoclose = true\n";
+        assert_one(text, "intake.autoclose", 3, "unknown field `autoclose`");
         assert_one(
             "[service]\nname = \"x\"\n\n[accounts]\nfile = \"a\"",
             "accounts",
@@ -2362,7 +3019,7 @@ mod tests {
         );
         let shown = parse(text).unwrap_err().to_string();
         assert!(
-            shown.starts_with("t.toml:3: intake.require_authentication: unknown field"),
+            shown.starts_with("t.toml:3: intake.autoclose: unknown field"),
             "{shown}"
         );
     }

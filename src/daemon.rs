@@ -6,8 +6,9 @@
 //! A running set of tasks is a [`Generation`], built from one config. A
 //! reload (SIGHUP, `postdesk reload`) prepares a new generation from the
 //! re-read config first — templates, transport, databases, TLS settings,
-//! passwords — and only when all of that works stops the old one and
-//! starts the new; a bad new config is logged and the old one runs on.
+//! passwords — and, last, applies its declared accounts to the database;
+//! only when all of that works does it stop the old one and start the new;
+//! a bad new config is logged and the old one runs on.
 //! A POP3 or IMAP source whose server fails backs off on its own (see
 //! [`supervise`]); the other tasks never notice.
 
@@ -241,6 +242,21 @@ impl Generation {
             let store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
             sources.push((source.clone(), conn, store));
         }
+        // The config's accounts are in the database before the first message
+        // of this generation, at start and on every reload. Last, once
+        // everything else has been checked: a reload refused for another
+        // reason must not have applied the new config's accounts.
+        let mut accounts_store = Store::open(db)?;
+        let synced =
+            crate::accounts::sync_declared(&mut accounts_store, &config.accounts, clock.now())?;
+        info!(
+            accounts = config.accounts.len(),
+            unchanged = synced.unchanged,
+            added = synced.added,
+            updated = synced.updated,
+            removed = synced.removed,
+            "declared accounts applied"
+        );
         Ok(Prepared {
             config,
             clock: clock.clone(),

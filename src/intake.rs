@@ -1,22 +1,28 @@
-//! intake: runs raw mail through parse → screen → thread → apply and commits
-//! it, in batches, BEFORE the caller may remove anything from its source
-//! (DESIGN invariant 1). A re-delivery (same source id, or same Message-ID
-//! and content) changes nothing.
+//! intake: runs raw mail through parse → screen → thread → identify → apply
+//! and commits it, in batches, BEFORE the caller may remove anything from
+//! its source (DESIGN invariant 1). A re-delivery (same source id, or same
+//! Message-ID and content) changes nothing.
+//!
+//! Threading runs before identify because who may write depends on the
+//! ticket (check_sender, the ticket's account). A reply to a confirmation
+//! request is taken in here: it releases its sender's held messages, which
+//! go through the stages again.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::apply::{self, Context, Incoming, Outcome};
-use crate::config::Config;
+use crate::config::{Config, Language};
+use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
-use crate::screen::{self, Rules};
+use crate::screen::{self, Rules, Verdict};
 use crate::store::{Held, Reader, Store, StoreError, Tx};
 use crate::template::{TemplateError, Templates};
 use crate::thread::{self, Known, Token};
-use crate::types::TicketId;
+use crate::types::{AccountId, Address, HoldKind, SenderPattern, TicketId};
 
 /// One message as a source hands it over.
 #[derive(Debug, Clone)]
@@ -49,6 +55,8 @@ impl Taken {
             Taken::Applied(Outcome::Opened { .. }) => "new ticket",
             Taken::Applied(Outcome::Appended { .. }) => "follow-up",
             Taken::Applied(Outcome::Held { .. }) => "held",
+            Taken::Applied(Outcome::Account { .. }) => "self-service",
+            Taken::Applied(Outcome::Confirmed { .. }) => "confirmed",
             Taken::Duplicate(_) => "duplicate",
             Taken::AlreadyTaken => "already taken",
             Taken::Unreadable { .. } => "unreadable",
@@ -62,6 +70,8 @@ pub struct Pipeline {
     pub config: Arc<Config>,
     pub token: Token,
     pub templates: Arc<Templates>,
+    /// Send no automatic mail at all: importing an archive.
+    pub silent: bool,
 }
 
 impl Pipeline {
@@ -71,6 +81,7 @@ impl Pipeline {
             token: Token::new(&config.service.ticket_prefix),
             templates: Arc::new(templates),
             config,
+            silent: false,
         })
     }
 
@@ -95,6 +106,8 @@ impl Pipeline {
 
     fn context(&self) -> Context<'_> {
         let c = &self.config;
+        let mut lifecycle = crate::change::Settings::new(c, self.desk());
+        lifecycle.answer.silent = self.silent;
         Context {
             desk: self.desk(),
             language: c.service.default_language,
@@ -104,10 +117,43 @@ impl Pipeline {
                 .first()
                 .map_or("technical", |t| t.as_str()),
             confirm_receipt: c.intake.confirm_receipt,
-            max_auto_replies_per_day: c.intake.max_auto_replies_per_day,
             unmatched_automatic: c.intake.unmatched_automatic,
             released: false,
-            lifecycle: crate::change::Settings::new(c, self.desk()),
+            lifecycle,
+            verify_expiry: chrono::Duration::from_std(c.intake.verify_expiry)
+                .unwrap_or_else(|_| chrono::Duration::days(7)),
+            max_message_size: c.intake.max_message_size,
+        }
+    }
+
+    fn screen_rules(&self) -> Rules<'_> {
+        let i = &self.config.intake;
+        Rules {
+            own_address: &self.config.service.address,
+            max_size: i.max_message_size,
+            blocked_domains: &i.blocked_domains,
+            blocked_addresses: &i.blocked_addresses,
+            priority_domains: &i.priority_domains,
+            spam_header: i
+                .spam_header
+                .as_ref()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+            authserv_id: i.authserv_id.as_deref(),
+            matching: i.match_options(),
+        }
+    }
+
+    fn identify_rules(&self, released: Option<Release>) -> identify::Rules<'_> {
+        let i = &self.config.intake;
+        identify::Rules {
+            token: &self.token,
+            unknown_sender: i.unknown_sender,
+            check_sender: i.check_sender,
+            require_authentication: i.require_authentication,
+            authserv_configured: i.authserv_id.is_some(),
+            self_service: i.self_service,
+            matching: i.match_options(),
+            released,
         }
     }
 
@@ -165,44 +211,53 @@ impl Pipeline {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<Taken, ReleaseError> {
-        store.write(|tx| {
-            let entry = tx
-                .read()
-                .quarantine_entry(id)?
-                .ok_or(ReleaseError::NotFound(id))?;
-            if entry.released.is_some() {
-                return Err(ReleaseError::AlreadyReleased(id));
-            }
-            let inbound = parse::parse(&entry.raw, &self.limits())
-                .map_err(|e| ReleaseError::Unreadable(e.to_string()))?;
-            let mail = RawMail {
-                source: entry.source.clone(),
-                source_id: None,
-                raw: entry.raw,
-            };
-            let taken = match tx
-                .read()
-                .message_by_identity(&inbound.message_id, &inbound.content_hash)?
-            {
-                Some(m) => Taken::Duplicate(m),
-                None => {
-                    let mut ctx = self.context();
-                    ctx.released = true;
-                    let taken = self.stages(tx, &ctx, &mail, inbound, now)?;
-                    if let Taken::Applied(Outcome::Held { reason, .. }) = &taken {
-                        return Err(ReleaseError::StillHeld(reason.clone()));
-                    }
-                    taken
+        store.write(|tx| self.release_in(tx, id, Release::Operator, now))
+    }
+
+    /// [`Pipeline::release`] inside the caller's transaction.
+    fn release_in(
+        &self,
+        tx: &mut Tx<'_>,
+        id: i64,
+        how: Release,
+        now: DateTime<Utc>,
+    ) -> Result<Taken, ReleaseError> {
+        let entry = tx
+            .read()
+            .quarantine_entry(id)?
+            .ok_or(ReleaseError::NotFound(id))?;
+        if entry.released.is_some() {
+            return Err(ReleaseError::AlreadyReleased(id));
+        }
+        let inbound = parse::parse(&entry.raw, &self.limits())
+            .map_err(|e| ReleaseError::Unreadable(e.to_string()))?;
+        let mail = RawMail {
+            source: entry.source.clone(),
+            source_id: None,
+            raw: entry.raw,
+        };
+        let taken = match tx
+            .read()
+            .message_by_identity(&inbound.message_id, &inbound.content_hash)?
+        {
+            Some(m) => Taken::Duplicate(m),
+            None => {
+                let mut ctx = self.context();
+                ctx.released = true;
+                let taken = self.stages(tx, &ctx, Some(how), &mail, inbound, now)?;
+                if let Taken::Applied(Outcome::Held { reason, .. }) = &taken {
+                    return Err(ReleaseError::StillHeld(reason.clone()));
                 }
-            };
-            let message = match &taken {
-                Taken::Applied(o) => o.message(),
-                Taken::Duplicate(m) => Some(*m),
-                _ => None,
-            };
-            tx.mark_released(id, message, now)?;
-            Ok(taken)
-        })
+                taken
+            }
+        };
+        let message = match &taken {
+            Taken::Applied(o) => o.message(),
+            Taken::Duplicate(m) => Some(*m),
+            _ => None,
+        };
+        tx.mark_released(id, message, now)?;
+        Ok(taken)
     }
 
     fn process(
@@ -213,6 +268,11 @@ impl Pipeline {
     ) -> Result<Taken, StoreError> {
         let inbound = match parse::parse(&mail.raw, &self.limits()) {
             Ok(i) => i,
+            // Read the header only, so the screen can hold it and tell the sender.
+            Err(e @ ParseError::TooLarge { .. }) => match parse::parse_head(&mail.raw) {
+                Ok(head) => head,
+                Err(_) => return self.unreadable(tx, mail, &e, now),
+            },
             Err(e) => return self.unreadable(tx, mail, &e, now),
         };
         if let Some(id) = tx
@@ -221,33 +281,117 @@ impl Pipeline {
         {
             return Ok(Taken::Duplicate(id));
         }
-        self.stages(tx, &self.context(), mail, inbound, now)
+        self.stages(tx, &self.context(), None, mail, inbound, now)
     }
 
-    /// screen → thread → apply for a parsed message.
+    /// screen → thread → identify → apply for a parsed message.
     fn stages(
         &self,
         tx: &mut Tx<'_>,
         ctx: &Context<'_>,
+        released: Option<Release>,
         mail: &RawMail,
         inbound: crate::parse::Inbound,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
-        let verdict = screen::screen(
-            &inbound,
-            &Rules {
-                own_address: &self.config.service.address,
-            },
-        );
+        let verdict = screen::screen(&inbound, &self.screen_rules());
         let thread = thread::thread(&inbound, &self.token, &tx.read())?;
+        let identity = identify::identify(
+            &inbound,
+            &verdict.auth(),
+            &thread,
+            &tx.read(),
+            &self.identify_rules(released),
+        )?;
         let incoming = Incoming {
             raw: &mail.raw,
             inbound: &inbound,
             source: &mail.source,
             at: now,
         };
-        let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread)?;
+        if let (Verdict::Pass { .. }, Admission::Confirm { code }) = (&verdict, &identity.admission)
+        {
+            let outcome = self.confirm(tx, &incoming, code.as_deref())?;
+            return Ok(Taken::Applied(outcome));
+        }
+        let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread, &identity)?;
         Ok(Taken::Applied(outcome))
+    }
+
+    /// A reply to a confirmation request. A valid code (unused, not
+    /// expired, sent to this very address) releases every message the
+    /// address has waiting, each into its ticket (marked "unverified
+    /// sender"); the reply joins the first of them. Anything else releases
+    /// nothing and is kept, unanswered: a wrong code says nothing.
+    fn confirm(
+        &self,
+        tx: &mut Tx<'_>,
+        msg: &Incoming<'_>,
+        code: Option<&str>,
+    ) -> Result<Outcome, StoreError> {
+        let inbound = msg.inbound;
+        let Some(from) = &inbound.from else {
+            return apply::keep(tx, msg, HoldKind::NoSender, "no valid From address");
+        };
+        let found = match code {
+            Some(code) => tx.read().verification_by_code(&apply::code_hash(code))?,
+            None => {
+                let answered: Vec<String> = inbound
+                    .in_reply_to
+                    .iter()
+                    .chain(&inbound.references)
+                    .cloned()
+                    .collect();
+                tx.read().verification_by_mail(&answered)?
+            }
+        };
+        let valid = found.filter(|v| {
+            v.used.is_none()
+                && !v.settled
+                && v.expires > msg.at
+                && v.sender_key == from.address.key()
+        });
+        let Some(valid) = valid else {
+            let reason = format!(
+                "a reply from {} to a confirmation request whose code is unknown, expired, used or not theirs: nothing released",
+                from.address
+            );
+            return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
+        };
+        // Everything the code's address has waiting.
+        let mut tickets = Vec::new();
+        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
+            tx.use_verification(v.id, msg.at)?;
+            match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
+                Ok(Taken::Applied(o)) => tickets.extend(o.ticket()),
+                Ok(_) => {}
+                Err(ReleaseError::Store(e)) => return Err(e),
+                // Held again by a rule (blocked meanwhile, say): it stays in quarantine.
+                Err(e) => {
+                    warn!(quarantine = v.quarantine, error = %e, "confirmed message not taken in")
+                }
+            }
+        }
+        match tickets.first() {
+            Some(&ticket) => {
+                let detail = format!(
+                    "{} confirmed their address by replying to the confirmation request",
+                    from.address
+                );
+                let message = apply::attach(tx, msg, ticket, &detail)?;
+                Ok(Outcome::Confirmed {
+                    ticket,
+                    message,
+                    released: tickets.len(),
+                })
+            }
+            None => apply::keep(
+                tx,
+                msg,
+                HoldKind::BadConfirmation,
+                "a valid confirmation, but none of the held messages could be taken in (see the quarantine)",
+            ),
+        }
     }
 
     fn unreadable(
@@ -258,16 +402,23 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
         let reason = format!("unreadable: {e}");
-        let quarantine = tx.quarantine(&Held {
-            raw: &mail.raw,
-            content_hash: &parse::content_hash(&mail.raw),
-            source: &mail.source,
-            message_id: None,
-            from: None,
-            subject: None,
-            reason: &reason,
-            at: now,
-        })?;
+        let kind = match e {
+            ParseError::TooLarge { .. } => HoldKind::TooLarge,
+            _ => HoldKind::Unreadable,
+        };
+        let quarantine = tx.quarantine_as(
+            &Held {
+                raw: &mail.raw,
+                content_hash: &parse::content_hash(&mail.raw),
+                source: &mail.source,
+                message_id: None,
+                from: None,
+                subject: None,
+                reason: &reason,
+                at: now,
+            },
+            kind,
+        )?;
         Ok(Taken::Unreadable {
             quarantine,
             error: e.to_string(),
@@ -360,6 +511,56 @@ impl Known for Reader<'_> {
 
     fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
         self.ticket_of_message_id(message_id)
+    }
+}
+
+/// The store's indexed lookups, as identify asks for them.
+impl Directory for Reader<'_> {
+    type Error = StoreError;
+
+    fn grants(&self, address: &Address) -> Result<Vec<Grant>, StoreError> {
+        let rows = self.sender_rules(address)?;
+        // A row that no longer parses (a hand-edited database) lets nobody in.
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let account = AccountId::parse(&r.account).ok()?;
+                let rule = match r.kind.as_str() {
+                    "primary" => Rule::Primary(Address::parse(&r.pattern).ok()?),
+                    _ => Rule::Authorized(SenderPattern::parse(&r.pattern).ok()?),
+                };
+                Some(Grant { account, rule })
+            })
+            .collect())
+    }
+
+    fn account(&self, id: &AccountId) -> Result<Option<AccountFacts>, StoreError> {
+        Ok(self.account_brief(id.as_str())?.and_then(|b| {
+            Some(AccountFacts {
+                id: AccountId::parse(&b.id).ok()?,
+                parent: b.parent.as_deref().and_then(|p| AccountId::parse(p).ok()),
+                priority: b.priority,
+                require_authentication: b.require_authentication,
+                language: b.language.as_deref().and_then(Language::from_code),
+            })
+        }))
+    }
+
+    fn ticket_account(&self, ticket: TicketId) -> Result<Option<Option<AccountId>>, StoreError> {
+        Ok(Reader::ticket_account(self, ticket)?
+            .map(|a| a.and_then(|id| AccountId::parse(&id).ok())))
+    }
+
+    fn is_participant(&self, ticket: TicketId, who: &Address) -> Result<bool, StoreError> {
+        Reader::is_participant(self, ticket, who)
+    }
+
+    fn sent_on_ticket(&self, ticket: TicketId, ids: &[String]) -> Result<bool, StoreError> {
+        Reader::sent_on_ticket(self, ticket, ids)
+    }
+
+    fn confirmation_sent(&self, ids: &[String]) -> Result<bool, StoreError> {
+        Reader::confirmation_sent(self, ids)
     }
 }
 

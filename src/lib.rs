@@ -6,8 +6,9 @@
 //! source   maildir | mbox | pop3 | imap         raw bytes + source id
 //! intake   runs the stages below and commits, THEN the source removes
 //! parse    raw bytes → Inbound (mail-parser)
-//! screen   loops, automatic mail, what to hold
+//! screen   loops, automatic mail, size, blocked, spam; genuine From (authres)
 //! thread   subject token, then our Message-IDs → follow-up of N, or new
+//! identify who writes (account, ISP for a child, stranger) and may they
 //! apply    the ticket change + the mail it causes, one transaction
 //! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
 //! ```
@@ -18,10 +19,13 @@
 //! in the caller's transaction, and `sweep` applies the inactivity rules at
 //! an instant (`postdesk sweep`, and the daemon's cron schedule).
 //!
-//! `store` owns the database; `config` the TOML; `clock` the time; `daemon`
-//! runs it all (and `notify` tells systemd); `cli` and `commands` are the command line.
+//! `store` owns the database; `config` the TOML; `accounts` the customer
+//! accounts; `clock` the time; `daemon` runs it all (and `notify` tells
+//! systemd); `cli` and `commands` are the command line.
 
+pub mod accounts;
 pub mod apply;
+pub mod authres;
 pub mod calendar;
 pub mod change;
 pub mod cli;
@@ -29,6 +33,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod identify;
 pub mod intake;
 pub mod lifecycle;
 pub mod notify;

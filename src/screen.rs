@@ -1,32 +1,106 @@
-//! screen: the loop and sanity rules a parsed message passes before it may
-//! touch a ticket. Decides whether the message may be answered automatically
-//! (RFC 3834) and what is held back for an operator.
+//! screen: the rules a parsed message passes before it may touch a ticket.
+//! Decides what is held back for an operator (too large, blocked sender,
+//! spam verdict, no sender), whether the message may be answered
+//! automatically (RFC 3834), whether its ticket is flagged for staff
+//! (priority domains), and whether its From address is genuine, by the
+//! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
 
+use crate::authres::{self, Auth};
 use crate::parse::Inbound;
-use crate::types::Address;
+use crate::types::{Address, HoldKind, MatchOptions, SenderPattern};
 
 /// What the screen lets through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Goes on to threading; `no_answer` says why no automatic mail may
-    /// answer it, if that is so.
-    Pass { no_answer: Option<String> },
-    /// Kept in quarantine for an operator, with the reason.
-    Hold(String),
+    /// Goes on to threading and identification.
+    Pass {
+        /// Why no automatic mail may answer it, if that is so.
+        no_answer: Option<String>,
+        /// From a priority domain: the ticket is flagged for staff.
+        priority: bool,
+        /// Whether the From address is genuine.
+        auth: Auth,
+    },
+    /// Kept in quarantine for an operator, with the reason. A message held
+    /// as [`HoldKind::TooLarge`] also gets its sender told (once, and not
+    /// when it is automatic).
+    Hold { kind: HoldKind, reason: String },
+}
+
+impl Verdict {
+    /// The authentication verdict, or `NotChecked` for a held message.
+    pub fn auth(&self) -> Auth {
+        match self {
+            Verdict::Pass { auth, .. } => auth.clone(),
+            Verdict::Hold { .. } => Auth::NotChecked,
+        }
+    }
 }
 
 /// The rules' inputs from the config.
 pub struct Rules<'a> {
     /// The support address: mail claiming to come from it is never answered.
     pub own_address: &'a Address,
+    /// `intake.max_message_size`, bytes.
+    pub max_size: u64,
+    pub blocked_domains: &'a [SenderPattern],
+    pub blocked_addresses: &'a [Address],
+    pub priority_domains: &'a [SenderPattern],
+    /// `(field name, value)` of the spam filter's verdict.
+    pub spam_header: Option<(&'a str, &'a str)>,
+    pub authserv_id: Option<&'a str>,
+    pub matching: MatchOptions,
 }
 
 pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
+    let hold = |kind, reason: String| Verdict::Hold { kind, reason };
+    // Size first: such a message was read for its header only.
+    if inbound.size as u64 > rules.max_size {
+        return hold(
+            HoldKind::TooLarge,
+            format!(
+                "too large: {} bytes, over the limit of {} bytes (intake.max_message_size)",
+                inbound.size, rules.max_size
+            ),
+        );
+    }
     let Some(from) = &inbound.from else {
         // Nobody to answer and nobody to file the ticket under.
-        return Verdict::Hold("no valid From address".into());
+        return hold(HoldKind::NoSender, "no valid From address".into());
     };
-    let no_answer = if from.address == *rules.own_address {
+    let address = &from.address;
+    if let Some(a) = rules
+        .blocked_addresses
+        .iter()
+        .find(|b| b.same_mailbox(address, &rules.matching))
+    {
+        return hold(
+            HoldKind::Blocked,
+            format!("blocked sender {a} (intake.blocked_addresses)"),
+        );
+    }
+    if let Some(d) = rules
+        .blocked_domains
+        .iter()
+        .find(|d| d.matches(address, &rules.matching))
+    {
+        return hold(
+            HoldKind::Blocked,
+            format!("blocked sender domain {d} of {address} (intake.blocked_domains)"),
+        );
+    }
+    if let Some((name, value)) = rules.spam_header
+        && inbound
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(name) && v.trim().eq_ignore_ascii_case(value))
+    {
+        return hold(
+            HoldKind::Spam,
+            format!("spam: {name}: {value} (intake.spam_header)"),
+        );
+    }
+    let no_answer = if *address == *rules.own_address {
         Some(format!("sent from our own address {}", rules.own_address))
     } else {
         inbound
@@ -34,7 +108,14 @@ pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
             .reason()
             .map(|why| format!("{} ({why})", inbound.class.label()))
     };
-    Verdict::Pass { no_answer }
+    Verdict::Pass {
+        no_answer,
+        priority: rules
+            .priority_domains
+            .iter()
+            .any(|d| d.matches(address, &rules.matching)),
+        auth: authres::judge(&inbound.headers, rules.authserv_id, address),
+    }
 }
 
 #[cfg(test)]
@@ -49,28 +130,71 @@ mod tests {
                 address: Address::parse(a).unwrap(),
             }),
             class,
+            size: 1000,
             ..Inbound::default()
+        }
+    }
+
+    struct Owned {
+        own: Address,
+        blocked_domains: Vec<SenderPattern>,
+        blocked_addresses: Vec<Address>,
+        priority: Vec<SenderPattern>,
+    }
+
+    fn owned() -> Owned {
+        Owned {
+            own: Address::parse("support@desk.example").unwrap(),
+            blocked_domains: SenderPattern::parse_list("spam.example, *.bad.example").unwrap(),
+            blocked_addresses: vec![Address::parse("pest@ok.example").unwrap()],
+            priority: SenderPattern::parse_list("vip.example, *.gov.example").unwrap(),
+        }
+    }
+
+    fn rules(o: &Owned) -> Rules<'_> {
+        Rules {
+            own_address: &o.own,
+            max_size: 10_000,
+            blocked_domains: &o.blocked_domains,
+            blocked_addresses: &o.blocked_addresses,
+            priority_domains: &o.priority,
+            spam_header: Some(("X-Spam-Flag", "YES")),
+            authserv_id: Some("mx.desk.example"),
+            matching: MatchOptions::default(),
+        }
+    }
+
+    fn kind(v: &Verdict) -> Option<HoldKind> {
+        match v {
+            Verdict::Hold { kind, .. } => Some(*kind),
+            Verdict::Pass { .. } => None,
         }
     }
 
     #[test]
     fn verdicts() {
-        let own = Address::parse("support@desk.example").unwrap();
-        let rules = Rules { own_address: &own };
-        assert_eq!(
-            screen(&msg(Some("ann@x.example"), MailClass::Normal), &rules),
-            Verdict::Pass { no_answer: None }
+        let o = owned();
+        let rules = rules(&o);
+        let v = screen(&msg(Some("ann@x.example"), MailClass::Normal), &rules);
+        assert!(
+            matches!(
+                &v,
+                Verdict::Pass {
+                    no_answer: None,
+                    priority: false,
+                    auth: Auth::NoResult
+                }
+            ),
+            "{v:?}"
         );
-        assert_eq!(
-            screen(&msg(None, MailClass::Normal), &rules),
-            Verdict::Hold("no valid From address".into())
-        );
+        let v = screen(&msg(None, MailClass::Normal), &rules);
+        assert_eq!(kind(&v), Some(HoldKind::NoSender));
         let v = screen(
             &msg(Some("SUPPORT@desk.example"), MailClass::Normal),
             &rules,
         );
         assert!(
-            matches!(v, Verdict::Pass { no_answer: Some(ref r) } if r.contains("own address")),
+            matches!(v, Verdict::Pass { no_answer: Some(ref r), .. } if r.contains("own address")),
             "{v:?}"
         );
         let v = screen(
@@ -81,8 +205,143 @@ mod tests {
             &rules,
         );
         assert!(
-            matches!(v, Verdict::Pass { no_answer: Some(ref r) } if r.contains("Precedence: bulk")),
+            matches!(v, Verdict::Pass { no_answer: Some(ref r), .. } if r.contains("Precedence: bulk")),
             "{v:?}"
         );
+    }
+
+    /// Blocked, spam, oversize, priority: which rule holds what.
+    #[test]
+    fn screen_rules_table() {
+        let o = owned();
+        let rules = rules(&o);
+        let spam = |v: &str| vec![("X-Spam-Flag".to_string(), v.to_string())];
+        #[rustfmt::skip]
+        type Case<'a> = (&'a str, &'a str, usize, Vec<(String, String)>, Option<HoldKind>, bool);
+        let cases: Vec<Case> = vec![
+            ("plain", "ann@x.example", 1000, vec![], None, false),
+            (
+                "blocked domain",
+                "a@spam.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "blocked domain, case",
+                "a@SPAM.Example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "not a subdomain block",
+                "a@eu.spam.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "blocked wildcard",
+                "a@eu.bad.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "wildcard not the apex",
+                "a@bad.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "blocked address",
+                "Pest@ok.example",
+                1000,
+                vec![],
+                Some(HoldKind::Blocked),
+                false,
+            ),
+            (
+                "other address there",
+                "nice@ok.example",
+                1000,
+                vec![],
+                None,
+                false,
+            ),
+            (
+                "spam verdict",
+                "ann@x.example",
+                1000,
+                spam(" yes "),
+                Some(HoldKind::Spam),
+                false,
+            ),
+            ("not spam", "ann@x.example", 1000, spam("NO"), None, false),
+            (
+                "too large",
+                "ann@x.example",
+                10_001,
+                vec![],
+                Some(HoldKind::TooLarge),
+                false,
+            ),
+            ("at the limit", "ann@x.example", 10_000, vec![], None, false),
+            (
+                "priority domain",
+                "ceo@vip.example",
+                1000,
+                vec![],
+                None,
+                true,
+            ),
+            (
+                "priority wildcard",
+                "x@tax.gov.example",
+                1000,
+                vec![],
+                None,
+                true,
+            ),
+            (
+                "too large beats block",
+                "a@spam.example",
+                20_000,
+                vec![],
+                Some(HoldKind::TooLarge),
+                false,
+            ),
+        ];
+        for (what, from, size, headers, want_hold, want_priority) in cases {
+            let mut m = msg(Some(from), MailClass::Normal);
+            m.size = size;
+            m.headers = headers;
+            let v = screen(&m, &rules);
+            assert_eq!(kind(&v), want_hold, "{what}: {v:?}");
+            if let Verdict::Pass { priority, .. } = v {
+                assert_eq!(priority, want_priority, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn authentication_is_judged_on_the_trusted_stamps() {
+        let o = owned();
+        let rules = rules(&o);
+        let mut m = msg(Some("ann@customer.example"), MailClass::Normal);
+        m.headers = vec![(
+            "Authentication-Results".into(),
+            "mx.desk.example; dmarc=pass header.from=customer.example".into(),
+        )];
+        assert!(screen(&m, &rules).auth().is_pass());
+        m.headers[0].1 = "mx.other.example; dmarc=pass header.from=customer.example".into();
+        assert_eq!(screen(&m, &rules).auth(), Auth::NoResult);
     }
 }

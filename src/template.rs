@@ -97,6 +97,38 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "reopened",
         ],
     ),
+    // To an unknown sender: reply to confirm your address (policy verify).
+    (
+        "confirm",
+        &[
+            "name", "service", "address", "subject", "code", "expires", "message",
+        ],
+    ),
+    // To an unknown sender: write from a registered address (policy reject).
+    (
+        "reject",
+        &["name", "service", "address", "subject", "sender"],
+    ),
+    // The answer to a self-service request: what changed, and the list.
+    (
+        "senders",
+        &["name", "service", "address", "account", "changes", "list"],
+    ),
+    // A self-service request not from an account's primary address.
+    (
+        "senders-refused",
+        &["name", "service", "address", "subject"],
+    ),
+    // A ticket for an account the sender may not write for.
+    (
+        "account-refused",
+        &["name", "service", "address", "subject", "account"],
+    ),
+    // A message over intake.max_message_size.
+    (
+        "too-large",
+        &["name", "service", "address", "subject", "size", "limit"],
+    ),
 ];
 
 const LANGUAGES: [Language; 3] = [Language::En, Language::Fr, Language::It];
@@ -116,8 +148,43 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "changed") => include_str!("../conf/templates/en/changed.txt"),
         (Language::Fr, "changed") => include_str!("../conf/templates/fr/changed.txt"),
         (Language::It, "changed") => include_str!("../conf/templates/it/changed.txt"),
+        (Language::En, "confirm") => include_str!("../conf/templates/en/confirm.txt"),
+        (Language::Fr, "confirm") => include_str!("../conf/templates/fr/confirm.txt"),
+        (Language::It, "confirm") => include_str!("../conf/templates/it/confirm.txt"),
+        (Language::En, "reject") => include_str!("../conf/templates/en/reject.txt"),
+        (Language::Fr, "reject") => include_str!("../conf/templates/fr/reject.txt"),
+        (Language::It, "reject") => include_str!("../conf/templates/it/reject.txt"),
+        (Language::En, "senders") => include_str!("../conf/templates/en/senders.txt"),
+        (Language::Fr, "senders") => include_str!("../conf/templates/fr/senders.txt"),
+        (Language::It, "senders") => include_str!("../conf/templates/it/senders.txt"),
+        (Language::En, "senders-refused") => {
+            include_str!("../conf/templates/en/senders-refused.txt")
+        }
+        (Language::Fr, "senders-refused") => {
+            include_str!("../conf/templates/fr/senders-refused.txt")
+        }
+        (Language::It, "senders-refused") => {
+            include_str!("../conf/templates/it/senders-refused.txt")
+        }
+        (Language::En, "account-refused") => {
+            include_str!("../conf/templates/en/account-refused.txt")
+        }
+        (Language::Fr, "account-refused") => {
+            include_str!("../conf/templates/fr/account-refused.txt")
+        }
+        (Language::It, "account-refused") => {
+            include_str!("../conf/templates/it/account-refused.txt")
+        }
+        (Language::En, "too-large") => include_str!("../conf/templates/en/too-large.txt"),
+        (Language::Fr, "too-large") => include_str!("../conf/templates/fr/too-large.txt"),
+        (Language::It, "too-large") => include_str!("../conf/templates/it/too-large.txt"),
         _ => return None,
     })
+}
+
+/// The names of all templates, for documentation and tests.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(n, _)| *n)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -347,6 +414,52 @@ mod tests {
         }
     }
 
+    /// Every built-in template of every language uses every field it is
+    /// given (a translation that drops `{{code}}` would be caught) and
+    /// leaves no placeholder behind.
+    #[test]
+    fn every_builtin_template_uses_all_its_fields() {
+        let t = Templates::load(None).unwrap();
+        for lang in LANGUAGES {
+            for &(name, fields) in TEMPLATES {
+                let vars: Vec<(&str, String)> =
+                    fields.iter().map(|f| (*f, format!("<<{f}>>"))).collect();
+                let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let out = t.render(lang, name, &vars);
+                // A flag is used as a section, {{#flag}}…{{/flag}}, whose
+                // value is not shown.
+                fn sections(pieces: &[Piece], out: &mut Vec<String>) {
+                    for p in pieces {
+                        if let Piece::Section(name, inner) = p {
+                            out.push(name.clone());
+                            sections(inner, out);
+                        }
+                    }
+                }
+                let mut flags = Vec::new();
+                sections(&t.parsed[&(lang, name)], &mut flags);
+                // The receipt quotes the message, so its subject is optional;
+                // the close and change notices carry the token in their
+                // subject only.
+                let optional = [
+                    ("receipt", "subject"),
+                    ("closed", "token"),
+                    ("changed", "token"),
+                ];
+                for f in fields.iter().filter(|f| !optional.contains(&(name, **f))) {
+                    assert!(
+                        out.contains(&format!("<<{f}>>")) || flags.iter().any(|n| n == f),
+                        "{lang:?}/{name} lacks {{{{{f}}}}}"
+                    );
+                }
+                assert!(
+                    !out.contains("{{"),
+                    "{lang:?}/{name}: unrendered field in {out}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn unknown_placeholder_and_unclosed_braces_name_the_line() {
         let e = compile("Hi\n{{nmae}}", &["name"], "x.txt")
@@ -466,12 +579,9 @@ mod tests {
         for lang in LANGUAGES {
             let d = dir.path().join(lang.as_str());
             std::fs::create_dir_all(&d).unwrap();
-            for &(name, _) in TEMPLATES {
-                std::fs::write(
-                    d.join(format!("{name}.txt")),
-                    "Ticket {{ ticket }} for {{name}}",
-                )
-                .unwrap();
+            std::fs::write(d.join("receipt.txt"), "Ticket {{ ticket }} for {{name}}").unwrap();
+            for name in names().filter(|n| *n != "receipt") {
+                std::fs::write(d.join(format!("{name}.txt")), "Hello {{name}}").unwrap();
             }
         }
         let t = Templates::load(Some(dir.path())).unwrap();

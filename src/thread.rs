@@ -17,6 +17,8 @@ use crate::types::TicketId;
 pub struct Token {
     prefix: String,
     pattern: Arc<Regex>,
+    /// `[PREFIX confirm CODE]`: the token of a confirmation request.
+    confirm: Arc<Regex>,
 }
 
 impl Token {
@@ -28,10 +30,37 @@ impl Token {
             r"(?i)\[\s*{}\s*#\s*0*(\d{{1,15}})\s*\]",
             regex::escape(prefix)
         );
+        let confirm = format!(
+            r"(?i)\[\s*{}\s+confirm\s+([0-9a-z]{{4}})-?([0-9a-z]{{4}})-?([0-9a-z]{{4}})\s*\]",
+            regex::escape(prefix)
+        );
         Token {
             prefix: prefix.to_string(),
             pattern: Arc::new(Regex::new(&pattern).expect("escaped prefix makes a valid regex")),
+            confirm: Arc::new(Regex::new(&confirm).expect("escaped prefix makes a valid regex")),
         }
+    }
+
+    /// The token of a confirmation request for `code`: `[ACME confirm 7G4K-X2PD-9QHT]`.
+    pub fn format_confirm(&self, code: &str) -> String {
+        format!("[{} confirm {}]", self.prefix, code)
+    }
+
+    /// The code of the first confirmation token in `subject`, upper case
+    /// without dashes. Characters people confuse are read as the code
+    /// alphabet (Crockford base32) means them: O as 0, I and L as 1.
+    pub fn find_confirm(&self, subject: &str) -> Option<String> {
+        let c = self.confirm.captures(subject)?;
+        let code: String = (1..=3).map(|i| c[i].to_ascii_uppercase()).collect();
+        Some(
+            code.chars()
+                .map(|ch| match ch {
+                    'O' => '0',
+                    'I' | 'L' => '1',
+                    other => other,
+                })
+                .collect(),
+        )
     }
 
     /// The first ticket number named in `subject`, if any.
@@ -206,6 +235,29 @@ mod tests {
         for (subject, want) in cases {
             assert_eq!(t.find(subject), want.map(TicketId), "subject {subject:?}");
         }
+    }
+
+    #[test]
+    fn confirmation_tokens() {
+        let t = Token::new("ACME");
+        let token = t.format_confirm("7G4K-X2PD-9QHT");
+        assert_eq!(token, "[ACME confirm 7G4K-X2PD-9QHT]");
+        for (subject, want) in [
+            (
+                "Re: [ACME confirm 7G4K-X2PD-9QHT] Printer",
+                Some("7G4KX2PD9QHT"),
+            ),
+            ("AW: [acme CONFIRM 7g4k-x2pd-9qht]", Some("7G4KX2PD9QHT")),
+            ("[ACME confirm 7G4KX2PD9QHT]", Some("7G4KX2PD9QHT")),
+            ("[ACME confirm 7G4K-X2PD-9QHO]", Some("7G4KX2PD9QH0")),
+            ("[ACME confirm 7G4K-X2PD]", None),
+            ("[OTHER confirm 7G4K-X2PD-9QHT]", None),
+            ("[ACME #12] confirm 7G4K-X2PD-9QHT", None),
+        ] {
+            assert_eq!(t.find_confirm(subject).as_deref(), want, "{subject}");
+        }
+        // A confirmation token is not a ticket token.
+        assert_eq!(t.find(&token), None);
     }
 
     #[test]

@@ -245,6 +245,333 @@ impl MailClass {
     }
 }
 
+/// How sender addresses are compared (`[intake]` settings): the domain always
+/// ignores case; the local part does too unless the operator says otherwise,
+/// and a `+tag` (`ann+billing@x`) may be ignored on both sides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    pub case_sensitive_local_part: bool,
+    pub ignore_plus_tags: bool,
+}
+
+/// The local part without its `+tag` (a leading `+` is not a tag).
+fn untagged(local: &str) -> &str {
+    match local.find('+') {
+        Some(i) if i > 0 => &local[..i],
+        _ => local,
+    }
+}
+
+impl Address {
+    /// Whether `self` and `other` name the same mailbox under `opts`.
+    pub fn same_mailbox(&self, other: &Address, opts: &MatchOptions) -> bool {
+        if self.domain() != other.domain() {
+            return false;
+        }
+        let (mut a, mut b) = (self.local_part(), other.local_part());
+        if opts.ignore_plus_tags {
+            (a, b) = (untagged(a), untagged(b));
+        }
+        if opts.case_sensitive_local_part {
+            a == b
+        } else {
+            a.eq_ignore_ascii_case(b)
+        }
+    }
+
+    /// The key the store looks addresses up by: lower case, `+tag` removed.
+    /// Wider than any [`MatchOptions`], so a lookup never misses; the exact
+    /// comparison is [`Address::same_mailbox`].
+    pub fn lookup_key(&self) -> String {
+        format!(
+            "{}@{}",
+            untagged(self.local_part()).to_ascii_lowercase(),
+            self.domain()
+        )
+    }
+
+    /// The parent domains of the address's domain, nearest first:
+    /// `a.eu.x.example` → `eu.x.example`, `x.example`, `example`.
+    pub fn parent_domains(&self) -> Vec<String> {
+        let domain = self.domain();
+        let mut out = Vec::new();
+        let mut rest = domain.as_str();
+        while let Some((_, up)) = rest.split_once('.') {
+            out.push(up.to_string());
+            rest = up;
+        }
+        out
+    }
+}
+
+/// One entry of a sender list — authorized senders, blocked or priority
+/// domains: an address, a domain (that domain only), or `*.domain` (every
+/// subdomain of it, at any depth, but not the domain itself).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SenderPattern {
+    Address(Address),
+    /// Lower case.
+    Domain(String),
+    /// Lower case, without the `*.`.
+    Subdomains(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not an address, a domain or *.domain: {0:?} (examples: ops@customer.example, customer.example, *.customer.example)"
+)]
+pub struct BadPattern(pub String);
+
+impl SenderPattern {
+    pub fn parse(s: &str) -> Result<SenderPattern, BadPattern> {
+        let s = s.trim();
+        let bad = || BadPattern(s.to_string());
+        if s.contains('@') {
+            return Address::parse(s)
+                .map(SenderPattern::Address)
+                .map_err(|_| bad());
+        }
+        let (wild, domain) = match s.strip_prefix("*.") {
+            Some(d) => (true, d),
+            None => (false, s),
+        };
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars()
+                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        };
+        if domain.is_empty() || !domain.split('.').all(label_ok) {
+            return Err(bad());
+        }
+        Ok(if wild {
+            SenderPattern::Subdomains(domain)
+        } else {
+            SenderPattern::Domain(domain)
+        })
+    }
+
+    /// Several patterns separated by commas, blanks or new lines, as people
+    /// write them: `ops@customer.example, customer.com`.
+    pub fn parse_list(s: &str) -> Result<Vec<SenderPattern>, BadPattern> {
+        s.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(SenderPattern::parse)
+            .collect()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SenderPattern::Address(_) => "address",
+            SenderPattern::Domain(_) => "domain",
+            SenderPattern::Subdomains(_) => "subdomains",
+        }
+    }
+
+    /// The store's lookup key: [`Address::lookup_key`] or the domain.
+    pub fn lookup_key(&self) -> String {
+        match self {
+            SenderPattern::Address(a) => a.lookup_key(),
+            SenderPattern::Domain(d) | SenderPattern::Subdomains(d) => d.clone(),
+        }
+    }
+
+    /// The pattern's identity in a list: its spelling in lower case (so
+    /// `Ops@X` and `ops@x` are one entry, `ops+a@x` and `ops+b@x` two).
+    pub fn normalized(&self) -> String {
+        self.to_string().to_ascii_lowercase()
+    }
+
+    pub fn matches(&self, a: &Address, opts: &MatchOptions) -> bool {
+        match self {
+            SenderPattern::Address(p) => p.same_mailbox(a, opts),
+            SenderPattern::Domain(d) => a.domain() == *d,
+            SenderPattern::Subdomains(d) => a
+                .domain()
+                .strip_suffix(d.as_str())
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+        }
+    }
+
+    /// How precisely the pattern names a sender: an address beats a domain,
+    /// a domain beats a wildcard, and a longer wildcard beats a shorter one.
+    pub fn specificity(&self) -> (u8, usize) {
+        match self {
+            SenderPattern::Address(_) => (3, 0),
+            SenderPattern::Domain(_) => (2, 0),
+            SenderPattern::Subdomains(d) => (1, d.split('.').count()),
+        }
+    }
+}
+
+impl fmt::Display for SenderPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SenderPattern::Address(a) => write!(f, "{a}"),
+            SenderPattern::Domain(d) => f.write_str(d),
+            SenderPattern::Subdomains(d) => write!(f, "*.{d}"),
+        }
+    }
+}
+
+impl FromStr for SenderPattern {
+    type Err = BadPattern;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SenderPattern::parse(s)
+    }
+}
+
+/// A customer account's id as the operator chose it (`cust-001`): 1-64
+/// characters of letters, digits, `_ . -`, starting with a letter or digit.
+/// Compared without regard to ASCII case, like the store does, because
+/// people type ids into mail (`Account: CUST-001`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an account id: {0:?} (1-64 letters, digits, _ . -, starting with a letter or digit)")]
+pub struct BadAccountId(pub String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<AccountId, BadAccountId> {
+        let s = s.trim();
+        let ok = (1..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if ok {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(BadAccountId(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for AccountId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+impl Eq for AccountId {}
+
+impl std::hash::Hash for AccountId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_ascii_lowercase().hash(state)
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = BadAccountId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountId::parse(s)
+    }
+}
+
+impl TryFrom<String> for AccountId {
+    type Error = BadAccountId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        AccountId::parse(&s)
+    }
+}
+
+impl From<AccountId> for String {
+    fn from(a: AccountId) -> String {
+        a.0
+    }
+}
+
+/// Why a message sits in quarantine, as a word scripts can count by
+/// (`quarantine list --json` field `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HoldKind {
+    /// Not mail at all, or beyond the MIME parser.
+    Unreadable,
+    /// Over `intake.max_message_size`.
+    TooLarge,
+    /// From a blocked domain or address.
+    Blocked,
+    /// The operator's spam filter said so.
+    Spam,
+    /// Automatic mail matching no ticket.
+    Automatic,
+    /// From our own address, matching no ticket.
+    Loop,
+    /// No usable From address.
+    NoSender,
+    /// An unknown sender who has been asked to confirm their address.
+    Unconfirmed,
+    /// An unknown sender under `unknown_sender = "reject"`.
+    Rejected,
+    /// A request refused: self-service from someone else than the primary
+    /// address, an account named that the sender may not write for.
+    Refused,
+    /// A reply to a confirmation whose code is wrong, expired or used.
+    BadConfirmation,
+    /// Anything held before kinds were recorded.
+    Other,
+}
+
+impl HoldKind {
+    pub const ALL: [HoldKind; 12] = [
+        HoldKind::Unreadable,
+        HoldKind::TooLarge,
+        HoldKind::Blocked,
+        HoldKind::Spam,
+        HoldKind::Automatic,
+        HoldKind::Loop,
+        HoldKind::NoSender,
+        HoldKind::Unconfirmed,
+        HoldKind::Rejected,
+        HoldKind::Refused,
+        HoldKind::BadConfirmation,
+        HoldKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldKind::Unreadable => "unreadable",
+            HoldKind::TooLarge => "too-large",
+            HoldKind::Blocked => "blocked",
+            HoldKind::Spam => "spam",
+            HoldKind::Automatic => "automatic",
+            HoldKind::Loop => "loop",
+            HoldKind::NoSender => "no-sender",
+            HoldKind::Unconfirmed => "unconfirmed",
+            HoldKind::Rejected => "rejected",
+            HoldKind::Refused => "refused",
+            HoldKind::BadConfirmation => "bad-confirmation",
+            HoldKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> HoldKind {
+        HoldKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(HoldKind::Other)
+    }
+}
+
+impl fmt::Display for HoldKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +608,125 @@ mod tests {
     fn ticket_id_accepts_a_leading_hash() {
         assert_eq!("#42".parse::<TicketId>().unwrap(), TicketId(42));
         assert!("x".parse::<TicketId>().is_err());
+    }
+
+    fn a(s: &str) -> Address {
+        Address::parse(s).unwrap()
+    }
+
+    /// Who an authorized-senders entry lets in, under each comparison
+    /// setting: (pattern, sender, default, case-sensitive, plus-tags ignored).
+    #[test]
+    fn sender_patterns_match_as_documented() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, bool, bool, bool)] = &[
+            // addresses: the domain never cares about case
+            ("ops@customer.example",   "ops@customer.example",    true,  true,  true),
+            ("ops@customer.example",   "ops@CUSTOMER.Example",    true,  true,  true),
+            ("ops@customer.example",   "OPS@customer.example",    true,  false, true),
+            ("Ops@customer.example",   "ops@customer.example",    true,  false, true),
+            ("ops@customer.example",   "ops2@customer.example",   false, false, false),
+            ("ops@customer.example",   "ops@eu.customer.example", false, false, false),
+            // plus tags: only ignored when the config says so, on both sides
+            ("ops@customer.example",   "ops+billing@customer.example", false, false, true),
+            ("ops+billing@customer.example", "ops@customer.example",   false, false, true),
+            ("ops+a@customer.example", "ops+a@customer.example",  true,  true,  true),
+            ("ops+a@customer.example", "ops+b@customer.example",  false, false, true),
+            ("ops@customer.example",   "+ops@customer.example",   false, false, false),
+            // a domain covers itself only
+            ("customer.example",       "anyone@customer.example", true,  true,  true),
+            ("customer.example",       "Anyone@Customer.EXAMPLE", true,  true,  true),
+            ("Customer.Example",       "x@customer.example",      true,  true,  true),
+            ("customer.example",       "x@eu.customer.example",   false, false, false),
+            ("customer.example",       "x@notcustomer.example",   false, false, false),
+            ("customer.example",       "x@customer.example.evil", false, false, false),
+            // *.domain covers subdomains at any depth, not the domain itself
+            ("*.customer.example",     "x@eu.customer.example",   true,  true,  true),
+            ("*.customer.example",     "x@a.eu.customer.example", true,  true,  true),
+            ("*.customer.example",     "x@customer.example",      false, false, false),
+            ("*.customer.example",     "x@evilcustomer.example",  false, false, false),
+            ("*.customer.example",     "x@EU.Customer.Example",   true,  true,  true),
+        ];
+        let modes = [
+            MatchOptions::default(),
+            MatchOptions {
+                case_sensitive_local_part: true,
+                ignore_plus_tags: false,
+            },
+            MatchOptions {
+                case_sensitive_local_part: false,
+                ignore_plus_tags: true,
+            },
+        ];
+        for &(pattern, sender, plain, sensitive, tags) in cases {
+            let p = SenderPattern::parse(pattern).unwrap();
+            for (opts, want) in modes.iter().zip([plain, sensitive, tags]) {
+                assert_eq!(
+                    p.matches(&a(sender), opts),
+                    want,
+                    "{pattern} vs {sender} with {opts:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sender_patterns_parse_and_refuse() {
+        let list = SenderPattern::parse_list("ops@customer.example, customer.com;*.eu.x.example\n")
+            .unwrap();
+        assert_eq!(
+            list,
+            [
+                SenderPattern::Address(a("ops@customer.example")),
+                SenderPattern::Domain("customer.com".into()),
+                SenderPattern::Subdomains("eu.x.example".into()),
+            ]
+        );
+        assert_eq!(list[2].to_string(), "*.eu.x.example");
+        for bad in [
+            "",
+            "*",
+            "*.",
+            "a..b",
+            "-a.example",
+            "a b.example",
+            "*.*.x",
+            "x@",
+            "@x",
+            "a.example-",
+        ] {
+            assert!(
+                SenderPattern::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert!(SenderPattern::parse_list("ok.example, bad..example").is_err());
+        // The lookup key is wide enough for every comparison mode.
+        assert_eq!(a("Ops+Billing@X.Example").lookup_key(), "ops@x.example");
+        assert_eq!(
+            a("x@a.eu.x.example").parent_domains(),
+            ["eu.x.example", "x.example", "example"]
+        );
+        assert!(
+            SenderPattern::parse("x@y.example").unwrap().specificity()
+                > SenderPattern::parse("y.example").unwrap().specificity()
+        );
+        assert!(
+            SenderPattern::parse("*.eu.y.example")
+                .unwrap()
+                .specificity()
+                > SenderPattern::parse("*.y.example").unwrap().specificity()
+        );
+    }
+
+    #[test]
+    fn account_ids() {
+        assert_eq!(
+            AccountId::parse("cust-001").unwrap(),
+            AccountId::parse("CUST-001").unwrap()
+        );
+        for bad in ["", "-x", "a b", "a/b", &"x".repeat(65)] {
+            assert!(AccountId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -54,7 +54,8 @@ fn corpus() -> Option<Vec<Entry>> {
 fn config(unmatched_automatic: &str) -> Arc<Config> {
     let text = format!(
         "[service]\naddress = \"support@desk.example\"\nticket_prefix = \"DESK\"\ndatabase = \"x.db\"\n\
-[transport]\nkind = \"maildir\"\npath = \"sent\"\n[intake]\nunmatched_automatic = \"{unmatched_automatic}\"\n"
+[transport]\nkind = \"maildir\"\npath = \"sent\"\n[intake]\nunmatched_automatic = \"{unmatched_automatic}\"\n\
+unknown_sender = \"accept\"\n"
     );
     Arc::new(Config::from_toml(&text, "corpus test", std::path::Path::new("/nonexistent")).unwrap())
 }
@@ -125,11 +126,13 @@ fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
 }
 
 /// The whole corpus through the binary, as one Maildir import with the
-/// default policy: count in = messages stored + quarantined.
+/// default policy (unknown senders are asked to confirm): count in =
+/// messages stored + quarantined, and no receipt or confirmation request
+/// goes to automatic mail.
 #[test]
 fn whole_corpus_through_ingest_maildir_loses_nothing() {
     let Some(entries) = corpus() else { return };
-    let desk = common::Desk::new();
+    let desk = common::Desk::strict("");
     let archive = desk.path("corpus");
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(archive.join(sub)).unwrap();
@@ -182,7 +185,11 @@ fn whole_corpus_through_ingest_maildir_loses_nothing() {
             let subject_hit = receipts.iter().any(|o| {
                 o.subject.contains(m.subject.trim()) && o.rcpt.contains(&from.address.to_string())
             });
-            assert!(!subject_hit, "{} got a receipt", e.file);
+            assert!(
+                !subject_hit,
+                "{} got a receipt or confirmation request",
+                e.file
+            );
         }
     }
 }

@@ -436,19 +436,13 @@ fn ingest_sends_the_receipt_through_real_smtp() {
         format!("{}\n", stack.support_password),
     )
     .unwrap();
-    let config = dir.path().join("postdesk.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[service]\nname = \"Example Support\"\naddress = \"support@example.test\"\nticket_prefix = \"EX\"\n\
-database = \"postdesk.db\"\n\n[transport]\nkind = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
-user = \"support@example.test\"\npassword_file = \"smtp.pass\"\nca_file = \"{}\"\n",
-            stack.submission_port,
-            stack.ca_cert.display()
-        ),
-    )
-    .unwrap();
     let customer = format!("ann.{}@customer.test", std::process::id());
+    // Ann is a customer: her account lets her write without confirming.
+    let config = smtp_desk(
+        dir.path(),
+        &stack,
+        &format!("[[account]]\nid = \"ann\"\nprimary = \"{customer}\"\n"),
+    );
     let id = unique_id("e2e");
     let mail = format!(
         "From: Ann <{customer}>\r\nTo: support@example.test\r\nSubject: Quota exceeded\r\nMessage-ID: <{id}>\r\n\
@@ -480,4 +474,115 @@ Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8
         "{receipt}"
     );
     assert!(receipt.contains("My mailbox is full."), "{receipt}");
+}
+
+/// A desk config in `dir` that sends through the stack's submission port
+/// (STARTTLS, AUTH, private CA), with `extra` appended.
+fn smtp_desk(dir: &Path, stack: &Stack, extra: &str) -> PathBuf {
+    std::fs::write(
+        dir.join("smtp.pass"),
+        format!("{}\n", stack.support_password),
+    )
+    .unwrap();
+    let config = dir.join("postdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[service]\nname = \"Example Support\"\naddress = \"support@example.test\"\nticket_prefix = \"EX\"\n\
+database = \"postdesk.db\"\n\n[transport]\nkind = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
+user = \"support@example.test\"\npassword_file = \"smtp.pass\"\nca_file = \"{}\"\n{extra}",
+            stack.submission_port,
+            stack.ca_cert.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Pipes `mail` into `postdesk ingest`, as an MTA does; insists on success.
+fn pipe_into(config: &Path, mail: &str) -> String {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args(["-c", config.to_str().unwrap(), "ingest"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), mail.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `md` for up to 10 s for a mail whose text contains `needle`.
+fn wait_for_text(md: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for sub in ["new", "cur"] {
+            for entry in std::fs::read_dir(md.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if let Ok(text) = std::fs::read_to_string(entry.path())
+                    && text.contains(needle)
+                {
+                    return text;
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail with {needle:?} in {}",
+            md.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The verify flow through a real server: a stranger's message is held, the
+/// confirmation request reaches the stranger's mailbox through Postfix, and
+/// the stranger's reply (to that very mail) opens the ticket, whose receipt
+/// arrives the same way.
+#[test]
+fn a_stranger_confirms_through_real_smtp() {
+    let Some(stack) = stack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = smtp_desk(dir.path(), &stack, "");
+    let stranger = format!("bob.{}@customer.test", std::process::id());
+    let id = unique_id("verify");
+    let mail = format!(
+        "From: Bob <{stranger}>\r\nTo: support@example.test\r\nSubject: Printer\r\nMessage-ID: <{id}>\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIt jams.\r\n"
+    );
+    assert!(pipe_into(&config, &mail).contains("held"));
+    let md = maildir(&stack, &stranger);
+    let confirm = wait_for_text(&md, "[EX confirm ");
+    assert!(
+        confirm.contains("Auto-Submitted: auto-replied"),
+        "{confirm}"
+    );
+    let header = |name: &str| -> String {
+        confirm
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {confirm}"))
+            .trim()
+            .to_string()
+    };
+    let (subject, their_id) = (header("Subject"), header("Message-ID"));
+    // Bob's client answers it: Re:, In-Reply-To, the quote below.
+    let reply = format!(
+        "From: Bob <{stranger}>\r\nTo: support@example.test\r\nSubject: Re: {subject}\r\nMessage-ID: <{}>\r\n\
+In-Reply-To: {their_id}\r\nDate: Mon, 16 Nov 2026 10:05:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Yes, that was me.\r\n",
+        unique_id("verify-reply")
+    );
+    assert!(pipe_into(&config, &reply).contains("confirmed"));
+    let receipt = wait_for_text(&md, "[EX #1] Printer");
+    assert!(receipt.contains("It jams."), "{receipt}");
 }

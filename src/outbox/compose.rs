@@ -36,12 +36,15 @@ pub struct Outgoing {
     pub raw: Vec<u8>,
 }
 
-/// The receipt for a message that opened ticket `n`.
+/// The receipt for a message that opened ticket `n`; `cc` are the
+/// account's delegates, who get a copy of every mail about its tickets.
+#[allow(clippy::too_many_arguments)]
 pub fn receipt(
     desk: &Desk<'_>,
     n: TicketId,
     inbound: &Inbound,
     to: &Mailbox,
+    cc: &[Address],
     lang: Language,
     now: DateTime<Utc>,
 ) -> Outgoing {
@@ -61,23 +64,79 @@ pub fn receipt(
         ],
     );
     let message_id = message_id(desk.address, n, "receipt", &inbound.content_hash);
-    let references = answer_references(inbound);
-    let raw = MessageBuilder::new()
-        .from((desk.name, desk.address.as_str()))
-        .to(mailbox(to))
-        .subject(subject.as_str())
-        .message_id(message_id.as_str())
-        .in_reply_to(safe_id(&inbound.message_id).unwrap_or_default())
-        .references(references)
-        .date(now.timestamp())
-        .header("Auto-Submitted", Raw::new("auto-replied"))
-        .header("X-Auto-Response-Suppress", Raw::new("All"))
-        .header("X-Postdesk-Ticket", Raw::new(n.to_string()))
-        .text_body(body)
-        .write_to_vec()
-        .unwrap_or_default();
+    let raw = automatic(
+        desk,
+        &Parts {
+            to,
+            cc,
+            subject: &subject,
+            message_id: &message_id,
+            answers: inbound,
+            ticket: Some(n),
+            body,
+            now,
+        },
+    );
+    let mut rcpt = vec![to.address.clone()];
+    rcpt.extend(cc.iter().filter(|c| **c != to.address).cloned());
     Outgoing {
         kind: "receipt",
+        message_id,
+        subject,
+        to: rcpt,
+        raw,
+    }
+}
+
+/// An automatic answer to `inbound` that concerns no ticket (yet): a
+/// confirmation request, a refusal, a self-service answer, a size notice.
+/// `kind` is also the template's name; `cause` fixes the Message-ID (the
+/// same cause gives the same mail, so a re-delivery does not tell twice).
+/// The template gets `name`, `service`, `address` and `subject` besides
+/// `vars`.
+#[allow(clippy::too_many_arguments)]
+pub fn answer(
+    desk: &Desk<'_>,
+    kind: &'static str,
+    lang: Language,
+    to: &Mailbox,
+    inbound: &Inbound,
+    subject: &str,
+    cause: &str,
+    vars: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> Outgoing {
+    let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
+    let mut all: Vec<(&str, &str)> = vec![
+        ("name", &name),
+        ("service", desk.name),
+        ("address", desk.address.as_str()),
+        ("subject", &inbound.subject),
+    ];
+    all.extend_from_slice(vars);
+    let body = desk.templates.render(lang, kind, &all);
+    let subject = one_line(subject);
+    let digest = Sha256::digest(format!("{kind}\0{cause}\0{}", to.address.key()).as_bytes());
+    let message_id = format!(
+        "{kind}.{}@{}",
+        &hex::encode(digest)[..24],
+        desk.address.domain()
+    );
+    let raw = automatic(
+        desk,
+        &Parts {
+            to,
+            cc: &[],
+            subject: &subject,
+            message_id: &message_id,
+            answers: inbound,
+            ticket: None,
+            body,
+            now,
+        },
+    );
+    Outgoing {
+        kind,
         message_id,
         subject,
         to: vec![to.address.clone()],
@@ -192,6 +251,65 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
     }
 }
 
+/// `Re: ` and their subject, for answers that keep the thread.
+pub fn re(subject: &str) -> String {
+    let s = subject.trim();
+    if s.is_empty() {
+        "Re: (no subject)".into()
+    } else {
+        format!("Re: {s}")
+    }
+}
+
+/// The customer's text, quoted the way our mails quote it.
+pub fn quoted(text: &str) -> String {
+    indent(text)
+}
+
+/// What every automatic mail is made of.
+struct Parts<'a> {
+    to: &'a Mailbox,
+    cc: &'a [Address],
+    subject: &'a str,
+    message_id: &'a str,
+    /// The message answered: In-Reply-To and References point at it.
+    answers: &'a Inbound,
+    ticket: Option<TicketId>,
+    body: String,
+    now: DateTime<Utc>,
+}
+
+/// Builds an automatic mail: answers nobody's robot (RFC 3834
+/// `Auto-Submitted`, Microsoft's `X-Auto-Response-Suppress`) and threads
+/// under the message it answers.
+fn automatic(desk: &Desk<'_>, p: &Parts<'_>) -> Vec<u8> {
+    let mut b = MessageBuilder::new()
+        .from((desk.name, desk.address.as_str()))
+        .to(mailbox(p.to));
+    let cc: Vec<mail_builder::headers::address::Address<'static>> =
+        p.cc.iter()
+            .filter(|c| **c != p.to.address)
+            .map(|c| c.to_string().into())
+            .collect();
+    if !cc.is_empty() {
+        b = b.cc(cc);
+    }
+    b = b
+        .subject(p.subject)
+        .message_id(p.message_id)
+        .in_reply_to(safe_id(&p.answers.message_id).unwrap_or_default())
+        .references(answer_references(p.answers))
+        .date(p.now.timestamp())
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"));
+    if let Some(n) = p.ticket {
+        b = b.header("X-Postdesk-Ticket", Raw::new(n.to_string()));
+    }
+    b.text_body(p.body.clone())
+        .write_to_vec()
+        .unwrap_or_default()
+}
+
 /// A Message-ID that is fixed by what caused the mail, so building the same
 /// mail twice gives the same id: `<N.kind.hash@support-domain>`.
 pub fn message_id(from: &Address, n: TicketId, kind: &str, cause: &str) -> String {
@@ -298,6 +416,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             TicketId(42),
             &inbound,
             &to,
+            &[],
             Language::En,
             DateTime::UNIX_EPOCH,
         );
@@ -327,6 +446,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             TicketId(42),
             &inbound,
             &to,
+            &[],
             Language::En,
             DateTime::UNIX_EPOCH,
         );
@@ -454,6 +574,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             TicketId(1),
             &inbound,
             &to,
+            &[],
             Language::En,
             DateTime::UNIX_EPOCH,
         );
@@ -466,5 +587,70 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 "injected: {line}"
             );
         }
+    }
+
+    #[test]
+    fn notices_parse_back_as_automatic_answers_with_copies_where_asked() {
+        let raw = b"From: Ann <ann@customer.example>\r\nSubject: Help\r\nMessage-ID: <m1@customer.example>\r\n\r\nPlease.\r\n";
+        let inbound = parse(raw, &limits()).unwrap();
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let to = inbound.from.clone().unwrap();
+        let subject = format!(
+            "{} {}",
+            token.format_confirm("AAAA-BBBB-CCCC"),
+            inbound.subject
+        );
+        let out = answer(
+            &desk,
+            "confirm",
+            Language::Fr,
+            &to,
+            &inbound,
+            &subject,
+            "hash-of-the-code",
+            &[
+                ("code", "AAAA-BBBB-CCCC"),
+                ("expires", "2026-11-23"),
+                ("message", "  Please."),
+            ],
+            DateTime::UNIX_EPOCH,
+        );
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert_eq!(back.subject, "[DESK confirm AAAA-BBBB-CCCC] Help");
+        assert!(back.class.is_automatic());
+        assert_eq!(back.in_reply_to, ["m1@customer.example"]);
+        assert!(
+            back.text.contains("AAAA-BBBB-CCCC") && back.text.contains("Bonjour Ann"),
+            "{}",
+            back.text
+        );
+        assert_eq!(back.message_id, out.message_id);
+        assert!(
+            out.message_id.starts_with("confirm.") && out.message_id.ends_with("@desk.example")
+        );
+
+        // A receipt with delegates in copy: one mail, both recipients.
+        let delegate = Address::parse("tech@partner.example").unwrap();
+        let out = receipt(
+            &desk,
+            TicketId(3),
+            &inbound,
+            &to,
+            std::slice::from_ref(&delegate),
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert_eq!(back.cc.len(), 1);
+        assert_eq!(back.cc[0].address, delegate);
+        assert_eq!(out.to, [to.address.clone(), delegate]);
     }
 }

@@ -78,6 +78,10 @@ pub struct Inbound {
     pub original: Option<OriginalRef>,
     /// What was wrong with the message and how it was read anyway.
     pub warnings: Vec<String>,
+    /// The top-level header fields, top-down, as (name, value unfolded on
+    /// one line, not decoded): for the trace fields the screen reads
+    /// (`Authentication-Results`, `Received`, a spam filter's verdict).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +119,52 @@ pub fn parse(raw: &[u8], limits: &ParseLimits) -> Result<Inbound, ParseError> {
             "the MIME parser failed on this input".into(),
         ))
     })
+}
+
+/// Reads only the header of a message that is too large to read whole, so
+/// that the screen can tell its sender why it was held (and not tell an
+/// automatic sender). The body is not looked at; `size` and `content_hash`
+/// are those of the whole message.
+pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
+    /// A header larger than this is not a mail header.
+    const MAX_HEAD: usize = 256 << 10;
+    let mut warnings = Vec::new();
+    let input = prepare(&raw[..raw.len().min(MAX_HEAD)], &mut warnings);
+    // The first blank line, LF or CRLF, ends the header.
+    let lf = input.windows(2).position(|w| w == b"\n\n").map(|i| i + 1);
+    let crlf = input
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 2);
+    let end =
+        [lf, crlf].into_iter().flatten().min().ok_or_else(|| {
+            ParseError::NotAMessage("no end of header in the first 256 KB".into())
+        })?;
+    let head = &input[..end];
+    if !has_header_field(head) {
+        return Err(ParseError::NotAMessage(
+            "no header field in the first lines".into(),
+        ));
+    }
+    let limits = ParseLimits {
+        max_size: usize::MAX,
+        max_depth: 1,
+        max_parts: 1,
+    };
+    let mut inbound = isolated(head.len(), || extract(head, raw, &limits, &warnings))
+        .unwrap_or_else(|| {
+            Err(ParseError::NotAMessage(
+                "the MIME parser failed on this input".into(),
+            ))
+        })?;
+    inbound.text.clear();
+    inbound.new_text.clear();
+    inbound.quoted.clear();
+    inbound.attachments.clear();
+    inbound
+        .warnings
+        .push("too large: only the header was read".into());
+    Ok(inbound)
 }
 
 pub fn content_hash(raw: &[u8]) -> String {
@@ -267,6 +317,7 @@ fn extract(
             })
             .collect(),
     );
+
     let return_path = head.get("Return-Path").map(bare_return_path);
 
     let text = body::normalize_text(&body::readable_text(&msg, &scope).unwrap_or_default());
@@ -309,6 +360,8 @@ fn extract(
         class,
         original,
         warnings,
+        // The screen reads the trace fields again; classify is done with them.
+        headers: head.0,
     })
 }
 

@@ -5,6 +5,7 @@
 //! `Store` and `Tx` methods that speak domain types, so a PostgreSQL backend
 //! can come later without touching the stages.
 
+mod accounts;
 mod lifecycle;
 mod messages;
 mod outbox;
@@ -17,6 +18,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use accounts::{
+    Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
+};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
@@ -30,6 +34,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_lifecycle",
         include_str!("../../sql/0002_lifecycle.sql"),
     ),
+    ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +138,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 16 MB of page cache (SQLite's default is 2 MB): the account and
+        // sender indexes identify reads for every message stay in memory.
+        conn.pragma_update(None, "cache_size", -16_384)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store { conn };

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_ts, ts};
+use crate::types::HoldKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct QuarantineEntry {
@@ -16,6 +17,8 @@ pub struct QuarantineEntry {
     pub from: Option<String>,
     pub subject: Option<String>,
     pub reason: String,
+    /// Why, as a word to count by.
+    pub kind: HoldKind,
     pub size: usize,
     pub released: Option<DateTime<Utc>>,
     #[serde(skip)]
@@ -35,7 +38,8 @@ pub struct Held<'a> {
 }
 
 const COLUMNS: &str =
-    "id, received_at, source, message_id, from_addr, subject, reason, length(raw), released_at";
+    "id, received_at, source, message_id, from_addr, subject, reason, length(raw), released_at,
+     kind";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
     Ok(QuarantineEntry {
@@ -48,6 +52,9 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
         reason: r.get(6)?,
         size: r.get::<_, i64>(7)? as usize,
         released: r.get::<_, Option<i64>>(8)?.map(from_ts),
+        kind: r
+            .get::<_, Option<String>>(9)?
+            .map_or(HoldKind::Other, |k| HoldKind::parse(&k)),
         raw: Vec::new(),
     })
 }
@@ -81,6 +88,17 @@ impl Tx<'_> {
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    /// [`Tx::quarantine`], recording why as a [`HoldKind`] (a re-delivery
+    /// keeps the first row and its kind).
+    pub fn quarantine_as(&mut self, h: &Held<'_>, kind: HoldKind) -> Result<i64> {
+        let id = self.quarantine(h)?;
+        self.exec(
+            "UPDATE quarantine SET kind = ?2 WHERE id = ?1 AND kind IS NULL",
+            params![id, kind.as_str()],
+        )?;
+        Ok(id)
     }
 
     pub fn mark_released(&mut self, id: i64, to: Option<i64>, at: DateTime<Utc>) -> Result<()> {
@@ -121,7 +139,7 @@ impl Reader<'_> {
             .prepare_cached(&sql)?
             .query_row(params![id], |r| {
                 let mut e = entry_from_row(r)?;
-                e.raw = r.get(9)?;
+                e.raw = r.get(10)?;
                 Ok(e)
             })
             .optional()?)

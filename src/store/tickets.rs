@@ -37,6 +37,13 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
     /// The closed ticket this one continues (a reply after the reopen window).
     pub reopened_from: Option<TicketId>,
+    /// From a priority domain or a priority account: listed first.
+    pub priority: bool,
+    /// Opened by a sender who belongs to no account (or failed authentication).
+    pub unverified: bool,
+    /// The accounts an ambiguous sender matched equally well, while staff
+    /// have not chosen one (`ticket set-account`); empty otherwise.
+    pub account_candidates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,7 +105,7 @@ pub struct TicketFilter {
 pub(super) const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
      last_customer_at, last_staff_at, waiting_since, warnings_sent, next_deadline, closed_at,
-     reopened_from";
+     reopened_from, priority, unverified, account_candidates";
 
 pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
@@ -119,6 +126,12 @@ pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         next_deadline: r.get::<_, Option<i64>>(12)?.map(from_ts),
         closed_at: r.get::<_, Option<i64>>(13)?.map(from_ts),
         reopened_from: r.get::<_, Option<i64>>(14)?.map(TicketId),
+        priority: r.get(15)?,
+        unverified: r.get(16)?,
+        account_candidates: r
+            .get::<_, Option<String>>(17)?
+            .map(|j| super::from_json(&j))
+            .unwrap_or_default(),
     })
 }
 
@@ -219,7 +232,7 @@ impl Reader<'_> {
             .exists(params![id.0])?)
     }
 
-    /// Tickets, newest activity first.
+    /// Tickets, flagged (priority) ones first, then newest activity first.
     pub fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>> {
         let statuses: Vec<Status> = if filter.all {
             Status::ALL.to_vec()
@@ -231,7 +244,7 @@ impl Reader<'_> {
         let marks = vec!["?"; statuses.len()].join(", ");
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN ({marks})
-             ORDER BY updated_at DESC, id DESC"
+             ORDER BY priority DESC, updated_at DESC, id DESC"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let wanted = statuses.iter().map(|s| s.as_str());

@@ -21,7 +21,23 @@ impl Desk {
     }
 
     /// A desk whose config has `extra` appended (e.g. an `[intake]` table).
+    /// Unknown senders are accepted (`unknown_sender = "accept"`) unless
+    /// `extra` says otherwise, so tests of other behaviour need no accounts;
+    /// [`Desk::strict`] keeps the shipped default, `verify`.
     pub fn with_extra(extra: &str) -> Desk {
+        let extra = if extra.contains("unknown_sender") {
+            extra.to_string()
+        } else if extra.contains("[intake]\n") {
+            extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
+        } else {
+            format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
+        };
+        Desk::strict(&extra)
+    }
+
+    /// A desk with `extra` appended to its config as it is: the shipped
+    /// defaults, `unknown_sender = "verify"` among them, apply.
+    pub fn strict(extra: &str) -> Desk {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("postdesk.toml");
         let text = format!(
@@ -142,6 +158,35 @@ pub fn customer_mail(from: &str, subject: &str, message_id: &str, body: &str) ->
 Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
 User-Agent: Mozilla/5.0 Thunderbird/128.0\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A customer message with `top` header lines first, as an MTA prepends its
+/// trace fields (`Received`, `Authentication-Results`), and `more` lines
+/// among the sender's own fields.
+pub fn mail_with(
+    from: &str,
+    subject: &str,
+    message_id: &str,
+    body: &str,
+    top: &[&str],
+    more: &[&str],
+) -> Vec<u8> {
+    let mut head = String::new();
+    for line in top {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    let mut own = String::new();
+    for line in more {
+        own.push_str(line);
+        own.push_str("\r\n");
+    }
+    format!(
+        "{head}Return-Path: <{from}>\r\nFrom: <{from}>\r\nTo: {ADDRESS}\r\nSubject: {subject}\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{message_id}>\r\n{own}MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
     )
     .into_bytes()
 }

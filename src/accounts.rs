@@ -1,0 +1,726 @@
+//! accounts: customer accounts as the operator declares and changes them —
+//! from the config (`[[account]]`, `accounts_file`), from the shell
+//! (`postdesk account …`) — and the rules that keep them consistent.
+//!
+//! The database is the one place identify looks accounts up (by indexed
+//! address and domain keys, so thousands of accounts cost a few index
+//! lookups per message). The config is applied to it by [`sync_declared`]
+//! at start, and by a reload: declared accounts are owned by the config,
+//! which adds, updates and removes them; authorized senders added by mail
+//! or by the CLI to a declared account stay, and the config's own entries
+//! cannot be removed other than in the config.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::Language;
+use crate::store::{Account, SenderSource, Store, StoreError, Tx};
+use crate::types::{AccountId, Address, SenderPattern};
+
+/// One account as declared in the config, given on the command line or
+/// imported from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSpec {
+    pub id: AccountId,
+    pub name: String,
+    pub primary: Address,
+    pub authorized: Vec<SenderPattern>,
+    /// `None`: `service.default_language`.
+    pub language: Option<Language>,
+    /// The ISP account managing this one.
+    pub parent: Option<AccountId>,
+    /// Receive a copy of every mail about the account's tickets.
+    pub delegates: Vec<Address>,
+    pub priority: bool,
+    /// `None`: `intake.require_authentication`.
+    pub require_authentication: Option<bool>,
+}
+
+impl AccountSpec {
+    /// The spec of a stored account (its senders of every source).
+    pub fn from_stored(a: &Account) -> Result<AccountSpec, StoreError> {
+        let corrupt = |e: String| StoreError::Corrupt(format!("account {}: {e}", a.id));
+        Ok(AccountSpec {
+            id: AccountId::parse(&a.id).map_err(|e| corrupt(e.to_string()))?,
+            name: a.name.clone(),
+            primary: Address::parse(&a.primary).map_err(|e| corrupt(e.to_string()))?,
+            authorized: a
+                .authorized
+                .iter()
+                .map(|p| SenderPattern::parse(p).map_err(|e| corrupt(e.to_string())))
+                .collect::<Result<_, _>>()?,
+            language: a
+                .language
+                .as_deref()
+                .and_then(|l| Language::ALL.into_iter().find(|x| x.as_str() == l)),
+            parent: a.parent.as_deref().and_then(|p| AccountId::parse(p).ok()),
+            delegates: a
+                .delegates
+                .iter()
+                .map(|d| Address::parse(d).map_err(|e| corrupt(e.to_string())))
+                .collect::<Result<_, _>>()?,
+            priority: a.priority,
+            require_authentication: a.require_authentication,
+        })
+    }
+
+    /// Every field on one line, for the digest of the declared set.
+    fn canonical(&self) -> String {
+        let list = |v: Vec<String>| v.join(",");
+        format!(
+            "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{:?}",
+            self.id.as_str().to_ascii_lowercase(),
+            self.name,
+            self.primary,
+            list(self.authorized.iter().map(|p| p.normalized()).collect()),
+            self.language.map(|l| l.as_str()),
+            self.parent
+                .as_ref()
+                .map(|p| p.as_str().to_ascii_lowercase()),
+            list(self.delegates.iter().map(|d| d.key()).collect()),
+            self.priority,
+            self.require_authentication,
+        )
+    }
+
+    /// Whether the stored account already has every field of this spec
+    /// (authorized senders aside, which are compared per source).
+    fn same_fields(&self, a: &Account) -> bool {
+        let mut theirs: Vec<String> = a.delegates.iter().map(|d| d.to_ascii_lowercase()).collect();
+        let mut ours: Vec<String> = self.delegates.iter().map(|d| d.key()).collect();
+        theirs.sort();
+        ours.sort();
+        a.name == self.name
+            && a.primary == self.primary.as_str()
+            && a.language.as_deref() == self.language.map(|l| l.as_str())
+            && a.parent.as_deref().map(str::to_ascii_lowercase)
+                == self
+                    .parent
+                    .as_ref()
+                    .map(|p| p.as_str().to_ascii_lowercase())
+            && a.priority == self.priority
+            && a.require_authentication == self.require_authentication
+            && theirs == ours
+    }
+}
+
+/// The store_state entry holding the digest of the declared set last applied.
+const DECLARED_STATE: &str = "declared_accounts";
+
+/// What [`sync_declared`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Nothing to do: the declared set is the one applied last time.
+    pub unchanged: bool,
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+}
+
+/// Applies the accounts declared in the config to the database, in one
+/// transaction: new ones are added, changed ones updated, and declared
+/// accounts no longer in the config removed (their tickets stay). Cheap
+/// when nothing changed (one digest compared), so every command that takes
+/// mail in may call it; a reload calls it with the new config's accounts.
+pub fn sync_declared(
+    store: &mut Store,
+    declared: &[AccountSpec],
+    now: DateTime<Utc>,
+) -> Result<SyncReport, StoreError> {
+    let mut hasher = Sha256::new();
+    for a in declared {
+        hasher.update(a.canonical().as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hex::encode(hasher.finalize());
+    if store.read().state(DECLARED_STATE)?.as_deref() == Some(digest.as_str()) {
+        return Ok(SyncReport {
+            unchanged: true,
+            ..SyncReport::default()
+        });
+    }
+    store.write(|tx| {
+        let mut report = SyncReport::default();
+        for spec in declared {
+            let existing = tx.read().account(spec.id.as_str())?;
+            match existing {
+                None => {
+                    tx.insert_account(spec, SenderSource::Config, now)?;
+                    tx.add_account_event(
+                        spec.id.as_str(),
+                        now,
+                        "config",
+                        "declared in the config",
+                        None,
+                    )?;
+                    report.added += 1;
+                }
+                Some(a) => {
+                    let mut changes = Vec::new();
+                    if !spec.same_fields(&a) || !a.declared {
+                        let mut spec = spec.clone();
+                        // Keep the id as first stored: child tables refer to it.
+                        spec.id = AccountId::parse(&a.id).unwrap_or(spec.id);
+                        tx.update_account(&spec, true, now)?;
+                        changes.push(if a.declared {
+                            "fields updated".to_string()
+                        } else {
+                            "now declared in the config, which owns it".to_string()
+                        });
+                    }
+                    let (added, removed) = tx.replace_account_senders(
+                        &a.id,
+                        SenderSource::Config,
+                        &spec.authorized,
+                        now,
+                    )?;
+                    if !added.is_empty() {
+                        changes.push(format!("authorized {}", added.join(", ")));
+                    }
+                    if !removed.is_empty() {
+                        changes.push(format!("revoked {}", removed.join(", ")));
+                    }
+                    if !changes.is_empty() {
+                        let detail = format!("from the config: {}", changes.join("; "));
+                        tx.add_account_event(&a.id, now, "config", &detail, None)?;
+                        report.updated += 1;
+                    }
+                }
+            }
+        }
+        let wanted: std::collections::HashSet<String> = declared
+            .iter()
+            .map(|d| d.id.as_str().to_ascii_lowercase())
+            .collect();
+        for id in tx.read().declared_account_ids()? {
+            if !wanted.contains(&id.to_ascii_lowercase()) {
+                tx.delete_account(&id)?;
+                tx.add_account_event(
+                    &id,
+                    now,
+                    "config",
+                    "removed: no longer declared in the config",
+                    None,
+                )?;
+                report.removed += 1;
+            }
+        }
+        tx.set_state(DECLARED_STATE, &digest)?;
+        Ok(report)
+    })
+}
+
+/// Why a change to the accounts was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("no account {0:?}")]
+    NotFound(String),
+    #[error("account {0:?} exists already")]
+    Exists(String),
+    #[error(
+        "account {0:?} is declared in the config ({1}); change it there (authorize and revoke may add and remove entries of its own)"
+    )]
+    Declared(String, String),
+    #[error("{what} {parent:?} does not exist")]
+    NoParent { what: String, parent: String },
+    #[error("account {0:?} cannot be its own parent, not even through other accounts")]
+    ParentLoop(String),
+    #[error(
+        "account {0:?} is the parent of {1}; give them another parent (account set ID --no-parent) first"
+    )]
+    HasChildren(String, String),
+    #[error("{0:?} was authorized by the config; remove it there")]
+    ConfigEntry(String),
+    #[error(
+        "require_authentication needs intake.authserv_id in the config: without it no Authentication-Results is trusted"
+    )]
+    NeedsAuthservId,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the CLI may check only with the config at hand.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    pub authserv_configured: bool,
+    /// The config file, for messages.
+    pub origin: String,
+}
+
+impl Checks {
+    fn spec(&self, spec: &AccountSpec) -> Result<(), AccountError> {
+        if spec.require_authentication == Some(true) && !self.authserv_configured {
+            return Err(AccountError::NeedsAuthservId);
+        }
+        Ok(())
+    }
+}
+
+/// The stored account, for a change by the CLI: refused when the config owns it.
+fn owned_by_cli(tx: &Tx<'_>, id: &str, checks: &Checks) -> Result<Account, AccountError> {
+    let a = tx
+        .read()
+        .account(id)?
+        .ok_or_else(|| AccountError::NotFound(id.to_string()))?;
+    if a.declared {
+        return Err(AccountError::Declared(a.id, checks.origin.clone()));
+    }
+    Ok(a)
+}
+
+/// The parent must exist, and following parents up from it must not lead
+/// back to `id`. Gives the parent's id as stored (`ISP-01` → `isp-01`).
+fn check_parent(
+    tx: &Tx<'_>,
+    id: &str,
+    parent: Option<&AccountId>,
+) -> Result<Option<AccountId>, AccountError> {
+    let Some(parent) = parent else {
+        return Ok(None);
+    };
+    let mut canonical = None;
+    let mut next = Some(parent.as_str().to_string());
+    let mut steps = 0;
+    while let Some(p) = next {
+        if p.eq_ignore_ascii_case(id) || steps > 100 {
+            return Err(AccountError::ParentLoop(id.to_string()));
+        }
+        let brief = tx
+            .read()
+            .account_brief(&p)?
+            .ok_or_else(|| AccountError::NoParent {
+                what: "parent account".into(),
+                parent: p.clone(),
+            })?;
+        canonical.get_or_insert_with(|| AccountId::parse(&brief.id).unwrap_or(parent.clone()));
+        next = brief.parent;
+        steps += 1;
+    }
+    Ok(canonical)
+}
+
+/// `postdesk account add`.
+pub fn add(
+    store: &mut Store,
+    spec: &AccountSpec,
+    checks: &Checks,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    checks.spec(spec)?;
+    store.write(|tx| {
+        if let Some(a) = tx.read().account_brief(spec.id.as_str())? {
+            return Err(AccountError::Exists(a.id));
+        }
+        let mut spec = spec.clone();
+        spec.parent = check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
+        tx.insert_account(&spec, SenderSource::Cli, now)?;
+        tx.add_account_event(spec.id.as_str(), now, "cli", "created", None)?;
+        Ok(())
+    })
+}
+
+/// `postdesk account set`: `change` edits the current spec in place.
+pub fn set(
+    store: &mut Store,
+    id: &str,
+    checks: &Checks,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut AccountSpec),
+) -> Result<AccountSpec, AccountError> {
+    store.write(|tx| {
+        let a = owned_by_cli(tx, id, checks)?;
+        let before = AccountSpec::from_stored(&a)?;
+        let mut spec = before.clone();
+        change(&mut spec);
+        checks.spec(&spec)?;
+        spec.parent = check_parent(tx, &a.id, spec.parent.as_ref())?;
+        if spec != before {
+            tx.update_account(&spec, false, now)?;
+            tx.add_account_event(&a.id, now, "cli", &describe_change(&before, &spec), None)?;
+        }
+        Ok(spec)
+    })
+}
+
+fn describe_change(before: &AccountSpec, after: &AccountSpec) -> String {
+    let mut parts = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            parts.push(format!("{name} {a} → {b}"));
+        }
+    };
+    let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    field("name", before.name.clone(), after.name.clone());
+    field(
+        "primary",
+        before.primary.to_string(),
+        after.primary.to_string(),
+    );
+    field(
+        "language",
+        opt(before.language.map(|l| l.as_str().into())),
+        opt(after.language.map(|l| l.as_str().into())),
+    );
+    field(
+        "parent",
+        opt(before.parent.as_ref().map(|p| p.to_string())),
+        opt(after.parent.as_ref().map(|p| p.to_string())),
+    );
+    let list = |v: &[Address]| {
+        v.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    field("delegates", list(&before.delegates), list(&after.delegates));
+    field(
+        "priority",
+        before.priority.to_string(),
+        after.priority.to_string(),
+    );
+    field(
+        "require_authentication",
+        opt(before.require_authentication.map(|b| b.to_string())),
+        opt(after.require_authentication.map(|b| b.to_string())),
+    );
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        format!("changed: {}", parts.join(", "))
+    }
+}
+
+/// What became of one entry of `authorize` or `revoke`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryChange {
+    Added,
+    Removed,
+    /// Already so: present for add, absent for remove.
+    Unchanged,
+}
+
+/// `postdesk account authorize`: allowed on declared accounts too (the
+/// entries are the CLI's own, kept across starts).
+pub fn authorize(
+    store: &mut Store,
+    id: &str,
+    patterns: &[SenderPattern],
+    now: DateTime<Utc>,
+) -> Result<Vec<(SenderPattern, EntryChange)>, AccountError> {
+    store.write(|tx| {
+        let a = tx
+            .read()
+            .account_brief(id)?
+            .ok_or_else(|| AccountError::NotFound(id.to_string()))?;
+        let mut out = Vec::new();
+        for p in patterns {
+            let change = if tx.add_account_sender(&a.id, p, SenderSource::Cli, now)? {
+                tx.add_account_event(&a.id, now, "cli", &format!("authorized {p}"), None)?;
+                EntryChange::Added
+            } else {
+                EntryChange::Unchanged
+            };
+            out.push((p.clone(), change));
+        }
+        Ok(out)
+    })
+}
+
+/// `postdesk account revoke`: the config's own entries are refused (all or
+/// nothing).
+pub fn revoke(
+    store: &mut Store,
+    id: &str,
+    patterns: &[SenderPattern],
+    now: DateTime<Utc>,
+) -> Result<Vec<(SenderPattern, EntryChange)>, AccountError> {
+    store.write(|tx| {
+        let a = tx
+            .read()
+            .account_brief(id)?
+            .ok_or_else(|| AccountError::NotFound(id.to_string()))?;
+        let mut out = Vec::new();
+        for p in patterns {
+            if tx.read().account_sender_source(&a.id, p)? == Some(SenderSource::Config) {
+                return Err(AccountError::ConfigEntry(p.to_string()));
+            }
+            let change = if tx.remove_account_sender(&a.id, p, now)? {
+                tx.add_account_event(&a.id, now, "cli", &format!("revoked {p}"), None)?;
+                EntryChange::Removed
+            } else {
+                EntryChange::Unchanged
+            };
+            out.push((p.clone(), change));
+        }
+        Ok(out)
+    })
+}
+
+/// `postdesk account remove`: tickets keep the account's id.
+pub fn remove(
+    store: &mut Store,
+    id: &str,
+    checks: &Checks,
+    now: DateTime<Utc>,
+) -> Result<String, AccountError> {
+    store.write(|tx| {
+        let a = owned_by_cli(tx, id, checks)?;
+        let children = tx.read().account_children(&a.id)?;
+        if !children.is_empty() {
+            return Err(AccountError::HasChildren(a.id, children.join(", ")));
+        }
+        tx.delete_account(&a.id)?;
+        tx.add_account_event(&a.id, now, "cli", "removed", None)?;
+        Ok(a.id)
+    })
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// `postdesk account import FILE`: adds the file's accounts and updates
+/// those that exist (their CLI entries become the file's; entries added by
+/// mail stay), in one transaction — all or nothing. Declared accounts are
+/// refused: the config owns them.
+pub fn import(
+    store: &mut Store,
+    specs: &[AccountSpec],
+    checks: &Checks,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, AccountError> {
+    for s in specs {
+        checks.spec(s)?;
+    }
+    store.write(|tx| {
+        let mut report = ImportReport::default();
+        for spec in specs {
+            match tx.read().account(spec.id.as_str())? {
+                Some(a) if a.declared => {
+                    return Err(AccountError::Declared(a.id, checks.origin.clone()));
+                }
+                Some(a) => {
+                    let mut spec = spec.clone();
+                    spec.id = AccountId::parse(&a.id).unwrap_or(spec.id);
+                    let same = spec.same_fields(&a);
+                    if !same {
+                        tx.update_account(&spec, false, now)?;
+                    }
+                    let (added, removed) = tx.replace_account_senders(
+                        &a.id,
+                        SenderSource::Cli,
+                        &spec.authorized,
+                        now,
+                    )?;
+                    if same && added.is_empty() && removed.is_empty() {
+                        report.unchanged += 1;
+                    } else {
+                        tx.add_account_event(&a.id, now, "cli", "updated by import", None)?;
+                        report.updated += 1;
+                    }
+                }
+                None => {
+                    tx.insert_account(spec, SenderSource::Cli, now)?;
+                    tx.add_account_event(spec.id.as_str(), now, "cli", "created by import", None)?;
+                    report.added += 1;
+                }
+            }
+        }
+        // Parents last: they may come later in the file.
+        for spec in specs {
+            if let Some(p) = &spec.parent
+                && tx.read().account_brief(p.as_str())?.is_none()
+            {
+                return Err(AccountError::NoParent {
+                    what: format!("the parent of {}", spec.id),
+                    parent: p.to_string(),
+                });
+            }
+            let canonical = check_parent(tx, spec.id.as_str(), spec.parent.as_ref())?;
+            if canonical.as_ref().map(AccountId::as_str)
+                != spec.parent.as_ref().map(AccountId::as_str)
+            {
+                let mut spelled = spec.clone();
+                spelled.parent = canonical;
+                tx.update_account(&spelled, false, now)?;
+            }
+        }
+        Ok(report)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn spec(id: &str, primary: &str, authorized: &str) -> AccountSpec {
+        AccountSpec {
+            id: AccountId::parse(id).unwrap(),
+            name: format!("Account {id}"),
+            primary: Address::parse(primary).unwrap(),
+            authorized: SenderPattern::parse_list(authorized).unwrap(),
+            language: None,
+            parent: None,
+            delegates: vec![],
+            priority: false,
+            require_authentication: None,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn sync_adds_updates_removes_and_keeps_entries_of_others() {
+        let mut store = Store::open_in_memory().unwrap();
+        let a = spec(
+            "cust-001",
+            "admin@customer.example",
+            "ops@customer.example, customer.example",
+        );
+        let mut b = spec("isp-01", "noc@isp.example", "isp.example");
+        b.priority = true;
+        let r = sync_declared(&mut store, &[a.clone(), b.clone()], now()).unwrap();
+        assert_eq!(
+            (r.added, r.updated, r.removed, r.unchanged),
+            (2, 0, 0, false)
+        );
+        // The same set again: one digest compared, nothing written.
+        assert!(
+            sync_declared(&mut store, &[a.clone(), b.clone()], now())
+                .unwrap()
+                .unchanged
+        );
+
+        // Mail adds an entry of its own to a declared account.
+        store
+            .write(|tx| {
+                tx.add_account_sender(
+                    "cust-001",
+                    &SenderPattern::parse("boss@customer.example").unwrap(),
+                    SenderSource::Mail,
+                    now(),
+                )
+            })
+            .unwrap();
+        // The config drops one entry, changes a field, and drops account b.
+        let mut a2 = spec("CUST-001", "admin@customer.example", "customer.example");
+        a2.language = Some(Language::Fr);
+        let r = sync_declared(&mut store, std::slice::from_ref(&a2), now()).unwrap();
+        assert_eq!((r.added, r.updated, r.removed), (0, 1, 1));
+        let got = store.read().account("cust-001").unwrap().unwrap();
+        assert_eq!(got.id, "cust-001", "the first spelling of the id stays");
+        assert_eq!(got.language.as_deref(), Some("fr"));
+        assert_eq!(
+            got.authorized,
+            ["boss@customer.example", "customer.example"]
+        );
+        assert!(store.read().account("isp-01").unwrap().is_none());
+        let events = store.read().account_events("isp-01", 10).unwrap();
+        assert!(events.last().unwrap().detail.contains("no longer declared"));
+    }
+
+    #[test]
+    fn cli_changes_respect_the_config_and_parents() {
+        let mut store = Store::open_in_memory().unwrap();
+        let checks = Checks::default();
+        sync_declared(
+            &mut store,
+            &[spec("decl", "a@d.example", "d.example")],
+            now(),
+        )
+        .unwrap();
+        add(
+            &mut store,
+            &spec("isp", "noc@isp.example", ""),
+            &checks,
+            now(),
+        )
+        .unwrap();
+        let mut child = spec("child", "c@c.example", "");
+        child.parent = Some(AccountId::parse("ISP").unwrap());
+        add(&mut store, &child, &checks, now()).unwrap();
+        assert!(matches!(
+            add(
+                &mut store,
+                &spec("Child", "x@x.example", ""),
+                &checks,
+                now()
+            ),
+            Err(AccountError::Exists(_))
+        ));
+        let mut orphan = spec("orphan", "o@o.example", "");
+        orphan.parent = Some(AccountId::parse("nope").unwrap());
+        assert!(matches!(
+            add(&mut store, &orphan, &checks, now()),
+            Err(AccountError::NoParent { .. })
+        ));
+        // A parent loop through two accounts.
+        let e = set(&mut store, "isp", &checks, now(), |s| {
+            s.parent = Some(AccountId::parse("child").unwrap())
+        });
+        assert!(matches!(e, Err(AccountError::ParentLoop(_))), "{e:?}");
+        assert!(matches!(
+            remove(&mut store, "isp", &checks, now()),
+            Err(AccountError::HasChildren(..))
+        ));
+        // Declared: fields and the config's entries are the config's.
+        assert!(matches!(
+            set(&mut store, "decl", &checks, now(), |s| s.priority = true),
+            Err(AccountError::Declared(..))
+        ));
+        let p = SenderPattern::parse("d.example").unwrap();
+        assert!(matches!(
+            revoke(&mut store, "decl", &[p], now()),
+            Err(AccountError::ConfigEntry(_))
+        ));
+        let extra = SenderPattern::parse("x@elsewhere.example").unwrap();
+        let done = authorize(&mut store, "decl", &[extra.clone(), extra.clone()], now()).unwrap();
+        assert_eq!(done[0].1, EntryChange::Added);
+        assert_eq!(done[1].1, EntryChange::Unchanged);
+        let done = revoke(&mut store, "decl", &[extra], now()).unwrap();
+        assert_eq!(done[0].1, EntryChange::Removed);
+        // Authentication cannot be required where it cannot be checked.
+        let mut strict = spec("strict", "s@s.example", "");
+        strict.require_authentication = Some(true);
+        assert!(matches!(
+            add(&mut store, &strict, &checks, now()),
+            Err(AccountError::NeedsAuthservId)
+        ));
+    }
+
+    #[test]
+    fn import_is_all_or_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let checks = Checks::default();
+        let mut child = spec("child", "c@c.example", "c.example");
+        child.parent = Some(AccountId::parse("isp").unwrap());
+        let isp = spec("isp", "noc@isp.example", "isp.example");
+        let r = import(&mut store, &[child.clone(), isp.clone()], &checks, now()).unwrap();
+        assert_eq!(
+            r,
+            ImportReport {
+                added: 2,
+                updated: 0,
+                unchanged: 0
+            }
+        );
+        let r = import(&mut store, &[child.clone(), isp.clone()], &checks, now()).unwrap();
+        assert_eq!(r.unchanged, 2);
+        let mut bad = spec("bad", "b@b.example", "");
+        bad.parent = Some(AccountId::parse("missing").unwrap());
+        let mut renamed = isp.clone();
+        renamed.name = "Changed".into();
+        assert!(import(&mut store, &[renamed, bad], &checks, now()).is_err());
+        assert_eq!(
+            store.read().account("isp").unwrap().unwrap().name,
+            "Account isp"
+        );
+        assert!(store.read().account("bad").unwrap().is_none());
+    }
+}

@@ -1,0 +1,1185 @@
+//! identify: who is writing, and what their message may do.
+//!
+//! A sender is matched against the customer accounts (DESIGN "Who is
+//! writing"): an account's primary address, its authorized senders
+//! (addresses, domains, `*.domain` wildcards), or — for a new ticket that
+//! names a child account — the authorized senders of its ISP (parent)
+//! account. The most specific match wins (primary, then address, then
+//! domain, then the longest wildcard); a tie between accounts is an
+//! ambiguity shown to staff, never resolved by a guess. Where the config
+//! requires authentication (globally or per account), a From address
+//! without a passing verdict of our own MTA (see `authres`) is a stranger.
+//!
+//! Then the message's admission: a follow-up is accepted from people
+//! entitled to the ticket (`check_sender`), strangers follow the
+//! `unknown_sender` policy, and two kinds of mail are requests rather than
+//! tickets: a reply to a confirmation code, and the self-service subject
+//! `authorized senders` from an account's primary address.
+//!
+//! Pure: the accounts come through the [`Directory`] trait (the store's
+//! indexed lookups, or a map in tests), so nothing here scans all accounts.
+//! Threading runs first, because who may write depends on the ticket.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::authres::Auth;
+use crate::config::{Language, UnknownSender};
+use crate::parse::Inbound;
+use crate::thread::{Link, Thread, Token, strip_reply_prefixes};
+use crate::types::{AccountId, Address, HoldKind, MatchOptions, SenderPattern, TicketId};
+
+/// A rule of an account that lets an address in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    Primary(Address),
+    Authorized(SenderPattern),
+}
+
+impl Rule {
+    fn matches(&self, a: &Address, opts: &MatchOptions) -> bool {
+        match self {
+            Rule::Primary(p) => p.same_mailbox(a, opts),
+            Rule::Authorized(p) => p.matches(a, opts),
+        }
+    }
+
+    fn specificity(&self) -> (u8, usize) {
+        match self {
+            Rule::Primary(_) => (4, 0),
+            Rule::Authorized(p) => p.specificity(),
+        }
+    }
+}
+
+/// A rule the directory found for an address (a candidate: identify makes
+/// the exact comparison).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub account: AccountId,
+    pub rule: Rule,
+}
+
+/// What identify needs to know of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub id: AccountId,
+    pub parent: Option<AccountId>,
+    pub priority: bool,
+    /// `None`: `intake.require_authentication`.
+    pub require_authentication: Option<bool>,
+    pub language: Option<Language>,
+}
+
+/// The accounts and tickets, as identify may ask about them. Each method is
+/// an indexed lookup in the store.
+pub trait Directory {
+    type Error;
+    /// The rules that may match `address`: primary addresses and address
+    /// entries with its lookup key, entries for its domain, wildcard entries
+    /// for its parent domains.
+    fn grants(&self, address: &Address) -> Result<Vec<Grant>, Self::Error>;
+    fn account(&self, id: &AccountId) -> Result<Option<AccountFacts>, Self::Error>;
+    /// `Some(account)` when the ticket exists.
+    fn ticket_account(&self, ticket: TicketId) -> Result<Option<Option<AccountId>>, Self::Error>;
+    fn is_participant(&self, ticket: TicketId, who: &Address) -> Result<bool, Self::Error>;
+    /// Whether one of `ids` is a mail postdesk sent about `ticket`.
+    fn sent_on_ticket(&self, ticket: TicketId, ids: &[String]) -> Result<bool, Self::Error>;
+    /// Whether one of `ids` is a confirmation request postdesk sent.
+    fn confirmation_sent(&self, ids: &[String]) -> Result<bool, Self::Error>;
+}
+
+/// How a sender belongs to the account a ticket is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    Primary,
+    Authorized(SenderPattern),
+    /// An authorized sender of `parent` (an ISP), writing for its child.
+    Parent {
+        parent: AccountId,
+    },
+}
+
+/// Who is writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A customer of `account`.
+    Account { account: AccountId, how: How },
+    /// Matches several accounts equally well.
+    Ambiguous { accounts: Vec<AccountId> },
+    /// Nobody we know; or someone whose address `claimed` an account but
+    /// failed the authentication that account requires.
+    Stranger { claimed: Option<AccountId> },
+    // Issue 4 adds `Staff` here: staff are recognised before accounts.
+}
+
+/// What a new ticket is opened with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Opening {
+    pub account: Option<AccountId>,
+    /// The accounts an ambiguous sender matched (no account is set then).
+    pub candidates: Vec<AccountId>,
+    /// The sender belongs to no account, or failed authentication.
+    pub unverified: bool,
+    /// A priority account (priority domains are the screen's).
+    pub priority: bool,
+    pub language: Option<Language>,
+    /// The ticket whose token the message carried without being entitled to it.
+    pub refers_to: Option<TicketId>,
+}
+
+/// One line of a self-service message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Add(SenderPattern),
+    Remove(SenderPattern),
+    List,
+    /// Not understood; the line as written.
+    Unknown(String),
+}
+
+/// What the message may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Joins the ticket threading found.
+    FollowUp,
+    /// Opens a ticket.
+    Open(Opening),
+    /// Held until the stranger confirms their address (policy `verify`).
+    Verify { refers_to: Option<TicketId> },
+    /// Held and answered with how to write (policy `reject`).
+    Reject { refers_to: Option<TicketId> },
+    /// Held for an operator, unanswered.
+    Hold { kind: HoldKind, reason: String },
+    /// Change the authorized senders of `accounts` (several: the primary
+    /// address of more than one account, which must name one).
+    SelfService {
+        accounts: Vec<AccountId>,
+        commands: Vec<Command>,
+    },
+    /// A self-service request not from a primary address: held and answered.
+    RefuseSelfService,
+    /// A ticket for an account the sender may not write for: held, answered.
+    RefuseAccount { named: String },
+    /// A reply to a confirmation request, by its code or by its Message-ID.
+    Confirm { code: Option<String> },
+}
+
+/// identify's hand-off to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub sender: Sender,
+    pub admission: Admission,
+    /// For the ticket's history: what staff should know about the sender.
+    pub notes: Vec<String>,
+    /// The language of the sender's account, for answers.
+    pub language: Option<Language>,
+}
+
+/// Why a held message is taken in again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// `postdesk quarantine release`.
+    Operator,
+    /// The sender answered the confirmation request.
+    Confirmed,
+}
+
+pub struct Rules<'a> {
+    pub token: &'a Token,
+    pub unknown_sender: UnknownSender,
+    pub check_sender: bool,
+    pub require_authentication: bool,
+    /// `intake.authserv_id` is set: self-service then requires a pass.
+    pub authserv_configured: bool,
+    pub self_service: bool,
+    pub matching: MatchOptions,
+    pub released: Option<Release>,
+}
+
+/// A matching account, with the sender's best rule there.
+struct Member {
+    facts: AccountFacts,
+    rule: Rule,
+}
+
+impl Member {
+    fn how(&self) -> How {
+        match &self.rule {
+            Rule::Primary(_) => How::Primary,
+            Rule::Authorized(p) => How::Authorized(p.clone()),
+        }
+    }
+}
+
+pub fn identify<D: Directory>(
+    inbound: &Inbound,
+    auth: &Auth,
+    thread: &Thread,
+    dir: &D,
+    rules: &Rules<'_>,
+) -> Result<Identity, D::Error> {
+    let mut notes = Vec::new();
+    let Some(from) = &inbound.from else {
+        return Ok(Identity {
+            sender: Sender::Stranger { claimed: None },
+            admission: Admission::Hold {
+                kind: HoldKind::NoSender,
+                reason: "no valid From address".into(),
+            },
+            notes,
+            language: None,
+        });
+    };
+    let address = &from.address;
+    let answered: Vec<String> = inbound
+        .in_reply_to
+        .iter()
+        .chain(&inbound.references)
+        .cloned()
+        .collect();
+
+    // 1. A reply to a confirmation request comes first: its subject may
+    // carry a ticket's token too (the held message's own).
+    if rules.released.is_none() {
+        if let Some(code) = rules.token.find_confirm(&inbound.subject) {
+            return Ok(Identity {
+                sender: Sender::Stranger { claimed: None },
+                admission: Admission::Confirm { code: Some(code) },
+                notes,
+                language: None,
+            });
+        }
+        if dir.confirmation_sent(&answered)? {
+            return Ok(Identity {
+                sender: Sender::Stranger { claimed: None },
+                admission: Admission::Confirm { code: None },
+                notes,
+                language: None,
+            });
+        }
+    }
+
+    // 2. Who it is: the best rule per account, then authentication.
+    let grants = best_per_account(dir.grants(address)?, address, &rules.matching);
+    let mut members: Vec<Member> = Vec::new();
+    let mut claimed = None;
+    for (account, rule) in &grants {
+        let Some(facts) = dir.account(account)? else {
+            continue;
+        };
+        let required = facts
+            .require_authentication
+            .unwrap_or(rules.require_authentication);
+        if required && !auth.is_pass() {
+            notes.push(format!(
+                "{address} matches account {account}, which requires authentication, but the From address is not genuine ({}): treated as an unknown sender",
+                auth.describe()
+            ));
+            claimed.get_or_insert(account.clone());
+            continue;
+        }
+        members.push(Member {
+            facts,
+            rule: rule.clone(),
+        });
+    }
+    let top = members.first().map(|m| m.rule.specificity());
+    let best: Vec<&Member> = members
+        .iter()
+        .filter(|m| Some(m.rule.specificity()) == top)
+        .collect();
+    let sender = match best.as_slice() {
+        [] => Sender::Stranger { claimed },
+        [one] => Sender::Account {
+            account: one.facts.id.clone(),
+            how: one.how(),
+        },
+        many => Sender::Ambiguous {
+            accounts: many.iter().map(|m| m.facts.id.clone()).collect(),
+        },
+    };
+    let language = match best.as_slice() {
+        [one] => one.facts.language,
+        _ => None,
+    };
+    let done = |sender: Sender, admission: Admission, notes: Vec<String>| {
+        Ok(Identity {
+            sender,
+            admission,
+            notes,
+            language,
+        })
+    };
+
+    // 3. Self-service: only an account's primary address, and only a
+    // genuine one where authentication can be checked.
+    if rules.released.is_none()
+        && rules.self_service
+        && !inbound.class.is_automatic()
+        && is_self_service_subject(&inbound.subject)
+    {
+        let primaries: Vec<&AccountId> = grants
+            .iter()
+            .filter(|(_, r)| matches!(r, Rule::Primary(_)))
+            .map(|(a, _)| a)
+            .collect();
+        if primaries.is_empty() {
+            return done(sender, Admission::RefuseSelfService, notes);
+        }
+        if rules.authserv_configured && !auth.is_pass() {
+            let reason = format!(
+                "self-service request from {address}, the primary address of {}, without a genuine From ({}): not applied",
+                primaries
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                auth.describe()
+            );
+            return done(
+                sender,
+                Admission::Hold {
+                    kind: HoldKind::Refused,
+                    reason,
+                },
+                notes,
+            );
+        }
+        let accounts: Vec<AccountId> = match named_account(inbound) {
+            Some(named) => match primaries
+                .iter()
+                .find(|a| a.as_str().eq_ignore_ascii_case(&named))
+            {
+                Some(a) => vec![(*a).clone()],
+                None => return done(sender, Admission::RefuseSelfService, notes),
+            },
+            None => primaries.into_iter().cloned().collect(),
+        };
+        let admission = Admission::SelfService {
+            accounts,
+            commands: commands(&inbound.new_text),
+        };
+        return done(sender, admission, notes);
+    }
+
+    // 4. A follow-up: only from people entitled to the ticket.
+    let mut refers_to = None;
+    if let Thread::FollowUp { ticket, link } = thread {
+        let ticket = *ticket;
+        let entitled = !rules.check_sender
+            // The same mail again, or a report about our own mail.
+            || matches!(link, Link::SameMessageId | Link::BouncedOriginal)
+            || authorized_for_ticket(dir, &members, ticket)?
+            || dir.is_participant(ticket, address)?
+            // They received our mail about it, e.g. a colleague it was forwarded to.
+            || dir.sent_on_ticket(ticket, &answered)?;
+        if entitled {
+            return done(sender, Admission::FollowUp, notes);
+        }
+        notes.push(format!(
+            "the message carried the token of ticket #{ticket}, but {address} is not on that ticket (intake.check_sender): not added to it"
+        ));
+        refers_to = Some(ticket);
+    }
+
+    // 5. A new ticket.
+    let stranger = |notes: Vec<String>, claimed: Option<AccountId>| {
+        let unverified = Opening {
+            unverified: true,
+            refers_to,
+            ..Opening::default()
+        };
+        let admission = match (rules.released, rules.unknown_sender) {
+            (Some(_), _) | (None, UnknownSender::Accept) => Admission::Open(unverified),
+            (None, UnknownSender::Verify) => Admission::Verify { refers_to },
+            (None, UnknownSender::Reject) => Admission::Reject { refers_to },
+        };
+        done(Sender::Stranger { claimed }, admission, notes)
+    };
+    if members.is_empty() {
+        return stranger(notes, sender_claim(&sender));
+    }
+    // An ISP names the child account it writes for.
+    if let Some(named) = named_account(inbound) {
+        let target = match AccountId::parse(&named) {
+            Ok(id) => dir.account(&id)?,
+            Err(_) => None,
+        };
+        let direct = target
+            .as_ref()
+            .and_then(|t| members.iter().find(|m| m.facts.id == t.id));
+        let via_parent = target.as_ref().and_then(|t| {
+            let parent = t.parent.as_ref()?;
+            members.iter().find(|m| m.facts.id == *parent)
+        });
+        match (target, direct, via_parent) {
+            (Some(t), Some(m), _) => {
+                let sender = Sender::Account {
+                    account: t.id.clone(),
+                    how: m.how(),
+                };
+                return done(sender, Admission::Open(opening(&t, refers_to)), notes);
+            }
+            (Some(t), None, Some(m)) => {
+                notes.push(format!(
+                    "opened by {address} of account {} for its child account {}",
+                    m.facts.id, t.id
+                ));
+                let sender = Sender::Account {
+                    account: t.id.clone(),
+                    how: How::Parent {
+                        parent: m.facts.id.clone(),
+                    },
+                };
+                return done(sender, Admission::Open(opening(&t, refers_to)), notes);
+            }
+            _ if rules.released.is_some() => notes.push(format!(
+                "named account {named:?}, which {address} may not write for: filed as if it had named none"
+            )),
+            _ => return done(sender, Admission::RefuseAccount { named }, notes),
+        }
+    }
+    match best.as_slice() {
+        [one] => {
+            let admission = Admission::Open(opening(&one.facts, refers_to));
+            done(sender, admission, notes)
+        }
+        many => {
+            let accounts: Vec<AccountId> = many.iter().map(|m| m.facts.id.clone()).collect();
+            notes.push(format!(
+                "{address} matches accounts {} equally well: no account set; choose one with `postdesk ticket set-account`",
+                accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            let admission = Admission::Open(Opening {
+                candidates: accounts,
+                priority: many.iter().any(|m| m.facts.priority),
+                refers_to,
+                ..Opening::default()
+            });
+            done(sender, admission, notes)
+        }
+    }
+}
+
+fn sender_claim(sender: &Sender) -> Option<AccountId> {
+    match sender {
+        Sender::Stranger { claimed } => claimed.clone(),
+        _ => None,
+    }
+}
+
+fn opening(facts: &AccountFacts, refers_to: Option<TicketId>) -> Opening {
+    Opening {
+        account: Some(facts.id.clone()),
+        priority: facts.priority,
+        language: facts.language,
+        refers_to,
+        ..Opening::default()
+    }
+}
+
+/// Whether one of the sender's accounts is the ticket's account, or the
+/// ISP (parent) of it.
+fn authorized_for_ticket<D: Directory>(
+    dir: &D,
+    members: &[Member],
+    ticket: TicketId,
+) -> Result<bool, D::Error> {
+    let Some(account) = dir.ticket_account(ticket)?.flatten() else {
+        return Ok(false);
+    };
+    if members.iter().any(|m| m.facts.id == account) {
+        return Ok(true);
+    }
+    let parent = dir.account(&account)?.and_then(|a| a.parent);
+    Ok(parent.is_some_and(|p| members.iter().any(|m| m.facts.id == p)))
+}
+
+/// The grants that really match, reduced to the best rule per account,
+/// most specific first (ties in account order, for a stable result).
+fn best_per_account(
+    grants: Vec<Grant>,
+    address: &Address,
+    opts: &MatchOptions,
+) -> Vec<(AccountId, Rule)> {
+    let mut best: Vec<(AccountId, Rule)> = Vec::new();
+    for g in grants.into_iter().filter(|g| g.rule.matches(address, opts)) {
+        match best.iter_mut().find(|(a, _)| *a == g.account) {
+            Some((_, rule)) if g.rule.specificity() > rule.specificity() => *rule = g.rule,
+            Some(_) => {}
+            None => best.push((g.account, g.rule)),
+        }
+    }
+    best.sort_by(|(a, ra), (b, rb)| {
+        rb.specificity().cmp(&ra.specificity()).then_with(|| {
+            a.as_str()
+                .to_ascii_lowercase()
+                .cmp(&b.as_str().to_ascii_lowercase())
+        })
+    });
+    best
+}
+
+/// `authorized senders` (or `authorised`), after any `Re:`.
+fn is_self_service_subject(subject: &str) -> bool {
+    let s = strip_reply_prefixes(subject).trim();
+    s.eq_ignore_ascii_case("authorized senders") || s.eq_ignore_ascii_case("authorised senders")
+}
+
+static SUBJECT_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\[\s*account\s*:?\s+([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\s*\]")
+        .expect("static regex")
+});
+
+static BODY_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^account\s*:\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,63})$").expect("static regex")
+});
+
+/// The account a message names: `[account ID]` in the subject, or
+/// `Account: ID` as the first line of the new text.
+pub fn named_account(inbound: &Inbound) -> Option<String> {
+    if let Some(c) = SUBJECT_ACCOUNT.captures(&inbound.subject) {
+        return Some(c[1].to_string());
+    }
+    let first = inbound
+        .new_text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?;
+    BODY_ACCOUNT.captures(first).map(|c| c[1].to_string())
+}
+
+/// The self-service lines of a message's new text, up to the signature:
+/// `add X`, `remove X` (X: addresses, domains, `*.domain`, several allowed
+/// with commas), `list`. An `Account:` line names the account and is not a
+/// command. At most 100 commands.
+pub fn commands(text: &str) -> Vec<Command> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line == "--" || line.starts_with("-- ") || out.len() >= 100 {
+            break;
+        }
+        if line.is_empty() || BODY_ACCOUNT.is_match(line) {
+            continue;
+        }
+        let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        let patterns = || {
+            SenderPattern::parse_list(rest)
+                .ok()
+                .filter(|p| !p.is_empty())
+        };
+        match verb.to_ascii_lowercase().as_str() {
+            "add" => match patterns() {
+                Some(list) => out.extend(list.into_iter().map(Command::Add)),
+                None => out.push(Command::Unknown(line.to_string())),
+            },
+            "remove" | "delete" | "revoke" => match patterns() {
+                Some(list) => out.extend(list.into_iter().map(Command::Remove)),
+                None => out.push(Command::Unknown(line.to_string())),
+            },
+            "list" if rest.is_empty() => out.push(Command::List),
+            _ => out.push(Command::Unknown(line.to_string())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::convert::Infallible;
+
+    use super::*;
+    use crate::types::Mailbox;
+
+    /// The directory as a few maps; grants are every rule of every account,
+    /// so identify's exact comparison is what is tested.
+    #[derive(Default)]
+    struct Map {
+        accounts: Vec<(AccountFacts, Address, Vec<SenderPattern>)>,
+        tickets: HashMap<i64, Option<&'static str>>,
+        participants: Vec<(i64, &'static str)>,
+        sent: Vec<(i64, &'static str)>,
+        confirmations: Vec<&'static str>,
+    }
+
+    fn id(s: &str) -> AccountId {
+        AccountId::parse(s).unwrap()
+    }
+
+    impl Map {
+        fn account(mut self, name: &str, primary: &str, authorized: &str) -> Map {
+            self.accounts.push((
+                AccountFacts {
+                    id: id(name),
+                    parent: None,
+                    priority: false,
+                    require_authentication: None,
+                    language: None,
+                },
+                Address::parse(primary).unwrap(),
+                SenderPattern::parse_list(authorized).unwrap(),
+            ));
+            self
+        }
+
+        fn with(mut self, f: impl FnOnce(&mut AccountFacts)) -> Map {
+            f(&mut self.accounts.last_mut().unwrap().0);
+            self
+        }
+    }
+
+    impl Directory for Map {
+        type Error = Infallible;
+        fn grants(&self, _: &Address) -> Result<Vec<Grant>, Infallible> {
+            let mut out = Vec::new();
+            for (facts, primary, authorized) in &self.accounts {
+                out.push(Grant {
+                    account: facts.id.clone(),
+                    rule: Rule::Primary(primary.clone()),
+                });
+                for p in authorized {
+                    out.push(Grant {
+                        account: facts.id.clone(),
+                        rule: Rule::Authorized(p.clone()),
+                    });
+                }
+            }
+            Ok(out)
+        }
+        fn account(&self, want: &AccountId) -> Result<Option<AccountFacts>, Infallible> {
+            Ok(self
+                .accounts
+                .iter()
+                .find(|(f, ..)| f.id == *want)
+                .map(|(f, ..)| f.clone()))
+        }
+        fn ticket_account(&self, t: TicketId) -> Result<Option<Option<AccountId>>, Infallible> {
+            Ok(self.tickets.get(&t.0).map(|a| a.map(id)))
+        }
+        fn is_participant(&self, t: TicketId, who: &Address) -> Result<bool, Infallible> {
+            Ok(self
+                .participants
+                .iter()
+                .any(|(n, a)| *n == t.0 && Address::parse(a).unwrap() == *who))
+        }
+        fn sent_on_ticket(&self, t: TicketId, ids: &[String]) -> Result<bool, Infallible> {
+            Ok(self
+                .sent
+                .iter()
+                .any(|(n, m)| *n == t.0 && ids.iter().any(|i| i == m)))
+        }
+        fn confirmation_sent(&self, ids: &[String]) -> Result<bool, Infallible> {
+            Ok(self
+                .confirmations
+                .iter()
+                .any(|c| ids.iter().any(|i| i == c)))
+        }
+    }
+
+    fn mail(from: &str, subject: &str, body: &str) -> Inbound {
+        Inbound {
+            from: Some(Mailbox {
+                name: None,
+                address: Address::parse(from).unwrap(),
+            }),
+            subject: subject.into(),
+            new_text: body.into(),
+            ..Inbound::default()
+        }
+    }
+
+    struct Setup {
+        token: Token,
+        unknown_sender: UnknownSender,
+        check_sender: bool,
+        require_authentication: bool,
+        authserv_configured: bool,
+        matching: MatchOptions,
+        released: Option<Release>,
+    }
+
+    impl Default for Setup {
+        fn default() -> Setup {
+            Setup {
+                token: Token::new("DESK"),
+                unknown_sender: UnknownSender::Verify,
+                check_sender: true,
+                require_authentication: false,
+                authserv_configured: false,
+                matching: MatchOptions::default(),
+                released: None,
+            }
+        }
+    }
+
+    impl Setup {
+        fn rules(&self) -> Rules<'_> {
+            Rules {
+                token: &self.token,
+                unknown_sender: self.unknown_sender,
+                check_sender: self.check_sender,
+                require_authentication: self.require_authentication,
+                authserv_configured: self.authserv_configured,
+                self_service: true,
+                matching: self.matching,
+                released: self.released,
+            }
+        }
+
+        fn run(&self, dir: &Map, m: &Inbound, auth: &Auth, thread: &Thread) -> Identity {
+            identify(m, auth, thread, dir, &self.rules()).unwrap()
+        }
+
+        fn fresh(&self, dir: &Map, m: &Inbound) -> Identity {
+            self.run(dir, m, &Auth::NotChecked, &Thread::New)
+        }
+    }
+
+    fn opened_for(i: &Identity) -> Option<Option<String>> {
+        match &i.admission {
+            Admission::Open(o) => Some(o.account.as_ref().map(|a| a.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Which account a new message is filed under, for senders matching
+    /// several accounts: the most specific rule wins, a tie is ambiguous.
+    #[test]
+    fn most_specific_match_wins_and_ties_are_ambiguous() {
+        let dir = Map::default()
+            .account(
+                "acme",
+                "boss@acme.example",
+                "ops@acme.example, acme.example",
+            )
+            .account(
+                "acme-eu",
+                "eu-boss@acme.example",
+                "*.acme.example, ops@acme.example",
+            )
+            .account("shared-a", "a@a.example", "partner.example")
+            .account("shared-b", "b@b.example", "partner.example")
+            .account("deep", "d@d.example", "*.eu.acme.example");
+        let s = Setup::default();
+        #[rustfmt::skip]
+        let cases: &[(&str, Option<&str>)] = &[
+            ("boss@acme.example",       Some("acme")),     // primary beats domain of acme-eu? (no: primary of acme)
+            ("eu-boss@acme.example",    Some("acme-eu")),  // primary beats acme's domain rule
+            ("EU-BOSS@ACME.example",    Some("acme-eu")),
+            ("anyone@acme.example",     Some("acme")),     // domain: acme only
+            ("x@fr.acme.example",       Some("acme-eu")),  // wildcard
+            ("x@a.eu.acme.example",     Some("deep")),     // the longer wildcard
+            ("x@partner.example",       None),             // a tie: no account
+        ];
+        for &(from, want) in cases {
+            let got = s.fresh(&dir, &mail(from, "Hello", "x"));
+            assert_eq!(
+                opened_for(&got),
+                Some(want.map(String::from)),
+                "{from}: {got:?}"
+            );
+        }
+        // ops@acme.example is an address entry of two accounts: ambiguous, shown to staff.
+        let got = s.fresh(&dir, &mail("ops@acme.example", "Hello", "x"));
+        assert_eq!(
+            got.sender,
+            Sender::Ambiguous {
+                accounts: vec![id("acme"), id("acme-eu")]
+            }
+        );
+        let Admission::Open(o) = &got.admission else {
+            panic!("{got:?}")
+        };
+        assert_eq!(o.account, None);
+        assert_eq!(o.candidates, [id("acme"), id("acme-eu")]);
+        assert!(got.notes[0].contains("equally well"), "{:?}", got.notes);
+        // A stranger is one.
+        let got = s.fresh(&dir, &mail("who@else.example", "Hello", "x"));
+        assert_eq!(got.sender, Sender::Stranger { claimed: None });
+        assert_eq!(got.admission, Admission::Verify { refers_to: None });
+    }
+
+    #[test]
+    fn plus_tags_and_case_follow_the_config() {
+        let dir = Map::default().account("a", "Ann@a.example", "ops@b.example");
+        let mut s = Setup::default();
+        let who = |s: &Setup, from: &str| opened_for(&s.fresh(&dir, &mail(from, "x", "x")));
+        assert_eq!(who(&s, "ann@A.example"), Some(Some("a".into())));
+        assert_eq!(
+            who(&s, "ops+urgent@b.example"),
+            None,
+            "a tag is a different address by default"
+        );
+        s.matching.ignore_plus_tags = true;
+        assert_eq!(who(&s, "ops+urgent@b.example"), Some(Some("a".into())));
+        s.matching.case_sensitive_local_part = true;
+        assert_eq!(who(&s, "ann@a.example"), None);
+        assert_eq!(who(&s, "Ann@A.EXAMPLE"), Some(Some("a".into())));
+    }
+
+    #[test]
+    fn unknown_sender_policies() {
+        let dir = Map::default();
+        let m = mail("who@else.example", "Hello", "x");
+        let mut s = Setup::default();
+        for (policy, want) in [
+            (UnknownSender::Verify, Admission::Verify { refers_to: None }),
+            (UnknownSender::Reject, Admission::Reject { refers_to: None }),
+            (
+                UnknownSender::Accept,
+                Admission::Open(Opening {
+                    unverified: true,
+                    ..Opening::default()
+                }),
+            ),
+        ] {
+            s.unknown_sender = policy;
+            assert_eq!(s.fresh(&dir, &m).admission, want, "{policy:?}");
+        }
+        // Released (by an operator, or by the code): a ticket, marked unverified.
+        s.unknown_sender = UnknownSender::Reject;
+        s.released = Some(Release::Confirmed);
+        assert!(matches!(
+            s.fresh(&dir, &m).admission,
+            Admission::Open(Opening {
+                unverified: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn required_authentication_makes_a_forged_from_a_stranger() {
+        let dir = Map::default()
+            .account("strict", "boss@strict.example", "strict.example")
+            .with(|f| f.require_authentication = Some(true))
+            .account("lax", "boss@lax.example", "")
+            .with(|f| f.require_authentication = Some(false));
+        let s = Setup {
+            authserv_configured: true,
+            ..Setup::default()
+        };
+        let pass = Auth::Pass("dmarc=pass".into());
+        let fail = Auth::Fail("dmarc=fail".into());
+        let m = mail("x@strict.example", "Hello", "x");
+        let got = s.run(&dir, &m, &pass, &Thread::New);
+        assert_eq!(opened_for(&got), Some(Some("strict".into())));
+        for auth in [fail.clone(), Auth::NoResult] {
+            let got = s.run(&dir, &m, &auth, &Thread::New);
+            assert_eq!(
+                got.sender,
+                Sender::Stranger {
+                    claimed: Some(id("strict"))
+                },
+                "{auth:?}"
+            );
+            assert_eq!(got.admission, Admission::Verify { refers_to: None });
+            assert!(
+                got.notes[0].contains("requires authentication"),
+                "{:?}",
+                got.notes
+            );
+        }
+        // The global switch, overridden per account.
+        let s = Setup {
+            authserv_configured: true,
+            require_authentication: true,
+            ..Setup::default()
+        };
+        let got = s.run(
+            &dir,
+            &mail("boss@lax.example", "Hello", "x"),
+            &fail,
+            &Thread::New,
+        );
+        assert_eq!(opened_for(&got), Some(Some("lax".into())));
+        let dir = dir.account("default", "boss@default.example", "");
+        let got = s.run(
+            &dir,
+            &mail("boss@default.example", "Hello", "x"),
+            &fail,
+            &Thread::New,
+        );
+        assert!(matches!(got.sender, Sender::Stranger { .. }), "{got:?}");
+    }
+
+    #[test]
+    fn isp_opens_tickets_for_its_children_only() {
+        let dir = Map::default()
+            .account("isp-01", "noc@isp.example", "isp.example")
+            .account("cust-1", "admin@cust1.example", "")
+            .with(|f| {
+                f.parent = Some(id("isp-01"));
+                f.language = Some(Language::Fr);
+                f.priority = true;
+            })
+            .account("cust-2", "admin@cust2.example", "");
+        let s = Setup::default();
+        for (subject, body) in [
+            ("Mail down", "Account: cust-1\nHello, ..."),
+            ("Mail down", "\n  account : CUST-1  \nHello"),
+            ("[account cust-1] Mail down", "Hello"),
+        ] {
+            let got = s.fresh(&dir, &mail("tech@isp.example", subject, body));
+            assert_eq!(
+                got.sender,
+                Sender::Account {
+                    account: id("cust-1"),
+                    how: How::Parent {
+                        parent: id("isp-01")
+                    }
+                },
+                "{subject} / {body:?}"
+            );
+            let Admission::Open(o) = &got.admission else {
+                panic!("{got:?}")
+            };
+            assert_eq!(
+                (o.language, o.priority, o.unverified),
+                (Some(Language::Fr), true, false)
+            );
+        }
+        // Not a child of the ISP, or no such account: refused, whoever it is.
+        for named in ["cust-2", "nobody"] {
+            let got = s.fresh(
+                &dir,
+                &mail("tech@isp.example", "x", &format!("Account: {named}\nHi")),
+            );
+            assert_eq!(
+                got.admission,
+                Admission::RefuseAccount {
+                    named: named.into()
+                }
+            );
+        }
+        // The "Account:" line must be the first line: later mentions do nothing.
+        let got = s.fresh(&dir, &mail("tech@isp.example", "x", "Hi\nAccount: cust-2"));
+        assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
+        // A stranger naming an account is still a stranger.
+        let got = s.fresh(&dir, &mail("x@nowhere.example", "x", "Account: cust-1"));
+        assert_eq!(got.admission, Admission::Verify { refers_to: None });
+        // Released by an operator after a refusal: filed under the sender's own account.
+        let released = Setup {
+            released: Some(Release::Operator),
+            ..Setup::default()
+        };
+        let got = released.fresh(&dir, &mail("tech@isp.example", "x", "Account: cust-2"));
+        assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
+    }
+
+    #[test]
+    fn follow_up_rule() {
+        let mut dir = Map::default()
+            .account("acme", "boss@acme.example", "acme.example")
+            .account("isp", "noc@isp.example", "")
+            .account("child", "c@child.example", "")
+            .with(|f| f.parent = Some(id("isp")))
+            .account("other", "x@other.example", "");
+        dir.tickets = HashMap::from([(1, Some("acme")), (2, Some("child")), (3, None)]);
+        dir.participants = vec![(1, "cc@friend.example")];
+        dir.sent = vec![(1, "receipt-1@desk.example")];
+        let token = |n| Thread::FollowUp {
+            ticket: TicketId(n),
+            link: Link::Token,
+        };
+        let s = Setup::default();
+        let reply = |from: &str, refs: &[&str]| {
+            let mut m = mail(from, "Re: [DESK #1] x", "more");
+            m.references = refs.iter().map(|r| r.to_string()).collect();
+            m
+        };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Inbound, Thread, bool)> = vec![
+            ("authorized for the account", reply("ann@acme.example", &[]), token(1), true),
+            ("participant",                 reply("cc@friend.example", &[]), token(1), true),
+            ("got our mail (References)",   reply("colleague@else.example", &["receipt-1@desk.example"]), token(1), true),
+            ("token alone, stranger",       reply("evil@else.example", &[]), token(1), false),
+            ("our mail of another ticket",  reply("evil@else.example", &["receipt-9@desk.example"]), token(1), false),
+            ("ISP on a child's ticket",     reply("noc@isp.example", &[]), token(2), true),
+            ("ticket without account",      reply("ann@acme.example", &[]), token(3), false),
+            ("bounce of our mail",          reply("mailer-daemon@else.example", &[]),
+                                            Thread::FollowUp { ticket: TicketId(1), link: Link::BouncedOriginal }, true),
+        ];
+        for (what, m, thread, want) in cases {
+            let got = s.run(&dir, &m, &Auth::NotChecked, &thread);
+            assert_eq!(
+                got.admission == Admission::FollowUp,
+                want,
+                "{what}: {got:?}"
+            );
+        }
+        // The stranger's token message is a stranger's message (policy), referring to the ticket.
+        let got = s.run(
+            &dir,
+            &reply("evil@else.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
+        assert_eq!(
+            got.admission,
+            Admission::Verify {
+                refers_to: Some(TicketId(1))
+            }
+        );
+        assert!(got.notes[0].contains("not on that ticket"));
+        // A customer of another account gets a ticket of their own account.
+        let got = s.run(
+            &dir,
+            &reply("x@other.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
+        let Admission::Open(o) = &got.admission else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (o.account.clone(), o.refers_to),
+            (Some(id("other")), Some(TicketId(1)))
+        );
+        // check_sender = false: the token alone suffices.
+        let off = Setup {
+            check_sender: false,
+            ..Setup::default()
+        };
+        let got = off.run(
+            &dir,
+            &reply("evil@else.example", &[]),
+            &Auth::NotChecked,
+            &token(1),
+        );
+        assert_eq!(got.admission, Admission::FollowUp);
+    }
+
+    #[test]
+    fn confirmations_are_recognised_first() {
+        let dir = Map {
+            confirmations: vec!["confirm.abc@desk.example"],
+            tickets: HashMap::from([(1, None)]),
+            ..Map::default()
+        };
+        let s = Setup::default();
+        let m = mail(
+            "who@else.example",
+            "Re: [DESK confirm 7G4K-X2PD-9QHT] Re: [DESK #1] x",
+            "yes",
+        );
+        let got = s.run(
+            &dir,
+            &m,
+            &Auth::NotChecked,
+            &Thread::FollowUp {
+                ticket: TicketId(1),
+                link: Link::Token,
+            },
+        );
+        assert_eq!(
+            got.admission,
+            Admission::Confirm {
+                code: Some("7G4KX2PD9QHT".into())
+            }
+        );
+        let mut m = mail("who@else.example", "Re: mangled subject", "yes");
+        m.in_reply_to = vec!["confirm.abc@desk.example".into()];
+        assert_eq!(
+            s.fresh(&dir, &m).admission,
+            Admission::Confirm { code: None }
+        );
+        // Not when the held message itself is taken in again.
+        let released = Setup {
+            released: Some(Release::Confirmed),
+            ..Setup::default()
+        };
+        assert!(matches!(
+            released.fresh(&dir, &m).admission,
+            Admission::Open(_)
+        ));
+    }
+
+    #[test]
+    fn self_service_from_the_primary_only() {
+        let dir = Map::default()
+            .account(
+                "acme",
+                "boss@acme.example",
+                "ops@acme.example, acme.example",
+            )
+            .account("acme2", "boss@acme.example", "");
+        let body = "add new@acme.example, partner.example\nremove ops@acme.example\nlist\nHi there\n-- \nBoss\nadd x.example";
+        let s = Setup::default();
+        let got = s.fresh(
+            &dir,
+            &mail("boss@acme.example", "Re: Authorized Senders", body),
+        );
+        let want = vec![
+            Command::Add(SenderPattern::parse("new@acme.example").unwrap()),
+            Command::Add(SenderPattern::parse("partner.example").unwrap()),
+            Command::Remove(SenderPattern::parse("ops@acme.example").unwrap()),
+            Command::List,
+            Command::Unknown("Hi there".into()),
+        ];
+        assert_eq!(
+            got.admission,
+            Admission::SelfService {
+                accounts: vec![id("acme"), id("acme2")],
+                commands: want.clone()
+            }
+        );
+        // Naming one of them.
+        let got = s.fresh(
+            &dir,
+            &mail(
+                "boss@acme.example",
+                "authorized senders",
+                &format!("Account: acme2\n{body}"),
+            ),
+        );
+        assert!(
+            matches!(&got.admission, Admission::SelfService { accounts, .. } if accounts == &[id("acme2")])
+        );
+        // Authorized, but not the primary: refused, and told.
+        let got = s.fresh(&dir, &mail("ops@acme.example", "authorized senders", body));
+        assert_eq!(got.admission, Admission::RefuseSelfService);
+        let got = s.fresh(&dir, &mail("x@nowhere.example", "authorized senders", body));
+        assert_eq!(got.admission, Admission::RefuseSelfService);
+        // A forged primary where authentication can be checked: held, untold.
+        let checked = Setup {
+            authserv_configured: true,
+            ..Setup::default()
+        };
+        for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
+            let got = checked.run(
+                &dir,
+                &mail("boss@acme.example", "authorized senders", body),
+                &auth,
+                &Thread::New,
+            );
+            assert!(
+                matches!(
+                    got.admission,
+                    Admission::Hold {
+                        kind: HoldKind::Refused,
+                        ..
+                    }
+                ),
+                "{got:?}"
+            );
+        }
+        let got = checked.run(
+            &dir,
+            &mail("boss@acme.example", "authorized senders", body),
+            &Auth::Pass("dmarc=pass".into()),
+            &Thread::New,
+        );
+        assert!(matches!(got.admission, Admission::SelfService { .. }));
+        // Another subject is an ordinary ticket.
+        let got = s.fresh(
+            &dir,
+            &mail("boss@acme.example", "authorized senders please", body),
+        );
+        assert!(matches!(got.admission, Admission::Open(_)));
+    }
+}
