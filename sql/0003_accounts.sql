@@ -69,12 +69,8 @@ CREATE INDEX verifications_sender ON verifications(sender_key, expires_at);
 CREATE INDEX verifications_quarantine ON verifications(quarantine);
 CREATE INDEX verifications_outbox ON verifications(outbox);
 
--- Small named values the store keeps for itself (the digest of the
--- declared accounts last applied).
-CREATE TABLE store_state (
-    name   TEXT NOT NULL PRIMARY KEY,
-    value  TEXT NOT NULL
-);
+-- The digest of the declared accounts last applied is kept in the settings
+-- table of migration 0002 (key "declared_accounts").
 
 -- Flags for staff: a priority sender, an unverified sender, and the
 -- accounts an ambiguous sender matched (JSON array) when none was chosen.

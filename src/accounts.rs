@@ -104,7 +104,7 @@ impl AccountSpec {
     }
 }
 
-/// The store_state entry holding the digest of the declared set last applied.
+/// The settings entry holding the digest of the declared set last applied.
 const DECLARED_STATE: &str = "declared_accounts";
 
 /// What [`sync_declared`] changed.
@@ -133,7 +133,7 @@ pub fn sync_declared(
         hasher.update(b"\n");
     }
     let digest = hex::encode(hasher.finalize());
-    if store.read().state(DECLARED_STATE)?.as_deref() == Some(digest.as_str()) {
+    if store.read().setting(DECLARED_STATE)?.as_deref() == Some(digest.as_str()) {
         return Ok(SyncReport {
             unchanged: true,
             ..SyncReport::default()
@@ -205,7 +205,7 @@ pub fn sync_declared(
                 report.removed += 1;
             }
         }
-        tx.set_state(DECLARED_STATE, &digest)?;
+        tx.set_setting(DECLARED_STATE, &digest)?;
         Ok(report)
     })
 }

@@ -363,15 +363,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn set_state(&mut self, name: &str, value: &str) -> Result<()> {
-        self.exec(
-            "INSERT INTO store_state (name, value) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            params![name, value],
-        )?;
-        Ok(())
-    }
-
     /// Files a ticket under `account` (or none), settling an ambiguity.
     pub fn set_ticket_account(&mut self, ticket: TicketId, account: Option<&str>) -> Result<bool> {
         Ok(self.exec(
@@ -718,14 +709,6 @@ impl Reader<'_> {
             .prepare_cached(&sql)?
             .query_map(params![sender_key, ts(now)], verification_from_row)?
             .collect::<Result<_, _>>()?)
-    }
-
-    pub fn state(&self, name: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT value FROM store_state WHERE name = ?1")?
-            .query_row(params![name], |r| r.get(0))
-            .optional()?)
     }
 
     /// Automatic mails of `kind` queued to `to` since `since`.
