@@ -153,3 +153,54 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     let (status, _, log) = d.stop_after_signal();
     assert!(status.success(), "{status:?}\n{log}");
 }
+
+/// `[[account]]` changes take effect on a reload: the daemon applies the
+/// declared accounts when it takes a configuration, not only at start.
+#[test]
+fn reload_applies_the_declared_accounts() {
+    // The shipped default for strangers: their mail waits for a confirmation.
+    let desk = Desk::strict("");
+    let d = daemon(&desk);
+    d.wait_log(&["postdesk running"], Duration::from_secs(10));
+    let account = |id: &str| desk.open_store().read().account(id).unwrap();
+    assert!(account("cust-1").is_none());
+
+    let plain = std::fs::read_to_string(&desk.config).unwrap();
+    let declared = format!(
+        "{plain}\n[[account]]\nid = \"cust-1\"\nprimary = \"ann@customer.example\"\nlanguage = \"fr\"\n"
+    );
+    std::fs::write(&desk.config, &declared).unwrap();
+    desk.ok(&["reload"]);
+    wait_until(
+        "cust-1 applied by the reload",
+        Duration::from_secs(10),
+        || account("cust-1"),
+    );
+    // Ann is the account's now: her mail opens a ticket for it at once.
+    drop_into_maildir(
+        &desk.path("var/inbox"),
+        "one",
+        &customer_mail("ann@customer.example", "Help", "r1@c.example", "hi"),
+    );
+    wait_until("ticket 1", Duration::from_secs(10), || {
+        (ticket_count(&desk) == 1).then_some(())
+    });
+    let ticket = desk
+        .open_store()
+        .read()
+        .ticket(postdesk::types::TicketId(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.account.as_deref(), Some("cust-1"));
+
+    // Declared no more: the next reload removes it.
+    std::fs::write(&desk.config, &plain).unwrap();
+    desk.ok(&["reload"]);
+    wait_until(
+        "cust-1 removed by the reload",
+        Duration::from_secs(10),
+        || account("cust-1").is_none().then_some(()),
+    );
+    let (status, _, log) = d.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+}

@@ -683,3 +683,84 @@ fn changed_rules_apply_to_waiting_tickets_at_the_next_sweep() {
     assert_eq!(ticket(&desk, 1)["next_deadline"], Value::Null);
     assert!(actions(&sweep(&desk, "2026-06-01T00:00:00+02:00")).is_empty());
 }
+
+/// The customer side's notices speak the language of the ticket's account
+/// (lengths in words included); the staff side's the desk's default.
+#[test]
+fn notices_to_an_account_customer_are_in_the_account_language() {
+    let desk = Desk::with_extra(&format!(
+        "{PARIS}\n[[account]]\nid = \"cust-fr\"\nprimary = \"ann@customer.example\"\nlanguage = \"fr\"\n"
+    ));
+    // Applied as the daemon or any mail-taking command applies them.
+    desk.ok(&["account", "list"]);
+    first_mail(&desk, "2025-11-03T10:00:00+01:00");
+    assert_eq!(ticket(&desk, 1)["account"], "cust-fr");
+    let r = sweep(&desk, "2025-11-05T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    let rows = outbox(&desk);
+    assert_eq!(kinds_since(&desk, 1), both("warning"));
+    let customer = raw_mail(&desk, rows[1].2);
+    assert!(customer.contains("Bonjour"), "{customer}");
+    assert!(customer.contains("2 jours"), "{customer}");
+    let staff = raw_mail(&desk, rows[2].2);
+    assert!(staff.contains("Hello,"), "{staff}");
+    assert!(staff.contains("2 days"), "{staff}");
+
+    desk.ok(&["ticket", "close", "1", "--reason", "done"]);
+    let rows = outbox(&desk);
+    assert_eq!(kinds_since(&desk, 3), both("closed"));
+    let customer = raw_mail(&desk, rows[3].2);
+    assert!(customer.contains("est maintenant fermé"), "{customer}");
+    let staff = raw_mail(&desk, rows[4].2);
+    assert!(staff.contains("is now closed"), "{staff}");
+}
+
+/// A reply after the reopen window opens a ticket that continues the old
+/// one: same account, same flags. A silent import (`--no-receipts`) that
+/// reopens a ticket sends nobody anything, the staff side included.
+#[test]
+fn a_late_reply_keeps_the_account_and_a_silent_import_tells_nobody() {
+    let desk = Desk::strict(&format!(
+        "{PARIS}\n[[account]]\nid = \"cust-1\"\nprimary = \"ann@customer.example\"\npriority = true\n"
+    ));
+    desk.ok(&["account", "list"]);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    desk.ok(&["ticket", "close", "1", "--at", "2025-11-04T10:00:00+01:00"]);
+    reply(
+        &desk,
+        "late@customer.example",
+        "Again!",
+        "2025-12-05T10:00:00+01:00",
+    );
+    let new = ticket(&desk, 2);
+    assert_eq!(new["reopened_from"], 1);
+    assert_eq!(new["account"], "cust-1");
+    assert_eq!(new["priority"], true);
+    assert_eq!(new["unverified"], false);
+
+    // Closed again, then a reply inside the window comes in by a silent import.
+    desk.ok(&["ticket", "close", "2"]);
+    let mails = outbox(&desk).len();
+    let raw = customer_mail(
+        "ann@customer.example",
+        "Re: [DESK #2] Printer on fire",
+        "quiet@customer.example",
+        "Still broken.",
+    );
+    let out = desk.run(&["ingest", "--no-receipts", "--queue-only"], &raw);
+    assert!(out.status.success(), "{out:?}");
+    let shown = ticket(&desk, 2);
+    assert_eq!(shown["status"], "in-progress");
+    assert_eq!(outbox(&desk).len(), mails, "a silent import sent mail");
+    assert!(
+        shown["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no changed mail to staff: no automatic mail during this import")),
+        "{shown:#}"
+    );
+}
