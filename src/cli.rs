@@ -76,7 +76,7 @@ pub struct IngestArgs {
     /// With --maildir: remove each file once it is stored.
     #[arg(long)]
     pub remove: bool,
-    /// Send no receipts for the tickets this opens (importing an old archive).
+    /// Send no automatic mail at all: no receipts, confirmation requests or notices (importing an old archive).
     #[arg(long)]
     pub no_receipts: bool,
     /// Only queue the mail this causes; leave delivery to `postdesk run`.
