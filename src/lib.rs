@@ -36,6 +36,7 @@ pub mod daemon;
 pub mod identify;
 pub mod intake;
 pub mod lifecycle;
+pub mod mailcmd;
 pub mod notify;
 pub mod outbox;
 pub mod parse;
