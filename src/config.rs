@@ -56,12 +56,88 @@ pub struct Config {
     pub accounts_file: Option<PathBuf>,
 }
 
-/// The staff side. Issue "staff mail" adds the members; for now the
-/// addresses that get the staff side's automatic mail (warnings, closes,
-/// changes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The staff side: the members, who answer tickets from their mail client
+/// (recognised by address or alias), and the addresses that get the staff
+/// side's mail (notifications, warnings, closes, changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
     pub notify: Vec<Address>,
+    pub members: Vec<StaffMember>,
+    /// Relays of staff replies to one address in 24 hours (loop guard).
+    pub max_relays_per_day: u32,
+}
+
+impl Default for Staff {
+    fn default() -> Staff {
+        Staff {
+            notify: Vec::new(),
+            members: Vec::new(),
+            max_relays_per_day: 50,
+        }
+    }
+}
+
+/// One `[[staff.member]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub name: String,
+    pub address: Address,
+    /// Other addresses the member writes from.
+    pub aliases: Vec<Address>,
+}
+
+impl StaffMember {
+    /// The member's name and address, as `#assign` and the history show them.
+    pub fn mailbox(&self) -> crate::types::Mailbox {
+        crate::types::Mailbox {
+            name: Some(self.name.clone()),
+            address: self.address.clone(),
+        }
+    }
+}
+
+impl Staff {
+    /// The member who writes from `address` (their address or an alias).
+    pub fn member(&self, address: &Address, opts: &MatchOptions) -> Option<&StaffMember> {
+        self.members.iter().find(|m| {
+            m.address.same_mailbox(address, opts)
+                || m.aliases.iter().any(|a| a.same_mailbox(address, opts))
+        })
+    }
+
+    /// The member `#assign` names: by name (any case), address or alias.
+    pub fn find(&self, name_or_address: &str, opts: &MatchOptions) -> Option<&StaffMember> {
+        let wanted = name_or_address.trim();
+        if let Ok(a) = Address::parse(wanted)
+            && let Some(m) = self.member(&a, opts)
+        {
+            return Some(m);
+        }
+        self.members
+            .iter()
+            .find(|m| m.name.trim().eq_ignore_ascii_case(wanted))
+    }
+
+    /// Whether `address` is the staff side's: a member's address or alias,
+    /// or a notification address. Customer-side mail never goes there.
+    pub fn is_staff_address(&self, address: &Address, opts: &MatchOptions) -> bool {
+        self.member(address, opts).is_some()
+            || self.notify.iter().any(|a| a.same_mailbox(address, opts))
+    }
+
+    /// Where the staff side's mail goes: `notify`, else every member.
+    pub fn recipients(&self) -> Vec<Address> {
+        if !self.notify.is_empty() {
+            return self.notify.clone();
+        }
+        let mut out: Vec<Address> = Vec::new();
+        for m in &self.members {
+            if !out.contains(&m.address) {
+                out.push(m.address.clone());
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,6 +590,16 @@ enum RawLength {
 #[serde(deny_unknown_fields, expecting = "a [staff] table")]
 struct RawStaff {
     notify: Option<Vec<String>>,
+    max_relays_per_day: Option<i64>,
+    member: Option<Vec<RawStaffMember>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [[staff.member]] table")]
+struct RawStaffMember {
+    name: Option<String>,
+    address: Option<String>,
+    aliases: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -771,7 +857,13 @@ impl Config {
         push_section(&mut out, "[transport]", &self.transport.to_raw());
         push_section(&mut out, "[intake]", &self.intake.to_raw());
         push_section(&mut out, "[outbox]", &self.outbox.to_raw());
-        push_section(&mut out, "[staff]", &staff_to_raw(&self.staff));
+        // Members as [[staff.member]] tables of their own: serialized inside
+        // [staff] they would come out as a top-level [[member]].
+        let (staff, members) = staff_to_raw(&self.staff);
+        push_section(&mut out, "[staff]", &staff);
+        for m in &members {
+            push_section(&mut out, "[[staff.member]]", m);
+        }
         push_section(&mut out, "[calendar]", &calendar_to_raw(&self.calendar));
         for rule in &self.inactivity {
             push_section(&mut out, "[[inactivity]]", &rule_to_raw(rule));
@@ -1617,7 +1709,78 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        ok.then_some(Staff { notify })
+        let max_relays = self.int(
+            "staff.max_relays_per_day",
+            r.max_relays_per_day,
+            50,
+            1..=10_000,
+        );
+        // Every address (or alias) names one member, so a mail is one
+        // member's; names are what `#assign` takes, so they are unique too.
+        let mut members: Vec<StaffMember> = Vec::new();
+        let mut seen: Vec<(Address, String)> = Vec::new();
+        for (i, m) in r.member.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("staff.member[{i}]");
+            let name = self
+                .required(
+                    &format!("{key}.name"),
+                    m.name.as_deref(),
+                    "the name staff and customers see, and `#assign` takes",
+                )
+                .map(|n| n.trim().to_string());
+            if let Some(n) = &name
+                && n.contains(char::is_control)
+            {
+                ok = self.check(false, &format!("{key}.name"), "must be one line");
+            }
+            if let Some(n) = &name
+                && let Some(j) = members.iter().position(|o| o.name.eq_ignore_ascii_case(n))
+            {
+                ok = self.check(
+                    false,
+                    &format!("{key}.name"),
+                    format!("{n:?} is already staff.member[{j}]'s name"),
+                );
+            }
+            let address_key = format!("{key}.address");
+            let address = self
+                .required(&address_key, m.address.as_deref(), "the member's address")
+                .and_then(|s| {
+                    Address::parse(s)
+                        .map_err(|e| self.fail(&address_key, e))
+                        .ok()
+                });
+            let aliases = self.addresses(&format!("{key}.aliases"), m.aliases);
+            let (Some(name), Some(address), Some(aliases)) = (name, address, aliases) else {
+                ok = false;
+                continue;
+            };
+            let mut all = vec![(address.clone(), address_key)];
+            all.extend(
+                aliases
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| (a.clone(), format!("{key}.aliases[{j}]"))),
+            );
+            for (a, k) in all {
+                if let Some((_, first)) = seen.iter().find(|(b, _)| *b == a) {
+                    ok = self.check(false, &k, format!("{a} is already {first}"));
+                } else {
+                    seen.push((a, k));
+                }
+            }
+            members.push(StaffMember {
+                name,
+                address,
+                aliases,
+            });
+        }
+        let max_relays_per_day = max_relays?;
+        ok.then_some(Staff {
+            notify,
+            members,
+            max_relays_per_day,
+        })
     }
 
     fn calendar(&mut self, r: RawCalendar) -> Option<Calendar> {
@@ -2340,10 +2503,22 @@ impl Intake {
     }
 }
 
-fn staff_to_raw(s: &Staff) -> RawStaff {
-    RawStaff {
+fn staff_to_raw(s: &Staff) -> (RawStaff, Vec<RawStaffMember>) {
+    let staff = RawStaff {
         notify: Some(s.notify.iter().map(|a| a.to_string()).collect()),
-    }
+        max_relays_per_day: Some(i64::from(s.max_relays_per_day)),
+        member: None,
+    };
+    let members = s
+        .members
+        .iter()
+        .map(|m| RawStaffMember {
+            name: Some(m.name.clone()),
+            address: Some(m.address.to_string()),
+            aliases: Some(m.aliases.iter().map(|a| a.to_string()).collect()),
+        })
+        .collect();
+    (staff, members)
 }
 
 fn calendar_to_raw(c: &Calendar) -> RawCalendar {

@@ -114,6 +114,10 @@ pub trait Known {
     fn ticket_exists(&self, id: TicketId) -> Result<bool, Self::Error>;
     /// The ticket a Message-ID belongs to (received or sent by us).
     fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
+    /// The ticket `id` was merged into (`#merge`), if it was.
+    fn merged_into(&self, _id: TicketId) -> Result<Option<TicketId>, Self::Error> {
+        Ok(None)
+    }
 }
 
 /// How a follow-up was recognised, for the history and the logs.
@@ -132,8 +136,24 @@ pub enum Thread {
     New,
 }
 
-/// The threading decision for one message.
+/// The threading decision for one message. A follow-up of a ticket that
+/// was merged into another goes to that one.
 pub fn thread<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
+    let Thread::FollowUp { mut ticket, link } = find(inbound, token, known)? else {
+        return Ok(Thread::New);
+    };
+    // Merges are never into a merged ticket; the bound is for a hand-edited
+    // database with a cycle.
+    for _ in 0..16 {
+        match known.merged_into(ticket)? {
+            Some(next) if next != ticket => ticket = next,
+            _ => break,
+        }
+    }
+    Ok(Thread::FollowUp { ticket, link })
+}
+
+fn find<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
     let follow = |ticket, link| Ok(Thread::FollowUp { ticket, link });
 
     // A token naming a ticket that does not exist (a typo, another desk's

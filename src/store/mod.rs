@@ -10,6 +10,7 @@ mod lifecycle;
 mod messages;
 mod outbox;
 mod quarantine;
+mod staff;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
+pub use staff::{Failing, MessageRole};
 pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
@@ -35,6 +37,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0002_lifecycle.sql"),
     ),
     ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
+    ("0004_staff", include_str!("../../sql/0004_staff.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +211,25 @@ pub struct Reader<'a> {
 impl<'a> Tx<'a> {
     pub fn read(&self) -> Reader<'_> {
         Reader { conn: &self.tx }
+    }
+
+    /// Runs `f` so that it happens as a whole or not at all: when it returns
+    /// `Ok(Err(_))`, every change it made is undone (an SQL savepoint) and
+    /// the transaction goes on. A staff mail's commands apply this way, all
+    /// or nothing, inside the batch's transaction.
+    pub fn all_or_nothing<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'a>) -> Result<std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        self.tx.execute_batch("SAVEPOINT all_or_nothing")?;
+        let outcome = f(self);
+        let end = match &outcome {
+            Ok(Ok(_)) => "RELEASE all_or_nothing",
+            // A store error aborts the whole transaction anyway.
+            _ => "ROLLBACK TO all_or_nothing; RELEASE all_or_nothing",
+        };
+        self.tx.execute_batch(end)?;
+        outcome
     }
 
     /// Runs one statement from the connection's statement cache: intake
