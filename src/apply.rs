@@ -15,11 +15,11 @@ use sha2::{Digest, Sha256};
 use crate::change;
 use crate::config::{Language, Staff, UnmatchedAutomatic};
 use crate::identify::{Admission, Command, Identity, Opening, Sender};
-use crate::relay::{self, Shown, Why};
-use crate::staffmail::{self, Staffer};
 use crate::outbox::compose::{self, Desk, Outgoing, Recipient};
 use crate::parse::Inbound;
+use crate::relay::{self, Shown, Why};
 use crate::screen::Verdict;
+use crate::staffmail::{self, Staffer};
 use crate::store::{
     Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
 };
@@ -145,15 +145,18 @@ impl Outcome {
         }
     }
 
-    /// Whether this outcome queued mail for the sender.
+    /// Whether this outcome may have queued mail, so that the outbox
+    /// sender is worth waking: said for sure where it is known, and for
+    /// every message that joined a ticket (its staff notification, a
+    /// bounce notice, a relay, a notice of a command).
     pub fn queued_mail(&self) -> bool {
         match self {
-            Outcome::Opened { receipt, .. } => receipt.is_ok(),
+            // The staff notification goes even without a receipt.
+            Outcome::Opened { .. } | Outcome::Appended { .. } => true,
             Outcome::Held { answer, .. } | Outcome::Account { answer, .. } => answer.is_some(),
-            // The released messages' receipts.
+            // The released messages' receipts and notifications.
             Outcome::Confirmed { released, .. } => *released > 0,
-            Outcome::Appended { .. } => false,
-            Outcome::Staff { action, .. } => *action == StaffAction::Refused,
+            Outcome::Staff { action, .. } => *action != StaffAction::Automatic,
         }
     }
 }

@@ -505,14 +505,7 @@ fn set_type(
     let mut fields = changed_fields(t, &after, &cause, false);
     fields.retain(|(k, _)| *k != "change");
     fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-    let (mails, skipped) = notify(
-        tx,
-        s,
-        &after,
-        "changed",
-        &|_| fields.clone(),
-        at,
-    )?;
+    let (mails, skipped) = notify(tx, s, &after, "changed", &|_| fields.clone(), at)?;
     Ok(Done {
         ticket: t.number,
         change: format!("type {} → {ty}", t.ticket_type),
@@ -634,7 +627,13 @@ fn notify(
                 None => {
                     let cause = format!("{seq}|{}", person.address.key());
                     let id = queue(tx, s, &view, kind, lang, &customer_fields, to, &cause, at)?;
-                    flag_failing(tx, t.number, kind, std::slice::from_ref(&person.address), at)?;
+                    flag_failing(
+                        tx,
+                        t.number,
+                        kind,
+                        std::slice::from_ref(&person.address),
+                        at,
+                    )?;
                     queued.push(id);
                 }
             }

@@ -808,15 +808,23 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
                 rfc3339(t.created),
                 rfc3339(t.updated)
             );
-            let addresses: Vec<crate::types::Address> =
-                participants.iter().map(|(m, _)| m.address.clone()).collect();
+            let addresses: Vec<crate::types::Address> = participants
+                .iter()
+                .map(|(m, _)| m.address.clone())
+                .collect();
             let failing = read.failing(&addresses)?;
             let people: Vec<String> = participants
                 .iter()
-                .map(|(m, role)| match failing.iter().find(|f| f.address == m.address) {
-                    Some(f) => format!("{m} ({role}; FAILING since {}: {})", rfc3339(f.at), f.status),
-                    None => format!("{m} ({role})"),
-                })
+                .map(
+                    |(m, role)| match failing.iter().find(|f| f.address == m.address) {
+                        Some(f) => format!(
+                            "{m} ({role}; FAILING since {}: {})",
+                            rfc3339(f.at),
+                            f.status
+                        ),
+                        None => format!("{m} ({role})"),
+                    },
+                )
                 .collect();
             println!("People:    {}", people.join(", "));
             println!("\nHistory");

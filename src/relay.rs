@@ -40,9 +40,13 @@ pub enum Why<'a> {
     /// A customer's reply reopened a closed ticket.
     Reopened,
     /// A staff member's internal note (`#note`).
-    Note { staff: &'a str },
+    Note {
+        staff: &'a str,
+    },
     /// A delivery-status notification about a mail of the ticket.
-    Bounce { reports: &'a [DeliveryReport] },
+    Bounce {
+        reports: &'a [DeliveryReport],
+    },
 }
 
 impl Why<'_> {
@@ -91,12 +95,19 @@ pub fn to_staff(
         change::note(tx, n, at, &format!("no staff-notify mail to staff: {why}"))?;
         return Ok(None);
     }
-    let view = change::view_for(&tx.read(), s.calendar, &t, Side::Staff, shown.map(|m| m.message))?;
+    let view = change::view_for(
+        &tx.read(),
+        s.calendar,
+        &t,
+        Side::Staff,
+        shown.map(|m| m.message),
+    )?;
     let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
     let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
     let message = match shown {
-        Some(m) => change::indent(m.text),
-        None => String::new(),
+        // A delivery report says its piece in the why-line.
+        Some(m) if !matches!(why, Why::Bounce { .. }) => change::indent(m.text),
+        _ => String::new(),
     };
     let attachments = shown
         .map(|m| {
@@ -152,11 +163,7 @@ pub fn to_staff(
         (_, None) => s.desk.name.to_string(),
     };
     let seq = tx.read().event_count(n)?;
-    let cause = format!(
-        "{}|{}|{seq}",
-        why.label(),
-        shown.map_or(0, |m| m.message)
-    );
+    let cause = format!("{}|{}|{seq}", why.label(), shown.map_or(0, |m| m.message));
     let mail = compose::staff_notify(
         &s.desk,
         s.language,
@@ -229,7 +236,13 @@ pub fn to_customer(
     let Some((first, rest)) = people.split_first() else {
         return Ok(out);
     };
-    let view = change::view_for(&tx.read(), s.calendar, &t, Side::Customer, Some(reply.message))?;
+    let view = change::view_for(
+        &tx.read(),
+        s.calendar,
+        &t,
+        Side::Customer,
+        Some(reply.message),
+    )?;
     let lang = change::customer_language(&tx.read(), s, &t)?;
     let mail = compose::relay(
         &s.desk,
@@ -245,7 +258,11 @@ pub fn to_customer(
         },
         at,
     );
-    let detail = format!("relay of {}'s reply queued to {}", reply.staff, list(&mail.to));
+    let detail = format!(
+        "relay of {}'s reply queued to {}",
+        reply.staff,
+        list(&mail.to)
+    );
     out.outbox = Some(queue(tx, s, &mail, n, false, &detail, at)?);
     change::flag_failing(tx, n, "relay", &mail.to, at)?;
     out.failing = tx
@@ -308,7 +325,12 @@ pub fn to_staff_member(
     let at = msg.at;
     let dest = [to.address.clone()];
     if let Some(why) = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)? {
-        change::note(tx, n, at, &format!("no staff-error mail to {}: {why}", to.address))?;
+        change::note(
+            tx,
+            n,
+            at,
+            &format!("no staff-error mail to {}: {why}", to.address),
+        )?;
         return Ok(None);
     }
     let t = change::reload(tx, n)?;
@@ -382,7 +404,11 @@ pub fn bounce(
         format!("delivery failed: {}", failure_lines(&reports).trim())
     };
     change::note(tx, n, msg.at, &line)?;
-    let about_staff_mail = match inbound.original.as_ref().and_then(|o| o.message_id.as_deref()) {
+    let about_staff_mail = match inbound
+        .original
+        .as_ref()
+        .and_then(|o| o.message_id.as_deref())
+    {
         Some(id) => tx
             .read()
             .sent_kind(id)?
@@ -492,7 +518,10 @@ fn failing_lines(tx: &Tx<'_>, t: &Ticket) -> Result<String, StoreError> {
 }
 
 fn list(to: &[Address]) -> String {
-    to.iter().map(Address::as_str).collect::<Vec<_>>().join(", ")
+    to.iter()
+        .map(Address::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Queues `mail` about ticket `n` with its history line.

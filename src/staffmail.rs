@@ -4,9 +4,13 @@
 //!
 //! The `#command` lines at the top of the new text (see `mailcmd`) are read
 //! first; a line that is not understood refuses the whole mail. Then, in
-//! one savepoint: the reply is stored and relayed (or the note stored),
-//! and the commands apply in order through `change`, which sends the
-//! "ticket changed" and close notices. A command the ticket's state refuses
+//! one savepoint: the commands that decide who gets the reply and what it
+//! says (`#drop`, `#account`, `#assign`, `#priority`); the reply, stored
+//! and relayed (or the note stored); then the commands that change the
+//! ticket's state (`#status`, `#close`, `#reject`, `#reopen`, `#hold`,
+//! `#type`, `#merge`), in order, through `change`, which sends the "ticket
+//! changed" and close notices — after the relay, and with the reply in
+//! their history. A command the ticket's state refuses
 //! (`#reopen` on an open ticket, `#merge` into a missing ticket …) undoes
 //! everything, relay included. A refused mail is kept on the ticket, shown
 //! to nobody, and its author gets the errors by mail.
@@ -86,7 +90,16 @@ pub fn staff_mail(
     };
 
     let applied = tx.all_or_nothing(|tx| {
-        // 1. The mail itself: a note, a reply relayed, or commands only.
+        let numbered: Vec<(usize, &MailCommand)> = commands.commands.iter().enumerate().collect();
+        let (first, then): (Vec<_>, Vec<_>) =
+            numbered.into_iter().partition(|(_, c)| before_the_reply(c));
+        // 1. Who gets the reply and what it says.
+        for (i, c) in first {
+            if let Err(why) = command(tx, s, n, c, author, at)? {
+                return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
+            }
+        }
+        // 2. The mail itself: a note, a reply relayed, or commands only.
         let mut relayed = Relayed::default();
         let action = if is_note {
             tx.set_message_role(message, MessageRole::StaffNote, Some(&text), Some(who.name))?;
@@ -96,7 +109,12 @@ pub fn staff_mail(
             tx.touch_ticket(n, at, true)?;
             StaffAction::Noted
         } else if !text.is_empty() {
-            tx.set_message_role(message, MessageRole::StaffReply, Some(&text), Some(who.name))?;
+            tx.set_message_role(
+                message,
+                MessageRole::StaffReply,
+                Some(&text),
+                Some(who.name),
+            )?;
             let detail = format!("reply by {}, threaded {how}", who.from);
             staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
             relayed = relay::to_customer(
@@ -115,13 +133,19 @@ pub fn staff_mail(
             tx.touch_ticket(n, at, true)?;
             StaffAction::Replied
         } else {
-            tx.set_message_role(message, MessageRole::StaffCommands, Some(""), Some(who.name))?;
+            tx.set_message_role(
+                message,
+                MessageRole::StaffCommands,
+                Some(""),
+                Some(who.name),
+            )?;
             let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
             staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
             StaffAction::Commands
         };
-        // 2. The commands, in order; the first one refused undoes it all.
-        for (i, c) in commands.commands.iter().enumerate() {
+        // 3. The ticket's state, in order; the first command refused
+        // undoes it all.
+        for (i, c) in then {
             if let Err(why) = command(tx, s, n, c, author, at)? {
                 return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
             }
@@ -140,14 +164,7 @@ pub fn staff_mail(
                     text: &text,
                     attachments: &inbound.attachments,
                 };
-                relay::to_staff(
-                    tx,
-                    s,
-                    n,
-                    Why::Note { staff: who.name },
-                    Some(shown),
-                    at,
-                )?;
+                relay::to_staff(tx, s, n, Why::Note { staff: who.name }, Some(shown), at)?;
             }
             if !relayed.withheld.is_empty() || !relayed.failing.is_empty() {
                 relay::to_staff_member(tx, s, n, msg, who.from, &[], &relayed)?;
@@ -181,6 +198,18 @@ fn refuse(
         message,
         action: StaffAction::Refused,
     })
+}
+
+/// Whether `c` applies before the reply is relayed: it changes who gets
+/// it, or what it shows.
+fn before_the_reply(c: &MailCommand) -> bool {
+    matches!(
+        c,
+        MailCommand::Drop(_)
+            | MailCommand::Account(_)
+            | MailCommand::Assign(_)
+            | MailCommand::Priority(_)
+    )
 }
 
 /// Carries out one command; `Ok(Err(why))` when the ticket refuses it.

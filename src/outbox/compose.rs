@@ -364,9 +364,10 @@ pub struct RelayMail<'a> {
 /// language. A person's answer, so not marked automatic.
 pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<Utc>) -> Outgoing {
     let v = r.view;
-    let subject = re(&desk
-        .token
-        .tag_subject(v.number, crate::thread::strip_reply_prefixes(&one_line(&v.subject))));
+    let subject = re(&desk.token.tag_subject(
+        v.number,
+        crate::thread::strip_reply_prefixes(&one_line(&v.subject)),
+    ));
     let mut vars = ticket_vars(desk, v);
     vars.push(("staff", r.staff.to_string()));
     vars.push(("message", r.text.trim_end().to_string()));

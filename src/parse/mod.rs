@@ -65,8 +65,7 @@ impl DeliveryReport {
 
     /// Not delivered (yet): failed or delayed.
     pub fn is_failure(&self) -> bool {
-        matches!(self.action.as_str(), "failed" | "delayed" | "")
-            && !self.status.starts_with('2')
+        matches!(self.action.as_str(), "failed" | "delayed" | "") && !self.status.starts_with('2')
     }
 }
 
