@@ -324,7 +324,20 @@ pub fn to_staff_member(
 ) -> Result<Option<i64>, StoreError> {
     let at = msg.at;
     let dest = [to.address.clone()];
-    if let Some(why) = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)? {
+    let mut refusal = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)?;
+    // The one automatic mail that answers a staff address: a mail rule or
+    // robot there that answers it would loop with us, as its answer is
+    // answered again. So the daily limit applies to it.
+    let told = tx
+        .read()
+        .mails_of_kind_to(&to.address, "staff-error", at - Duration::hours(24))?;
+    let limit = s.answer.max_per_day.max(1);
+    if refusal.is_none() && told >= limit {
+        refusal = Some(format!(
+            "{told} such answers to it in the last 24 hours reach intake.max_auto_replies_per_day"
+        ));
+    }
+    if let Some(why) = refusal {
         change::note(
             tx,
             n,
