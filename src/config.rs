@@ -2786,7 +2786,14 @@ mod tests {
         let rules = "[intake]\nreopen_window = \"45 days\"\n[[inactivity]]\nwaiting_for = \"customer\"\nclose_after = \"\"\n\
                      [[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"12 hours\", \"1 business day\"]\n\
                      [schedule]\nsweep = \"0 0 9 * * Mon-Fri\"";
-        let mut configs = vec![Config::embedded_default(), parse(EXAMPLE).unwrap()];
+        let staff = "[staff]\nmax_relays_per_day = 7\n[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n\
+                     [[staff.member]]\nname = \"Bo\"\naddress = \"b@x.example\"\naliases = [\"bo@x.example\", \"b2@x.example\"]";
+        assert_eq!(parse(staff).unwrap().staff.members.len(), 2);
+        let mut configs = vec![
+            Config::embedded_default(),
+            parse(EXAMPLE).unwrap(),
+            parse(staff).unwrap(),
+        ];
         configs.extend(
             [
                 smtp_full, sendmail, "", POP3_FULL, IMAP_FULL, lifecycle, rules,
@@ -2805,6 +2812,38 @@ mod tests {
         user = \"u\"\npassword_file = \"pw\"\nca_file = \"ca.pem\"\ntimeout = \"5s\"\npoll = \"2m\"\nleave_on_server = true";
     const IMAP_FULL: &str = "[[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"mail.example\"\ntls = \"starttls\"\n\
         user = \"u\"\npassword_env = \"IMAP_PW\"\nfolder = \"Support\"\nprocessed_folder = \"Done\"\nidle = false";
+
+    #[test]
+    fn staff_are_found_by_address_alias_and_name() {
+        let c = parse(
+            "[staff]\nnotify = [\"team@x.example\"]\n[[staff.member]]\nname = \"Alice\"\naddress = \"alice@x.example\"\n\
+             aliases = [\"a.smith@x.example\"]\n[[staff.member]]\nname = \"Bob\"\naddress = \"bob@x.example\"",
+        )
+        .unwrap();
+        let opts = c.intake.match_options();
+        let a = |s: &str| Address::parse(s).unwrap();
+        let name = |s: &str| c.staff.member(&a(s), &opts).map(|m| m.name.as_str());
+        assert_eq!(name("alice@x.example"), Some("Alice"));
+        assert_eq!(name("A.Smith@X.example"), Some("Alice"));
+        assert_eq!(name("bob@x.example"), Some("Bob"));
+        assert_eq!(
+            name("team@x.example"),
+            None,
+            "a notify address is no member"
+        );
+        assert_eq!(name("carol@x.example"), None);
+        let find = |s: &str| c.staff.find(s, &opts).map(|m| m.name.as_str());
+        assert_eq!(find("bob"), Some("Bob"));
+        assert_eq!(find(" ALICE "), Some("Alice"));
+        assert_eq!(find("a.smith@x.example"), Some("Alice"));
+        assert_eq!(find("carol"), None);
+        assert!(c.staff.is_staff_address(&a("team@x.example"), &opts));
+        assert!(!c.staff.is_staff_address(&a("ann@customer.example"), &opts));
+        assert_eq!(c.staff.recipients(), [a("team@x.example")]);
+        // Without notify addresses, the members get the staff side's mail.
+        let c = parse("[[staff.member]]\nname = \"Alice\"\naddress = \"alice@x.example\"").unwrap();
+        assert_eq!(c.staff.recipients(), [a("alice@x.example")]);
+    }
 
     #[test]
     fn pop3_and_imap_sources_get_their_defaults() {
@@ -2966,6 +3005,14 @@ mod tests {
             ("[intake]\nreopen_window = \"3 business days\"", "intake.reopen_window", 2, "invalid duration"),
             ("[staff]\nnotify = [\"team\"]", "staff.notify[0]", 2, "not an email address"),
             ("[staff]\nnotify = [\"a@x.example\", \"A@x.example\"]", "staff.notify[1]", 2, "already staff.notify[0]"),
+            ("[staff]\nmax_relays_per_day = 0", "staff.max_relays_per_day", 2, "must be 1-10000"),
+            ("[[staff.member]]\naddress = \"a@x.example\"", "staff.member[0].name", 1, "missing"),
+            ("[[staff.member]]\nname = \"Al\"", "staff.member[0].address", 1, "missing"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"al\"", "staff.member[0].address", 3, "not an email address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\naliases = [\"b\"]", "staff.member[0].aliases[0]", 4, "not an email address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n[[staff.member]]\nname = \"al\"\naddress = \"b@x.example\"", "staff.member[1].name", 5, "already staff.member[0]'s name"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n[[staff.member]]\nname = \"Bo\"\naddress = \"c@x.example\"\naliases = [\"A@x.example\"]", "staff.member[1].aliases[0]", 7, "already staff.member[0].address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\nphone = \"1\"", "staff.member[0].phone", 4, "unknown field"),
             ("[calendar]\ntimezone = \"Europe/Pariss\"", "calendar.timezone", 2, "IANA"),
             ("[calendar]\nworking_days = []", "calendar.working_days", 2, "at least one"),
             ("[calendar]\nworking_days = [\"mon\", \"Tuesday\"]", "calendar.working_days[1]", 2, "not a day"),

@@ -888,6 +888,91 @@ mod tests {
         ));
     }
 
+    /// Staff come before accounts, by address or alias, and only genuine
+    /// where our MTA's verdict can be had; a forged one is anyone.
+    #[test]
+    fn staff_are_recognised_before_accounts_and_must_be_genuine() {
+        use crate::config::StaffMember;
+        let dir = Map::default().account("desk", "boss@desk.example", "desk.example");
+        let staff = Staff {
+            members: vec![StaffMember {
+                name: "Alice".into(),
+                address: Address::parse("alice@desk.example").unwrap(),
+                aliases: vec![Address::parse("a.smith@desk.example").unwrap()],
+            }],
+            ..Staff::default()
+        };
+        let follow = Thread::FollowUp {
+            ticket: TicketId(3),
+            link: Link::Token,
+        };
+        let alice = || Sender::Staff {
+            name: "Alice".into(),
+            address: Address::parse("alice@desk.example").unwrap(),
+        };
+        let s = Setup {
+            staff: staff.clone(),
+            ..Setup::default()
+        };
+        let cases: &[(&str, &Thread, Auth, Sender, Admission)] = &[
+            // Not on the ticket, not an account: staff may write anyway.
+            (
+                "alice@desk.example",
+                &follow,
+                Auth::NotChecked,
+                alice(),
+                Admission::FollowUp,
+            ),
+            (
+                "A.Smith@desk.example",
+                &follow,
+                Auth::NotChecked,
+                alice(),
+                Admission::FollowUp,
+            ),
+            // A new mail from staff opens a ticket like anyone's.
+            (
+                "alice@desk.example",
+                &Thread::New,
+                Auth::NotChecked,
+                alice(),
+                Admission::Open(Opening::default()),
+            ),
+        ];
+        for (from, thread, auth, sender, admission) in cases {
+            let got = s.run(&dir, &mail(from, "Re: x", "#close"), auth, thread);
+            assert_eq!(&got.sender, sender, "{from}");
+            assert_eq!(&got.admission, admission, "{from}");
+        }
+        // With an authserv-id: a pass is staff; anything else is the
+        // account (or stranger) the address is otherwise.
+        let s = Setup {
+            staff,
+            authserv_configured: true,
+            ..Setup::default()
+        };
+        let got = s.run(
+            &dir,
+            &mail("alice@desk.example", "Re: x", "#close"),
+            &Auth::Pass("dmarc=pass".into()),
+            &follow,
+        );
+        assert_eq!(got.sender, alice());
+        for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
+            let got = s.run(
+                &dir,
+                &mail("alice@desk.example", "Re: x", "#close"),
+                &auth,
+                &follow,
+            );
+            assert!(
+                matches!(got.sender, Sender::Account { .. }),
+                "{auth:?}: {got:?}"
+            );
+            assert!(got.notes[0].contains("not genuine"), "{:?}", got.notes);
+        }
+    }
+
     #[test]
     fn required_authentication_makes_a_forged_from_a_stranger() {
         let dir = Map::default()

@@ -229,6 +229,31 @@ mod tests {
         );
     }
 
+    /// Our own loop header with our address: held as a loop; another
+    /// desk's header is that desk's business.
+    #[test]
+    fn our_own_loop_header_holds_the_message() {
+        let o = owned();
+        let rules = rules(&o);
+        let with = |v: &str| {
+            let mut m = msg(Some("ann@x.example"), MailClass::Normal);
+            m.headers = vec![("x-postdesk-loop".to_string(), v.to_string())];
+            m
+        };
+        for v in [
+            "support@desk.example",
+            " SUPPORT@desk.example ",
+            "<support@desk.example>",
+        ] {
+            let got = screen(&with(v), &rules);
+            assert_eq!(kind(&got), Some(HoldKind::Loop), "{v:?}: {got:?}");
+        }
+        for v in ["help@other.example", "", "garbage"] {
+            let got = screen(&with(v), &rules);
+            assert_eq!(kind(&got), None, "{v:?}: {got:?}");
+        }
+    }
+
     /// Blocked, spam, oversize, priority: which rule holds what.
     #[test]
     fn screen_rules_table() {

@@ -231,6 +231,52 @@ mod tests {
         }
     }
 
+    /// `#merge`: ticket 12 went into 1, and 1042 into 12 (a chain a
+    /// hand-edited database could make), 7 into itself (a cycle).
+    struct Merged(Map);
+
+    impl Known for Merged {
+        type Error = Infallible;
+        fn ticket_exists(&self, id: TicketId) -> Result<bool, Infallible> {
+            self.0.ticket_exists(id)
+        }
+        fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            self.0.ticket_of(message_id)
+        }
+        fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, Infallible> {
+            Ok(match id.0 {
+                12 => Some(TicketId(1)),
+                1042 => Some(TicketId(12)),
+                7 => Some(TicketId(7)),
+                _ => None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_follow_up_of_a_merged_ticket_goes_where_it_was_merged() {
+        let t = Token::new("ACME");
+        let mut map = known();
+        map.tickets.push(7);
+        let k = Merged(map);
+        for (subject, want) in [
+            ("Re: [ACME #12] x", Some(1)),
+            ("Re: [ACME #1042] x", Some(1)),
+            ("Re: [ACME #1] x", Some(1)),
+            ("Re: [ACME #7] x", Some(7)),
+            ("Re: nothing", None),
+        ] {
+            let got = match thread(&inbound(subject), &t, &k).unwrap() {
+                Thread::FollowUp { ticket, link } => {
+                    assert_eq!(link, Link::Token);
+                    Some(ticket.0)
+                }
+                Thread::New => None,
+            };
+            assert_eq!(got, want, "{subject}");
+        }
+    }
+
     #[test]
     fn token_is_found_through_mangled_prefixes() {
         let t = Token::new("ACME");

@@ -258,8 +258,7 @@ fn two_desks_writing_to_each_other_stop() {
     let b_notify = files_in(&b.path("var/sent/cur"))
         .into_iter()
         .map(|p| std::fs::read(p).unwrap())
-        .filter(|raw| recipients(raw) == ["team@other.example"])
-        .last()
+        .rfind(|raw| recipients(raw) == ["team@other.example"])
         .unwrap();
     world.deliver(
         OTHER,

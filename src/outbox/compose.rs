@@ -714,6 +714,138 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
     }
 
     #[test]
+    fn staff_notify_comes_from_the_desk_under_the_customer_name_with_her_files() {
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let team = [Address::parse("team@desk.example").unwrap()];
+        let v = view();
+        let files = [AttachmentFile {
+            info: crate::parse::Attachment {
+                name: Some("photo.png".into()),
+                content_type: "image/png".into(),
+                size: 4,
+            },
+            bytes: b"\x89PNG".to_vec(),
+        }];
+        let fields = [
+            ("customer", "Ann <ann@customer.example>".to_string()),
+            ("message", "  My printer burns.".to_string()),
+            ("new_ticket", "yes".to_string()),
+        ];
+        let out = staff_notify(
+            &desk,
+            Language::En,
+            &StaffNotice {
+                view: &v,
+                about: "Ann\r\nBcc: victim@evil.example",
+                to: &team,
+                fields: &fields,
+                cause: "c1",
+                attachments: &files,
+                references: &v.references,
+            },
+            DateTime::UNIX_EPOCH,
+        );
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert_eq!(back.from.as_ref().unwrap().address, own);
+        assert_eq!(
+            back.from.as_ref().unwrap().name.as_deref(),
+            Some("Ann Bcc: victim@evil.example via Desk Support"),
+            "one line, no header injected"
+        );
+        assert_eq!(back.reply_to[0].address, own);
+        assert_eq!(back.to[0].address, team[0]);
+        assert!(back.class.is_automatic(), "{:?}", back.class);
+        assert_eq!(back.in_reply_to, ["last@customer.example"]);
+        assert_eq!(back.references.len(), 2);
+        assert!(
+            back.text.contains("New ticket #7 from Ann"),
+            "{}",
+            back.text
+        );
+        assert!(back.text.contains("My printer burns."), "{}", back.text);
+        assert_eq!(back.attachments.len(), 1);
+        assert_eq!(back.attachments[0].name.as_deref(), Some("photo.png"));
+        let files_back = crate::parse::attachment_files(&out.raw, &limits());
+        assert_eq!(files_back[0].bytes, b"\x89PNG");
+        let raw = String::from_utf8_lossy(&out.raw);
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            head.contains("X-Postdesk-Loop: support@desk.example"),
+            "{head}"
+        );
+        assert!(!head.to_ascii_lowercase().contains("\nbcc:"), "{head}");
+        assert_eq!(out.kind, "staff-notify");
+    }
+
+    #[test]
+    fn a_relay_is_a_persons_answer_threaded_to_the_customer() {
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let ann = Mailbox {
+            name: Some("Ann".into()),
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let carl = Mailbox {
+            name: None,
+            address: Address::parse("carl@customer.example").unwrap(),
+        };
+        let mut v = view();
+        v.subject = "Re: Printer".into();
+        for lang in [Language::En, Language::Fr, Language::It] {
+            let out = relay(
+                &desk,
+                lang,
+                &RelayMail {
+                    view: &v,
+                    staff: "Alice",
+                    to: &ann,
+                    cc: std::slice::from_ref(&carl),
+                    text: "It is fixed.\n",
+                    cause: "hash",
+                    references: &v.references,
+                },
+                DateTime::UNIX_EPOCH,
+            );
+            let back = parse(&out.raw, &limits()).unwrap();
+            assert!(!back.class.is_automatic(), "{:?}", back.class);
+            assert_eq!(back.subject, "Re: [DESK #7] Printer");
+            assert_eq!(back.from.as_ref().unwrap().address, own);
+            assert_eq!(
+                back.from.as_ref().unwrap().name.as_deref(),
+                Some("Alice via Desk Support")
+            );
+            assert_eq!(back.to[0].address, ann.address);
+            assert_eq!(back.cc[0].address, carl.address);
+            assert_eq!(back.in_reply_to, ["last@customer.example"]);
+            assert!(
+                back.text.starts_with("It is fixed.\n\n-- \nAlice\n"),
+                "{}",
+                back.text
+            );
+            assert!(back.text.contains("HISTORY-TEXT"), "{}", back.text);
+            assert_eq!(out.to, [ann.address.clone(), carl.address.clone()]);
+            let raw = String::from_utf8_lossy(&out.raw);
+            assert!(raw.contains("X-Postdesk-Loop: support@desk.example"));
+            assert!(!raw.contains("Auto-Submitted"));
+        }
+    }
+
+    #[test]
     fn a_subject_cannot_inject_headers() {
         let mut inbound = Inbound {
             subject: "Hi\r\nBcc: victim@evil.example\r\nX-Evil: 1".into(),

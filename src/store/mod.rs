@@ -271,6 +271,40 @@ mod tests {
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
     }
 
+    /// What `all_or_nothing` undoes when its closure says no, and what it
+    /// keeps when it says yes, inside one transaction.
+    #[test]
+    fn all_or_nothing_undoes_a_refused_part_and_keeps_the_rest() {
+        let mut s = Store::open_in_memory().unwrap();
+        let count = |tx: &Tx<'_>| -> i64 {
+            tx.tx
+                .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+                .unwrap()
+        };
+        s.write(|tx| {
+            tx.set_setting("before", "1")?;
+            let refused = tx.all_or_nothing(|tx| {
+                tx.set_setting("inside", "1")?;
+                Ok(Err::<(), _>("no"))
+            })?;
+            assert_eq!(refused, Err("no"));
+            assert_eq!(count(tx), 1, "the refused part is undone");
+            let kept = tx.all_or_nothing(|tx| {
+                tx.set_setting("kept", "1")?;
+                Ok(Ok::<_, ()>(7))
+            })?;
+            assert_eq!(kept, Ok(7));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let keys: Vec<String> = ["before", "inside", "kept"]
+            .into_iter()
+            .filter(|k| s.read().setting(k).unwrap().is_some())
+            .map(String::from)
+            .collect();
+        assert_eq!(keys, ["before", "kept"]);
+    }
+
     #[test]
     fn refuses_a_database_from_the_future() {
         let dir = tempfile::tempdir().unwrap();
