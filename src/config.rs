@@ -754,6 +754,11 @@ impl Config {
         let intake = raw.intake.and_then(|r| l.intake(r));
         let outbox = raw.outbox.and_then(|r| l.outbox(r));
         let staff = raw.staff.and_then(|r| l.staff(r));
+        // The staff side's mail going to the support address would come
+        // back to the desk: a loop by configuration.
+        if let (Some(service), Some(staff)) = (&service, &staff) {
+            l.own_address_is_no_staff(&service.address, staff);
+        }
         let calendar = raw.calendar.and_then(|r| l.calendar(r));
         let inactivity = match raw.inactivity {
             None => Some(Rule::defaults()),
@@ -1781,6 +1786,28 @@ impl<'a> Loader<'a> {
             members,
             max_relays_per_day,
         })
+    }
+
+    fn own_address_is_no_staff(&mut self, own: &Address, staff: &Staff) {
+        let why = "the support address (service.address): the desk would mail itself";
+        for (i, a) in staff.notify.iter().enumerate() {
+            self.check(a != own, &format!("staff.notify[{i}]"), format!("is {why}"));
+        }
+        for (i, m) in staff.members.iter().enumerate() {
+            let key = format!("staff.member[{i}]");
+            self.check(
+                m.address != *own,
+                &format!("{key}.address"),
+                format!("is {why}"),
+            );
+            for (j, a) in m.aliases.iter().enumerate() {
+                self.check(
+                    a != own,
+                    &format!("{key}.aliases[{j}]"),
+                    format!("is {why}"),
+                );
+            }
+        }
     }
 
     fn calendar(&mut self, r: RawCalendar) -> Option<Calendar> {
@@ -3006,6 +3033,8 @@ mod tests {
             ("[staff]\nnotify = [\"team\"]", "staff.notify[0]", 2, "not an email address"),
             ("[staff]\nnotify = [\"a@x.example\", \"A@x.example\"]", "staff.notify[1]", 2, "already staff.notify[0]"),
             ("[staff]\nmax_relays_per_day = 0", "staff.max_relays_per_day", 2, "must be 1-10000"),
+            ("[service]\naddress = \"help@x.example\"\n[staff]\nnotify = [\"Help@x.example\"]", "staff.notify[0]", 4, "the desk would mail itself"),
+            ("[service]\naddress = \"help@x.example\"\n[[staff.member]]\nname = \"H\"\naddress = \"a@x.example\"\naliases = [\"help@x.example\"]", "staff.member[0].aliases[0]", 6, "the desk would mail itself"),
             ("[[staff.member]]\naddress = \"a@x.example\"", "staff.member[0].name", 1, "missing"),
             ("[[staff.member]]\nname = \"Al\"", "staff.member[0].address", 1, "missing"),
             ("[[staff.member]]\nname = \"Al\"\naddress = \"al\"", "staff.member[0].address", 3, "not an email address"),
