@@ -8,6 +8,11 @@
 //! gate, [`answer_refusal`]: never to automatic mail (RFC 3834), nothing
 //! during a silent import, and at most `max_auto_replies_per_day` to one
 //! customer address.
+//!
+//! A new ticket and every customer follow-up are told to the staff side
+//! (`relay::to_staff`); a bounce about our mail is filed and told
+//! (`relay::bounce`); a staff member's mail on a ticket goes to
+//! `staffmail`.
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -641,7 +646,8 @@ pub struct AnswerRules<'a> {
 /// refusal, self-service answer, size notice, and the lifecycle's warning,
 /// close and "ticket changed" notices): `no_answer` (the message is
 /// automatic, or from ourselves; the ticket was opened by a robot), an
-/// import that sends nothing, our own address, and the daily limit per
+/// import that sends nothing, our own addresses (the support address, and
+/// for customer-side mail the staff's addresses), and the daily limit per
 /// customer address, the last line of defence against a loop with a robot
 /// our header checks did not recognise. The staff side's notification
 /// addresses are the desk's own: counted, never limited.

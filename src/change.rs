@@ -4,8 +4,8 @@
 //! change causes, queued in the same transaction (DESIGN invariant 2).
 //!
 //! Callers: `apply` (a customer's message), `sweep` (warnings and closes),
-//! the operator's `postdesk ticket …` commands, and later staff commands by
-//! mail. Lifecycle mail is automatic mail: `Auto-Submitted:
+//! the operator's `postdesk ticket …` commands, and staff replies, notes and
+//! commands by mail (`staffmail`). Lifecycle mail is automatic mail: `Auto-Submitted:
 //! auto-generated`, and passes the one gate of automatic mail,
 //! [`apply::answer_refusal`]: never sent to the sender of a ticket a robot
 //! opened, nothing during a silent import, and counted in

@@ -744,9 +744,17 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
                     participants: Vec<serde_json::Value>,
                     history: &'a [HistoryLine],
                 }
+                let addresses: Vec<crate::types::Address> = participants
+                    .iter()
+                    .map(|(m, _)| m.address.clone())
+                    .collect();
+                let failing = read.failing(&addresses)?;
                 let participants = participants
                     .iter()
-                    .map(|(m, role)| serde_json::json!({"address": m.address, "name": m.name, "role": role}))
+                    .map(|(m, role)| {
+                        let f = failing.iter().find(|f| f.address == m.address);
+                        serde_json::json!({"address": m.address, "name": m.name, "role": role, "failing": f})
+                    })
                     .collect();
                 return print_json(&Shown {
                     ticket: &t,

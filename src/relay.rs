@@ -192,6 +192,12 @@ pub struct Reply<'a> {
     pub text: &'a str,
     /// Unique per reply (the message's content hash): the Message-ID.
     pub cause: &'a str,
+    /// The staff mail as received: its files are passed on.
+    pub raw: &'a [u8],
+    pub attachments: &'a [Attachment],
+    /// Who the staff member wrote to directly (To, Cc): they have it
+    /// already, and get no second copy.
+    pub direct: &'a [Mailbox],
 }
 
 /// What became of a relay.
@@ -225,6 +231,14 @@ pub fn to_customer(
         if role == "staff" {
             continue;
         }
+        if reply.direct.iter().any(|d| d.address == person.address) {
+            let line = format!(
+                "relay not sent to {}: the staff mail went to them directly",
+                person.address
+            );
+            change::note(tx, n, at, &line)?;
+            continue;
+        }
         match withheld_because(tx, s, &person.address, at)? {
             Some(why) => out.withheld.push(format!("{}: {why}", person.address)),
             None => people.push(person),
@@ -244,6 +258,11 @@ pub fn to_customer(
         Some(reply.message),
     )?;
     let lang = change::customer_language(&tx.read(), s, &t)?;
+    let files = if reply.attachments.is_empty() {
+        Vec::new()
+    } else {
+        parse::attachment_files(reply.raw, &s.limits)
+    };
     let mail = compose::relay(
         &s.desk,
         lang,
@@ -255,6 +274,7 @@ pub fn to_customer(
             text: reply.text,
             cause: reply.cause,
             references: &view.references,
+            attachments: &files,
         },
         at,
     );

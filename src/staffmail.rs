@@ -88,6 +88,7 @@ pub fn staff_mail(
         who: who.name,
         reason: None,
     };
+    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
 
     let applied = tx.all_or_nothing(|tx| {
         let numbered: Vec<(usize, &MailCommand)> = commands.commands.iter().enumerate().collect();
@@ -126,6 +127,9 @@ pub fn staff_mail(
                     staff: who.name,
                     text: &text,
                     cause: &inbound.content_hash,
+                    raw: msg.raw,
+                    attachments: &inbound.attachments,
+                    direct: &direct,
                 },
                 at,
             )?;

@@ -666,6 +666,53 @@ fn cc_on_the_first_message_become_participants_and_drop_removes_one() {
     assert_eq!(relay.rcpt, ["ann@customer.example"]);
 }
 
+/// A staff reply with a file, sent to the desk and Cc'd to one participant
+/// directly: the relay carries the file and skips the one who has it.
+#[test]
+fn a_staff_reply_passes_its_file_on_and_skips_who_it_copied_directly() {
+    let desk = staff_desk();
+    ingest(
+        &desk,
+        &first_message("Cc: Carl <carl@customer.example>\r\n"),
+    );
+    let notify = mails(&desk)[1].clone();
+    let their = notify.message_id();
+    let answer = format!(
+        "From: Alice <alice@desk.example>\r\nTo: {ADDRESS}\r\nCc: carl@customer.example\r\n\
+Subject: Re: {}\r\nDate: Mon, 16 Nov 2026 11:00:00 +0100\r\n\
+Message-ID: <a-file@desk.example>\r\nIn-Reply-To: <{their}>\r\nReferences: <{their}>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"s1\"\r\n\r\n\
+--s1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVoici la facture corrigée.\r\n\
+--s1\r\nContent-Type: application/pdf; name=\"facture-11-v2.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"facture-11-v2.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+JVBERi0xLjQKJSBjb3JyZWN0ZWQK\r\n--s1--\r\n",
+        notify.subject()
+    );
+    let before = mails(&desk).len();
+    ingest(&desk, answer.as_bytes());
+    let after = new_mails(&desk, before);
+    assert_eq!(
+        kinds(&after),
+        [("relay".into(), "ann@customer.example".into())],
+        "Carl got Alice's own mail: no second copy"
+    );
+    let r = after[0].parsed();
+    assert!(
+        after[0].text().starts_with("Voici la facture corrigée."),
+        "{}",
+        after[0].text()
+    );
+    assert_eq!(r.attachment_count(), 1, "her file is passed on");
+    let pdf = r.attachment(0).unwrap();
+    assert_eq!(pdf.attachment_name(), Some("facture-11-v2.pdf"));
+    assert_eq!(pdf.contents(), b"%PDF-1.4\n% corrected\n");
+    let history = ticket(&desk, 1)["history"].to_string();
+    assert!(
+        history.contains("relay not sent to carl@customer.example"),
+        "{history}"
+    );
+}
+
 #[test]
 fn assign_priority_account_and_merge_by_mail() {
     let desk = Desk::with_extra(&format!(

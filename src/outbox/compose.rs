@@ -324,15 +324,7 @@ pub fn staff_notify(
         .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
         .text_body(body);
     b = thread_under(b, n.references);
-    for (i, f) in n.attachments.iter().enumerate() {
-        let name = f
-            .info
-            .name
-            .as_deref()
-            .map(one_line)
-            .unwrap_or_else(|| format!("attachment-{}", i + 1));
-        b = b.attachment(f.info.content_type.clone(), name, f.bytes.clone());
-    }
+    b = attach(b, n.attachments);
     let raw = b.write_to_vec().unwrap_or_default();
     Outgoing {
         kind: "staff-notify",
@@ -356,6 +348,8 @@ pub struct RelayMail<'a> {
     /// Message-IDs to thread under, oldest first: the newest is the
     /// customer's last message, which this answers.
     pub references: &'a [String],
+    /// The staff member's files, passed on.
+    pub attachments: &'a [AttachmentFile],
 }
 
 /// The relay of a staff reply to the customer side: from the support
@@ -389,6 +383,7 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         b = b.cc(cc);
     }
     b = thread_under(b, r.references);
+    b = attach(b, r.attachments);
     let mut rcpt = vec![r.to.address.clone()];
     rcpt.extend(r.cc.iter().map(|m| m.address.clone()));
     let raw = b.write_to_vec().unwrap_or_default();
@@ -399,6 +394,20 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         to: rcpt,
         raw,
     }
+}
+
+/// Attaches `files` (a file without a name gets `attachment-N`).
+fn attach<'x>(mut b: MessageBuilder<'x>, files: &[AttachmentFile]) -> MessageBuilder<'x> {
+    for (i, f) in files.iter().enumerate() {
+        let name = f
+            .info
+            .name
+            .as_deref()
+            .map(one_line)
+            .unwrap_or_else(|| format!("attachment-{}", i + 1));
+        b = b.attachment(f.info.content_type.clone(), name, f.bytes.clone());
+    }
+    b
 }
 
 /// In-Reply-To the newest of `references`, References all of them (the
@@ -818,6 +827,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     text: "It is fixed.\n",
                     cause: "hash",
                     references: &v.references,
+                    attachments: &[],
                 },
                 DateTime::UNIX_EPOCH,
             );
