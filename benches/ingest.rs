@@ -5,6 +5,9 @@
 //! messages/second (median of runs) and the peak resident memory of the
 //! postdesk process.
 //!
+//! The desk has a staff notification address, so every message also
+//! queues its staff notification (with the customer's files attached).
+//!
 //! Senders are unknown (`unknown_sender = "accept"`), or — the "accounts"
 //! runs — every one matched through 10,000 accounts declared in an
 //! `accounts_file` (applied to the database before the timed run), which
@@ -204,7 +207,8 @@ fn desk_config(dir: &Path, batch: usize, accounts: bool) -> std::path::PathBuf {
         &config,
         format!(
             "{top}[service]\ndatabase = \"db/postdesk.db\"\n[transport]\nkind = \"maildir\"\npath = \"sent\"\n\
-             [intake]\nbatch_size = {batch}\nunknown_sender = \"accept\"\n"
+             [intake]\nbatch_size = {batch}\nunknown_sender = \"accept\"\n\
+             [staff]\nnotify = [\"team@desk.example\"]\n"
         ),
     )
     .unwrap();

@@ -8,21 +8,28 @@
 //! gate, [`answer_refusal`]: never to automatic mail (RFC 3834), nothing
 //! during a silent import, and at most `max_auto_replies_per_day` to one
 //! customer address.
+//!
+//! A new ticket and every customer follow-up are told to the staff side
+//! (`relay::to_staff`); a bounce about our mail is filed and told
+//! (`relay::bounce`); a staff member's mail on a ticket goes to
+//! `staffmail`.
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::change;
-use crate::config::{Language, UnmatchedAutomatic};
-use crate::identify::{Admission, Command, Identity, Opening};
+use crate::config::{Language, Staff, UnmatchedAutomatic};
+use crate::identify::{Admission, Command, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Desk, Outgoing, Recipient};
 use crate::parse::Inbound;
+use crate::relay::{self, Shown, Why};
 use crate::screen::Verdict;
+use crate::staffmail::{self, Staffer};
 use crate::store::{
     Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
 };
 use crate::thread::{Link, Thread, strip_reply_prefixes};
-use crate::types::{AccountId, Address, HoldKind, Mailbox, TicketId};
+use crate::types::{AccountId, Address, HoldKind, MailClass, Mailbox, MatchOptions, TicketId};
 
 /// The desk's settings that decide what a message causes.
 pub struct Context<'a> {
@@ -86,6 +93,39 @@ pub enum Outcome {
         message: i64,
         released: usize,
     },
+    /// A staff member's mail on a ticket (see `staffmail`).
+    Staff {
+        ticket: TicketId,
+        message: i64,
+        action: StaffAction,
+    },
+}
+
+/// What a staff member's mail did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffAction {
+    /// A reply, relayed to the customer side (commands applied too).
+    Replied,
+    /// An internal note, told to the staff side.
+    Noted,
+    /// Commands only, applied; nothing relayed.
+    Commands,
+    /// Not applied (a command not understood or refused); its author told.
+    Refused,
+    /// Automatic mail from a staff address: kept, nothing else.
+    Automatic,
+}
+
+impl StaffAction {
+    pub fn label(self) -> &'static str {
+        match self {
+            StaffAction::Replied => "staff reply",
+            StaffAction::Noted => "staff note",
+            StaffAction::Commands => "staff commands",
+            StaffAction::Refused => "staff mail refused",
+            StaffAction::Automatic => "staff auto-reply",
+        }
+    }
 }
 
 impl Outcome {
@@ -93,7 +133,8 @@ impl Outcome {
         match self {
             Outcome::Opened { ticket, .. }
             | Outcome::Appended { ticket, .. }
-            | Outcome::Confirmed { ticket, .. } => Some(*ticket),
+            | Outcome::Confirmed { ticket, .. }
+            | Outcome::Staff { ticket, .. } => Some(*ticket),
             Outcome::Held { .. } | Outcome::Account { .. } => None,
         }
     }
@@ -103,19 +144,24 @@ impl Outcome {
             Outcome::Opened { message, .. }
             | Outcome::Appended { message, .. }
             | Outcome::Account { message, .. }
-            | Outcome::Confirmed { message, .. } => Some(*message),
+            | Outcome::Confirmed { message, .. }
+            | Outcome::Staff { message, .. } => Some(*message),
             Outcome::Held { .. } => None,
         }
     }
 
-    /// Whether this outcome queued mail for the sender.
+    /// Whether this outcome may have queued mail, so that the outbox
+    /// sender is worth waking: said for sure where it is known, and for
+    /// every message that joined a ticket (its staff notification, a
+    /// bounce notice, a relay, a notice of a command).
     pub fn queued_mail(&self) -> bool {
         match self {
-            Outcome::Opened { receipt, .. } => receipt.is_ok(),
+            // The staff notification goes even without a receipt.
+            Outcome::Opened { .. } | Outcome::Appended { .. } => true,
             Outcome::Held { answer, .. } | Outcome::Account { answer, .. } => answer.is_some(),
-            // The released messages' receipts.
+            // The released messages' receipts and notifications.
             Outcome::Confirmed { released, .. } => *released > 0,
-            Outcome::Appended { .. } => false,
+            Outcome::Staff { action, .. } => *action != StaffAction::Automatic,
         }
     }
 }
@@ -218,6 +264,20 @@ pub fn apply(
 
     match thread {
         Thread::FollowUp { ticket, link } => {
+            let how = match link {
+                Link::Token => "by its subject token".to_string(),
+                Link::InReplyTo(id) => format!("as a reply to <{id}>"),
+                Link::References(id) => format!("by its reference to <{id}>"),
+                Link::SameMessageId => "as another copy of a message already here".to_string(),
+                Link::BouncedOriginal => "as a report about a mail of this ticket".to_string(),
+            };
+            // A staff member's mail: a reply to relay, a note, commands.
+            if let Sender::Staff { name, .. } = &who.sender
+                && *link != Link::SameMessageId
+            {
+                let staffer = Staffer { name, from };
+                return staffmail::staff_mail(tx, &ctx.lifecycle, msg, staffer, *ticket, &how);
+            }
             // A person's reply to a ticket closed longer than the reopen
             // window ago opens a new ticket that refers to it (one ticket,
             // one issue). Automatic mail never reopens anything.
@@ -240,13 +300,6 @@ pub fn apply(
                 );
             }
             let message = tx.insert_message(&new_message(msg, Some(*ticket)))?;
-            let how = match link {
-                Link::Token => "by its subject token".to_string(),
-                Link::InReplyTo(id) => format!("as a reply to <{id}>"),
-                Link::References(id) => format!("by its reference to <{id}>"),
-                Link::SameMessageId => "as another copy of a message already here".to_string(),
-                Link::BouncedOriginal => "as a report about a mail of this ticket".to_string(),
-            };
             let class = match inbound.class.reason() {
                 Some(r) => format!(" [{}: {r}]", inbound.class.label()),
                 None => String::new(),
@@ -267,7 +320,23 @@ pub fn apply(
                 tx.touch_ticket(*ticket, msg.at, false)?;
             }
             if person {
-                change::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
+                let tr = change::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
+                // The customer's words go to the staff side.
+                let why = match tr {
+                    Some(tr) if tr.reopened => Why::Reopened,
+                    _ => Why::CustomerReplied,
+                };
+                relay::to_staff(
+                    tx,
+                    &ctx.lifecycle,
+                    *ticket,
+                    why,
+                    Some(shown(msg, message, from)),
+                    msg.at,
+                )?;
+            } else if matches!(inbound.class, MailClass::Bounce(_)) && *link != Link::SameMessageId
+            {
+                relay::bounce(tx, &ctx.lifecycle, *ticket, message, msg)?;
             }
             Ok(Outcome::Appended {
                 ticket: *ticket,
@@ -465,6 +534,20 @@ fn open(
         };
         tx.add_participant(ticket, &who, "delegate", msg.at)?;
     }
+    // Everyone the first message went to besides us (To and Cc) is in the
+    // conversation: they get the relays, as a reply-all would reach them.
+    // Never the desk's own addresses or the staff's.
+    let s = &ctx.lifecycle;
+    for person in inbound.to.iter().chain(&inbound.cc) {
+        if person.address == *ctx.desk.address
+            || person.address == from.address
+            || s.staff.is_staff_address(&person.address, &s.matching)
+            || delegates.contains(&person.address)
+        {
+            continue;
+        }
+        tx.add_participant(ticket, person, "cc", msg.at)?;
+    }
 
     let lang = o.language.unwrap_or(ctx.language);
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
@@ -493,11 +576,30 @@ fn open(
             outbox,
         },
     )?;
+    relay::to_staff(
+        tx,
+        &ctx.lifecycle,
+        ticket,
+        Why::NewTicket,
+        Some(shown(msg, message, from)),
+        msg.at,
+    )?;
     Ok(Outcome::Opened {
         ticket,
         message,
         receipt,
     })
+}
+
+/// A customer's stored message, as a staff notification shows it.
+fn shown<'a>(msg: &Incoming<'a>, message: i64, from: &'a Mailbox) -> Shown<'a> {
+    Shown {
+        message,
+        raw: msg.raw,
+        from,
+        text: &msg.inbound.new_text,
+        attachments: &msg.inbound.attachments,
+    }
 }
 
 /// Why no receipt may go out, if that is so: receipts may be turned off,
@@ -528,6 +630,10 @@ fn receipt_refusal(
 pub struct AnswerRules<'a> {
     /// The desk's own address: never sent automatic mail.
     pub own_address: &'a Address,
+    /// The staff side: its addresses are the desk's own too, and get no
+    /// customer-side mail.
+    pub staff: &'a Staff,
+    pub matching: MatchOptions,
     /// `intake.max_auto_replies_per_day`: automatic mails to one customer
     /// address in 24 hours.
     pub max_per_day: u32,
@@ -540,7 +646,8 @@ pub struct AnswerRules<'a> {
 /// refusal, self-service answer, size notice, and the lifecycle's warning,
 /// close and "ticket changed" notices): `no_answer` (the message is
 /// automatic, or from ourselves; the ticket was opened by a robot), an
-/// import that sends nothing, our own address, and the daily limit per
+/// import that sends nothing, our own addresses (the support address, and
+/// for customer-side mail the staff's addresses), and the daily limit per
 /// customer address, the last line of defence against a loop with a robot
 /// our header checks did not recognise. The staff side's notification
 /// addresses are the desk's own: counted, never limited.
@@ -565,6 +672,11 @@ pub fn answer_refusal(
     };
     if to == rules.own_address {
         return Ok(Some(format!("{to} is our own address")));
+    }
+    if rules.staff.is_staff_address(to, &rules.matching) {
+        return Ok(Some(format!(
+            "{to} is a staff address ([staff]): customer mail never goes there"
+        )));
     }
     let sent = tx.read().automatic_mails_to(to, at - Duration::hours(24))?;
     if sent >= rules.max_per_day {

@@ -4,8 +4,8 @@
 //! change causes, queued in the same transaction (DESIGN invariant 2).
 //!
 //! Callers: `apply` (a customer's message), `sweep` (warnings and closes),
-//! the operator's `postdesk ticket …` commands, and later staff commands by
-//! mail. Lifecycle mail is automatic mail: `Auto-Submitted:
+//! the operator's `postdesk ticket …` commands, and staff replies, notes and
+//! commands by mail (`staffmail`). Lifecycle mail is automatic mail: `Auto-Submitted:
 //! auto-generated`, and passes the one gate of automatic mail,
 //! [`apply::answer_refusal`]: never sent to the sender of a ticket a robot
 //! opened, nothing during a silent import, and counted in
@@ -19,12 +19,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::apply::{self, AnswerRules};
 use crate::calendar::{Calendar, Span};
-use crate::config::{Config, Language};
+use crate::config::{Config, Language, Staff};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
 use crate::outbox::compose::{self, Desk, Notice, Recipient, TicketView};
-use crate::store::{Event, EventKind, QueuedMail, Reader, StoreError, Ticket, Timers, Tx};
+use crate::parse::ParseLimits;
+use crate::store::{
+    Event, EventKind, MessageRole, QueuedMail, Reader, StoreError, Ticket, Timers, Tx,
+};
 use crate::template::span_words;
-use crate::types::{Address, Mailbox, Status, TicketId};
+use crate::types::{Address, Mailbox, MatchOptions, Status, TicketId};
 
 /// Everything a change needs from the config, borrowed.
 #[derive(Clone, Copy)]
@@ -37,11 +40,17 @@ pub struct Settings<'a> {
     pub rules: &'a [Rule],
     /// The staff side's notification addresses (`[staff] notify`).
     pub notify: &'a [Address],
+    /// The staff members and notification addresses (`[staff]`).
+    pub staff: &'a Staff,
+    /// How addresses compare (`[intake]` case and +tag settings).
+    pub matching: MatchOptions,
     /// The gate of every automatic mail (see [`apply::answer_refusal`]).
     pub answer: AnswerRules<'a>,
     /// None: a reply never reopens a closed ticket.
     pub reopen_window: Option<Duration>,
     pub ticket_types: &'a [String],
+    /// `[intake]` limits, for reading a message's attachments again.
+    pub limits: ParseLimits,
 }
 
 impl<'a> Settings<'a> {
@@ -52,8 +61,12 @@ impl<'a> Settings<'a> {
             calendar: &config.calendar,
             rules: &config.inactivity,
             notify: &config.staff.notify,
+            staff: &config.staff,
+            matching: config.intake.match_options(),
             answer: AnswerRules {
                 own_address: desk.address,
+                staff: &config.staff,
+                matching: config.intake.match_options(),
                 max_per_day: config.intake.max_auto_replies_per_day,
                 silent: false,
             },
@@ -62,6 +75,11 @@ impl<'a> Settings<'a> {
                 .reopen_window
                 .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
             ticket_types: &config.service.ticket_types,
+            limits: ParseLimits {
+                max_size: usize::try_from(config.intake.max_message_size).unwrap_or(usize::MAX),
+                max_depth: config.intake.max_mime_depth,
+                max_parts: config.intake.max_mime_parts,
+            },
         }
     }
 
@@ -191,8 +209,9 @@ pub fn reply_opens_new_ticket(s: &Settings<'_>, t: &Ticket, at: DateTime<Utc>) -
 }
 
 /// A customer's message, already stored on ticket `n`: moves the ticket
-/// (to in-progress, reopening it if closed) and its clock. A reopen tells
-/// the staff side. Returns the transition made, if any.
+/// (to in-progress, reopening it if closed) and its clock. Returns the
+/// transition made, if any; the caller's staff notification says when it
+/// reopened the ticket.
 pub fn customer_message(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
@@ -215,19 +234,6 @@ pub fn customer_message(
     };
     let cause = Cause::Customer(from);
     transition(tx, s, &t, tr, &cause, at)?;
-    if tr.reopened {
-        let after = reload(tx, n)?;
-        let fields = changed_fields(&t, &after, &cause, true);
-        notify(
-            tx,
-            s,
-            &after,
-            "changed",
-            &|_| fields.clone(),
-            Audience::StaffOnly,
-            at,
-        )?;
-    }
     Ok(Some(tr))
 }
 
@@ -296,7 +302,7 @@ pub fn command(
         }
     };
     let kind = if closed { "closed" } else { "changed" };
-    let (mails, skipped) = notify(tx, s, &after, kind, &fields, Audience::Both, at)?;
+    let (mails, skipped) = notify(tx, s, &after, kind, &fields, at)?;
     Ok(Done {
         ticket: n,
         change: format!("{} → {}", t.status, tr.to),
@@ -333,7 +339,7 @@ pub fn warn(
         }
         fields
     };
-    let (mails, skipped) = notify(tx, s, t, "warning", &fields, Audience::Both, at)?;
+    let (mails, skipped) = notify(tx, s, t, "warning", &fields, at)?;
     let warned = index as u32 + 1;
     tx.set_timers(
         t.number,
@@ -376,7 +382,7 @@ pub fn inactivity_close(
     transition(tx, s, t, tr, &cause, at)?;
     let after = reload(tx, t.number)?;
     let fields = |lang| closed_fields(s, lang, &after, &cause, at);
-    let (mails, skipped) = notify(tx, s, &after, "closed", &fields, Audience::Both, at)?;
+    let (mails, skipped) = notify(tx, s, &after, "closed", &fields, at)?;
     Ok(Some(Done {
         ticket: t.number,
         change: format!("{} → closed", t.status),
@@ -499,15 +505,7 @@ fn set_type(
     let mut fields = changed_fields(t, &after, &cause, false);
     fields.retain(|(k, _)| *k != "change");
     fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-    let (mails, skipped) = notify(
-        tx,
-        s,
-        &after,
-        "changed",
-        &|_| fields.clone(),
-        Audience::Both,
-        at,
-    )?;
+    let (mails, skipped) = notify(tx, s, &after, "changed", &|_| fields.clone(), at)?;
     Ok(Done {
         ticket: t.number,
         change: format!("type {} → {ty}", t.ticket_type),
@@ -516,7 +514,7 @@ fn set_type(
     })
 }
 
-fn reload(tx: &Tx<'_>, n: TicketId) -> Result<Ticket, StoreError> {
+pub fn reload(tx: &Tx<'_>, n: TicketId) -> Result<Ticket, StoreError> {
     tx.read()
         .ticket(n)?
         .ok_or_else(|| StoreError::Corrupt(format!("ticket #{n} vanished inside its transaction")))
@@ -587,12 +585,6 @@ fn closed_fields(
 // Mail
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Audience {
-    Both,
-    StaffOnly,
-}
-
 /// Queues notice `kind` about ticket `t` to the customer side (one mail per
 /// person, in the language of the ticket's account) and the staff side (one
 /// mail to every notify address, in the desk's language), each through the
@@ -605,7 +597,6 @@ fn notify(
     t: &Ticket,
     kind: &'static str,
     fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
-    audience: Audience,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
     let view = view(&tx.read(), s.calendar, t)?;
@@ -613,7 +604,7 @@ fn notify(
     let mut queued = Vec::new();
     let mut skipped = Vec::new();
 
-    if audience == Audience::Both {
+    {
         let robot = tx
             .read()
             .first_message_class(t.number)?
@@ -636,24 +627,36 @@ fn notify(
                 None => {
                     let cause = format!("{seq}|{}", person.address.key());
                     let id = queue(tx, s, &view, kind, lang, &customer_fields, to, &cause, at)?;
+                    flag_failing(
+                        tx,
+                        t.number,
+                        kind,
+                        std::slice::from_ref(&person.address),
+                        at,
+                    )?;
                     queued.push(id);
                 }
             }
         }
     }
-    let to = Recipient::Staff(s.notify);
-    if s.notify.is_empty() {
-        skipped.push(format!("no {kind} mail to staff: [staff] notify is empty"));
+    let staff = staff_recipients(s, t);
+    let to = Recipient::Staff(&staff);
+    if staff.is_empty() {
+        skipped.push(format!(
+            "no {kind} mail to staff: [staff] has no notify address and no member"
+        ));
     } else if let Some(why) = apply::answer_refusal(tx, &s.answer, at, to, None)? {
         let line = format!("no {kind} mail to staff: {why}");
         note(tx, t.number, at, &line)?;
         skipped.push(line);
     } else {
+        // The staff side sees its internal notes in the history too.
+        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None)?;
         let cause = format!("{seq}|staff");
         let id = queue(
             tx,
             s,
-            &view,
+            &staff_view,
             kind,
             s.language,
             &fields(s.language),
@@ -666,9 +669,44 @@ fn notify(
     Ok((queued, skipped))
 }
 
+/// Where the staff side's mail about `t` goes: `[staff] notify` (else every
+/// member), and the member it is assigned to.
+pub fn staff_recipients(s: &Settings<'_>, t: &Ticket) -> Vec<Address> {
+    let mut to = s.staff.recipients();
+    if let Some(a) = t.assignee.as_deref().and_then(|a| Address::parse(a).ok())
+        && !to.contains(&a)
+    {
+        to.push(a);
+    }
+    to
+}
+
+/// A mail about ticket `n` queued to addresses a delivery report said
+/// failed for good: sent anyway (the address may work again), and said
+/// in the history, which staff see.
+pub fn flag_failing(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    kind: &str,
+    to: &[Address],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for f in tx.read().failing(to)? {
+        let line = format!(
+            "{kind} mail queued to {}, which failed permanently on {}: {} {}",
+            f.address,
+            f.at.format("%Y-%m-%d %H:%M UTC"),
+            f.status,
+            f.diagnostic
+        );
+        note(tx, n, at, &line)?;
+    }
+    Ok(())
+}
+
 /// The language of the customer side's mail about `t`: its account's,
 /// else the desk's default.
-fn customer_language(
+pub fn customer_language(
     read: &Reader<'_>,
     s: &Settings<'_>,
     t: &Ticket,
@@ -733,7 +771,12 @@ fn queue(
     Ok(id)
 }
 
-fn note(tx: &mut Tx<'_>, n: TicketId, at: DateTime<Utc>, detail: &str) -> Result<(), StoreError> {
+pub fn note(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+    detail: &str,
+) -> Result<(), StoreError> {
     tx.add_event(
         n,
         &Event {
@@ -747,34 +790,58 @@ fn note(tx: &mut Tx<'_>, n: TicketId, at: DateTime<Utc>, detail: &str) -> Result
     )
 }
 
-/// What a notice shows of ticket `t`: its details, the newest message from
-/// a person, and the history — the messages people wrote and the status and
-/// type changes, oldest first. Automatic messages, mail we sent and
-/// internal notes stay out. Language-neutral: times in the desk's zone,
-/// status and type by their names.
-pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView, StoreError> {
+/// What a notice shows of ticket `t` to `side`: its details, the newest
+/// message from a person, and the history — the messages people wrote
+/// (customers, and staff replies as relayed) and the status and type
+/// changes, oldest first. Staff notes appear only on the staff side;
+/// automatic messages, mail we sent and postdesk's own notes stay out.
+/// `skip` leaves one message out of the history (the one a mail shows on
+/// top). Language-neutral: times in the desk's zone, status and type by
+/// their names.
+pub fn view_for(
+    read: &Reader<'_>,
+    cal: &Calendar,
+    t: &Ticket,
+    side: Side,
+    skip: Option<i64>,
+) -> Result<TicketView, StoreError> {
     let messages = read.ticket_messages(t.number)?;
     let events = read.events(t.number)?;
-    let from = |m: &crate::store::StoredMessage| match (&m.from_name, &m.from) {
-        (Some(name), Some(addr)) if !name.trim().is_empty() => format!("{name} <{addr}>"),
-        (_, Some(addr)) => addr.clone(),
-        _ => "?".to_string(),
+    let visible = |m: &crate::store::StoredMessage| match m.role {
+        MessageRole::Customer => !m.class.is_automatic(),
+        MessageRole::StaffReply => true,
+        MessageRole::StaffNote => side == Side::Staff,
+        MessageRole::StaffCommands | MessageRole::StaffRefused | MessageRole::StaffAuto => false,
+    };
+    let from = |m: &crate::store::StoredMessage| {
+        let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
+        match (m.role, staff, &m.from_name, &m.from) {
+            (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
+            (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
+            (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
+            (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
+                format!("{name} <{addr}>")
+            }
+            (_, _, _, Some(addr)) => addr.clone(),
+            _ => "?".to_string(),
+        }
     };
     let block = |m: &crate::store::StoredMessage| {
         format!(
             "{}  {}\n{}",
             cal.format(m.received_at),
             from(m),
-            indent(&m.new_text)
+            indent(m.text())
         )
     };
     let mut history = Vec::new();
     for e in &events {
         let line = match e.kind {
-            EventKind::MessageIn => e
+            EventKind::MessageIn | EventKind::StaffReply | EventKind::StaffNote => e
                 .message
+                .filter(|id| Some(*id) != skip)
                 .and_then(|id| messages.iter().find(|m| m.id == id))
-                .filter(|m| !m.class.is_automatic())
+                .filter(|m| visible(m))
                 .map(block),
             EventKind::StatusChange => Some(format!(
                 "{}  status: {}",
@@ -788,13 +855,16 @@ pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView,
         };
         history.extend(line);
     }
-    let people: Vec<_> = messages
-        .iter()
-        .filter(|m| !m.class.is_automatic())
-        .collect();
+    let people: Vec<_> = messages.iter().filter(|m| visible(m)).collect();
     let latest = people.last().map(|m| block(m)).unwrap_or_default();
+    // Thread under the ticket's first message and the newest one of the
+    // customer side (a staff member's own Message-ID means nothing there).
+    let customer_side: Vec<_> = people
+        .iter()
+        .filter(|m| m.role == MessageRole::Customer)
+        .collect();
     let mut references: Vec<String> = Vec::new();
-    for m in [messages.first(), people.last().copied()]
+    for m in [messages.first(), customer_side.last().map(|m| **m)]
         .into_iter()
         .flatten()
     {
@@ -814,12 +884,17 @@ pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView,
     })
 }
 
+/// [`view_for`] the customer side, with the whole history.
+pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView, StoreError> {
+    view_for(read, cal, t, Side::Customer, None)
+}
+
 /// The `a → b` part of a change's detail (`a → b: why`).
 fn arrow(detail: &str) -> &str {
     detail.split_once(": ").map_or(detail, |(a, _)| a)
 }
 
-fn indent(text: &str) -> String {
+pub fn indent(text: &str) -> String {
     let text = text.trim_end();
     if text.is_empty() {
         return "    (no text)".into();

@@ -744,9 +744,17 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
                     participants: Vec<serde_json::Value>,
                     history: &'a [HistoryLine],
                 }
+                let addresses: Vec<crate::types::Address> = participants
+                    .iter()
+                    .map(|(m, _)| m.address.clone())
+                    .collect();
+                let failing = read.failing(&addresses)?;
                 let participants = participants
                     .iter()
-                    .map(|(m, role)| serde_json::json!({"address": m.address, "name": m.name, "role": role}))
+                    .map(|(m, role)| {
+                        let f = failing.iter().find(|f| f.address == m.address);
+                        serde_json::json!({"address": m.address, "name": m.name, "role": role, "failing": f})
+                    })
                     .collect();
                 return print_json(&Shown {
                     ticket: &t,
@@ -797,14 +805,34 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             if !flags.is_empty() {
                 println!("Flags:     {}", flags.join(", "));
             }
+            if let Some(a) = &t.assignee {
+                println!("Assigned:  {a}");
+            }
+            if let Some(into) = t.merged_into {
+                println!("Merged:    into #{into}");
+            }
             println!(
                 "Created:   {}    Updated: {}",
                 rfc3339(t.created),
                 rfc3339(t.updated)
             );
+            let addresses: Vec<crate::types::Address> = participants
+                .iter()
+                .map(|(m, _)| m.address.clone())
+                .collect();
+            let failing = read.failing(&addresses)?;
             let people: Vec<String> = participants
                 .iter()
-                .map(|(m, role)| format!("{m} ({role})"))
+                .map(
+                    |(m, role)| match failing.iter().find(|f| f.address == m.address) {
+                        Some(f) => format!(
+                            "{m} ({role}; FAILING since {}: {})",
+                            rfc3339(f.at),
+                            f.status
+                        ),
+                        None => format!("{m} ({role})"),
+                    },
+                )
                 .collect();
             println!("People:    {}", people.join(", "));
             println!("\nHistory");
@@ -912,7 +940,11 @@ fn history(store: &Store, n: TicketId) -> Result<Vec<HistoryLine>, Failure> {
                 at: e.at,
                 kind: e.kind,
                 direction: match e.kind {
-                    EventKind::MessageIn => Some("in"),
+                    EventKind::MessageIn | EventKind::StaffReply | EventKind::StaffNote
+                        if msg.is_some() =>
+                    {
+                        Some("in")
+                    }
                     EventKind::MailOut => Some("out"),
                     _ => None,
                 },
@@ -924,7 +956,8 @@ fn history(store: &Store, n: TicketId) -> Result<Vec<HistoryLine>, Failure> {
                 subject: msg
                     .map(|m| m.subject.clone())
                     .or_else(|| mail.map(|m| m.subject.clone())),
-                text: msg.map(|m| m.new_text.clone()),
+                // A staff mail as relayed: without its command lines.
+                text: msg.map(|m| m.text().to_string()),
                 delivery: mail.map(|m| m.status),
             }
         })

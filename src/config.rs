@@ -56,12 +56,88 @@ pub struct Config {
     pub accounts_file: Option<PathBuf>,
 }
 
-/// The staff side. Issue "staff mail" adds the members; for now the
-/// addresses that get the staff side's automatic mail (warnings, closes,
-/// changes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The staff side: the members, who answer tickets from their mail client
+/// (recognised by address or alias), and the addresses that get the staff
+/// side's mail (notifications, warnings, closes, changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staff {
     pub notify: Vec<Address>,
+    pub members: Vec<StaffMember>,
+    /// Relays of staff replies to one address in 24 hours (loop guard).
+    pub max_relays_per_day: u32,
+}
+
+impl Default for Staff {
+    fn default() -> Staff {
+        Staff {
+            notify: Vec::new(),
+            members: Vec::new(),
+            max_relays_per_day: 50,
+        }
+    }
+}
+
+/// One `[[staff.member]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub name: String,
+    pub address: Address,
+    /// Other addresses the member writes from.
+    pub aliases: Vec<Address>,
+}
+
+impl StaffMember {
+    /// The member's name and address, as `#assign` and the history show them.
+    pub fn mailbox(&self) -> crate::types::Mailbox {
+        crate::types::Mailbox {
+            name: Some(self.name.clone()),
+            address: self.address.clone(),
+        }
+    }
+}
+
+impl Staff {
+    /// The member who writes from `address` (their address or an alias).
+    pub fn member(&self, address: &Address, opts: &MatchOptions) -> Option<&StaffMember> {
+        self.members.iter().find(|m| {
+            m.address.same_mailbox(address, opts)
+                || m.aliases.iter().any(|a| a.same_mailbox(address, opts))
+        })
+    }
+
+    /// The member `#assign` names: by name (any case), address or alias.
+    pub fn find(&self, name_or_address: &str, opts: &MatchOptions) -> Option<&StaffMember> {
+        let wanted = name_or_address.trim();
+        if let Ok(a) = Address::parse(wanted)
+            && let Some(m) = self.member(&a, opts)
+        {
+            return Some(m);
+        }
+        self.members
+            .iter()
+            .find(|m| m.name.trim().eq_ignore_ascii_case(wanted))
+    }
+
+    /// Whether `address` is the staff side's: a member's address or alias,
+    /// or a notification address. Customer-side mail never goes there.
+    pub fn is_staff_address(&self, address: &Address, opts: &MatchOptions) -> bool {
+        self.member(address, opts).is_some()
+            || self.notify.iter().any(|a| a.same_mailbox(address, opts))
+    }
+
+    /// Where the staff side's mail goes: `notify`, else every member.
+    pub fn recipients(&self) -> Vec<Address> {
+        if !self.notify.is_empty() {
+            return self.notify.clone();
+        }
+        let mut out: Vec<Address> = Vec::new();
+        for m in &self.members {
+            if !out.contains(&m.address) {
+                out.push(m.address.clone());
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -514,6 +590,16 @@ enum RawLength {
 #[serde(deny_unknown_fields, expecting = "a [staff] table")]
 struct RawStaff {
     notify: Option<Vec<String>>,
+    max_relays_per_day: Option<i64>,
+    member: Option<Vec<RawStaffMember>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [[staff.member]] table")]
+struct RawStaffMember {
+    name: Option<String>,
+    address: Option<String>,
+    aliases: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -668,6 +754,11 @@ impl Config {
         let intake = raw.intake.and_then(|r| l.intake(r));
         let outbox = raw.outbox.and_then(|r| l.outbox(r));
         let staff = raw.staff.and_then(|r| l.staff(r));
+        // The staff side's mail going to the support address would come
+        // back to the desk: a loop by configuration.
+        if let (Some(service), Some(staff)) = (&service, &staff) {
+            l.own_address_is_no_staff(&service.address, staff);
+        }
         let calendar = raw.calendar.and_then(|r| l.calendar(r));
         let inactivity = match raw.inactivity {
             None => Some(Rule::defaults()),
@@ -771,7 +862,13 @@ impl Config {
         push_section(&mut out, "[transport]", &self.transport.to_raw());
         push_section(&mut out, "[intake]", &self.intake.to_raw());
         push_section(&mut out, "[outbox]", &self.outbox.to_raw());
-        push_section(&mut out, "[staff]", &staff_to_raw(&self.staff));
+        // Members as [[staff.member]] tables of their own: serialized inside
+        // [staff] they would come out as a top-level [[member]].
+        let (staff, members) = staff_to_raw(&self.staff);
+        push_section(&mut out, "[staff]", &staff);
+        for m in &members {
+            push_section(&mut out, "[[staff.member]]", m);
+        }
         push_section(&mut out, "[calendar]", &calendar_to_raw(&self.calendar));
         for rule in &self.inactivity {
             push_section(&mut out, "[[inactivity]]", &rule_to_raw(rule));
@@ -1617,7 +1714,100 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        ok.then_some(Staff { notify })
+        let max_relays = self.int(
+            "staff.max_relays_per_day",
+            r.max_relays_per_day,
+            50,
+            1..=10_000,
+        );
+        // Every address (or alias) names one member, so a mail is one
+        // member's; names are what `#assign` takes, so they are unique too.
+        let mut members: Vec<StaffMember> = Vec::new();
+        let mut seen: Vec<(Address, String)> = Vec::new();
+        for (i, m) in r.member.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("staff.member[{i}]");
+            let name = self
+                .required(
+                    &format!("{key}.name"),
+                    m.name.as_deref(),
+                    "the name staff and customers see, and `#assign` takes",
+                )
+                .map(|n| n.trim().to_string());
+            if let Some(n) = &name
+                && n.contains(char::is_control)
+            {
+                ok = self.check(false, &format!("{key}.name"), "must be one line");
+            }
+            if let Some(n) = &name
+                && let Some(j) = members.iter().position(|o| o.name.eq_ignore_ascii_case(n))
+            {
+                ok = self.check(
+                    false,
+                    &format!("{key}.name"),
+                    format!("{n:?} is already staff.member[{j}]'s name"),
+                );
+            }
+            let address_key = format!("{key}.address");
+            let address = self
+                .required(&address_key, m.address.as_deref(), "the member's address")
+                .and_then(|s| {
+                    Address::parse(s)
+                        .map_err(|e| self.fail(&address_key, e))
+                        .ok()
+                });
+            let aliases = self.addresses(&format!("{key}.aliases"), m.aliases);
+            let (Some(name), Some(address), Some(aliases)) = (name, address, aliases) else {
+                ok = false;
+                continue;
+            };
+            let mut all = vec![(address.clone(), address_key)];
+            all.extend(
+                aliases
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| (a.clone(), format!("{key}.aliases[{j}]"))),
+            );
+            for (a, k) in all {
+                if let Some((_, first)) = seen.iter().find(|(b, _)| *b == a) {
+                    ok = self.check(false, &k, format!("{a} is already {first}"));
+                } else {
+                    seen.push((a, k));
+                }
+            }
+            members.push(StaffMember {
+                name,
+                address,
+                aliases,
+            });
+        }
+        let max_relays_per_day = max_relays?;
+        ok.then_some(Staff {
+            notify,
+            members,
+            max_relays_per_day,
+        })
+    }
+
+    fn own_address_is_no_staff(&mut self, own: &Address, staff: &Staff) {
+        let why = "the support address (service.address): the desk would mail itself";
+        for (i, a) in staff.notify.iter().enumerate() {
+            self.check(a != own, &format!("staff.notify[{i}]"), format!("is {why}"));
+        }
+        for (i, m) in staff.members.iter().enumerate() {
+            let key = format!("staff.member[{i}]");
+            self.check(
+                m.address != *own,
+                &format!("{key}.address"),
+                format!("is {why}"),
+            );
+            for (j, a) in m.aliases.iter().enumerate() {
+                self.check(
+                    a != own,
+                    &format!("{key}.aliases[{j}]"),
+                    format!("is {why}"),
+                );
+            }
+        }
     }
 
     fn calendar(&mut self, r: RawCalendar) -> Option<Calendar> {
@@ -2340,10 +2530,22 @@ impl Intake {
     }
 }
 
-fn staff_to_raw(s: &Staff) -> RawStaff {
-    RawStaff {
+fn staff_to_raw(s: &Staff) -> (RawStaff, Vec<RawStaffMember>) {
+    let staff = RawStaff {
         notify: Some(s.notify.iter().map(|a| a.to_string()).collect()),
-    }
+        max_relays_per_day: Some(i64::from(s.max_relays_per_day)),
+        member: None,
+    };
+    let members = s
+        .members
+        .iter()
+        .map(|m| RawStaffMember {
+            name: Some(m.name.clone()),
+            address: Some(m.address.to_string()),
+            aliases: Some(m.aliases.iter().map(|a| a.to_string()).collect()),
+        })
+        .collect();
+    (staff, members)
 }
 
 fn calendar_to_raw(c: &Calendar) -> RawCalendar {
@@ -2611,7 +2813,14 @@ mod tests {
         let rules = "[intake]\nreopen_window = \"45 days\"\n[[inactivity]]\nwaiting_for = \"customer\"\nclose_after = \"\"\n\
                      [[inactivity]]\nwaiting_for = \"staff\"\nwarn_after = [\"12 hours\", \"1 business day\"]\n\
                      [schedule]\nsweep = \"0 0 9 * * Mon-Fri\"";
-        let mut configs = vec![Config::embedded_default(), parse(EXAMPLE).unwrap()];
+        let staff = "[staff]\nmax_relays_per_day = 7\n[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n\
+                     [[staff.member]]\nname = \"Bo\"\naddress = \"b@x.example\"\naliases = [\"bo@x.example\", \"b2@x.example\"]";
+        assert_eq!(parse(staff).unwrap().staff.members.len(), 2);
+        let mut configs = vec![
+            Config::embedded_default(),
+            parse(EXAMPLE).unwrap(),
+            parse(staff).unwrap(),
+        ];
         configs.extend(
             [
                 smtp_full, sendmail, "", POP3_FULL, IMAP_FULL, lifecycle, rules,
@@ -2630,6 +2839,38 @@ mod tests {
         user = \"u\"\npassword_file = \"pw\"\nca_file = \"ca.pem\"\ntimeout = \"5s\"\npoll = \"2m\"\nleave_on_server = true";
     const IMAP_FULL: &str = "[[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"mail.example\"\ntls = \"starttls\"\n\
         user = \"u\"\npassword_env = \"IMAP_PW\"\nfolder = \"Support\"\nprocessed_folder = \"Done\"\nidle = false";
+
+    #[test]
+    fn staff_are_found_by_address_alias_and_name() {
+        let c = parse(
+            "[staff]\nnotify = [\"team@x.example\"]\n[[staff.member]]\nname = \"Alice\"\naddress = \"alice@x.example\"\n\
+             aliases = [\"a.smith@x.example\"]\n[[staff.member]]\nname = \"Bob\"\naddress = \"bob@x.example\"",
+        )
+        .unwrap();
+        let opts = c.intake.match_options();
+        let a = |s: &str| Address::parse(s).unwrap();
+        let name = |s: &str| c.staff.member(&a(s), &opts).map(|m| m.name.as_str());
+        assert_eq!(name("alice@x.example"), Some("Alice"));
+        assert_eq!(name("A.Smith@X.example"), Some("Alice"));
+        assert_eq!(name("bob@x.example"), Some("Bob"));
+        assert_eq!(
+            name("team@x.example"),
+            None,
+            "a notify address is no member"
+        );
+        assert_eq!(name("carol@x.example"), None);
+        let find = |s: &str| c.staff.find(s, &opts).map(|m| m.name.as_str());
+        assert_eq!(find("bob"), Some("Bob"));
+        assert_eq!(find(" ALICE "), Some("Alice"));
+        assert_eq!(find("a.smith@x.example"), Some("Alice"));
+        assert_eq!(find("carol"), None);
+        assert!(c.staff.is_staff_address(&a("team@x.example"), &opts));
+        assert!(!c.staff.is_staff_address(&a("ann@customer.example"), &opts));
+        assert_eq!(c.staff.recipients(), [a("team@x.example")]);
+        // Without notify addresses, the members get the staff side's mail.
+        let c = parse("[[staff.member]]\nname = \"Alice\"\naddress = \"alice@x.example\"").unwrap();
+        assert_eq!(c.staff.recipients(), [a("alice@x.example")]);
+    }
 
     #[test]
     fn pop3_and_imap_sources_get_their_defaults() {
@@ -2791,6 +3032,16 @@ mod tests {
             ("[intake]\nreopen_window = \"3 business days\"", "intake.reopen_window", 2, "invalid duration"),
             ("[staff]\nnotify = [\"team\"]", "staff.notify[0]", 2, "not an email address"),
             ("[staff]\nnotify = [\"a@x.example\", \"A@x.example\"]", "staff.notify[1]", 2, "already staff.notify[0]"),
+            ("[staff]\nmax_relays_per_day = 0", "staff.max_relays_per_day", 2, "must be 1-10000"),
+            ("[service]\naddress = \"help@x.example\"\n[staff]\nnotify = [\"Help@x.example\"]", "staff.notify[0]", 4, "the desk would mail itself"),
+            ("[service]\naddress = \"help@x.example\"\n[[staff.member]]\nname = \"H\"\naddress = \"a@x.example\"\naliases = [\"help@x.example\"]", "staff.member[0].aliases[0]", 6, "the desk would mail itself"),
+            ("[[staff.member]]\naddress = \"a@x.example\"", "staff.member[0].name", 1, "missing"),
+            ("[[staff.member]]\nname = \"Al\"", "staff.member[0].address", 1, "missing"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"al\"", "staff.member[0].address", 3, "not an email address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\naliases = [\"b\"]", "staff.member[0].aliases[0]", 4, "not an email address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n[[staff.member]]\nname = \"al\"\naddress = \"b@x.example\"", "staff.member[1].name", 5, "already staff.member[0]'s name"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\n[[staff.member]]\nname = \"Bo\"\naddress = \"c@x.example\"\naliases = [\"A@x.example\"]", "staff.member[1].aliases[0]", 7, "already staff.member[0].address"),
+            ("[[staff.member]]\nname = \"Al\"\naddress = \"a@x.example\"\nphone = \"1\"", "staff.member[0].phone", 4, "unknown field"),
             ("[calendar]\ntimezone = \"Europe/Pariss\"", "calendar.timezone", 2, "IANA"),
             ("[calendar]\nworking_days = []", "calendar.working_days", 2, "at least one"),
             ("[calendar]\nworking_days = [\"mon\", \"Tuesday\"]", "calendar.working_days[1]", 2, "not a day"),

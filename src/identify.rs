@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::authres::Auth;
-use crate::config::{Language, UnknownSender};
+use crate::config::{Language, Staff, UnknownSender};
 use crate::parse::Inbound;
 use crate::thread::{Link, Thread, Token, strip_reply_prefixes};
 use crate::types::{AccountId, Address, HoldKind, MatchOptions, SenderPattern, TicketId};
@@ -111,7 +111,9 @@ pub enum Sender {
     /// Nobody we know; or someone whose address `claimed` an account but
     /// failed the authentication that account requires.
     Stranger { claimed: Option<AccountId> },
-    // Issue 4 adds `Staff` here: staff are recognised before accounts.
+    /// A staff member (`[[staff.member]]`), by address or alias; genuine
+    /// where an authserv-id is configured. Recognised before accounts.
+    Staff { name: String, address: Address },
 }
 
 /// What a new ticket is opened with.
@@ -196,6 +198,8 @@ pub struct Rules<'a> {
     pub self_service: bool,
     pub matching: MatchOptions,
     pub released: Option<Release>,
+    /// The staff members.
+    pub staff: &'a Staff,
 }
 
 /// A matching account, with the sender's best rule there.
@@ -220,7 +224,7 @@ pub fn identify<D: Directory>(
     dir: &D,
     rules: &Rules<'_>,
 ) -> Result<Identity, D::Error> {
-    let mut notes = Vec::new();
+    let notes = Vec::new();
     let Some(from) = &inbound.from else {
         return Ok(Identity {
             sender: Sender::Stranger { claimed: None },
@@ -261,7 +265,36 @@ pub fn identify<D: Directory>(
         }
     }
 
-    // 2. Who it is: the best rule per account, then authentication.
+    // 2. Staff, by address or alias. Where our MTA's verdict can be had
+    // (an authserv-id is configured) only a genuine From counts: a forged
+    // staff address is an ordinary sender, and its #commands are text.
+    let mut notes = notes;
+    if let Some(member) = rules.staff.member(address, &rules.matching) {
+        if !rules.authserv_configured || auth.is_pass() {
+            let admission = match thread {
+                Thread::FollowUp { .. } => Admission::FollowUp,
+                // A staff member writing to the desk opens a ticket like
+                // anyone; customer-side mail never goes to staff addresses.
+                Thread::New => Admission::Open(Opening::default()),
+            };
+            return Ok(Identity {
+                sender: Sender::Staff {
+                    name: member.name.clone(),
+                    address: member.address.clone(),
+                },
+                admission,
+                notes,
+                language: None,
+            });
+        }
+        notes.push(format!(
+            "{address} is the address of staff member {}, but the From address is not genuine ({}): treated as any other sender",
+            member.name,
+            auth.describe()
+        ));
+    }
+
+    // 3. Who it is: the best rule per account, then authentication.
     let grants = best_per_account(dir.grants(address)?, address, &rules.matching);
     let mut members: Vec<Member> = Vec::new();
     let mut claimed = None;
@@ -313,7 +346,7 @@ pub fn identify<D: Directory>(
         })
     };
 
-    // 3. Self-service: only an account's primary address, and only a
+    // 4. Self-service: only an account's primary address, and only a
     // genuine one where authentication can be checked.
     if rules.released.is_none()
         && rules.self_service
@@ -364,7 +397,7 @@ pub fn identify<D: Directory>(
         return done(sender, admission, notes);
     }
 
-    // 4. A follow-up: only from people entitled to the ticket.
+    // 5. A follow-up: only from people entitled to the ticket.
     let mut refers_to = None;
     if let Thread::FollowUp { ticket, link } = thread {
         let ticket = *ticket;
@@ -384,7 +417,7 @@ pub fn identify<D: Directory>(
         refers_to = Some(ticket);
     }
 
-    // 5. A new ticket.
+    // 6. A new ticket.
     let stranger = |notes: Vec<String>, claimed: Option<AccountId>| {
         let unverified = Opening {
             unverified: true,
@@ -700,6 +733,7 @@ mod tests {
         authserv_configured: bool,
         matching: MatchOptions,
         released: Option<Release>,
+        staff: Staff,
     }
 
     impl Default for Setup {
@@ -712,6 +746,7 @@ mod tests {
                 authserv_configured: false,
                 matching: MatchOptions::default(),
                 released: None,
+                staff: Staff::default(),
             }
         }
     }
@@ -727,6 +762,7 @@ mod tests {
                 self_service: true,
                 matching: self.matching,
                 released: self.released,
+                staff: &self.staff,
             }
         }
 
@@ -850,6 +886,91 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// Staff come before accounts, by address or alias, and only genuine
+    /// where our MTA's verdict can be had; a forged one is anyone.
+    #[test]
+    fn staff_are_recognised_before_accounts_and_must_be_genuine() {
+        use crate::config::StaffMember;
+        let dir = Map::default().account("desk", "boss@desk.example", "desk.example");
+        let staff = Staff {
+            members: vec![StaffMember {
+                name: "Alice".into(),
+                address: Address::parse("alice@desk.example").unwrap(),
+                aliases: vec![Address::parse("a.smith@desk.example").unwrap()],
+            }],
+            ..Staff::default()
+        };
+        let follow = Thread::FollowUp {
+            ticket: TicketId(3),
+            link: Link::Token,
+        };
+        let alice = || Sender::Staff {
+            name: "Alice".into(),
+            address: Address::parse("alice@desk.example").unwrap(),
+        };
+        let s = Setup {
+            staff: staff.clone(),
+            ..Setup::default()
+        };
+        let cases: &[(&str, &Thread, Auth, Sender, Admission)] = &[
+            // Not on the ticket, not an account: staff may write anyway.
+            (
+                "alice@desk.example",
+                &follow,
+                Auth::NotChecked,
+                alice(),
+                Admission::FollowUp,
+            ),
+            (
+                "A.Smith@desk.example",
+                &follow,
+                Auth::NotChecked,
+                alice(),
+                Admission::FollowUp,
+            ),
+            // A new mail from staff opens a ticket like anyone's.
+            (
+                "alice@desk.example",
+                &Thread::New,
+                Auth::NotChecked,
+                alice(),
+                Admission::Open(Opening::default()),
+            ),
+        ];
+        for (from, thread, auth, sender, admission) in cases {
+            let got = s.run(&dir, &mail(from, "Re: x", "#close"), auth, thread);
+            assert_eq!(&got.sender, sender, "{from}");
+            assert_eq!(&got.admission, admission, "{from}");
+        }
+        // With an authserv-id: a pass is staff; anything else is the
+        // account (or stranger) the address is otherwise.
+        let s = Setup {
+            staff,
+            authserv_configured: true,
+            ..Setup::default()
+        };
+        let got = s.run(
+            &dir,
+            &mail("alice@desk.example", "Re: x", "#close"),
+            &Auth::Pass("dmarc=pass".into()),
+            &follow,
+        );
+        assert_eq!(got.sender, alice());
+        for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
+            let got = s.run(
+                &dir,
+                &mail("alice@desk.example", "Re: x", "#close"),
+                &auth,
+                &follow,
+            );
+            assert!(
+                matches!(got.sender, Sender::Account { .. }),
+                "{auth:?}: {got:?}"
+            );
+            assert!(got.notes[0].contains("not genuine"), "{:?}", got.notes);
+        }
     }
 
     #[test]

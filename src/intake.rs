@@ -57,6 +57,7 @@ impl Taken {
             Taken::Applied(Outcome::Held { .. }) => "held",
             Taken::Applied(Outcome::Account { .. }) => "self-service",
             Taken::Applied(Outcome::Confirmed { .. }) => "confirmed",
+            Taken::Applied(Outcome::Staff { action, .. }) => action.label(),
             Taken::Duplicate(_) => "duplicate",
             Taken::AlreadyTaken => "already taken",
             Taken::Unreadable { .. } => "unreadable",
@@ -154,6 +155,7 @@ impl Pipeline {
             self_service: i.self_service,
             matching: i.match_options(),
             released,
+            staff: &self.config.staff,
         }
     }
 
@@ -511,6 +513,10 @@ impl Known for Reader<'_> {
 
     fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
         self.ticket_of_message_id(message_id)
+    }
+
+    fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, StoreError> {
+        Reader::merged_into(self, id)
     }
 }
 

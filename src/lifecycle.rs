@@ -4,7 +4,7 @@
 //!
 //! Everything that changes a ticket asks [`decide`] first: intake for a
 //! customer's message, the sweep for an inactivity close, the operator's
-//! `postdesk ticket …` commands, and (later) staff replies and `#status`
+//! `postdesk ticket …` commands, and staff replies, notes and `#status`
 //! commands by mail. The callers carry out the decision in their
 //! transaction (see `change`); nothing here touches the database.
 //!

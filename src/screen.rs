@@ -9,6 +9,9 @@ use crate::authres::{self, Auth};
 use crate::parse::Inbound;
 use crate::types::{Address, HoldKind, MatchOptions, SenderPattern};
 
+/// The header every mail postdesk sends carries, with the support address.
+pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
+
 /// What the screen lets through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -61,6 +64,22 @@ pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
             format!(
                 "too large: {} bytes, over the limit of {} bytes (intake.max_message_size)",
                 inbound.size, rules.max_size
+            ),
+        );
+    }
+    // Every mail we send carries `X-Postdesk-Loop: <our address>`; one that
+    // comes back with it (an alias forwarding to us, the staff list
+    // including our own address, a robot resending it) is our own mail
+    // going round: kept for an operator, never taken in or answered.
+    if let Some((_, v)) = inbound.headers.iter().find(|(n, v)| {
+        n.eq_ignore_ascii_case(LOOP_HEADER)
+            && Address::parse(v).is_ok_and(|a| a == *rules.own_address)
+    }) {
+        return hold(
+            HoldKind::Loop,
+            format!(
+                "carries our own {LOOP_HEADER}: {}: a mail we sent came back (a mail loop)",
+                v.trim()
             ),
         );
     }
@@ -208,6 +227,31 @@ mod tests {
             matches!(v, Verdict::Pass { no_answer: Some(ref r), .. } if r.contains("Precedence: bulk")),
             "{v:?}"
         );
+    }
+
+    /// Our own loop header with our address: held as a loop; another
+    /// desk's header is that desk's business.
+    #[test]
+    fn our_own_loop_header_holds_the_message() {
+        let o = owned();
+        let rules = rules(&o);
+        let with = |v: &str| {
+            let mut m = msg(Some("ann@x.example"), MailClass::Normal);
+            m.headers = vec![("x-postdesk-loop".to_string(), v.to_string())];
+            m
+        };
+        for v in [
+            "support@desk.example",
+            " SUPPORT@desk.example ",
+            "<support@desk.example>",
+        ] {
+            let got = screen(&with(v), &rules);
+            assert_eq!(kind(&got), Some(HoldKind::Loop), "{v:?}: {got:?}");
+        }
+        for v in ["help@other.example", "", "garbage"] {
+            let got = screen(&with(v), &rules);
+            assert_eq!(kind(&got), None, "{v:?}: {got:?}");
+        }
     }
 
     /// Blocked, spam, oversize, priority: which rule holds what.

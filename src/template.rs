@@ -97,6 +97,54 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "reopened",
         ],
     ),
+    // To the staff side: a customer's message (new ticket, reply, reopen),
+    // a staff note, or a delivery failure; the why-line is a flag.
+    (
+        "staff-notify",
+        &[
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "status",
+            "type",
+            "created",
+            "history",
+            "customer",
+            "message",
+            "account",
+            "assignee",
+            "attachments",
+            "failing",
+            "failures",
+            "staff",
+            // flags
+            "new_ticket",
+            "customer_replied",
+            "reopened",
+            "note",
+            "bounce",
+            "priority",
+            "unverified",
+        ],
+    ),
+    // A staff reply, relayed to the customer side.
+    (
+        "relay",
+        &[
+            "service", "address", "ticket", "token", "subject", "created", "history", "staff",
+            "message",
+        ],
+    ),
+    // To a staff member: their mail was not applied, or not sent to everyone.
+    (
+        "staff-error",
+        &[
+            "name", "service", "address", "ticket", "token", "subject", "errors", "withheld",
+            "failing",
+        ],
+    ),
     // To an unknown sender: reply to confirm your address (policy verify).
     (
         "confirm",
@@ -175,6 +223,15 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::It, "account-refused") => {
             include_str!("../conf/templates/it/account-refused.txt")
         }
+        (Language::En, "staff-notify") => include_str!("../conf/templates/en/staff-notify.txt"),
+        (Language::Fr, "staff-notify") => include_str!("../conf/templates/fr/staff-notify.txt"),
+        (Language::It, "staff-notify") => include_str!("../conf/templates/it/staff-notify.txt"),
+        (Language::En, "relay") => include_str!("../conf/templates/en/relay.txt"),
+        (Language::Fr, "relay") => include_str!("../conf/templates/fr/relay.txt"),
+        (Language::It, "relay") => include_str!("../conf/templates/it/relay.txt"),
+        (Language::En, "staff-error") => include_str!("../conf/templates/en/staff-error.txt"),
+        (Language::Fr, "staff-error") => include_str!("../conf/templates/fr/staff-error.txt"),
+        (Language::It, "staff-error") => include_str!("../conf/templates/it/staff-error.txt"),
         (Language::En, "too-large") => include_str!("../conf/templates/en/too-large.txt"),
         (Language::Fr, "too-large") => include_str!("../conf/templates/fr/too-large.txt"),
         (Language::It, "too-large") => include_str!("../conf/templates/it/too-large.txt"),
@@ -581,7 +638,7 @@ mod tests {
             std::fs::create_dir_all(&d).unwrap();
             std::fs::write(d.join("receipt.txt"), "Ticket {{ ticket }} for {{name}}").unwrap();
             for name in names().filter(|n| *n != "receipt") {
-                std::fs::write(d.join(format!("{name}.txt")), "Hello {{name}}").unwrap();
+                std::fs::write(d.join(format!("{name}.txt")), "From {{service}}").unwrap();
             }
         }
         let t = Templates::load(Some(dir.path())).unwrap();

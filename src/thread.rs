@@ -114,6 +114,10 @@ pub trait Known {
     fn ticket_exists(&self, id: TicketId) -> Result<bool, Self::Error>;
     /// The ticket a Message-ID belongs to (received or sent by us).
     fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
+    /// The ticket `id` was merged into (`#merge`), if it was.
+    fn merged_into(&self, _id: TicketId) -> Result<Option<TicketId>, Self::Error> {
+        Ok(None)
+    }
 }
 
 /// How a follow-up was recognised, for the history and the logs.
@@ -132,8 +136,24 @@ pub enum Thread {
     New,
 }
 
-/// The threading decision for one message.
+/// The threading decision for one message. A follow-up of a ticket that
+/// was merged into another goes to that one.
 pub fn thread<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
+    let Thread::FollowUp { mut ticket, link } = find(inbound, token, known)? else {
+        return Ok(Thread::New);
+    };
+    // Merges are never into a merged ticket; the bound is for a hand-edited
+    // database with a cycle.
+    for _ in 0..16 {
+        match known.merged_into(ticket)? {
+            Some(next) if next != ticket => ticket = next,
+            _ => break,
+        }
+    }
+    Ok(Thread::FollowUp { ticket, link })
+}
+
+fn find<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
     let follow = |ticket, link| Ok(Thread::FollowUp { ticket, link });
 
     // A token naming a ticket that does not exist (a typo, another desk's
@@ -208,6 +228,52 @@ mod tests {
             message_id: "new@mail.example".into(),
             subject: subject.into(),
             ..Inbound::default()
+        }
+    }
+
+    /// `#merge`: ticket 12 went into 1, and 1042 into 12 (a chain a
+    /// hand-edited database could make), 7 into itself (a cycle).
+    struct Merged(Map);
+
+    impl Known for Merged {
+        type Error = Infallible;
+        fn ticket_exists(&self, id: TicketId) -> Result<bool, Infallible> {
+            self.0.ticket_exists(id)
+        }
+        fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            self.0.ticket_of(message_id)
+        }
+        fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, Infallible> {
+            Ok(match id.0 {
+                12 => Some(TicketId(1)),
+                1042 => Some(TicketId(12)),
+                7 => Some(TicketId(7)),
+                _ => None,
+            })
+        }
+    }
+
+    #[test]
+    fn a_follow_up_of_a_merged_ticket_goes_where_it_was_merged() {
+        let t = Token::new("ACME");
+        let mut map = known();
+        map.tickets.push(7);
+        let k = Merged(map);
+        for (subject, want) in [
+            ("Re: [ACME #12] x", Some(1)),
+            ("Re: [ACME #1042] x", Some(1)),
+            ("Re: [ACME #1] x", Some(1)),
+            ("Re: [ACME #7] x", Some(7)),
+            ("Re: nothing", None),
+        ] {
+            let got = match thread(&inbound(subject), &t, &k).unwrap() {
+                Thread::FollowUp { ticket, link } => {
+                    assert_eq!(link, Link::Token);
+                    Some(ticket.0)
+                }
+                Thread::New => None,
+            };
+            assert_eq!(got, want, "{subject}");
         }
     }
 

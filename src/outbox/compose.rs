@@ -3,8 +3,11 @@
 //!
 //! Every automatic mail carries `Auto-Submitted` (RFC 3834: `auto-replied`
 //! for an answer to a message, `auto-generated` for the lifecycle notices a
-//! sweep or a command sends) and `X-Auto-Response-Suppress` so that other
-//! robots do not answer it.
+//! sweep or a command sends, and the staff notifications) and
+//! `X-Auto-Response-Suppress` so that other robots do not answer it. The
+//! relay of a staff reply is a person's mail and carries neither. Every
+//! mail, relays included, carries `X-Postdesk-Loop: <support address>`, by
+//! which the screen knows our own mail when it comes back.
 
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
@@ -12,7 +15,8 @@ use mail_builder::headers::raw::Raw;
 use sha2::{Digest, Sha256};
 
 use crate::config::Language;
-use crate::parse::Inbound;
+use crate::parse::{AttachmentFile, Inbound};
+use crate::screen::LOOP_HEADER;
 use crate::template::Templates;
 use crate::thread::Token;
 use crate::types::{Address, Mailbox, Status, TicketId};
@@ -234,6 +238,7 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         .date(now.timestamp())
         .header("Auto-Submitted", Raw::new("auto-generated"))
         .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
         .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
         .text_body(body);
     if let Some(last) = references.last() {
@@ -248,6 +253,174 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         subject,
         to: rcpt,
         raw,
+    }
+}
+
+/// The fields every mail about a ticket gives its template.
+fn ticket_vars(desk: &Desk<'_>, v: &TicketView) -> Vec<(&'static str, String)> {
+    vec![
+        ("service", desk.name.to_string()),
+        ("address", desk.address.to_string()),
+        ("ticket", format!("#{}", v.number)),
+        ("token", desk.token.format(v.number)),
+        ("subject", v.subject.clone()),
+        ("status", v.status.to_string()),
+        ("type", v.ticket_type.clone()),
+        ("created", v.created.clone()),
+        ("history", v.history.clone()),
+    ]
+}
+
+/// A staff notification: a customer's message (new ticket, reply, reopen),
+/// a staff note, or a delivery failure, to the staff side.
+pub struct StaffNotice<'a> {
+    pub view: &'a TicketView,
+    /// Whose message it shows: From is `"<about> via <service>"`.
+    pub about: &'a str,
+    pub to: &'a [Address],
+    /// The template's own fields and flags (see `template`).
+    pub fields: &'a [(&'a str, String)],
+    /// What caused this mail, unique per mail: it makes the Message-ID.
+    pub cause: &'a str,
+    /// The customer's files, attached again.
+    pub attachments: &'a [AttachmentFile],
+    /// Message-IDs to thread under, oldest first.
+    pub references: &'a [String],
+}
+
+/// The staff notification: from the support address under the customer's
+/// name (`"Ann via ACME Support"`), Reply-To the support address so that a
+/// staff member's answer comes back to the desk, automatic (their
+/// out-of-office must not answer it), with the customer's files attached.
+pub fn staff_notify(
+    desk: &Desk<'_>,
+    lang: Language,
+    n: &StaffNotice<'_>,
+    now: DateTime<Utc>,
+) -> Outgoing {
+    let v = n.view;
+    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let common = ticket_vars(desk, v);
+    let vars: Vec<(&str, &str)> = common
+        .iter()
+        .chain(n.fields.iter())
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let body = desk.templates.render(lang, "staff-notify", &vars);
+    let message_id = message_id(desk.address, v.number, "staff-notify", n.cause);
+    let from = format!("{} via {}", one_line(n.about), one_line(desk.name));
+    let to: Vec<mail_builder::headers::address::Address<'static>> =
+        n.to.iter().map(|a| a.to_string().into()).collect();
+    let mut b = MessageBuilder::new()
+        .from((from.as_str(), desk.address.as_str()))
+        .reply_to((desk.name, desk.address.as_str()))
+        .to(mail_builder::headers::address::Address::new_list(to))
+        .subject(subject.as_str())
+        .message_id(message_id.as_str())
+        .date(now.timestamp())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
+        .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
+        .text_body(body);
+    b = thread_under(b, n.references);
+    b = attach(b, n.attachments);
+    let raw = b.write_to_vec().unwrap_or_default();
+    Outgoing {
+        kind: "staff-notify",
+        message_id,
+        subject,
+        to: n.to.to_vec(),
+        raw,
+    }
+}
+
+/// A staff reply as the customer side gets it.
+pub struct RelayMail<'a> {
+    pub view: &'a TicketView,
+    /// The staff member's name: the signature and the From name.
+    pub staff: &'a str,
+    pub to: &'a Mailbox,
+    pub cc: &'a [Mailbox],
+    /// The reply without its commands and quoted history.
+    pub text: &'a str,
+    pub cause: &'a str,
+    /// Message-IDs to thread under, oldest first: the newest is the
+    /// customer's last message, which this answers.
+    pub references: &'a [String],
+    /// The staff member's files, passed on.
+    pub attachments: &'a [AttachmentFile],
+}
+
+/// The relay of a staff reply to the customer side: from the support
+/// address (`"Alice via ACME Support"`), signed with the staff member's
+/// name, threaded to the customer's last message, in the customer's
+/// language. A person's answer, so not marked automatic.
+pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<Utc>) -> Outgoing {
+    let v = r.view;
+    let subject = re(&desk.token.tag_subject(
+        v.number,
+        crate::thread::strip_reply_prefixes(&one_line(&v.subject)),
+    ));
+    let mut vars = ticket_vars(desk, v);
+    vars.push(("staff", r.staff.to_string()));
+    vars.push(("message", r.text.trim_end().to_string()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = desk.templates.render(lang, "relay", &vars);
+    let message_id = message_id(desk.address, v.number, "relay", r.cause);
+    let from = format!("{} via {}", one_line(r.staff), one_line(desk.name));
+    let mut b = MessageBuilder::new()
+        .from((from.as_str(), desk.address.as_str()))
+        .to(mailbox(r.to))
+        .subject(subject.as_str())
+        .message_id(message_id.as_str())
+        .date(now.timestamp())
+        .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
+        .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
+        .text_body(body);
+    let cc: Vec<_> = r.cc.iter().map(mailbox).collect();
+    if !cc.is_empty() {
+        b = b.cc(cc);
+    }
+    b = thread_under(b, r.references);
+    b = attach(b, r.attachments);
+    let mut rcpt = vec![r.to.address.clone()];
+    rcpt.extend(r.cc.iter().map(|m| m.address.clone()));
+    let raw = b.write_to_vec().unwrap_or_default();
+    Outgoing {
+        kind: "relay",
+        message_id,
+        subject,
+        to: rcpt,
+        raw,
+    }
+}
+
+/// Attaches `files` (a file without a name gets `attachment-N`).
+fn attach<'x>(mut b: MessageBuilder<'x>, files: &[AttachmentFile]) -> MessageBuilder<'x> {
+    for (i, f) in files.iter().enumerate() {
+        let name = f
+            .info
+            .name
+            .as_deref()
+            .map(one_line)
+            .unwrap_or_else(|| format!("attachment-{}", i + 1));
+        b = b.attachment(f.info.content_type.clone(), name, f.bytes.clone());
+    }
+    b
+}
+
+/// In-Reply-To the newest of `references`, References all of them (the
+/// safe ones, at most 20: the first and the newest).
+fn thread_under<'x>(b: MessageBuilder<'x>, references: &[String]) -> MessageBuilder<'x> {
+    let mut refs: Vec<String> = references.iter().filter_map(|id| safe_id(id)).collect();
+    refs.dedup();
+    if refs.len() > 20 {
+        refs.drain(1..refs.len() - 19);
+    }
+    match refs.last() {
+        Some(last) => b.in_reply_to(last.clone()).references(refs.clone()),
+        None => b,
     }
 }
 
@@ -301,7 +474,8 @@ fn automatic(desk: &Desk<'_>, p: &Parts<'_>) -> Vec<u8> {
         .references(answer_references(p.answers))
         .date(p.now.timestamp())
         .header("Auto-Submitted", Raw::new("auto-replied"))
-        .header("X-Auto-Response-Suppress", Raw::new("All"));
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header(LOOP_HEADER, Raw::new(desk.address.to_string()));
     if let Some(n) = p.ticket {
         b = b.header("X-Postdesk-Ticket", Raw::new(n.to_string()));
     }
@@ -545,6 +719,139 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn staff_notify_comes_from_the_desk_under_the_customer_name_with_her_files() {
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let team = [Address::parse("team@desk.example").unwrap()];
+        let v = view();
+        let files = [AttachmentFile {
+            info: crate::parse::Attachment {
+                name: Some("photo.png".into()),
+                content_type: "image/png".into(),
+                size: 4,
+            },
+            bytes: b"\x89PNG".to_vec(),
+        }];
+        let fields = [
+            ("customer", "Ann <ann@customer.example>".to_string()),
+            ("message", "  My printer burns.".to_string()),
+            ("new_ticket", "yes".to_string()),
+        ];
+        let out = staff_notify(
+            &desk,
+            Language::En,
+            &StaffNotice {
+                view: &v,
+                about: "Ann\r\nBcc: victim@evil.example",
+                to: &team,
+                fields: &fields,
+                cause: "c1",
+                attachments: &files,
+                references: &v.references,
+            },
+            DateTime::UNIX_EPOCH,
+        );
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert_eq!(back.from.as_ref().unwrap().address, own);
+        assert_eq!(
+            back.from.as_ref().unwrap().name.as_deref(),
+            Some("Ann Bcc: victim@evil.example via Desk Support"),
+            "one line, no header injected"
+        );
+        assert_eq!(back.reply_to[0].address, own);
+        assert_eq!(back.to[0].address, team[0]);
+        assert!(back.class.is_automatic(), "{:?}", back.class);
+        assert_eq!(back.in_reply_to, ["last@customer.example"]);
+        assert_eq!(back.references.len(), 2);
+        assert!(
+            back.text.contains("New ticket #7 from Ann"),
+            "{}",
+            back.text
+        );
+        assert!(back.text.contains("My printer burns."), "{}", back.text);
+        assert_eq!(back.attachments.len(), 1);
+        assert_eq!(back.attachments[0].name.as_deref(), Some("photo.png"));
+        let files_back = crate::parse::attachment_files(&out.raw, &limits());
+        assert_eq!(files_back[0].bytes, b"\x89PNG");
+        let raw = String::from_utf8_lossy(&out.raw);
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        assert!(
+            head.contains("X-Postdesk-Loop: support@desk.example"),
+            "{head}"
+        );
+        assert!(!head.to_ascii_lowercase().contains("\nbcc:"), "{head}");
+        assert_eq!(out.kind, "staff-notify");
+    }
+
+    #[test]
+    fn a_relay_is_a_persons_answer_threaded_to_the_customer() {
+        let own = Address::parse("support@desk.example").unwrap();
+        let token = Token::new("DESK");
+        let templates = Templates::load(None).unwrap();
+        let desk = Desk {
+            name: "Desk Support",
+            address: &own,
+            token: &token,
+            templates: &templates,
+        };
+        let ann = Mailbox {
+            name: Some("Ann".into()),
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let carl = Mailbox {
+            name: None,
+            address: Address::parse("carl@customer.example").unwrap(),
+        };
+        let mut v = view();
+        v.subject = "Re: Printer".into();
+        for lang in [Language::En, Language::Fr, Language::It] {
+            let out = relay(
+                &desk,
+                lang,
+                &RelayMail {
+                    view: &v,
+                    staff: "Alice",
+                    to: &ann,
+                    cc: std::slice::from_ref(&carl),
+                    text: "It is fixed.\n",
+                    cause: "hash",
+                    references: &v.references,
+                    attachments: &[],
+                },
+                DateTime::UNIX_EPOCH,
+            );
+            let back = parse(&out.raw, &limits()).unwrap();
+            assert!(!back.class.is_automatic(), "{:?}", back.class);
+            assert_eq!(back.subject, "Re: [DESK #7] Printer");
+            assert_eq!(back.from.as_ref().unwrap().address, own);
+            assert_eq!(
+                back.from.as_ref().unwrap().name.as_deref(),
+                Some("Alice via Desk Support")
+            );
+            assert_eq!(back.to[0].address, ann.address);
+            assert_eq!(back.cc[0].address, carl.address);
+            assert_eq!(back.in_reply_to, ["last@customer.example"]);
+            assert!(
+                back.text.starts_with("It is fixed.\n\n-- \nAlice\n"),
+                "{}",
+                back.text
+            );
+            assert!(back.text.contains("HISTORY-TEXT"), "{}", back.text);
+            assert_eq!(out.to, [ann.address.clone(), carl.address.clone()]);
+            let raw = String::from_utf8_lossy(&out.raw);
+            assert!(raw.contains("X-Postdesk-Loop: support@desk.example"));
+            assert!(!raw.contains("Auto-Submitted"));
         }
     }
 

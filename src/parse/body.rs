@@ -81,6 +81,54 @@ pub(super) fn normalize_text(s: &str) -> String {
 }
 
 pub(super) fn attachments(m: &Message<'_>, scope: &Scope, input: &[u8]) -> Vec<Attachment> {
+    attachment_parts(m, scope)
+        .map(|p| describe(p, input))
+        .collect()
+}
+
+/// The attachments with their decoded contents, in the order of
+/// [`attachments`]: what a staff notification attaches again.
+pub(super) fn attachment_files(
+    m: &Message<'_>,
+    scope: &Scope,
+    input: &[u8],
+) -> Vec<(Attachment, Vec<u8>)> {
+    attachment_parts(m, scope)
+        .map(|p| {
+            let bytes = match &p.body {
+                PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
+                PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+                PartType::Message(inner) => inner
+                    .parts
+                    .first()
+                    .and_then(|root| {
+                        inner
+                            .raw_message
+                            .get(root.offset_header as usize..root.offset_end as usize)
+                    })
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default(),
+                PartType::Multipart(_) => Vec::new(),
+            };
+            (describe(p, input), bytes)
+        })
+        .collect()
+}
+
+fn describe(p: &MessagePart<'_>, input: &[u8]) -> Attachment {
+    Attachment {
+        name: attachment_name(p, input),
+        content_type: content_type(p),
+        size: part_size(p),
+    }
+}
+
+/// The parts that are files, not body: mail-parser's attachments within
+/// limits, and a root part that is a file.
+fn attachment_parts<'m, 'x>(
+    m: &'m Message<'x>,
+    scope: &'m Scope,
+) -> impl Iterator<Item = &'m MessagePart<'x>> {
     // A single-part message whose body is a file but empty (headers only) is
     // listed nowhere by mail-parser; it is still an attachment.
     let listed = |id| {
@@ -88,7 +136,7 @@ pub(super) fn attachments(m: &Message<'_>, scope: &Scope, input: &[u8]) -> Vec<A
             .iter()
             .any(|ids| ids.contains(&id))
     };
-    let root = scope.parts(m, &[0]).filter(|(_, p)| {
+    let root = scope.parts(m, &[0]).filter(move |(_, p)| {
         let ctype = content_type(p);
         !listed(0) && !ctype.starts_with("text/") && !ctype.starts_with("multipart/")
     });
@@ -96,12 +144,7 @@ pub(super) fn attachments(m: &Message<'_>, scope: &Scope, input: &[u8]) -> Vec<A
         .parts(m, &m.attachments)
         .chain(root)
         .filter(|(_, p)| !is_body_text(p))
-        .map(|(_, p)| Attachment {
-            name: attachment_name(p, input),
-            content_type: content_type(p),
-            size: part_size(p),
-        })
-        .collect()
+        .map(|(_, p)| p)
 }
 
 /// A nameless inline text/plain or text/html part that mail-parser did not pick

@@ -44,6 +44,31 @@ pub struct OriginalRef {
     pub subject: Option<String>,
 }
 
+/// What a delivery-status notification says about one recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The address we wrote to (Original-Recipient, else Final-Recipient).
+    pub recipient: Address,
+    /// `failed`, `delayed`, `delivered`, `relayed`, `expanded`; lower case.
+    pub action: String,
+    /// The enhanced status code, e.g. `5.1.1`; "" when the report has none.
+    pub status: String,
+    /// The remote server's words (Diagnostic-Code), on one line.
+    pub diagnostic: String,
+}
+
+impl DeliveryReport {
+    /// A failure for good: action `failed`, or a 5.x.x status.
+    pub fn is_permanent(&self) -> bool {
+        self.status.starts_with('5') || (self.status.is_empty() && self.action == "failed")
+    }
+
+    /// Not delivered (yet): failed or delayed.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.action.as_str(), "failed" | "delayed" | "") && !self.status.starts_with('2')
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Inbound {
     /// Without angle brackets. Derived from `content_hash` when the message
@@ -76,6 +101,8 @@ pub struct Inbound {
     pub class: MailClass,
     /// For bounces and reports: the message they are about.
     pub original: Option<OriginalRef>,
+    /// For bounces: what they say about each recipient.
+    pub delivery: Vec<DeliveryReport>,
     /// What was wrong with the message and how it was read anyway.
     pub warnings: Vec<String>,
     /// The top-level header fields, top-down, as (name, value unfolded on
@@ -165,6 +192,35 @@ pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
         .warnings
         .push("too large: only the header was read".into());
     Ok(inbound)
+}
+
+/// A file attached to a message, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    pub info: Attachment,
+    pub bytes: Vec<u8>,
+}
+
+/// The attachments of a message with their contents (as listed in
+/// [`Inbound::attachments`]), within the same limits: for a mail that
+/// passes them on. Unreadable input has none.
+pub fn attachment_files(raw: &[u8], limits: &ParseLimits) -> Vec<AttachmentFile> {
+    if raw.is_empty() || raw.len() > limits.max_size {
+        return Vec::new();
+    }
+    let mut warnings = Vec::new();
+    let input = prepare(raw, &mut warnings);
+    isolated(raw.len(), || {
+        let Some(msg) = MessageParser::default().parse(&input[..]) else {
+            return Vec::new();
+        };
+        let scope = Scope::walk(&msg, limits, &mut Vec::new());
+        body::attachment_files(&msg, &scope, &input)
+            .into_iter()
+            .map(|(info, bytes)| AttachmentFile { info, bytes })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 pub fn content_hash(raw: &[u8]) -> String {
@@ -338,6 +394,11 @@ fn extract(
     let original = (matches!(class, MailClass::Bounce(_)) || report_type.is_some())
         .then(|| report::original_ref(&msg, &scope, &text))
         .flatten();
+    let delivery = if matches!(class, MailClass::Bounce(_)) {
+        report::delivery_reports(&msg, &scope, head.get("X-Failed-Recipients"), &text)
+    } else {
+        Vec::new()
+    };
 
     Ok(Inbound {
         message_id,
@@ -359,6 +420,7 @@ fn extract(
         attachments: body::attachments(&msg, &scope, input),
         class,
         original,
+        delivery,
         warnings,
         // The screen reads the trace fields again; classify is done with them.
         headers: head.0,

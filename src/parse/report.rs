@@ -6,7 +6,8 @@ use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use regex::Regex;
 
 use super::body::content_type;
-use super::{OriginalRef, Scope, bare_id, one_line};
+use super::{DeliveryReport, OriginalRef, Scope, bare_id, one_line};
+use crate::types::Address;
 
 /// `report-type` of a top-level multipart/report, else inferred from its
 /// machine-readable part; "" when neither says.
@@ -129,4 +130,128 @@ fn quoted_header_ref(text: &str) -> Option<OriginalRef> {
         .map(|l| l.get(indent.min(l.len())..).unwrap_or(l))
         .collect();
     header_block_ref(&(block.join("\n") + "\n\n"))
+}
+
+/// What a bounce says about each recipient: the per-recipient fields of
+/// its message/delivery-status part (RFC 3464), else — for the bounces
+/// that have none — the addresses of X-Failed-Recipients with the first
+/// enhanced status code (RFC 3463) of the text and the line that holds it.
+pub(super) fn delivery_reports(
+    m: &Message<'_>,
+    scope: &Scope,
+    failed_header: Option<&str>,
+    text: &str,
+) -> Vec<DeliveryReport> {
+    let from_dsn: Vec<DeliveryReport> = scope
+        .all_parts(m)
+        .filter(|(_, p)| {
+            matches!(
+                content_type(p).as_str(),
+                "message/delivery-status" | "message/global-delivery-status"
+            )
+        })
+        .flat_map(|(_, p)| {
+            let body = match &p.body {
+                PartType::Text(t) | PartType::Html(t) => t.to_string(),
+                PartType::Binary(b) | PartType::InlineBinary(b) => {
+                    String::from_utf8_lossy(b).into_owned()
+                }
+                // Read as a message: its fields and body are the raw text.
+                PartType::Message(_) | PartType::Multipart(_) => m
+                    .raw_message
+                    .get(p.offset_body as usize..p.offset_end as usize)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+            };
+            dsn_fields(&body)
+        })
+        .collect();
+    if !from_dsn.is_empty() {
+        return from_dsn;
+    }
+    let Some(header) = failed_header else {
+        return Vec::new();
+    };
+    let status = STATUS_CODE
+        .find(text)
+        .map(|c| c.as_str().to_string())
+        .unwrap_or_default();
+    let diagnostic = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !status.is_empty() && l.contains(&status))
+        .map(|l| clip(&one_line(l)))
+        .unwrap_or_default();
+    header
+        .split(',')
+        .filter_map(|a| Address::parse(a).ok())
+        .map(|recipient| DeliveryReport {
+            recipient,
+            action: "failed".into(),
+            status: status.clone(),
+            diagnostic: diagnostic.clone(),
+        })
+        .collect()
+}
+
+/// An enhanced status code: class 2, 4 or 5, then subject and detail.
+static STATUS_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[245]\.\d{1,3}\.\d{1,3}\b").expect("static regex"));
+
+/// The per-recipient blocks of a delivery-status body: blank-line separated
+/// groups of fields (folded lines joined), each with a recipient.
+pub(super) fn dsn_fields(body: &str) -> Vec<DeliveryReport> {
+    let body = body.replace("\r\n", "\n");
+    let mut out = Vec::new();
+    for block in body.split("\n\n") {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for line in block.lines() {
+            if line.starts_with([' ', '\t']) {
+                if let Some((_, v)) = fields.last_mut() {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                }
+                continue;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                fields.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        // `rfc822; ann@x.example`: the address after the type.
+        let address = |v: &str| {
+            let v = v.split_once(';').map_or(v, |(_, a)| a);
+            Address::parse(v.trim()).ok()
+        };
+        // The address we wrote to, else the one the report ended at.
+        let Some(recipient) = get("original-recipient")
+            .and_then(address)
+            .or_else(|| get("final-recipient").and_then(address))
+        else {
+            continue;
+        };
+        out.push(DeliveryReport {
+            recipient,
+            action: get("action").unwrap_or_default().to_ascii_lowercase(),
+            status: get("status")
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string(),
+            diagnostic: clip(&one_line(get("diagnostic-code").unwrap_or_default())),
+        });
+    }
+    out
+}
+
+/// At most 300 characters of a diagnostic, for histories and mails.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }

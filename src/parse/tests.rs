@@ -268,6 +268,115 @@ fn delivery_reports() {
     assert!(mdn.original.is_some());
 }
 
+/// What a bounce says about each recipient: the DSN's per-recipient
+/// fields (RFC 3464), else X-Failed-Recipients with the status in the text.
+#[test]
+fn delivery_reports_per_recipient() {
+    let msg = parsed(&dsn("delivery-status", true));
+    assert_eq!(
+        msg.delivery,
+        [DeliveryReport {
+            recipient: Address::parse("bob@example.org").unwrap(),
+            action: "failed".into(),
+            status: "5.1.1".into(),
+            diagnostic: String::new(),
+        }]
+    );
+    assert!(msg.delivery[0].is_permanent() && msg.delivery[0].is_failure());
+
+    let person = parsed(&format!(
+        "{PERSON}\n\nStatus: 5.1.1\nFinal-Recipient: rfc822; x@y.example\n"
+    ));
+    assert!(person.delivery.is_empty(), "only bounces are read");
+
+    let exim = parsed(
+        "From: Mail Delivery System <Mailer-Daemon@mx.example>\nSubject: Mail delivery failed: returning message to sender\n\
+         X-Failed-Recipients: ann@customer.example, bob@customer.example\nAuto-Submitted: auto-replied\n\n\
+         This message was created automatically by mail delivery software.\n\n\
+         A message that you sent could not be delivered to one or more of its\nrecipients.\n\n\
+           ann@customer.example\n    host mx.customer.example: 550 5.2.1 Mailbox disabled\n",
+    );
+    let got: Vec<(String, &str, &str)> = exim
+        .delivery
+        .iter()
+        .map(|r| {
+            (
+                r.recipient.to_string(),
+                r.status.as_str(),
+                r.diagnostic.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "ann@customer.example".into(),
+                "5.2.1",
+                "host mx.customer.example: 550 5.2.1 Mailbox disabled"
+            ),
+            (
+                "bob@customer.example".into(),
+                "5.2.1",
+                "host mx.customer.example: 550 5.2.1 Mailbox disabled"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dsn_fields_table() {
+    /// (recipient, action, status, diagnostic)
+    type Row<'a> = (&'a str, &'a str, &'a str, &'a str);
+    let cases: &[(&str, &[Row])] = &[
+        // Original-Recipient wins: it is the address we wrote to.
+        (
+            "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; r@mx.example\nOriginal-Recipient: rfc822;ann@x.example\n\
+             Action: failed\nStatus: 5.1.1 (user unknown)\nDiagnostic-Code: smtp; 550 5.1.1 no\n   such user\n",
+            &[(
+                "ann@x.example",
+                "failed",
+                "5.1.1",
+                "smtp; 550 5.1.1 no such user",
+            )],
+        ),
+        // CRLF, two recipients, one delayed; case of field names.
+        (
+            "reporting-mta: dns; mx\r\n\r\nFINAL-RECIPIENT: rfc822; a@x.example\r\nAction: Failed\r\nStatus: 5.0.0\r\n\r\n\
+             Final-Recipient: rfc822; b@x.example\r\nAction: delayed\r\nStatus: 4.4.1\r\n",
+            &[
+                ("a@x.example", "failed", "5.0.0", ""),
+                ("b@x.example", "delayed", "4.4.1", ""),
+            ],
+        ),
+        // No recipient, or not an address: nothing.
+        (
+            "Reporting-MTA: dns; mx\n\nAction: failed\nStatus: 5.0.0\n",
+            &[],
+        ),
+        (
+            "Final-Recipient: rfc822; not an address\nAction: failed\n",
+            &[],
+        ),
+        ("", &[]),
+    ];
+    for (body, want) in cases {
+        let got: Vec<(String, String, String, String)> = report::dsn_fields(body)
+            .into_iter()
+            .map(|r| (r.recipient.to_string(), r.action, r.status, r.diagnostic))
+            .collect();
+        let want: Vec<(String, String, String, String)> = want
+            .iter()
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+            .collect();
+        assert_eq!(got, want, "{body:?}");
+    }
+    let delayed = &report::dsn_fields(
+        "Final-Recipient: rfc822; b@x.example\nAction: delayed\nStatus: 4.4.1\n",
+    )[0];
+    assert!(delayed.is_failure() && !delayed.is_permanent());
+}
+
 #[test]
 fn automatic_signals_inside_an_attached_message_do_not_count() {
     let raw = format!(

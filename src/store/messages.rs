@@ -31,6 +31,20 @@ pub struct StoredMessage {
     pub new_text: String,
     pub quoted_text: String,
     pub attachments: Vec<Attachment>,
+    /// What the message is on its ticket (a staff reply, a note …).
+    pub role: super::MessageRole,
+    /// The text histories show, when not `new_text` (a staff reply
+    /// without its command lines).
+    pub shown_text: Option<String>,
+    /// Who histories say wrote it, when not its From (a staff member's name).
+    pub shown_from: Option<String>,
+}
+
+impl StoredMessage {
+    /// The text histories and `ticket show` give for it.
+    pub fn text(&self) -> &str {
+        self.shown_text.as_deref().unwrap_or(&self.new_text)
+    }
 }
 
 impl Tx<'_> {
@@ -144,7 +158,7 @@ impl Reader<'_> {
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,
-                    new_text, quoted_text, attachments
+                    new_text, quoted_text, attachments, role, shown_text, shown_from
              FROM messages WHERE ticket_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![ticket.0], |r| {
@@ -159,6 +173,9 @@ impl Reader<'_> {
                 new_text: r.get(8)?,
                 quoted_text: r.get(9)?,
                 attachments: from_json(&r.get::<_, String>(10)?),
+                role: super::MessageRole::parse(r.get::<_, Option<String>>(11)?.as_deref()),
+                shown_text: r.get(12)?,
+                shown_from: r.get(13)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -10,6 +10,7 @@ mod lifecycle;
 mod messages;
 mod outbox;
 mod quarantine;
+mod staff;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
+pub use staff::{Failing, MessageRole};
 pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
@@ -35,6 +37,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0002_lifecycle.sql"),
     ),
     ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
+    ("0004_staff", include_str!("../../sql/0004_staff.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +213,25 @@ impl<'a> Tx<'a> {
         Reader { conn: &self.tx }
     }
 
+    /// Runs `f` so that it happens as a whole or not at all: when it returns
+    /// `Ok(Err(_))`, every change it made is undone (an SQL savepoint) and
+    /// the transaction goes on. A staff mail's commands apply this way, all
+    /// or nothing, inside the batch's transaction.
+    pub fn all_or_nothing<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'a>) -> Result<std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        self.tx.execute_batch("SAVEPOINT all_or_nothing")?;
+        let outcome = f(self);
+        let end = match &outcome {
+            Ok(Ok(_)) => "RELEASE all_or_nothing",
+            // A store error aborts the whole transaction anyway.
+            _ => "ROLLBACK TO all_or_nothing; RELEASE all_or_nothing",
+        };
+        self.tx.execute_batch(end)?;
+        outcome
+    }
+
     /// Runs one statement from the connection's statement cache: intake
     /// runs the same few statements thousands of times a minute.
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
@@ -247,6 +269,40 @@ mod tests {
         // Re-opening must not re-run the migration (it would fail on CREATE TABLE).
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    /// What `all_or_nothing` undoes when its closure says no, and what it
+    /// keeps when it says yes, inside one transaction.
+    #[test]
+    fn all_or_nothing_undoes_a_refused_part_and_keeps_the_rest() {
+        let mut s = Store::open_in_memory().unwrap();
+        let count = |tx: &Tx<'_>| -> i64 {
+            tx.tx
+                .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+                .unwrap()
+        };
+        s.write(|tx| {
+            tx.set_setting("before", "1")?;
+            let refused = tx.all_or_nothing(|tx| {
+                tx.set_setting("inside", "1")?;
+                Ok(Err::<(), _>("no"))
+            })?;
+            assert_eq!(refused, Err("no"));
+            assert_eq!(count(tx), 1, "the refused part is undone");
+            let kept = tx.all_or_nothing(|tx| {
+                tx.set_setting("kept", "1")?;
+                Ok(Ok::<_, ()>(7))
+            })?;
+            assert_eq!(kept, Ok(7));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let keys: Vec<String> = ["before", "inside", "kept"]
+            .into_iter()
+            .filter(|k| s.read().setting(k).unwrap().is_some())
+            .map(String::from)
+            .collect();
+        assert_eq!(keys, ["before", "kept"]);
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct Ticket {
     /// The accounts an ambiguous sender matched equally well, while staff
     /// have not chosen one (`ticket set-account`); empty otherwise.
     pub account_candidates: Vec<String>,
+    /// The staff member it is assigned to (`#assign`), by address.
+    pub assignee: Option<String>,
+    /// The ticket this one was merged into (`#merge`).
+    pub merged_into: Option<TicketId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,6 +58,11 @@ pub enum EventKind {
     StatusChange,
     TypeChange,
     Note,
+    /// A staff reply, relayed to the customer side.
+    StaffReply,
+    /// A staff member's internal note (`#note`), or a staff mail that
+    /// relays nothing (commands only, commands refused, automatic).
+    StaffNote,
 }
 
 impl EventKind {
@@ -64,6 +73,8 @@ impl EventKind {
             EventKind::StatusChange => "status-change",
             EventKind::TypeChange => "type-change",
             EventKind::Note => "note",
+            EventKind::StaffReply => "staff-reply",
+            EventKind::StaffNote => "staff-note",
         }
     }
 
@@ -74,6 +85,8 @@ impl EventKind {
             "status-change" => EventKind::StatusChange,
             "type-change" => EventKind::TypeChange,
             "note" => EventKind::Note,
+            "staff-reply" => EventKind::StaffReply,
+            "staff-note" => EventKind::StaffNote,
             _ => return None,
         })
     }
@@ -105,7 +118,7 @@ pub struct TicketFilter {
 pub(super) const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
      last_customer_at, last_staff_at, waiting_since, warnings_sent, next_deadline, closed_at,
-     reopened_from, priority, unverified, account_candidates";
+     reopened_from, priority, unverified, account_candidates, assignee, merged_into";
 
 pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
@@ -132,6 +145,8 @@ pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
             .get::<_, Option<String>>(17)?
             .map(|j| super::from_json(&j))
             .unwrap_or_default(),
+        assignee: r.get(18)?,
+        merged_into: r.get::<_, Option<i64>>(19)?.map(TicketId),
     })
 }
 

@@ -1,0 +1,593 @@
+//! relay: the mail between the two sides of a ticket, queued in the
+//! caller's transaction — the staff notification (a customer's message,
+//! a staff note, a delivery failure, to `[staff] notify`), the relay of a
+//! staff reply to the customer side, and the answer to a staff member
+//! whose mail was not (fully) carried out.
+//!
+//! The staff notification is automatic mail (`Auto-Submitted:
+//! auto-generated`, so a staff member's out-of-office leaves it alone) and
+//! passes the one gate of automatic mail, `apply::answer_refusal`.
+//!
+//! A relay is a person's answer, not automatic mail: it is not counted in
+//! `max_auto_replies_per_day` and carries no `Auto-Submitted`. It still
+//! never goes to an address in a loop. Precisely, a relay is withheld from
+//! an address (and staff are told) when
+//! - it is ours: the support address, a staff member's address or alias,
+//!   a notification address;
+//! - it is an automatic sender in a loop with us: in the last 24 hours it
+//!   sent us `intake.max_auto_replies_per_day` automatic messages
+//!   (auto-replies, bounces; at least one when that limit is 0);
+//! - it already got `staff.max_relays_per_day` relays in the last 24
+//!   hours: the bound of a loop of mails that all look human (a staff
+//!   mail rule answering notifications, a customer robot answering relays);
+//! - nothing is sent at all during a silent import.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::apply;
+use crate::change::{self, Settings};
+use crate::lifecycle::Side;
+use crate::outbox::compose::{self, Outgoing, Recipient, RelayMail, StaffNotice};
+use crate::parse::{self, Attachment, DeliveryReport};
+use crate::store::{Event, EventKind, QueuedMail, StoreError, Ticket, Tx};
+use crate::types::{Address, Mailbox, TicketId};
+
+/// Why the staff side is told: the why-line of the notification.
+#[derive(Debug, Clone, Copy)]
+pub enum Why<'a> {
+    NewTicket,
+    CustomerReplied,
+    /// A customer's reply reopened a closed ticket.
+    Reopened,
+    /// A staff member's internal note (`#note`).
+    Note {
+        staff: &'a str,
+    },
+    /// A delivery-status notification about a mail of the ticket.
+    Bounce {
+        reports: &'a [DeliveryReport],
+    },
+}
+
+impl Why<'_> {
+    fn label(&self) -> &'static str {
+        match self {
+            Why::NewTicket => "new ticket",
+            Why::CustomerReplied => "customer reply",
+            Why::Reopened => "reopened",
+            Why::Note { .. } => "staff note",
+            Why::Bounce { .. } => "delivery failure",
+        }
+    }
+}
+
+/// The stored message a notification shows on top.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    /// Its `messages` row.
+    pub message: i64,
+    pub raw: &'a [u8],
+    pub from: &'a Mailbox,
+    /// The text to show (for a staff mail: without its commands).
+    pub text: &'a str,
+    pub attachments: &'a [Attachment],
+}
+
+/// Tells the staff side about ticket `n`: one mail to the notification
+/// addresses (and the assignee), with the message on top and its files
+/// attached, the ticket's details and the staff side's history. Returns
+/// its outbox row, or None (and a history line) when none may go.
+pub fn to_staff(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    why: Why<'_>,
+    shown: Option<Shown<'_>>,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let t = change::reload(tx, n)?;
+    let to = change::staff_recipients(s, &t);
+    if to.is_empty() {
+        // No staff side configured: nothing to say, and nothing lost.
+        return Ok(None);
+    }
+    if let Some(why) = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&to), None)? {
+        change::note(tx, n, at, &format!("no staff-notify mail to staff: {why}"))?;
+        return Ok(None);
+    }
+    let view = change::view_for(
+        &tx.read(),
+        s.calendar,
+        &t,
+        Side::Staff,
+        shown.map(|m| m.message),
+    )?;
+    let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
+    let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
+    let message = match shown {
+        // A delivery report says its piece in the why-line.
+        Some(m) if !matches!(why, Why::Bounce { .. }) => change::indent(m.text),
+        _ => String::new(),
+    };
+    let attachments = shown
+        .map(|m| {
+            m.attachments
+                .iter()
+                .map(|a| {
+                    format!(
+                        "    {} ({}, {} bytes)",
+                        a.name.as_deref().unwrap_or("(no name)"),
+                        a.content_type,
+                        a.size
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let (note, failures) = match why {
+        Why::Note { staff } => (staff.to_string(), String::new()),
+        Why::Bounce { reports } => (String::new(), failure_lines(reports)),
+        _ => (String::new(), String::new()),
+    };
+    let fields: Vec<(&str, String)> = vec![
+        ("customer", customer),
+        ("message", message),
+        ("account", account_line(&t)),
+        ("assignee", assignee_line(s, &t)),
+        ("attachments", attachments),
+        ("failing", failing_lines(tx, &t)?),
+        ("failures", failures),
+        ("staff", note.clone()),
+        ("new_ticket", yes(matches!(why, Why::NewTicket))),
+        ("customer_replied", yes(matches!(why, Why::CustomerReplied))),
+        ("reopened", yes(matches!(why, Why::Reopened))),
+        ("note", yes(!note.is_empty())),
+        ("bounce", yes(matches!(why, Why::Bounce { .. }))),
+        ("priority", yes(t.priority)),
+        ("unverified", yes(t.unverified)),
+    ];
+    // Read the files again only when there are some.
+    let files = match shown {
+        Some(m) if !m.attachments.is_empty() => parse::attachment_files(m.raw, &s.limits),
+        _ => Vec::new(),
+    };
+    let about = match (why, shown) {
+        (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
+        (_, Some(m)) => m
+            .from
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| m.from.address.to_string()),
+        (_, None) => s.desk.name.to_string(),
+    };
+    let seq = tx.read().event_count(n)?;
+    let cause = format!("{}|{}|{seq}", why.label(), shown.map_or(0, |m| m.message));
+    let mail = compose::staff_notify(
+        &s.desk,
+        s.language,
+        &StaffNotice {
+            view: &view,
+            about: &about,
+            to: &to,
+            fields: &fields,
+            cause: &cause,
+            attachments: &files,
+            references: &view.references,
+        },
+        at,
+    );
+    let detail = format!("staff-notify ({}) queued to {}", why.label(), list(&to));
+    Ok(Some(queue(tx, s, &mail, n, true, &detail, at)?))
+}
+
+/// A staff reply to relay: its stored message, who wrote it, the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply<'a> {
+    pub message: i64,
+    /// The staff member's name: the signature.
+    pub staff: &'a str,
+    /// The reply without its commands and quoted history.
+    pub text: &'a str,
+    /// Unique per reply (the message's content hash): the Message-ID.
+    pub cause: &'a str,
+    /// The staff mail as received: its files are passed on.
+    pub raw: &'a [u8],
+    pub attachments: &'a [Attachment],
+    /// Who the staff member wrote to directly (To, Cc): they have it
+    /// already, and get no second copy.
+    pub direct: &'a [Mailbox],
+}
+
+/// What became of a relay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relayed {
+    pub outbox: Option<i64>,
+    /// `address: why` of each recipient left out.
+    pub withheld: Vec<String>,
+    /// `address: status diagnostic` of each recipient that failed before.
+    pub failing: Vec<String>,
+}
+
+/// Relays a staff reply on ticket `n` to the customer side: the requester
+/// (To), the delegates and the other participants (Cc), minus those the
+/// loop rules of this module leave out; threaded to the customer's last
+/// message, in the language of the ticket's account.
+pub fn to_customer(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    reply: &Reply<'_>,
+    at: DateTime<Utc>,
+) -> Result<Relayed, StoreError> {
+    let t = change::reload(tx, n)?;
+    let mut out = Relayed::default();
+    let mut people: Vec<Mailbox> = Vec::new();
+    // The requester first: they are To, the others Cc.
+    let mut participants = tx.read().participants(n)?;
+    participants.sort_by_key(|(_, role)| role != "requester");
+    for (person, role) in participants {
+        if role == "staff" {
+            continue;
+        }
+        if reply.direct.iter().any(|d| d.address == person.address) {
+            let line = format!(
+                "relay not sent to {}: the staff mail went to them directly",
+                person.address
+            );
+            change::note(tx, n, at, &line)?;
+            continue;
+        }
+        match withheld_because(tx, s, &person.address, at)? {
+            Some(why) => out.withheld.push(format!("{}: {why}", person.address)),
+            None => people.push(person),
+        }
+    }
+    for line in &out.withheld {
+        change::note(tx, n, at, &format!("relay not sent to {line}"))?;
+    }
+    let Some((first, rest)) = people.split_first() else {
+        return Ok(out);
+    };
+    let view = change::view_for(
+        &tx.read(),
+        s.calendar,
+        &t,
+        Side::Customer,
+        Some(reply.message),
+    )?;
+    let lang = change::customer_language(&tx.read(), s, &t)?;
+    let files = if reply.attachments.is_empty() {
+        Vec::new()
+    } else {
+        parse::attachment_files(reply.raw, &s.limits)
+    };
+    let mail = compose::relay(
+        &s.desk,
+        lang,
+        &RelayMail {
+            view: &view,
+            staff: reply.staff,
+            to: first,
+            cc: rest,
+            text: reply.text,
+            cause: reply.cause,
+            references: &view.references,
+            attachments: &files,
+        },
+        at,
+    );
+    let detail = format!(
+        "relay of {}'s reply queued to {}",
+        reply.staff,
+        list(&mail.to)
+    );
+    out.outbox = Some(queue(tx, s, &mail, n, false, &detail, at)?);
+    change::flag_failing(tx, n, "relay", &mail.to, at)?;
+    out.failing = tx
+        .read()
+        .failing(&mail.to)?
+        .iter()
+        .map(|f| format!("{}: {} {}", f.address, f.status, f.diagnostic))
+        .collect();
+    Ok(out)
+}
+
+/// Why no relay may go to `to` now, if that is so (see the module doc).
+fn withheld_because(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    to: &Address,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let rules = &s.answer;
+    if rules.silent {
+        return Ok(Some("no mail during this import (--no-receipts)".into()));
+    }
+    if to == rules.own_address {
+        return Ok(Some(format!("{to} is our own address")));
+    }
+    if s.staff.is_staff_address(to, &s.matching) {
+        return Ok(Some(format!("{to} is a staff address ([staff])")));
+    }
+    let day = at - Duration::hours(24);
+    let robot = tx.read().automatic_messages_from(to, day)?;
+    let limit = rules.max_per_day.max(1);
+    if robot >= limit {
+        return Ok(Some(format!(
+            "an automatic sender in a loop with us: {robot} automatic messages from it in the last 24 hours (intake.max_auto_replies_per_day = {})",
+            rules.max_per_day
+        )));
+    }
+    let relays = tx.read().mails_to(to, "relay", day)?;
+    if relays >= s.staff.max_relays_per_day {
+        return Ok(Some(format!(
+            "{relays} relays to it in the last 24 hours reach staff.max_relays_per_day"
+        )));
+    }
+    Ok(None)
+}
+
+/// Tells a staff member that their mail on ticket `n` was not applied
+/// (`errors`), or not sent to everyone (`withheld`), or sent to addresses
+/// that failed before (`failing`): an automatic answer to their mail.
+#[allow(clippy::too_many_arguments)]
+pub fn to_staff_member(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    msg: &apply::Incoming<'_>,
+    to: &Mailbox,
+    errors: &[String],
+    relayed: &Relayed,
+) -> Result<Option<i64>, StoreError> {
+    let at = msg.at;
+    let dest = [to.address.clone()];
+    let mut refusal = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)?;
+    // The one automatic mail that answers a staff address: a mail rule or
+    // robot there that answers it would loop with us, as its answer is
+    // answered again. So the daily limit applies to it.
+    let told = tx
+        .read()
+        .mails_of_kind_to(&to.address, "staff-error", at - Duration::hours(24))?;
+    let limit = s.answer.max_per_day.max(1);
+    if refusal.is_none() && told >= limit {
+        refusal = Some(format!(
+            "{told} such answers to it in the last 24 hours reach intake.max_auto_replies_per_day"
+        ));
+    }
+    if let Some(why) = refusal {
+        change::note(
+            tx,
+            n,
+            at,
+            &format!("no staff-error mail to {}: {why}", to.address),
+        )?;
+        return Ok(None);
+    }
+    let t = change::reload(tx, n)?;
+    let bullets = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ticket = format!("#{n}");
+    let token = s.desk.token.format(n);
+    let (errors, withheld, failing) = (
+        bullets(errors),
+        bullets(&relayed.withheld),
+        bullets(&relayed.failing),
+    );
+    let mail = compose::answer(
+        &s.desk,
+        "staff-error",
+        s.language,
+        to,
+        msg.inbound,
+        &compose::re(&s.desk.token.tag_subject(n, &t.subject)),
+        &msg.inbound.content_hash,
+        &[
+            ("ticket", &ticket),
+            ("token", &token),
+            ("errors", &errors),
+            ("withheld", &withheld),
+            ("failing", &failing),
+        ],
+        at,
+    );
+    let detail = format!("staff-error queued to {}", to.address);
+    Ok(Some(queue(tx, s, &mail, n, true, &detail, at)?))
+}
+
+/// A delivery-status notification filed on ticket `n` (stored already as
+/// `message`): each address it reports as failed for good is marked
+/// failing, the history says who failed and why, and the staff side is
+/// told. Nothing is sent back. A report about the staff side's own mail
+/// only goes into the history: telling staff by mail would bounce again.
+pub fn bounce(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    message: i64,
+    msg: &apply::Incoming<'_>,
+) -> Result<Option<i64>, StoreError> {
+    let inbound = msg.inbound;
+    let reports: Vec<DeliveryReport> = inbound
+        .delivery
+        .iter()
+        .filter(|r| r.is_failure())
+        .cloned()
+        .collect();
+    for r in reports.iter().filter(|r| r.is_permanent()) {
+        tx.mark_failing(
+            &r.recipient,
+            &r.status,
+            &r.diagnostic,
+            Some(n),
+            Some(message),
+            msg.at,
+        )?;
+    }
+    let line = if reports.is_empty() {
+        "delivery report: no failed recipient could be read from it".to_string()
+    } else {
+        format!("delivery failed: {}", failure_lines(&reports).trim())
+    };
+    change::note(tx, n, msg.at, &line)?;
+    let about_staff_mail = match inbound
+        .original
+        .as_ref()
+        .and_then(|o| o.message_id.as_deref())
+    {
+        Some(id) => tx
+            .read()
+            .sent_kind(id)?
+            .is_some_and(|k| k == "staff-notify" || k == "staff-error"),
+        None => false,
+    } || reports
+        .iter()
+        .any(|r| s.staff.is_staff_address(&r.recipient, &s.matching));
+    if about_staff_mail {
+        change::note(
+            tx,
+            n,
+            msg.at,
+            "the failed mail was the staff side's: staff not told by mail (it would bounce again)",
+        )?;
+        return Ok(None);
+    }
+    let from = inbound.from.clone().unwrap_or_else(|| Mailbox {
+        name: None,
+        address: s.desk.address.clone(),
+    });
+    to_staff(
+        tx,
+        s,
+        n,
+        Why::Bounce { reports: &reports },
+        Some(Shown {
+            message,
+            raw: msg.raw,
+            from: &from,
+            text: "",
+            attachments: &[],
+        }),
+        msg.at,
+    )
+}
+
+fn failure_lines(reports: &[DeliveryReport]) -> String {
+    reports
+        .iter()
+        .map(|r| {
+            let kind = if r.is_permanent() {
+                "failed for good"
+            } else {
+                "not delivered yet"
+            };
+            let status = if r.status.is_empty() {
+                "no status".to_string()
+            } else {
+                r.status.clone()
+            };
+            let diagnostic = if r.diagnostic.is_empty() {
+                String::new()
+            } else {
+                format!("\n      {}", r.diagnostic)
+            };
+            format!("    {}: {kind} ({status}){diagnostic}", r.recipient)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn account_line(t: &Ticket) -> String {
+    match (&t.account, t.account_candidates.as_slice()) {
+        (Some(a), _) => a.clone(),
+        (None, []) => "-".into(),
+        (None, c) => format!("- (sender matches {})", c.join(", ")),
+    }
+}
+
+fn assignee_line(s: &Settings<'_>, t: &Ticket) -> String {
+    let Some(a) = t.assignee.as_deref() else {
+        return String::new();
+    };
+    match Address::parse(a)
+        .ok()
+        .and_then(|a| s.staff.member(&a, &s.matching))
+    {
+        Some(m) => format!("{} <{}>", m.name, m.address),
+        None => a.to_string(),
+    }
+}
+
+/// The ticket's participants that are failing, one per line.
+fn failing_lines(tx: &Tx<'_>, t: &Ticket) -> Result<String, StoreError> {
+    let people: Vec<Address> = tx
+        .read()
+        .participants(t.number)?
+        .into_iter()
+        .map(|(m, _)| m.address)
+        .collect();
+    Ok(tx
+        .read()
+        .failing(&people)?
+        .iter()
+        .map(|f| {
+            format!(
+                "    {} since {}: {} {}",
+                f.address,
+                f.at.format("%Y-%m-%d %H:%M UTC"),
+                f.status,
+                f.diagnostic
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn list(to: &[Address]) -> String {
+    to.iter()
+        .map(Address::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Queues `mail` about ticket `n` with its history line.
+fn queue(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    mail: &Outgoing,
+    n: TicketId,
+    automatic: bool,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id = tx.queue_mail(&QueuedMail {
+        ticket: Some(n),
+        kind: mail.kind,
+        automatic,
+        message_id: &mail.message_id,
+        mail_from: Some(s.desk.address),
+        rcpt: &mail.to,
+        subject: &mail.subject,
+        raw: &mail.raw,
+        at,
+    })?;
+    tx.add_event(
+        n,
+        &Event {
+            at,
+            kind: EventKind::MailOut,
+            actor: "postdesk".into(),
+            detail: detail.to_string(),
+            message: None,
+            outbox: Some(id),
+        },
+    )?;
+    Ok(id)
+}

@@ -1,0 +1,400 @@
+//! staffmail: a staff member's mail on a ticket — a reply to relay to the
+//! customer side, an internal note, commands, or several of these — carried
+//! out in the caller's transaction, all or nothing.
+//!
+//! The `#command` lines at the top of the new text (see `mailcmd`) are read
+//! first; a line that is not understood refuses the whole mail. Then, in
+//! one savepoint: the commands that decide who gets the reply and what it
+//! says (`#drop`, `#account`, `#assign`, `#priority`); the reply, stored
+//! and relayed (or the note stored); then the commands that change the
+//! ticket's state (`#status`, `#close`, `#reject`, `#reopen`, `#hold`,
+//! `#type`, `#merge`), in order, through `change`, which sends the "ticket
+//! changed" and close notices — after the relay, and with the reply in
+//! their history. A command the ticket's state refuses
+//! (`#reopen` on an open ticket, `#merge` into a missing ticket …) undoes
+//! everything, relay included. A refused mail is kept on the ticket, shown
+//! to nobody, and its author gets the errors by mail.
+//!
+//! Automatic mail from a staff address (an out-of-office answering a
+//! notification) is kept and nothing else: no commands are read, nothing
+//! is relayed, nobody is told — so it cannot start a loop.
+
+use chrono::{DateTime, Utc};
+
+use crate::apply::{Incoming, Outcome, StaffAction};
+use crate::change::{self, Author, ChangeError, Command, Settings};
+use crate::lifecycle::Event as LifeEvent;
+use crate::mailcmd::{self, MailCommand};
+use crate::relay::{self, Relayed, Reply, Shown, Why};
+use crate::store::{Event, EventKind, MessageRole, NewMessage, StoreError, Tx};
+use crate::types::{Mailbox, Status, TicketId};
+
+/// Who wrote the mail: a staff member (`[[staff.member]]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Staffer<'a> {
+    pub name: &'a str,
+    /// The address the mail came from (the member's address or an alias).
+    pub from: &'a Mailbox,
+}
+
+/// Takes a staff member's mail on ticket `n` (threaded `how`, for the
+/// history).
+pub fn staff_mail(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    msg: &Incoming<'_>,
+    who: Staffer<'_>,
+    n: TicketId,
+    how: &str,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    let at = msg.at;
+    let message = tx.insert_message(&NewMessage {
+        raw: msg.raw,
+        inbound,
+        source: msg.source,
+        ticket: Some(n),
+        received_at: at,
+    })?;
+    let done = |action| {
+        Ok(Outcome::Staff {
+            ticket: n,
+            message,
+            action,
+        })
+    };
+    if inbound.class.is_automatic() {
+        tx.set_message_role(message, MessageRole::StaffAuto, None, Some(who.name))?;
+        let detail = format!(
+            "automatic mail from staff member {} ({}: {}), threaded {how}: kept; no commands read, nothing relayed",
+            who.from.address,
+            inbound.class.label(),
+            inbound.class.reason().unwrap_or_default()
+        );
+        staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+        return done(StaffAction::Automatic);
+    }
+
+    let commands = match mailcmd::parse_commands(&inbound.new_text, s.ticket_types) {
+        Ok(c) => c,
+        Err(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            return refuse(tx, s, msg, who, n, message, &lines);
+        }
+    };
+    let is_note = commands.commands.contains(&MailCommand::Note);
+    let text = commands.text.trim().to_string();
+    let author = Author {
+        who: who.name,
+        reason: None,
+    };
+    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
+
+    let applied = tx.all_or_nothing(|tx| {
+        let numbered: Vec<(usize, &MailCommand)> = commands.commands.iter().enumerate().collect();
+        let (first, then): (Vec<_>, Vec<_>) =
+            numbered.into_iter().partition(|(_, c)| before_the_reply(c));
+        // 1. Who gets the reply and what it says.
+        for (i, c) in first {
+            if let Err(why) = command(tx, s, n, c, author, at)? {
+                return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
+            }
+        }
+        // 2. The mail itself: a note, a reply relayed, or commands only.
+        let mut relayed = Relayed::default();
+        let action = if is_note {
+            tx.set_message_role(message, MessageRole::StaffNote, Some(&text), Some(who.name))?;
+            let detail = format!("internal note by {}, threaded {how}", who.from);
+            staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+            change::staff_event(tx, s, n, LifeEvent::StaffNote, who.name, at)?;
+            tx.touch_ticket(n, at, true)?;
+            StaffAction::Noted
+        } else if !text.is_empty() {
+            tx.set_message_role(
+                message,
+                MessageRole::StaffReply,
+                Some(&text),
+                Some(who.name),
+            )?;
+            let detail = format!("reply by {}, threaded {how}", who.from);
+            staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
+            relayed = relay::to_customer(
+                tx,
+                s,
+                n,
+                &Reply {
+                    message,
+                    staff: who.name,
+                    text: &text,
+                    cause: &inbound.content_hash,
+                    raw: msg.raw,
+                    attachments: &inbound.attachments,
+                    direct: &direct,
+                },
+                at,
+            )?;
+            change::staff_event(tx, s, n, LifeEvent::StaffReply, who.name, at)?;
+            tx.touch_ticket(n, at, true)?;
+            StaffAction::Replied
+        } else {
+            tx.set_message_role(
+                message,
+                MessageRole::StaffCommands,
+                Some(""),
+                Some(who.name),
+            )?;
+            let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
+            staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+            StaffAction::Commands
+        };
+        // 3. The ticket's state, in order; the first command refused
+        // undoes it all.
+        for (i, c) in then {
+            if let Err(why) = command(tx, s, n, c, author, at)? {
+                return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
+            }
+        }
+        Ok(Ok((action, relayed)))
+    })?;
+
+    match applied {
+        Err(error) => refuse(tx, s, msg, who, n, message, &[error]),
+        Ok((action, relayed)) => {
+            if is_note {
+                let shown = Shown {
+                    message,
+                    raw: msg.raw,
+                    from: who.from,
+                    text: &text,
+                    attachments: &inbound.attachments,
+                };
+                relay::to_staff(tx, s, n, Why::Note { staff: who.name }, Some(shown), at)?;
+            }
+            if !relayed.withheld.is_empty() || !relayed.failing.is_empty() {
+                relay::to_staff_member(tx, s, n, msg, who.from, &[], &relayed)?;
+            }
+            done(action)
+        }
+    }
+}
+
+/// Nothing applied: the mail is kept (shown to nobody) with why, and its
+/// author told.
+fn refuse(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    msg: &Incoming<'_>,
+    who: Staffer<'_>,
+    n: TicketId,
+    message: i64,
+    errors: &[String],
+) -> Result<Outcome, StoreError> {
+    tx.set_message_role(message, MessageRole::StaffRefused, None, Some(who.name))?;
+    let detail = format!(
+        "mail from {} not applied, nothing relayed: {}",
+        who.from,
+        errors.join("; ")
+    );
+    staff_event(tx, n, msg.at, EventKind::StaffNote, who, detail, message)?;
+    relay::to_staff_member(tx, s, n, msg, who.from, errors, &Relayed::default())?;
+    Ok(Outcome::Staff {
+        ticket: n,
+        message,
+        action: StaffAction::Refused,
+    })
+}
+
+/// Whether `c` applies before the reply is relayed: it changes who gets
+/// it, or what it shows.
+fn before_the_reply(c: &MailCommand) -> bool {
+    matches!(
+        c,
+        MailCommand::Drop(_)
+            | MailCommand::Account(_)
+            | MailCommand::Assign(_)
+            | MailCommand::Priority(_)
+    )
+}
+
+/// Carries out one command; `Ok(Err(why))` when the ticket refuses it.
+fn command(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    c: &MailCommand,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<Result<(), String>, StoreError> {
+    let change_cmd = match c {
+        MailCommand::Status(st) => Some(Command::SetStatus(*st)),
+        MailCommand::Close => Some(Command::Close),
+        MailCommand::Reject => Some(Command::SetStatus(Status::Rejected)),
+        MailCommand::Reopen => Some(Command::Reopen),
+        MailCommand::Hold => Some(Command::SetStatus(Status::OnHold)),
+        MailCommand::Type(t) => Some(Command::SetType(t.clone())),
+        _ => None,
+    };
+    if let Some(cmd) = change_cmd {
+        return match change::command(tx, s, n, &cmd, author, at) {
+            Ok(_) => Ok(Ok(())),
+            Err(ChangeError::Store(e)) => Err(e),
+            Err(e) => Ok(Err(e.to_string())),
+        };
+    }
+    let t = change::reload(tx, n)?;
+    let line = match c {
+        // Handled with the mail itself.
+        MailCommand::Note => return Ok(Ok(())),
+        MailCommand::Priority(high) => {
+            if t.priority == *high {
+                return Ok(Ok(()));
+            }
+            tx.set_priority(n, *high)?;
+            let level = if *high { "high" } else { "normal" };
+            format!("priority set to {level} by {}", author.who)
+        }
+        MailCommand::Assign(name) => {
+            let Some(m) = s.staff.find(name, &s.matching) else {
+                let names: Vec<&str> = s.staff.members.iter().map(|m| m.name.as_str()).collect();
+                return Ok(Err(format!(
+                    "no staff member {name:?}; the staff are: {}",
+                    if names.is_empty() {
+                        "(none configured)".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            };
+            tx.set_assignee(n, Some(&m.address))?;
+            format!("assigned to {} <{}> by {}", m.name, m.address, author.who)
+        }
+        MailCommand::Account(id) => {
+            let Some(account) = tx.read().account_brief(id)? else {
+                return Ok(Err(format!("no account {id:?}")));
+            };
+            if t.account.as_deref() == Some(account.id.as_str()) {
+                return Ok(Err(format!("ticket is already filed under {}", account.id)));
+            }
+            tx.set_ticket_account(n, Some(&account.id))?;
+            // The staff member vouches for it: no longer unverified.
+            tx.set_ticket_flags(n, t.priority || account.priority, false)?;
+            for d in tx.read().account_delegates(&account.id)? {
+                let who = Mailbox {
+                    name: None,
+                    address: d,
+                };
+                tx.add_participant(n, &who, "delegate", at)?;
+            }
+            format!("filed under account {} by {}", account.id, author.who)
+        }
+        MailCommand::Merge(into) => return merge(tx, s, n, *into, author, at),
+        MailCommand::Drop(address) => {
+            let people = tx.read().participants(n)?;
+            match people.iter().find(|(m, _)| m.address == *address) {
+                None => return Ok(Err(format!("{address} is not on ticket #{n}"))),
+                Some((_, role)) if role == "requester" => {
+                    return Ok(Err(format!(
+                        "{address} opened the ticket and cannot be dropped"
+                    )));
+                }
+                Some(_) => {}
+            }
+            tx.remove_participant(n, address)?;
+            format!("{address} dropped from the recipients by {}", author.who)
+        }
+        MailCommand::Status(_)
+        | MailCommand::Close
+        | MailCommand::Reject
+        | MailCommand::Reopen
+        | MailCommand::Hold
+        | MailCommand::Type(_) => return Ok(Ok(())),
+    };
+    change::note(tx, n, at, &line)?;
+    Ok(Ok(()))
+}
+
+/// `#merge N`: ticket `n` goes into `into` — closed with that reason (its
+/// customer side gets the close notice), its messages, history and people
+/// moved there; later mail for it goes there.
+fn merge(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    into: TicketId,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<Result<(), String>, StoreError> {
+    if into == n {
+        return Ok(Err("a ticket cannot be merged into itself".into()));
+    }
+    let Some(target) = tx.read().ticket(into)? else {
+        return Ok(Err(format!("no ticket #{into}")));
+    };
+    if let Some(further) = target.merged_into {
+        return Ok(Err(format!(
+            "ticket #{into} was merged into #{further}: merge into that one"
+        )));
+    }
+    let t = change::reload(tx, n)?;
+    let reason = format!("merged into ticket #{into}");
+    if t.status != Status::Closed {
+        let closing = Author {
+            who: author.who,
+            reason: Some(&reason),
+        };
+        match change::command(tx, s, n, &Command::Close, closing, at) {
+            Ok(_) => {}
+            Err(ChangeError::Store(e)) => return Err(e),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    }
+    tx.merge_ticket(n, into)?;
+    change::note(tx, n, at, &format!("{reason} by {}", author.who))?;
+    change::note(
+        tx,
+        into,
+        at,
+        &format!("ticket #{n} merged into this one by {}", author.who),
+    )?;
+    Ok(Ok(()))
+}
+
+/// The command as staff wrote it, for an error line.
+fn shown(c: &MailCommand) -> String {
+    match c {
+        MailCommand::Status(s) => format!("#status {s}"),
+        MailCommand::Close => "#close".into(),
+        MailCommand::Reject => "#reject".into(),
+        MailCommand::Reopen => "#reopen".into(),
+        MailCommand::Hold => "#hold".into(),
+        MailCommand::Type(t) => format!("#type {t}"),
+        MailCommand::Priority(h) => format!("#priority {}", if *h { "high" } else { "normal" }),
+        MailCommand::Assign(a) => format!("#assign {a}"),
+        MailCommand::Account(a) => format!("#account {a}"),
+        MailCommand::Merge(n) => format!("#merge {n}"),
+        MailCommand::Note => "#note".into(),
+        MailCommand::Drop(a) => format!("#drop {a}"),
+    }
+}
+
+fn staff_event(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    who: Staffer<'_>,
+    detail: String,
+    message: i64,
+) -> Result<(), StoreError> {
+    tx.add_event(
+        n,
+        &Event {
+            at,
+            kind,
+            actor: who.from.address.to_string(),
+            detail,
+            message: Some(message),
+            outbox: None,
+        },
+    )
+}
