@@ -117,6 +117,13 @@ fn ingest(desk: &Desk, raw: &[u8]) {
     );
 }
 
+/// Takes `raw` and returns the mails it caused.
+fn take(desk: &Desk, raw: &[u8]) -> Vec<Mail> {
+    let before = mails(desk).len();
+    ingest(desk, raw);
+    new_mails(desk, before)
+}
+
 fn ticket(desk: &Desk, n: i64) -> Value {
     desk.json(&["ticket", "show", &n.to_string(), "--json"])
 }
@@ -278,8 +285,7 @@ fn the_whole_conversation_by_mail() {
     );
 
     // 3. Ann answers the relay: the team gets her new words, not her quote.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             relay,
@@ -288,7 +294,6 @@ fn the_whole_conversation_by_mail() {
             "Merci, j'attends la nouvelle facture.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-notify".into(), "team@desk.example".into())]
@@ -309,8 +314,7 @@ fn the_whole_conversation_by_mail() {
     assert_eq!(ticket(&desk, 1)["status"], "in-progress");
 
     // 4. Bob writes an internal note: nothing for Ann, the team is told.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &after[0],
@@ -319,7 +323,6 @@ fn the_whole_conversation_by_mail() {
             "#note\r\nAccounting says the credit note goes out Friday.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-notify".into(), "team@desk.example".into())]
@@ -333,8 +336,7 @@ fn the_whole_conversation_by_mail() {
 
     // 5. Alice closes it: both sides get the close notice with the whole
     //    history; the note stays on the staff side.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &after[0],
@@ -343,7 +345,6 @@ fn the_whole_conversation_by_mail() {
             "#close",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [
@@ -387,8 +388,7 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
     let notify = mails(&desk)[1].clone();
 
     // A line not understood: nothing at all happens, Alice is told.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &notify,
@@ -397,7 +397,6 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
             "#type billing\r\n#status sleeping\r\n#frobnicate now\r\nBonjour Ann, c'est corrigé.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-error".into(), "alice@desk.example".into())]
@@ -419,8 +418,7 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
 
     // Every line understood, but the ticket refuses one (it is not closed):
     // the type change and the relay before it are undone too.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &notify,
@@ -429,7 +427,6 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
             "#type billing\r\n#reopen\r\nBonjour Ann, c'est corrigé.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-error".into(), "alice@desk.example".into())]
@@ -460,8 +457,7 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
     assert_eq!(refused, 2, "{t:#}");
 
     // Sent again, corrected: it all applies.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &notify,
@@ -470,7 +466,6 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
             "#type billing\r\n#hold\r\nBonjour Ann, c'est corrigé.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [
@@ -491,8 +486,7 @@ fn commands_from_a_customer_are_ordinary_text() {
     let desk = staff_desk();
     ingest(&desk, &first_message(""));
     let receipt = mails(&desk)[0].clone();
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &receipt,
@@ -504,7 +498,6 @@ fn commands_from_a_customer_are_ordinary_text() {
     let t = ticket(&desk, 1);
     assert_eq!(t["status"], "in-progress");
     assert_eq!(t["type"], "technical");
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-notify".into(), "team@desk.example".into())]
@@ -530,13 +523,11 @@ fn a_forged_staff_address_is_no_staff_where_authentication_is_checked() {
         "forged@evil.example",
         "#close\r\nClosing this.",
     );
-    let before = mails(&desk).len();
-    ingest(&desk, &forged);
+    let after = take(&desk, &forged);
     // An ordinary sender who answered our mail: a follow-up like a
     // customer's, its command lines plain text shown to staff.
     let t = ticket(&desk, 1);
     assert_eq!(t["status"], "in-progress", "a forged #close closed nothing");
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [("staff-notify".into(), "team@desk.example".into())],
@@ -688,9 +679,7 @@ Content-Disposition: attachment; filename=\"facture-11-v2.pdf\"\r\nContent-Trans
 JVBERi0xLjQKJSBjb3JyZWN0ZWQK\r\n--s1--\r\n",
         notify.subject()
     );
-    let before = mails(&desk).len();
-    ingest(&desk, answer.as_bytes());
-    let after = new_mails(&desk, before);
+    let after = take(&desk, answer.as_bytes());
     assert_eq!(
         kinds(&after),
         [("relay".into(), "ann@customer.example".into())],
@@ -758,8 +747,7 @@ fn assign_priority_account_and_merge_by_mail() {
         "{t:#}"
     );
     // The assignee now gets the ticket's staff mail too.
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &common::customer_mail(
             "zoe@two.example",
@@ -768,7 +756,6 @@ fn assign_priority_account_and_merge_by_mail() {
             "Still down.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(after[0].kind, "staff-notify");
     assert_eq!(after[0].rcpt, ["team@desk.example", "bob@desk.example"]);
     assert!(
@@ -785,17 +772,15 @@ fn assign_priority_account_and_merge_by_mail() {
         ("#merge 99", "no ticket #99"),
         ("#merge 1", "into itself"),
     ] {
-        let before = mails(&desk).len();
-        ingest(
+        let after = take(
             &desk,
             &reply_to(
                 &notify,
                 "alice@desk.example",
-                &format!("x{}@desk.example", line.len() + before),
+                &format!("x{}@desk.example", mails(&desk).len()),
                 line,
             ),
         );
-        let after = new_mails(&desk, before);
         assert_eq!(after.len(), 1, "{line}: {:#?}", kinds(&after));
         assert!(
             after[0].text().contains(says),
@@ -887,9 +872,7 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
     let receipt = mails(&desk)[0].clone();
     assert_eq!(receipt.kind, "receipt");
 
-    let before = mails(&desk).len();
-    ingest(&desk, &postfix_dsn(&receipt, "ann@customer.example"));
-    let after = new_mails(&desk, before);
+    let after = take(&desk, &postfix_dsn(&receipt, "ann@customer.example"));
     assert_eq!(
         kinds(&after),
         [("staff-notify".into(), "team@desk.example".into())],
@@ -925,8 +908,7 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
     // Later mail to the address still goes, flagged to staff: the relay's
     // author is told, and the next notification lists it.
     let notify = mails(&desk)[1].clone();
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &reply_to(
             &notify,
@@ -935,7 +917,6 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
             "Bonjour Ann.",
         ),
     );
-    let after = new_mails(&desk, before);
     assert_eq!(
         kinds(&after),
         [
@@ -948,8 +929,7 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
         "{}",
         after[1].text()
     );
-    let before = mails(&desk).len();
-    ingest(
+    let after = take(
         &desk,
         &common::customer_mail(
             "ann@customer.example",
@@ -958,7 +938,6 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
             "Did you write?",
         ),
     );
-    let after = new_mails(&desk, before);
     assert!(
         after[0].text().contains("Failing addresses"),
         "{}",
