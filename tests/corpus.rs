@@ -55,7 +55,7 @@ fn config(unmatched_automatic: &str) -> Arc<Config> {
     let text = format!(
         "[service]\naddress = \"support@desk.example\"\nticket_prefix = \"DESK\"\ndatabase = \"x.db\"\n\
 [transport]\nkind = \"maildir\"\npath = \"sent\"\n[intake]\nunmatched_automatic = \"{unmatched_automatic}\"\n\
-unknown_sender = \"accept\"\n"
+unknown_sender = \"accept\"\n[staff]\nnotify = [\"team@desk.example\"]\n"
     );
     Arc::new(Config::from_toml(&text, "corpus test", std::path::Path::new("/nonexistent")).unwrap())
 }
@@ -66,6 +66,8 @@ fn is_automatic_category(c: &str) -> bool {
 
 /// Each corpus message alone on a fresh desk that opens tickets even for
 /// automatic mail, so "no receipt" is tested, not hidden by the quarantine.
+/// Every message that opens a ticket is told to the staff side: the
+/// notification parses back and carries the message's files.
 #[test]
 fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
     let Some(entries) = corpus() else { return };
@@ -85,13 +87,18 @@ fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
             .take(&mut store, std::slice::from_ref(&mail), now)
             .unwrap();
         let taken = &taken[0];
-        let queued = store.read().outbox(Some(OutboxState::Queued), 10).unwrap();
+        let all = store.read().outbox(Some(OutboxState::Queued), 10).unwrap();
+        let (notices, queued): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|o| o.kind == "staff-notify");
         let auto_known = [
             // Human reply whose *attached* message is auto-generated.
             "autoreplies/stalwart__015.eml",
         ];
         match taken {
             Taken::Applied(Outcome::Opened { .. }) | Taken::Applied(Outcome::Appended { .. }) => {
+                if let Err(why) = staff_notice_ok(&store, &notices, &mail.raw) {
+                    problems.push(format!("{}: staff notification: {why}", e.file));
+                }
                 if is_automatic_category(&e.category)
                     && !auto_known.contains(&e.file.as_str())
                     && !queued.is_empty()
@@ -100,7 +107,7 @@ fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
                 }
             }
             Taken::Applied(Outcome::Held { reason, .. }) => {
-                if !queued.is_empty() {
+                if !queued.is_empty() || !notices.is_empty() {
                     problems.push(format!("{}: held, yet mail was queued", e.file));
                 }
                 assert!(!reason.is_empty());
@@ -123,6 +130,41 @@ fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
     }
     println!("{}", table.join("\n"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One staff notification was queued for the message `raw`; it parses
+/// back, names the team, and carries as many files as `raw` has.
+fn staff_notice_ok(
+    store: &Store,
+    notices: &[postdesk::store::OutboxEntry],
+    raw: &[u8],
+) -> Result<(), String> {
+    let [notice] = notices else {
+        return Err(format!("{} queued, want 1", notices.len()));
+    };
+    if notice.rcpt != ["team@desk.example"] {
+        return Err(format!("sent to {:?}", notice.rcpt));
+    }
+    let full = store.read().outbox_entry(notice.id).unwrap().unwrap();
+    let back = mail_parser::MessageParser::default()
+        .parse(&full.raw)
+        .ok_or("does not parse back")?;
+    if back.body_text(0).is_none_or(|t| !t.contains("#1")) {
+        return Err("no text naming the ticket".into());
+    }
+    let limits = postdesk::parse::ParseLimits {
+        max_size: 1 << 26,
+        max_depth: 50,
+        max_parts: 5000,
+    };
+    let files = postdesk::parse::attachment_files(raw, &limits).len();
+    if back.attachment_count() != files {
+        return Err(format!(
+            "{} files attached, the message has {files}",
+            back.attachment_count()
+        ));
+    }
+    Ok(())
 }
 
 /// The whole corpus through the binary, as one Maildir import with the
