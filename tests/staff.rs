@@ -657,6 +657,38 @@ fn cc_on_the_first_message_become_participants_and_drop_removes_one() {
     assert_eq!(relay.rcpt, ["ann@customer.example"]);
 }
 
+/// Outlook and webmail clients often send HTML only: the commands and the
+/// new text are read from it all the same, and the quoted part is left out.
+#[test]
+fn an_html_only_staff_reply_is_understood() {
+    let desk = staff_desk();
+    ingest(&desk, &first_message(""));
+    let notify = mails(&desk)[1].clone();
+    let their = notify.message_id();
+    let answer = format!(
+        "From: Alice <alice@desk.example>\r\nTo: {ADDRESS}\r\n\
+Subject: RE: {}\r\nDate: Mon, 16 Nov 2026 11:00:00 +0100\r\n\
+Message-ID: <a-html@desk.example>\r\nIn-Reply-To: <{their}>\r\nReferences: <{their}>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<html><body><div>#type billing</div><div>Bonjour Ann,</div><div><br></div>\
+<div>la facture est <b>corrig&eacute;e</b>.</div>\
+<div><br></div><div style=\"border-top:solid #E1E1E1 1.0pt\"><p><b>From:</b> Test Desk\
+ &lt;{ADDRESS}&gt;<br><b>Sent:</b> Monday, November 16, 2026 10:00<br>\
+<b>Subject:</b> {}</p></div><blockquote><p>ma facture de novembre est fausse.</p></blockquote>\
+</body></html>\r\n",
+        notify.subject(),
+        notify.subject()
+    );
+    let after = take(&desk, answer.as_bytes());
+    let relay = only(&after, "relay", "ann@customer.example");
+    let text = relay.text();
+    assert!(text.starts_with("Bonjour Ann,"), "{text}");
+    assert!(text.contains("corrigée"), "{text}");
+    assert!(!text.contains("#type"), "{text}");
+    assert!(!text.contains("Sent:"), "the quoted part is left out: {text}");
+    assert_eq!(ticket(&desk, 1)["type"], "billing");
+}
+
 /// A staff reply with a file, sent to the desk and Cc'd to one participant
 /// directly: the relay carries the file and skips the one who has it.
 #[test]
