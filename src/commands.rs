@@ -167,6 +167,9 @@ fn check_config(config: &Arc<Config>) -> Outcome {
     Transport::from_config(&config.transport)
         .map_err(|e| Failure::new(exit::CONFIG, format!("transport: {e}")))?;
     crate::daemon::check(config, false).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
+    for line in config.advice() {
+        eprintln!("postdesk: note: {line}");
+    }
     print!("{}", config.to_toml());
     Ok(exit::OK)
 }

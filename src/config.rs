@@ -683,6 +683,20 @@ impl Config {
             .unwrap_or_else(|e| panic!("conf/default.toml is invalid:\n{e}"))
     }
 
+    /// Settings that are valid but rarely what an operator means: said by
+    /// `check-config` and logged when the daemon starts, never refused
+    /// (a desk may run without staff while it is being set up).
+    pub fn advice(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.staff.recipients().is_empty() {
+            out.push(
+                "[staff] has no notify address and no [[staff.member]]: new tickets and customer replies are told to nobody"
+                    .to_string(),
+            );
+        }
+        out
+    }
+
     /// Reads a config file; relative paths in it are taken from the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();

@@ -326,6 +326,9 @@ impl Prepared {
             queued,
             stopped,
         ));
+        for line in config.advice() {
+            warn!(config = %config.origin, "{line}");
+        }
         info!(config = %config.origin, "postdesk running");
         Generation {
             config,

@@ -14,6 +14,19 @@ fn check_config_prints_the_effective_config_or_the_errors() {
         out.contains("max_auto_replies_per_day = 10"),
         "defaults are filled in: {out}"
     );
+    let staffless = desk.run(&["check-config"], b"");
+    let note = String::from_utf8_lossy(&staffless.stderr);
+    assert!(
+        note.contains("told to nobody"),
+        "a desk without staff addresses is pointed out: {note}"
+    );
+    let with_staff = Desk::with_extra("[staff]\nnotify = [\"team@desk.example\"]\n");
+    let quiet = with_staff.run(&["check-config"], b"");
+    assert!(quiet.status.success());
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("told to nobody"),
+        "{quiet:?}"
+    );
 
     std::fs::write(&desk.config, "[service]\naddress = \"support@desk.example\"\n\n[transport]\nkind = \"smtp\"\nhost = \"mx.example\"\nport = 99999\ncolour = \"blue\"\n").unwrap();
     let out = desk.run(&["check-config"], b"");

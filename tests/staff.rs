@@ -685,7 +685,10 @@ MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
     assert!(text.starts_with("Bonjour Ann,"), "{text}");
     assert!(text.contains("corrigée"), "{text}");
     assert!(!text.contains("#type"), "{text}");
-    assert!(!text.contains("Sent:"), "the quoted part is left out: {text}");
+    assert!(
+        !text.contains("Sent:"),
+        "the quoted part is left out: {text}"
+    );
     assert_eq!(ticket(&desk, 1)["type"], "billing");
 }
 
