@@ -569,21 +569,41 @@ mod tests {
         }
     }
 
+    /// What a test `Desk` borrows: support@desk.example, the token DESK,
+    /// the built-in templates.
+    struct Parts {
+        own: Address,
+        token: Token,
+        templates: Templates,
+    }
+
+    impl Parts {
+        fn new() -> Parts {
+            Parts {
+                own: Address::parse("support@desk.example").unwrap(),
+                token: Token::new("DESK"),
+                templates: Templates::load(None).unwrap(),
+            }
+        }
+
+        fn desk<'a>(&'a self, name: &'a str) -> Desk<'a> {
+            Desk {
+                name,
+                address: &self.own,
+                token: &self.token,
+                templates: &self.templates,
+            }
+        }
+    }
+
     #[test]
     fn receipt_parses_back_with_threading_and_loop_headers() {
         let raw = b"From: Ann Example <ann@customer.example>\r\nTo: support@desk.example\r\n\
 Subject: =?utf-8?q?Imprimante_en_panne?=\r\nMessage-ID: <m1@customer.example>\r\n\
 References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
         let inbound = parse(raw, &limits()).unwrap();
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk Support",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk Support");
         let to = inbound.from.clone().unwrap();
         let out = receipt(
             &desk,
@@ -645,15 +665,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
 
     #[test]
     fn notices_are_automatic_threaded_and_parse_back() {
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk Support",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk Support");
         let ann = Mailbox {
             name: Some("Ann".into()),
             address: Address::parse("ann@customer.example").unwrap(),
@@ -724,15 +737,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
 
     #[test]
     fn staff_notify_comes_from_the_desk_under_the_customer_name_with_her_files() {
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk Support",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk Support");
         let team = [Address::parse("team@desk.example").unwrap()];
         let v = view();
         let files = [AttachmentFile {
@@ -763,13 +769,13 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             DateTime::UNIX_EPOCH,
         );
         let back = parse(&out.raw, &limits()).unwrap();
-        assert_eq!(back.from.as_ref().unwrap().address, own);
+        assert_eq!(back.from.as_ref().unwrap().address, parts.own);
         assert_eq!(
             back.from.as_ref().unwrap().name.as_deref(),
             Some("Ann Bcc: victim@evil.example via Desk Support"),
             "one line, no header injected"
         );
-        assert_eq!(back.reply_to[0].address, own);
+        assert_eq!(back.reply_to[0].address, parts.own);
         assert_eq!(back.to[0].address, team[0]);
         assert!(back.class.is_automatic(), "{:?}", back.class);
         assert_eq!(back.in_reply_to, ["last@customer.example"]);
@@ -796,15 +802,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
 
     #[test]
     fn a_relay_is_a_persons_answer_threaded_to_the_customer() {
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk Support",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk Support");
         let ann = Mailbox {
             name: Some("Ann".into()),
             address: Address::parse("ann@customer.example").unwrap(),
@@ -834,7 +833,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             let back = parse(&out.raw, &limits()).unwrap();
             assert!(!back.class.is_automatic(), "{:?}", back.class);
             assert_eq!(back.subject, "Re: [DESK #7] Printer");
-            assert_eq!(back.from.as_ref().unwrap().address, own);
+            assert_eq!(back.from.as_ref().unwrap().address, parts.own);
             assert_eq!(
                 back.from.as_ref().unwrap().name.as_deref(),
                 Some("Alice via Desk Support")
@@ -863,15 +862,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             ..Inbound::default()
         };
         inbound.new_text = "x".into();
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk");
         let to = Mailbox {
             name: Some("Eve\r\nBcc: x@evil.example".into()),
             address: Address::parse("eve@evil.example").unwrap(),
@@ -900,19 +892,12 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
     fn notices_parse_back_as_automatic_answers_with_copies_where_asked() {
         let raw = b"From: Ann <ann@customer.example>\r\nSubject: Help\r\nMessage-ID: <m1@customer.example>\r\n\r\nPlease.\r\n";
         let inbound = parse(raw, &limits()).unwrap();
-        let own = Address::parse("support@desk.example").unwrap();
-        let token = Token::new("DESK");
-        let templates = Templates::load(None).unwrap();
-        let desk = Desk {
-            name: "Desk",
-            address: &own,
-            token: &token,
-            templates: &templates,
-        };
+        let parts = Parts::new();
+        let desk = parts.desk("Desk");
         let to = inbound.from.clone().unwrap();
         let subject = format!(
             "{} {}",
-            token.format_confirm("AAAA-BBBB-CCCC"),
+            parts.token.format_confirm("AAAA-BBBB-CCCC"),
             inbound.subject
         );
         let out = answer(
