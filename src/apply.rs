@@ -521,7 +521,7 @@ fn open(
         ));
     }
     for detail in lines {
-        note(tx, ticket, msg.at, detail)?;
+        change::note(tx, ticket, msg.at, &detail)?;
     }
     let delegates = match &o.account {
         Some(a) => tx.read().account_delegates(a.as_str())?,
@@ -706,25 +706,6 @@ fn queue(
         raw: &mail.raw,
         at,
     })
-}
-
-fn note(
-    tx: &mut Tx<'_>,
-    ticket: TicketId,
-    at: DateTime<Utc>,
-    detail: String,
-) -> Result<(), StoreError> {
-    tx.add_event(
-        ticket,
-        &Event {
-            at,
-            kind: EventKind::Note,
-            actor: "postdesk".into(),
-            detail,
-            message: None,
-            outbox: None,
-        },
-    )
 }
 
 fn hold(

@@ -21,7 +21,7 @@ use crate::apply::{self, AnswerRules};
 use crate::calendar::{Calendar, Span};
 use crate::config::{Config, Language, Staff};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
-use crate::outbox::compose::{self, Desk, Notice, Recipient, TicketView};
+use crate::outbox::compose::{self, Desk, Notice, Outgoing, Recipient, TicketView};
 use crate::parse::ParseLimits;
 use crate::store::{
     Event, EventKind, MessageRole, QueuedMail, Reader, StoreError, Ticket, Timers, Tx,
@@ -745,10 +745,26 @@ fn queue(
         },
         at,
     );
+    let to: Vec<&str> = mail.to.iter().map(|a| a.as_str()).collect();
+    let detail = format!("{kind} queued to {}", to.join(", "));
+    queue_mail(tx, s, &mail, view.number, true, &detail, at)
+}
+
+/// Queues `mail` about ticket `n`, with the history line `detail` that
+/// points at it (relays and notifications too, see `relay`).
+pub fn queue_mail(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    mail: &Outgoing,
+    n: TicketId,
+    automatic: bool,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     let id = tx.queue_mail(&QueuedMail {
-        ticket: Some(view.number),
+        ticket: Some(n),
         kind: mail.kind,
-        automatic: true,
+        automatic,
         message_id: &mail.message_id,
         mail_from: Some(s.desk.address),
         rcpt: &mail.to,
@@ -756,14 +772,13 @@ fn queue(
         raw: &mail.raw,
         at,
     })?;
-    let to: Vec<&str> = mail.to.iter().map(|a| a.as_str()).collect();
     tx.add_event(
-        view.number,
+        n,
         &Event {
             at,
             kind: EventKind::MailOut,
             actor: "postdesk".into(),
-            detail: format!("{kind} queued to {}", to.join(", ")),
+            detail: detail.to_string(),
             message: None,
             outbox: Some(id),
         },
@@ -894,21 +909,9 @@ fn arrow(detail: &str) -> &str {
     detail.split_once(": ").map_or(detail, |(a, _)| a)
 }
 
+/// A stored text in a history: four spaces in.
 pub fn indent(text: &str) -> String {
-    let text = text.trim_end();
-    if text.is_empty() {
-        return "    (no text)".into();
-    }
-    text.lines()
-        .map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("    {l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    compose::indent_by(text, "    ")
 }
 
 #[cfg(test)]

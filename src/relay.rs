@@ -27,9 +27,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::apply;
 use crate::change::{self, Settings};
 use crate::lifecycle::Side;
-use crate::outbox::compose::{self, Outgoing, Recipient, RelayMail, StaffNotice};
+use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::parse::{self, Attachment, DeliveryReport};
-use crate::store::{Event, EventKind, QueuedMail, StoreError, Ticket, Tx};
+use crate::store::{StoreError, Ticket, Tx};
 use crate::types::{Address, Mailbox, TicketId};
 
 /// Why the staff side is told: the why-line of the notification.
@@ -179,7 +179,9 @@ pub fn to_staff(
         at,
     );
     let detail = format!("staff-notify ({}) queued to {}", why.label(), list(&to));
-    Ok(Some(queue(tx, s, &mail, n, true, &detail, at)?))
+    Ok(Some(change::queue_mail(
+        tx, s, &mail, n, true, &detail, at,
+    )?))
 }
 
 /// A staff reply to relay: its stored message, who wrote it, the text.
@@ -283,7 +285,7 @@ pub fn to_customer(
         reply.staff,
         list(&mail.to)
     );
-    out.outbox = Some(queue(tx, s, &mail, n, false, &detail, at)?);
+    out.outbox = Some(change::queue_mail(tx, s, &mail, n, false, &detail, at)?);
     change::flag_failing(tx, n, "relay", &mail.to, at)?;
     out.failing = tx
         .read()
@@ -399,7 +401,9 @@ pub fn to_staff_member(
         at,
     );
     let detail = format!("staff-error queued to {}", to.address);
-    Ok(Some(queue(tx, s, &mail, n, true, &detail, at)?))
+    Ok(Some(change::queue_mail(
+        tx, s, &mail, n, true, &detail, at,
+    )?))
 }
 
 /// A delivery-status notification filed on ticket `n` (stored already as
@@ -555,39 +559,4 @@ fn list(to: &[Address]) -> String {
         .map(Address::as_str)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Queues `mail` about ticket `n` with its history line.
-fn queue(
-    tx: &mut Tx<'_>,
-    s: &Settings<'_>,
-    mail: &Outgoing,
-    n: TicketId,
-    automatic: bool,
-    detail: &str,
-    at: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let id = tx.queue_mail(&QueuedMail {
-        ticket: Some(n),
-        kind: mail.kind,
-        automatic,
-        message_id: &mail.message_id,
-        mail_from: Some(s.desk.address),
-        rcpt: &mail.to,
-        subject: &mail.subject,
-        raw: &mail.raw,
-        at,
-    })?;
-    tx.add_event(
-        n,
-        &Event {
-            at,
-            kind: EventKind::MailOut,
-            actor: "postdesk".into(),
-            detail: detail.to_string(),
-            message: None,
-            outbox: Some(id),
-        },
-    )?;
-    Ok(id)
 }

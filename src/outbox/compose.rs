@@ -540,16 +540,21 @@ fn one_line(s: &str) -> String {
 
 /// The customer's text, quoted for the receipt.
 fn indent(text: &str) -> String {
+    indent_by(text, "  ")
+}
+
+/// `text` with `prefix` before each non-empty line; "(no text)" for none.
+pub fn indent_by(text: &str, prefix: &str) -> String {
     let text = text.trim_end();
     if text.is_empty() {
-        return "  (no text)".into();
+        return format!("{prefix}(no text)");
     }
     text.lines()
         .map(|l| {
             if l.is_empty() {
                 String::new()
             } else {
-                format!("  {l}")
+                format!("{prefix}{l}")
             }
         })
         .collect::<Vec<_>>()
