@@ -382,7 +382,9 @@ fn admit(
     who: &Identity,
 ) -> Result<Outcome, StoreError> {
     match &who.admission {
-        Admission::Verify { refers_to } => verify(tx, ctx, msg, from, no_answer, *refers_to),
+        Admission::Verify { refers_to, known } => {
+            verify(tx, ctx, msg, from, no_answer, *refers_to, *known)
+        }
         Admission::Reject { refers_to } => reject(tx, ctx, msg, from, no_answer, *refers_to),
         Admission::Open(o) => open(tx, ctx, msg, from, no_answer, o, flagged, &who.notes, None),
         // Only the three above reach here; a plain ticket is the safe reading.
@@ -705,6 +707,8 @@ fn queue(
         subject: &mail.subject,
         raw: &mail.raw,
         at,
+        audience: mail.audience,
+        reference: &mail.reference,
     })
 }
 
@@ -861,6 +865,7 @@ fn verify(
     from: &Mailbox,
     no_answer: Option<&str>,
     refers_to: Option<TicketId>,
+    known: bool,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
     let mut refusal = answer_refusal(
@@ -880,10 +885,17 @@ fn verify(
             }
         },
     };
-    let mut reason = format!(
-        "unknown sender {}: held until they confirm their address",
-        from.address
-    );
+    let mut reason = if known {
+        format!(
+            "{} is known, but this mail could not be shown to come from it: held until the address confirms it",
+            from.address
+        )
+    } else {
+        format!(
+            "unknown sender {}: held until they confirm their address",
+            from.address
+        )
+    };
     if let Some(t) = refers_to {
         reason.push_str(&format!(
             " (the message carried the token of ticket #{t}, which it is not on)"
@@ -927,6 +939,8 @@ fn verify(
             ("code", &shown),
             ("expires", &expiry),
             ("message", &message),
+            ("unknown", if known { "" } else { "yes" }),
+            ("known", if known { "yes" } else { "" }),
         ],
         msg.at,
     );

@@ -771,6 +771,8 @@ pub fn queue_mail(
         subject: &mail.subject,
         raw: &mail.raw,
         at,
+        audience: mail.audience,
+        reference: &mail.reference,
     })?;
     tx.add_event(
         n,
@@ -935,11 +937,13 @@ mod tests {
         .unwrap();
         let token = Token::new("T");
         let templates = Templates::load(None).unwrap();
+        let ids = crate::msgid::MessageIds::new([1; 32], "x.example");
         let desk = Desk {
             name: "Desk",
             address: &config.service.address,
             token: &token,
             templates: &templates,
+            ids: &ids,
         };
         let s = Settings::new(&config, desk);
         let ann = Mailbox {

@@ -111,8 +111,10 @@ fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
     Ok(Arc::new(config))
 }
 
-fn pipeline(config: &Arc<Config>) -> Result<Pipeline, Failure> {
-    Pipeline::new(config.clone()).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
+/// The stages for `config` on the desk whose database `store` is.
+fn pipeline(config: &Arc<Config>, store: &mut Store) -> Result<Pipeline, Failure> {
+    let secret = store.desk_secret()?;
+    Pipeline::new(config.clone(), secret).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
 }
 
 /// Applies the config's declared accounts to the database (cheap when they
@@ -163,7 +165,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 // ---------------------------------------------------------------- check-config
 
 fn check_config(config: &Arc<Config>) -> Outcome {
-    pipeline(config)?;
+    Pipeline::check(config).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
     Transport::from_config(&config.transport)
         .map_err(|e| Failure::new(exit::CONFIG, format!("transport: {e}")))?;
     crate::daemon::check(config, false).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
@@ -303,10 +305,10 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
     } else {
         config
     };
-    let mut pipeline = pipeline(&config)?;
+    let mut store = Store::open(&config.service.database)?;
+    let mut pipeline = pipeline(&config, &mut store)?;
     // An archive import writes to nobody: no receipt, no confirmation request.
     pipeline.silent = args.no_receipts;
-    let mut store = Store::open(&config.service.database)?;
     sync_accounts(&config, &mut store)?;
     let clock = SystemClock;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
@@ -590,8 +592,8 @@ fn ticket_change(
     command: &change::Command,
     args: ChangeArgs,
 ) -> Outcome {
-    let pipeline = pipeline(config)?;
     let mut store = open_store(config)?;
+    let pipeline = pipeline(config, &mut store)?;
     let now = SystemClock.now();
     let at = match args.at {
         Some(at) if at > now + chrono::Duration::minutes(1) => {
@@ -634,8 +636,8 @@ fn ticket_change(
 // ---------------------------------------------------------------- sweep
 
 fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
-    let pipeline = pipeline(config)?;
     let mut store = open_store(config)?;
+    let pipeline = pipeline(config, &mut store)?;
     let now = args.now.unwrap_or_else(|| SystemClock.now());
     if !args.dry_run {
         // The notices speak the language of the ticket's account, as declared now.
@@ -1109,7 +1111,7 @@ fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcome {
             Ok(exit::OK)
         }
         QuarantineCommand::Release { id } => {
-            let pipeline = pipeline(config)?;
+            let pipeline = pipeline(config, &mut store)?;
             sync_accounts(config, &mut store)?;
             let taken = pipeline
                 .release(&mut store, id, SystemClock.now())

@@ -140,7 +140,7 @@ pub async fn serve(
 /// transport, the sources' TLS and password settings. `read_env` also reads
 /// `password_env` variables (only the daemon's own environment has them).
 pub fn check(config: &Arc<Config>, read_env: bool) -> Result<(), DaemonError> {
-    Pipeline::new(config.clone())?;
+    Pipeline::check(config)?;
     Transport::from_config(&config.transport)?;
     for (i, source) in config.sources.iter().enumerate() {
         remote(source, i, read_env)?;
@@ -222,11 +222,12 @@ struct Generation {
 
 impl Generation {
     fn prepare(config: Arc<Config>, clock: &Arc<dyn Clock>) -> Result<Prepared, DaemonError> {
-        let pipeline = Pipeline::new(config.clone())?;
         let transport = Arc::new(Transport::from_config(&config.transport)?);
         let db = &config.service.database;
         // Open once here so a bad database stops the start, not a task later.
-        let sender_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+        let mut first = Store::open(db)?;
+        let pipeline = Pipeline::new(config.clone(), first.desk_secret()?)?;
+        let sender_store: SharedStore = Arc::new(Mutex::new(first));
         let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
         let mut sources = Vec::new();
         for (i, source) in config.sources.iter().enumerate() {

@@ -26,6 +26,7 @@ use regex::Regex;
 
 use crate::authres::Auth;
 use crate::config::{Language, Staff, UnknownSender};
+use crate::msgid::MessageIds;
 use crate::parse::Inbound;
 use crate::thread::{Link, Thread, Token, strip_reply_prefixes};
 use crate::types::{AccountId, Address, HoldKind, MatchOptions, SenderPattern, TicketId};
@@ -84,10 +85,15 @@ pub trait Directory {
     /// `Some(account)` when the ticket exists.
     fn ticket_account(&self, ticket: TicketId) -> Result<Option<Option<AccountId>>, Self::Error>;
     fn is_participant(&self, ticket: TicketId, who: &Address) -> Result<bool, Self::Error>;
-    /// Whether one of `ids` is a mail postdesk sent about `ticket`.
+    /// Whether one of `ids` (verified ones) is a mail postdesk sent to the
+    /// customer side of `ticket`.
     fn sent_on_ticket(&self, ticket: TicketId, ids: &[String]) -> Result<bool, Self::Error>;
-    /// Whether one of `ids` is a confirmation request postdesk sent.
+    /// Whether one of `ids` (verified ones) is a confirmation request
+    /// postdesk sent.
     fn confirmation_sent(&self, ids: &[String]) -> Result<bool, Self::Error>;
+    /// Whether one of `ids` (verified ones) is a staff-side mail postdesk
+    /// sent to one of the addresses `to`.
+    fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, Self::Error>;
 }
 
 /// How a sender belongs to the account a ticket is for.
@@ -148,8 +154,13 @@ pub enum Admission {
     FollowUp,
     /// Opens a ticket.
     Open(Opening),
-    /// Held until the stranger confirms their address (policy `verify`).
-    Verify { refers_to: Option<TicketId> },
+    /// Held until the sender confirms their address: a stranger (policy
+    /// `verify`), or — `known` — a staff member or an account's primary
+    /// address whose From could not be shown genuine.
+    Verify {
+        refers_to: Option<TicketId>,
+        known: bool,
+    },
     /// Held and answered with how to write (policy `reject`).
     Reject { refers_to: Option<TicketId> },
     /// Held for an operator, unanswered.
@@ -200,6 +211,8 @@ pub struct Rules<'a> {
     pub released: Option<Release>,
     /// The staff members.
     pub staff: &'a Staff,
+    /// Tells the Message-IDs only this desk can make.
+    pub ids: &'a MessageIds,
 }
 
 /// A matching account, with the sender's best rule there.
@@ -237,10 +250,13 @@ pub fn identify<D: Directory>(
         });
     };
     let address = &from.address;
+    // The mail of ours the message answers: only ids that verify count,
+    // anybody can write a computed or copied one.
     let answered: Vec<String> = inbound
         .in_reply_to
         .iter()
         .chain(&inbound.references)
+        .filter(|id| rules.ids.verify(id).is_some())
         .cloned()
         .collect();
 
@@ -265,12 +281,23 @@ pub fn identify<D: Directory>(
         }
     }
 
-    // 2. Staff, by address or alias. Where our MTA's verdict can be had
-    // (an authserv-id is configured) only a genuine From counts: a forged
-    // staff address is an ordinary sender, and its #commands are text.
+    // 2. Staff, by address or alias, and proven: a genuine From by our
+    // MTA's verdict, else an answer to a mail we sent the staff side (only
+    // the staff have its Message-ID), else a confirmation by the member.
     let mut notes = notes;
     if let Some(member) = rules.staff.member(address, &rules.matching) {
-        if !rules.authserv_configured || auth.is_pass() {
+        let sender = Sender::Staff {
+            name: member.name.clone(),
+            address: member.address.clone(),
+        };
+        let mut own = vec![member.address.clone()];
+        own.extend(member.aliases.iter().cloned());
+        own.extend(rules.staff.notify.iter().cloned());
+        let genuine = rules.authserv_configured && auth.is_pass();
+        let proven = genuine
+            || rules.released.is_some()
+            || dir.sent_to_staff(&answered, &own)?;
+        if proven {
             let admission = match thread {
                 Thread::FollowUp { .. } => Admission::FollowUp,
                 // A staff member writing to the desk opens a ticket like
@@ -278,17 +305,35 @@ pub fn identify<D: Directory>(
                 Thread::New => Admission::Open(Opening::default()),
             };
             return Ok(Identity {
-                sender: Sender::Staff {
-                    name: member.name.clone(),
-                    address: member.address.clone(),
-                },
+                sender,
                 admission,
                 notes,
                 language: None,
             });
         }
+        if !inbound.class.is_automatic() {
+            notes.push(format!(
+                "{address} is the address of staff member {}, but the mail answers no mail of ours to the staff and the From address is not shown genuine ({}): held until {} confirms it",
+                member.name,
+                auth.describe(),
+                member.name
+            ));
+            let refers_to = match thread {
+                Thread::FollowUp { ticket, .. } => Some(*ticket),
+                Thread::New => None,
+            };
+            return Ok(Identity {
+                sender,
+                admission: Admission::Verify {
+                    refers_to,
+                    known: true,
+                },
+                notes,
+                language: None,
+            });
+        }
         notes.push(format!(
-            "{address} is the address of staff member {}, but the From address is not genuine ({}): treated as any other sender",
+            "automatic mail from {address}, the address of staff member {}, not shown genuine ({}): treated as any other sender",
             member.name,
             auth.describe()
         ));
@@ -347,8 +392,9 @@ pub fn identify<D: Directory>(
     };
 
     // 4. Self-service: only an account's primary address, and only a
-    // genuine one where authentication can be checked.
-    if rules.released.is_none()
+    // proven one: a genuine From by our MTA's verdict, else the owner of
+    // the primary address confirms by answering a confirmation request.
+    if rules.released != Some(Release::Operator)
         && rules.self_service
         && !inbound.class.is_automatic()
         && is_self_service_subject(&inbound.subject)
@@ -361,24 +407,22 @@ pub fn identify<D: Directory>(
         if primaries.is_empty() {
             return done(sender, Admission::RefuseSelfService, notes);
         }
-        if rules.authserv_configured && !auth.is_pass() {
-            let reason = format!(
-                "self-service request from {address}, the primary address of {}, without a genuine From ({}): not applied",
+        let genuine = rules.authserv_configured && auth.is_pass();
+        if !genuine && rules.released != Some(Release::Confirmed) {
+            notes.push(format!(
+                "self-service request from {address}, the primary address of {}, without a genuine From ({}): held until the address confirms it",
                 primaries
                     .iter()
                     .map(|a| a.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
                 auth.describe()
-            );
-            return done(
-                sender,
-                Admission::Hold {
-                    kind: HoldKind::Refused,
-                    reason,
-                },
-                notes,
-            );
+            ));
+            let admission = Admission::Verify {
+                refers_to: None,
+                known: true,
+            };
+            return done(sender, admission, notes);
         }
         let accounts: Vec<AccountId> = match named_account(inbound) {
             Some(named) => match primaries
@@ -426,7 +470,10 @@ pub fn identify<D: Directory>(
         };
         let admission = match (rules.released, rules.unknown_sender) {
             (Some(_), _) | (None, UnknownSender::Accept) => Admission::Open(unverified),
-            (None, UnknownSender::Verify) => Admission::Verify { refers_to },
+            (None, UnknownSender::Verify) => Admission::Verify {
+                refers_to,
+                known: false,
+            },
             (None, UnknownSender::Reject) => Admission::Reject { refers_to },
         };
         done(Sender::Stranger { claimed }, admission, notes)
@@ -635,8 +682,20 @@ mod tests {
         accounts: Vec<(AccountFacts, Address, Vec<SenderPattern>)>,
         tickets: HashMap<i64, Option<&'static str>>,
         participants: Vec<(i64, &'static str)>,
-        sent: Vec<(i64, &'static str)>,
-        confirmations: Vec<&'static str>,
+        sent: Vec<(i64, String)>,
+        confirmations: Vec<String>,
+        /// Staff-side mail: (Message-ID, recipient).
+        staff_sent: Vec<(String, &'static str)>,
+    }
+
+    /// The desk's Message-IDs in these tests.
+    fn desk_ids() -> MessageIds {
+        MessageIds::new([3; 32], "desk.example")
+    }
+
+    /// A Message-ID the desk made (`name` stands for its cause).
+    fn ours(name: &str) -> String {
+        desk_ids().make(&[name])
     }
 
     fn id(s: &str) -> AccountId {
@@ -711,6 +770,11 @@ mod tests {
                 .iter()
                 .any(|c| ids.iter().any(|i| i == c)))
         }
+        fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, Infallible> {
+            Ok(self.staff_sent.iter().any(|(id, rcpt)| {
+                ids.contains(id) && to.contains(&Address::parse(rcpt).unwrap())
+            }))
+        }
     }
 
     fn mail(from: &str, subject: &str, body: &str) -> Inbound {
@@ -734,6 +798,7 @@ mod tests {
         matching: MatchOptions,
         released: Option<Release>,
         staff: Staff,
+        ids: MessageIds,
     }
 
     impl Default for Setup {
@@ -747,6 +812,7 @@ mod tests {
                 matching: MatchOptions::default(),
                 released: None,
                 staff: Staff::default(),
+                ids: desk_ids(),
             }
         }
     }
@@ -763,6 +829,7 @@ mod tests {
                 matching: self.matching,
                 released: self.released,
                 staff: &self.staff,
+                ids: &self.ids,
             }
         }
 
@@ -836,7 +903,7 @@ mod tests {
         // A stranger is one.
         let got = s.fresh(&dir, &mail("who@else.example", "Hello", "x"));
         assert_eq!(got.sender, Sender::Stranger { claimed: None });
-        assert_eq!(got.admission, Admission::Verify { refers_to: None });
+        assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
     }
 
     #[test]
@@ -863,7 +930,7 @@ mod tests {
         let m = mail("who@else.example", "Hello", "x");
         let mut s = Setup::default();
         for (policy, want) in [
-            (UnknownSender::Verify, Admission::Verify { refers_to: None }),
+            (UnknownSender::Verify, Admission::Verify { refers_to: None, known: false }),
             (UnknownSender::Reject, Admission::Reject { refers_to: None }),
             (
                 UnknownSender::Accept,
@@ -888,13 +955,20 @@ mod tests {
         ));
     }
 
-    /// Staff come before accounts, by address or alias, and only genuine
-    /// where our MTA's verdict can be had; a forged one is anyone.
+    /// Staff come before accounts, by address or alias, and only proven:
+    /// a genuine From where our MTA's verdict can be had, else an answer to
+    /// a mail we sent the staff, else a confirmation by the member.
     #[test]
-    fn staff_are_recognised_before_accounts_and_must_be_genuine() {
+    fn staff_are_recognised_before_accounts_and_must_be_proven() {
         use crate::config::StaffMember;
-        let dir = Map::default().account("desk", "boss@desk.example", "desk.example");
+        let mut dir = Map::default().account("desk", "boss@desk.example", "desk.example");
+        dir.staff_sent = vec![
+            (ours("notify-3"), "team@desk.example"),
+            (ours("error-3"), "alice@desk.example"),
+            (ours("notify-bob"), "bob@desk.example"),
+        ];
         let staff = Staff {
+            notify: vec![Address::parse("team@desk.example").unwrap()],
             members: vec![StaffMember {
                 name: "Alice".into(),
                 address: Address::parse("alice@desk.example").unwrap(),
@@ -910,67 +984,65 @@ mod tests {
             name: "Alice".into(),
             address: Address::parse("alice@desk.example").unwrap(),
         };
+        let held = || Admission::Verify {
+            refers_to: Some(TicketId(3)),
+            known: true,
+        };
+        let answering = |from: &str, ids: &[String]| {
+            let mut m = mail(from, "Re: x", "#close");
+            m.in_reply_to = ids.to_vec();
+            m
+        };
         let s = Setup {
             staff: staff.clone(),
             ..Setup::default()
         };
-        let cases: &[(&str, &Thread, Auth, Sender, Admission)] = &[
-            // Not on the ticket, not an account: staff may write anyway.
-            (
-                "alice@desk.example",
-                &follow,
-                Auth::NotChecked,
-                alice(),
-                Admission::FollowUp,
-            ),
-            (
-                "A.Smith@desk.example",
-                &follow,
-                Auth::NotChecked,
-                alice(),
-                Admission::FollowUp,
-            ),
-            // A new mail from staff opens a ticket like anyone's.
-            (
-                "alice@desk.example",
-                &Thread::New,
-                Auth::NotChecked,
-                alice(),
-                Admission::Open(Opening::default()),
-            ),
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Inbound, &Thread, Admission)> = vec![
+            // An answer to the team's notification or to her own mail: staff,
+            // on a ticket she is not on, from her address or an alias.
+            ("notification", answering("alice@desk.example", &[ours("notify-3")]), &follow, Admission::FollowUp),
+            ("alias", answering("A.Smith@desk.example", &[ours("notify-3")]), &follow, Admission::FollowUp),
+            ("her error mail", answering("alice@desk.example", &[ours("error-3")]), &follow, Admission::FollowUp),
+            ("new mail, proven", answering("alice@desk.example", &[ours("error-3")]), &Thread::New, Admission::Open(Opening::default())),
+            // Nothing of ours, somebody else's, a forged id: held for her to confirm.
+            ("no proof", mail("alice@desk.example", "Re: x", "#close"), &follow, held()),
+            ("bob's mail", answering("alice@desk.example", &[ours("notify-bob")]), &follow, held()),
+            ("forged id", answering("alice@desk.example", &["3.staff-notify.0123456789abcdef0123@desk.example".into()]), &follow, held()),
         ];
-        for (from, thread, auth, sender, admission) in cases {
-            let got = s.run(&dir, &mail(from, "Re: x", "#close"), auth, thread);
-            assert_eq!(&got.sender, sender, "{from}");
-            assert_eq!(&got.admission, admission, "{from}");
+        for (what, m, thread, admission) in &cases {
+            let got = s.run(&dir, m, &Auth::NotChecked, thread);
+            assert_eq!(got.sender, alice(), "{what}");
+            assert_eq!(&got.admission, admission, "{what}");
         }
-        // With an authserv-id: a pass is staff; anything else is the
-        // account (or stranger) the address is otherwise.
+        // Once she confirmed (or the operator released it): staff.
+        let released = Setup {
+            staff: staff.clone(),
+            released: Some(Release::Confirmed),
+            ..Setup::default()
+        };
+        let got = released.run(&dir, &mail("alice@desk.example", "Re: x", "#close"), &Auth::NotChecked, &follow);
+        assert_eq!(got.admission, Admission::FollowUp);
+        // With an authserv-id: a pass is staff without more; a failure needs
+        // the same proof.
         let s = Setup {
             staff,
             authserv_configured: true,
             ..Setup::default()
         };
-        let got = s.run(
-            &dir,
-            &mail("alice@desk.example", "Re: x", "#close"),
-            &Auth::Pass("dmarc=pass".into()),
-            &follow,
-        );
-        assert_eq!(got.sender, alice());
+        let plain = mail("alice@desk.example", "Re: x", "#close");
+        let got = s.run(&dir, &plain, &Auth::Pass("dmarc=pass".into()), &follow);
+        assert_eq!((got.sender, got.admission), (alice(), Admission::FollowUp));
         for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
-            let got = s.run(
-                &dir,
-                &mail("alice@desk.example", "Re: x", "#close"),
-                &auth,
-                &follow,
-            );
-            assert!(
-                matches!(got.sender, Sender::Account { .. }),
-                "{auth:?}: {got:?}"
-            );
-            assert!(got.notes[0].contains("not genuine"), "{:?}", got.notes);
+            let got = s.run(&dir, &plain, &auth, &follow);
+            assert_eq!(got.admission, held(), "{auth:?}");
+            assert!(got.notes[0].contains("not shown genuine"), "{:?}", got.notes);
         }
+        // Automatic mail from a staff address is nobody's proof of anything.
+        let mut auto = plain.clone();
+        auto.class = crate::types::MailClass::AutoReply("Auto-Submitted".into());
+        let got = s.run(&dir, &auto, &Auth::NoResult, &follow);
+        assert!(matches!(got.sender, Sender::Account { .. }), "{got:?}");
     }
 
     #[test]
@@ -998,7 +1070,7 @@ mod tests {
                 },
                 "{auth:?}"
             );
-            assert_eq!(got.admission, Admission::Verify { refers_to: None });
+            assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
             assert!(
                 got.notes[0].contains("requires authentication"),
                 "{:?}",
@@ -1082,7 +1154,7 @@ mod tests {
         assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
         // A stranger naming an account is still a stranger.
         let got = s.fresh(&dir, &mail("x@nowhere.example", "x", "Account: cust-1"));
-        assert_eq!(got.admission, Admission::Verify { refers_to: None });
+        assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
         // Released by an operator after a refusal: filed under the sender's own account.
         let released = Setup {
             released: Some(Release::Operator),
@@ -1102,7 +1174,14 @@ mod tests {
             .account("other", "x@other.example", "");
         dir.tickets = HashMap::from([(1, Some("acme")), (2, Some("child")), (3, None)]);
         dir.participants = vec![(1, "cc@friend.example")];
-        dir.sent = vec![(1, "receipt-1@desk.example")];
+        dir.sent = vec![(1, ours("receipt-1"))];
+        let receipt_1 = ours("receipt-1");
+        let receipt_9 = ours("receipt-9");
+        // The old computable form, or another desk's: they name nothing.
+        let forged = "1.receipt.0123456789abcdef0123@desk.example";
+        dir.sent.push((1, forged.to_string()));
+        let other_desk = MessageIds::new([4; 32], "desk.example").make(&["receipt-1"]);
+        dir.sent.push((1, other_desk.clone()));
         let token = |n| Thread::FollowUp {
             ticket: TicketId(n),
             link: Link::Token,
@@ -1117,9 +1196,11 @@ mod tests {
         let cases: Vec<(&str, Inbound, Thread, bool)> = vec![
             ("authorized for the account", reply("ann@acme.example", &[]), token(1), true),
             ("participant",                 reply("cc@friend.example", &[]), token(1), true),
-            ("got our mail (References)",   reply("colleague@else.example", &["receipt-1@desk.example"]), token(1), true),
+            ("got our mail (References)",   reply("colleague@else.example", &[&receipt_1]), token(1), true),
+            ("a computed Message-ID",       reply("evil@else.example", &[forged]), token(1), false),
+            ("another desk's Message-ID",   reply("evil@else.example", &[&other_desk]), token(1), false),
             ("token alone, stranger",       reply("evil@else.example", &[]), token(1), false),
-            ("our mail of another ticket",  reply("evil@else.example", &["receipt-9@desk.example"]), token(1), false),
+            ("our mail of another ticket",  reply("evil@else.example", &[&receipt_9]), token(1), false),
             ("ISP on a child's ticket",     reply("noc@isp.example", &[]), token(2), true),
             ("ticket without account",      reply("ann@acme.example", &[]), token(3), false),
             ("bounce of our mail",          reply("mailer-daemon@else.example", &[]),
@@ -1143,7 +1224,8 @@ mod tests {
         assert_eq!(
             got.admission,
             Admission::Verify {
-                refers_to: Some(TicketId(1))
+                refers_to: Some(TicketId(1)),
+                known: false,
             }
         );
         assert!(got.notes[0].contains("not on that ticket"));
@@ -1178,7 +1260,7 @@ mod tests {
     #[test]
     fn confirmations_are_recognised_first() {
         let dir = Map {
-            confirmations: vec!["confirm.abc@desk.example"],
+            confirmations: vec![ours("confirm")],
             tickets: HashMap::from([(1, None)]),
             ..Map::default()
         };
@@ -1204,7 +1286,7 @@ mod tests {
             }
         );
         let mut m = mail("who@else.example", "Re: mangled subject", "yes");
-        m.in_reply_to = vec!["confirm.abc@desk.example".into()];
+        m.in_reply_to = vec![ours("confirm")];
         assert_eq!(
             s.fresh(&dir, &m).admission,
             Admission::Confirm { code: None }
@@ -1230,7 +1312,24 @@ mod tests {
             )
             .account("acme2", "boss@acme.example", "");
         let body = "add new@acme.example, partner.example\nremove ops@acme.example\nlist\nHi there\n-- \nBoss\nadd x.example";
-        let s = Setup::default();
+        // Without a genuine From, the primary address confirms first.
+        let unproven = Setup::default();
+        let got = unproven.fresh(
+            &dir,
+            &mail("boss@acme.example", "Re: Authorized Senders", body),
+        );
+        assert_eq!(
+            got.admission,
+            Admission::Verify {
+                refers_to: None,
+                known: true
+            }
+        );
+        // Confirmed: applied.
+        let s = Setup {
+            released: Some(Release::Confirmed),
+            ..Setup::default()
+        };
         let got = s.fresh(
             &dir,
             &mail("boss@acme.example", "Re: Authorized Senders", body),
@@ -1266,7 +1365,8 @@ mod tests {
         assert_eq!(got.admission, Admission::RefuseSelfService);
         let got = s.fresh(&dir, &mail("x@nowhere.example", "authorized senders", body));
         assert_eq!(got.admission, Admission::RefuseSelfService);
-        // A forged primary where authentication can be checked: held, untold.
+        // A forged primary where authentication can be checked: held until
+        // the real primary address confirms.
         let checked = Setup {
             authserv_configured: true,
             ..Setup::default()
@@ -1279,13 +1379,7 @@ mod tests {
                 &Thread::New,
             );
             assert!(
-                matches!(
-                    got.admission,
-                    Admission::Hold {
-                        kind: HoldKind::Refused,
-                        ..
-                    }
-                ),
+                matches!(got.admission, Admission::Verify { known: true, .. }),
                 "{got:?}"
             );
         }

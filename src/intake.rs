@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use crate::apply::{self, Context, Incoming, Outcome};
 use crate::config::{Config, Language};
+use crate::msgid::MessageIds;
 use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
@@ -71,19 +72,28 @@ pub struct Pipeline {
     pub config: Arc<Config>,
     pub token: Token,
     pub templates: Arc<Templates>,
+    /// The desk's Message-IDs (its secret is the database's).
+    pub ids: Arc<MessageIds>,
     /// Send no automatic mail at all: importing an archive.
     pub silent: bool,
 }
 
 impl Pipeline {
-    pub fn new(config: Arc<Config>) -> Result<Pipeline, TemplateError> {
+    /// `secret` is the desk's (`Store::desk_secret`).
+    pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, TemplateError> {
         let templates = Templates::load(config.service.templates.as_deref())?;
         Ok(Pipeline {
             token: Token::new(&config.service.ticket_prefix),
             templates: Arc::new(templates),
+            ids: Arc::new(MessageIds::new(secret, &config.service.address.domain())),
             config,
             silent: false,
         })
+    }
+
+    /// Checks what `new` would load (the templates), for `check-config`.
+    pub fn check(config: &Config) -> Result<(), TemplateError> {
+        Templates::load(config.service.templates.as_deref()).map(|_| ())
     }
 
     fn limits(&self) -> ParseLimits {
@@ -102,6 +112,7 @@ impl Pipeline {
             address: &self.config.service.address,
             token: &self.token,
             templates: &self.templates,
+            ids: &self.ids,
         }
     }
 
@@ -156,6 +167,7 @@ impl Pipeline {
             matching: i.match_options(),
             released,
             staff: &self.config.staff,
+            ids: &self.ids,
         }
     }
 
@@ -297,7 +309,7 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
         let verdict = screen::screen(&inbound, &self.screen_rules());
-        let thread = thread::thread(&inbound, &self.token, &tx.read())?;
+        let thread = thread::thread(&inbound, &self.token, &self.ids, &tx.read())?;
         let identity = identify::identify(
             &inbound,
             &verdict.auth(),
@@ -511,8 +523,12 @@ impl Known for Reader<'_> {
         Reader::ticket_exists(self, id)
     }
 
-    fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
-        self.ticket_of_message_id(message_id)
+    fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
+        Reader::received_ticket_of(self, message_id)
+    }
+
+    fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
+        Reader::sent_ticket_of(self, message_id)
     }
 
     fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, StoreError> {
@@ -567,6 +583,10 @@ impl Directory for Reader<'_> {
 
     fn confirmation_sent(&self, ids: &[String]) -> Result<bool, StoreError> {
         Reader::confirmation_sent(self, ids)
+    }
+
+    fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, StoreError> {
+        Reader::sent_to_staff(self, ids, to)
     }
 }
 

@@ -43,6 +43,7 @@ pub mod identify;
 pub mod intake;
 pub mod lifecycle;
 pub mod mailcmd;
+pub mod msgid;
 pub mod notify;
 pub mod outbox;
 pub mod parse;

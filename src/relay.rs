@@ -383,7 +383,7 @@ pub fn to_staff_member(
         bullets(&relayed.withheld),
         bullets(&relayed.failing),
     );
-    let mail = compose::answer(
+    let mut mail = compose::answer(
         &s.desk,
         "staff-error",
         s.language,
@@ -400,6 +400,7 @@ pub fn to_staff_member(
         ],
         at,
     );
+    mail.audience = crate::types::Audience::Staff;
     let detail = format!("staff-error queued to {}", to.address);
     Ok(Some(change::queue_mail(
         tx, s, &mail, n, true, &detail, at,

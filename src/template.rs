@@ -150,6 +150,9 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         "confirm",
         &[
             "name", "service", "address", "subject", "code", "expires", "message",
+            // flags: a stranger, or a known address whose mail could not
+            // be shown genuine (staff, an account's primary address)
+            "unknown", "known",
         ],
     ),
     // To an unknown sender: write from a registered address (policy reject).

@@ -4,11 +4,16 @@
 //! answers (In-Reply-To, then References, newest first), which may name mail
 //! we received or sent; then the message's own Message-ID (the same mail
 //! arriving by a second route); for a bounce, the returned original.
+//!
+//! A Message-ID counts as one of ours only when it verifies (`msgid`): an
+//! id someone computed names nothing. Threading only says which ticket a
+//! message is about; whether its sender may write there is `identify`'s.
 
 use std::sync::Arc;
 
 use regex::Regex;
 
+use crate::msgid::MessageIds;
 use crate::parse::Inbound;
 use crate::types::TicketId;
 
@@ -112,8 +117,11 @@ pub fn strip_reply_prefixes(subject: &str) -> &str {
 pub trait Known {
     type Error;
     fn ticket_exists(&self, id: TicketId) -> Result<bool, Self::Error>;
-    /// The ticket a Message-ID belongs to (received or sent by us).
-    fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
+    /// The ticket of a message we received with this Message-ID.
+    fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
+    /// The ticket of the mail we sent with this Message-ID (verified by
+    /// the caller).
+    fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Self::Error>;
     /// The ticket `id` was merged into (`#merge`), if it was.
     fn merged_into(&self, _id: TicketId) -> Result<Option<TicketId>, Self::Error> {
         Ok(None)
@@ -138,8 +146,13 @@ pub enum Thread {
 
 /// The threading decision for one message. A follow-up of a ticket that
 /// was merged into another goes to that one.
-pub fn thread<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
-    let Thread::FollowUp { mut ticket, link } = find(inbound, token, known)? else {
+pub fn thread<K: Known>(
+    inbound: &Inbound,
+    token: &Token,
+    ids: &MessageIds,
+    known: &K,
+) -> Result<Thread, K::Error> {
+    let Thread::FollowUp { mut ticket, link } = find(inbound, token, ids, known)? else {
         return Ok(Thread::New);
     };
     // Merges are never into a merged ticket; the bound is for a hand-edited
@@ -153,7 +166,26 @@ pub fn thread<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<T
     Ok(Thread::FollowUp { ticket, link })
 }
 
-fn find<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread, K::Error> {
+/// The ticket a Message-ID a message names belongs to: ours only when it
+/// verifies, else a message we received.
+fn ticket_of<K: Known>(
+    ids: &MessageIds,
+    known: &K,
+    message_id: &str,
+) -> Result<Option<TicketId>, K::Error> {
+    if ids.verify(message_id).is_some() {
+        known.sent_ticket_of(message_id)
+    } else {
+        known.received_ticket_of(message_id)
+    }
+}
+
+fn find<K: Known>(
+    inbound: &Inbound,
+    token: &Token,
+    ids: &MessageIds,
+    known: &K,
+) -> Result<Thread, K::Error> {
     let follow = |ticket, link| Ok(Thread::FollowUp { ticket, link });
 
     // A token naming a ticket that does not exist (a typo, another desk's
@@ -164,23 +196,25 @@ fn find<K: Known>(inbound: &Inbound, token: &Token, known: &K) -> Result<Thread,
         return follow(n, Link::Token);
     }
     for id in &inbound.in_reply_to {
-        if let Some(n) = known.ticket_of(id)? {
+        if let Some(n) = ticket_of(ids, known, id)? {
             return follow(n, Link::InReplyTo(id.clone()));
         }
     }
     for id in inbound.references.iter().rev() {
-        if let Some(n) = known.ticket_of(id)? {
+        if let Some(n) = ticket_of(ids, known, id)? {
             return follow(n, Link::References(id.clone()));
         }
     }
+    // Another copy of a message we have: intake has made sure it is the same
+    // message from the same sender (a reused Message-ID gets its own).
     if !inbound.message_id_derived
-        && let Some(n) = known.ticket_of(&inbound.message_id)?
+        && let Some(n) = known.received_ticket_of(&inbound.message_id)?
     {
         return follow(n, Link::SameMessageId);
     }
     if let Some(orig) = &inbound.original {
         if let Some(id) = &orig.message_id
-            && let Some(n) = known.ticket_of(id)?
+            && let Some(n) = ticket_of(ids, known, id)?
         {
             return follow(n, Link::BouncedOriginal);
         }
@@ -201,9 +235,12 @@ mod tests {
     use super::*;
     use crate::parse::OriginalRef;
 
+    /// Ticket 12 got our receipt (`sent`), ticket 1 was opened by a
+    /// customer message (`received`).
     struct Map {
         tickets: Vec<i64>,
-        ids: HashMap<&'static str, i64>,
+        received: HashMap<String, i64>,
+        sent: HashMap<String, i64>,
     }
 
     impl Known for Map {
@@ -211,15 +248,28 @@ mod tests {
         fn ticket_exists(&self, id: TicketId) -> Result<bool, Infallible> {
             Ok(self.tickets.contains(&id.0))
         }
-        fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
-            Ok(self.ids.get(message_id).map(|&n| TicketId(n)))
+        fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            Ok(self.received.get(message_id).map(|&n| TicketId(n)))
         }
+        fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            Ok(self.sent.get(message_id).map(|&n| TicketId(n)))
+        }
+    }
+
+    fn ids() -> MessageIds {
+        MessageIds::new([7; 32], "desk.example")
+    }
+
+    /// Our receipt on ticket 12.
+    fn receipt_12() -> String {
+        ids().make(&["receipt", "12", "hash"])
     }
 
     fn known() -> Map {
         Map {
             tickets: vec![1, 12, 1042],
-            ids: HashMap::from([("receipt-12@desk.example", 12), ("cust-1@mail.example", 1)]),
+            received: HashMap::from([("cust-1@mail.example".to_string(), 1)]),
+            sent: HashMap::from([(receipt_12(), 12)]),
         }
     }
 
@@ -240,8 +290,11 @@ mod tests {
         fn ticket_exists(&self, id: TicketId) -> Result<bool, Infallible> {
             self.0.ticket_exists(id)
         }
-        fn ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
-            self.0.ticket_of(message_id)
+        fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            self.0.received_ticket_of(message_id)
+        }
+        fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, Infallible> {
+            self.0.sent_ticket_of(message_id)
         }
         fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, Infallible> {
             Ok(match id.0 {
@@ -266,7 +319,7 @@ mod tests {
             ("Re: [ACME #7] x", Some(7)),
             ("Re: nothing", None),
         ] {
-            let got = match thread(&inbound(subject), &t, &k).unwrap() {
+            let got = match thread(&inbound(subject), &t, &ids(), &k).unwrap() {
                 Thread::FollowUp { ticket, link } => {
                     assert_eq!(link, Link::Token);
                     Some(ticket.0)
@@ -364,52 +417,49 @@ mod tests {
             link,
         };
 
-        assert_eq!(thread(&inbound("Hello"), &t, &k).unwrap(), Thread::New);
+        assert_eq!(thread(&inbound("Hello"), &t, &ids(), &k).unwrap(), Thread::New);
         assert_eq!(
-            thread(&inbound("Re: [ACME #12] x"), &t, &k).unwrap(),
+            thread(&inbound("Re: [ACME #12] x"), &t, &ids(), &k).unwrap(),
             follow(12, Link::Token)
         );
         // A token for a ticket that does not exist opens a new one.
         assert_eq!(
-            thread(&inbound("[ACME #77] x"), &t, &k).unwrap(),
+            thread(&inbound("[ACME #77] x"), &t, &ids(), &k).unwrap(),
             Thread::New
         );
 
         let mut m = inbound("Re: x");
-        m.in_reply_to = vec!["receipt-12@desk.example".into()];
+        m.in_reply_to = vec![receipt_12()];
         assert_eq!(
-            thread(&m, &t, &k).unwrap(),
-            follow(12, Link::InReplyTo("receipt-12@desk.example".into()))
+            thread(&m, &t, &ids(), &k).unwrap(),
+            follow(12, Link::InReplyTo(receipt_12()))
         );
 
         // The token beats the references.
         m.subject = "Re: [ACME #1] x".into();
-        assert_eq!(thread(&m, &t, &k).unwrap(), follow(1, Link::Token));
+        assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), follow(1, Link::Token));
 
         // References are read newest (last) first.
         let mut m = inbound("Re: x");
-        m.references = vec![
-            "cust-1@mail.example".into(),
-            "receipt-12@desk.example".into(),
-        ];
+        m.references = vec!["cust-1@mail.example".into(), receipt_12()];
         assert_eq!(
-            thread(&m, &t, &k).unwrap(),
-            follow(12, Link::References("receipt-12@desk.example".into()))
+            thread(&m, &t, &ids(), &k).unwrap(),
+            follow(12, Link::References(receipt_12()))
         );
 
         let mut m = inbound("x");
         m.message_id = "cust-1@mail.example".into();
-        assert_eq!(thread(&m, &t, &k).unwrap(), follow(1, Link::SameMessageId));
+        assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), follow(1, Link::SameMessageId));
         m.message_id_derived = true;
-        assert_eq!(thread(&m, &t, &k).unwrap(), Thread::New);
+        assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), Thread::New);
 
         let mut m = inbound("Undelivered Mail Returned to Sender");
         m.original = Some(OriginalRef {
-            message_id: Some("receipt-12@desk.example".into()),
+            message_id: Some(receipt_12()),
             subject: None,
         });
         assert_eq!(
-            thread(&m, &t, &k).unwrap(),
+            thread(&m, &t, &ids(), &k).unwrap(),
             follow(12, Link::BouncedOriginal)
         );
         m.original = Some(OriginalRef {
@@ -417,8 +467,34 @@ mod tests {
             subject: Some("[ACME #1042] Printer".into()),
         });
         assert_eq!(
-            thread(&m, &t, &k).unwrap(),
+            thread(&m, &t, &ids(), &k).unwrap(),
             follow(1042, Link::BouncedOriginal)
         );
+    }
+
+    #[test]
+    fn a_message_id_names_our_mail_only_when_it_verifies() {
+        let t = Token::new("ACME");
+        let mut k = known();
+        // Rows a database of an older version holds: computable ids.
+        k.sent.insert("12.staff-notify.0123456789abcdef0123@desk.example".into(), 12);
+        let other_desk = MessageIds::new([8; 32], "desk.example").make(&["receipt", "12", "hash"]);
+        k.sent.insert(other_desk.clone(), 12);
+        for id in [
+            "12.staff-notify.0123456789abcdef0123@desk.example".to_string(),
+            other_desk,
+        ] {
+            let mut m = inbound("Re: x");
+            m.references = vec![id.clone()];
+            assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), Thread::New, "{id}");
+            // Nor does someone who takes it for their own Message-ID get in.
+            let mut m = inbound("x");
+            m.message_id = id.clone();
+            assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), Thread::New, "{id}");
+        }
+        // Our own id as somebody's Message-ID is not "another copy" either.
+        let mut m = inbound("x");
+        m.message_id = receipt_12();
+        assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), Thread::New);
     }
 }

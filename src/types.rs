@@ -572,6 +572,34 @@ impl fmt::Display for HoldKind {
     }
 }
 
+/// Which side of the desk a mail went to. Only a customer-side mail's
+/// Message-ID lets its holder into a ticket; a staff-side one proves a
+/// staff member answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The customer side of a ticket, or a sender the desk answers.
+    Customer,
+    /// The staff: notifications, answers to staff mail, staff notices.
+    Staff,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Customer => "customer",
+            Audience::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Audience> {
+        match s {
+            "customer" => Some(Audience::Customer),
+            "staff" => Some(Audience::Staff),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,14 +12,14 @@
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
-use sha2::{Digest, Sha256};
 
 use crate::config::Language;
+use crate::msgid::{MessageIds, marker_line};
 use crate::parse::{AttachmentFile, Inbound};
 use crate::screen::LOOP_HEADER;
 use crate::template::Templates;
 use crate::thread::Token;
-use crate::types::{Address, Mailbox, Status, TicketId};
+use crate::types::{Address, Audience, Mailbox, Status, TicketId};
 
 /// Who the desk is, for every mail it writes.
 #[derive(Clone, Copy)]
@@ -28,6 +28,8 @@ pub struct Desk<'a> {
     pub address: &'a Address,
     pub token: &'a Token,
     pub templates: &'a Templates,
+    /// Makes the Message-IDs only this desk can make.
+    pub ids: &'a MessageIds,
 }
 
 /// A mail ready for the outbox.
@@ -35,9 +37,27 @@ pub struct Desk<'a> {
 pub struct Outgoing {
     pub kind: &'static str,
     pub message_id: String,
+    /// The ref part of the Message-ID, also named by the marker line.
+    pub reference: String,
     pub subject: String,
     pub to: Vec<Address>,
     pub raw: Vec<u8>,
+    /// Which side of the desk it goes to.
+    pub audience: Audience,
+}
+
+/// The Message-ID (and its ref) of mail `kind` about ticket `n` caused by
+/// `cause`: building the same mail twice gives the same id.
+fn ticket_mail_id(desk: &Desk<'_>, n: TicketId, kind: &str, cause: &str) -> (String, String) {
+    let number = n.to_string();
+    let cause = [kind, number.as_str(), cause];
+    (desk.ids.make(&cause), desk.ids.reference(&cause))
+}
+
+/// The body with the marker line that names this mail at its end (after
+/// the signature, so it is quoted with the rest): see `msgid::marker_line`.
+fn with_marker(body: &str, reference: &str) -> String {
+    format!("{}\n\n{}\n", body.trim_end(), marker_line(reference))
 }
 
 /// The receipt for a message that opened ticket `n`; `cc` are the
@@ -67,7 +87,8 @@ pub fn receipt(
             ("message", &indent(&inbound.new_text)),
         ],
     );
-    let message_id = message_id(desk.address, n, "receipt", &inbound.content_hash);
+    let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &inbound.content_hash);
+    let body = with_marker(&body, &reference);
     let raw = automatic(
         desk,
         &Parts {
@@ -86,9 +107,11 @@ pub fn receipt(
     Outgoing {
         kind: "receipt",
         message_id,
+        reference,
         subject,
         to: rcpt,
         raw,
+        audience: Audience::Customer,
     }
 }
 
@@ -120,12 +143,10 @@ pub fn answer(
     all.extend_from_slice(vars);
     let body = desk.templates.render(lang, kind, &all);
     let subject = one_line(subject);
-    let digest = Sha256::digest(format!("{kind}\0{cause}\0{}", to.address.key()).as_bytes());
-    let message_id = format!(
-        "{kind}.{}@{}",
-        &hex::encode(digest)[..24],
-        desk.address.domain()
-    );
+    let key = to.address.key();
+    let parts = [kind, cause, key.as_str()];
+    let (message_id, reference) = (desk.ids.make(&parts), desk.ids.reference(&parts));
+    let body = with_marker(&body, &reference);
     let raw = automatic(
         desk,
         &Parts {
@@ -142,9 +163,12 @@ pub fn answer(
     Outgoing {
         kind,
         message_id,
+        reference,
         subject,
         to: vec![to.address.clone()],
         raw,
+        // The one answer to a staff member sets Staff itself.
+        audience: Audience::Customer,
     }
 }
 
@@ -224,11 +248,12 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
     let body = desk.templates.render(lang, n.kind, &vars);
-    let message_id = message_id(desk.address, v.number, n.kind, n.cause);
+    let (message_id, reference) = ticket_mail_id(desk, v.number, n.kind, n.cause);
+    let body = with_marker(&body, &reference);
     let references: Vec<String> = v.references.iter().filter_map(|id| safe_id(id)).collect();
-    let rcpt: Vec<Address> = match n.to {
-        Recipient::Customer(m) => vec![m.address.clone()],
-        Recipient::Staff(list) => list.to_vec(),
+    let (rcpt, audience): (Vec<Address>, Audience) = match n.to {
+        Recipient::Customer(m) => (vec![m.address.clone()], Audience::Customer),
+        Recipient::Staff(list) => (list.to_vec(), Audience::Staff),
     };
     let mut builder = MessageBuilder::new()
         .from((desk.name, desk.address.as_str()))
@@ -250,9 +275,11 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
     Outgoing {
         kind: n.kind,
         message_id,
+        reference,
         subject,
         to: rcpt,
         raw,
+        audience,
     }
 }
 
@@ -307,7 +334,8 @@ pub fn staff_notify(
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
     let body = desk.templates.render(lang, "staff-notify", &vars);
-    let message_id = message_id(desk.address, v.number, "staff-notify", n.cause);
+    let (message_id, reference) = ticket_mail_id(desk, v.number, "staff-notify", n.cause);
+    let body = with_marker(&body, &reference);
     let from = format!("{} via {}", one_line(n.about), one_line(desk.name));
     let to: Vec<mail_builder::headers::address::Address<'static>> =
         n.to.iter().map(|a| a.to_string().into()).collect();
@@ -329,9 +357,11 @@ pub fn staff_notify(
     Outgoing {
         kind: "staff-notify",
         message_id,
+        reference,
         subject,
         to: n.to.to_vec(),
         raw,
+        audience: Audience::Staff,
     }
 }
 
@@ -367,7 +397,8 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
     vars.push(("message", r.text.trim_end().to_string()));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let body = desk.templates.render(lang, "relay", &vars);
-    let message_id = message_id(desk.address, v.number, "relay", r.cause);
+    let (message_id, reference) = ticket_mail_id(desk, v.number, "relay", r.cause);
+    let body = with_marker(&body, &reference);
     let from = format!("{} via {}", one_line(r.staff), one_line(desk.name));
     let mut b = MessageBuilder::new()
         .from((from.as_str(), desk.address.as_str()))
@@ -390,9 +421,11 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
     Outgoing {
         kind: "relay",
         message_id,
+        reference,
         subject,
         to: rcpt,
         raw,
+        audience: Audience::Customer,
     }
 }
 
@@ -484,17 +517,6 @@ fn automatic(desk: &Desk<'_>, p: &Parts<'_>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// A Message-ID that is fixed by what caused the mail, so building the same
-/// mail twice gives the same id: `<N.kind.hash@support-domain>`.
-pub fn message_id(from: &Address, n: TicketId, kind: &str, cause: &str) -> String {
-    let digest = Sha256::digest(format!("{n}\0{kind}\0{cause}").as_bytes());
-    format!(
-        "{n}.{kind}.{}@{}",
-        &hex::encode(digest)[..20],
-        from.domain()
-    )
-}
-
 /// The References of an answer: theirs, then their Message-ID (RFC 5322 3.6.4).
 fn answer_references(inbound: &Inbound) -> Vec<String> {
     let mut refs: Vec<String> = inbound
@@ -580,6 +602,7 @@ mod tests {
         own: Address,
         token: Token,
         templates: Templates,
+        ids: MessageIds,
     }
 
     impl Parts {
@@ -588,6 +611,7 @@ mod tests {
                 own: Address::parse("support@desk.example").unwrap(),
                 token: Token::new("DESK"),
                 templates: Templates::load(None).unwrap(),
+                ids: MessageIds::new([5; 32], "desk.example"),
             }
         }
 
@@ -597,6 +621,7 @@ mod tests {
                 address: &self.own,
                 token: &self.token,
                 templates: &self.templates,
+                ids: &self.ids,
             }
         }
     }
@@ -917,6 +942,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 ("code", "AAAA-BBBB-CCCC"),
                 ("expires", "2026-11-23"),
                 ("message", "  Please."),
+                ("unknown", "yes"),
             ],
             DateTime::UNIX_EPOCH,
         );
@@ -930,9 +956,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             back.text
         );
         assert_eq!(back.message_id, out.message_id);
-        assert!(
-            out.message_id.starts_with("confirm.") && out.message_id.ends_with("@desk.example")
-        );
+        assert!(parts.ids.verify(&out.message_id).is_some());
+        assert!(out.message_id.ends_with("@desk.example"));
 
         // A receipt with delegates in copy: one mail, both recipients.
         let delegate = Address::parse("tech@partner.example").unwrap();

@@ -634,7 +634,8 @@ impl Reader<'_> {
             .exists(params![ticket.0, who.key()])?)
     }
 
-    /// Whether one of `message_ids` is a mail postdesk sent about `ticket`.
+    /// Whether one of `message_ids` is a mail postdesk sent to the
+    /// customer side of `ticket`.
     pub fn sent_on_ticket(&self, ticket: TicketId, message_ids: &[String]) -> Result<bool> {
         if message_ids.is_empty() {
             return Ok(false);
@@ -642,10 +643,28 @@ impl Reader<'_> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM outbox WHERE ticket_id = ?1
+                "SELECT 1 FROM outbox WHERE ticket_id = ?1 AND audience = 'customer'
                  AND message_id IN (SELECT value FROM json_each(?2))",
             )?
             .exists(params![ticket.0, json(&message_ids)])?)
+    }
+
+    /// Whether one of `message_ids` is a staff-side mail postdesk sent to
+    /// one of the addresses `to`.
+    pub fn sent_to_staff(&self, message_ids: &[String], to: &[Address]) -> Result<bool> {
+        if message_ids.is_empty() || to.is_empty() {
+            return Ok(false);
+        }
+        let keys: Vec<String> = to.iter().map(|a| a.key()).collect();
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM outbox o, json_each(o.rcpt) r
+                 WHERE o.audience = 'staff'
+                 AND o.message_id IN (SELECT value FROM json_each(?1))
+                 AND lower(r.value) IN (SELECT value FROM json_each(?2))",
+            )?
+            .exists(params![json(&message_ids), json(&keys)])?)
     }
 
     /// Whether one of `message_ids` is a confirmation request we sent.

@@ -124,19 +124,40 @@ impl Reader<'_> {
             .optional()?)
     }
 
-    /// The ticket a Message-ID belongs to, whether we received it or sent it.
-    pub fn ticket_of_message_id(&self, message_id: &str) -> Result<Option<TicketId>> {
+    /// The ticket of the message we received with `message_id`.
+    pub fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>> {
         let found: Option<i64> = self
             .conn
             .prepare_cached(
                 "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
-                 UNION ALL
-                 SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
                  LIMIT 1",
             )?
             .query_row(params![message_id], |r| r.get(0))
             .optional()?;
         Ok(found.map(TicketId))
+    }
+
+    /// The ticket of the mail we sent with `message_id` (the caller has
+    /// verified that the id is ours).
+    pub fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL",
+            )?
+            .query_row(params![message_id], |r| r.get(0))
+            .optional()?;
+        Ok(found.map(TicketId))
+    }
+
+    /// The ticket a Message-ID belongs to, whether we received it or sent
+    /// it, for tools and tests that look a mail up (threading verifies
+    /// our ids first: see `thread`).
+    pub fn ticket_of_message_id(&self, message_id: &str) -> Result<Option<TicketId>> {
+        match self.received_ticket_of(message_id)? {
+            Some(t) => Ok(Some(t)),
+            None => self.sent_ticket_of(message_id),
+        }
     }
 
     pub fn message_count(&self) -> Result<i64> {

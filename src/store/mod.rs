@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
     ("0004_staff", include_str!("../../sql/0004_staff.sql")),
+    (
+        "0006_message_ids",
+        include_str!("../../sql/0006_message_ids.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +92,10 @@ impl StoreError {
             )
         )
     }
+}
+
+fn secret_from_hex(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s).ok()?.try_into().ok()
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -174,6 +182,40 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// The desk's secret for Message-IDs (see `msgid`), made at random the
+    /// first time: a database created anew is a new desk, whose mail never
+    /// shares a Message-ID with the old one's.
+    pub fn desk_secret(&mut self) -> Result<[u8; 32]> {
+        const KEY: &str = "desk_secret";
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: Option<String> = tx
+            .query_row("SELECT value FROM settings WHERE key = ?1", [KEY], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let secret = match found.as_deref().and_then(secret_from_hex) {
+            Some(s) => s,
+            None => {
+                if found.is_some() {
+                    return Err(StoreError::Corrupt(
+                        "the desk secret in the settings table is not 64 hex digits".into(),
+                    ));
+                }
+                let fresh = crate::msgid::MessageIds::random_secret()
+                    .map_err(|e| StoreError::Corrupt(format!("no random bytes for the desk secret: {e}")))?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![KEY, hex::encode(fresh)],
+                )?;
+                fresh
+            }
+        };
+        tx.commit()?;
+        Ok(secret)
     }
 
     pub fn schema_version(&self) -> Result<i64> {

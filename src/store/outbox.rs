@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
-use crate::types::{Address, TicketId};
+use crate::types::{Address, Audience, TicketId};
 
 /// A mail to queue, with its final bytes.
 pub struct QueuedMail<'a> {
@@ -20,6 +20,22 @@ pub struct QueuedMail<'a> {
     pub subject: &'a str,
     pub raw: &'a [u8],
     pub at: DateTime<Utc>,
+    /// Which side of the desk it goes to.
+    pub audience: Audience,
+    /// The ref part of its Message-ID (see `msgid`).
+    pub reference: &'a str,
+}
+
+/// A mail postdesk sent, as a reply naming it sees it.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub id: i64,
+    pub ticket: Option<TicketId>,
+    pub kind: String,
+    /// None: queued before Message-IDs were verifiable; it grants nothing.
+    pub audience: Option<Audience>,
+    pub rcpt: Vec<Address>,
+    pub raw: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,8 +98,8 @@ impl Tx<'_> {
         let rcpt: Vec<&str> = m.rcpt.iter().map(|a| a.as_str()).collect();
         self.exec(
             "INSERT INTO outbox (ticket_id, kind, automatic, message_id, mail_from, rcpt, rcpt_key,
-                 subject, raw, status, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10)",
+                 subject, raw, status, next_attempt_at, created_at, audience, ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10, ?11, ?12)",
             params![
                 m.ticket.map(|t| t.0),
                 m.kind,
@@ -95,6 +111,8 @@ impl Tx<'_> {
                 m.subject,
                 m.raw,
                 ts(m.at),
+                m.audience.as_str(),
+                m.reference,
             ],
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -188,7 +206,47 @@ impl Tx<'_> {
     }
 }
 
+fn sent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SentMail> {
+    Ok(SentMail {
+        id: r.get(0)?,
+        ticket: r.get::<_, Option<i64>>(1)?.map(TicketId),
+        kind: r.get(2)?,
+        audience: r
+            .get::<_, Option<String>>(3)?
+            .as_deref()
+            .and_then(Audience::parse),
+        rcpt: from_json::<Vec<String>>(&r.get::<_, String>(4)?)
+            .iter()
+            .filter_map(|a| Address::parse(a).ok())
+            .collect(),
+        raw: r.get(5)?,
+    })
+}
+
+const SENT_COLUMNS: &str = "id, ticket_id, kind, audience, rcpt, raw";
+
 impl Reader<'_> {
+    /// The mail we queued with Message-ID `message_id` (the caller has
+    /// verified that it is ours).
+    pub fn sent_mail(&self, message_id: &str) -> Result<Option<SentMail>> {
+        let sql = format!("SELECT {SENT_COLUMNS} FROM outbox WHERE message_id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![message_id], sent_from_row)
+            .optional()?)
+    }
+
+    /// The mail whose Message-ID has the ref `reference` (a marker line).
+    pub fn sent_mail_by_ref(&self, reference: &str) -> Result<Option<SentMail>> {
+        let sql = format!("SELECT {SENT_COLUMNS} FROM outbox WHERE ref = ?1 LIMIT 1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![reference], sent_from_row)
+            .optional()?)
+    }
+
     /// How many automatic mails went (or are queued) to `to` since `since`.
     pub fn automatic_mails_to(&self, to: &Address, since: DateTime<Utc>) -> Result<u32> {
         Ok(self
