@@ -140,7 +140,7 @@ fn main() {
             let config = Arc::new(config);
             let sink = Sink {
                 name: protocol.into(),
-                pipeline: Pipeline::new(config.clone()).unwrap(),
+                pipeline: Pipeline::new(config.clone(), [9; 32]).unwrap(),
                 store: Arc::new(Mutex::new(Store::open(&db).unwrap())),
                 clock: Arc::new(SystemClock),
                 queued: Arc::new(tokio::sync::Notify::new()),

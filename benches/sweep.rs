@@ -69,7 +69,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.db");
     let config = config(&template);
-    let pipeline = Pipeline::new(config.clone()).unwrap();
+    let pipeline = Pipeline::new(config.clone(), [9; 32]).unwrap();
     let settings = Settings::new(&config, pipeline.desk());
 
     // Opened Monday 2 November 2026, 10:00 in Paris; the staff rule warns

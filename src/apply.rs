@@ -868,13 +868,28 @@ fn verify(
     known: bool,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
-    let mut refusal = answer_refusal(
-        tx,
-        &ctx.lifecycle.answer,
-        msg.at,
-        Recipient::Customer(from),
-        no_answer,
-    )?;
+    // A staff member asked whether a mail in their name is theirs: staff
+    // side mail, still within the daily limit (a forger could send many).
+    let s = &ctx.lifecycle;
+    let staff_side = known && s.staff.is_staff_address(&from.address, &s.matching);
+    let one = [from.address.clone()];
+    let to = if staff_side {
+        Recipient::Staff(&one)
+    } else {
+        Recipient::Customer(from)
+    };
+    let mut refusal = answer_refusal(tx, &s.answer, msg.at, to, no_answer)?;
+    if refusal.is_none() && staff_side {
+        let sent = tx
+            .read()
+            .automatic_mails_to(&from.address, msg.at - chrono::Duration::hours(24))?;
+        if sent >= s.answer.max_per_day {
+            refusal = Some(format!(
+                "{sent} automatic mails to {} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)",
+                from.address
+            ));
+        }
+    }
     let code = match refusal {
         Some(_) => None,
         None => match new_code() {
@@ -904,7 +919,12 @@ fn verify(
     if let Some(why) = &refusal {
         reason.push_str(&format!("; no confirmation sent: {why}"));
     }
-    let quarantine = hold_row(tx, msg, HoldKind::Unconfirmed, &reason)?;
+    let kind = if known {
+        HoldKind::Unproven
+    } else {
+        HoldKind::Unconfirmed
+    };
+    let quarantine = hold_row(tx, msg, kind, &reason)?;
     let held = |answer| Outcome::Held {
         quarantine,
         reason: reason.clone(),
@@ -927,7 +947,7 @@ fn verify(
     );
     let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
     let message = compose::quoted(&inbound.new_text);
-    let mail = compose::answer(
+    let mut mail = compose::answer(
         &ctx.desk,
         "confirm",
         ctx.language,
@@ -944,6 +964,9 @@ fn verify(
         ],
         msg.at,
     );
+    if staff_side {
+        mail.audience = crate::types::Audience::Staff;
+    }
     let outbox = queue(tx, ctx, msg.at, &mail, None)?;
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
     Ok(held(Some(outbox)))

@@ -694,6 +694,12 @@ impl Config {
                     .to_string(),
             );
         }
+        if self.intake.authserv_id.is_none() {
+            out.push(
+                "[intake] authserv_id is not set: no From address can be shown genuine, so mail from staff and self-service requests count only when they answer a mail of the desk, and are otherwise held until their owner confirms them; set it to the authserv-id your mail server writes in Authentication-Results"
+                    .to_string(),
+            );
+        }
         out
     }
 

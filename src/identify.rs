@@ -294,9 +294,12 @@ pub fn identify<D: Directory>(
         own.extend(member.aliases.iter().cloned());
         own.extend(rules.staff.notify.iter().cloned());
         let genuine = rules.authserv_configured && auth.is_pass();
+        // Our MTA saying the From is forged outweighs a Message-ID, which a
+        // notification forwarded outside could have given away.
+        let forged = matches!(auth, Auth::Fail(_));
         let proven = genuine
             || rules.released.is_some()
-            || dir.sent_to_staff(&answered, &own)?;
+            || (!forged && dir.sent_to_staff(&answered, &own)?);
         if proven {
             let admission = match thread {
                 Thread::FollowUp { .. } => Admission::FollowUp,
@@ -1038,6 +1041,11 @@ mod tests {
             assert_eq!(got.admission, held(), "{auth:?}");
             assert!(got.notes[0].contains("not shown genuine"), "{:?}", got.notes);
         }
+        let proof = answering("alice@desk.example", &[ours("notify-3")]);
+        let got = s.run(&dir, &proof, &Auth::NoResult, &follow);
+        assert_eq!(got.admission, Admission::FollowUp, "unstamped, but proven");
+        let got = s.run(&dir, &proof, &Auth::Fail("dmarc=fail".into()), &follow);
+        assert_eq!(got.admission, held(), "our MTA says forged: the id is not enough");
         // Automatic mail from a staff address is nobody's proof of anything.
         let mut auto = plain.clone();
         auto.class = crate::types::MailClass::AutoReply("Auto-Submitted".into());

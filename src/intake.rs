@@ -372,12 +372,35 @@ impl Pipeline {
             );
             return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
         };
-        // Everything the code's address has waiting.
+        // A stranger's code proves the address: everything it has waiting
+        // goes in. A known address's code proves one message only: a
+        // forger's mail in its name waits for its own code.
+        let unproven = |tx: &Tx<'_>, q: i64| -> Result<bool, StoreError> {
+            Ok(tx
+                .read()
+                .quarantine_entry(q)?
+                .is_some_and(|e| e.kind == HoldKind::Unproven))
+        };
+        let release: Vec<_> = if unproven(tx, valid.quarantine)? {
+            vec![valid]
+        } else {
+            let mut all = Vec::new();
+            for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
+                if !unproven(tx, v.quarantine)? {
+                    all.push(v);
+                }
+            }
+            all
+        };
         let mut tickets = Vec::new();
-        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
+        let mut released = 0;
+        for v in release {
             tx.use_verification(v.id, msg.at)?;
             match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
-                Ok(Taken::Applied(o)) => tickets.extend(o.ticket()),
+                Ok(Taken::Applied(o)) => {
+                    released += 1;
+                    tickets.extend(o.ticket());
+                }
                 Ok(_) => {}
                 Err(ReleaseError::Store(e)) => return Err(e),
                 // Held again by a rule (blocked meanwhile, say): it stays in quarantine.
@@ -398,6 +421,23 @@ impl Pipeline {
                     message,
                     released: tickets.len(),
                 })
+            }
+            // A confirmed request that is no ticket (self-service): the
+            // answer is kept for the record, settled.
+            None if released > 0 => {
+                let kept = apply::keep(
+                    tx,
+                    msg,
+                    HoldKind::Other,
+                    &format!(
+                        "{} confirmed a request that opens no ticket (self-service): applied",
+                        from.address
+                    ),
+                )?;
+                if let Outcome::Held { quarantine, .. } = kept {
+                    tx.mark_released(quarantine, None, msg.at)?;
+                }
+                Ok(kept)
             }
             None => apply::keep(
                 tx,

@@ -514,6 +514,10 @@ pub enum HoldKind {
     NoSender,
     /// An unknown sender who has been asked to confirm their address.
     Unconfirmed,
+    /// A known address (a staff member, an account's primary address)
+    /// whose mail could not be shown to come from it: held until the
+    /// address confirms this very message.
+    Unproven,
     /// An unknown sender under `unknown_sender = "reject"`.
     Rejected,
     /// A request refused: self-service from someone else than the primary
@@ -526,7 +530,7 @@ pub enum HoldKind {
 }
 
 impl HoldKind {
-    pub const ALL: [HoldKind; 12] = [
+    pub const ALL: [HoldKind; 13] = [
         HoldKind::Unreadable,
         HoldKind::TooLarge,
         HoldKind::Blocked,
@@ -535,6 +539,7 @@ impl HoldKind {
         HoldKind::Loop,
         HoldKind::NoSender,
         HoldKind::Unconfirmed,
+        HoldKind::Unproven,
         HoldKind::Rejected,
         HoldKind::Refused,
         HoldKind::BadConfirmation,
@@ -551,6 +556,7 @@ impl HoldKind {
             HoldKind::Loop => "loop",
             HoldKind::NoSender => "no-sender",
             HoldKind::Unconfirmed => "unconfirmed",
+            HoldKind::Unproven => "unproven",
             HoldKind::Rejected => "rejected",
             HoldKind::Refused => "refused",
             HoldKind::BadConfirmation => "bad-confirmation",

@@ -379,7 +379,7 @@ fn confirmation_codes_expire() {
                 [intake]\nverify_expiry = \"2h\"\n";
     let config =
         Arc::new(Config::from_toml(text, "test", std::path::Path::new("/nonexistent")).unwrap());
-    let pipeline = Pipeline::new(config).unwrap();
+    let pipeline = Pipeline::new(config, [9; 32]).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap();
     let take = |store: &mut Store, raw: Vec<u8>, at| {
         let mail = RawMail {

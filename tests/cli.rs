@@ -27,6 +27,19 @@ fn check_config_prints_the_effective_config_or_the_errors() {
         !String::from_utf8_lossy(&quiet.stderr).contains("told to nobody"),
         "{quiet:?}"
     );
+    // No authserv-id: the operator is told what that means for staff mail.
+    assert!(
+        String::from_utf8_lossy(&quiet.stderr).contains("authserv_id is not set"),
+        "{quiet:?}"
+    );
+    let trusted = Desk::with_extra(
+        "[staff]\nnotify = [\"team@desk.example\"]\n[intake]\nauthserv_id = \"mx.desk.example\"\n",
+    );
+    let out = trusted.run(&["check-config"], b"");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("authserv_id"),
+        "{out:?}"
+    );
 
     std::fs::write(&desk.config, "[service]\naddress = \"support@desk.example\"\n\n[transport]\nkind = \"smtp\"\nhost = \"mx.example\"\nport = 99999\ncolour = \"blue\"\n").unwrap();
     let out = desk.run(&["check-config"], b"");

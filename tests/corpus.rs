@@ -71,7 +71,7 @@ fn is_automatic_category(c: &str) -> bool {
 #[test]
 fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
     let Some(entries) = corpus() else { return };
-    let pipeline = Pipeline::new(config("ticket")).unwrap();
+    let pipeline = Pipeline::new(config("ticket"), [9; 32]).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
     let mut problems = Vec::new();
     let mut table = Vec::new();

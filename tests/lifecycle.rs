@@ -34,8 +34,8 @@ fn t(s: &str) -> DateTime<Utc> {
 /// Takes one message in at instant `at`, as `postdesk ingest` would.
 fn take_at(desk: &Desk, raw: &[u8], at: &str) {
     let config = Arc::new(Config::load(&desk.config).unwrap());
-    let pipeline = Pipeline::new(config).unwrap();
     let mut store = desk.open_store();
+    let pipeline = Pipeline::new(config, store.desk_secret().unwrap()).unwrap();
     let mail = RawMail {
         source: "test".into(),
         source_id: None,

@@ -458,7 +458,9 @@ fn self_service_by_mail_from_the_genuine_primary_only() {
     );
     assert_eq!(desk.sent().len(), before_refusals + 1);
 
-    // A forged primary: no stamp, another MTA's stamp, or a pass forged below our fail.
+    // A forged primary: no stamp, another MTA's stamp, or a pass forged
+    // below our fail. Held; the real primary address is asked, and the
+    // forger hears nothing.
     let other = "Authentication-Results: mx.evil.example; dmarc=pass header.from=acme.example";
     let fail = "Authentication-Results: mx.desk.example; dmarc=fail header.from=acme.example";
     for (i, top) in [
@@ -478,12 +480,37 @@ fn self_service_by_mail_from_the_genuine_primary_only() {
         assert!(ingest_ok(&desk, &raw).contains("held"));
     }
     assert_eq!(authorized(&desk), ["acme.example", "*.acme-eu.example"]);
+    let sent = desk.sent();
+    assert_eq!(sent.len(), before_refusals + 4, "three questions");
+    for question in &sent[before_refusals + 1..] {
+        assert_eq!(to(question), ["boss@acme.example"]);
+        assert!(
+            body(question).contains("could not verify came from you"),
+            "{}",
+            body(question)
+        );
+    }
     assert_eq!(
-        desk.sent().len(),
-        before_refusals + 1,
-        "a forged primary is not answered"
+        kinds(&desk),
+        ["refused", "unproven", "unproven", "unproven"]
     );
-    assert_eq!(kinds(&desk), ["refused", "refused", "refused", "refused"]);
+    // The real boss, writing from a mail system that stamps nothing, says
+    // yes to their own request: applied.
+    ingest_ok(
+        &desk,
+        &self_service("boss@acme.example", "ss4@acme.example", "add partner2.example", &[RECEIVED]),
+    );
+    let question = desk.sent().pop().unwrap();
+    assert_eq!(to(&question), ["boss@acme.example"]);
+    ingest_ok(
+        &desk,
+        &reply_to(&question, "boss@acme.example", "yes@acme.example", "yes"),
+    );
+    assert_eq!(
+        authorized(&desk),
+        ["acme.example", "partner2.example", "*.acme-eu.example"],
+        "theirs applied, the forged ones still wait"
+    );
     // The account's history names each change and who made it.
     let history = desk.json(&["account", "show", "acme", "--json"])["history"].clone();
     let details: Vec<&str> = history

@@ -517,24 +517,30 @@ fn a_forged_staff_address_is_no_staff_where_authentication_is_checked() {
     desk.ok(&["account", "list"]);
     ingest(&desk, &first_message(""));
     let notify = mails(&desk)[1].clone();
-    let forged = reply_to(
-        &notify,
-        "alice@desk.example",
-        "forged@evil.example",
-        "#close\r\nClosing this.",
-    );
+    // Our MTA says the From is forged: even an answer to the notification
+    // (which a forwarded notification could give away) is held, and Alice
+    // asked whether she wrote it.
+    let forged = [
+        b"Authentication-Results: mx.desk.example; dmarc=fail header.from=desk.example\r\n"
+            .as_slice(),
+        &reply_to(
+            &notify,
+            "alice@desk.example",
+            "forged@evil.example",
+            "#close\r\nClosing this.",
+        ),
+    ]
+    .concat();
     let after = take(&desk, &forged);
-    // An ordinary sender who answered our mail: a follow-up like a
-    // customer's, its command lines plain text shown to staff.
     let t = ticket(&desk, 1);
-    assert_eq!(t["status"], "in-progress", "a forged #close closed nothing");
+    assert_eq!(t["status"], "new", "a forged #close closed nothing");
     assert_eq!(
         kinds(&after),
-        [("staff-notify".into(), "team@desk.example".into())],
-        "nothing relayed"
+        [("confirm".into(), "alice@desk.example".into())],
+        "nothing relayed; Alice asked"
     );
     assert!(
-        after[0].text().contains("    #close\n    Closing this."),
+        after[0].text().contains("could not verify came from you"),
         "{}",
         after[0].text()
     );
@@ -552,6 +558,48 @@ fn a_forged_staff_address_is_no_staff_where_authentication_is_checked() {
     ]
     .concat();
     ingest(&desk, &genuine);
+    assert_eq!(ticket(&desk, 1)["status"], "closed");
+}
+
+/// The default desk has no authserv-id: a staff From is proven by
+/// answering a mail the staff got (only they have its Message-ID), or by
+/// the member confirming. A forger who copies the token is held.
+#[test]
+fn a_forged_staff_address_is_held_until_the_member_confirms() {
+    let desk = staff_desk();
+    ingest(&desk, &first_message(""));
+    let notify = mails(&desk)[1].clone();
+    // The forger knows the token, and computes the Message-IDs of the old
+    // scheme: nothing of it is ours.
+    let forged = format!(
+        "From: Alice <alice@desk.example>\r\nTo: {ADDRESS}\r\nSubject: Re: {}\r\n\
+Message-ID: <phish@evil.example>\r\nIn-Reply-To: <1.staff-notify.0123456789abcdef0123@desk.example>\r\n\
+\r\n#close\r\nPlease log in at http://evil.example/ to keep your mailbox.\r\n",
+        notify.subject()
+    );
+    let after = take(&desk, forged.as_bytes());
+    assert_eq!(ticket(&desk, 1)["status"], "new");
+    assert_eq!(
+        kinds(&after),
+        [("confirm".into(), "alice@desk.example".into())],
+        "no relay to the customer; Alice asked"
+    );
+    assert!(
+        mails(&desk)
+            .iter()
+            .all(|m| !m.text().contains("evil.example/")
+                || m.to("alice@desk.example")),
+        "the phishing text reached nobody but Alice"
+    );
+    // Alice did write it after all: she confirms, and it is carried out.
+    let confirm = &after[0];
+    let yes = format!(
+        "From: Alice <alice@desk.example>\r\nTo: {ADDRESS}\r\nSubject: Re: {}\r\n\
+Message-ID: <yes@desk.example>\r\nIn-Reply-To: <{}>\r\n\r\nYes.\r\n",
+        confirm.subject(),
+        confirm.message_id()
+    );
+    ingest(&desk, yes.as_bytes());
     assert_eq!(ticket(&desk, 1)["status"], "closed");
 }
 
