@@ -134,6 +134,7 @@ fn main() {
                 password: Secret::File(dir.path().join("pw")),
                 ca_file: Some(env("MAILSTACK_CA_CERT").into()),
                 timeout: std::time::Duration::from_secs(60),
+                own_address: true,
                 poll: std::time::Duration::from_secs(60),
             };
             let conn = Connector::new(&server, "bench").unwrap();

@@ -358,7 +358,7 @@ pub fn apply(
                 );
                 return hold(tx, msg, HoldKind::Automatic, &why);
             }
-            if from.address == *ctx.desk.address {
+            if ctx.lifecycle.answer.own.contains(&from.address) {
                 return hold(
                     tx,
                     msg,
@@ -370,6 +370,10 @@ pub fn apply(
         }
     }
 }
+
+/// How many of a first message's To and Cc addresses are recorded on its
+/// ticket (as copied): a stranger's list of thousands is not kept.
+const COPIED_KEPT: usize = 50;
 
 /// A new message as identify admitted it: a ticket, or held for a stranger.
 fn admit(
@@ -536,26 +540,36 @@ fn open(
         };
         tx.add_participant(ticket, &who, "delegate", msg.at)?;
     }
-    // Everyone the first message went to besides us (To and Cc) is in the
-    // conversation: they get the relays, as a reply-all would reach them.
+    // Everyone else the first message went to (To and Cc) is recorded as
+    // copied, for staff to see; they get nothing until a staff reply
+    // includes them: whoever writes must not make the desk mail a list.
     // Never the desk's own addresses or the staff's.
     let s = &ctx.lifecycle;
-    for person in inbound.to.iter().chain(&inbound.cc) {
-        if person.address == *ctx.desk.address
+    for person in inbound.to.iter().chain(&inbound.cc).take(COPIED_KEPT) {
+        if s.answer.own.contains(&person.address)
             || person.address == from.address
             || s.staff.is_staff_address(&person.address, &s.matching)
             || delegates.contains(&person.address)
         {
             continue;
         }
-        tx.add_participant(ticket, person, "cc", msg.at)?;
+        tx.add_participant(ticket, person, "copied", msg.at)?;
+    }
+    let copied = inbound.to.len() + inbound.cc.len();
+    if copied > COPIED_KEPT {
+        let line = format!(
+            "the message named {copied} addresses in To and Cc: the first {COPIED_KEPT} are recorded as copied, none gets mail"
+        );
+        change::note(tx, ticket, msg.at, &line)?;
     }
 
     let lang = o.language.unwrap_or(ctx.language);
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {
-            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, &delegates, lang, msg.at);
+            // The requester and at most max_recipients - 1 delegates.
+            let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
+            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, cc, lang, msg.at);
             Ok(queue(tx, ctx, msg.at, &mail, Some(ticket))?)
         }
     };
@@ -630,8 +644,8 @@ fn receipt_refusal(
 /// What the gate of automatic mail ([`answer_refusal`]) goes by.
 #[derive(Debug, Clone, Copy)]
 pub struct AnswerRules<'a> {
-    /// The desk's own address: never sent automatic mail.
-    pub own_address: &'a Address,
+    /// The desk's own addresses: never sent any mail.
+    pub own: &'a [Address],
     /// The staff side: its addresses are the desk's own too, and get no
     /// customer-side mail.
     pub staff: &'a Staff,
@@ -672,7 +686,7 @@ pub fn answer_refusal(
         Recipient::Staff(_) => return Ok(None),
         Recipient::Customer(m) => &m.address,
     };
-    if to == rules.own_address {
+    if rules.own.contains(to) {
         return Ok(Some(format!("{to} is our own address")));
     }
     if rules.staff.is_staff_address(to, &rules.matching) {
@@ -818,8 +832,8 @@ fn too_large(
     let Some(from) = &inbound.from else {
         return hold(tx, msg, HoldKind::TooLarge, reason);
     };
-    let no_answer = if from.address == *ctx.desk.address {
-        Some(format!("sent from our own address {}", ctx.desk.address))
+    let no_answer = if ctx.lifecycle.answer.own.contains(&from.address) {
+        Some(format!("sent from our own address {}", from.address))
     } else {
         inbound
             .class

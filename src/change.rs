@@ -51,6 +51,60 @@ pub struct Settings<'a> {
     pub ticket_types: &'a [String],
     /// `[intake]` limits, for reading a message's attachments again.
     pub limits: ParseLimits,
+    /// `intake.max_recipients`: customer-side addresses per mail, at most.
+    pub max_recipients: usize,
+}
+
+/// Who on a ticket gets the customer side's mail: the requester, the
+/// account's delegates and the people a staff reply included — never those
+/// who were only copied on a customer's or stranger's mail. In that order,
+/// at most `max` of them; the rest are returned apart, for the history.
+pub fn customer_side(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+) -> Result<(Vec<Mailbox>, Vec<Address>), StoreError> {
+    let rank = |role: &str| match role {
+        "requester" => Some(0),
+        "delegate" => Some(1),
+        "included" => Some(2),
+        _ => None,
+    };
+    let mut people: Vec<(u8, Mailbox)> = tx
+        .read()
+        .participants(n)?
+        .into_iter()
+        .filter_map(|(m, role)| rank(&role).map(|r| (r, m)))
+        .filter(|(_, m)| {
+            !s.answer.own.contains(&m.address) && !s.staff.is_staff_address(&m.address, &s.matching)
+        })
+        .collect();
+    // Stable: within a rank, the order they joined in.
+    people.sort_by_key(|(r, _)| *r);
+    let mut people: Vec<Mailbox> = people.into_iter().map(|(_, m)| m).collect();
+    let left_out = people
+        .split_off(people.len().min(s.max_recipients))
+        .into_iter()
+        .map(|m| m.address)
+        .collect();
+    Ok((people, left_out))
+}
+
+/// The history line for those `customer_side` left out, if any.
+pub fn left_out_line(kind: &str, left_out: &[Address]) -> Option<String> {
+    (!left_out.is_empty()).then(|| {
+        format!(
+            "{kind} mail not sent to {} more on the ticket: at most intake.max_recipients addresses per mail ({})",
+            left_out.len(),
+            left_out
+                .iter()
+                .take(10)
+                .map(Address::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if left_out.len() > 10 { ", …" } else { "" }
+        )
+    })
 }
 
 impl<'a> Settings<'a> {
@@ -64,7 +118,7 @@ impl<'a> Settings<'a> {
             staff: &config.staff,
             matching: config.intake.match_options(),
             answer: AnswerRules {
-                own_address: desk.address,
+                own: &config.own_addresses,
                 staff: &config.staff,
                 matching: config.intake.match_options(),
                 max_per_day: config.intake.max_auto_replies_per_day,
@@ -80,6 +134,7 @@ impl<'a> Settings<'a> {
                 max_depth: config.intake.max_mime_depth,
                 max_parts: config.intake.max_mime_parts,
             },
+            max_recipients: config.intake.max_recipients as usize,
         }
     }
 
@@ -613,10 +668,12 @@ fn notify(
             .then_some("the ticket was opened by an automatic message; it gets no automatic mail");
         let lang = customer_language(&tx.read(), s, t)?;
         let customer_fields = fields(lang);
-        for (person, role) in tx.read().participants(t.number)? {
-            if role == "staff" {
-                continue;
-            }
+        let (people, left_out) = customer_side(tx, s, t.number)?;
+        if let Some(line) = left_out_line(kind, &left_out) {
+            note(tx, t.number, at, &line)?;
+            skipped.push(line);
+        }
+        for person in people {
             let to = Recipient::Customer(&person);
             match apply::answer_refusal(tx, &s.answer, at, to, no_answer)? {
                 Some(why) => {

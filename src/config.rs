@@ -54,6 +54,10 @@ pub struct Config {
     /// `accounts_file`.
     pub inline_accounts: usize,
     pub accounts_file: Option<PathBuf>,
+    /// Every address of the desk itself: `service.address`, its aliases,
+    /// and the `user` of each mailbox source that is an address (unless
+    /// `own_address = false`). Derived, not a key.
+    pub own_addresses: Vec<Address>,
 }
 
 /// The staff side: the members, who answer tickets from their mail client
@@ -75,6 +79,23 @@ impl Default for Staff {
             max_relays_per_day: 50,
         }
     }
+}
+
+/// The desk's own addresses: see [`Config::own_addresses`].
+fn own_addresses(service: &Service, sources: &[Source]) -> Vec<Address> {
+    let mut out = vec![service.address.clone()];
+    let users = sources.iter().filter_map(|s| match &s.kind {
+        SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } if server.own_address => {
+            Address::parse(&server.user).ok()
+        }
+        _ => None,
+    });
+    for a in service.aliases.iter().cloned().chain(users) {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// One `[[staff.member]]`.
@@ -161,6 +182,10 @@ pub struct Service {
     pub templates: Option<PathBuf>,
     /// Never empty; the first is the type of a new ticket.
     pub ticket_types: Vec<String>,
+    /// Other addresses that reach the desk (a second mailbox, old
+    /// addresses): never participants, never mailed, mail from them is a
+    /// loop.
+    pub aliases: Vec<Address>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -239,6 +264,9 @@ pub struct MailServer {
     /// How often to look for new mail (for IMAP with IDLE: the longest wait
     /// between two full looks).
     pub poll: Duration,
+    /// `user` is an address of the desk (when it looks like one): see
+    /// `Config::own_addresses`.
+    pub own_address: bool,
 }
 
 /// Where a password is read from, each time it is needed (so a rotated
@@ -347,6 +375,8 @@ pub struct Intake {
     pub max_mime_depth: usize,
     pub max_mime_parts: usize,
     pub max_auto_replies_per_day: u32,
+    /// Customer-side addresses one automatic mail or relay goes to, at most.
+    pub max_recipients: u32,
     pub unmatched_automatic: UnmatchedAutomatic,
     /// Messages per database transaction during bulk intake.
     pub batch_size: usize,
@@ -484,6 +514,7 @@ fn render(file: &str, problems: &[Problem]) -> String {
 struct RawService {
     name: Option<String>,
     address: Option<String>,
+    aliases: Option<Vec<String>>,
     ticket_prefix: Option<String>,
     default_language: Option<String>,
     database: Option<String>,
@@ -510,6 +541,7 @@ struct RawSource {
     folder: Option<String>,
     processed_folder: Option<String>,
     idle: Option<bool>,
+    own_address: Option<bool>,
 }
 
 /// The keys each source kind uses, space-separated.
@@ -517,11 +549,11 @@ const SOURCE_KEYS: [(&str, &str); 3] = [
     ("maildir", "name kind path poll"),
     (
         "pop3",
-        "name kind host port tls user password_file password_env ca_file timeout poll leave_on_server",
+        "name kind host port tls user password_file password_env ca_file timeout poll leave_on_server own_address",
     ),
     (
         "imap",
-        "name kind host port tls user password_file password_env ca_file timeout poll folder processed_folder idle",
+        "name kind host port tls user password_file password_env ca_file timeout poll folder processed_folder idle own_address",
     ),
 ];
 
@@ -561,6 +593,7 @@ struct RawIntake {
     max_mime_depth: Option<i64>,
     max_mime_parts: Option<i64>,
     max_auto_replies_per_day: Option<i64>,
+    max_recipients: Option<i64>,
     unmatched_automatic: Option<String>,
     batch_size: Option<i64>,
     reopen_window: Option<RawLength>,
@@ -777,7 +810,9 @@ impl Config {
         // The staff side's mail going to the support address would come
         // back to the desk: a loop by configuration.
         if let (Some(service), Some(staff)) = (&service, &staff) {
-            l.own_address_is_no_staff(&service.address, staff);
+            for own in own_addresses(service, &sources) {
+                l.own_address_is_no_staff(&own, staff);
+            }
         }
         let calendar = raw.calendar.and_then(|r| l.calendar(r));
         let inactivity = match raw.inactivity {
@@ -835,6 +870,7 @@ impl Config {
             {
                 match (staff, calendar, inactivity, schedule) {
                     (Some(staff), Some(calendar), Some(inactivity), Some(schedule)) => Ok(Config {
+                        own_addresses: own_addresses(&service, &sources),
                         origin: origin.to_string(),
                         service,
                         sources,
@@ -1222,6 +1258,7 @@ impl<'a> Loader<'a> {
                 self.fail(&key, format!("{t:?} is already service.ticket_types[{j}]"));
             }
         }
+        let aliases = self.addresses("service.aliases", r.aliases);
         Some(Service {
             name,
             address: address?,
@@ -1230,6 +1267,7 @@ impl<'a> Loader<'a> {
             database: database.unwrap_or_else(|| "/var/lib/postdesk/postdesk.db".into()),
             templates,
             ticket_types: types,
+            aliases: aliases?,
         })
     }
 
@@ -1396,6 +1434,7 @@ impl<'a> Loader<'a> {
             ca_file,
             timeout: timeout?,
             poll: poll?,
+            own_address: r.own_address.unwrap_or(true),
         })
     }
 
@@ -1507,6 +1546,7 @@ impl<'a> Loader<'a> {
             10,
             0..=10_000,
         );
+        let max_recipients = self.int("intake.max_recipients", r.max_recipients, 10, 1..=1000);
         let unmatched = self.parse(
             "intake.unmatched_automatic",
             r.unmatched_automatic.as_deref(),
@@ -1552,6 +1592,7 @@ impl<'a> Loader<'a> {
             max_mime_depth: max_mime_depth?,
             max_mime_parts: max_mime_parts?,
             max_auto_replies_per_day: max_auto?,
+            max_recipients: max_recipients?,
             unmatched_automatic: unmatched?,
             batch_size: batch_size?,
             reopen_window: reopen_window?,
@@ -1809,7 +1850,9 @@ impl<'a> Loader<'a> {
     }
 
     fn own_address_is_no_staff(&mut self, own: &Address, staff: &Staff) {
-        let why = "the support address (service.address): the desk would mail itself";
+        let why = format!(
+            "{own}, an address of the desk itself (service.address, service.aliases or a source's user): the desk would mail itself"
+        );
         for (i, a) in staff.notify.iter().enumerate() {
             self.check(a != own, &format!("staff.notify[{i}]"), format!("is {why}"));
         }
@@ -2425,6 +2468,7 @@ impl Service {
             database: Some(lossy(&self.database)),
             templates: self.templates.as_deref().map(lossy),
             ticket_types: Some(self.ticket_types.clone()),
+            aliases: Some(self.aliases.iter().map(|a| a.to_string()).collect()),
         }
     }
 }
@@ -2472,6 +2516,7 @@ impl Source {
         raw.ca_file = server.ca_file.as_deref().map(lossy);
         raw.timeout = Some(format_duration(server.timeout));
         raw.poll = Some(format_duration(server.poll));
+        raw.own_address = Some(server.own_address);
         raw
     }
 }
@@ -2513,6 +2558,7 @@ impl Intake {
             max_mime_depth: int(self.max_mime_depth),
             max_mime_parts: int(self.max_mime_parts),
             max_auto_replies_per_day: Some(i64::from(self.max_auto_replies_per_day)),
+            max_recipients: Some(i64::from(self.max_recipients)),
             unmatched_automatic: Some(self.unmatched_automatic.as_str().into()),
             batch_size: int(self.batch_size),
             reopen_window: Some(match self.reopen_window {
@@ -2722,6 +2768,7 @@ mod tests {
             max_mime_depth: 20,
             max_mime_parts: 500,
             max_auto_replies_per_day: 10,
+            max_recipients: 10,
             unmatched_automatic: UnmatchedAutomatic::Quarantine,
             batch_size: 200,
             reopen_window: Some(Duration::from_secs(30 * 86_400)),
@@ -2905,6 +2952,7 @@ mod tests {
             ca_file: None,
             timeout: Duration::from_secs(30),
             poll,
+            own_address: true,
         };
         assert_eq!(
             c.sources[0].kind,

@@ -141,7 +141,7 @@ impl Pipeline {
     fn screen_rules(&self) -> Rules<'_> {
         let i = &self.config.intake;
         Rules {
-            own_address: &self.config.service.address,
+            own: &self.config.own_addresses,
             max_size: i.max_message_size,
             blocked_domains: &i.blocked_domains,
             blocked_addresses: &i.blocked_addresses,
@@ -292,6 +292,14 @@ impl Pipeline {
         if let Some(id) = tx
             .read()
             .message_by_identity(&inbound.message_id, &inbound.content_hash)?
+        {
+            return Ok(Taken::Duplicate(id));
+        }
+        let inbound = own_message_id(tx, inbound)?;
+        if inbound.message_id_derived
+            && let Some(id) = tx
+                .read()
+                .message_by_identity(&inbound.message_id, &inbound.content_hash)?
         {
             return Ok(Taken::Duplicate(id));
         }
@@ -495,6 +503,37 @@ pub enum ReleaseError {
 }
 
 /// One journal line per message taken (source, Message-ID, ticket, outcome).
+/// A message whose Message-ID another message has already (one of ours, or
+/// one we received with another sender or content) gets one of its own,
+/// derived from its content: it is a message of its own, never "another
+/// copy" filed where the first one is.
+fn own_message_id(
+    tx: &Tx<'_>,
+    mut inbound: parse::Inbound,
+) -> Result<parse::Inbound, StoreError> {
+    if inbound.message_id_derived {
+        return Ok(inbound);
+    }
+    let from = inbound.from.as_ref().map(|f| f.address.as_str());
+    if !tx.read().message_id_taken_by_another(
+        &inbound.message_id,
+        from,
+        &inbound.subject,
+        &inbound.text,
+    )? {
+        return Ok(inbound);
+    }
+    let reused = std::mem::replace(
+        &mut inbound.message_id,
+        format!("{}@postdesk.invalid", &inbound.content_hash[..32]),
+    );
+    inbound.message_id_derived = true;
+    inbound.warnings.push(format!(
+        "its Message-ID <{reused}> belongs to another message: given one of its own"
+    ));
+    Ok(inbound)
+}
+
 fn log_taken(mail: &RawMail, t: &Taken) {
     let id = mail.source_id.as_deref().unwrap_or("-");
     let message_id = header_message_id(&mail.raw).unwrap_or_else(|| "-".into());

@@ -24,6 +24,9 @@ pub enum MailCommand {
     Note,
     /// Remove a participant from the ticket's recipients.
     Drop(Address),
+    /// Include an address in the customer side: it gets this reply and the
+    /// ticket's later mail (a person the customer copied, say).
+    Cc(Address),
 }
 
 /// A staff reply split into its commands and the text that remains.
@@ -42,7 +45,7 @@ pub struct CommandError {
     pub message: String,
 }
 
-const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #priority, #assign, #account, #merge, #note, #drop";
+const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #priority, #assign, #account, #merge, #note, #drop, #cc";
 
 /// Reads the commands at the top of `text`. `types` are the ticket types of
 /// the config. Every bad line is reported; when there is one, none applies.
@@ -154,6 +157,9 @@ fn command(word: &str, arg: &str, types: &[String]) -> Result<MailCommand, Strin
         "drop" => Address::parse(needs("an address")?)
             .map(MailCommand::Drop)
             .map_err(|e| e.to_string()),
+        "cc" => Address::parse(needs("an address")?)
+            .map(MailCommand::Cc)
+            .map_err(|e| e.to_string()),
         _ => Err(format!("unknown command; known: {KNOWN}")),
     }
 }
@@ -204,6 +210,11 @@ mod tests {
             ),
             ("#account cust-001\nok", &[Account("cust-001".into())], "ok"),
             (
+                "#cc Carl@Customer.example\nok",
+                &[Cc(Address::parse("carl@customer.example").unwrap())],
+                "ok",
+            ),
+            (
                 "#1042 is fixed too.\n#close",
                 &[],
                 "#1042 is fixed too.\n#close",
@@ -235,6 +246,7 @@ mod tests {
             ("#merge 0\n", "ticket number"),
             ("#assign\n", "needs a staff name"),
             ("#drop not-an-address\n", "not an email address"),
+            ("#cc\n", "needs an address"),
             ("#account two words\n", "no spaces"),
         ];
         for (input, want) in cases {

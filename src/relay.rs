@@ -139,6 +139,7 @@ pub fn to_staff(
         ("failing", failing_lines(tx, &t)?),
         ("failures", failures),
         ("staff", note.clone()),
+        ("copied", copied_lines(tx, n)?),
         ("new_ticket", yes(matches!(why, Why::NewTicket))),
         ("customer_replied", yes(matches!(why, Why::CustomerReplied))),
         ("reopened", yes(matches!(why, Why::Reopened))),
@@ -227,12 +228,12 @@ pub fn to_customer(
     let mut out = Relayed::default();
     let mut people: Vec<Mailbox> = Vec::new();
     // The requester first: they are To, the others Cc.
-    let mut participants = tx.read().participants(n)?;
-    participants.sort_by_key(|(_, role)| role != "requester");
-    for (person, role) in participants {
-        if role == "staff" {
-            continue;
-        }
+    let (participants, left_out) = change::customer_side(tx, s, n)?;
+    if let Some(line) = change::left_out_line("relay", &left_out) {
+        change::note(tx, n, at, &line)?;
+        out.withheld.push(line);
+    }
+    for person in participants {
         if reply.direct.iter().any(|d| d.address == person.address) {
             let line = format!(
                 "relay not sent to {}: the staff mail went to them directly",
@@ -307,7 +308,7 @@ fn withheld_because(
     if rules.silent {
         return Ok(Some("no mail during this import (--no-receipts)".into()));
     }
-    if to == rules.own_address {
+    if rules.own.contains(to) {
         return Ok(Some(format!("{to} is our own address")));
     }
     if s.staff.is_staff_address(to, &s.matching) {
@@ -551,6 +552,18 @@ fn failing_lines(tx: &Tx<'_>, t: &Ticket) -> Result<String, StoreError> {
                 f.diagnostic
             )
         })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The people the customer copied, who get nothing, one per line.
+fn copied_lines(tx: &Tx<'_>, n: TicketId) -> Result<String, StoreError> {
+    Ok(tx
+        .read()
+        .participants(n)?
+        .into_iter()
+        .filter(|(_, role)| role == "copied")
+        .map(|(m, _)| format!("    {m}"))
         .collect::<Vec<_>>()
         .join("\n"))
 }

@@ -42,8 +42,10 @@ impl Verdict {
 
 /// The rules' inputs from the config.
 pub struct Rules<'a> {
-    /// The support address: mail claiming to come from it is never answered.
-    pub own_address: &'a Address,
+    /// The desk's own addresses (`Config::own_addresses`): mail claiming to
+    /// come from one is never answered, and mail carrying one in our loop
+    /// header is our own coming back.
+    pub own: &'a [Address],
     /// `intake.max_message_size`, bytes.
     pub max_size: u64,
     pub blocked_domains: &'a [SenderPattern],
@@ -73,7 +75,7 @@ pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
     // going round: kept for an operator, never taken in or answered.
     if let Some((_, v)) = inbound.headers.iter().find(|(n, v)| {
         n.eq_ignore_ascii_case(LOOP_HEADER)
-            && Address::parse(v).is_ok_and(|a| a == *rules.own_address)
+            && Address::parse(v).is_ok_and(|a| rules.own.contains(&a))
     }) {
         return hold(
             HoldKind::Loop,
@@ -119,8 +121,8 @@ pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
             format!("spam: {name}: {value} (intake.spam_header)"),
         );
     }
-    let no_answer = if *address == *rules.own_address {
-        Some(format!("sent from our own address {}", rules.own_address))
+    let no_answer = if rules.own.contains(address) {
+        Some(format!("sent from our own address {address}"))
     } else {
         inbound
             .class
@@ -155,7 +157,7 @@ mod tests {
     }
 
     struct Owned {
-        own: Address,
+        own: Vec<Address>,
         blocked_domains: Vec<SenderPattern>,
         blocked_addresses: Vec<Address>,
         priority: Vec<SenderPattern>,
@@ -163,7 +165,10 @@ mod tests {
 
     fn owned() -> Owned {
         Owned {
-            own: Address::parse("support@desk.example").unwrap(),
+            own: vec![
+                Address::parse("support@desk.example").unwrap(),
+                Address::parse("helpdesk@pop.desk.example").unwrap(),
+            ],
             blocked_domains: SenderPattern::parse_list("spam.example, *.bad.example").unwrap(),
             blocked_addresses: vec![Address::parse("pest@ok.example").unwrap()],
             priority: SenderPattern::parse_list("vip.example, *.gov.example").unwrap(),
@@ -172,7 +177,7 @@ mod tests {
 
     fn rules(o: &Owned) -> Rules<'_> {
         Rules {
-            own_address: &o.own,
+            own: &o.own,
             max_size: 10_000,
             blocked_domains: &o.blocked_domains,
             blocked_addresses: &o.blocked_addresses,

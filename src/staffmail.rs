@@ -110,6 +110,14 @@ pub fn staff_mail(
             tx.touch_ticket(n, at, true)?;
             StaffAction::Noted
         } else if !text.is_empty() {
+            // Whom the staff member wrote to directly is included from now on.
+            for m in &direct {
+                let ours = s.answer.own.contains(&m.address)
+                    || s.staff.is_staff_address(&m.address, &s.matching);
+                if !ours {
+                    include(tx, n, &m.address, at)?;
+                }
+            }
             tx.set_message_role(
                 message,
                 MessageRole::StaffReply,
@@ -210,6 +218,7 @@ fn before_the_reply(c: &MailCommand) -> bool {
     matches!(
         c,
         MailCommand::Drop(_)
+            | MailCommand::Cc(_)
             | MailCommand::Account(_)
             | MailCommand::Assign(_)
             | MailCommand::Priority(_)
@@ -302,6 +311,15 @@ fn command(
             tx.remove_participant(n, address)?;
             format!("{address} dropped from the recipients by {}", author.who)
         }
+        MailCommand::Cc(address) => {
+            if s.answer.own.contains(address) || s.staff.is_staff_address(address, &s.matching) {
+                return Ok(Err(format!(
+                    "{address} is an address of the desk or its staff, not of the customer side"
+                )));
+            }
+            include(tx, n, address, at)?;
+            format!("{address} included in the customer side by {}", author.who)
+        }
         MailCommand::Status(_)
         | MailCommand::Close
         | MailCommand::Reject
@@ -359,6 +377,16 @@ fn merge(
     Ok(Ok(()))
 }
 
+/// `who` joins the customer side of ticket `n`, at a staff member's word.
+fn include(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    who: &crate::types::Address,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.include_participant(n, who, at)
+}
+
 /// The command as staff wrote it, for an error line.
 fn shown(c: &MailCommand) -> String {
     match c {
@@ -374,6 +402,7 @@ fn shown(c: &MailCommand) -> String {
         MailCommand::Merge(n) => format!("#merge {n}"),
         MailCommand::Note => "#note".into(),
         MailCommand::Drop(a) => format!("#drop {a}"),
+        MailCommand::Cc(a) => format!("#cc {a}"),
     }
 }
 

@@ -119,6 +119,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "failing",
             "failures",
             "staff",
+            "copied",
             // flags
             "new_ticket",
             "customer_replied",
@@ -135,6 +136,9 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         &[
             "service", "address", "ticket", "token", "subject", "created", "history", "staff",
             "message",
+            // flag: the staff text has no signature of its own, so the
+            // staff member's name signs it
+            "sign",
         ],
     ),
     // To a staff member: their mail was not applied, or not sent to everyone.

@@ -395,6 +395,12 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
     let mut vars = ticket_vars(desk, v);
     vars.push(("staff", r.staff.to_string()));
     vars.push(("message", r.text.trim_end().to_string()));
+    // One signature: the staff client's own, else the member's name.
+    let signed = r
+        .text
+        .lines()
+        .any(|l| l == "-- " || l == "--" || l == "-- \r");
+    vars.push(("sign", if signed { String::new() } else { "yes".into() }));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let body = desk.templates.render(lang, "relay", &vars);
     let (message_id, reference) = ticket_mail_id(desk, v.number, "relay", r.cause);

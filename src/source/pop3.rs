@@ -774,6 +774,7 @@ mod tests {
             ca_file: None,
             timeout: std::time::Duration::from_millis(300),
             poll: std::time::Duration::from_secs(1),
+            own_address: true,
         };
         Connector::new(&server, "test").unwrap()
     }

@@ -114,6 +114,35 @@ impl Reader<'_> {
             .exists(params![source, source_id])?)
     }
 
+    /// Whether a message other than one from `from` with this subject and
+    /// text already has `message_id` (received, or sent by us): then a new
+    /// message reuses it, and is no copy of anything.
+    pub fn message_id_taken_by_another(
+        &self,
+        message_id: &str,
+        from: Option<&str>,
+        subject: &str,
+        text: &str,
+    ) -> Result<bool> {
+        let sent = self
+            .conn
+            .prepare_cached("SELECT 1 FROM outbox WHERE message_id = ?1")?
+            .exists(params![message_id])?;
+        if sent {
+            return Ok(true);
+        }
+        // Copies of one mail differ in their trace fields, not in these.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM messages WHERE message_id = ?1
+                 AND NOT (coalesce(lower(from_addr), '') = lower(coalesce(?2, ''))
+                          AND subject = ?3 AND body_text = ?4)
+                 LIMIT 1",
+            )?
+            .exists(params![message_id, from, subject, text])?)
+    }
+
     /// The stored message with this Message-ID and content, if any: a second
     /// delivery of the same mail.
     pub fn message_by_identity(&self, message_id: &str, content_hash: &str) -> Result<Option<i64>> {

@@ -102,6 +102,25 @@ impl Tx<'_> {
     }
 
     /// Takes `who` off the ticket's recipients; false when not on it.
+    /// Makes `who` one of the ticket's customer side ("included" by
+    /// staff): a person only copied so far becomes one; the requester and
+    /// delegates stay what they are.
+    pub fn include_participant(
+        &mut self,
+        ticket: TicketId,
+        who: &Address,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO participants (ticket_id, address_key, address, name, role, added_at)
+             VALUES (?1, ?2, ?3, NULL, 'included', ?4)
+             ON CONFLICT (ticket_id, address_key) DO UPDATE SET role = 'included'
+             WHERE role IN ('copied', 'cc')",
+            params![ticket.0, who.key(), who.as_str(), ts(at)],
+        )?;
+        Ok(())
+    }
+
     pub fn remove_participant(&mut self, ticket: TicketId, who: &Address) -> Result<bool> {
         Ok(self.exec(
             "DELETE FROM participants WHERE ticket_id = ?1 AND address_key = ?2",
