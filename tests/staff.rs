@@ -604,7 +604,7 @@ Message-ID: <yes@desk.example>\r\nIn-Reply-To: <{}>\r\n\r\nYes.\r\n",
 }
 
 #[test]
-fn cc_on_the_first_message_become_participants_and_drop_removes_one() {
+fn cc_on_the_first_message_are_copied_until_staff_include_them() {
     let desk = staff_desk();
     ingest(
         &desk,
@@ -613,38 +613,58 @@ fn cc_on_the_first_message_become_participants_and_drop_removes_one() {
         ),
     );
     let t = ticket(&desk, 1);
-    let people: Vec<(String, String)> = t["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["address"].as_str().unwrap().to_string(),
-                p["role"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let people = |t: &serde_json::Value| -> Vec<(String, String)> {
+        t["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["address"].as_str().unwrap().to_string(),
+                    p["role"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
     assert_eq!(
-        people,
+        people(&t),
         [
             ("ann@customer.example".into(), "requester".into()),
-            ("carl@customer.example".into(), "cc".into())
+            ("carl@customer.example".into(), "copied".into())
         ],
-        "staff and our own address are never participants"
+        "staff and our own address are never participants; Carl is only copied"
     );
-    let notify = mails(&desk)[1].clone();
+    // The receipt went to Ann alone; the notification names Carl for staff.
+    let sent = mails(&desk);
+    assert_eq!(sent[0].rcpt, ["ann@customer.example"]);
+    let notify = sent[1].clone();
+    assert!(
+        notify.text().contains("Copied by the customer") && notify.text().contains("carl@customer.example"),
+        "{}",
+        notify.text()
+    );
+    // A staff answer goes to Ann only.
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &reply_to(&notify, "alice@desk.example", "a1@desk.example", "Bonjour Ann."),
+    );
+    let relay = &new_mails(&desk, before)[0];
+    assert_eq!(relay.kind, "relay");
+    assert_eq!(relay.rcpt, ["ann@customer.example"]);
+
+    // Alice includes Carl: he gets this answer and what follows.
     let before = mails(&desk).len();
     ingest(
         &desk,
         &reply_to(
             &notify,
             "alice@desk.example",
-            "a1@desk.example",
-            "Bonjour à tous.",
+            "a1b@desk.example",
+            "#cc carl@customer.example\r\nBonjour à tous.",
         ),
     );
     let relay = &new_mails(&desk, before)[0];
-    assert_eq!(relay.kind, "relay");
     assert_eq!(
         relay.rcpt,
         ["ann@customer.example", "carl@customer.example"]
@@ -658,6 +678,14 @@ fn cc_on_the_first_message_become_participants_and_drop_removes_one() {
         r.cc().unwrap().first().unwrap().address(),
         Some("carl@customer.example")
     );
+    assert!(people(&ticket(&desk, 1)).contains(&("carl@customer.example".into(), "included".into())));
+    // #cc of a staff address is refused.
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &reply_to(&notify, "alice@desk.example", "a1c@desk.example", "#cc alice@desk.example\r\nx"),
+    );
+    assert_eq!(new_mails(&desk, before)[0].kind, "staff-error");
 
     // Carl, a participant, may write to the ticket.
     ingest(
