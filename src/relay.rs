@@ -427,7 +427,36 @@ pub fn bounce(
         .filter(|r| r.is_failure())
         .cloned()
         .collect();
-    for r in reports.iter().filter(|r| r.is_permanent()) {
+    // Only a report about a mail we really sent to the address marks it:
+    // a forged report names no Message-ID of ours, or not one sent there.
+    let original = inbound
+        .original
+        .as_ref()
+        .and_then(|o| o.message_id.as_deref())
+        .filter(|id| s.desk.ids.verify(id).is_some())
+        .map(|id| tx.read().sent_mail(id))
+        .transpose()?
+        .flatten();
+    let sent_to = |a: &Address| original.as_ref().is_some_and(|m| m.rcpt.contains(a));
+    let unproven: Vec<&DeliveryReport> = reports
+        .iter()
+        .filter(|r| r.is_permanent() && !sent_to(&r.recipient))
+        .collect();
+    if !unproven.is_empty() {
+        let line = format!(
+            "delivery report naming {} not taken as a failure: it names no mail postdesk sent to that address",
+            unproven
+                .iter()
+                .map(|r| r.recipient.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        change::note(tx, n, msg.at, &line)?;
+    }
+    for r in reports
+        .iter()
+        .filter(|r| r.is_permanent() && sent_to(&r.recipient))
+    {
         tx.mark_failing(
             &r.recipient,
             &r.status,
