@@ -65,6 +65,10 @@ impl Taken {
     }
 }
 
+/// Wrong confirmation codes a held message takes before it waits for staff
+/// and no code is tried against it any more (issue 17).
+pub const MAX_WRONG_CODES: u32 = 5;
+
 /// Everything the stages need that is built once from the config.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -311,9 +315,10 @@ impl Pipeline {
             source: &mail.source,
             at: now,
         };
-        if let (Verdict::Pass { .. }, Admission::Confirm { code }) = (&verdict, &identity.admission)
+        if let (Verdict::Pass { no_answer, .. }, Admission::Confirm { code }) =
+            (&verdict, &identity.admission)
         {
-            let outcome = self.confirm(tx, &incoming, code.as_deref())?;
+            let outcome = self.confirm(tx, &incoming, code.as_deref(), no_answer.as_deref())?;
             return Ok(Taken::Applied(outcome));
         }
         let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread, &identity)?;
@@ -324,17 +329,51 @@ impl Pipeline {
     /// expired, sent to this very address) releases every message the
     /// address has waiting, each into its ticket (marked "unverified
     /// sender"); the reply joins the first of them. Anything else releases
-    /// nothing and is kept, unanswered: a wrong code says nothing.
+    /// nothing and is kept, unanswered: a wrong code says nothing, not even
+    /// that it was wrong.
+    ///
+    /// Two things never confirm: an automatic message (an out-of-office
+    /// quotes the code it answers, and may even come back from the right
+    /// address), and any code for a message that has had
+    /// [`MAX_WRONG_CODES`] wrong ones — that message waits for staff, and
+    /// no code is tried against it again.
     fn confirm(
         &self,
         tx: &mut Tx<'_>,
         msg: &Incoming<'_>,
         code: Option<&str>,
+        no_answer: Option<&str>,
     ) -> Result<Outcome, StoreError> {
         let inbound = msg.inbound;
         let Some(from) = &inbound.from else {
             return apply::keep(tx, msg, HoldKind::NoSender, "no valid From address");
         };
+        if let Some(why) = no_answer {
+            let kind = if inbound.class.is_automatic() {
+                HoldKind::Automatic
+            } else {
+                HoldKind::BadConfirmation
+            };
+            let reason = format!(
+                "an answer to a confirmation request that no person wrote, or that asks for no answer ({why}): it confirms nothing"
+            );
+            return apply::keep(tx, msg, kind, &reason);
+        }
+        // The messages this address has waiting that codes may still release.
+        let key = from.address.key();
+        let waiting = tx.read().pending_verifications(&key, msg.at)?;
+        let open: Vec<(i64, i64)> = waiting
+            .iter()
+            .filter(|v| v.failed_attempts < MAX_WRONG_CODES)
+            .map(|v| (v.id, v.quarantine))
+            .collect();
+        if !waiting.is_empty() && open.is_empty() {
+            let reason = format!(
+                "a reply from {} to a confirmation request, not tried: its held messages had {MAX_WRONG_CODES} wrong codes and wait for staff",
+                from.address
+            );
+            return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
+        }
         let found = match code {
             Some(code) => tx.read().verification_by_code(&apply::code_hash(code))?,
             None => {
@@ -351,18 +390,58 @@ impl Pipeline {
             v.used.is_none()
                 && !v.settled
                 && v.expires > msg.at
-                && v.sender_key == from.address.key()
+                && v.sender_key == key
+                && open.iter().any(|&(id, _)| id == v.id)
         });
         let Some(valid) = valid else {
+            // Only a code written out is a guess; a reply that lost its
+            // subject (no code) and names no request of theirs is not.
+            if code.is_some() {
+                self.count_wrong_code(tx, &open)?;
+            }
             let reason = format!(
                 "a reply from {} to a confirmation request whose code is unknown, expired, used or not theirs: nothing released",
                 from.address
             );
             return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
         };
-        // Everything the code's address has waiting.
+        self.release_confirmed(tx, msg, &valid.sender_key, &open)
+    }
+
+    /// A wrong code from an address counts against each message it has
+    /// waiting (`open`: verification and quarantine ids); the one that
+    /// reaches [`MAX_WRONG_CODES`] is noted for staff.
+    fn count_wrong_code(&self, tx: &mut Tx<'_>, open: &[(i64, i64)]) -> Result<(), StoreError> {
+        for &(id, quarantine) in open {
+            if tx.fail_verification(id)? < MAX_WRONG_CODES {
+                continue;
+            }
+            let note = format!(
+                "{MAX_WRONG_CODES} wrong confirmation codes: no code is tried any more, it waits for staff (postdesk quarantine release {quarantine})"
+            );
+            tx.note_on_quarantined(quarantine, &note)?;
+            warn!(
+                quarantine,
+                "held message waits for staff after {MAX_WRONG_CODES} wrong confirmation codes"
+            );
+        }
+        Ok(())
+    }
+
+    /// A valid code: every message of `sender_key` that codes may still
+    /// release (`open`) goes into its ticket; the reply joins the first.
+    fn release_confirmed(
+        &self,
+        tx: &mut Tx<'_>,
+        msg: &Incoming<'_>,
+        sender_key: &str,
+        open: &[(i64, i64)],
+    ) -> Result<Outcome, StoreError> {
         let mut tickets = Vec::new();
-        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
+        for v in tx.read().pending_verifications(sender_key, msg.at)? {
+            if !open.iter().any(|&(id, _)| id == v.id) {
+                continue;
+            }
             tx.use_verification(v.id, msg.at)?;
             match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
                 Ok(Taken::Applied(o)) => tickets.extend(o.ticket()),
@@ -374,11 +453,12 @@ impl Pipeline {
                 }
             }
         }
+        let from = msg.inbound.from.as_ref().map(|f| f.address.to_string());
         match tickets.first() {
             Some(&ticket) => {
                 let detail = format!(
                     "{} confirmed their address by replying to the confirmation request",
-                    from.address
+                    from.unwrap_or_default()
                 );
                 let message = apply::attach(tx, msg, ticket, &detail)?;
                 Ok(Outcome::Confirmed {

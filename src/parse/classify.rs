@@ -49,8 +49,9 @@ pub(super) struct Signals<'a> {
     pub text: &'a str,
     pub new_text: &'a str,
     /// Whether the top-level message has text of its own; without it
-    /// `text` is that of a message it carries (a returned original).
-    pub own_text: bool,
+    /// `text` is that of a message it carries (a returned original). None
+    /// when only the header was read (a message too large to read whole).
+    pub own_text: Option<bool>,
 }
 
 pub(super) fn classify(s: &Signals<'_>) -> MailClass {
@@ -210,7 +211,13 @@ fn bounce_subject_believed(s: &Signals<'_>) -> Option<String> {
     if let Some(daemon) = daemon_sender(s.from) {
         return Some(format!("from {daemon}"));
     }
-    if !s.own_text || s.new_text.trim().is_empty() {
+    // A message too large to read is read for its header only. A bounce
+    // that returns the original with its files is as large as that was,
+    // and a person's mail rarely opens with a bounce's words: believed.
+    let Some(own_text) = s.own_text else {
+        return Some("text not read".into());
+    };
+    if !own_text || s.new_text.trim().is_empty() {
         return Some("no text of its own".into());
     }
     // The sentences open a bounce: the first 2 KB are enough, and bound the work.

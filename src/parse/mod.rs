@@ -141,7 +141,7 @@ pub fn parse(raw: &[u8], limits: &ParseLimits) -> Result<Inbound, ParseError> {
             "no header field in the first lines".into(),
         ));
     }
-    isolated(raw.len(), || extract(&input, raw, limits, &warnings)).unwrap_or_else(|| {
+    isolated(raw.len(), || extract(&input, raw, limits, &warnings, true)).unwrap_or_else(|| {
         Err(ParseError::NotAMessage(
             "the MIME parser failed on this input".into(),
         ))
@@ -178,7 +178,7 @@ pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
         max_depth: 1,
         max_parts: 1,
     };
-    let mut inbound = isolated(head.len(), || extract(head, raw, &limits, &warnings))
+    let mut inbound = isolated(head.len(), || extract(head, raw, &limits, &warnings, false))
         .unwrap_or_else(|| {
             Err(ParseError::NotAMessage(
                 "the MIME parser failed on this input".into(),
@@ -320,11 +320,13 @@ fn has_header_field(input: &[u8]) -> bool {
         })
 }
 
+/// `body`: whether `input` has the body (else only the header was read).
 fn extract(
     input: &[u8],
     raw: &[u8],
     limits: &ParseLimits,
     early_warnings: &[String],
+    body: bool,
 ) -> Result<Inbound, ParseError> {
     let msg = MessageParser::default()
         .parse(input)
@@ -392,7 +394,7 @@ fn extract(
         report_type: report_type.as_deref(),
         text: &text,
         new_text: &new_text,
-        own_text: has_own_text(&msg, &scope),
+        own_text: body.then(|| has_own_text(&msg, &scope)),
     });
     let original = (matches!(class, MailClass::Bounce(_)) || report_type.is_some())
         .then(|| report::original_ref(&msg, &scope, &text))
