@@ -349,14 +349,12 @@ impl Pipeline {
             return apply::keep(tx, msg, HoldKind::NoSender, "no valid From address");
         };
         if let Some(why) = no_answer {
-            let kind = if inbound.class.is_automatic() {
-                HoldKind::Automatic
+            let (kind, what) = if inbound.class.is_automatic() {
+                (HoldKind::Automatic, "an automatic answer")
             } else {
-                HoldKind::BadConfirmation
+                (HoldKind::BadConfirmation, "an answer nothing may answer")
             };
-            let reason = format!(
-                "an answer to a confirmation request that no person wrote, or that asks for no answer ({why}): it confirms nothing"
-            );
+            let reason = format!("{what} to a confirmation request ({why}): it confirms nothing");
             return apply::keep(tx, msg, kind, &reason);
         }
         // The messages this address has waiting that codes may still release.
@@ -395,8 +393,9 @@ impl Pipeline {
         });
         let Some(valid) = valid else {
             // Only a code written out is a guess; a reply that lost its
-            // subject (no code) and names no request of theirs is not.
-            if code.is_some() {
+            // subject (no code) and names no request of theirs is not, and
+            // the same mail delivered again is the same guess.
+            if code.is_some() && !tx.read().is_held(&inbound.content_hash)? {
                 self.count_wrong_code(tx, &open)?;
             }
             let reason = format!(

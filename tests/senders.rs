@@ -931,8 +931,11 @@ fn a_sixth_code_is_not_tried_and_the_message_waits_for_staff() {
             &[],
         )
     };
-    // Four wrong codes, then the right one: confirmed.
+    // Four wrong codes (the first delivered twice: one guess), then the
+    // right one: confirmed.
     let (_, code) = held_stranger(&desk, "four@stranger.example", "f0@stranger.example");
+    let again = guess("four@stranger.example", 1, "AAAA-BBBB-CCC2");
+    assert!(ingest_ok(&desk, &again).contains("held"));
     for n in 1..=4 {
         assert!(
             ingest_ok(&desk, &guess("four@stranger.example", n, "AAAA-BBBB-CCC2")).contains("held")

@@ -152,8 +152,8 @@ static NOREPLY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(^|[._+-])(no|do[._-]?not)[._-]?reply($|[._+-])").expect("static regex")
 });
 
-/// Non-standard headers that only auto-responders set (any value but a
-/// plain "no"). `X-Auto-Response-Suppress` is not one of them: it asks the
+/// Non-standard headers that only auto-responders set (with any value but
+/// "no", "false" or "0"). `X-Auto-Response-Suppress` is not one of them: it asks the
 /// receiver not to answer automatically, and Exchange adds it to ordinary
 /// human mail too (help-desk vendors report losing real tickets by
 /// filtering on it); see [`asks_no_answer`].
@@ -194,7 +194,7 @@ fn bounce(s: &Signals<'_>) -> Option<String> {
     {
         return Some(format!("Subject: {}, {why}", c[1].trim()));
     }
-    let daemon = daemon_sender(s.from)?;
+    let daemon = daemon_sender(s.from, true)?;
     FAILURE_WORDS
         .is_match(s.subject)
         .then(|| format!("From: {daemon}, failure subject"))
@@ -208,7 +208,7 @@ fn bounce_subject_believed(s: &Signals<'_>) -> Option<String> {
     if s.return_path == Some("") {
         return Some("null sender".into());
     }
-    if let Some(daemon) = daemon_sender(s.from) {
+    if let Some(daemon) = daemon_sender(s.from, true) {
         return Some(format!("from {daemon}"));
     }
     // A message too large to read is read for its header only. A bounce
@@ -270,7 +270,8 @@ fn auto_reply(s: &Signals<'_>) -> Option<String> {
     if s.return_path == Some("") {
         return Some("Return-Path: <>".into());
     }
-    if let Some(daemon) = daemon_sender(s.from) {
+    // The address alone: a person may sign "Postmaster" on their own mail.
+    if let Some(daemon) = daemon_sender(s.from, false) {
         return Some(format!("From: {daemon}"));
     }
     if let Some(from) = s.from.filter(|f| NOREPLY.is_match(f.address.local_part())) {
@@ -315,9 +316,10 @@ static EXCHANGE_SENDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^microsoftexchange[0-9a-f]{32}$").expect("static regex"));
 
 /// How From says it is the mail system itself: its local part
-/// (MAILER-DAEMON, postmaster, Exchange's sender) or its display name
-/// ("Mail Delivery System").
-fn daemon_sender(from: Option<&Mailbox>) -> Option<String> {
+/// (MAILER-DAEMON, postmaster, Exchange's sender) or, with `by_name`, its
+/// display name ("Mail Delivery System"), which only backs up a bounce's
+/// subject.
+fn daemon_sender(from: Option<&Mailbox>, by_name: bool) -> Option<String> {
     let from = from?;
     let local = from.address.local_part();
     let by_address = [
@@ -332,6 +334,6 @@ fn daemon_sender(from: Option<&Mailbox>) -> Option<String> {
     if by_address {
         return Some(local.to_string());
     }
-    let name = from.name.as_deref()?;
+    let name = from.name.as_deref().filter(|_| by_name)?;
     DAEMON_NAME.is_match(name).then(|| name.trim().to_string())
 }

@@ -195,6 +195,20 @@ fn classification_by_top_level_headers() {
             auto("From: no-reply address do_not_reply@shop.example"),
         ),
         ("From: noreen@example.com", MailClass::Normal),
+        // A display name alone does not make a robot (it backs up a bounce's subject only).
+        ("From: Postmaster <john@isp.example>", MailClass::Normal),
+        (
+            "From: Mail Delivery System <john@isp.example>\nSubject: Hello",
+            MailClass::Normal,
+        ),
+        (
+            "From: Mail Delivery System <john@isp.example>\nSubject: Warning: message delayed",
+            bounce("From: Mail Delivery System, failure subject"),
+        ),
+        (
+            "From: <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.example>\nSubject: Hello",
+            auto("From: MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e"),
+        ),
         (
             &format!("{PERSON}\nX-Mandrill-User: md_1"),
             auto("X-Mandrill-User (bulk sender)"),
