@@ -708,6 +708,15 @@ mod tests {
             assert_eq!(a.domain(), "evil.example", "{spelling}");
             assert_eq!(a.lookup_key(), "x@evil.example", "{spelling}");
         }
+        // Staff, blocked addresses and authorized senders match by
+        // same_mailbox, in every comparison mode.
+        let strict = MatchOptions {
+            case_sensitive_local_part: true,
+            ignore_plus_tags: false,
+        };
+        let odd = Address::parse("\"x\"@EVIL.example.").unwrap();
+        assert!(odd.same_mailbox(&plain, &strict) && plain.same_mailbox(&odd, &strict));
+        assert!(SenderPattern::Address(plain.clone()).matches(&odd, &MatchOptions::default()));
         // The spelling is kept for display and for the mail we send.
         assert_eq!(
             Address::parse("\"X\"@Evil.Example.").unwrap().as_str(),
