@@ -20,7 +20,7 @@ use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, 
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, Rules, Verdict};
-use crate::store::{Held, Reader, Store, StoreError, Tx};
+use crate::store::{Held, Reader, Store, StoreError, Tx, Verification};
 use crate::template::{TemplateError, Templates};
 use crate::thread::{self, Known, Token};
 use crate::types::{AccountId, Address, HoldKind, SenderPattern, TicketId};
@@ -65,6 +65,10 @@ impl Taken {
         }
     }
 }
+
+/// Wrong confirmation codes a held message takes before it waits for staff
+/// and no code is tried against it any more (issue 17).
+pub const MAX_WRONG_CODES: u32 = 5;
 
 /// Everything the stages need that is built once from the config.
 #[derive(Clone)]
@@ -331,9 +335,10 @@ impl Pipeline {
             source: &mail.source,
             at: now,
         };
-        if let (Verdict::Pass { .. }, Admission::Confirm { code }) = (&verdict, &identity.admission)
+        if let (Verdict::Pass { no_answer, .. }, Admission::Confirm { code }) =
+            (&verdict, &identity.admission)
         {
-            let outcome = self.confirm(tx, &incoming, code.as_deref())?;
+            let outcome = self.confirm(tx, &incoming, code.as_deref(), no_answer.as_deref())?;
             return Ok(Taken::Applied(outcome));
         }
         let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread, &identity)?;
@@ -344,17 +349,49 @@ impl Pipeline {
     /// expired, sent to this very address) releases every message the
     /// address has waiting, each into its ticket (marked "unverified
     /// sender"); the reply joins the first of them. Anything else releases
-    /// nothing and is kept, unanswered: a wrong code says nothing.
+    /// nothing and is kept, unanswered: a wrong code says nothing, not even
+    /// that it was wrong.
+    ///
+    /// Two things never confirm: an automatic message (an out-of-office
+    /// quotes the code it answers, and may even come back from the right
+    /// address), and any code for a message that has had
+    /// [`MAX_WRONG_CODES`] wrong ones — that message waits for staff, and
+    /// no code is tried against it again.
     fn confirm(
         &self,
         tx: &mut Tx<'_>,
         msg: &Incoming<'_>,
         code: Option<&str>,
+        no_answer: Option<&str>,
     ) -> Result<Outcome, StoreError> {
         let inbound = msg.inbound;
         let Some(from) = &inbound.from else {
             return apply::keep(tx, msg, HoldKind::NoSender, "no valid From address");
         };
+        if let Some(why) = no_answer {
+            let (kind, what) = if inbound.class.is_automatic() {
+                (HoldKind::Automatic, "an automatic answer")
+            } else {
+                (HoldKind::BadConfirmation, "an answer nothing may answer")
+            };
+            let reason = format!("{what} to a confirmation request ({why}): it confirms nothing");
+            return apply::keep(tx, msg, kind, &reason);
+        }
+        // The messages this address has waiting that codes may still release.
+        let key = from.address.key();
+        let waiting = tx.read().pending_verifications(&key, msg.at)?;
+        let open: Vec<(i64, i64)> = waiting
+            .iter()
+            .filter(|v| v.failed_attempts < MAX_WRONG_CODES)
+            .map(|v| (v.id, v.quarantine))
+            .collect();
+        if !waiting.is_empty() && open.is_empty() {
+            let reason = format!(
+                "a reply from {} to a confirmation request, not tried: its held messages had {MAX_WRONG_CODES} wrong codes and wait for staff",
+                from.address
+            );
+            return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
+        }
         let found = match code {
             Some(code) => tx.read().verification_by_code(&apply::code_hash(code))?,
             None => {
@@ -371,38 +408,74 @@ impl Pipeline {
             v.used.is_none()
                 && !v.settled
                 && v.expires > msg.at
-                && v.sender_key == from.address.key()
+                && v.sender_key == key
+                && open.iter().any(|&(id, _)| id == v.id)
         });
         let Some(valid) = valid else {
+            // Only a code written out is a guess; a reply that lost its
+            // subject (no code) and names no request of theirs is not, and
+            // the same mail delivered again is the same guess.
+            if code.is_some() && !tx.read().is_held(&inbound.content_hash)? {
+                self.count_wrong_code(tx, &open)?;
+            }
             let reason = format!(
                 "a reply from {} to a confirmation request whose code is unknown, expired, used or not theirs: nothing released",
                 from.address
             );
             return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
         };
-        // A stranger's code proves the address: everything it has waiting
-        // goes in. A known address's code proves one message only: a
-        // forger's mail in its name waits for its own code.
+        self.release_confirmed(tx, msg, &valid, &open)
+    }
+
+    /// A wrong code from an address counts against each message it has
+    /// waiting (`open`: verification and quarantine ids); the one that
+    /// reaches [`MAX_WRONG_CODES`] is noted for staff.
+    fn count_wrong_code(&self, tx: &mut Tx<'_>, open: &[(i64, i64)]) -> Result<(), StoreError> {
+        for &(id, quarantine) in open {
+            if tx.fail_verification(id)? < MAX_WRONG_CODES {
+                continue;
+            }
+            let note = format!(
+                "{MAX_WRONG_CODES} wrong confirmation codes: no code is tried any more, it waits for staff (postdesk quarantine release {quarantine})"
+            );
+            tx.note_on_quarantined(quarantine, &note)?;
+            warn!(
+                quarantine,
+                "held message waits for staff after {MAX_WRONG_CODES} wrong confirmation codes"
+            );
+        }
+        Ok(())
+    }
+
+    /// A valid code: a stranger's proves the address, so every message of
+    /// the address that codes may still release (`open`) goes into its
+    /// ticket; a known address's proves its one message only, so a
+    /// forger's mail in its name waits for its own code. The reply joins
+    /// the first ticket.
+    fn release_confirmed(
+        &self,
+        tx: &mut Tx<'_>,
+        msg: &Incoming<'_>,
+        valid: &Verification,
+        open: &[(i64, i64)],
+    ) -> Result<Outcome, StoreError> {
         let unproven = |tx: &Tx<'_>, q: i64| -> Result<bool, StoreError> {
             Ok(tx
                 .read()
                 .quarantine_entry(q)?
                 .is_some_and(|e| e.kind == HoldKind::Unproven))
         };
-        let release: Vec<_> = if unproven(tx, valid.quarantine)? {
-            vec![valid]
-        } else {
-            let mut all = Vec::new();
-            for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
-                if !unproven(tx, v.quarantine)? {
-                    all.push(v);
-                }
-            }
-            all
-        };
+        let only_this = unproven(tx, valid.quarantine)?;
         let mut tickets = Vec::new();
         let mut released = 0;
-        for v in release {
+        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
+            let this = v.id == valid.id;
+            if !open.iter().any(|&(id, _)| id == v.id)
+                || (only_this && !this)
+                || (!this && unproven(tx, v.quarantine)?)
+            {
+                continue;
+            }
             tx.use_verification(v.id, msg.at)?;
             match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
                 Ok(Taken::Applied(o)) => {
@@ -417,11 +490,12 @@ impl Pipeline {
                 }
             }
         }
+        let from = msg.inbound.from.as_ref().map(|f| f.address.to_string());
         match tickets.first() {
             Some(&ticket) => {
                 let detail = format!(
                     "{} confirmed their address by replying to the confirmation request",
-                    from.address
+                    from.unwrap_or_default()
                 );
                 let message = apply::attach(tx, msg, ticket, &detail)?;
                 Ok(Outcome::Confirmed {
@@ -439,7 +513,7 @@ impl Pipeline {
                     HoldKind::Other,
                     &format!(
                         "{} confirmed a request that opens no ticket (self-service): applied",
-                        from.address
+                        from.unwrap_or_default()
                     ),
                 )?;
                 if let Outcome::Held { quarantine, .. } = kept {

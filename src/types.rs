@@ -89,18 +89,91 @@ impl FromStr for Status {
     }
 }
 
-/// An email address (`local@domain`) as written by its owner.
+/// An email address (`local@domain`) as written by its owner, with the
+/// form every comparison uses.
 ///
-/// Equality and hashing ignore ASCII case: in practice no mail system hands
-/// out `Bob@x` and `bob@x` to two people, and customers type their address
-/// in whatever case they like. The original spelling is kept for display.
+/// One mailbox has many spellings, and a sender picks the one that slips
+/// past a list: `x@evil.example.` (the root's trailing dot),
+/// `"x"@evil.example` (quotes a dot-atom does not need, RFC 5321 4.1.2),
+/// `X@EVIL.Example`, `x@évil.example` and its punycode `x@xn--vil-9la.example`
+/// (IDNA, UTS #46). All of them compare equal: the local part without
+/// needless quotes, the domain in lower-case ASCII (A-labels) without the
+/// trailing dot. Equality and hashing also ignore the local part's ASCII
+/// case: in practice no mail system hands out `Bob@x` and `bob@x` to two
+/// people, and customers type their address in whatever case they like.
+/// The original spelling is kept for display and for the mail we send.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Address(String);
+pub struct Address {
+    /// As written, without the angle brackets and blanks around it.
+    raw: String,
+    /// The local part, unquoted; its case as written.
+    local: String,
+    /// Lower case, IDN labels as punycode, no trailing dot.
+    domain: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an email address: {0:?}")]
 pub struct BadAddress(pub String);
+
+/// No blank, control character or address punctuation: what may stand in
+/// an address part once quotes are gone.
+fn clean_part(part: &str) -> bool {
+    !part.is_empty()
+        && part
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;\\\"@".contains(c))
+}
+
+/// The local part without its quoting: `"x"` and `"x".y` are `x` and
+/// `x.y`; `\c` inside quotes is `c`. None when the quotes do not pair up.
+/// What the quotes hid must still be a plain local part (see
+/// [`clean_part`]): `"ann@good.example"@evil.example` is no address.
+fn unquoted_local(local: &str) -> Option<String> {
+    if !local.contains('"') {
+        return Some(local.to_string());
+    }
+    let mut out = String::with_capacity(local.len());
+    let mut quoted = false;
+    let mut chars = local.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    (!quoted).then_some(out)
+}
+
+/// The comparison form of a domain: trailing dots dropped, lower case, and
+/// Unicode labels (or odd punycode) through IDNA's UTS #46 mapping to
+/// A-labels, which also folds case and look-alike full stops (`。`). None
+/// when it is no domain (empty, a leading dot, an IDNA error). Lenient
+/// otherwise: it has to read what customers send, and the transport
+/// refuses what cannot be delivered.
+pub fn canonical_domain(domain: &str) -> Option<String> {
+    let domain = domain.trim_end_matches('.');
+    if !clean_part(domain) || domain.starts_with('.') {
+        return None;
+    }
+    let is_ace = |label: &str| {
+        label
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    };
+    // Plain ASCII (nearly all mail) needs no IDNA tables: lower case is its mapping.
+    let ascii = if domain.is_ascii() && !domain.split('.').any(is_ace) {
+        domain.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::EMPTY)
+            .ok()?
+            .into_owned()
+    };
+    let ascii = ascii.trim_end_matches('.');
+    (clean_part(ascii) && !ascii.starts_with('.')).then(|| ascii.to_string())
+}
 
 impl Address {
     pub fn parse(s: &str) -> Result<Address, BadAddress> {
@@ -111,43 +184,43 @@ impl Address {
             .trim();
         let bad = || BadAddress(s.to_string());
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
-        let clean = |part: &str| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;\\".contains(c))
-        };
-        if !clean(local) || !clean(domain) || local.contains('@') || domain.starts_with('.') {
-            return Err(bad());
-        }
-        Ok(Address(s.to_string()))
+        let local = unquoted_local(local)
+            .filter(|l| clean_part(l))
+            .ok_or_else(bad)?;
+        let domain = canonical_domain(domain).ok_or_else(bad)?;
+        Ok(Address {
+            raw: s.to_string(),
+            local,
+            domain,
+        })
     }
 
+    /// As written (for display, and as the address mail goes to).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.raw
     }
 
+    /// The local part without needless quotes, its case as written.
     pub fn local_part(&self) -> &str {
-        self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or("")
+        &self.local
     }
 
-    /// The domain in lower case.
+    /// The domain in its comparison form: lower-case ASCII, IDN labels as
+    /// punycode, no trailing dot.
     pub fn domain(&self) -> String {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_ascii_lowercase())
-            .unwrap_or_default()
+        self.domain.clone()
     }
 
-    /// The comparison key: the whole address in lower case.
+    /// The comparison key: the local part in lower case, `@`, the domain
+    /// in its comparison form.
     pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+        format!("{}@{}", self.local.to_ascii_lowercase(), self.domain)
     }
 }
 
 impl PartialEq for Address {
     fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(&other.0)
+        self.domain == other.domain && self.local.eq_ignore_ascii_case(&other.local)
     }
 }
 impl Eq for Address {}
@@ -160,7 +233,7 @@ impl std::hash::Hash for Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.raw)
     }
 }
 
@@ -180,7 +253,7 @@ impl TryFrom<String> for Address {
 
 impl From<Address> for String {
     fn from(a: Address) -> String {
-        a.0
+        a.raw
     }
 }
 
@@ -201,7 +274,8 @@ impl fmt::Display for Mailbox {
 }
 
 /// What kind of mail a message is, for the loop rules: only `Normal` mail is
-/// ever answered automatically (RFC 3834 section 2).
+/// ever answered automatically (RFC 3834 section 2), and only `AutoReply`
+/// and `Bounce` are a machine's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", content = "reason", rename_all = "kebab-case")]
 pub enum MailClass {
@@ -212,11 +286,17 @@ pub enum MailClass {
     AutoReply(String),
     /// A delivery status notification (bounce), with the signal.
     Bounce(String),
+    /// A person's mail, as far as anyone can tell, that asks not to be
+    /// answered automatically (`X-Auto-Response-Suppress: All`): taken in
+    /// like any person's mail (Exchange sets the field on human mail too),
+    /// but no receipt, confirmation request or refusal answers it.
+    NoAutoAnswer(String),
 }
 
 impl MailClass {
+    /// Sent by a machine: never answered, no sign of life from a customer.
     pub fn is_automatic(&self) -> bool {
-        !matches!(self, MailClass::Normal)
+        matches!(self, MailClass::AutoReply(_) | MailClass::Bounce(_))
     }
 
     pub fn label(&self) -> &'static str {
@@ -224,13 +304,16 @@ impl MailClass {
             MailClass::Normal => "normal",
             MailClass::AutoReply(_) => "auto-reply",
             MailClass::Bounce(_) => "bounce",
+            MailClass::NoAutoAnswer(_) => "no-auto-answer",
         }
     }
 
+    /// Why no automatic mail may answer the message (automatic, or asking
+    /// for silence); None for plain mail.
     pub fn reason(&self) -> Option<&str> {
         match self {
             MailClass::Normal => None,
-            MailClass::AutoReply(r) | MailClass::Bounce(r) => Some(r),
+            MailClass::AutoReply(r) | MailClass::Bounce(r) | MailClass::NoAutoAnswer(r) => Some(r),
         }
     }
 
@@ -240,6 +323,7 @@ impl MailClass {
         match label {
             "auto-reply" => MailClass::AutoReply(reason),
             "bounce" => MailClass::Bounce(reason),
+            "no-auto-answer" => MailClass::NoAutoAnswer(reason),
             _ => MailClass::Normal,
         }
     }
@@ -335,7 +419,8 @@ impl SenderPattern {
             Some(d) => (true, d),
             None => (false, s),
         };
-        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        // The domain's comparison form, as addresses get it (IDN as punycode).
+        let domain = canonical_domain(domain).ok_or_else(bad)?;
         let label_ok = |l: &str| {
             !l.is_empty()
                 && !l.starts_with('-')
@@ -636,6 +721,83 @@ mod tests {
         ] {
             assert!(Address::parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    /// Every spelling of one mailbox is that mailbox (issue 17, item 9):
+    /// the trailing dot, needless quotes, case, IDN in Unicode or punycode.
+    #[test]
+    fn address_spellings_compare_as_one_mailbox() {
+        let plain = Address::parse("x@evil.example").unwrap();
+        for spelling in [
+            "x@evil.example.",
+            "x@evil.example..",
+            "\"x\"@evil.example",
+            "<\"x\"@evil.example.>",
+            "X@EVIL.EXAMPLE",
+            "\"X\"@Evil.Example.",
+        ] {
+            let a = Address::parse(spelling).unwrap();
+            assert_eq!(a, plain, "{spelling}");
+            assert_eq!(a.key(), "x@evil.example", "{spelling}");
+            assert_eq!(a.domain(), "evil.example", "{spelling}");
+            assert_eq!(a.lookup_key(), "x@evil.example", "{spelling}");
+        }
+        // Staff, blocked addresses and authorized senders match by
+        // same_mailbox, in every comparison mode.
+        let strict = MatchOptions {
+            case_sensitive_local_part: true,
+            ignore_plus_tags: false,
+        };
+        let odd = Address::parse("\"x\"@EVIL.example.").unwrap();
+        assert!(odd.same_mailbox(&plain, &strict) && plain.same_mailbox(&odd, &strict));
+        assert!(SenderPattern::Address(plain.clone()).matches(&odd, &MatchOptions::default()));
+        // The spelling is kept for display and for the mail we send.
+        assert_eq!(
+            Address::parse("\"X\"@Evil.Example.").unwrap().as_str(),
+            "\"X\"@Evil.Example."
+        );
+        // Quotes hide nothing: what they held is read as if unquoted.
+        assert_eq!(
+            Address::parse("\"a.b\"@x.example").unwrap().local_part(),
+            "a.b"
+        );
+        assert_eq!(
+            Address::parse("\"a\".b@x.example").unwrap().local_part(),
+            "a.b"
+        );
+        for bad in [
+            "\"ann@good.example\"@evil.example",
+            "\"x y\"@evil.example",
+            "\"x@evil.example",
+            "\"x\\\"y\"@evil.example",
+            "x@.",
+            "x@..",
+        ] {
+            assert!(Address::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        // IDN: Unicode and punycode are one domain, whatever the case.
+        let idn = Address::parse("x@xn--vil-9la.example").unwrap();
+        for spelling in [
+            "x@évil.example",
+            "x@ÉVIL.EXAMPLE",
+            "x@XN--VIL-9LA.example",
+            "x@évil。example",
+        ] {
+            let a = Address::parse(spelling).unwrap();
+            assert_eq!(a, idn, "{spelling}");
+            assert_eq!(a.domain(), "xn--vil-9la.example", "{spelling}");
+        }
+        assert_ne!(idn, plain);
+        // Unicode domain patterns are stored in the same form.
+        assert_eq!(
+            SenderPattern::parse("Évil.Example.").unwrap(),
+            SenderPattern::Domain("xn--vil-9la.example".into())
+        );
+        assert!(
+            SenderPattern::parse("*.évil.example")
+                .unwrap()
+                .matches(&a("x@mx.xn--vil-9la.example."), &MatchOptions::default())
+        );
     }
 
     #[test]

@@ -141,7 +141,7 @@ pub fn parse(raw: &[u8], limits: &ParseLimits) -> Result<Inbound, ParseError> {
             "no header field in the first lines".into(),
         ));
     }
-    isolated(raw.len(), || extract(&input, raw, limits, &warnings)).unwrap_or_else(|| {
+    isolated(raw.len(), || extract(&input, raw, limits, &warnings, true)).unwrap_or_else(|| {
         Err(ParseError::NotAMessage(
             "the MIME parser failed on this input".into(),
         ))
@@ -178,7 +178,7 @@ pub fn parse_head(raw: &[u8]) -> Result<Inbound, ParseError> {
         max_depth: 1,
         max_parts: 1,
     };
-    let mut inbound = isolated(head.len(), || extract(head, raw, &limits, &warnings))
+    let mut inbound = isolated(head.len(), || extract(head, raw, &limits, &warnings, false))
         .unwrap_or_else(|| {
             Err(ParseError::NotAMessage(
                 "the MIME parser failed on this input".into(),
@@ -320,11 +320,13 @@ fn has_header_field(input: &[u8]) -> bool {
         })
 }
 
+/// `body`: whether `input` has the body (else only the header was read).
 fn extract(
     input: &[u8],
     raw: &[u8],
     limits: &ParseLimits,
     early_warnings: &[String],
+    body: bool,
 ) -> Result<Inbound, ParseError> {
     let msg = MessageParser::default()
         .parse(input)
@@ -390,6 +392,9 @@ fn extract(
         from: from.as_ref(),
         return_path: return_path.as_deref(),
         report_type: report_type.as_deref(),
+        text: &text,
+        new_text: &new_text,
+        own_text: body.then(|| has_own_text(&msg, &scope)),
     });
     let original = (matches!(class, MailClass::Bounce(_)) || report_type.is_some())
         .then(|| report::original_ref(&msg, &scope, &text))
@@ -508,6 +513,15 @@ impl Scope {
     }
 }
 
+/// Whether the top-level message has text of its own, not only an attached
+/// message's (which `body::readable_text` falls back to).
+fn has_own_text(m: &Message<'_>, scope: &Scope) -> bool {
+    scope
+        .parts(m, &m.text_body)
+        .chain(scope.parts(m, &m.html_body))
+        .any(|(_, p)| matches!(&p.body, PartType::Text(t) | PartType::Html(t) if !t.trim().is_empty()))
+}
+
 /// The valid mailboxes of a header (group members included), without repeats.
 fn mailboxes(m: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
     let mut seen = HashSet::new();
@@ -515,9 +529,19 @@ fn mailboxes(m: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
         .filter_map(HeaderValue::as_address)
         .flat_map(|a| a.iter())
         .filter_map(|addr| {
-            let address = Address::parse(addr.address.as_deref()?).ok()?;
+            let written = addr.address.as_deref()?;
+            let mut name = addr.name.as_deref();
+            // mail-parser reads a bare quoted local part (`"x"@evil.example`)
+            // as the display name and "@evil.example": put it back together,
+            // so that the screen sees the address that was written.
+            let address = if written.starts_with('@') {
+                let quoted = format!("\"{}\"{written}", name.take()?);
+                Address::parse(&quoted).ok()?
+            } else {
+                Address::parse(written).ok()?
+            };
             seen.insert(address.key()).then(|| Mailbox {
-                name: addr.name.as_deref().map(one_line).filter(|n| !n.is_empty()),
+                name: name.map(one_line).filter(|n| !n.is_empty()),
                 address,
             })
         })

@@ -110,6 +110,8 @@ pub struct Verification {
     pub used: Option<DateTime<Utc>>,
     /// The held message was released (or deleted) meanwhile.
     pub settled: bool,
+    /// Wrong codes its sender tried while it waited.
+    pub failed_attempts: u32,
 }
 
 const ACCOUNT_COLUMNS: &str =
@@ -148,7 +150,7 @@ fn sender_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SenderEnt
 
 const VERIFICATION_SELECT: &str =
     "SELECT v.id, v.quarantine, v.sender_key, v.expires_at, v.used_at,
-            q.released_at IS NOT NULL
+            q.released_at IS NOT NULL, v.failed_attempts
      FROM verifications v JOIN quarantine q ON q.id = v.quarantine";
 
 fn verification_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Verification> {
@@ -159,6 +161,7 @@ fn verification_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Verification
         expires: from_ts(r.get(3)?),
         used: r.get::<_, Option<i64>>(4)?.map(from_ts),
         settled: r.get(5)?,
+        failed_attempts: r.get(6)?,
     })
 }
 
@@ -423,6 +426,29 @@ impl Tx<'_> {
         self.exec(
             "UPDATE verifications SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
             params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Counts one wrong code against a waiting message; returns how many
+    /// it has had.
+    pub fn fail_verification(&mut self, id: i64) -> Result<u32> {
+        self.exec(
+            "UPDATE verifications SET failed_attempts = failed_attempts + 1 WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(self
+            .tx
+            .prepare_cached("SELECT failed_attempts FROM verifications WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))?)
+    }
+
+    /// Adds `note` to the reason a held message is kept for (what
+    /// `quarantine list` and `show` print), after a semicolon.
+    pub fn note_on_quarantined(&mut self, quarantine: i64, note: &str) -> Result<()> {
+        self.exec(
+            "UPDATE quarantine SET reason = reason || '; ' || ?2 WHERE id = ?1",
+            params![quarantine, note],
         )?;
         Ok(())
     }

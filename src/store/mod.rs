@@ -39,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
     ("0004_staff", include_str!("../../sql/0004_staff.sql")),
     (
+        "0005_confirm_attempts",
+        include_str!("../../sql/0005_confirm_attempts.sql"),
+    ),
+    (
         "0006_message_ids",
         include_str!("../../sql/0006_message_ids.sql"),
     ),

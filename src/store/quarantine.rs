@@ -145,6 +145,16 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// Whether these bytes are held already (not released): a re-delivery.
+    pub fn is_held(&self, content_hash: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM quarantine WHERE content_hash = ?1 AND released_at IS NULL",
+            )?
+            .exists(params![content_hash])?)
+    }
+
     pub fn quarantine_count(&self) -> Result<i64> {
         Ok(self
             .conn
