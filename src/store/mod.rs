@@ -43,8 +43,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0005_confirm_attempts.sql"),
     ),
     (
-        "0006_message_ids",
-        include_str!("../../sql/0006_message_ids.sql"),
+        "0007_message_ids",
+        include_str!("../../sql/0007_message_ids.sql"),
     ),
 ];
 

@@ -1,4 +1,4 @@
--- postdesk schema, migration 0006 (issues 10 and 17): Message-IDs only
+-- postdesk schema, migration 0007 (issues 10 and 17): Message-IDs only
 -- postdesk can make, and participants who are people, not a list.
 --
 -- The desk's secret (settings key "desk_secret") is made by the store when
