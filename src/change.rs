@@ -21,10 +21,13 @@ use crate::apply::{self, AnswerRules};
 use crate::calendar::{Calendar, Span};
 use crate::config::{Config, Language, Staff};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
-use crate::outbox::compose::{self, Desk, Notice, Outgoing, Recipient, TicketView};
+use crate::outbox::compose::{
+    self, Desk, HISTORY_TEXT_MAX, Notice, Outgoing, QUOTE_MAX, Recipient, TicketView,
+};
 use crate::parse::ParseLimits;
 use crate::store::{
-    Event, EventKind, MessageRole, QueuedMail, Reader, StoreError, Ticket, Timers, Tx,
+    Event, EventKind, HistoryEntry, HistoryKind, HistoryMessage, MessageRole, QueuedMail, Reader,
+    StoreError, Ticket, Timers, Tx,
 };
 use crate::template::span_words;
 use crate::types::{Address, Mailbox, MatchOptions, Status, TicketId};
@@ -51,6 +54,11 @@ pub struct Settings<'a> {
     pub ticket_types: &'a [String],
     /// `[intake]` limits, for reading a message's attachments again.
     pub limits: ParseLimits,
+    /// `outbox.history_in_mail`: the history entries a mail carries.
+    pub history_in_mail: usize,
+    /// `outbox.close_history_inline`: the longest history the close notice
+    /// carries inline, in bytes.
+    pub close_history_inline: u64,
 }
 
 impl<'a> Settings<'a> {
@@ -80,6 +88,20 @@ impl<'a> Settings<'a> {
                 max_depth: config.intake.max_mime_depth,
                 max_parts: config.intake.max_mime_parts,
             },
+            history_in_mail: config.outbox.history_in_mail,
+            close_history_inline: config.outbox.close_history_inline,
+        }
+    }
+
+    /// How much history mail of `kind` carries: the close notice all of it.
+    pub fn extent(&self, kind: &str) -> Extent {
+        if kind == "closed" {
+            Extent::Whole {
+                newest: self.history_in_mail,
+                inline_max: self.close_history_inline,
+            }
+        } else {
+            Extent::Newest(self.history_in_mail)
         }
     }
 
@@ -599,8 +621,9 @@ fn notify(
     fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
-    let view = view(&tx.read(), s.calendar, t)?;
-    let seq = tx.read().event_count(t.number)?;
+    let extent = s.extent(kind);
+    let view = view_for(&tx.read(), s.calendar, t, Side::Customer, None, extent)?;
+    let seq = tx.read().last_event_id(t.number)?;
     let mut queued = Vec::new();
     let mut skipped = Vec::new();
 
@@ -651,7 +674,7 @@ fn notify(
         skipped.push(line);
     } else {
         // The staff side sees its internal notes in the history too.
-        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None)?;
+        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None, extent)?;
         let cause = format!("{seq}|staff");
         let id = queue(
             tx,
@@ -805,11 +828,26 @@ pub fn note(
     )
 }
 
-/// What a notice shows of ticket `t` to `side`: its details, the newest
+/// How much of a ticket's history a mail carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The newest entries, this many (`outbox.history_in_mail`): every
+    /// mail but the close notice. Reads only those entries.
+    Newest(usize),
+    /// All of it, for the close notice: inline up to `inline_max` bytes
+    /// (`outbox.close_history_inline`), else attached as history.txt with
+    /// the newest `newest` entries inline. Reads the whole thread, once per
+    /// close.
+    Whole { newest: usize, inline_max: u64 },
+}
+
+/// What a mail shows of ticket `t` to `side`: its details, the newest
 /// message from a person, and the history — the messages people wrote
 /// (customers, and staff replies as relayed) and the status and type
-/// changes, oldest first. Staff notes appear only on the staff side;
-/// automatic messages, mail we sent and postdesk's own notes stay out.
+/// changes, oldest first, as much of it as `extent` says, with the count of
+/// the entries left out. Staff notes appear only on the staff side;
+/// automatic messages, mail we sent and postdesk's own notes stay out (the
+/// store records which entry each side sees, see `store::HistoryKind`).
 /// `skip` leaves one message out of the history (the one a mail shows on
 /// top). Language-neutral: times in the desk's zone, status and type by
 /// their names.
@@ -819,72 +857,64 @@ pub fn view_for(
     t: &Ticket,
     side: Side,
     skip: Option<i64>,
+    extent: Extent,
 ) -> Result<TicketView, StoreError> {
-    let messages = read.ticket_messages(t.number)?;
-    let events = read.events(t.number)?;
-    let visible = |m: &crate::store::StoredMessage| match m.role {
-        MessageRole::Customer => !m.class.is_automatic(),
-        MessageRole::StaffReply => true,
-        MessageRole::StaffNote => side == Side::Staff,
-        MessageRole::StaffCommands | MessageRole::StaffRefused | MessageRole::StaffAuto => false,
+    let total = read.history_count(t.number, side)?;
+    let (limit, text_max) = match extent {
+        // One more when a message is skipped: it is among the newest.
+        Extent::Newest(n) => (Some(n + usize::from(skip.is_some())), HISTORY_TEXT_MAX),
+        Extent::Whole { .. } => (None, QUOTE_MAX),
     };
-    let from = |m: &crate::store::StoredMessage| {
-        let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
-        match (m.role, staff, &m.from_name, &m.from) {
-            (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
-            (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
-            (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
-            (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
-                format!("{name} <{addr}>")
+    let mut entries = read.history(t.number, side, limit, text_max)?;
+    let latest = match entries.iter().rev().find_map(|e| e.message.as_ref()) {
+        Some(m) => message_block(cal, m, HISTORY_TEXT_MAX),
+        // Only changes among the newest entries: the message before them.
+        None => read
+            .newest_history_message(t.number, side, HISTORY_TEXT_MAX)?
+            .and_then(|e| e.message)
+            .map(|m| message_block(cal, &m, HISTORY_TEXT_MAX))
+            .unwrap_or_default(),
+    };
+    let before = entries.len();
+    if let Some(skip) = skip {
+        entries.retain(|e| e.message.as_ref().is_none_or(|m| m.id != skip));
+    }
+    let skipped = (before - entries.len()) as u64;
+    let lines = |entries: &[HistoryEntry], max: usize| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| entry_text(cal, e, max))
+            .collect()
+    };
+    let newest = |n: usize| &entries[entries.len().saturating_sub(n)..];
+    let (shown, attached) = match extent {
+        Extent::Newest(n) => (lines(newest(n), HISTORY_TEXT_MAX), None),
+        Extent::Whole {
+            newest: n,
+            inline_max,
+        } => {
+            let whole = lines(&entries, QUOTE_MAX);
+            let text = whole.join("\n\n");
+            if text.len() as u64 <= inline_max {
+                (whole, None)
+            } else {
+                (lines(newest(n), HISTORY_TEXT_MAX), Some(text + "\n"))
             }
-            (_, _, _, Some(addr)) => addr.clone(),
-            _ => "?".to_string(),
         }
     };
-    let block = |m: &crate::store::StoredMessage| {
-        format!(
-            "{}  {}\n{}",
-            cal.format(m.received_at),
-            from(m),
-            indent(m.text())
-        )
-    };
-    let mut history = Vec::new();
-    for e in &events {
-        let line = match e.kind {
-            EventKind::MessageIn | EventKind::StaffReply | EventKind::StaffNote => e
-                .message
-                .filter(|id| Some(*id) != skip)
-                .and_then(|id| messages.iter().find(|m| m.id == id))
-                .filter(|m| visible(m))
-                .map(block),
-            EventKind::StatusChange => Some(format!(
-                "{}  status: {}",
-                cal.format(e.at),
-                arrow(&e.detail)
-            )),
-            EventKind::TypeChange => {
-                Some(format!("{}  type: {}", cal.format(e.at), arrow(&e.detail)))
-            }
-            EventKind::MailOut | EventKind::Note => None,
-        };
-        history.extend(line);
-    }
-    let people: Vec<_> = messages.iter().filter(|m| visible(m)).collect();
-    let latest = people.last().map(|m| block(m)).unwrap_or_default();
+    let earlier = total.saturating_sub(shown.len() as u64 + skipped);
     // Thread under the ticket's first message and the newest one of the
     // customer side (a staff member's own Message-ID means nothing there).
-    let customer_side: Vec<_> = people
-        .iter()
-        .filter(|m| m.role == MessageRole::Customer)
-        .collect();
     let mut references: Vec<String> = Vec::new();
-    for m in [messages.first(), customer_side.last().map(|m| **m)]
-        .into_iter()
-        .flatten()
+    for id in [
+        read.first_message_id(t.number)?,
+        read.newest_customer_message_id(t.number)?,
+    ]
+    .into_iter()
+    .flatten()
     {
-        if !references.contains(&m.message_id) {
-            references.push(m.message_id.clone());
+        if !references.contains(&id) {
+            references.push(id);
         }
     }
     Ok(TicketView {
@@ -894,14 +924,53 @@ pub fn view_for(
         ticket_type: t.ticket_type.clone(),
         created: cal.format(t.created),
         latest,
-        history: history.join("\n\n"),
+        history: shown.join("\n\n"),
+        earlier,
+        attached_history: attached,
         references,
     })
 }
 
-/// [`view_for`] the customer side, with the whole history.
-pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView, StoreError> {
-    view_for(read, cal, t, Side::Customer, None)
+/// One entry of a history as mails write it; None for a message's entry
+/// whose message is not on the ticket.
+fn entry_text(cal: &Calendar, e: &HistoryEntry, max: usize) -> Option<String> {
+    match e.shown {
+        HistoryKind::Change => {
+            let what = if e.kind == EventKind::TypeChange {
+                "type"
+            } else {
+                "status"
+            };
+            Some(format!(
+                "{}  {what}: {}",
+                cal.format(e.at),
+                arrow(&e.detail)
+            ))
+        }
+        _ => e.message.as_ref().map(|m| message_block(cal, m, max)),
+    }
+}
+
+/// A message in a history: when, who, and its text four spaces in, at
+/// most `max` bytes of it.
+fn message_block(cal: &Calendar, m: &HistoryMessage, max: usize) -> String {
+    let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
+    let from = match (m.role, staff, &m.from_name, &m.from) {
+        (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
+        (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
+        (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
+        (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
+            format!("{name} <{addr}>")
+        }
+        (_, _, _, Some(addr)) => addr.clone(),
+        _ => "?".to_string(),
+    };
+    let text = compose::shorten_known(&m.text, max, m.text_bytes);
+    format!(
+        "{}  {from}\n{}",
+        cal.format(m.received_at),
+        compose::indent_by(&text, "    ")
+    )
 }
 
 /// The `a → b` part of a change's detail (`a → b: why`).
@@ -909,9 +978,10 @@ fn arrow(detail: &str) -> &str {
     detail.split_once(": ").map_or(detail, |(a, _)| a)
 }
 
-/// A stored text in a history: four spaces in.
+/// A customer's text as a mail quotes it: four spaces in, at most
+/// [`QUOTE_MAX`] bytes of it (then the mark).
 pub fn indent(text: &str) -> String {
-    compose::indent_by(text, "    ")
+    compose::indent_by(&compose::shorten(text, QUOTE_MAX), "    ")
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use staff::{Failing, MessageRole};
-pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
+pub use tickets::{
+    Event, EventKind, HistoryEntry, HistoryKind, HistoryMessage, NewTicket, Ticket, TicketFilter,
+};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -38,6 +40,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0003_accounts", include_str!("../../sql/0003_accounts.sql")),
     ("0004_staff", include_str!("../../sql/0004_staff.sql")),
+    ("0006_history", include_str!("../../sql/0006_history.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

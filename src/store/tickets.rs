@@ -1,11 +1,22 @@
 //! Tickets, their participants and their history (one event per row).
+//!
+//! The mails about a ticket carry the newest entries of its history, not
+//! all of it (issue 17, finding 7: cost per message must not grow with the
+//! thread). So each event records, when it is added, what it is in the
+//! histories mails show (`events.shown`, a [`HistoryKind`]), each side's
+//! history is read backwards through its own partial index with a LIMIT,
+//! and the ticket counts the entries of each side, so "N earlier entries"
+//! needs no count over the thread. Nothing here that intake runs per message
+//! reads a whole thread; `events` (for `postdesk ticket show`) and
+//! [`Reader::history`] with no limit (for the close notice) do, on purpose.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Reader, Result, StoreError, Tx, from_ts, ts};
-use crate::types::{Address, Mailbox, Status, TicketId};
+use super::{Failing, MessageRole, Reader, Result, StoreError, Tx, from_ts, ts};
+use crate::lifecycle::Side;
+use crate::types::{Address, MailClass, Mailbox, Status, TicketId};
 
 pub struct NewTicket<'a> {
     pub subject: &'a str,
@@ -108,6 +119,125 @@ pub struct Event {
     pub outbox: Option<i64>,
 }
 
+/// What an event is in the histories mails carry (`events.shown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistoryKind {
+    /// A message a person of the customer side wrote.
+    Customer,
+    /// A staff reply, relayed to the customer side.
+    Reply,
+    /// A status or type change.
+    Change,
+    /// A staff member's internal note: the staff side's history only.
+    Note,
+}
+
+impl HistoryKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            HistoryKind::Customer => "customer",
+            HistoryKind::Reply => "reply",
+            HistoryKind::Change => "change",
+            HistoryKind::Note => "note",
+        }
+    }
+
+    fn parse(s: &str) -> Option<HistoryKind> {
+        Some(match s {
+            "customer" => HistoryKind::Customer,
+            "reply" => HistoryKind::Reply,
+            "change" => HistoryKind::Change,
+            "note" => HistoryKind::Note,
+            _ => return None,
+        })
+    }
+
+    /// What a stored message is in the histories, by its role and class;
+    /// None: in none (automatic mail, staff mail that relays nothing).
+    pub fn of_message(role: MessageRole, class: &MailClass) -> Option<HistoryKind> {
+        match role {
+            MessageRole::Customer if !class.is_automatic() => Some(HistoryKind::Customer),
+            MessageRole::StaffReply => Some(HistoryKind::Reply),
+            MessageRole::StaffNote => Some(HistoryKind::Note),
+            _ => None,
+        }
+    }
+
+    /// Whether `side`'s history shows it: notes are the staff side's only.
+    pub fn seen_by(self, side: Side) -> bool {
+        side == Side::Staff || self != HistoryKind::Note
+    }
+}
+
+/// The condition on `events e` of `side`'s history: word for word the
+/// condition of its partial index (sql/0006_history.sql), which is what
+/// lets SQLite use it; neither side's condition implies the other's.
+fn side_term(side: Side) -> &'static str {
+    match side {
+        Side::Customer => "e.shown IN ('customer', 'reply', 'change')",
+        Side::Staff => "e.shown IN ('customer', 'reply', 'change', 'note')",
+    }
+}
+
+/// One entry of a ticket's history as a mail shows it.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+    pub shown: HistoryKind,
+    /// For a change: `a → b: why`.
+    pub detail: String,
+    /// The message, for a message's entry.
+    pub message: Option<HistoryMessage>,
+}
+
+/// A message in a history.
+#[derive(Debug, Clone)]
+pub struct HistoryMessage {
+    pub id: i64,
+    pub message_id: String,
+    pub role: MessageRole,
+    pub from: Option<String>,
+    pub from_name: Option<String>,
+    /// Who histories say wrote it, when not its From (a staff member's name).
+    pub shown_from: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// The text histories show (a staff reply without its commands), at
+    /// most the `text_max` bytes asked for, cut at a character.
+    pub text: String,
+    /// The size of the whole text, in bytes: more than `text.len()` when
+    /// it was cut.
+    pub text_bytes: u64,
+}
+
+/// The history query of `side`, newest first; `?1` ticket, `?2` limit,
+/// `?3` the longest text in characters. With `messages_only`, the entries
+/// of messages only (the newest message a notice shows on top).
+fn history_sql(side: Side, messages_only: bool) -> String {
+    let only = if messages_only {
+        " AND e.message IS NOT NULL"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT e.at, e.kind, e.shown, e.detail, m.id, m.message_id, m.role, m.from_addr,
+                m.from_name, m.shown_from, m.received_at,
+                substr(COALESCE(m.shown_text, m.new_text), 1, ?3),
+                octet_length(COALESCE(m.shown_text, m.new_text))
+         FROM events e LEFT JOIN messages m ON m.id = e.message AND m.ticket_id = e.ticket_id
+         WHERE e.ticket_id = ?1 AND {}{only}
+         ORDER BY e.id DESC LIMIT ?2",
+        side_term(side)
+    )
+}
+
+/// The failing addresses among a ticket's participants, in index order.
+const FAILING_PARTICIPANTS: &str =
+    "SELECT f.address, f.status, f.diagnostic, f.ticket_id, f.failed_at
+     FROM participants p JOIN failing_addresses f ON f.address_key = p.address_key
+     WHERE p.ticket_id = ?1 ORDER BY p.address_key LIMIT ?2";
+
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
     /// Only these statuses; empty means the open ones.
@@ -191,10 +321,13 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Adds a line to the ticket's history; an entry the mails show (see
+    /// [`HistoryKind`]) is counted on the ticket, per side.
     pub fn add_event(&mut self, ticket: TicketId, e: &Event) -> Result<()> {
+        let shown = self.history_kind(ticket, e)?;
         self.exec(
-            "INSERT INTO events (ticket_id, at, kind, actor, message, outbox, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (ticket_id, at, kind, actor, message, outbox, detail, shown)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 ticket.0,
                 ts(e.at),
@@ -202,9 +335,70 @@ impl Tx<'_> {
                 e.actor,
                 e.message,
                 e.outbox,
-                e.detail
+                e.detail,
+                shown.map(HistoryKind::as_str)
             ],
         )?;
+        if let Some(k) = shown {
+            self.exec(
+                "UPDATE tickets SET history_customer = history_customer + ?2,
+                     history_staff = history_staff + 1
+                 WHERE id = ?1",
+                params![ticket.0, i64::from(k.seen_by(Side::Customer))],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// What event `e` of `ticket` is in the histories. A message's entry
+    /// follows its role and class as they are now: staff mail has its
+    /// role recorded before its event is added.
+    fn history_kind(&self, ticket: TicketId, e: &Event) -> Result<Option<HistoryKind>> {
+        match e.kind {
+            EventKind::StatusChange | EventKind::TypeChange => Ok(Some(HistoryKind::Change)),
+            EventKind::MailOut | EventKind::Note => Ok(None),
+            EventKind::MessageIn | EventKind::StaffReply | EventKind::StaffNote => {
+                let Some(id) = e.message else {
+                    return Ok(None);
+                };
+                let row = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT role, class, class_reason FROM messages
+                         WHERE id = ?1 AND ticket_id = ?2",
+                    )?
+                    .query_row(params![id, ticket.0], |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(row.and_then(|(role, class, reason)| {
+                    HistoryKind::of_message(
+                        MessageRole::parse(role.as_deref()),
+                        &MailClass::from_parts(&class, reason),
+                    )
+                }))
+            }
+        }
+    }
+
+    /// Counts the ticket's history entries again: after events moved
+    /// between tickets (a merge). Walks the ticket's history once.
+    pub fn recount_history(&mut self, ticket: TicketId) -> Result<()> {
+        let sql = format!(
+            "UPDATE tickets SET
+                 history_customer = (SELECT count(*) FROM events e
+                                     WHERE e.ticket_id = ?1 AND {}),
+                 history_staff = (SELECT count(*) FROM events e
+                                  WHERE e.ticket_id = ?1 AND {})
+             WHERE id = ?1",
+            side_term(Side::Customer),
+            side_term(Side::Staff)
+        );
+        self.exec(&sql, params![ticket.0])?;
         Ok(())
     }
 
@@ -294,6 +488,142 @@ impl Reader<'_> {
                 detail,
                 message,
                 outbox,
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many entries `side`'s history of the ticket holds (a counter
+    /// kept on the ticket: no walk over its events).
+    pub fn history_count(&self, ticket: TicketId, side: Side) -> Result<u64> {
+        let column = match side {
+            Side::Customer => "history_customer",
+            Side::Staff => "history_staff",
+        };
+        let sql = format!("SELECT {column} FROM tickets WHERE id = ?1");
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![ticket.0], |r| r.get(0))
+            .optional()?;
+        Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
+    /// The newest `newest` entries of `side`'s history of the ticket
+    /// (None: all of them), oldest first, each message's text cut to
+    /// `text_max` bytes. Reads only those entries, through the side's index.
+    pub fn history(
+        &self,
+        ticket: TicketId,
+        side: Side,
+        newest: Option<usize>,
+        text_max: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        let limit = newest.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let mut out = self.history_rows(&history_sql(side, false), ticket, limit, text_max)?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The newest message of `side`'s history of the ticket. Walks back
+    /// over the changes made since it, no further.
+    pub fn newest_history_message(
+        &self,
+        ticket: TicketId,
+        side: Side,
+        text_max: usize,
+    ) -> Result<Option<HistoryEntry>> {
+        Ok(self
+            .history_rows(&history_sql(side, true), ticket, 1, text_max)?
+            .pop())
+    }
+
+    fn history_rows(
+        &self,
+        sql: &str,
+        ticket: TicketId,
+        limit: i64,
+        text_max: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        let chars = i64::try_from(text_max).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![ticket.0, limit, chars], |r| {
+            let message = match r.get::<_, Option<i64>>(4)? {
+                None => None,
+                Some(id) => {
+                    // `substr` counts characters; the budget is in bytes.
+                    let mut text: String = r.get::<_, Option<String>>(11)?.unwrap_or_default();
+                    text.truncate(text.floor_char_boundary(text_max));
+                    Some(HistoryMessage {
+                        id,
+                        message_id: r.get(5)?,
+                        role: MessageRole::parse(r.get::<_, Option<String>>(6)?.as_deref()),
+                        from: r.get(7)?,
+                        from_name: r.get(8)?,
+                        shown_from: r.get(9)?,
+                        received_at: from_ts(r.get(10)?),
+                        text,
+                        text_bytes: r
+                            .get::<_, Option<i64>>(12)?
+                            .map_or(0, |n| u64::try_from(n).unwrap_or(0)),
+                    })
+                }
+            };
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                message,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, kind, shown, detail, message) = row?;
+            let kind = EventKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind:?}")))?;
+            let shown = HistoryKind::parse(&shown)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown history entry {shown:?}")))?;
+            out.push(HistoryEntry {
+                at: from_ts(at),
+                kind,
+                shown,
+                detail,
+                message,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` of the ticket's participants whose address failed for
+    /// good, with the report. One indexed lookup per participant.
+    pub fn failing_participants(&self, ticket: TicketId, limit: usize) -> Result<Vec<Failing>> {
+        let mut stmt = self.conn.prepare_cached(FAILING_PARTICIPANTS)?;
+        let rows = stmt.query_map(
+            params![ticket.0, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (address, status, diagnostic, ticket, at) = row?;
+            // A row that no longer parses (a hand-edited database) is left out.
+            let Ok(address) = Address::parse(&address) else {
+                continue;
+            };
+            out.push(Failing {
+                address,
+                status,
+                diagnostic,
+                ticket: ticket.map(TicketId),
+                at: from_ts(at),
             });
         }
         Ok(out)
