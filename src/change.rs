@@ -1089,6 +1089,131 @@ mod tests {
         );
     }
 
+    /// Stores message `text` on ticket `n` with its history event, as the
+    /// customer's or (with a role) the staff side's.
+    fn message(tx: &mut Tx<'_>, n: TicketId, text: &str, role: Option<MessageRole>) -> i64 {
+        let inbound = crate::parse::Inbound {
+            message_id: format!("{}@customer.example", text.replace(' ', "-")),
+            content_hash: text.to_string(),
+            new_text: text.to_string(),
+            from: Some(Mailbox {
+                name: Some("Ann".into()),
+                address: Address::parse("ann@x.example").unwrap(),
+            }),
+            ..Default::default()
+        };
+        let at = t("2026-11-16T10:00:00+01:00");
+        let id = tx
+            .insert_message(&crate::store::NewMessage {
+                raw: b"raw",
+                inbound: &inbound,
+                source: "test",
+                ticket: Some(n),
+                received_at: at,
+            })
+            .unwrap();
+        if let Some(role) = role {
+            tx.set_message_role(id, role, Some(text), Some("Bob"))
+                .unwrap();
+        }
+        let e = Event {
+            at,
+            kind: EventKind::MessageIn,
+            actor: "ann@x.example".into(),
+            detail: String::new(),
+            message: Some(id),
+            outbox: None,
+        };
+        tx.add_event(n, &e).unwrap();
+        id
+    }
+
+    #[test]
+    fn mails_carry_the_newest_entries_of_their_sides_history() {
+        let cal = Config::from_toml(
+            "[calendar]\ntimezone = \"Europe/Paris\"",
+            "t",
+            std::path::Path::new("/"),
+        )
+        .unwrap()
+        .calendar;
+        let mut store = Store::open_in_memory().unwrap();
+        let ann = Mailbox {
+            name: None,
+            address: Address::parse("ann@x.example").unwrap(),
+        };
+        // Twelve messages; a staff note after the sixth, a change after the ninth.
+        let (n, last) = store
+            .write(|tx| {
+                let n = tx.create_ticket(&NewTicket {
+                    subject: "s",
+                    ticket_type: "technical",
+                    account: None,
+                    requester: &ann,
+                    at: t("2026-11-16T10:00:00+01:00"),
+                })?;
+                let mut last = 0;
+                for i in 0..12 {
+                    last = message(tx, n, &format!("message {i}"), None);
+                    if i == 5 {
+                        message(tx, n, "secret note", Some(MessageRole::StaffNote));
+                    }
+                    if i == 8 {
+                        let change = Event {
+                            at: t("2026-11-16T11:00:00+01:00"),
+                            kind: EventKind::StatusChange,
+                            actor: "x".into(),
+                            detail: "new → in-progress: a reply".into(),
+                            message: None,
+                            outbox: None,
+                        };
+                        tx.add_event(n, &change)?;
+                    }
+                }
+                Ok::<_, StoreError>((n, last))
+            })
+            .unwrap();
+        let r = store.read();
+        let ticket = r.ticket(n).unwrap().unwrap();
+        let view = |side, skip, extent| view_for(&r, &cal, &ticket, side, skip, extent).unwrap();
+        let has = |v: &TicketView, what: &str| v.history.contains(what);
+
+        // The customer side: the newest three of its 13 entries.
+        let v = view(Side::Customer, None, Extent::Newest(3));
+        assert!(
+            has(&v, "message 9") && has(&v, "message 11"),
+            "{}",
+            v.history
+        );
+        assert!(!has(&v, "message 8") && !has(&v, "in-progress"));
+        assert_eq!(v.earlier, 10);
+        assert!(v.latest.contains("message 11"), "{}", v.latest);
+        assert_eq!(
+            v.references,
+            ["message-0@customer.example", "message-11@customer.example"]
+        );
+        // The staff side (14 entries), the message on top left out of it.
+        let v = view(Side::Staff, Some(last), Extent::Newest(3));
+        assert!(has(&v, "status: new → in-progress") && has(&v, "message 10"));
+        assert!(!has(&v, "message 11"), "shown on top: {}", v.history);
+        assert_eq!(v.earlier, 10);
+        // The close notice: all of it inline, the note for staff only…
+        let whole = |inline_max| Extent::Whole {
+            newest: 3,
+            inline_max,
+        };
+        let v = view(Side::Customer, None, whole(1 << 20));
+        assert!(has(&v, "message 0") && has(&v, "message 11"));
+        assert!(!has(&v, "secret note"), "{}", v.history);
+        assert_eq!((v.earlier, v.attached_history.is_none()), (0, true));
+        // …or attached when longer than the cap, the newest inline.
+        let v = view(Side::Staff, None, whole(100));
+        let file = v.attached_history.as_deref().unwrap();
+        assert!(file.contains("message 0") && file.contains("Bob (staff, internal note)"));
+        assert!(!has(&v, "message 8") && has(&v, "message 11"));
+        assert_eq!(v.earlier, 11);
+    }
+
     fn opened_then_check(
         tx: &mut Tx<'_>,
         s: &Settings<'_>,

@@ -958,6 +958,77 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
     }
 
     #[test]
+    fn shortening_cuts_at_a_character_and_says_how_much_there_was() {
+        // "é" is two bytes: 5 bytes end inside the third one.
+        assert_eq!(shorten("ééé", 5), "éé\n[… shortened, 6 bytes in all]");
+        assert_eq!(shorten("ééé", 6), "ééé", "whole: no mark");
+        assert_eq!(
+            shorten_known("ééé", 100, 1 << 20),
+            "ééé\n[… shortened, 1 MB in all]",
+            "a text the store cut already"
+        );
+        for (bytes, words) in [
+            (900, "900 bytes"),
+            (1536, "1.5 KB"),
+            (24 << 20, "24 MB"),
+            (3 << 30, "3 GB"),
+        ] {
+            assert_eq!(size_words(bytes), words);
+        }
+        // Every cut of a mixed text is valid UTF-8 ending in the mark.
+        let text = "aé日😀".repeat(50);
+        for max in 0..text.len() {
+            let out = shorten(&text, max);
+            let kept = out.split("\n[…").next().unwrap();
+            assert!(kept.len() <= max && text.starts_with(kept), "{max}: {out}");
+            assert!(out.ends_with(" in all]"), "{max}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_huge_subject_and_message_are_shortened_in_the_receipt() {
+        // A 1 MB subject whose 200th byte is inside a "ü", and a 3 MB
+        // message of three-byte characters.
+        let mut inbound = Inbound {
+            subject: format!("a{}", "ü".repeat(1 << 19)),
+            message_id: "m1@customer.example".into(),
+            ..Inbound::default()
+        };
+        inbound.new_text = "日本語のテキスト\n".repeat(1 << 17);
+        let parts = Parts::new();
+        let desk = parts.desk("Desk");
+        let to = Mailbox {
+            name: Some("Ann".into()),
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let out = receipt(
+            &desk,
+            TicketId(9),
+            &inbound,
+            &to,
+            &[],
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+        assert!(out.raw.len() < 100_000, "{} bytes", out.raw.len());
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert!(
+            back.subject.starts_with("[DESK #9] aüü")
+                && back.subject.ends_with("ü [… shortened, 1 MB in all]"),
+            "{}",
+            back.subject
+        );
+        assert!(back.subject.len() < 300, "{}", back.subject.len());
+        assert_eq!(out.subject, back.subject);
+        // 25-byte lines: the 32 KB budget ends inside the 1311th line's
+        // seventh character, so six of its eight are kept.
+        let (quote, after) = back.text.split_once("\n  [… shortened, ").unwrap();
+        assert!(quote.ends_with("\n  日本語のテキ"), "cut at a character");
+        assert!(after.starts_with("3.1 MB in all]"), "{after}");
+        assert!(!back.text.contains('\u{FFFD}'), "no broken character");
+    }
+
+    #[test]
     fn a_subject_cannot_inject_headers() {
         let mut inbound = Inbound {
             subject: "Hi\r\nBcc: victim@evil.example\r\nX-Evil: 1".into(),

@@ -210,7 +210,8 @@ impl Reader<'_> {
     }
 }
 
-const LAST_EVENT: &str = "SELECT id FROM events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1";
+pub(super) const LAST_EVENT: &str =
+    "SELECT id FROM events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1";
 
 #[cfg(test)]
 mod tests {

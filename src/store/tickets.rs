@@ -655,3 +655,300 @@ impl Reader<'_> {
             .query_row("SELECT count(*) FROM tickets", [], |r| r.get(0))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{NewMessage, Store, accounts::SENT_ON_TICKET, lifecycle::LAST_EVENT};
+    use super::super::{messages::FIRST_MESSAGE, messages::NEWEST_CUSTOMER_MESSAGE};
+    use super::*;
+    use crate::parse::Inbound;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// The query plan of `sql`, one line per step.
+    fn plan(store: &Store, sql: &str) -> Vec<String> {
+        let mut stmt = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_queries_intake_runs_per_message_read_through_an_index() {
+        let store = Store::open_in_memory().unwrap();
+        let cases = [
+            (history_sql(Side::Customer, false), "events_customer_side"),
+            (history_sql(Side::Customer, true), "events_customer_side"),
+            (history_sql(Side::Staff, false), "events_staff_side"),
+            (history_sql(Side::Staff, true), "events_staff_side"),
+            (NEWEST_CUSTOMER_MESSAGE.into(), "events_customer_messages"),
+            (FIRST_MESSAGE.into(), "messages_ticket"),
+            (LAST_EVENT.into(), "events_ticket"),
+            (
+                FAILING_PARTICIPANTS.into(),
+                "sqlite_autoindex_participants_1",
+            ),
+            // The outbox by Message-ID (its unique index), not by ticket.
+            (SENT_ON_TICKET.into(), "sqlite_autoindex_outbox_1"),
+        ];
+        for (sql, index) in cases {
+            let plan = plan(&store, &sql);
+            assert!(
+                plan.iter().any(|l| l.contains(index)),
+                "{index} not used: {plan:?}\n{sql}"
+            );
+            // A sort or a scan of a table would walk the thread.
+            for line in &plan {
+                assert!(
+                    !line.contains("TEMP B-TREE")
+                        && !(line.starts_with("SCAN") && !line.contains("VIRTUAL TABLE")),
+                    "{line} in {plan:?}\n{sql}"
+                );
+            }
+        }
+    }
+
+    /// Ann's ticket, with a message stored on it for each `(role, class,
+    /// text)`, each with its history event; returns the message rows.
+    fn thread(
+        tx: &mut Tx<'_>,
+        n: TicketId,
+        messages: &[(MessageRole, MailClass, &str)],
+    ) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for (i, (role, class, text)) in messages.iter().enumerate() {
+            // Unique across calls: Message-ID and hash identify a message.
+            let k = tx.read().message_count().unwrap();
+            let inbound = Inbound {
+                message_id: format!("m{i}.{n}.{k}@customer.example"),
+                content_hash: format!("{k}"),
+                class: class.clone(),
+                new_text: text.to_string(),
+                ..Inbound::default()
+            };
+            let at = t("2026-01-01T10:00:00Z") + chrono::Duration::minutes(i as i64);
+            let id = tx
+                .insert_message(&NewMessage {
+                    raw: b"raw",
+                    inbound: &inbound,
+                    source: "test",
+                    ticket: Some(n),
+                    received_at: at,
+                })
+                .unwrap();
+            if *role != MessageRole::Customer {
+                tx.set_message_role(id, *role, Some(text), Some("Alice"))
+                    .unwrap();
+            }
+            let kind = match role {
+                MessageRole::Customer => EventKind::MessageIn,
+                MessageRole::StaffReply => EventKind::StaffReply,
+                _ => EventKind::StaffNote,
+            };
+            let e = |kind, message| Event {
+                at,
+                kind,
+                actor: "x".into(),
+                detail: "new → in-progress: because".into(),
+                message,
+                outbox: None,
+            };
+            tx.add_event(n, &e(kind, Some(id))).unwrap();
+            // Lines no history shows, between the messages.
+            tx.add_event(n, &e(EventKind::MailOut, None)).unwrap();
+            tx.add_event(n, &e(EventKind::Note, None)).unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    fn ticket_of(tx: &mut Tx<'_>, who: &str) -> TicketId {
+        tx.create_ticket(&NewTicket {
+            subject: "s",
+            ticket_type: "technical",
+            account: None,
+            requester: &Mailbox {
+                name: None,
+                address: Address::parse(who).unwrap(),
+            },
+            at: t("2026-01-01T10:00:00Z"),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn each_side_counts_and_reads_its_own_history() {
+        use MessageRole::*;
+        let mut store = Store::open_in_memory().unwrap();
+        let robot = MailClass::AutoReply("Auto-Submitted: auto-replied".into());
+        // "é" is two bytes: a budget of 6 bytes ends inside the fourth.
+        let long = "ééééé and more";
+        let (n, ids) = store
+            .write(|tx| {
+                let n = ticket_of(tx, "ann@x.example");
+                let ids = thread(
+                    tx,
+                    n,
+                    &[
+                        (Customer, MailClass::Normal, "first"),
+                        (Customer, robot.clone(), "out of office"),
+                        (StaffNote, MailClass::Normal, "internal"),
+                        (StaffReply, MailClass::Normal, "answer"),
+                        (StaffCommands, MailClass::Normal, ""),
+                        (Customer, MailClass::Normal, long),
+                        (Customer, robot.clone(), "away again"),
+                    ],
+                );
+                let change = Event {
+                    at: t("2026-01-02T10:00:00Z"),
+                    kind: EventKind::StatusChange,
+                    actor: "x".into(),
+                    detail: "in-progress → closed: by x".into(),
+                    message: None,
+                    outbox: None,
+                };
+                tx.add_event(n, &change)?;
+                Ok::<_, StoreError>((n, ids))
+            })
+            .unwrap();
+        let r = store.read();
+        // Customer side: first, answer, the long one, the change; staff
+        // side: and the note. Automatic mail, commands and our own lines: none.
+        assert_eq!(r.history_count(n, Side::Customer).unwrap(), 4);
+        assert_eq!(r.history_count(n, Side::Staff).unwrap(), 5);
+        let shown = |side, newest| -> Vec<HistoryKind> {
+            r.history(n, side, newest, 100)
+                .unwrap()
+                .iter()
+                .map(|e| e.shown)
+                .collect()
+        };
+        use HistoryKind as K;
+        assert_eq!(
+            shown(Side::Customer, None),
+            [K::Customer, K::Reply, K::Customer, K::Change]
+        );
+        assert_eq!(
+            shown(Side::Staff, None),
+            [K::Customer, K::Note, K::Reply, K::Customer, K::Change]
+        );
+        assert_eq!(
+            shown(Side::Staff, Some(3)),
+            [K::Reply, K::Customer, K::Change]
+        );
+        // The text is cut to the budget at a character; its size kept.
+        let cut = r.history(n, Side::Customer, Some(2), 7).unwrap();
+        let m = cut[0].message.as_ref().unwrap();
+        assert_eq!((m.id, m.text.as_str()), (ids[5], "ééé"));
+        assert_eq!(m.text_bytes, long.len() as u64);
+        assert_eq!(cut[1].detail, "in-progress → closed: by x");
+        // The newest message before the change; threading's Message-IDs.
+        let newest = r
+            .newest_history_message(n, Side::Customer, 100)
+            .unwrap()
+            .unwrap();
+        assert_eq!(newest.message.unwrap().id, ids[5]);
+        assert_eq!(
+            r.newest_customer_message_id(n).unwrap().as_deref(),
+            Some(format!("m5.{n}.5@customer.example").as_str()),
+            "the robot's newer message is not the customer's"
+        );
+        assert_eq!(
+            r.first_message_id(n).unwrap().as_deref(),
+            Some(format!("m0.{n}.0@customer.example").as_str())
+        );
+    }
+
+    #[test]
+    fn counts_follow_rollbacks_and_merges() {
+        use MessageRole::*;
+        let mut store = Store::open_in_memory().unwrap();
+        let (a, b) = store
+            .write(|tx| {
+                let a = ticket_of(tx, "ann@x.example");
+                let b = ticket_of(tx, "bob@x.example");
+                thread(tx, a, &[(Customer, MailClass::Normal, "a1")]);
+                thread(
+                    tx,
+                    b,
+                    &[
+                        (Customer, MailClass::Normal, "b1"),
+                        (StaffNote, MailClass::Normal, "b-note"),
+                    ],
+                );
+                // Undone: neither the event nor its count stay.
+                let undone = tx.all_or_nothing(|tx| {
+                    thread(tx, a, &[(StaffReply, MailClass::Normal, "undone")]);
+                    Ok(Err::<(), _>("refused"))
+                })?;
+                assert!(undone.is_err());
+                tx.merge_ticket(b, a)?;
+                Ok::<_, StoreError>((a, b))
+            })
+            .unwrap();
+        let r = store.read();
+        let count = |n, side| r.history_count(n, side).unwrap();
+        assert_eq!((count(a, Side::Customer), count(a, Side::Staff)), (2, 3));
+        assert_eq!((count(b, Side::Customer), count(b, Side::Staff)), (0, 0));
+        let texts: Vec<String> = r
+            .history(a, Side::Staff, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.message.unwrap().text)
+            .collect();
+        assert_eq!(texts, ["a1", "b1", "b-note"]);
+    }
+
+    #[test]
+    fn migration_6_files_the_existing_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A database of schema version 4, with one ticket's history.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../../sql/0001_init.sql"),
+            include_str!("../../sql/0002_lifecycle.sql"),
+            include_str!("../../sql/0003_accounts.sql"),
+            include_str!("../../sql/0004_staff.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tickets (id, subject, status, type, requester, created_at, updated_at)
+                 VALUES (1, 's', 'new', 'technical', 'a@x', 1, 1);
+             INSERT INTO messages (id, received_at, source, message_id, content_hash, size, raw,
+                 ticket_id, subject, class, in_reply_to, refs, recipients, body_text, new_text,
+                 quoted_text, attachments, warnings, role)
+             VALUES (1, 1, 's', 'a@x', 'h1', 1, x'00', 1, 's', 'normal', '[]', '[]', '{}', 't', 't', '', '[]', '[]', NULL),
+                    (2, 2, 's', 'b@x', 'h2', 1, x'00', 1, 's', 'auto-reply', '[]', '[]', '{}', 't', 't', '', '[]', '[]', NULL),
+                    (3, 3, 's', 'c@x', 'h3', 1, x'00', 1, 's', 'normal', '[]', '[]', '{}', 't', 't', '', '[]', '[]', 'staff-note'),
+                    (4, 4, 's', 'd@x', 'h4', 1, x'00', 1, 's', 'normal', '[]', '[]', '{}', 't', 't', '', '[]', '[]', 'staff-reply');
+             INSERT INTO events (ticket_id, at, kind, actor, message, detail) VALUES
+                 (1, 1, 'message-in', 'a', 1, ''), (1, 1, 'mail-out', 'p', NULL, ''),
+                 (1, 2, 'message-in', 'a', 2, ''), (1, 3, 'staff-note', 'a', 3, ''),
+                 (1, 4, 'staff-reply', 'a', 4, ''), (1, 5, 'status-change', 'a', NULL, 'x');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let r = store.read();
+        assert_eq!(r.history_count(TicketId(1), Side::Customer).unwrap(), 3);
+        assert_eq!(r.history_count(TicketId(1), Side::Staff).unwrap(), 4);
+        let kinds: Vec<HistoryKind> = r
+            .history(TicketId(1), Side::Staff, None, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.shown)
+            .collect();
+        use HistoryKind as K;
+        assert_eq!(kinds, [K::Customer, K::Note, K::Reply, K::Change]);
+    }
+}
