@@ -22,7 +22,8 @@ use crate::calendar::{Calendar, Span};
 use crate::config::{Config, Language, Staff};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
 use crate::outbox::compose::{
-    self, Desk, HISTORY_TEXT_MAX, Notice, Outgoing, QUOTE_MAX, Recipient, TicketView,
+    self, Desk, HISTORY_FILE_MAX, HISTORY_TEXT_MAX, Notice, Outgoing, QUOTE_MAX, Recipient,
+    TicketView,
 };
 use crate::parse::ParseLimits;
 use crate::store::{
@@ -860,12 +861,14 @@ pub fn view_for(
     extent: Extent,
 ) -> Result<TicketView, StoreError> {
     let total = read.history_count(t.number, side)?;
-    let (limit, text_max) = match extent {
+    let (mut entries, complete) = match extent {
         // One more when a message is skipped: it is among the newest.
-        Extent::Newest(n) => (Some(n + usize::from(skip.is_some())), HISTORY_TEXT_MAX),
-        Extent::Whole { .. } => (None, QUOTE_MAX),
+        Extent::Newest(n) => {
+            let limit = Some(n + usize::from(skip.is_some()));
+            (read.history(t.number, side, limit, HISTORY_TEXT_MAX)?, true)
+        }
+        Extent::Whole { .. } => read.history_within(t.number, side, QUOTE_MAX, HISTORY_FILE_MAX)?,
     };
-    let mut entries = read.history(t.number, side, limit, text_max)?;
     let latest = match entries.iter().rev().find_map(|e| e.message.as_ref()) {
         Some(m) => message_block(cal, m, HISTORY_TEXT_MAX),
         // Only changes among the newest entries: the message before them.
@@ -880,28 +883,9 @@ pub fn view_for(
         entries.retain(|e| e.message.as_ref().is_none_or(|m| m.id != skip));
     }
     let skipped = (before - entries.len()) as u64;
-    let lines = |entries: &[HistoryEntry], max: usize| -> Vec<String> {
-        entries
-            .iter()
-            .filter_map(|e| entry_text(cal, e, max))
-            .collect()
-    };
-    let newest = |n: usize| &entries[entries.len().saturating_sub(n)..];
-    let (shown, attached) = match extent {
-        Extent::Newest(n) => (lines(newest(n), HISTORY_TEXT_MAX), None),
-        Extent::Whole {
-            newest: n,
-            inline_max,
-        } => {
-            let whole = lines(&entries, QUOTE_MAX);
-            let text = whole.join("\n\n");
-            if text.len() as u64 <= inline_max {
-                (whole, None)
-            } else {
-                (lines(newest(n), HISTORY_TEXT_MAX), Some(text + "\n"))
-            }
-        }
-    };
+    // Entries the store left out (beyond HISTORY_FILE_MAX) are older still.
+    let older = total.saturating_sub(entries.len() as u64 + skipped);
+    let (shown, attached) = history_text(cal, &entries, if complete { 0 } else { older }, extent);
     let earlier = total.saturating_sub(shown.len() as u64 + skipped);
     // Thread under the ticket's first message and the newest one of the
     // customer side (a staff member's own Message-ID means nothing there).
@@ -929,6 +913,45 @@ pub fn view_for(
         attached_history: attached,
         references,
     })
+}
+
+/// The history a mail shows inline, entry by entry, and the whole one to
+/// attach when `extent` says so and it is too long to show: `entries` are
+/// all the store read, `left_out` how many older ones it could not.
+fn history_text(
+    cal: &Calendar,
+    entries: &[HistoryEntry],
+    left_out: u64,
+    extent: Extent,
+) -> (Vec<String>, Option<String>) {
+    let lines = |entries: &[HistoryEntry], max: usize| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| entry_text(cal, e, max))
+            .collect()
+    };
+    let newest = |n: usize| &entries[entries.len().saturating_sub(n)..];
+    match extent {
+        Extent::Newest(n) => (lines(newest(n), HISTORY_TEXT_MAX), None),
+        Extent::Whole {
+            newest: n,
+            inline_max,
+        } => {
+            let whole = lines(entries, QUOTE_MAX);
+            let text = whole.join("\n\n");
+            if left_out == 0 && text.len() as u64 <= inline_max {
+                return (whole, None);
+            }
+            let head = match left_out {
+                0 => String::new(),
+                n => format!("[… {n} older entries left out]\n\n"),
+            };
+            (
+                lines(newest(n), HISTORY_TEXT_MAX),
+                Some(format!("{head}{text}\n")),
+            )
+        }
+    }
 }
 
 /// One entry of a history as mails write it; None for a message's entry

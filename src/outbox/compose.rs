@@ -38,6 +38,12 @@ pub const QUOTE_MAX: usize = 32 * 1024;
 /// bytes: `outbox.history_in_mail` entries of it stay a few tens of KB.
 pub const HISTORY_TEXT_MAX: usize = 4 * 1024;
 
+/// The most text of a history the close notice attaches (history.txt), in
+/// bytes: the newest entries, and how many older ones are left out. A
+/// mail much larger would not get through many mail servers, and building
+/// it would take memory in proportion to the thread.
+pub const HISTORY_FILE_MAX: usize = 8 << 20;
+
 /// The longest text we put in a header (a subject, a display name, a file
 /// name), in bytes.
 pub const HEADER_TEXT_MAX: usize = 200;

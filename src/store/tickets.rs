@@ -520,9 +520,26 @@ impl Reader<'_> {
         text_max: usize,
     ) -> Result<Vec<HistoryEntry>> {
         let limit = newest.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let mut out = self.history_rows(&history_sql(side, false), ticket, limit, text_max)?;
+        let sql = history_sql(side, false);
+        let (mut out, _) = self.history_rows(&sql, ticket, limit, text_max, usize::MAX)?;
         out.reverse();
         Ok(out)
+    }
+
+    /// As much of `side`'s history of the ticket as `budget` bytes of text
+    /// hold, the newest entries, oldest first; and whether that is all of
+    /// it. Memory stays within the budget however long the thread.
+    pub fn history_within(
+        &self,
+        ticket: TicketId,
+        side: Side,
+        text_max: usize,
+        budget: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool)> {
+        let sql = history_sql(side, false);
+        let (mut out, complete) = self.history_rows(&sql, ticket, i64::MAX, text_max, budget)?;
+        out.reverse();
+        Ok((out, complete))
     }
 
     /// The newest message of `side`'s history of the ticket. Walks back
@@ -533,18 +550,23 @@ impl Reader<'_> {
         side: Side,
         text_max: usize,
     ) -> Result<Option<HistoryEntry>> {
+        let sql = history_sql(side, true);
         Ok(self
-            .history_rows(&history_sql(side, true), ticket, 1, text_max)?
+            .history_rows(&sql, ticket, 1, text_max, usize::MAX)?
+            .0
             .pop())
     }
 
+    /// The rows of a history query, newest first, until `budget` bytes of
+    /// text are read (then false: there was more).
     fn history_rows(
         &self,
         sql: &str,
         ticket: TicketId,
         limit: i64,
         text_max: usize,
-    ) -> Result<Vec<HistoryEntry>> {
+        budget: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool)> {
         let chars = i64::try_from(text_max).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(params![ticket.0, limit, chars], |r| {
@@ -578,12 +600,19 @@ impl Reader<'_> {
             ))
         })?;
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         for row in rows {
             let (at, kind, shown, detail, message) = row?;
+            bytes = bytes
+                .saturating_add(detail.len())
+                .saturating_add(message.as_ref().map_or(0, |m| m.text.len()));
+            if bytes > budget {
+                return Ok((out, false));
+            }
             let kind = EventKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind:?}")))?;
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind \"{kind}\"")))?;
             let shown = HistoryKind::parse(&shown)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown history entry {shown:?}")))?;
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown history entry \"{shown}\"")))?;
             out.push(HistoryEntry {
                 at: from_ts(at),
                 kind,
@@ -592,7 +621,7 @@ impl Reader<'_> {
                 message,
             });
         }
-        Ok(out)
+        Ok((out, true))
     }
 
     /// Up to `limit` of the ticket's participants whose address failed for
@@ -849,6 +878,11 @@ mod tests {
         assert_eq!((m.id, m.text.as_str()), (ids[5], "ééé"));
         assert_eq!(m.text_bytes, long.len() as u64);
         assert_eq!(cut[1].detail, "in-progress → closed: by x");
+        // Within a budget of text: the newest entries that fit, and "more".
+        let (part, complete) = r.history_within(n, Side::Customer, 100, 30).unwrap();
+        assert_eq!((part.len(), part[0].shown, complete), (1, K::Change, false));
+        let (all, complete) = r.history_within(n, Side::Customer, 100, 1 << 20).unwrap();
+        assert_eq!((all.len(), complete), (4, true));
         // The newest message before the change; threading's Message-IDs.
         let newest = r
             .newest_history_message(n, Side::Customer, 100)
