@@ -837,8 +837,8 @@ pub enum Extent {
     Newest(usize),
     /// All of it, for the close notice: inline up to `inline_max` bytes
     /// (`outbox.close_history_inline`), else attached as history.txt with
-    /// the newest `newest` entries inline. Reads the whole thread, once per
-    /// close.
+    /// the newest `newest` entries inline. Reads the thread (at most
+    /// `HISTORY_FILE_MAX` of its text), once per close.
     Whole { newest: usize, inline_max: u64 },
 }
 
