@@ -21,10 +21,14 @@ use crate::apply::{self, AnswerRules};
 use crate::calendar::{Calendar, Span};
 use crate::config::{Config, Language, Staff};
 use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
-use crate::outbox::compose::{self, Desk, Notice, Outgoing, Recipient, TicketView};
+use crate::outbox::compose::{
+    self, Desk, HISTORY_FILE_MAX, HISTORY_TEXT_MAX, Notice, Outgoing, QUOTE_MAX, Recipient,
+    TicketView,
+};
 use crate::parse::ParseLimits;
 use crate::store::{
-    Event, EventKind, MessageRole, QueuedMail, Reader, StoreError, Ticket, Timers, Tx,
+    Event, EventKind, HistoryEntry, HistoryKind, HistoryMessage, MessageRole, QueuedMail, Reader,
+    StoreError, Ticket, Timers, Tx,
 };
 use crate::template::span_words;
 use crate::types::{Address, Mailbox, MatchOptions, Status, TicketId};
@@ -53,6 +57,11 @@ pub struct Settings<'a> {
     pub limits: ParseLimits,
     /// `intake.max_recipients`: customer-side addresses per mail, at most.
     pub max_recipients: usize,
+    /// `outbox.history_in_mail`: the history entries a mail carries.
+    pub history_in_mail: usize,
+    /// `outbox.close_history_inline`: the longest history the close notice
+    /// carries inline, in bytes.
+    pub close_history_inline: u64,
 }
 
 /// Who on a ticket gets the customer side's mail: the requester, the
@@ -135,6 +144,20 @@ impl<'a> Settings<'a> {
                 max_parts: config.intake.max_mime_parts,
             },
             max_recipients: config.intake.max_recipients as usize,
+            history_in_mail: config.outbox.history_in_mail,
+            close_history_inline: config.outbox.close_history_inline,
+        }
+    }
+
+    /// How much history mail of `kind` carries: the close notice all of it.
+    pub fn extent(&self, kind: &str) -> Extent {
+        if kind == "closed" {
+            Extent::Whole {
+                newest: self.history_in_mail,
+                inline_max: self.close_history_inline,
+            }
+        } else {
+            Extent::Newest(self.history_in_mail)
         }
     }
 
@@ -654,8 +677,9 @@ fn notify(
     fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
-    let view = view(&tx.read(), s.calendar, t)?;
-    let seq = tx.read().event_count(t.number)?;
+    let extent = s.extent(kind);
+    let view = view_for(&tx.read(), s.calendar, t, Side::Customer, None, extent)?;
+    let seq = tx.read().last_event_id(t.number)?;
     let mut queued = Vec::new();
     let mut skipped = Vec::new();
 
@@ -708,7 +732,7 @@ fn notify(
         skipped.push(line);
     } else {
         // The staff side sees its internal notes in the history too.
-        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None)?;
+        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None, extent)?;
         let cause = format!("{seq}|staff");
         let id = queue(
             tx,
@@ -864,11 +888,26 @@ pub fn note(
     )
 }
 
-/// What a notice shows of ticket `t` to `side`: its details, the newest
+/// How much of a ticket's history a mail carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The newest entries, this many (`outbox.history_in_mail`): every
+    /// mail but the close notice. Reads only those entries.
+    Newest(usize),
+    /// All of it, for the close notice: inline up to `inline_max` bytes
+    /// (`outbox.close_history_inline`), else attached as history.txt with
+    /// the newest `newest` entries inline. Reads the thread (at most
+    /// `HISTORY_FILE_MAX` of its text), once per close.
+    Whole { newest: usize, inline_max: u64 },
+}
+
+/// What a mail shows of ticket `t` to `side`: its details, the newest
 /// message from a person, and the history — the messages people wrote
 /// (customers, and staff replies as relayed) and the status and type
-/// changes, oldest first. Staff notes appear only on the staff side;
-/// automatic messages, mail we sent and postdesk's own notes stay out.
+/// changes, oldest first, as much of it as `extent` says, with the count of
+/// the entries left out. Staff notes appear only on the staff side;
+/// automatic messages, mail we sent and postdesk's own notes stay out (the
+/// store records which entry each side sees, see `store::HistoryKind`).
 /// `skip` leaves one message out of the history (the one a mail shows on
 /// top). Language-neutral: times in the desk's zone, status and type by
 /// their names.
@@ -878,72 +917,47 @@ pub fn view_for(
     t: &Ticket,
     side: Side,
     skip: Option<i64>,
+    extent: Extent,
 ) -> Result<TicketView, StoreError> {
-    let messages = read.ticket_messages(t.number)?;
-    let events = read.events(t.number)?;
-    let visible = |m: &crate::store::StoredMessage| match m.role {
-        MessageRole::Customer => !m.class.is_automatic(),
-        MessageRole::StaffReply => true,
-        MessageRole::StaffNote => side == Side::Staff,
-        MessageRole::StaffCommands | MessageRole::StaffRefused | MessageRole::StaffAuto => false,
-    };
-    let from = |m: &crate::store::StoredMessage| {
-        let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
-        match (m.role, staff, &m.from_name, &m.from) {
-            (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
-            (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
-            (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
-            (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
-                format!("{name} <{addr}>")
-            }
-            (_, _, _, Some(addr)) => addr.clone(),
-            _ => "?".to_string(),
+    let total = read.history_count(t.number, side)?;
+    let (mut entries, complete) = match extent {
+        // One more when a message is skipped: it is among the newest.
+        Extent::Newest(n) => {
+            let limit = Some(n + usize::from(skip.is_some()));
+            (read.history(t.number, side, limit, HISTORY_TEXT_MAX)?, true)
         }
+        Extent::Whole { .. } => read.history_within(t.number, side, QUOTE_MAX, HISTORY_FILE_MAX)?,
     };
-    let block = |m: &crate::store::StoredMessage| {
-        format!(
-            "{}  {}\n{}",
-            cal.format(m.received_at),
-            from(m),
-            indent(m.text())
-        )
+    let latest = match entries.iter().rev().find_map(|e| e.message.as_ref()) {
+        Some(m) => message_block(cal, m, HISTORY_TEXT_MAX),
+        // Only changes among the newest entries: the message before them.
+        None => read
+            .newest_history_message(t.number, side, HISTORY_TEXT_MAX)?
+            .and_then(|e| e.message)
+            .map(|m| message_block(cal, &m, HISTORY_TEXT_MAX))
+            .unwrap_or_default(),
     };
-    let mut history = Vec::new();
-    for e in &events {
-        let line = match e.kind {
-            EventKind::MessageIn | EventKind::StaffReply | EventKind::StaffNote => e
-                .message
-                .filter(|id| Some(*id) != skip)
-                .and_then(|id| messages.iter().find(|m| m.id == id))
-                .filter(|m| visible(m))
-                .map(block),
-            EventKind::StatusChange => Some(format!(
-                "{}  status: {}",
-                cal.format(e.at),
-                arrow(&e.detail)
-            )),
-            EventKind::TypeChange => {
-                Some(format!("{}  type: {}", cal.format(e.at), arrow(&e.detail)))
-            }
-            EventKind::MailOut | EventKind::Note => None,
-        };
-        history.extend(line);
+    let before = entries.len();
+    if let Some(skip) = skip {
+        entries.retain(|e| e.message.as_ref().is_none_or(|m| m.id != skip));
     }
-    let people: Vec<_> = messages.iter().filter(|m| visible(m)).collect();
-    let latest = people.last().map(|m| block(m)).unwrap_or_default();
+    let skipped = (before - entries.len()) as u64;
+    // Entries the store left out (beyond HISTORY_FILE_MAX) are older still.
+    let older = total.saturating_sub(entries.len() as u64 + skipped);
+    let (shown, attached) = history_text(cal, &entries, if complete { 0 } else { older }, extent);
+    let earlier = total.saturating_sub(shown.len() as u64 + skipped);
     // Thread under the ticket's first message and the newest one of the
     // customer side (a staff member's own Message-ID means nothing there).
-    let customer_side: Vec<_> = people
-        .iter()
-        .filter(|m| m.role == MessageRole::Customer)
-        .collect();
     let mut references: Vec<String> = Vec::new();
-    for m in [messages.first(), customer_side.last().map(|m| **m)]
-        .into_iter()
-        .flatten()
+    for id in [
+        read.first_message_id(t.number)?,
+        read.newest_customer_message_id(t.number)?,
+    ]
+    .into_iter()
+    .flatten()
     {
-        if !references.contains(&m.message_id) {
-            references.push(m.message_id.clone());
+        if !references.contains(&id) {
+            references.push(id);
         }
     }
     Ok(TicketView {
@@ -953,14 +967,92 @@ pub fn view_for(
         ticket_type: t.ticket_type.clone(),
         created: cal.format(t.created),
         latest,
-        history: history.join("\n\n"),
+        history: shown.join("\n\n"),
+        earlier,
+        attached_history: attached,
         references,
     })
 }
 
-/// [`view_for`] the customer side, with the whole history.
-pub fn view(read: &Reader<'_>, cal: &Calendar, t: &Ticket) -> Result<TicketView, StoreError> {
-    view_for(read, cal, t, Side::Customer, None)
+/// The history a mail shows inline, entry by entry, and the whole one to
+/// attach when `extent` says so and it is too long to show: `entries` are
+/// all the store read, `left_out` how many older ones it could not.
+fn history_text(
+    cal: &Calendar,
+    entries: &[HistoryEntry],
+    left_out: u64,
+    extent: Extent,
+) -> (Vec<String>, Option<String>) {
+    let lines = |entries: &[HistoryEntry], max: usize| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| entry_text(cal, e, max))
+            .collect()
+    };
+    let newest = |n: usize| &entries[entries.len().saturating_sub(n)..];
+    match extent {
+        Extent::Newest(n) => (lines(newest(n), HISTORY_TEXT_MAX), None),
+        Extent::Whole {
+            newest: n,
+            inline_max,
+        } => {
+            let whole = lines(entries, QUOTE_MAX);
+            let text = whole.join("\n\n");
+            if left_out == 0 && text.len() as u64 <= inline_max {
+                return (whole, None);
+            }
+            let head = match left_out {
+                0 => String::new(),
+                n => format!("[… {n} older entries left out]\n\n"),
+            };
+            (
+                lines(newest(n), HISTORY_TEXT_MAX),
+                Some(format!("{head}{text}\n")),
+            )
+        }
+    }
+}
+
+/// One entry of a history as mails write it; None for a message's entry
+/// whose message is not on the ticket.
+fn entry_text(cal: &Calendar, e: &HistoryEntry, max: usize) -> Option<String> {
+    match e.shown {
+        HistoryKind::Change => {
+            let what = if e.kind == EventKind::TypeChange {
+                "type"
+            } else {
+                "status"
+            };
+            Some(format!(
+                "{}  {what}: {}",
+                cal.format(e.at),
+                arrow(&e.detail)
+            ))
+        }
+        _ => e.message.as_ref().map(|m| message_block(cal, m, max)),
+    }
+}
+
+/// A message in a history: when, who, and its text four spaces in, at
+/// most `max` bytes of it.
+fn message_block(cal: &Calendar, m: &HistoryMessage, max: usize) -> String {
+    let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
+    let from = match (m.role, staff, &m.from_name, &m.from) {
+        (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
+        (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
+        (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
+        (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
+            format!("{name} <{addr}>")
+        }
+        (_, _, _, Some(addr)) => addr.clone(),
+        _ => "?".to_string(),
+    };
+    let text = compose::shorten_known(&m.text, max, m.text_bytes);
+    format!(
+        "{}  {from}\n{}",
+        cal.format(m.received_at),
+        compose::indent_by(&text, "    ")
+    )
 }
 
 /// The `a → b` part of a change's detail (`a → b: why`).
@@ -968,9 +1060,10 @@ fn arrow(detail: &str) -> &str {
     detail.split_once(": ").map_or(detail, |(a, _)| a)
 }
 
-/// A stored text in a history: four spaces in.
+/// A customer's text as a mail quotes it: four spaces in, at most
+/// [`QUOTE_MAX`] bytes of it (then the mark).
 pub fn indent(text: &str) -> String {
-    compose::indent_by(text, "    ")
+    compose::indent_by(&compose::shorten(text, QUOTE_MAX), "    ")
 }
 
 #[cfg(test)]
@@ -1078,6 +1171,131 @@ mod tests {
             "{}",
             last.detail
         );
+    }
+
+    /// Stores message `text` on ticket `n` with its history event, as the
+    /// customer's or (with a role) the staff side's.
+    fn message(tx: &mut Tx<'_>, n: TicketId, text: &str, role: Option<MessageRole>) -> i64 {
+        let inbound = crate::parse::Inbound {
+            message_id: format!("{}@customer.example", text.replace(' ', "-")),
+            content_hash: text.to_string(),
+            new_text: text.to_string(),
+            from: Some(Mailbox {
+                name: Some("Ann".into()),
+                address: Address::parse("ann@x.example").unwrap(),
+            }),
+            ..Default::default()
+        };
+        let at = t("2026-11-16T10:00:00+01:00");
+        let id = tx
+            .insert_message(&crate::store::NewMessage {
+                raw: b"raw",
+                inbound: &inbound,
+                source: "test",
+                ticket: Some(n),
+                received_at: at,
+            })
+            .unwrap();
+        if let Some(role) = role {
+            tx.set_message_role(id, role, Some(text), Some("Bob"))
+                .unwrap();
+        }
+        let e = Event {
+            at,
+            kind: EventKind::MessageIn,
+            actor: "ann@x.example".into(),
+            detail: String::new(),
+            message: Some(id),
+            outbox: None,
+        };
+        tx.add_event(n, &e).unwrap();
+        id
+    }
+
+    #[test]
+    fn mails_carry_the_newest_entries_of_their_sides_history() {
+        let cal = Config::from_toml(
+            "[calendar]\ntimezone = \"Europe/Paris\"",
+            "t",
+            std::path::Path::new("/"),
+        )
+        .unwrap()
+        .calendar;
+        let mut store = Store::open_in_memory().unwrap();
+        let ann = Mailbox {
+            name: None,
+            address: Address::parse("ann@x.example").unwrap(),
+        };
+        // Twelve messages; a staff note after the sixth, a change after the ninth.
+        let (n, last) = store
+            .write(|tx| {
+                let n = tx.create_ticket(&NewTicket {
+                    subject: "s",
+                    ticket_type: "technical",
+                    account: None,
+                    requester: &ann,
+                    at: t("2026-11-16T10:00:00+01:00"),
+                })?;
+                let mut last = 0;
+                for i in 0..12 {
+                    last = message(tx, n, &format!("message {i}"), None);
+                    if i == 5 {
+                        message(tx, n, "secret note", Some(MessageRole::StaffNote));
+                    }
+                    if i == 8 {
+                        let change = Event {
+                            at: t("2026-11-16T11:00:00+01:00"),
+                            kind: EventKind::StatusChange,
+                            actor: "x".into(),
+                            detail: "new → in-progress: a reply".into(),
+                            message: None,
+                            outbox: None,
+                        };
+                        tx.add_event(n, &change)?;
+                    }
+                }
+                Ok::<_, StoreError>((n, last))
+            })
+            .unwrap();
+        let r = store.read();
+        let ticket = r.ticket(n).unwrap().unwrap();
+        let view = |side, skip, extent| view_for(&r, &cal, &ticket, side, skip, extent).unwrap();
+        let has = |v: &TicketView, what: &str| v.history.contains(what);
+
+        // The customer side: the newest three of its 13 entries.
+        let v = view(Side::Customer, None, Extent::Newest(3));
+        assert!(
+            has(&v, "message 9") && has(&v, "message 11"),
+            "{}",
+            v.history
+        );
+        assert!(!has(&v, "message 8") && !has(&v, "in-progress"));
+        assert_eq!(v.earlier, 10);
+        assert!(v.latest.contains("message 11"), "{}", v.latest);
+        assert_eq!(
+            v.references,
+            ["message-0@customer.example", "message-11@customer.example"]
+        );
+        // The staff side (14 entries), the message on top left out of it.
+        let v = view(Side::Staff, Some(last), Extent::Newest(3));
+        assert!(has(&v, "status: new → in-progress") && has(&v, "message 10"));
+        assert!(!has(&v, "message 11"), "shown on top: {}", v.history);
+        assert_eq!(v.earlier, 10);
+        // The close notice: all of it inline, the note for staff only…
+        let whole = |inline_max| Extent::Whole {
+            newest: 3,
+            inline_max,
+        };
+        let v = view(Side::Customer, None, whole(1 << 20));
+        assert!(has(&v, "message 0") && has(&v, "message 11"));
+        assert!(!has(&v, "secret note"), "{}", v.history);
+        assert_eq!((v.earlier, v.attached_history.is_none()), (0, true));
+        // …or attached when longer than the cap, the newest inline.
+        let v = view(Side::Staff, None, whole(100));
+        let file = v.attached_history.as_deref().unwrap();
+        assert!(file.contains("message 0") && file.contains("Bob (staff, internal note)"));
+        assert!(!has(&v, "message 8") && has(&v, "message 11"));
+        assert_eq!(v.earlier, 11);
     }
 
     fn opened_then_check(

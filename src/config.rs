@@ -464,6 +464,12 @@ pub struct Outbox {
     pub max_attempts: u32,
     pub retry_initial: Duration,
     pub retry_max: Duration,
+    /// History entries a mail about a ticket carries (the newest); the
+    /// mail says how many earlier ones it leaves out.
+    pub history_in_mail: usize,
+    /// The longest whole history the close notice carries inline, in
+    /// bytes; a longer one goes as the attachment history.txt.
+    pub close_history_inline: u64,
 }
 
 // ---------------------------------------------------------------------------
@@ -678,6 +684,8 @@ struct RawOutbox {
     max_attempts: Option<i64>,
     retry_initial: Option<String>,
     retry_max: Option<String>,
+    history_in_mail: Option<i64>,
+    close_history_inline: Option<String>,
 }
 
 const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
@@ -2158,6 +2166,12 @@ impl<'a> Loader<'a> {
         let max_attempts = self.int("outbox.max_attempts", r.max_attempts, 12, 1..=1000);
         let retry_initial = self.duration("outbox.retry_initial", r.retry_initial.as_deref(), "1m");
         let retry_max = self.duration("outbox.retry_max", r.retry_max.as_deref(), "6h");
+        let history_in_mail = self.int("outbox.history_in_mail", r.history_in_mail, 10, 0..=1000);
+        let close_history_inline = self.size(
+            "outbox.close_history_inline",
+            r.close_history_inline.as_deref(),
+            "64KB",
+        );
         if let (Some(initial), Some(max)) = (retry_initial, retry_max) {
             self.check(
                 initial <= max,
@@ -2172,6 +2186,8 @@ impl<'a> Loader<'a> {
             max_attempts: max_attempts?,
             retry_initial: retry_initial?,
             retry_max: retry_max?,
+            history_in_mail: history_in_mail?,
+            close_history_inline: close_history_inline?,
         })
     }
 }
@@ -2664,6 +2680,8 @@ impl Outbox {
             max_attempts: Some(i64::from(self.max_attempts)),
             retry_initial: Some(format_duration(self.retry_initial)),
             retry_max: Some(format_duration(self.retry_max)),
+            history_in_mail: Some(i64::try_from(self.history_in_mail).unwrap_or(i64::MAX)),
+            close_history_inline: Some(format_size(self.close_history_inline)),
         }
     }
 }
@@ -2792,6 +2810,8 @@ mod tests {
             max_attempts: 12,
             retry_initial: Duration::from_secs(60),
             retry_max: Duration::from_secs(6 * 3600),
+            history_in_mail: 10,
+            close_history_inline: 64 * 1024,
         }
     }
 
@@ -3095,6 +3115,8 @@ mod tests {
             ("[outbox]\nmax_attempts = 0", "outbox.max_attempts", 2, "must be 1-1000"),
             ("[outbox]\nretry_initial = \"7h\"", "outbox.retry_initial", 2, "must not exceed outbox.retry_max (6h)"),
             ("[outbox]\nretry_max = \"0s\"", "outbox.retry_max", 2, "greater than zero"),
+            ("[outbox]\nhistory_in_mail = -1", "outbox.history_in_mail", 2, "must be 0-1000"),
+            ("[outbox]\nclose_history_inline = \"0KB\"", "outbox.close_history_inline", 2, "greater than zero"),
             ("[intake]\nreopen_window = \"a month\"", "intake.reopen_window", 2, "\"30d\" or \"30 days\""),
             ("[intake]\nreopen_window = 5", "intake.reopen_window", 2, "0 (never reopen)"),
             ("[intake]\nreopen_window = \"3 business days\"", "intake.reopen_window", 2, "invalid duration"),

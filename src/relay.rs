@@ -101,6 +101,7 @@ pub fn to_staff(
         &t,
         Side::Staff,
         shown.map(|m| m.message),
+        s.extent("staff-notify"),
     )?;
     let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
     let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
@@ -163,7 +164,7 @@ pub fn to_staff(
             .unwrap_or_else(|| m.from.address.to_string()),
         (_, None) => s.desk.name.to_string(),
     };
-    let seq = tx.read().event_count(n)?;
+    let seq = tx.read().last_event_id(n)?;
     let cause = format!("{}|{}|{seq}", why.label(), shown.map_or(0, |m| m.message));
     let mail = compose::staff_notify(
         &s.desk,
@@ -259,6 +260,7 @@ pub fn to_customer(
         &t,
         Side::Customer,
         Some(reply.message),
+        s.extent("relay"),
     )?;
     let lang = change::customer_language(&tx.read(), s, &t)?;
     let files = if reply.attachments.is_empty() {
@@ -560,17 +562,15 @@ fn assignee_line(s: &Settings<'_>, t: &Ticket) -> String {
     }
 }
 
-/// The ticket's participants that are failing, one per line.
+/// The most failing participants a staff notification lists.
+const FAILING_SHOWN: usize = 20;
+
+/// The ticket's participants that are failing, one per line (the first
+/// [`FAILING_SHOWN`]).
 fn failing_lines(tx: &Tx<'_>, t: &Ticket) -> Result<String, StoreError> {
-    let people: Vec<Address> = tx
-        .read()
-        .participants(t.number)?
-        .into_iter()
-        .map(|(m, _)| m.address)
-        .collect();
     Ok(tx
         .read()
-        .failing(&people)?
+        .failing_participants(t.number, FAILING_SHOWN)?
         .iter()
         .map(|f| {
             format!(

@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "created",
             "latest",
             "history",
+            "earlier",
+            "number",
             "since",
             "elapsed",
             "close_at",
@@ -59,6 +61,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "created",
             "latest",
             "history",
+            "earlier",
             "elapsed",
             "by",
             "reason",
@@ -72,6 +75,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "by_operator",
             "can_reopen",
             "cannot_reopen",
+            "history_whole",
+            "history_attached",
         ],
     ),
     (
@@ -88,6 +93,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "created",
             "latest",
             "history",
+            "earlier",
+            "number",
             "change",
             "by",
             "reason",
@@ -111,6 +118,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "type",
             "created",
             "history",
+            "earlier",
+            "number",
             "customer",
             "message",
             "account",
@@ -134,8 +143,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "relay",
         &[
-            "service", "address", "ticket", "token", "subject", "created", "history", "staff",
-            "message",
+            "service", "address", "ticket", "token", "subject", "created", "history", "earlier",
+            "staff", "message",
             // flag: the staff text has no signature of its own, so the
             // staff member's name signs it
             "sign",

@@ -8,6 +8,14 @@
 //! relay of a staff reply is a person's mail and carries neither. Every
 //! mail, relays included, carries `X-Postdesk-Loop: <support address>`, by
 //! which the screen knows our own mail when it comes back.
+//!
+//! What a customer wrote is shortened wherever an automatic mail quotes it
+//! ([`QUOTE_MAX`], [`HISTORY_TEXT_MAX`]) and wherever it lands in a header
+//! of ours ([`HEADER_TEXT_MAX`]: a 1 MB Subject, a name, a file name), cut
+//! at a character with a visible mark, `[… shortened, 24 MB in all]`: a
+//! receipt must not carry a 24 MB message back, nor a notice a 1 MB subject.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
@@ -20,6 +28,68 @@ use crate::screen::LOOP_HEADER;
 use crate::template::Templates;
 use crate::thread::Token;
 use crate::types::{Address, Audience, Mailbox, Status, TicketId};
+
+/// The longest text of a customer's message an automatic mail quotes (a
+/// receipt, a confirmation request, the message on top of a staff
+/// notification), in bytes.
+pub const QUOTE_MAX: usize = 32 * 1024;
+
+/// The longest text of one message in the history a mail carries, in
+/// bytes: `outbox.history_in_mail` entries of it stay a few tens of KB.
+pub const HISTORY_TEXT_MAX: usize = 4 * 1024;
+
+/// The most text of a history the close notice attaches (history.txt), in
+/// bytes: the newest entries, and how many older ones are left out. A
+/// mail much larger would not get through many mail servers, and building
+/// it would take memory in proportion to the thread.
+pub const HISTORY_FILE_MAX: usize = 8 << 20;
+
+/// The longest text we put in a header (a subject, a display name, a file
+/// name), in bytes.
+pub const HEADER_TEXT_MAX: usize = 200;
+
+/// `text`, at most `max` bytes of it, cut at a character and marked
+/// (`[… shortened, 24 MB in all]`, on a line of its own) when cut.
+pub fn shorten(text: &str, max: usize) -> Cow<'_, str> {
+    shorten_known(text, max, text.len() as u64)
+}
+
+/// [`shorten`] for a text that may itself be the start of a longer one,
+/// `total` bytes in all (a text the store cut already): marked when
+/// anything of the whole is left out.
+pub fn shorten_known(text: &str, max: usize, total: u64) -> Cow<'_, str> {
+    cut_with_mark(text, max, total, "\n")
+}
+
+/// `text` at most `max` bytes, cut at a character; `mark_before` goes
+/// between what is kept and the mark.
+fn cut_with_mark<'t>(text: &'t str, max: usize, total: u64, mark_before: &str) -> Cow<'t, str> {
+    if text.len() <= max && total <= text.len() as u64 {
+        return Cow::Borrowed(text);
+    }
+    let kept = text[..text.floor_char_boundary(max)].trim_end();
+    let total = total.max(text.len() as u64);
+    Cow::Owned(format!(
+        "{kept}{mark_before}[… shortened, {} in all]",
+        size_words(total)
+    ))
+}
+
+/// A size as people read it: `900 bytes`, `1.5 KB`, `24 MB` (1 KB = 1024
+/// bytes, as in the config).
+pub fn size_words(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    let Some((unit, per)) = UNITS.into_iter().find(|(_, per)| bytes >= *per) else {
+        return format!("{bytes} bytes");
+    };
+    let n = bytes as f64 / per as f64;
+    let text = if n < 10.0 {
+        format!("{n:.1}")
+    } else {
+        format!("{n:.0}")
+    };
+    format!("{} {unit}", text.strip_suffix(".0").unwrap_or(&text))
+}
 
 /// Who the desk is, for every mail it writes.
 #[derive(Clone, Copy)]
@@ -83,8 +153,8 @@ pub fn receipt(
             ("address", desk.address.as_str()),
             ("ticket", &format!("#{n}")),
             ("token", &desk.token.format(n)),
-            ("subject", &inbound.subject),
-            ("message", &indent(&inbound.new_text)),
+            ("subject", &shorten(&inbound.subject, HEADER_TEXT_MAX)),
+            ("message", &quoted(&inbound.new_text)),
         ],
     );
     let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &inbound.content_hash);
@@ -134,11 +204,12 @@ pub fn answer(
     now: DateTime<Utc>,
 ) -> Outgoing {
     let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
+    let their_subject = shorten(&inbound.subject, HEADER_TEXT_MAX);
     let mut all: Vec<(&str, &str)> = vec![
         ("name", &name),
         ("service", desk.name),
         ("address", desk.address.as_str()),
-        ("subject", &inbound.subject),
+        ("subject", &their_subject),
     ];
     all.extend_from_slice(vars);
     let body = desk.templates.render(lang, kind, &all);
@@ -183,10 +254,33 @@ pub struct TicketView {
     pub ticket_type: String,
     pub created: String,
     pub latest: String,
+    /// The newest entries of the history (all of it for a close notice
+    /// under `outbox.close_history_inline`).
     pub history: String,
+    /// How many older entries `history` leaves out (0: none).
+    pub earlier: u64,
+    /// The whole history, for the close notice to attach as history.txt
+    /// when it is too long to carry inline.
+    pub attached_history: Option<String>,
     /// Message-IDs to thread under, oldest first (the ticket's first and
     /// newest messages).
     pub references: Vec<String>,
+}
+
+/// The template fields every mail about a ticket has for its history:
+/// `history`, `earlier` (the count of entries left out, a flag), `number`
+/// (the bare ticket number, for `postdesk ticket show N`).
+fn history_vars(v: &TicketView) -> [(&'static str, String); 3] {
+    let earlier = if v.earlier > 0 {
+        v.earlier.to_string()
+    } else {
+        String::new()
+    };
+    [
+        ("history", v.history.clone()),
+        ("earlier", earlier),
+        ("number", v.number.to_string()),
+    ]
 }
 
 /// Who a notice goes to: one person of the customer side, or the staff
@@ -227,23 +321,28 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
             "yes",
         ),
     };
+    let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
+    let attached = v.attached_history.is_some();
     let common = [
         ("name", name),
         ("service", desk.name.to_string()),
         ("address", desk.address.to_string()),
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
-        ("subject", v.subject.clone()),
+        ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
         ("status", v.status.to_string()),
         ("type", v.ticket_type.clone()),
         ("created", v.created.clone()),
         ("latest", v.latest.clone()),
-        ("history", v.history.clone()),
         ("to_customer", to_customer.to_string()),
         ("to_staff", to_staff.to_string()),
+        ("history_attached", yes(attached)),
+        ("history_whole", yes(!attached && v.earlier == 0)),
     ];
+    let history = history_vars(v);
     let vars: Vec<(&str, &str)> = common
         .iter()
+        .chain(history.iter())
         .chain(n.fields.iter())
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
@@ -271,6 +370,9 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
             .in_reply_to(last.clone())
             .references(references.clone());
     }
+    if let Some(whole) = &v.attached_history {
+        builder = builder.attachment("text/plain; charset=utf-8", "history.txt", whole.clone());
+    }
     let raw = builder.write_to_vec().unwrap_or_default();
     Outgoing {
         kind: n.kind,
@@ -285,17 +387,18 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
 
 /// The fields every mail about a ticket gives its template.
 fn ticket_vars(desk: &Desk<'_>, v: &TicketView) -> Vec<(&'static str, String)> {
-    vec![
+    let mut vars = vec![
         ("service", desk.name.to_string()),
         ("address", desk.address.to_string()),
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
-        ("subject", v.subject.clone()),
+        ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
         ("status", v.status.to_string()),
         ("type", v.ticket_type.clone()),
         ("created", v.created.clone()),
-        ("history", v.history.clone()),
-    ]
+    ];
+    vars.extend(history_vars(v));
+    vars
 }
 
 /// A staff notification: a customer's message (new ticket, reply, reopen),
@@ -473,9 +576,10 @@ pub fn re(subject: &str) -> String {
     }
 }
 
-/// The customer's text, quoted the way our mails quote it.
+/// The customer's text, quoted the way our mails quote it (two spaces in),
+/// at most [`QUOTE_MAX`] bytes of it.
 pub fn quoted(text: &str) -> String {
-    indent(text)
+    indent_by(&shorten(text, QUOTE_MAX), "  ")
 }
 
 /// What every automatic mail is made of.
@@ -558,17 +662,15 @@ fn mailbox(m: &Mailbox) -> mail_builder::headers::address::Address<'static> {
 }
 
 /// Header text on one line: a CR or LF in a decoded subject must not become
-/// a line break in ours.
+/// a line break in ours. At most [`HEADER_TEXT_MAX`] bytes of it, and the
+/// mark when cut.
 fn one_line(s: &str) -> String {
-    s.split(|c: char| c.is_control())
+    let line = s
+        .split(|c: char| c.is_control())
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The customer's text, quoted for the receipt.
-fn indent(text: &str) -> String {
-    indent_by(text, "  ")
+        .join(" ");
+    cut_with_mark(&line, HEADER_TEXT_MAX, line.len() as u64, " ").into_owned()
 }
 
 /// `text` with `prefix` before each non-empty line; "(no text)" for none.
@@ -692,6 +794,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             created: "2026-11-16 10:00 CET".into(),
             latest: "LATEST-TEXT".into(),
             history: "HISTORY-TEXT".into(),
+            earlier: 0,
+            attached_history: None,
             references: vec![
                 "first@customer.example".into(),
                 "last@customer.example".into(),
@@ -888,6 +992,77 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             assert!(raw.contains("X-Postdesk-Loop: support@desk.example"));
             assert!(!raw.contains("Auto-Submitted"));
         }
+    }
+
+    #[test]
+    fn shortening_cuts_at_a_character_and_says_how_much_there_was() {
+        // "é" is two bytes: 5 bytes end inside the third one.
+        assert_eq!(shorten("ééé", 5), "éé\n[… shortened, 6 bytes in all]");
+        assert_eq!(shorten("ééé", 6), "ééé", "whole: no mark");
+        assert_eq!(
+            shorten_known("ééé", 100, 1 << 20),
+            "ééé\n[… shortened, 1 MB in all]",
+            "a text the store cut already"
+        );
+        for (bytes, words) in [
+            (900, "900 bytes"),
+            (1536, "1.5 KB"),
+            (24 << 20, "24 MB"),
+            (3 << 30, "3 GB"),
+        ] {
+            assert_eq!(size_words(bytes), words);
+        }
+        // Every cut of a mixed text is valid UTF-8 ending in the mark.
+        let text = "aé日😀".repeat(50);
+        for max in 0..text.len() {
+            let out = shorten(&text, max);
+            let kept = out.split("\n[…").next().unwrap();
+            assert!(kept.len() <= max && text.starts_with(kept), "{max}: {out}");
+            assert!(out.ends_with(" in all]"), "{max}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_huge_subject_and_message_are_shortened_in_the_receipt() {
+        // A 1 MB subject whose 200th byte is inside a "ü", and a 3 MB
+        // message of three-byte characters.
+        let mut inbound = Inbound {
+            subject: format!("a{}", "ü".repeat(1 << 19)),
+            message_id: "m1@customer.example".into(),
+            ..Inbound::default()
+        };
+        inbound.new_text = "日本語のテキスト\n".repeat(1 << 17);
+        let parts = Parts::new();
+        let desk = parts.desk("Desk");
+        let to = Mailbox {
+            name: Some("Ann".into()),
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let out = receipt(
+            &desk,
+            TicketId(9),
+            &inbound,
+            &to,
+            &[],
+            Language::En,
+            DateTime::UNIX_EPOCH,
+        );
+        assert!(out.raw.len() < 100_000, "{} bytes", out.raw.len());
+        let back = parse(&out.raw, &limits()).unwrap();
+        assert!(
+            back.subject.starts_with("[DESK #9] aüü")
+                && back.subject.ends_with("ü [… shortened, 1 MB in all]"),
+            "{}",
+            back.subject
+        );
+        assert!(back.subject.len() < 300, "{}", back.subject.len());
+        assert_eq!(out.subject, back.subject);
+        // 25-byte lines: the 32 KB budget ends inside the 1311th line's
+        // seventh character, so six of its eight are kept.
+        let (quote, after) = back.text.split_once("\n  [… shortened, ").unwrap();
+        assert!(quote.ends_with("\n  日本語のテキ"), "cut at a character");
+        assert!(after.starts_with("3.1 MB in all]"), "{after}");
+        assert!(!back.text.contains('\u{FFFD}'), "no broken character");
     }
 
     #[test]

@@ -668,10 +668,7 @@ impl Reader<'_> {
         }
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT 1 FROM outbox WHERE ticket_id = ?1 AND audience = 'customer'
-                 AND message_id IN (SELECT value FROM json_each(?2))",
-            )?
+            .prepare_cached(SENT_ON_TICKET)?
             .exists(params![ticket.0, json(&message_ids)])?)
     }
 
@@ -774,6 +771,13 @@ impl Reader<'_> {
             .exists(params![message_id])?)
     }
 }
+
+/// Looks up each named Message-ID (the outbox's unique index), then its
+/// ticket: the order CROSS JOIN fixes. Led by `ticket_id`, SQLite walked
+/// every mail of the ticket — a long thread's whole outbox per reply.
+pub(super) const SENT_ON_TICKET: &str = "SELECT 1 FROM json_each(?2) j
+     CROSS JOIN outbox o ON o.message_id = j.value
+     WHERE o.ticket_id = ?1 AND o.audience = 'customer'";
 
 #[cfg(test)]
 mod tests {

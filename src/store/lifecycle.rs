@@ -196,15 +196,22 @@ impl Reader<'_> {
             .optional()?)
     }
 
-    /// How many history events the ticket has: part of the cause of the
-    /// mails a change sends, so each change's mail has its own Message-ID.
-    pub fn event_count(&self, ticket: TicketId) -> Result<i64> {
+    /// The ticket's newest event, by row id (0: none): part of the cause of
+    /// the mails a change sends, so each change's mail has its own
+    /// Message-ID. One step down the `events_ticket` index, where a count
+    /// of the events would walk the whole thread.
+    pub fn last_event_id(&self, ticket: TicketId) -> Result<i64> {
         Ok(self
             .conn
-            .prepare_cached("SELECT count(*) FROM events WHERE ticket_id = ?1")?
-            .query_row(params![ticket.0], |r| r.get(0))?)
+            .prepare_cached(LAST_EVENT)?
+            .query_row(params![ticket.0], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
     }
 }
+
+pub(super) const LAST_EVENT: &str =
+    "SELECT id FROM events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1";
 
 #[cfg(test)]
 mod tests {

@@ -47,6 +47,13 @@ impl StoredMessage {
     }
 }
 
+pub(super) const FIRST_MESSAGE: &str =
+    "SELECT message_id FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1";
+
+pub(super) const NEWEST_CUSTOMER_MESSAGE: &str = "SELECT m.message_id
+     FROM events e JOIN messages m ON m.id = e.message AND m.ticket_id = e.ticket_id
+     WHERE e.ticket_id = ?1 AND e.shown = 'customer' ORDER BY e.id DESC LIMIT 1";
+
 impl Tx<'_> {
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
         let i = m.inbound;
@@ -205,6 +212,29 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// The Message-ID of the ticket's first message: every mail about the
+    /// ticket threads under it.
+    pub fn first_message_id(&self, ticket: TicketId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(FIRST_MESSAGE)?
+            .query_row(params![ticket.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The Message-ID of the newest message a person of the customer side
+    /// wrote on the ticket (automatic mail and the staff side's left out),
+    /// through the `events_customer_messages` index.
+    pub fn newest_customer_message_id(&self, ticket: TicketId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(NEWEST_CUSTOMER_MESSAGE)?
+            .query_row(params![ticket.0], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Every stored message of the ticket, for `postdesk ticket show`: it
+    /// walks the whole thread, so nothing on the intake path calls it.
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,

@@ -27,7 +27,9 @@ pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use staff::{Failing, MessageRole};
-pub use tickets::{Event, EventKind, NewTicket, Ticket, TicketFilter};
+pub use tickets::{
+    Event, EventKind, HistoryEntry, HistoryKind, HistoryMessage, NewTicket, Ticket, TicketFilter,
+};
 
 /// Migrations, in order; `user_version` holds how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -42,6 +44,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_confirm_attempts",
         include_str!("../../sql/0005_confirm_attempts.sql"),
     ),
+    ("0006_history", include_str!("../../sql/0006_history.sql")),
     (
         "0007_message_ids",
         include_str!("../../sql/0007_message_ids.sql"),

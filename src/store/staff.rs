@@ -154,6 +154,9 @@ impl Tx<'_> {
             "UPDATE tickets SET merged_into = ?2 WHERE id = ?1",
             params![from.0, into.0],
         )?;
+        // The history entries moved: each side's count of both tickets.
+        self.recount_history(from)?;
+        self.recount_history(into)?;
         Ok(())
     }
 
