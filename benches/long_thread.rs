@@ -203,7 +203,7 @@ fn main() {
     let config = Arc::new(Config::from_toml(toml, "bench", dir.path()).unwrap());
     let db = config.service.database.clone();
     let mut desk = Desk {
-        pipeline: Pipeline::new(config).unwrap(),
+        pipeline: Pipeline::new(config, [9; 32]).unwrap(),
         store: Store::open(&db).unwrap(),
         rng: Rng(0x9E37_79B9_7F4A_7C15),
         next: 0,
