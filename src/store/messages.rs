@@ -114,6 +114,42 @@ impl Reader<'_> {
             .exists(params![source, source_id])?)
     }
 
+    /// Whether `source` took these very bytes (`hash`) under `id`: the row
+    /// `id#hash` intake records now, or a row of an older postdesk that
+    /// recorded the bare id, when what it points at has that content.
+    pub fn source_content_taken(&self, source: &str, id: &str, hash: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM source_ids WHERE source = ?1 AND source_id = ?2 || '#' || ?3
+                 UNION ALL
+                 SELECT 1 FROM source_ids s
+                   LEFT JOIN messages m ON m.id = s.message
+                   LEFT JOIN quarantine q ON q.id = s.quarantine
+                  WHERE s.source = ?1 AND s.source_id = ?2
+                    AND (m.content_hash = ?3 OR q.content_hash = ?3)
+                 LIMIT 1",
+            )?
+            .exists(params![source, id, hash])?)
+    }
+
+    /// Whether `source` took any message under `id`, whatever its content
+    /// (`id` or `id#…`): for a source that cannot afford to fetch a message
+    /// again only to recognise it.
+    pub fn source_id_seen(&self, source: &str, id: &str) -> Result<bool> {
+        // A range on the primary key, not LIKE: ids may hold % and _.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM source_ids WHERE source = ?1 AND source_id = ?2
+                 UNION ALL
+                 SELECT 1 FROM source_ids WHERE source = ?1
+                    AND source_id >= ?2 || '#' AND source_id < ?2 || '$'
+                 LIMIT 1",
+            )?
+            .exists(params![source, id])?)
+    }
+
     /// The stored message with this Message-ID and content, if any: a second
     /// delivery of the same mail.
     pub fn message_by_identity(&self, message_id: &str, content_hash: &str) -> Result<Option<i64>> {
