@@ -375,7 +375,9 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
     if skipped > 0 {
         return Err(Failure::new(
             exit::TEMPFAIL,
-            format!("{skipped} message(s) could not be stored, not even in quarantine; try again later"),
+            format!(
+                "{skipped} message(s) could not be stored, not even in quarantine; try again later"
+            ),
         ));
     }
     let unreadable = taken.iter().any(|t| matches!(t, Taken::Unreadable { .. }));

@@ -246,10 +246,7 @@ impl DaemonLock {
                     Ok(text) if text.trim().parse::<u32>().is_ok() => {
                         format!("process {}, from {}", text.trim(), pid_file.display())
                     }
-                    _ => format!(
-                        "its pid file {} names no process yet",
-                        pid_file.display()
-                    ),
+                    _ => format!("its pid file {} names no process yet", pid_file.display()),
                 };
                 Err(DaemonError::Locked {
                     database: database.to_path_buf(),
@@ -550,11 +547,7 @@ async fn watch_maildir(
                 // More may have arrived while we worked: look again at once
                 // (not for files left in place because they cannot be read
                 // or stored).
-                if d.progressed() {
-                    Duration::ZERO
-                } else {
-                    poll
-                }
+                if d.progressed() { Duration::ZERO } else { poll }
             }
             Err(DrainError::Store(e)) if e.is_replaced() => {
                 let _ = fatal.send(e);

@@ -133,7 +133,10 @@ impl ReadLimits {
     pub fn cut_len(&self, head: &[u8]) -> u64 {
         let head = &head[..head.len().min(HEAD_SCAN)];
         let lf = head.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-        let crlf = head.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+        let crlf = head
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| i + 4);
         match [lf, crlf].into_iter().flatten().min() {
             Some(end) => end as u64 + self.keep,
             None => self.keep.max(HEAD_SCAN as u64),
@@ -469,8 +472,9 @@ impl Pipeline {
                 .is_ok_and(|s| s.contains(&(mail.source.clone(), key.clone())))
         {
             return Ok(Taken::Skipped {
-                error: "failed earlier and could not be quarantined; skipped until postdesk restarts"
-                    .into(),
+                error:
+                    "failed earlier and could not be quarantined; skipped until postdesk restarts"
+                        .into(),
             });
         }
         if let (Some(id), Some(hash)) = (&mail.source_id, &item.hash)

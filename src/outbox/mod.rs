@@ -111,9 +111,10 @@ pub async fn deliver_due(
             let outcome = send_one(transport, &mail).await;
             let now = clock.now();
             let policy = policy.clone();
-            let recorded =
-                with_store(store, move |s| s.write(|tx| record(tx, &mail, outcome, now, &policy)))
-                    .await?;
+            let recorded = with_store(store, move |s| {
+                s.write(|tx| record(tx, &mail, outcome, now, &policy))
+            })
+            .await?;
             match recorded {
                 Recorded::Sent => round.sent += 1,
                 Recorded::Retry => round.retrying += 1,

@@ -33,9 +33,9 @@ use tracing::{debug, info, warn};
 
 use crate::config::{MailServer, TlsMode};
 use crate::intake::Fetched;
+use crate::intake::Taken;
 use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
-use crate::intake::Taken;
 use crate::source::{Backoff, Round, Sink, SourceError};
 
 type Session = async_imap::Session<MailStream>;

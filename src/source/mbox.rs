@@ -163,7 +163,10 @@ mod tests {
         MboxReader::new(s.as_bytes(), LIMITS)
             .map(|r| {
                 let (o, m) = r.unwrap();
-                (o, String::from_utf8(m.finish("t".into(), None).mail.raw).unwrap())
+                (
+                    o,
+                    String::from_utf8(m.finish("t".into(), None).mail.raw).unwrap(),
+                )
             })
             .collect()
     }
@@ -204,7 +207,9 @@ From b@x Thu Jan  1 00:00:01 2026\nSubject: two\n\nFrom inside a paragraph is no
 
     #[test]
     fn two_blank_lines_before_a_from_line_keep_one() {
-        let got = split("From a Thu Jan  1 00:00:00 2026\nSubject: a\n\nx\n\n\nFrom b Thu Jan  1 00:00:00 2026\nSubject: b\n\ny\n\n");
+        let got = split(
+            "From a Thu Jan  1 00:00:00 2026\nSubject: a\n\nx\n\n\nFrom b Thu Jan  1 00:00:00 2026\nSubject: b\n\ny\n\n",
+        );
         assert_eq!(got[0].1, "Subject: a\n\nx\n\n");
         // The last blank line of the file is the message's own.
         assert_eq!(got[1].1, "Subject: b\n\ny\n\n");

@@ -23,9 +23,9 @@ use tracing::{debug, warn};
 
 use crate::config::{MailServer, TlsMode};
 use crate::intake::ReadLimits;
+use crate::intake::Taken;
 use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
-use crate::intake::Taken;
 use crate::source::{Backoff, Round, Sink, SourceError};
 
 /// The wire format, as pure functions over bytes.
@@ -982,7 +982,8 @@ mod tests {
     /// step for the next reply.
     #[tokio::test]
     async fn a_huge_line_in_retr_is_cut_not_held() {
-        let mut script = b"+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n+OK\r\nSubject: big\r\n\r\n.".to_vec();
+        let mut script =
+            b"+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n+OK\r\nSubject: big\r\n\r\n.".to_vec();
         script.extend(std::iter::repeat_n(b'y', 2 << 20));
         script.extend_from_slice(b"\r\n.\r\n+OK\r\nSubject: b\r\n\r\nx\r\n.\r\n");
         let conn = fake(Box::leak(script.into_boxed_slice())).await;
@@ -997,9 +998,15 @@ mod tests {
             .collect();
         assert!(got[0].is_cut());
         // The line's stuffed dot is removed; CRLF ends each line.
-        assert_eq!(got[0].size, (b"Subject: big\r\n\r\n".len() + (2 << 20) + 2) as u64);
+        assert_eq!(
+            got[0].size,
+            (b"Subject: big\r\n\r\n".len() + (2 << 20) + 2) as u64
+        );
         assert_eq!(got[0].mail.raw.len(), b"Subject: big\r\n\r\n".len() + 100);
-        assert_eq!(&got[0].mail.raw[b"Subject: big\r\n\r\n".len()..][..3], b"yyy");
+        assert_eq!(
+            &got[0].mail.raw[b"Subject: big\r\n\r\n".len()..][..3],
+            b"yyy"
+        );
         assert_eq!(got[1].mail.raw, b"Subject: b\r\n\r\nx\r\n");
     }
 }
