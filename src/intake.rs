@@ -894,6 +894,39 @@ impl Directory for Reader<'_> {
 }
 
 #[cfg(test)]
+mod limit_tests {
+    use super::ReadLimits;
+
+    #[test]
+    fn what_a_cut_keeps() {
+        let l = ReadLimits {
+            max_size: 1000,
+            keep: 10,
+        };
+        let cases: &[(&[u8], u64)] = &[
+            (b"Subject: x\r\n\r\nbody", 14 + 10),
+            (b"Subject: x\n\nbody", 12 + 10),
+            // The first blank line ends the header, LF or CRLF.
+            (b"A: 1\n\nB: 2\r\n\r\n", 6 + 10),
+            // No end of header (yet): the first 256 KB.
+            (b"Subject: x\r\n", 256 << 10),
+            (b"", 256 << 10),
+        ];
+        for (head, want) in cases {
+            assert_eq!(
+                l.cut_len(head),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+        assert_eq!(l.held(900), 900);
+        assert_eq!(l.held(5000), 5000);
+        assert_eq!(l.held(1 << 30), 10 + (256 << 10));
+    }
+}
+
+#[cfg(test)]
 mod log_tests {
     use super::header_message_id;
 

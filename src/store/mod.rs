@@ -287,16 +287,28 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        // Checked before, too: a file replaced under the connection can make
+        // its statements fail in odd ways (another database's tables seen
+        // through the shared WAL index); the real cause is said instead.
+        let check = |file: &Option<FileIdentity>| match file {
+            Some(file) => file.check(),
+            None => Ok(()),
+        };
+        check(&self.file)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         let mut tx = Tx { tx };
-        let value = f(&mut tx)?;
+        let value = match f(&mut tx) {
+            Ok(value) => value,
+            Err(e) => {
+                check(&self.file)?;
+                return Err(e);
+            }
+        };
         // Dropping `tx` on this error rolls everything back.
-        if let Some(file) = &self.file {
-            file.check()?;
-        }
+        check(&self.file)?;
         tx.tx.commit().map_err(StoreError::from)?;
         Ok(value)
     }
@@ -407,6 +419,36 @@ mod tests {
             .map(String::from)
             .collect();
         assert_eq!(keys, ["before", "kept"]);
+    }
+
+    /// The file removed, or replaced by another, under an open store: the
+    /// next commit is refused and nothing of it lands anywhere.
+    #[test]
+    fn a_commit_into_a_removed_or_replaced_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let mut s = Store::open(&path).unwrap();
+        s.write(|tx| tx.set_setting("k", "1")).unwrap();
+
+        std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        drop(Store::open(&path).unwrap());
+        let err = s.write(|tx| tx.set_setting("k", "2")).unwrap_err();
+        assert!(
+            err.is_replaced() && err.is_transient() && err.is_database_fault(),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("another file is there now"),
+            "{err}"
+        );
+        assert_eq!(
+            Store::open(&path).unwrap().read().setting("k").unwrap(),
+            None
+        );
+
+        std::fs::remove_file(&path).unwrap();
+        let err = s.write(|tx| tx.set_setting("k", "3")).unwrap_err();
+        assert!(err.to_string().contains("it was removed"), "{err}");
     }
 
     #[test]
