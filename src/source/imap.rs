@@ -251,7 +251,6 @@ async fn collect(
         .collect();
     uids.sort_unstable();
     let sizes = sizes(conn, s, &uids).await?;
-    let id = |uid: u32| format!("{validity}:{uid}");
     let limits = sink.limits();
     let mut rest = &uids[..];
     while !rest.is_empty() {
@@ -263,41 +262,7 @@ async fn collect(
         );
         let (chunk, tail) = rest.split_at(n.max(1));
         rest = tail;
-        let (small, large): (Vec<u32>, Vec<u32>) = chunk
-            .iter()
-            .partition(|u| sizes.get(u).is_none_or(|&n| n <= limits.max_size));
-        let mut batch: Vec<(u32, Fetched)> = Vec::with_capacity(chunk.len());
-        for group in small.chunks(FETCH_GROUP) {
-            let messages: Vec<_> = conn
-                .deadline("UID FETCH", async {
-                    s.uid_fetch(uid_set(group), "(UID BODY.PEEK[])")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?
-                .map_err(fail)?;
-            for m in messages {
-                // A FETCH without the body is a flag change another client
-                // made meanwhile; the message comes in a later round.
-                if let (Some(uid), Some(body)) = (m.uid, m.body()) {
-                    let mut read = Capped::new(limits);
-                    read.push(body);
-                    batch.push((uid, sink.fetched(id(uid), read)));
-                }
-            }
-            if stop() {
-                break;
-            }
-        }
-        for &uid in &large {
-            if stop() {
-                break;
-            }
-            if let Some(read) = fetch_in_parts(conn, s, uid, limits).await? {
-                batch.push((uid, sink.fetched(id(uid), read)));
-            }
-        }
+        let batch = fetch_batch(sink, conn, s, chunk, &sizes, validity, &stop).await?;
         let (fetched, mails): (Vec<u32>, Vec<Fetched>) = batch.into_iter().unzip();
         let taken = sink.take(mails).await?;
         round.taken += taken
@@ -321,6 +286,58 @@ async fn collect(
         }
     }
     Ok(round)
+}
+
+/// The messages of one batch, with their UIDs: those within the size limit
+/// whole, [`FETCH_GROUP`] per command, larger ones in parts.
+async fn fetch_batch(
+    sink: &Sink,
+    conn: &Connector,
+    s: &mut Session,
+    chunk: &[u32],
+    sizes: &std::collections::HashMap<u32, u64>,
+    validity: u32,
+    stop: &impl Fn() -> bool,
+) -> Result<Vec<(u32, Fetched)>, SourceError> {
+    let limits = sink.limits();
+    let id = |uid: u32| format!("{validity}:{uid}");
+    let (small, large): (Vec<u32>, Vec<u32>) = chunk
+        .iter()
+        .partition(|u| sizes.get(u).is_none_or(|&n| n <= limits.max_size));
+    let mut batch = Vec::with_capacity(chunk.len());
+    for group in small.chunks(FETCH_GROUP) {
+        let messages: Vec<_> = conn
+            .deadline("UID FETCH", async {
+                s.uid_fetch(uid_set(group), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?
+            .map_err(|e| imap_error(conn, e))?;
+        for m in messages {
+            // A FETCH without the body is a flag change another client
+            // made meanwhile; the message comes in a later round.
+            if let (Some(uid), Some(body)) = (m.uid, m.body()) {
+                let mut read = Capped::new(limits);
+                read.push(body);
+                batch.push((uid, sink.fetched(id(uid), read)));
+            }
+        }
+        if stop() {
+            return Ok(batch);
+        }
+    }
+    for &uid in &large {
+        if stop() {
+            break;
+        }
+        let size = sizes.get(&uid).copied().unwrap_or(u64::MAX);
+        if let Some(read) = fetch_in_parts(conn, s, uid, size, limits).await? {
+            batch.push((uid, sink.fetched(id(uid), read)));
+        }
+    }
+    Ok(batch)
 }
 
 /// RFC822.SIZE of each of `uids`, to plan batches before fetching.
@@ -349,17 +366,23 @@ async fn sizes(
     Ok(out)
 }
 
-/// A message over the size limit, [`PART`] bytes per FETCH, into a
-/// [`Capped`]; None when it went away meanwhile (another client).
+/// A message of `size` bytes (RFC822.SIZE), over the size limit, [`PART`]
+/// bytes per FETCH, into a [`Capped`]; None when it went away meanwhile
+/// (another client).
 async fn fetch_in_parts(
     conn: &Connector,
     s: &mut Session,
     uid: u32,
+    size: u64,
     limits: crate::intake::ReadLimits,
 ) -> Result<Option<Capped>, SourceError> {
     let mut read = Capped::new(limits);
     let mut offset: u64 = 0;
     loop {
+        // Not past the end: a server may answer NIL there, not "".
+        if offset > 0 && offset >= size {
+            return Ok(Some(read));
+        }
         let query = format!("(UID BODY.PEEK[]<{offset}.{PART}>)");
         let messages: Vec<_> = conn
             .deadline("UID FETCH", async {
