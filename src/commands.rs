@@ -2,7 +2,7 @@
 //! Output for people goes to stdout as text; `--json` is the scripts'
 //! interface and keeps its field names stable.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -17,9 +17,10 @@ use crate::cli::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
-use crate::intake::{Pipeline, RawMail, Taken};
+use crate::intake::{Fetched, Pipeline, Taken};
 use crate::outbox::deliver::Transport;
 use crate::outbox::{self, RetryPolicy};
+use crate::source::capped::Capped;
 use crate::source::maildir::{DrainOptions, Maildir};
 use crate::source::mbox::MboxReader;
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
@@ -204,7 +205,8 @@ fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome {
                     D::Templates(_) | D::Transport(_) | D::Source { .. } => exit::CONFIG,
                     D::Store(s) if s.is_transient() => exit::TEMPFAIL,
                     D::Store(_) => exit::SOFTWARE,
-                    D::Maildir { .. } => exit::IOERR,
+                    D::Maildir { .. } | D::Lock { .. } => exit::IOERR,
+                    D::Locked { .. } => exit::TEMPFAIL,
                 };
                 Failure::new(code, e.to_string())
             })
@@ -330,6 +332,7 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
             include_cur: true,
             remove: args.remove,
             batch_size: config.intake.batch_size,
+            batch_bytes: config.intake.batch_bytes,
         };
         let drained = maildir
             .drain(
@@ -353,39 +356,9 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
         bar.finish_and_clear();
         drained.taken
     } else if let Some(path) = &args.mbox {
-        ingest_mbox(
-            &pipeline,
-            &mut store,
-            path,
-            config.intake.batch_size,
-            show_progress,
-        )?
+        ingest_mbox(&pipeline, &mut store, path, &config.intake, show_progress)?
     } else {
-        let mut batch = Vec::new();
-        let files: Vec<PathBuf> = if args.files.is_empty() {
-            vec![PathBuf::from("-")]
-        } else {
-            args.files.clone()
-        };
-        for f in &files {
-            let mut raw = Vec::new();
-            let read = if f.as_os_str() == "-" {
-                std::io::stdin().lock().read_to_end(&mut raw).map(|_| ())
-            } else {
-                std::fs::File::open(f)
-                    .and_then(|mut h| h.read_to_end(&mut raw))
-                    .map(|_| ())
-            };
-            read.map_err(|e| {
-                Failure::new(exit::NOINPUT, format!("cannot read {}: {e}", f.display()))
-            })?;
-            batch.push(RawMail {
-                source: "ingest".into(),
-                source_id: None,
-                raw,
-            });
-        }
-        pipeline.take(&mut store, &batch, clock.now())?
+        ingest_files(&pipeline, &mut store, &args.files, &config.intake)?
     };
 
     report_unreadable(&taken);
@@ -399,15 +372,63 @@ fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
     {
         deliver_now(&config, store);
     }
+    // Not stored: the MTA (or the operator) must keep it and try again.
+    let skipped = taken.iter().filter(|t| !t.is_stored()).count();
+    if skipped > 0 {
+        return Err(Failure::new(
+            exit::TEMPFAIL,
+            format!(
+                "{skipped} message(s) could not be stored, not even in quarantine; try again later"
+            ),
+        ));
+    }
     let unreadable = taken.iter().any(|t| matches!(t, Taken::Unreadable { .. }));
     Ok(if unreadable { exit::DATAERR } else { exit::OK })
+}
+
+/// `ingest [FILE|-]...`: each file (or stdin) read within the limits, in
+/// batches bounded in count and bytes.
+fn ingest_files(
+    pipeline: &Pipeline,
+    store: &mut Store,
+    files: &[PathBuf],
+    intake: &config::Intake,
+) -> Result<Vec<Taken>, Failure> {
+    let files: Vec<PathBuf> = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    };
+    let limits = pipeline.read_limits();
+    let mut taken = Vec::new();
+    let mut batch: Vec<Fetched> = Vec::new();
+    let mut held = 0u64;
+    for (i, f) in files.iter().enumerate() {
+        let read = if f.as_os_str() == "-" {
+            Capped::read_all(std::io::stdin().lock(), limits)
+        } else {
+            std::fs::File::open(f).and_then(|h| Capped::read_all(h, limits))
+        };
+        let read = read.map_err(|e| {
+            Failure::new(exit::NOINPUT, format!("cannot read {}: {e}", f.display()))
+        })?;
+        held += read.kept() as u64;
+        batch.push(read.finish("ingest".into(), None));
+        let last = i + 1 == files.len();
+        if last || batch.len() >= intake.batch_size || held >= intake.batch_bytes {
+            taken.extend(pipeline.take(store, &batch, SystemClock.now())?);
+            batch.clear();
+            held = 0;
+        }
+    }
+    Ok(taken)
 }
 
 fn ingest_mbox(
     pipeline: &Pipeline,
     store: &mut Store,
     path: &Path,
-    batch_size: usize,
+    intake: &config::Intake,
     show_progress: bool,
 ) -> Result<Vec<Taken>, Failure> {
     let path = absolute(path);
@@ -421,25 +442,25 @@ fn ingest_mbox(
     let bar = progress_bar(show_progress, size as usize);
     let source = format!("mbox:{}", path.display());
     let mut taken = Vec::new();
-    let mut batch = Vec::new();
-    let mut reader = MboxReader::new(std::io::BufReader::new(file));
+    let mut batch: Vec<Fetched> = Vec::new();
+    let mut held = 0u64;
+    let mut reader = MboxReader::new(std::io::BufReader::new(file), pipeline.read_limits());
     loop {
         let next = reader
             .next()
             .transpose()
             .map_err(|e| Failure::new(exit::IOERR, format!("reading {}: {e}", path.display())))?;
         let finished = next.is_none();
-        if let Some((offset, raw)) = next {
+        if let Some((offset, read)) = next {
             bar.set_position(offset);
-            batch.push(RawMail {
-                source: source.clone(),
-                source_id: Some(format!("offset:{offset}")),
-                raw,
-            });
+            held += read.kept() as u64;
+            batch.push(read.finish(source.clone(), Some(format!("offset:{offset}"))));
         }
-        if batch.len() >= batch_size.max(1) || (finished && !batch.is_empty()) {
+        let full = batch.len() >= intake.batch_size.max(1) || held >= intake.batch_bytes;
+        if full || (finished && !batch.is_empty()) {
             taken.extend(pipeline.take(store, &batch, SystemClock.now())?);
             batch.clear();
+            held = 0;
         }
         if finished {
             break;

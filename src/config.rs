@@ -380,6 +380,12 @@ pub struct Intake {
     pub unmatched_automatic: UnmatchedAutomatic,
     /// Messages per database transaction during bulk intake.
     pub batch_size: usize,
+    /// Bytes of message held in memory for one batch (a batch ends at
+    /// `batch_size` messages or this many bytes, whichever comes first).
+    pub batch_bytes: u64,
+    /// Of a message over `max_message_size`, how many bytes of body are
+    /// kept (with its header) in the quarantine.
+    pub max_stored_size: u64,
     /// How long after its close a customer's reply reopens a ticket; None:
     /// never (a reply always opens a new ticket).
     pub reopen_window: Option<Duration>,
@@ -602,6 +608,8 @@ struct RawIntake {
     max_recipients: Option<i64>,
     unmatched_automatic: Option<String>,
     batch_size: Option<i64>,
+    batch_bytes: Option<String>,
+    max_stored_size: Option<String>,
     reopen_window: Option<RawLength>,
     check_sender: Option<bool>,
     unknown_sender: Option<String>,
@@ -1562,6 +1570,19 @@ impl<'a> Loader<'a> {
             |s| choice(s, &UnmatchedAutomatic::ALL, UnmatchedAutomatic::as_str),
         );
         let batch_size = self.int("intake.batch_size", r.batch_size, 200, 1..=10_000);
+        let batch_bytes = self.size("intake.batch_bytes", r.batch_bytes.as_deref(), "64MB");
+        let max_stored_size = self.size(
+            "intake.max_stored_size",
+            r.max_stored_size.as_deref(),
+            "1MB",
+        );
+        if let Some(n) = max_stored_size {
+            self.check(
+                n <= MAX_STORED_SIZE,
+                "intake.max_stored_size",
+                format!("must be at most {}", format_size(MAX_STORED_SIZE)),
+            );
+        }
         let reopen_window = self.reopen_window(r.reopen_window);
         let unknown_sender = self.parse(
             "intake.unknown_sender",
@@ -1603,6 +1624,8 @@ impl<'a> Loader<'a> {
             max_recipients: max_recipients?,
             unmatched_automatic: unmatched?,
             batch_size: batch_size?,
+            batch_bytes: batch_bytes?,
+            max_stored_size: max_stored_size?,
             reopen_window: reopen_window?,
             check_sender: r.check_sender.unwrap_or(true),
             unknown_sender: unknown_sender?,
@@ -2413,6 +2436,10 @@ pub fn format_duration(d: Duration) -> String {
     )
 }
 
+/// The most of a too-large message's body kept in the quarantine
+/// (`intake.max_stored_size`): it is stored in one database value.
+const MAX_STORED_SIZE: u64 = 100 << 20;
+
 pub fn format_size(bytes: u64) -> String {
     format_scaled(bytes, SIZE_UNITS)
 }
@@ -2577,6 +2604,8 @@ impl Intake {
             max_recipients: Some(i64::from(self.max_recipients)),
             unmatched_automatic: Some(self.unmatched_automatic.as_str().into()),
             batch_size: int(self.batch_size),
+            batch_bytes: Some(format_size(self.batch_bytes)),
+            max_stored_size: Some(format_size(self.max_stored_size)),
             reopen_window: Some(match self.reopen_window {
                 Some(d) => RawLength::Text(format_duration(d)),
                 None => RawLength::Number(0),
@@ -2789,6 +2818,8 @@ mod tests {
             max_recipients: 10,
             unmatched_automatic: UnmatchedAutomatic::Quarantine,
             batch_size: 200,
+            batch_bytes: 64 << 20,
+            max_stored_size: 1 << 20,
             reopen_window: Some(Duration::from_secs(30 * 86_400)),
             check_sender: true,
             unknown_sender: UnknownSender::Verify,
@@ -3111,6 +3142,8 @@ mod tests {
             ("[intake]\nmax_auto_replies_per_day = -1", "intake.max_auto_replies_per_day", 2, "must be 0-10000"),
             ("[intake]\nbatch_size = 0", "intake.batch_size", 2, "must be 1-10000"),
             ("[intake]\nbatch_size = 10001", "intake.batch_size", 2, "must be 1-10000"),
+            ("[intake]\nbatch_bytes = \"0\"", "intake.batch_bytes", 2, "greater than zero"),
+            ("[intake]\nmax_stored_size = \"101MB\"", "intake.max_stored_size", 2, "at most 100MB"),
             ("[intake]\nunmatched_automatic = \"drop\"", "intake.unmatched_automatic", 2, "\"quarantine\", \"ticket\""),
             ("[outbox]\nmax_attempts = 0", "outbox.max_attempts", 2, "must be 1-1000"),
             ("[outbox]\nretry_initial = \"7h\"", "outbox.retry_initial", 2, "must not exceed outbox.retry_max (6h)"),

@@ -11,6 +11,14 @@
 //! a bad new config is logged and the old one runs on.
 //! A POP3 or IMAP source whose server fails backs off on its own (see
 //! [`supervise`]); the other tasks never notice.
+//!
+//! One daemon per database: `run` holds an exclusive lock (flock(2)) on
+//! the lock file beside the database for its whole life, and a second one
+//! exits 75 naming the holder from the pid file (which stays informational:
+//! the lock, not the pid file, decides). `postdesk ingest` takes no lock —
+//! it is the MTA's pipe and runs beside the daemon. When any task finds
+//! that the database file was removed or replaced under it, the daemon
+//! stops with that error (exit 75): nothing it commits there would last.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,9 +34,9 @@ use crate::intake::Pipeline;
 use crate::notify::Notifier;
 use crate::outbox::deliver::{DeliverError, Transport};
 use crate::outbox::{self, RetryPolicy, SharedStore, with_store};
-use crate::source::maildir::{DrainOptions, Maildir};
+use crate::source::maildir::{DrainError, DrainOptions, Maildir};
 use crate::source::net::{Connector, NetError};
-use crate::source::{Backoff, Sink, imap, pop3};
+use crate::source::{Backoff, Sink, SourceError, imap, pop3};
 use crate::store::{Store, StoreError};
 use crate::template::TemplateError;
 
@@ -61,7 +69,21 @@ pub enum DaemonError {
     /// A POP3/IMAP source's settings cannot work (ca_file, password).
     #[error("source {name}: {detail}")]
     Source { name: String, detail: String },
+    /// Another `postdesk run` holds the database.
+    #[error(
+        "the database {database} is in use by another `postdesk run` ({holder}); one daemon per database"
+    )]
+    Locked { database: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
+
+/// How a task tells the daemon that the database is not the file it
+/// opened any more: the daemon stops with this error.
+type Fatal = mpsc::UnboundedSender<StoreError>;
 
 /// How the daemon is driven from outside: stop, reload, and how a reload
 /// reads the configuration again.
@@ -97,7 +119,9 @@ pub async fn serve(
     mut control: Control,
     notifier: &Notifier,
 ) -> Result<(), DaemonError> {
-    let mut generation = Generation::prepare(config, &clock)?.start();
+    let _lock = DaemonLock::acquire(&config.service.database)?;
+    let (fatal, mut fatal_seen) = mpsc::unbounded_channel();
+    let mut generation = Generation::prepare(config, &clock)?.start(fatal.clone());
     let pid_file = PidFile::create(&pid_path(&generation.config.service.database));
     notifier.ready("postdesk running");
     let mut watchdog = notifier.watchdog().map(tokio::time::interval);
@@ -116,7 +140,7 @@ pub async fn serve(
                 match prepared {
                     Ok(next) => {
                         generation.stop().await;
-                        generation = next.start();
+                        generation = next.start(fatal.clone());
                         info!(config = %generation.config.origin, "configuration reloaded");
                     }
                     Err(e) => error!(error = %e, "reload refused; the running configuration stays in force"),
@@ -125,6 +149,13 @@ pub async fn serve(
             }
             _ = async { match &mut watchdog { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
                 notifier.watchdog_ping();
+            }
+            Some(e) = fatal_seen.recv() => {
+                error!(error = %e, "stopping: nothing more is taken in or sent until postdesk is started again");
+                notifier.stopping();
+                generation.stop().await;
+                drop(pid_file);
+                return Err(DaemonError::Store(e));
             }
         }
     }
@@ -177,6 +208,54 @@ fn remote(
 /// The pid file beside the database, for `postdesk reload`.
 pub fn pid_path(database: &Path) -> PathBuf {
     database.with_extension("pid")
+}
+
+/// The lock file beside the database, held by the one `postdesk run`.
+pub fn lock_path(database: &Path) -> PathBuf {
+    database.with_extension("lock")
+}
+
+/// An exclusive lock on [`lock_path`], held for the daemon's life; the
+/// kernel drops it when the process ends, however it ends, so a stale
+/// lock file never blocks a start.
+struct DaemonLock {
+    _file: std::fs::File,
+}
+
+impl DaemonLock {
+    fn acquire(database: &Path) -> Result<DaemonLock, DaemonError> {
+        let path = lock_path(database);
+        let fail = |source| DaemonError::Lock {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DaemonLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid_file = pid_path(database);
+                let holder = match std::fs::read_to_string(&pid_file) {
+                    Ok(text) if text.trim().parse::<u32>().is_ok() => {
+                        format!("process {}, from {}", text.trim(), pid_file.display())
+                    }
+                    _ => format!("its pid file {} names no process yet", pid_file.display()),
+                };
+                Err(DaemonError::Locked {
+                    database: database.to_path_buf(),
+                    holder,
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(fail(e)),
+        }
+    }
 }
 
 /// Written at start, removed at a clean stop.
@@ -280,7 +359,7 @@ impl Generation {
 }
 
 impl Prepared {
-    fn start(self) -> Generation {
+    fn start(self, fatal: Fatal) -> Generation {
         let (stop, stopped) = watch::channel(false);
         let queued = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
@@ -296,7 +375,13 @@ impl Prepared {
             };
             if let Some(conn) = conn {
                 info!(source = %source.name, kind = source.kind.kind(), server = %conn.server, tls = conn.tls.as_str(), "collecting mail");
-                tasks.spawn(supervise(sink, conn, source.kind.clone(), stopped.clone()));
+                tasks.spawn(supervise(
+                    sink,
+                    conn,
+                    source.kind.clone(),
+                    fatal.clone(),
+                    stopped.clone(),
+                ));
             } else if let SourceKind::Maildir { path, poll } = &source.kind {
                 info!(source = %source.name, dir = %path.display(), "watching Maildir");
                 tasks.spawn(watch_maildir(
@@ -306,7 +391,8 @@ impl Prepared {
                     sink.store,
                     sink.clock,
                     queued.clone(),
-                    config.intake.batch_size,
+                    (config.intake.batch_size, config.intake.batch_bytes),
+                    fatal.clone(),
                     stopped.clone(),
                 ));
             }
@@ -325,6 +411,7 @@ impl Prepared {
             self.clock.clone(),
             RetryPolicy::from_config(&config.outbox),
             queued,
+            fatal,
             stopped,
         ));
         for line in config.advice() {
@@ -342,7 +429,13 @@ impl Prepared {
 /// Keeps one POP3/IMAP source running: a session until it fails, then a
 /// wait that doubles with each failure (capped), then a new session. Every
 /// failure is logged with the source's name; nothing here stops the daemon.
-async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watch::Receiver<bool>) {
+async fn supervise(
+    sink: Sink,
+    conn: Connector,
+    kind: SourceKind,
+    fatal: Fatal,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX);
     loop {
         if *stop.borrow() {
@@ -396,6 +489,10 @@ async fn supervise(sink: Sink, conn: Connector, kind: SourceKind, mut stop: watc
         };
         let error = match result {
             Ok(()) => return,
+            Err(SourceError::Store(e)) if e.is_replaced() => {
+                let _ = fatal.send(e);
+                return;
+            }
             Err(e) => e,
         };
         let wait = backoff.failed();
@@ -419,7 +516,8 @@ async fn watch_maildir(
     store: SharedStore,
     clock: Arc<dyn Clock>,
     queued: Arc<Notify>,
-    batch_size: usize,
+    (batch_size, batch_bytes): (usize, u64),
+    fatal: Fatal,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let maildir = Arc::new(maildir);
@@ -433,6 +531,7 @@ async fn watch_maildir(
             include_cur: false,
             remove: true,
             batch_size,
+            batch_bytes,
         };
         let result = with_store(&store, move |s| {
             m.drain(&p, s, || c.now(), opts, |_, _| {}, || *stopping.borrow())
@@ -447,12 +546,13 @@ async fn watch_maildir(
                     queued.notify_one();
                 }
                 // More may have arrived while we worked: look again at once
-                // (not for files left in place because they cannot be read).
-                if d.taken.is_empty() {
-                    poll
-                } else {
-                    Duration::ZERO
-                }
+                // (not for files left in place because they cannot be read
+                // or stored).
+                if d.progressed() { Duration::ZERO } else { poll }
+            }
+            Err(DrainError::Store(e)) if e.is_replaced() => {
+                let _ = fatal.send(e);
+                return;
             }
             Err(e) => {
                 warn!(source = %maildir.name, error = %e, "intake failed; the mail stays in the Maildir");
@@ -472,6 +572,7 @@ async fn send_outbox(
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
     queued: Arc<Notify>,
+    fatal: Fatal,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -495,6 +596,10 @@ async fn send_outbox(
                         ERROR_PAUSE
                     }
                 },
+                Err(e) if e.is_replaced() => {
+                    let _ = fatal.send(e);
+                    return;
+                }
                 Err(e) => {
                     warn!(error = %e, "outbox delivery interrupted by a database error");
                     ERROR_PAUSE

@@ -7,8 +7,22 @@
 //! ticket (check_sender, the ticket's account). A reply to a confirmation
 //! request is taken in here: it releases its sender's held messages, which
 //! go through the stages again.
+//!
+//! Nothing a sender writes can stop intake. A message over
+//! `intake.max_message_size` is kept as its header and the start of its
+//! body (with the whole message's size and hash), held and answered once,
+//! so it never reaches the database whole. A batch whose commit fails for
+//! one message's sake is taken again message by message; a message that
+//! fails alone is quarantined with the error, and one that cannot even be
+//! quarantined is left in its source and skipped for the rest of the
+//! process's life ([`Taken::Skipped`]).
+//!
+//! A source id is recorded with the content hash (`id#sha256`): a new
+//! message under a reused Maildir name, mbox offset, UIDL or UID is taken;
+//! the same bytes under the same id are recognised (a re-fetch after a crash).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -35,6 +49,102 @@ pub struct RawMail {
     pub raw: Vec<u8>,
 }
 
+/// A message as a source read it, within the limits of [`ReadLimits`]:
+/// `mail.raw` is all of it or — for a message over the size limit — its
+/// header and the start of its body; `size` and `hash` are always those of
+/// the whole message.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub mail: RawMail,
+    pub size: u64,
+    /// SHA-256 of the whole message, hex (as [`parse::content_hash`]).
+    pub hash: String,
+}
+
+impl Fetched {
+    /// `mail.raw` holds only the start of the message.
+    pub fn is_cut(&self) -> bool {
+        (self.mail.raw.len() as u64) < self.size
+    }
+}
+
+/// What [`Pipeline::take`] takes: a [`RawMail`] (all its bytes in hand) or
+/// a [`Fetched`] (read with a cap by a source).
+pub trait Arrival {
+    fn mail(&self) -> &RawMail;
+    /// The whole message's size and content hash, when the source read it
+    /// with a cap and so already knows them.
+    fn whole(&self) -> Option<(u64, &str)> {
+        None
+    }
+}
+
+impl Arrival for RawMail {
+    fn mail(&self) -> &RawMail {
+        self
+    }
+}
+
+impl Arrival for Fetched {
+    fn mail(&self) -> &RawMail {
+        &self.mail
+    }
+    fn whole(&self) -> Option<(u64, &str)> {
+        Some((self.size, &self.hash))
+    }
+}
+
+/// How much of a message intake reads and keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Messages up to this many bytes are kept whole:
+    /// `intake.max_message_size`, never more than the store can hold
+    /// ([`crate::store::MAX_MESSAGE_BYTES`]).
+    pub max_size: u64,
+    /// Bytes of body kept of a larger message: `intake.max_stored_size`.
+    pub keep: u64,
+}
+
+/// The header of a message is looked for in this many leading bytes (as
+/// `parse::parse_head` does); without an end of header there, none is kept.
+const HEAD_SCAN: usize = 256 << 10;
+
+impl ReadLimits {
+    pub fn from_config(i: &crate::config::Intake) -> ReadLimits {
+        ReadLimits {
+            max_size: i.max_message_size.min(crate::store::MAX_MESSAGE_BYTES),
+            keep: i.max_stored_size,
+        }
+    }
+
+    /// The most bytes a message of `size` bytes holds in memory once read.
+    pub fn held(&self, size: u64) -> u64 {
+        if size > self.max_size {
+            size.min(self.keep + HEAD_SCAN as u64)
+        } else {
+            size
+        }
+    }
+
+    /// How many leading bytes of a too-large message are kept, from its
+    /// first bytes `head` (the first 256 KB suffice): the header through
+    /// its blank line and `keep` bytes of body; without a header end in
+    /// the first 256 KB, the first `max(keep, 256 KB)` bytes. May exceed
+    /// `head.len()`.
+    pub fn cut_len(&self, head: &[u8]) -> u64 {
+        let head = &head[..head.len().min(HEAD_SCAN)];
+        let lf = head.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+        let crlf = head
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| i + 4);
+        match [lf, crlf].into_iter().flatten().min() {
+            Some(end) => end as u64 + self.keep,
+            None => self.keep.max(HEAD_SCAN as u64),
+        }
+    }
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
@@ -43,9 +153,15 @@ pub enum Taken {
     Duplicate(i64),
     /// This source id was taken before.
     AlreadyTaken,
-    /// Not a readable mail at all; kept in quarantine.
+    /// Not a readable mail at all, or one whose intake failed; kept in
+    /// quarantine.
     Unreadable {
         quarantine: i64,
+        error: String,
+    },
+    /// Failed, and could not even be quarantined: NOT stored. The source
+    /// keeps it; this process does not try it again.
+    Skipped {
         error: String,
     },
 }
@@ -62,7 +178,42 @@ impl Taken {
             Taken::Duplicate(_) => "duplicate",
             Taken::AlreadyTaken => "already taken",
             Taken::Unreadable { .. } => "unreadable",
+            Taken::Skipped { .. } => "skipped",
         }
+    }
+
+    /// Stored (or known to be): the source may remove the message.
+    pub fn is_stored(&self) -> bool {
+        !matches!(self, Taken::Skipped { .. })
+    }
+}
+
+/// One arrival made ready for the stages: what is stored of it, and the
+/// whole message's size and hash.
+struct Item<'a> {
+    mail: &'a RawMail,
+    /// All of `mail.raw`, or its start when the message is too large.
+    raw: &'a [u8],
+    size: u64,
+    /// Of the whole message; computed when a source id or a cut needs it.
+    hash: Option<String>,
+}
+
+impl Item<'_> {
+    fn is_cut(&self) -> bool {
+        (self.raw.len() as u64) < self.size
+    }
+
+    fn hash(&self) -> String {
+        self.hash
+            .clone()
+            .unwrap_or_else(|| parse::content_hash(self.raw))
+    }
+
+    /// The source id as recorded: `id#hash`.
+    fn key(&self) -> Option<String> {
+        let id = self.mail.source_id.as_ref()?;
+        Some(format!("{id}#{}", self.hash()))
     }
 }
 
@@ -80,6 +231,9 @@ pub struct Pipeline {
     pub ids: Arc<MessageIds>,
     /// Send no automatic mail at all: importing an archive.
     pub silent: bool,
+    /// Messages (`source`, `id#hash`) that could not even be quarantined:
+    /// left in their source and not tried again by this process.
+    skipped: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
 impl Pipeline {
@@ -92,12 +246,18 @@ impl Pipeline {
             ids: Arc::new(MessageIds::new(secret, &config.service.address.domain())),
             config,
             silent: false,
+            skipped: Arc::default(),
         })
     }
 
     /// Checks what `new` would load (the templates), for `check-config`.
     pub fn check(config: &Config) -> Result<(), TemplateError> {
         Templates::load(config.service.templates.as_deref()).map(|_| ())
+    }
+
+    /// How much of a message intake reads and keeps.
+    pub fn read_limits(&self) -> ReadLimits {
+        ReadLimits::from_config(&self.config.intake)
     }
 
     fn limits(&self) -> ParseLimits {
@@ -138,7 +298,7 @@ impl Pipeline {
             lifecycle,
             verify_expiry: chrono::Duration::from_std(c.intake.verify_expiry)
                 .unwrap_or_else(|_| chrono::Duration::days(7)),
-            max_message_size: c.intake.max_message_size,
+            max_message_size: self.read_limits().max_size,
         }
     }
 
@@ -146,7 +306,9 @@ impl Pipeline {
         let i = &self.config.intake;
         Rules {
             own: &self.config.own_addresses,
-            max_size: i.max_message_size,
+            // What intake keeps whole: a message cut for the store's sake
+            // is held as too large even under a larger configured limit.
+            max_size: self.read_limits().max_size,
             blocked_domains: &i.blocked_domains,
             blocked_addresses: &i.blocked_addresses,
             priority_domains: &i.priority_domains,
@@ -177,46 +339,175 @@ impl Pipeline {
 
     /// Takes a batch of messages in ONE transaction. On `Ok` every message
     /// is durably stored (or quarantined, or known to be a duplicate) and the
-    /// caller may remove the batch from its source; on `Err` nothing changed.
-    pub fn take(
+    /// caller may remove it from its source — all but those
+    /// [`Taken::Skipped`]; on `Err` the database failed as a whole and
+    /// nothing was stored from the batch but what `take` had stored one by
+    /// one before (recognised by its source id next time).
+    ///
+    /// A commit that fails for one message's sake (any error that is not
+    /// [`StoreError::is_database_fault`]) is taken again message by
+    /// message, so one bad message never holds back the rest.
+    pub fn take<A: Arrival>(
         &self,
         store: &mut Store,
-        batch: &[RawMail],
+        batch: &[A],
         now: DateTime<Utc>,
     ) -> Result<Vec<Taken>, StoreError> {
-        let taken = store.write(|tx| {
-            batch
+        let items: Vec<Item<'_>> = batch.iter().map(|a| self.item(a)).collect();
+        let taken = match store.write(|tx| {
+            items
                 .iter()
-                .map(|mail| self.take_one(tx, mail, now))
+                .map(|item| self.take_one(tx, item, now))
                 .collect::<Result<Vec<_>, _>>()
-        })?;
-        for (mail, t) in batch.iter().zip(&taken) {
-            log_taken(mail, t);
+        }) {
+            Ok(taken) => taken,
+            Err(e) if e.is_database_fault() => return Err(e),
+            Err(e) => {
+                if items.len() > 1 {
+                    warn!(messages = items.len(), error = %e, "a batch failed; taking its messages one by one");
+                }
+                let mut taken = Vec::with_capacity(items.len());
+                for item in &items {
+                    taken.push(self.take_alone(store, item, now)?);
+                }
+                taken
+            }
+        };
+        for (item, t) in items.iter().zip(&taken) {
+            log_taken(item, t);
         }
         Ok(taken)
+    }
+
+    /// Reads what intake needs of an arrival: a message over the size limit
+    /// is cut here when its source did not (its whole bytes in hand).
+    fn item<'a, A: Arrival>(&self, arrival: &'a A) -> Item<'a> {
+        let mail = arrival.mail();
+        let limits = self.read_limits();
+        let (size, hash) = match arrival.whole() {
+            Some((size, hash)) => (size, Some(hash.to_string())),
+            None => (mail.raw.len() as u64, None),
+        };
+        let too_large = mail.raw.len() as u64 > limits.max_size;
+        let hash = match hash {
+            None if too_large || mail.source_id.is_some() => Some(parse::content_hash(&mail.raw)),
+            h => h,
+        };
+        let raw = if too_large {
+            let keep = limits.cut_len(&mail.raw).min(mail.raw.len() as u64);
+            &mail.raw[..keep as usize]
+        } else {
+            &mail.raw[..]
+        };
+        Item {
+            mail,
+            raw,
+            size: size.max(raw.len() as u64),
+            hash,
+        }
+    }
+
+    /// One message in a transaction of its own, after its batch failed.
+    fn take_alone(
+        &self,
+        store: &mut Store,
+        item: &Item<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Taken, StoreError> {
+        match store.write(|tx| self.take_one(tx, item, now)) {
+            Ok(t) => Ok(t),
+            Err(e) if e.is_database_fault() => Err(e),
+            Err(e) => self.failed_alone(store, item, &e, now),
+        }
+    }
+
+    /// A message whose intake fails on its own: quarantined with the
+    /// error, so it leaves its source and the mail behind it goes on; if
+    /// even that fails, skipped (left in the source, not tried again by
+    /// this process) with a warning.
+    fn failed_alone(
+        &self,
+        store: &mut Store,
+        item: &Item<'_>,
+        error: &StoreError,
+        now: DateTime<Utc>,
+    ) -> Result<Taken, StoreError> {
+        let reason = format!("could not be taken in: {error}");
+        let hash = item.hash();
+        let kept = store.write(|tx| {
+            let quarantine = tx.quarantine_as(
+                &Held {
+                    raw: item.raw,
+                    content_hash: &hash,
+                    source: &item.mail.source,
+                    message_id: None,
+                    from: None,
+                    subject: None,
+                    reason: &reason,
+                    at: now,
+                },
+                HoldKind::Unreadable,
+            )?;
+            if let Some(key) = item.key() {
+                tx.record_source_id(&item.mail.source, &key, None, Some(quarantine), now)?;
+            }
+            Ok::<_, StoreError>(quarantine)
+        });
+        match kept {
+            Ok(quarantine) => Ok(Taken::Unreadable {
+                quarantine,
+                error: reason,
+            }),
+            Err(e) if e.is_database_fault() => Err(e),
+            Err(e) => {
+                let error = format!("{reason}; nor quarantined: {e}");
+                warn!(source = %item.mail.source, source_id = item.mail.source_id.as_deref().unwrap_or("-"), error = %error,
+                    "message left in its source and skipped until postdesk restarts");
+                if let Some(key) = item.key()
+                    && let Ok(mut skipped) = self.skipped.lock()
+                {
+                    skipped.insert((item.mail.source.clone(), key));
+                }
+                Ok(Taken::Skipped { error })
+            }
+        }
     }
 
     fn take_one(
         &self,
         tx: &mut Tx<'_>,
-        mail: &RawMail,
+        item: &Item<'_>,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
-        if let Some(id) = &mail.source_id
-            && tx.read().source_id_taken(&mail.source, id)?
+        let mail = item.mail;
+        let key = item.key();
+        if let Some(key) = &key
+            && self
+                .skipped
+                .lock()
+                .is_ok_and(|s| s.contains(&(mail.source.clone(), key.clone())))
+        {
+            return Ok(Taken::Skipped {
+                error:
+                    "failed earlier and could not be quarantined; skipped until postdesk restarts"
+                        .into(),
+            });
+        }
+        if let (Some(id), Some(hash)) = (&mail.source_id, &item.hash)
+            && tx.read().source_content_taken(&mail.source, id, hash)?
         {
             return Ok(Taken::AlreadyTaken);
         }
-        let taken = self.process(tx, mail, now)?;
-        if let Some(id) = &mail.source_id {
+        let taken = self.process(tx, item, now)?;
+        if let Some(key) = &key {
             let (message, quarantine) = match &taken {
                 Taken::Applied(Outcome::Held { quarantine, .. })
                 | Taken::Unreadable { quarantine, .. } => (None, Some(*quarantine)),
                 Taken::Applied(o) => (o.message(), None),
                 Taken::Duplicate(m) => (Some(*m), None),
-                Taken::AlreadyTaken => (None, None),
+                Taken::AlreadyTaken | Taken::Skipped { .. } => (None, None),
             };
-            tx.record_source_id(&mail.source, id, message, quarantine, now)?;
+            tx.record_source_id(&mail.source, key, message, quarantine, now)?;
         }
         Ok(taken)
     }
@@ -249,11 +540,6 @@ impl Pipeline {
         }
         let inbound = parse::parse(&entry.raw, &self.limits())
             .map_err(|e| ReleaseError::Unreadable(e.to_string()))?;
-        let mail = RawMail {
-            source: entry.source.clone(),
-            source_id: None,
-            raw: entry.raw,
-        };
         let taken = match tx
             .read()
             .message_by_identity(&inbound.message_id, &inbound.content_hash)?
@@ -262,7 +548,8 @@ impl Pipeline {
             None => {
                 let mut ctx = self.context();
                 ctx.released = true;
-                let taken = self.stages(tx, &ctx, Some(how), &mail, inbound, now)?;
+                let taken =
+                    self.stages(tx, &ctx, Some(how), &entry.raw, &entry.source, inbound, now)?;
                 if let Taken::Applied(Outcome::Held { reason, .. }) = &taken {
                     return Err(ReleaseError::StillHeld(reason.clone()));
                 }
@@ -281,17 +568,38 @@ impl Pipeline {
     fn process(
         &self,
         tx: &mut Tx<'_>,
-        mail: &RawMail,
+        item: &Item<'_>,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
-        let inbound = match parse::parse(&mail.raw, &self.limits()) {
-            Ok(i) => i,
-            // Read the header only, so the screen can hold it and tell the sender.
-            Err(e @ ParseError::TooLarge { .. }) => match parse::parse_head(&mail.raw) {
-                Ok(head) => head,
-                Err(_) => return self.unreadable(tx, mail, &e, now),
-            },
-            Err(e) => return self.unreadable(tx, mail, &e, now),
+        let inbound = if item.is_cut() {
+            // Too large: only its header is read, so the screen can hold
+            // it and tell the sender; size and hash are the whole message's.
+            let too_large = ParseError::TooLarge {
+                size: usize::try_from(item.size).unwrap_or(usize::MAX),
+                max: usize::try_from(self.read_limits().max_size).unwrap_or(usize::MAX),
+            };
+            match parse::parse_head(item.raw) {
+                Ok(mut head) => {
+                    let hash = item.hash();
+                    head.size = usize::try_from(item.size).unwrap_or(usize::MAX);
+                    if head.message_id_derived {
+                        head.message_id = format!("{}@postdesk.invalid", &hash[..32]);
+                    }
+                    head.content_hash = hash;
+                    head
+                }
+                Err(_) => return self.unreadable(tx, item, &too_large, now),
+            }
+        } else {
+            match parse::parse(item.raw, &self.limits()) {
+                Ok(i) => i,
+                // Read the header only, so the screen can hold it and tell the sender.
+                Err(e @ ParseError::TooLarge { .. }) => match parse::parse_head(item.raw) {
+                    Ok(head) => head,
+                    Err(_) => return self.unreadable(tx, item, &e, now),
+                },
+                Err(e) => return self.unreadable(tx, item, &e, now),
+            }
         };
         if let Some(id) = tx
             .read()
@@ -307,16 +615,28 @@ impl Pipeline {
         {
             return Ok(Taken::Duplicate(id));
         }
-        self.stages(tx, &self.context(), None, mail, inbound, now)
+        let mail = item.mail;
+        self.stages(
+            tx,
+            &self.context(),
+            None,
+            item.raw,
+            &mail.source,
+            inbound,
+            now,
+        )
     }
 
-    /// screen → thread → identify → apply for a parsed message.
+    /// screen → thread → identify → apply for a parsed message; `raw` is
+    /// what is stored of it.
+    #[allow(clippy::too_many_arguments)]
     fn stages(
         &self,
         tx: &mut Tx<'_>,
         ctx: &Context<'_>,
         released: Option<Release>,
-        mail: &RawMail,
+        raw: &[u8],
+        source: &str,
         inbound: crate::parse::Inbound,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
@@ -330,9 +650,9 @@ impl Pipeline {
             &self.identify_rules(released),
         )?;
         let incoming = Incoming {
-            raw: &mail.raw,
+            raw,
             inbound: &inbound,
-            source: &mail.source,
+            source,
             at: now,
         };
         if let (Verdict::Pass { no_answer, .. }, Admission::Confirm { code }) =
@@ -533,7 +853,7 @@ impl Pipeline {
     fn unreadable(
         &self,
         tx: &mut Tx<'_>,
-        mail: &RawMail,
+        item: &Item<'_>,
         e: &ParseError,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
@@ -544,9 +864,9 @@ impl Pipeline {
         };
         let quarantine = tx.quarantine_as(
             &Held {
-                raw: &mail.raw,
-                content_hash: &parse::content_hash(&mail.raw),
-                source: &mail.source,
+                raw: item.raw,
+                content_hash: &item.hash(),
+                source: &item.mail.source,
                 message_id: None,
                 from: None,
                 subject: None,
@@ -576,7 +896,6 @@ pub enum ReleaseError {
     Store(#[from] StoreError),
 }
 
-/// One journal line per message taken (source, Message-ID, ticket, outcome).
 /// A message whose Message-ID another message has already (one of ours, or
 /// one we received with another sender or content) gets one of its own,
 /// derived from its content: it is a message of its own, never "another
@@ -608,9 +927,11 @@ fn own_message_id(
     Ok(inbound)
 }
 
-fn log_taken(mail: &RawMail, t: &Taken) {
+/// One journal line per message taken (source, Message-ID, ticket, outcome).
+fn log_taken(item: &Item<'_>, t: &Taken) {
+    let mail = item.mail;
     let id = mail.source_id.as_deref().unwrap_or("-");
-    let message_id = header_message_id(&mail.raw).unwrap_or_else(|| "-".into());
+    let message_id = header_message_id(item.raw).unwrap_or_else(|| "-".into());
     let message_id = message_id.as_str();
     match t {
         Taken::Applied(o) => {
@@ -630,6 +951,8 @@ fn log_taken(mail: &RawMail, t: &Taken) {
         Taken::Unreadable { error, quarantine } => {
             info!(source = %mail.source, source_id = id, message_id, quarantine, outcome = t.label(), error, "message taken");
         }
+        // Said (at warn) where it happened.
+        Taken::Skipped { .. } => {}
         _ => {
             info!(source = %mail.source, source_id = id, message_id, outcome = t.label(), "message taken")
         }
@@ -740,6 +1063,39 @@ impl Directory for Reader<'_> {
 
     fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, StoreError> {
         Reader::sent_to_staff(self, ids, to)
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::ReadLimits;
+
+    #[test]
+    fn what_a_cut_keeps() {
+        let l = ReadLimits {
+            max_size: 1000,
+            keep: 10,
+        };
+        let cases: &[(&[u8], u64)] = &[
+            (b"Subject: x\r\n\r\nbody", 14 + 10),
+            (b"Subject: x\n\nbody", 12 + 10),
+            // The first blank line ends the header, LF or CRLF.
+            (b"A: 1\n\nB: 2\r\n\r\n", 6 + 10),
+            // No end of header (yet): the first 256 KB.
+            (b"Subject: x\r\n", 256 << 10),
+            (b"", 256 << 10),
+        ];
+        for (head, want) in cases {
+            assert_eq!(
+                l.cut_len(head),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+        assert_eq!(l.held(900), 900);
+        assert_eq!(l.held(5000), 5000);
+        assert_eq!(l.held(1 << 30), 10 + (256 << 10));
     }
 }
 

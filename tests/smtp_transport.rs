@@ -586,3 +586,139 @@ Yes, that was me.\r\n",
     let receipt = wait_for_text(&md, "[EX #1] Printer");
     assert!(receipt.contains("It jams."), "{receipt}");
 }
+
+// ---------------------------------------------------------------- crash
+
+/// Message-IDs of the mails in a Maildir (new/ and cur/), one per file.
+fn delivered_ids(md: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    for sub in ["new", "cur"] {
+        for entry in std::fs::read_dir(md.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            if let Some(id) = text
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+            {
+                ids.push(id.trim().to_string());
+            }
+        }
+    }
+    ids
+}
+
+/// `postdesk run` is killed with SIGKILL three times while it delivers 120
+/// queued receipts through the real Postfix. Each outcome is committed
+/// before the next mail goes, so each kill re-sends at most the one mail
+/// that was in flight: every receipt arrives, and at most one duplicate
+/// per kill (a sender that recorded a claimed batch of 32 only at its end
+/// re-sent up to 31).
+#[test]
+fn sigkill_during_smtp_delivery_resends_at_most_one_mail() {
+    let Some(stack) = stack() else { return };
+    const MAILS: usize = 120;
+    let dir = tempfile::tempdir().unwrap();
+    let customer = format!("kill.{}@customer.test", std::process::id());
+    let config = smtp_desk(
+        dir.path(),
+        &stack,
+        "[[source]]\nname = \"inbox\"\nkind = \"maildir\"\npath = \"inbox\"\npoll = \"1s\"\n\n\
+[intake]\nunknown_sender = \"accept\"\nmax_auto_replies_per_day = 10000\n",
+    );
+    // The receipts are queued first (`--queue-only`), so that the daemon
+    // finds them all due at once.
+    let import = dir.path().join("import");
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(import.join(sub)).unwrap();
+    }
+    for i in 0..MAILS {
+        let mail = format!(
+            "From: Kim <{customer}>\r\nTo: support@example.test\r\nSubject: Question {i}\r\n\
+Message-ID: <{}>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain\r\n\r\nQuestion {i}.\r\n",
+            unique_id("kill")
+        );
+        std::fs::write(import.join("new").join(format!("{i:04}")), mail).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args([
+            "-c",
+            config.to_str().unwrap(),
+            "ingest",
+            "--queue-only",
+            "--maildir",
+        ])
+        .arg(&import)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = maildir(&stack, &customer);
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
+            .args(["-c", config.to_str().unwrap(), "run"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let wait = |what: &str, within: Duration, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + within;
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let kills = [15, 50, 85];
+    for at in kills {
+        let mut child = run();
+        wait(&format!("{at} delivered"), Duration::from_secs(60), &|| {
+            delivered_ids(&md).len() >= at
+        });
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut child = run();
+    let unique = || {
+        let mut ids = delivered_ids(&md);
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    wait("every receipt delivered", Duration::from_secs(120), &|| {
+        unique() >= MAILS
+    });
+    // Late copies still in Postfix's queue arrive within a moment.
+    std::thread::sleep(Duration::from_secs(2));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let ids = delivered_ids(&md);
+    let mut counts = std::collections::HashMap::new();
+    for id in &ids {
+        *counts.entry(id.as_str()).or_insert(0usize) += 1;
+    }
+    let duplicates = ids.len() - counts.len();
+    println!(
+        "{} receipts, {} deliveries, {duplicates} duplicates after {} SIGKILLs",
+        counts.len(),
+        ids.len(),
+        kills.len()
+    );
+    assert_eq!(counts.len(), MAILS);
+    assert!(counts.values().all(|&n| n <= 2), "{counts:?}");
+    assert!(
+        duplicates <= kills.len(),
+        "{duplicates} duplicates after {} kills",
+        kills.len()
+    );
+}

@@ -3,8 +3,10 @@
 //! `apply` queues mail in the transaction of the change that caused it; the
 //! sender here claims due rows with a lease, hands their fixed bytes to the
 //! transport, and records the outcome with exponential backoff up to the
-//! configured limit. A crash mid-send means the lease runs out and the same
-//! bytes (same Message-ID) go again: at least once, never lost.
+//! configured limit, one commit per mail. A crash mid-send means the lease
+//! runs out (or is taken back) and the one mail in flight goes again with
+//! the same bytes (same Message-ID): at least once, never lost, and never
+//! more than one mail sent twice per crash.
 
 pub mod compose;
 pub mod deliver;
@@ -101,27 +103,19 @@ pub async fn deliver_due(
         if batch.is_empty() {
             return Ok(round);
         }
-        // Send the whole claimed batch, then record every outcome in one
-        // transaction: a commit (an fsync) per batch, not per mail. A crash
-        // in between re-sends at most this batch, with the same bytes.
-        let mut outcomes = Vec::with_capacity(batch.len());
+        // Each outcome is recorded (committed) before the next mail goes:
+        // a crash re-sends at most the one mail in flight, with the same
+        // bytes. The rest of a claimed batch is only leased, and a dead
+        // sender's leases are taken back (see `recover_abandoned`).
         for mail in batch {
             let outcome = send_one(transport, &mail).await;
-            outcomes.push((mail, outcome));
-        }
-        let now = clock.now();
-        let policy = policy.clone();
-        let recorded = with_store(store, move |s| {
-            s.write(|tx| {
-                outcomes
-                    .into_iter()
-                    .map(|(mail, outcome)| record(tx, &mail, outcome, now, &policy))
-                    .collect::<Result<Vec<_>, StoreError>>()
+            let now = clock.now();
+            let policy = policy.clone();
+            let recorded = with_store(store, move |s| {
+                s.write(|tx| record(tx, &mail, outcome, now, &policy))
             })
-        })
-        .await?;
-        for r in recorded {
-            match r {
+            .await?;
+            match recorded {
                 Recorded::Sent => round.sent += 1,
                 Recorded::Retry => round.retrying += 1,
                 Recorded::Failed => round.failed += 1,

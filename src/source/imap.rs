@@ -8,10 +8,18 @@
 //! (RFC 4315) when there is none. Messages are fetched with BODY.PEEK[] so
 //! the server's \Seen flag is left alone.
 //!
-//! The source id is `UIDVALIDITY:UID`. When the server changes the folder's
-//! UIDVALIDITY, every id is new; the messages are fetched again and intake
-//! recognises those already stored by Message-ID and content, so nothing is
-//! doubled. New mail is waited for with IDLE (RFC 2177) when the server has
+//! The source id is `UIDVALIDITY:UID` (intake adds the content hash). A
+//! message still in the folder though taken — a crash or a lost connection
+//! between commit and removal — is fetched again, recognised and removed.
+//! When the server changes the folder's UIDVALIDITY, every id is new; the
+//! messages are fetched again and intake recognises those already stored
+//! by Message-ID and content, so nothing is doubled.
+//!
+//! Batches are planned from RFC822.SIZE, bounded in count and bytes. A
+//! message over the size limit is fetched in parts (`BODY.PEEK[]<offset.n>`,
+//! RFC 3501 section 6.4.5) through [`Capped`]: its header and the start of
+//! its body are kept, the rest only hashed, so it never sits in memory
+//! whole. New mail is waited for with IDLE (RFC 2177) when the server has
 //! it, re-issued well before the 29 minutes after which a server may drop
 //! an idle client; otherwise the folder is polled.
 
@@ -24,6 +32,9 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::config::{MailServer, TlsMode};
+use crate::intake::Fetched;
+use crate::intake::Taken;
+use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
 use crate::source::{Backoff, Round, Sink, SourceError};
 
@@ -33,6 +44,10 @@ type Session = async_imap::Session<MailStream>;
 const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
 /// UIDs per FETCH; `stop` is asked between two of them.
 const FETCH_GROUP: usize = 50;
+/// UIDs per FETCH of sizes only.
+const SIZE_GROUP: usize = 1000;
+/// Bytes per partial FETCH of a message over the size limit.
+const PART: u32 = 1 << 20;
 
 /// What the source needs to know about one IMAP folder.
 pub struct Folder<'a> {
@@ -235,65 +250,162 @@ async fn collect(
         .into_iter()
         .collect();
     uids.sort_unstable();
-    let id = |uid: u32| format!("{validity}:{uid}");
-    let known = sink
-        .already_taken(uids.iter().map(|&u| id(u)).collect())
-        .await?;
-
-    // Taken before (a crash or lost connection between commit and removal).
-    let done: Vec<u32> = uids
-        .iter()
-        .copied()
-        .filter(|&u| known.contains(&id(u)))
-        .collect();
-    if !done.is_empty() {
-        debug!(source = %sink.name, count = done.len(), "already taken; removing");
-        remove(conn, s, cfg, caps, &done).await?;
-        round.removed += done.len();
-    }
-    let new: Vec<u32> = uids
-        .into_iter()
-        .filter(|&u| !known.contains(&id(u)))
-        .collect();
-    for chunk in new.chunks(sink.batch_size.max(1)) {
-        let mut batch = Vec::with_capacity(chunk.len());
-        let mut fetched = Vec::with_capacity(chunk.len());
-        for group in chunk.chunks(FETCH_GROUP) {
-            let set = uid_set(group);
-            let messages: Vec<_> = conn
-                .deadline("UID FETCH", async {
-                    s.uid_fetch(&set, "(UID BODY.PEEK[])")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?
-                .map_err(fail)?;
-            for m in messages {
-                // A FETCH without the body is a flag change another client
-                // made meanwhile; the message comes in a later round.
-                if let (Some(uid), Some(body)) = (m.uid, m.body()) {
-                    batch.push(sink.raw(id(uid), body.to_vec()));
-                    fetched.push(uid);
-                }
-            }
-            if stop() {
-                break;
-            }
-        }
-        let count = batch.len();
-        sink.take(batch).await?;
-        round.taken += count;
-        // Committed: now, and only now, the server copies may go.
-        if !fetched.is_empty() {
-            remove(conn, s, cfg, caps, &fetched).await?;
-            round.removed += fetched.len();
+    let sizes = sizes(conn, s, &uids).await?;
+    let limits = sink.limits();
+    let mut rest = &uids[..];
+    while !rest.is_empty() {
+        let n = batch_len(
+            rest.iter().map(|u| sizes.get(u).copied().unwrap_or(0)),
+            limits,
+            sink.batch_size,
+            sink.batch_bytes(),
+        );
+        let (chunk, tail) = rest.split_at(n.max(1));
+        rest = tail;
+        let batch = fetch_batch(sink, conn, s, chunk, &sizes, validity, &stop).await?;
+        let (fetched, mails): (Vec<u32>, Vec<Fetched>) = batch.into_iter().unzip();
+        let taken = sink.take(mails).await?;
+        round.taken += taken
+            .iter()
+            .filter(|t| t.is_stored() && !matches!(t, Taken::AlreadyTaken))
+            .count();
+        // Committed: now, and only now, the server copies may go (not one
+        // that could not be stored: it stays for a later round).
+        let done: Vec<u32> = fetched
+            .iter()
+            .zip(&taken)
+            .filter(|(_, t)| t.is_stored())
+            .map(|(u, _)| *u)
+            .collect();
+        if !done.is_empty() {
+            remove(conn, s, cfg, caps, &done).await?;
+            round.removed += done.len();
         }
         if stop() {
             break;
         }
     }
     Ok(round)
+}
+
+/// The messages of one batch, with their UIDs: those within the size limit
+/// whole, [`FETCH_GROUP`] per command, larger ones in parts.
+async fn fetch_batch(
+    sink: &Sink,
+    conn: &Connector,
+    s: &mut Session,
+    chunk: &[u32],
+    sizes: &std::collections::HashMap<u32, u64>,
+    validity: u32,
+    stop: &impl Fn() -> bool,
+) -> Result<Vec<(u32, Fetched)>, SourceError> {
+    let limits = sink.limits();
+    let id = |uid: u32| format!("{validity}:{uid}");
+    let (small, large): (Vec<u32>, Vec<u32>) = chunk
+        .iter()
+        .partition(|u| sizes.get(u).is_none_or(|&n| n <= limits.max_size));
+    let mut batch = Vec::with_capacity(chunk.len());
+    for group in small.chunks(FETCH_GROUP) {
+        let messages: Vec<_> = conn
+            .deadline("UID FETCH", async {
+                s.uid_fetch(uid_set(group), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?
+            .map_err(|e| imap_error(conn, e))?;
+        for m in messages {
+            // A FETCH without the body is a flag change another client
+            // made meanwhile; the message comes in a later round.
+            if let (Some(uid), Some(body)) = (m.uid, m.body()) {
+                let mut read = Capped::new(limits);
+                read.push(body);
+                batch.push((uid, sink.fetched(id(uid), read)));
+            }
+        }
+        if stop() {
+            return Ok(batch);
+        }
+    }
+    for &uid in &large {
+        if stop() {
+            break;
+        }
+        let size = sizes.get(&uid).copied().unwrap_or(u64::MAX);
+        if let Some(read) = fetch_in_parts(conn, s, uid, size, limits).await? {
+            batch.push((uid, sink.fetched(id(uid), read)));
+        }
+    }
+    Ok(batch)
+}
+
+/// RFC822.SIZE of each of `uids`, to plan batches before fetching.
+async fn sizes(
+    conn: &Connector,
+    s: &mut Session,
+    uids: &[u32],
+) -> Result<std::collections::HashMap<u32, u64>, SourceError> {
+    let mut out = std::collections::HashMap::with_capacity(uids.len());
+    for group in uids.chunks(SIZE_GROUP) {
+        let messages: Vec<_> = conn
+            .deadline("UID FETCH", async {
+                s.uid_fetch(uid_set(group), "(UID RFC822.SIZE)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?
+            .map_err(|e| imap_error(conn, e))?;
+        for m in messages {
+            if let (Some(uid), Some(size)) = (m.uid, m.size) {
+                out.insert(uid, u64::from(size));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A message of `size` bytes (RFC822.SIZE), over the size limit, [`PART`]
+/// bytes per FETCH, into a [`Capped`]; None when it went away meanwhile
+/// (another client).
+async fn fetch_in_parts(
+    conn: &Connector,
+    s: &mut Session,
+    uid: u32,
+    size: u64,
+    limits: crate::intake::ReadLimits,
+) -> Result<Option<Capped>, SourceError> {
+    let mut read = Capped::new(limits);
+    let mut offset: u64 = 0;
+    loop {
+        // Not past the end: a server may answer NIL there, not "".
+        if offset > 0 && offset >= size {
+            return Ok(Some(read));
+        }
+        let query = format!("(UID BODY.PEEK[]<{offset}.{PART}>)");
+        let messages: Vec<_> = conn
+            .deadline("UID FETCH", async {
+                s.uid_fetch(uid.to_string(), &query)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?
+            .map_err(|e| imap_error(conn, e))?;
+        let Some(part) = messages
+            .iter()
+            .find(|m| m.uid == Some(uid))
+            .and_then(|m| m.body())
+        else {
+            return Ok(None);
+        };
+        read.push(part);
+        offset += part.len() as u64;
+        if part.len() < PART as usize {
+            return Ok(Some(read));
+        }
+    }
 }
 
 /// Moves `uids` to the processed folder, or deletes them.

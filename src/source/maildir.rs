@@ -2,15 +2,19 @@
 //! imported with `ingest --maildir` (`new/` and `cur/`).
 //!
 //! Files are removed only after the batch that holds them has committed;
-//! a crash in between leaves files whose source ids the store already
-//! knows, so the next pass removes them without a second ticket.
+//! a crash in between leaves files whose source ids (the file's unique
+//! name and its content hash) the store already knows, so the next pass
+//! removes them without a second ticket — while a new message written
+//! under a name used before is taken. Each file is read through
+//! [`Capped`], and a batch ends at `batch_size` files or `batch_bytes`.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use crate::intake::{Pipeline, RawMail, Taken};
+use crate::intake::{Fetched, Pipeline, Taken};
+use crate::source::capped::Capped;
 use crate::store::{Store, StoreError};
 
 pub struct Maildir {
@@ -27,6 +31,8 @@ pub struct DrainOptions {
     /// Remove each file once its batch has committed.
     pub remove: bool,
     pub batch_size: usize,
+    /// A batch also ends once it holds this many bytes.
+    pub batch_bytes: u64,
 }
 
 /// Totals of one drain.
@@ -36,6 +42,14 @@ pub struct Drained {
     pub taken: Vec<Taken>,
     /// Files that could not be read (left in place, logged).
     pub unreadable_files: usize,
+}
+
+impl Drained {
+    /// Whether the drain changed anything (took or removed a file): if
+    /// not, what is left is waiting for a reason, not for another look.
+    pub fn progressed(&self) -> bool {
+        self.taken.iter().any(Taken::is_stored)
+    }
 }
 
 impl Maildir {
@@ -105,18 +119,25 @@ impl Maildir {
             files: files.len(),
             ..Drained::default()
         };
-        let mut done = 0;
-        for chunk in files.chunks(opts.batch_size.max(1)) {
-            let mut batch = Vec::with_capacity(chunk.len());
-            let mut paths = Vec::with_capacity(chunk.len());
-            for path in chunk {
-                match std::fs::read(path) {
-                    Ok(raw) => {
-                        batch.push(RawMail {
-                            source: self.name.clone(),
-                            source_id: Some(source_id(path)),
-                            raw,
-                        });
+        let limits = pipeline.read_limits();
+        let mut next = 0;
+        while next < files.len() {
+            // One batch: files until the count or the bytes are reached.
+            let mut batch: Vec<Fetched> = Vec::new();
+            let mut paths = Vec::new();
+            let mut held = 0u64;
+            while next < files.len() && batch.len() < opts.batch_size.max(1) {
+                let path = &files[next];
+                // What the file will hold in memory, known before reading it.
+                let expect = std::fs::metadata(path).map_or(0, |m| limits.held(m.len()));
+                if !batch.is_empty() && held.saturating_add(expect) > opts.batch_bytes {
+                    break;
+                }
+                next += 1;
+                match self.read(path, limits) {
+                    Ok(fetched) => {
+                        held += fetched.mail.raw.len() as u64;
+                        batch.push(fetched);
                         paths.push(path);
                     }
                     // Taken by someone else between listing and reading.
@@ -128,9 +149,13 @@ impl Maildir {
                 }
             }
             let taken = pipeline.take(store, &batch, now())?;
+            drop(batch);
             // Committed: now, and only now, the source copies may go.
             if opts.remove {
-                for path in &paths {
+                for (path, t) in paths.iter().zip(&taken) {
+                    if !t.is_stored() {
+                        continue;
+                    }
                     if let Err(e) = std::fs::remove_file(path)
                         && e.kind() != std::io::ErrorKind::NotFound
                     {
@@ -139,13 +164,19 @@ impl Maildir {
                 }
             }
             out.taken.extend(taken);
-            done += chunk.len();
-            progress(done, files.len());
+            progress(next, files.len());
             if stop() {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// One file, read within the limits, with its source id.
+    fn read(&self, path: &Path, limits: crate::intake::ReadLimits) -> std::io::Result<Fetched> {
+        let file = std::fs::File::open(path)?;
+        let read = Capped::read_all(file, limits)?;
+        Ok(read.finish(self.name.clone(), Some(source_id(path))))
     }
 }
 

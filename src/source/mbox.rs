@@ -4,73 +4,122 @@
 //! Messages start at a `From ` line at the start of the file or after an
 //! empty line (and carry a time of day); `>From ` lines are unescaped one level (mboxrd, which also
 //! reads mboxo files correctly in all but pathological cases).
+//!
+//! Each message goes through [`Capped`], and a line is read at most
+//! [`SEGMENT`] bytes at a time, so neither a huge message nor a huge line
+//! takes more memory than the limits allow.
 
 use std::io::BufRead;
 
-/// Yields `(byte offset of the From_ line, message bytes)`.
+use crate::intake::ReadLimits;
+use crate::source::capped::Capped;
+
+/// The longest piece of a line read at once; a longer line is read in
+/// pieces, of which only the first is looked at as the start of a line.
+const SEGMENT: usize = 64 << 10;
+
+/// Yields `(byte offset of the From_ line, the message read)`.
 pub struct MboxReader<R> {
     input: R,
+    limits: ReadLimits,
     offset: u64,
     /// The From_ line that starts the next message, already read.
     pending_start: Option<u64>,
+    /// The last piece read ended a line (the next one starts a line).
+    at_line_start: bool,
     done: bool,
 }
 
 impl<R: BufRead> MboxReader<R> {
-    pub fn new(input: R) -> Self {
+    pub fn new(input: R, limits: ReadLimits) -> Self {
         MboxReader {
             input,
+            limits,
             offset: 0,
             pending_start: None,
+            at_line_start: true,
             done: false,
         }
     }
 
-    fn next_message(&mut self) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    /// The next piece of a line into `line` (cleared first): through its
+    /// line break, or [`SEGMENT`] bytes of a longer line. Returns whether
+    /// the piece starts a line; `line` is empty at the end of input.
+    fn piece(&mut self, line: &mut Vec<u8>) -> std::io::Result<bool> {
+        line.clear();
+        let starts = self.at_line_start;
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let room = SEGMENT - line.len();
+            let (used, ended) = match buf.iter().take(room).position(|&b| b == b'\n') {
+                Some(lf) => (lf + 1, true),
+                None => (buf.len().min(room), false),
+            };
+            line.extend_from_slice(&buf[..used]);
+            self.input.consume(used);
+            if ended || line.len() >= SEGMENT {
+                break;
+            }
+        }
+        self.offset += line.len() as u64;
+        self.at_line_start = line.ends_with(b"\n");
+        Ok(starts)
+    }
+
+    fn next_message(&mut self) -> std::io::Result<Option<(u64, Capped)>> {
         let mut line = Vec::new();
         // Find the first From_ line (anything before it is not a message).
         while self.pending_start.is_none() {
-            line.clear();
-            let n = self.input.read_until(b'\n', &mut line)?;
-            if n == 0 {
+            let at = self.offset;
+            let starts = self.piece(&mut line)?;
+            if line.is_empty() {
                 self.done = true;
                 return Ok(None);
             }
-            if is_from_line(&line) {
-                self.pending_start = Some(self.offset);
+            if starts && is_from_line(&line) {
+                self.pending_start = Some(at);
             }
-            self.offset += n as u64;
         }
         let start = self.pending_start.take().unwrap_or(0);
-        let mut msg = Vec::new();
-        let mut prev_blank = false;
+        let mut msg = Capped::new(self.limits);
+        // A blank line is held back: before a From_ line it belongs to the
+        // mbox format, not to the message.
+        let mut blank: Option<Vec<u8>> = None;
         loop {
-            line.clear();
-            let n = self.input.read_until(b'\n', &mut line)?;
-            if n == 0 {
+            let at = self.offset;
+            let starts = self.piece(&mut line)?;
+            if line.is_empty() {
                 self.done = true;
                 break;
             }
-            let at = self.offset;
-            self.offset += n as u64;
-            if prev_blank && is_from_line(&line) {
+            if starts && blank.is_some() && is_from_line(&line) {
                 self.pending_start = Some(at);
+                blank = None;
                 break;
             }
-            prev_blank = line == b"\n" || line == b"\r\n";
+            if let Some(b) = blank.take() {
+                msg.push(&b);
+            }
+            if starts && (line == b"\n" || line == b"\r\n") {
+                blank = Some(line.clone());
+                continue;
+            }
             let unescaped = match line.iter().position(|&b| b != b'>') {
-                Some(i) if i > 0 && line[i..].starts_with(b"From ") => &line[1..],
+                Some(i) if starts && i > 0 && line[i..].starts_with(b"From ") => &line[1..],
                 _ => &line[..],
             };
-            msg.extend_from_slice(unescaped);
+            msg.push(unescaped);
         }
-        // The blank line before the next From_ belongs to the mbox format.
-        if self.pending_start.is_some() {
-            if msg.ends_with(b"\r\n") {
-                msg.truncate(msg.len() - 2);
-            } else if msg.ends_with(b"\n") {
-                msg.truncate(msg.len() - 1);
-            }
+        // At the end of the file a last blank line is the message's own.
+        if let Some(b) = blank.take() {
+            msg.push(&b);
         }
         Ok(Some((start, msg)))
     }
@@ -91,7 +140,7 @@ fn is_from_line(line: &[u8]) -> bool {
 }
 
 impl<R: BufRead> Iterator for MboxReader<R> {
-    type Item = std::io::Result<(u64, Vec<u8>)>;
+    type Item = std::io::Result<(u64, Capped)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done && self.pending_start.is_none() {
@@ -105,11 +154,19 @@ impl<R: BufRead> Iterator for MboxReader<R> {
 mod tests {
     use super::*;
 
+    const LIMITS: ReadLimits = ReadLimits {
+        max_size: 1 << 20,
+        keep: 1 << 10,
+    };
+
     fn split(s: &str) -> Vec<(u64, String)> {
-        MboxReader::new(s.as_bytes())
+        MboxReader::new(s.as_bytes(), LIMITS)
             .map(|r| {
                 let (o, m) = r.unwrap();
-                (o, String::from_utf8(m).unwrap())
+                (
+                    o,
+                    String::from_utf8(m.finish("t".into(), None).mail.raw).unwrap(),
+                )
             })
             .collect()
     }
@@ -146,5 +203,36 @@ From b@x Thu Jan  1 00:00:01 2026\nSubject: two\n\nFrom inside a paragraph is no
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].1, "Subject: a\r\n\r\nx\r\n");
         assert_eq!(got[1].1, "Subject: b\r\n\r\ny\r\n");
+    }
+
+    #[test]
+    fn two_blank_lines_before_a_from_line_keep_one() {
+        let got = split(
+            "From a Thu Jan  1 00:00:00 2026\nSubject: a\n\nx\n\n\nFrom b Thu Jan  1 00:00:00 2026\nSubject: b\n\ny\n\n",
+        );
+        assert_eq!(got[0].1, "Subject: a\n\nx\n\n");
+        // The last blank line of the file is the message's own.
+        assert_eq!(got[1].1, "Subject: b\n\ny\n\n");
+    }
+
+    /// A message of 3 MB in a single line (no line break at all), with a
+    /// second message behind it: read in pieces, cut to what the limits
+    /// keep, its whole size and hash counted, and the next one found.
+    #[test]
+    fn a_huge_one_line_message_is_cut_and_the_next_one_found() {
+        let mut mbox = b"From a Thu Jan  1 00:00:00 2026\nSubject: huge\n\n".to_vec();
+        let body = vec![b'x'; 3 << 20];
+        mbox.extend_from_slice(&body);
+        mbox.extend_from_slice(b"\n\nFrom b Thu Jan  1 00:00:00 2026\nSubject: small\n\nhi\n");
+        let got: Vec<_> = MboxReader::new(&mbox[..], LIMITS)
+            .map(|r| r.unwrap().1.finish("t".into(), None))
+            .collect();
+        assert_eq!(got.len(), 2);
+        let whole = [&b"Subject: huge\n\n"[..], &body, b"\n"].concat();
+        assert!(got[0].is_cut());
+        assert_eq!(got[0].size, whole.len() as u64);
+        assert_eq!(got[0].hash, crate::parse::content_hash(&whole));
+        assert_eq!(got[0].mail.raw, &whole[..b"Subject: huge\n\n".len() + 1024]);
+        assert_eq!(got[1].mail.raw, b"Subject: small\n\nhi\n");
     }
 }

@@ -3,8 +3,12 @@
 //!
 //! `maildir` and `mbox` are local; `pop3` and `imap` are mail servers,
 //! reached through `net`. The remote ones share [`Sink`] (the way into
-//! intake) and [`SourceError`] (what makes the daemon back off).
+//! intake) and [`SourceError`] (what makes the daemon back off). All of
+//! them read a message through [`capped::Capped`], so a message's size
+//! never decides how much memory postdesk takes, and make batches bounded
+//! in count (`intake.batch_size`) and bytes (`intake.batch_bytes`).
 
+pub mod capped;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::intake::{Pipeline, RawMail, Taken};
+use crate::intake::{Fetched, Pipeline, ReadLimits, Taken};
 use crate::outbox::{SharedStore, with_store};
 use crate::store::StoreError;
 
@@ -75,26 +79,27 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Which of `ids` this source has taken before (they are only removed
-    /// from the server, never fetched again).
-    pub async fn already_taken(&self, ids: Vec<String>) -> Result<HashSet<String>, StoreError> {
+    /// Which of `ids` this source has taken a message under before,
+    /// whatever its content: for a source that leaves mail on the server
+    /// and cannot fetch every message again only to recognise it.
+    pub async fn seen(&self, ids: Vec<String>) -> Result<HashSet<String>, StoreError> {
         let name = self.name.clone();
         with_store(&self.store, move |s| {
             let read = s.read();
-            let mut taken = HashSet::new();
+            let mut seen = HashSet::new();
             for id in ids {
-                if read.source_id_taken(&name, &id)? {
-                    taken.insert(id);
+                if read.source_id_seen(&name, &id)? {
+                    seen.insert(id);
                 }
             }
-            Ok(taken)
+            Ok(seen)
         })
         .await
     }
 
-    /// Commits a batch (one transaction); on `Ok` the caller may remove it
-    /// from the server.
-    pub async fn take(&self, batch: Vec<RawMail>) -> Result<Vec<Taken>, StoreError> {
+    /// Commits a batch; the caller may then remove from the server every
+    /// message whose [`Taken::is_stored`] says so.
+    pub async fn take(&self, batch: Vec<Fetched>) -> Result<Vec<Taken>, StoreError> {
         let (pipeline, clock) = (self.pipeline.clone(), self.clock.clone());
         let taken = with_store(&self.store, move |s| pipeline.take(s, &batch, clock.now())).await?;
         if taken
@@ -106,12 +111,19 @@ impl Sink {
         Ok(taken)
     }
 
-    pub fn raw(&self, source_id: String, raw: Vec<u8>) -> RawMail {
-        RawMail {
-            source: self.name.clone(),
-            source_id: Some(source_id),
-            raw,
-        }
+    /// How much of a message to read and keep.
+    pub fn limits(&self) -> ReadLimits {
+        self.pipeline.read_limits()
+    }
+
+    /// Bytes one batch may hold (`intake.batch_bytes`).
+    pub fn batch_bytes(&self) -> u64 {
+        self.pipeline.config.intake.batch_bytes
+    }
+
+    /// A message read, as intake takes it.
+    pub fn fetched(&self, source_id: String, read: capped::Capped) -> Fetched {
+        read.finish(self.name.clone(), Some(source_id))
     }
 }
 

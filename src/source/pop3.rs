@@ -1,18 +1,30 @@
 //! pop3: a POP3 mailbox as a source (RFC 1939, CAPA and UIDL per RFC 2449,
 //! STLS per RFC 2595, SASL PLAIN per RFC 5034 and RFC 4616).
 //!
-//! One round is one session: log in, list the messages with UIDL, RETR the
-//! ones this source has not taken, commit them in batches, then DELE them
-//! (unless `leave_on_server`) and QUIT so the server applies the deletions.
-//! A UIDL already taken — a crash between commit and QUIT — is deleted
-//! without a second fetch. The wire parser ([`proto`]) is apart from the
-//! session and tested with tables (STYLE principle 6).
+//! One round is one session: log in, list the messages with UIDL and LIST,
+//! RETR them, commit them in batches (planned from the LIST sizes, bounded
+//! in count and bytes), then DELE them (unless `leave_on_server`) and QUIT
+//! so the server applies the deletions. RETR is read through [`Capped`]:
+//! a message over the size limit keeps its header and the start of its
+//! body, whatever the server sends.
+//!
+//! A message taken before — a crash between commit and QUIT — is fetched
+//! again and recognised by its UIDL and content hash, then deleted: a
+//! server that reuses a UIDL for another message does not lose it. With
+//! `leave_on_server` every message stays, and fetching them all on every
+//! poll only to recognise them would not do: there a UIDL seen before is
+//! trusted (RFC 1939 section 7: a server never reuses one in a maildrop).
+//! The wire parser ([`proto`]) is apart from the session and tested with
+//! tables (STYLE principle 6).
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::config::{MailServer, TlsMode};
+use crate::intake::ReadLimits;
+use crate::intake::Taken;
+use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
 use crate::source::{Backoff, Round, Sink, SourceError};
 
@@ -33,6 +45,8 @@ pub mod proto {
         NotStatus(String),
         #[error("bad UIDL line: {0:?}")]
         BadUidl(String),
+        #[error("bad LIST line: {0:?}")]
+        BadList(String),
     }
 
     /// RFC 2449 allows 512 octets for a status line; some servers put long
@@ -122,6 +136,23 @@ pub mod proto {
         Ok((n, uid.to_string()))
     }
 
+    /// `N SIZE` of a LIST listing (RFC 1939 section 5); anything after the
+    /// size is the server's own and ignored.
+    pub fn list_entry(line: &[u8]) -> Result<(u32, u64), ProtoError> {
+        let bad = || ProtoError::BadList(String::from_utf8_lossy(line).chars().take(200).collect());
+        let text = std::str::from_utf8(line).map_err(|_| bad())?;
+        let mut words = text.split_ascii_whitespace();
+        let (Some(n), Some(size)) = (words.next(), words.next()) else {
+            return Err(bad());
+        };
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        let size: u64 = size.parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(bad());
+        }
+        Ok((n, size))
+    }
+
     /// What a CAPA listing (RFC 2449) says, as far as postdesk cares.
     #[derive(Debug, Default, Clone, PartialEq, Eq)]
     pub struct Capabilities {
@@ -172,9 +203,9 @@ use proto::{DataLine, Parse, Reply};
 /// groups.
 const RETR_GROUP: usize = 32;
 
-/// The largest single message accepted from the wire; past this the
-/// session stops with an error rather than exhaust memory.
-const MAX_MESSAGE: usize = 1 << 30;
+/// The longest piece of a line taken from the buffer at once while reading
+/// a message: a longer line is passed on in pieces, never held whole.
+const SEGMENT: usize = 64 << 10;
 
 /// A POP3 session over one connection.
 pub struct Session {
@@ -290,11 +321,32 @@ impl Session {
             .collect()
     }
 
-    /// RETR: the message exactly as stored (CRLF lines, dots unstuffed).
-    pub async fn retr(&mut self, n: u32) -> Result<Vec<u8>, SourceError> {
+    /// LIST: message numbers with their sizes, to plan batches.
+    pub async fn list(&mut self) -> Result<Vec<(u32, u64)>, SourceError> {
+        self.send(&["LIST"]).await?;
+        match self.reply("LIST").await? {
+            Reply::Ok(_) => {}
+            Reply::Err(text) | Reply::Continue(text) => {
+                return Err(self.protocol(&format!("LIST refused: {text}")));
+            }
+        }
+        let block = self.block(64 << 20).await?;
+        block
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let l = l.strip_suffix(b"\r").unwrap_or(l);
+                proto::list_entry(l).map_err(|e| self.protocol(&e.to_string()))
+            })
+            .collect()
+    }
+
+    /// RETR: the message exactly as stored (CRLF lines, dots unstuffed),
+    /// read within `limits`.
+    pub async fn retr(&mut self, n: u32, limits: ReadLimits) -> Result<Capped, SourceError> {
         self.send(&["RETR", &n.to_string()]).await?;
         match self.reply("RETR").await? {
-            Reply::Ok(_) => self.block(MAX_MESSAGE).await,
+            Reply::Ok(_) => self.message(limits).await,
             Reply::Err(text) | Reply::Continue(text) => {
                 Err(self.protocol(&format!("RETR {n} refused: {text}")))
             }
@@ -303,11 +355,15 @@ impl Session {
 
     /// RETR for several messages: one write of all the commands when the
     /// server pipelines (a round trip per group, not per message).
-    pub async fn retr_many(&mut self, ns: &[u32]) -> Result<Vec<Vec<u8>>, SourceError> {
+    pub async fn retr_many(
+        &mut self,
+        ns: &[u32],
+        limits: ReadLimits,
+    ) -> Result<Vec<Capped>, SourceError> {
         if !self.pipelining {
             let mut out = Vec::with_capacity(ns.len());
             for &n in ns {
-                out.push(self.retr(n).await?);
+                out.push(self.retr(n, limits).await?);
             }
             return Ok(out);
         }
@@ -315,7 +371,7 @@ impl Session {
         let mut out = Vec::with_capacity(ns.len());
         for &n in ns {
             match self.reply("RETR").await? {
-                Reply::Ok(_) => out.push(self.block(MAX_MESSAGE).await?),
+                Reply::Ok(_) => out.push(self.message(limits).await?),
                 Reply::Err(text) | Reply::Continue(text) => {
                     return Err(self.protocol(&format!("RETR {n} refused: {text}")));
                 }
@@ -446,6 +502,51 @@ impl Session {
         }
     }
 
+    /// A message (the body of a RETR reply) into a [`Capped`]: lines
+    /// unstuffed and ended in CRLF, a line longer than [`SEGMENT`] passed
+    /// on in pieces, so memory stays bounded whatever the server sends.
+    async fn message(&mut self, limits: ReadLimits) -> Result<Capped, SourceError> {
+        let mut out = Capped::new(limits);
+        let mut line_start = true;
+        loop {
+            let avail = &self.buf[self.pos..];
+            match avail.iter().position(|&b| b == b'\n') {
+                Some(lf) => {
+                    let line = &avail[..lf];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line_start {
+                        match proto::data_line(line) {
+                            DataLine::End => {
+                                self.pos += lf + 1;
+                                return Ok(out);
+                            }
+                            DataLine::Line(l) => out.push(l),
+                        }
+                    } else {
+                        out.push(line);
+                    }
+                    out.push(b"\r\n");
+                    self.pos += lf + 1;
+                    line_start = true;
+                }
+                // A very long line: pass on all but its last byte (maybe
+                // the CR of the CRLF still to come).
+                None if avail.len() > SEGMENT => {
+                    let take = avail.len() - 1;
+                    let piece = &avail[..take];
+                    let piece = match piece {
+                        [b'.', rest @ ..] if line_start => rest,
+                        _ => piece,
+                    };
+                    out.push(piece);
+                    self.pos += take;
+                    line_start = false;
+                }
+                None => self.fill("reading a message").await?,
+            }
+        }
+    }
+
     /// The body of a multi-line reply, each line ending in CRLF.
     async fn block(&mut self, max: usize) -> Result<Vec<u8>, SourceError> {
         let mut out = Vec::new();
@@ -532,7 +633,7 @@ pub async fn run(
     }
 }
 
-/// One round: log in, take what is new, remove what is taken, QUIT.
+/// One round: log in, take what is there, remove what is taken, QUIT.
 /// `stop` is asked between messages; a stop commits what was fetched so far.
 pub async fn collect(
     sink: &Sink,
@@ -544,45 +645,55 @@ pub async fn collect(
     let password = server.password.read().map_err(SourceError::Password)?;
     let mut s = Session::open(conn).await?;
     s.login(&server.user, &password).await?;
-    let listing = s.uidl().await?;
-    let ids: Vec<String> = listing.iter().map(|(_, uid)| uid.clone()).collect();
-    let known = sink.already_taken(ids).await?;
-    let mut round = Round::default();
-
-    // Taken before (a crash between commit and QUIT): delete, no re-fetch.
-    if !leave_on_server {
-        let done: Vec<u32> = listing
-            .iter()
-            .filter(|(_, u)| known.contains(u))
-            .map(|(n, _)| *n)
-            .collect();
-        if !done.is_empty() {
-            debug!(source = %sink.name, count = done.len(), "already taken; deleting");
-            s.dele_many(&done).await?;
-            round.removed += done.len();
-        }
+    let mut listing = s.uidl().await?;
+    let sizes: std::collections::HashMap<u32, u64> = s.list().await?.into_iter().collect();
+    if leave_on_server {
+        let seen = sink
+            .seen(listing.iter().map(|(_, uid)| uid.clone()).collect())
+            .await?;
+        listing.retain(|(_, uid)| !seen.contains(uid));
     }
-    let new: Vec<&(u32, String)> = listing.iter().filter(|(_, u)| !known.contains(u)).collect();
-    for chunk in new.chunks(sink.batch_size.max(1)) {
+    let limits = sink.limits();
+    let mut round = Round::default();
+    let mut rest = &listing[..];
+    while !rest.is_empty() {
+        let n = batch_len(
+            rest.iter().map(|(n, _)| sizes.get(n).copied().unwrap_or(0)),
+            limits,
+            sink.batch_size,
+            sink.batch_bytes(),
+        );
+        let (chunk, tail) = rest.split_at(n.max(1));
+        rest = tail;
         let mut numbers = Vec::with_capacity(chunk.len());
         let mut mails = Vec::with_capacity(chunk.len());
         for group in chunk.chunks(RETR_GROUP) {
             let ns: Vec<u32> = group.iter().map(|(n, _)| *n).collect();
-            for ((n, uid), raw) in group.iter().zip(s.retr_many(&ns).await?) {
+            for ((n, uid), read) in group.iter().zip(s.retr_many(&ns, limits).await?) {
                 numbers.push(*n);
-                mails.push(sink.raw(uid.clone(), raw));
+                mails.push(sink.fetched(uid.clone(), read));
             }
             if stop() {
+                rest = &[];
                 break;
             }
         }
-        let count = mails.len();
-        sink.take(mails).await?;
-        round.taken += count;
-        // Committed: now, and only now, the server copies may go.
-        if !leave_on_server {
-            s.dele_many(&numbers).await?;
-            round.removed += numbers.len();
+        let taken = sink.take(mails).await?;
+        // Committed: now, and only now, the server copies may go (not one
+        // that could not be stored: it stays for a later round).
+        let done: Vec<u32> = numbers
+            .iter()
+            .zip(&taken)
+            .filter(|(_, t)| t.is_stored())
+            .map(|(n, _)| *n)
+            .collect();
+        round.taken += taken
+            .iter()
+            .filter(|t| t.is_stored() && !matches!(t, Taken::AlreadyTaken))
+            .count();
+        if !leave_on_server && !done.is_empty() {
+            s.dele_many(&done).await?;
+            round.removed += done.len();
         }
         if stop() {
             break;
@@ -687,6 +798,20 @@ mod tests {
         }
         let long = format!("3 {}", "a".repeat(71));
         assert!(uidl_entry(long.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn list_entries() {
+        assert_eq!(list_entry(b"1 120").unwrap(), (1, 120));
+        assert_eq!(list_entry(b" 7  1073741824 ").unwrap(), (7, 1 << 30));
+        assert_eq!(list_entry(b"2 300 extra").unwrap(), (2, 300));
+        for bad in [&b"1"[..], b"x 1", b"0 5", b"1 -5", b"1 big", b""] {
+            assert!(
+                list_entry(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]
@@ -832,7 +957,13 @@ mod tests {
         let mut s = Session::open(&conn).await.unwrap();
         s.login("bob", "pw").await.unwrap();
         assert!(!s.pipelining);
-        let got = s.retr_many(&[1, 2]).await.unwrap();
+        let got: Vec<Vec<u8>> = s
+            .retr_many(&[1, 2], LIMITS)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.finish("t".into(), None).mail.raw)
+            .collect();
         assert_eq!(
             got,
             [
@@ -840,5 +971,43 @@ mod tests {
                 b"Subject: b\r\n\r\nx\r\n".to_vec()
             ]
         );
+    }
+
+    const LIMITS: ReadLimits = ReadLimits {
+        max_size: 1 << 20,
+        keep: 100,
+    };
+
+    /// A server sending a 2 MB message as one line (no line break): read
+    /// in pieces and cut, its whole size counted, the session still in
+    /// step for the next reply.
+    #[tokio::test]
+    async fn a_huge_line_in_retr_is_cut_not_held() {
+        let mut script =
+            b"+OK hi\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n+OK\r\nSubject: big\r\n\r\n.".to_vec();
+        script.extend(std::iter::repeat_n(b'y', 2 << 20));
+        script.extend_from_slice(b"\r\n.\r\n+OK\r\nSubject: b\r\n\r\nx\r\n.\r\n");
+        let conn = fake(Box::leak(script.into_boxed_slice())).await;
+        let mut s = Session::open(&conn).await.unwrap();
+        s.login("bob", "pw").await.unwrap();
+        let got: Vec<_> = s
+            .retr_many(&[1, 2], LIMITS)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.finish("t".into(), None))
+            .collect();
+        assert!(got[0].is_cut());
+        // The line's stuffed dot is removed; CRLF ends each line.
+        assert_eq!(
+            got[0].size,
+            (b"Subject: big\r\n\r\n".len() + (2 << 20) + 2) as u64
+        );
+        assert_eq!(got[0].mail.raw.len(), b"Subject: big\r\n\r\n".len() + 100);
+        assert_eq!(
+            &got[0].mail.raw[b"Subject: big\r\n\r\n".len()..][..3],
+            b"yyy"
+        );
+        assert_eq!(got[1].mail.raw, b"Subject: b\r\n\r\nx\r\n");
     }
 }

@@ -150,6 +150,42 @@ impl Reader<'_> {
             .exists(params![message_id, from, subject, text])?)
     }
 
+    /// Whether `source` took these very bytes (`hash`) under `id`: the row
+    /// `id#hash` intake records now, or a row of an older postdesk that
+    /// recorded the bare id, when what it points at has that content.
+    pub fn source_content_taken(&self, source: &str, id: &str, hash: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM source_ids WHERE source = ?1 AND source_id = ?2 || '#' || ?3
+                 UNION ALL
+                 SELECT 1 FROM source_ids s
+                   LEFT JOIN messages m ON m.id = s.message
+                   LEFT JOIN quarantine q ON q.id = s.quarantine
+                  WHERE s.source = ?1 AND s.source_id = ?2
+                    AND (m.content_hash = ?3 OR q.content_hash = ?3)
+                 LIMIT 1",
+            )?
+            .exists(params![source, id, hash])?)
+    }
+
+    /// Whether `source` took any message under `id`, whatever its content
+    /// (`id` or `id#…`): for a source that cannot afford to fetch a message
+    /// again only to recognise it.
+    pub fn source_id_seen(&self, source: &str, id: &str) -> Result<bool> {
+        // A range on the primary key, not LIKE: ids may hold % and _.
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM source_ids WHERE source = ?1 AND source_id = ?2
+                 UNION ALL
+                 SELECT 1 FROM source_ids WHERE source = ?1
+                    AND source_id >= ?2 || '#' AND source_id < ?2 || '$'
+                 LIMIT 1",
+            )?
+            .exists(params![source, id])?)
+    }
+
     /// The stored message with this Message-ID and content, if any: a second
     /// delivery of the same mail.
     pub fn message_by_identity(&self, message_id: &str, content_hash: &str) -> Result<Option<i64>> {
@@ -259,5 +295,65 @@ impl Reader<'_> {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use crate::parse::{ParseLimits, parse};
+    use chrono::TimeZone;
+
+    /// Source ids as an older postdesk recorded them (the bare id, the row
+    /// pointing at the message) are still recognised for the same bytes,
+    /// and not for other bytes under the same id; `id#hash` rows likewise.
+    #[test]
+    fn source_ids_are_recognised_by_content_old_and_new() {
+        let mut s = Store::open_in_memory().unwrap();
+        let raw = b"From: a@b.example\r\nSubject: x\r\nMessage-ID: <x@b.example>\r\n\r\nhi\r\n";
+        let limits = ParseLimits {
+            max_size: 1 << 20,
+            max_depth: 5,
+            max_parts: 10,
+        };
+        let inbound = parse(raw, &limits).unwrap();
+        let at = chrono::Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        s.write(|tx| {
+            let m = tx.insert_message(&super::NewMessage {
+                raw,
+                inbound: &inbound,
+                source: "inbox",
+                ticket: None,
+                received_at: at,
+            })?;
+            tx.record_source_id("inbox", "customer.eml", Some(m), None, at)?;
+            tx.record_source_id("inbox", "new.eml#abc", None, None, at)
+        })
+        .unwrap();
+        let r = s.read();
+        let hash = &inbound.content_hash;
+        assert!(
+            r.source_content_taken("inbox", "customer.eml", hash)
+                .unwrap()
+        );
+        assert!(
+            !r.source_content_taken("inbox", "customer.eml", "other")
+                .unwrap()
+        );
+        assert!(
+            !r.source_content_taken("elsewhere", "customer.eml", hash)
+                .unwrap()
+        );
+        assert!(r.source_content_taken("inbox", "new.eml", "abc").unwrap());
+        assert!(!r.source_content_taken("inbox", "new.eml", "abd").unwrap());
+        // Seen under any content: the bare id, or an id#hash row.
+        for (id, seen) in [
+            ("customer.eml", true),
+            ("new.eml", true),
+            ("new", false),
+            ("new.em", false),
+        ] {
+            assert_eq!(r.source_id_seen("inbox", id).unwrap(), seen, "{id}");
+        }
     }
 }

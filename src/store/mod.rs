@@ -4,6 +4,12 @@
 //! SQLite (bundled) is the embedded backend. The rest of the crate sees only
 //! `Store` and `Tx` methods that speak domain types, so a PostgreSQL backend
 //! can come later without touching the stages.
+//!
+//! A store opened from a path remembers which file it opened (device and
+//! inode) and checks before every commit that the path still names that
+//! file: SQLite goes on writing into a file that was deleted or replaced
+//! under it, and a commit there would be acknowledged — a receipt sent, the
+//! source copy removed — and lost when the process ends.
 
 mod accounts;
 mod lifecycle;
@@ -13,6 +19,7 @@ mod quarantine;
 mod staff;
 mod tickets;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -76,6 +83,13 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The path no longer names the file this store opened: nothing may be
+    /// committed (it would be lost); the process should stop and be
+    /// started again on the database that is there now.
+    #[error(
+        "the database {path} is not the file opened at start any more ({why}); nothing was committed"
+    )]
+    Replaced { path: PathBuf, why: String },
 }
 
 impl StoreError {
@@ -84,7 +98,7 @@ impl StoreError {
         use rusqlite::ErrorCode::*;
         let code = match self {
             StoreError::Open { source, .. } | StoreError::Sql(source) => source.sqlite_error_code(),
-            StoreError::Dir { .. } => return true,
+            StoreError::Dir { .. } | StoreError::Replaced { .. } => return true,
             _ => None,
         };
         matches!(
@@ -105,12 +119,90 @@ fn secret_from_hex(s: &str) -> Option<[u8; 32]> {
     hex::decode(s).ok()?.try_into().ok()
 }
 
+impl StoreError {
+    /// The database itself is in trouble (gone, busy, full, unreadable),
+    /// not one message's row: trying the messages of a batch one by one
+    /// would fail the same way, so intake gives up and the source keeps them.
+    pub fn is_database_fault(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            StoreError::Sql(source) => matches!(
+                source.sqlite_error_code(),
+                Some(
+                    DatabaseBusy
+                        | DatabaseLocked
+                        | CannotOpen
+                        | DiskFull
+                        | SystemIoFailure
+                        | OutOfMemory
+                        | ReadOnly
+                        | DatabaseCorrupt
+                        | NotADatabase
+                        | PermissionDenied
+                        | FileLockingProtocolFailed
+                        | NoLargeFileSupport
+                        | OperationInterrupted
+                        | SchemaChanged
+                )
+            ),
+            StoreError::Corrupt(_) => false,
+            _ => true,
+        }
+    }
+
+    /// The database file was removed or replaced under this process.
+    pub fn is_replaced(&self) -> bool {
+        matches!(self, StoreError::Replaced { .. })
+    }
+}
+
+/// The largest message the store keeps whole. SQLite refuses a value or a
+/// row over 1,000,000,000 bytes (SQLITE_MAX_LENGTH), and a message row holds
+/// the raw bytes and up to three decoded copies of its text; intake cuts
+/// anything larger, whatever `intake.max_message_size` says.
+pub const MAX_MESSAGE_BYTES: u64 = 200 << 20;
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A connection to the database. Each task of the daemon opens its own:
 /// SQLite in WAL mode lets readers run beside the one writer.
 pub struct Store {
     conn: Connection,
+    /// The file opened (None in memory), checked before each commit.
+    file: Option<FileIdentity>,
+}
+
+/// Which file a path named when the store opened it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileIdentity {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> std::io::Result<FileIdentity> {
+        let meta = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// Ok while the path still names the same file.
+    fn check(&self) -> Result<()> {
+        let why = match FileIdentity::of(&self.path) {
+            Ok(now) if now == *self => return Ok(()),
+            Ok(_) => "another file is there now".to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "it was removed".to_string(),
+            Err(e) => format!("it cannot be checked: {e}"),
+        };
+        Err(StoreError::Replaced {
+            path: self.path.clone(),
+            why,
+        })
+    }
 }
 
 /// An open write transaction. Everything a stage changes for one batch of
@@ -135,13 +227,21 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        Store::setup(conn).map_err(|e| match e {
+        // Absolute, so a later change of directory checks the same path.
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let file = FileIdentity::of(&absolute).map_err(|e| StoreError::Replaced {
+            path: absolute.clone(),
+            why: format!("it cannot be checked after opening: {e}"),
+        })?;
+        let mut store = Store::setup(conn).map_err(|e| match e {
             StoreError::Sql(source) => StoreError::Open {
                 path: path.to_path_buf(),
                 source,
             },
             other => other,
-        })
+        })?;
+        store.file = Some(file);
+        Ok(store)
     }
 
     /// A private in-memory database, for tests.
@@ -161,7 +261,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -16_384)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = Store { conn };
+        let mut store = Store { conn, file: None };
         store.migrate()?;
         Ok(store)
     }
@@ -236,12 +336,28 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        // Checked before, too: a file replaced under the connection can make
+        // its statements fail in odd ways (another database's tables seen
+        // through the shared WAL index); the real cause is said instead.
+        let check = |file: &Option<FileIdentity>| match file {
+            Some(file) => file.check(),
+            None => Ok(()),
+        };
+        check(&self.file)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         let mut tx = Tx { tx };
-        let value = f(&mut tx)?;
+        let value = match f(&mut tx) {
+            Ok(value) => value,
+            Err(e) => {
+                check(&self.file)?;
+                return Err(e);
+            }
+        };
+        // Dropping `tx` on this error rolls everything back.
+        check(&self.file)?;
         tx.tx.commit().map_err(StoreError::from)?;
         Ok(value)
     }
@@ -352,6 +468,36 @@ mod tests {
             .map(String::from)
             .collect();
         assert_eq!(keys, ["before", "kept"]);
+    }
+
+    /// The file removed, or replaced by another, under an open store: the
+    /// next commit is refused and nothing of it lands anywhere.
+    #[test]
+    fn a_commit_into_a_removed_or_replaced_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let mut s = Store::open(&path).unwrap();
+        s.write(|tx| tx.set_setting("k", "1")).unwrap();
+
+        std::fs::rename(&path, dir.path().join("moved.db")).unwrap();
+        drop(Store::open(&path).unwrap());
+        let err = s.write(|tx| tx.set_setting("k", "2")).unwrap_err();
+        assert!(
+            err.is_replaced() && err.is_transient() && err.is_database_fault(),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("another file is there now"),
+            "{err}"
+        );
+        assert_eq!(
+            Store::open(&path).unwrap().read().setting("k").unwrap(),
+            None
+        );
+
+        std::fs::remove_file(&path).unwrap();
+        let err = s.write(|tx| tx.set_setting("k", "3")).unwrap_err();
+        assert!(err.to_string().contains("it was removed"), "{err}");
     }
 
     #[test]
