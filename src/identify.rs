@@ -774,9 +774,10 @@ mod tests {
                 .any(|c| ids.iter().any(|i| i == c)))
         }
         fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, Infallible> {
-            Ok(self.staff_sent.iter().any(|(id, rcpt)| {
-                ids.contains(id) && to.contains(&Address::parse(rcpt).unwrap())
-            }))
+            Ok(self
+                .staff_sent
+                .iter()
+                .any(|(id, rcpt)| ids.contains(id) && to.contains(&Address::parse(rcpt).unwrap())))
         }
     }
 
@@ -906,7 +907,13 @@ mod tests {
         // A stranger is one.
         let got = s.fresh(&dir, &mail("who@else.example", "Hello", "x"));
         assert_eq!(got.sender, Sender::Stranger { claimed: None });
-        assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
+        assert_eq!(
+            got.admission,
+            Admission::Verify {
+                refers_to: None,
+                known: false
+            }
+        );
     }
 
     #[test]
@@ -933,7 +940,13 @@ mod tests {
         let m = mail("who@else.example", "Hello", "x");
         let mut s = Setup::default();
         for (policy, want) in [
-            (UnknownSender::Verify, Admission::Verify { refers_to: None, known: false }),
+            (
+                UnknownSender::Verify,
+                Admission::Verify {
+                    refers_to: None,
+                    known: false,
+                },
+            ),
             (UnknownSender::Reject, Admission::Reject { refers_to: None }),
             (
                 UnknownSender::Accept,
@@ -1024,7 +1037,12 @@ mod tests {
             released: Some(Release::Confirmed),
             ..Setup::default()
         };
-        let got = released.run(&dir, &mail("alice@desk.example", "Re: x", "#close"), &Auth::NotChecked, &follow);
+        let got = released.run(
+            &dir,
+            &mail("alice@desk.example", "Re: x", "#close"),
+            &Auth::NotChecked,
+            &follow,
+        );
         assert_eq!(got.admission, Admission::FollowUp);
         // With an authserv-id: a pass is staff without more; a failure needs
         // the same proof.
@@ -1039,13 +1057,21 @@ mod tests {
         for auth in [Auth::Fail("dmarc=fail".into()), Auth::NoResult] {
             let got = s.run(&dir, &plain, &auth, &follow);
             assert_eq!(got.admission, held(), "{auth:?}");
-            assert!(got.notes[0].contains("not shown genuine"), "{:?}", got.notes);
+            assert!(
+                got.notes[0].contains("not shown genuine"),
+                "{:?}",
+                got.notes
+            );
         }
         let proof = answering("alice@desk.example", &[ours("notify-3")]);
         let got = s.run(&dir, &proof, &Auth::NoResult, &follow);
         assert_eq!(got.admission, Admission::FollowUp, "unstamped, but proven");
         let got = s.run(&dir, &proof, &Auth::Fail("dmarc=fail".into()), &follow);
-        assert_eq!(got.admission, held(), "our MTA says forged: the id is not enough");
+        assert_eq!(
+            got.admission,
+            held(),
+            "our MTA says forged: the id is not enough"
+        );
         // Automatic mail from a staff address is nobody's proof of anything.
         let mut auto = plain.clone();
         auto.class = crate::types::MailClass::AutoReply("Auto-Submitted".into());
@@ -1078,7 +1104,13 @@ mod tests {
                 },
                 "{auth:?}"
             );
-            assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
+            assert_eq!(
+                got.admission,
+                Admission::Verify {
+                    refers_to: None,
+                    known: false
+                }
+            );
             assert!(
                 got.notes[0].contains("requires authentication"),
                 "{:?}",
@@ -1162,7 +1194,13 @@ mod tests {
         assert_eq!(opened_for(&got), Some(Some("isp-01".into())));
         // A stranger naming an account is still a stranger.
         let got = s.fresh(&dir, &mail("x@nowhere.example", "x", "Account: cust-1"));
-        assert_eq!(got.admission, Admission::Verify { refers_to: None, known: false });
+        assert_eq!(
+            got.admission,
+            Admission::Verify {
+                refers_to: None,
+                known: false
+            }
+        );
         // Released by an operator after a refusal: filed under the sender's own account.
         let released = Setup {
             released: Some(Release::Operator),

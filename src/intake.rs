@@ -29,8 +29,8 @@ use tracing::{info, warn};
 
 use crate::apply::{self, Context, Incoming, Outcome};
 use crate::config::{Config, Language};
-use crate::msgid::MessageIds;
 use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
+use crate::msgid::MessageIds;
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, Rules, Verdict};
@@ -607,7 +607,7 @@ impl Pipeline {
         {
             return Ok(Taken::Duplicate(id));
         }
-        let inbound = own_message_id(tx, inbound)?;
+        let inbound = own_message_id(tx, item.raw, inbound)?;
         if inbound.message_id_derived
             && let Some(id) = tx
                 .read()
@@ -897,23 +897,34 @@ pub enum ReleaseError {
 }
 
 /// A message whose Message-ID another message has already (one of ours, or
-/// one we received with another sender or content) gets one of its own,
-/// derived from its content: it is a message of its own, never "another
-/// copy" filed where the first one is.
+/// one we received from another sender or with another body) gets one of
+/// its own, derived from its content: it is a message of its own, never
+/// "another copy" filed where the first one is. Copies of one mail that
+/// came by two routes differ only in the trace fields MTAs put on top.
 fn own_message_id(
     tx: &Tx<'_>,
+    raw: &[u8],
     mut inbound: parse::Inbound,
 ) -> Result<parse::Inbound, StoreError> {
     if inbound.message_id_derived {
         return Ok(inbound);
     }
-    let from = inbound.from.as_ref().map(|f| f.address.as_str());
-    if !tx.read().message_id_taken_by_another(
-        &inbound.message_id,
-        from,
-        &inbound.subject,
-        &inbound.text,
-    )? {
+    let (ours, holders) = tx.read().holders_of_message_id(&inbound.message_id, 8)?;
+    if !ours && holders.is_empty() {
+        return Ok(inbound);
+    }
+    let from = inbound.from.as_ref().map(|f| f.address.clone());
+    let body = body_hash(raw);
+    let copy = !ours
+        && holders.iter().any(|(sender, stored)| {
+            let same_sender = match (&from, sender.as_deref().map(Address::parse)) {
+                (Some(a), Some(Ok(b))) => *a == b,
+                (None, None) => true,
+                _ => false,
+            };
+            same_sender && body_hash(stored) == body
+        });
+    if copy {
         return Ok(inbound);
     }
     let reused = std::mem::replace(
@@ -925,6 +936,14 @@ fn own_message_id(
         "its Message-ID <{reused}> belongs to another message: given one of its own"
     ));
     Ok(inbound)
+}
+
+/// SHA-256 of a message's body (after the first blank line), line ends
+/// made LF, trailing whitespace ignored.
+fn body_hash(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let body = text.split_once("\n\n").map_or("", |(_, b)| b).trim_end();
+    parse::content_hash(body.as_bytes())
 }
 
 /// One journal line per message taken (source, Message-ID, ticket, outcome).

@@ -138,7 +138,8 @@ fn base32(bytes: &[u8]) -> String {
 
 /// Whether `s` is made of the characters of a ref.
 pub fn is_base32(s: &str) -> bool {
-    s.bytes().all(|b| ALPHABET.contains(&b.to_ascii_lowercase()))
+    s.bytes()
+        .all(|b| ALPHABET.contains(&b.to_ascii_lowercase()))
 }
 
 #[cfg(test)]

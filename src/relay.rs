@@ -423,14 +423,9 @@ pub fn bounce(
     msg: &apply::Incoming<'_>,
 ) -> Result<Option<i64>, StoreError> {
     let inbound = msg.inbound;
-    let reports: Vec<DeliveryReport> = inbound
-        .delivery
-        .iter()
-        .filter(|r| r.is_failure())
-        .cloned()
-        .collect();
-    // Only a report about a mail we really sent to the address marks it:
-    // a forged report names no Message-ID of ours, or not one sent there.
+    // Only a report about a mail we really sent to the address counts: a
+    // forged one names no Message-ID of ours, or not one sent there. The
+    // rest only goes into the history.
     let original = inbound
         .original
         .as_ref()
@@ -440,10 +435,12 @@ pub fn bounce(
         .transpose()?
         .flatten();
     let sent_to = |a: &Address| original.as_ref().is_some_and(|m| m.rcpt.contains(a));
-    let unproven: Vec<&DeliveryReport> = reports
+    let (reports, unproven): (Vec<DeliveryReport>, Vec<DeliveryReport>) = inbound
+        .delivery
         .iter()
-        .filter(|r| r.is_permanent() && !sent_to(&r.recipient))
-        .collect();
+        .filter(|r| r.is_failure())
+        .cloned()
+        .partition(|r| sent_to(&r.recipient));
     if !unproven.is_empty() {
         let line = format!(
             "delivery report naming {} not taken as a failure: it names no mail postdesk sent to that address",
@@ -454,11 +451,11 @@ pub fn bounce(
                 .join(", ")
         );
         change::note(tx, n, msg.at, &line)?;
+        if reports.is_empty() {
+            return Ok(None);
+        }
     }
-    for r in reports
-        .iter()
-        .filter(|r| r.is_permanent() && sent_to(&r.recipient))
-    {
+    for r in reports.iter().filter(|r| r.is_permanent()) {
         tx.mark_failing(
             &r.recipient,
             &r.status,

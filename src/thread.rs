@@ -417,7 +417,10 @@ mod tests {
             link,
         };
 
-        assert_eq!(thread(&inbound("Hello"), &t, &ids(), &k).unwrap(), Thread::New);
+        assert_eq!(
+            thread(&inbound("Hello"), &t, &ids(), &k).unwrap(),
+            Thread::New
+        );
         assert_eq!(
             thread(&inbound("Re: [ACME #12] x"), &t, &ids(), &k).unwrap(),
             follow(12, Link::Token)
@@ -449,7 +452,10 @@ mod tests {
 
         let mut m = inbound("x");
         m.message_id = "cust-1@mail.example".into();
-        assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), follow(1, Link::SameMessageId));
+        assert_eq!(
+            thread(&m, &t, &ids(), &k).unwrap(),
+            follow(1, Link::SameMessageId)
+        );
         m.message_id_derived = true;
         assert_eq!(thread(&m, &t, &ids(), &k).unwrap(), Thread::New);
 
@@ -477,7 +483,10 @@ mod tests {
         let t = Token::new("ACME");
         let mut k = known();
         // Rows a database of an older version holds: computable ids.
-        k.sent.insert("12.staff-notify.0123456789abcdef0123@desk.example".into(), 12);
+        k.sent.insert(
+            "12.staff-notify.0123456789abcdef0123@desk.example".into(),
+            12,
+        );
         let other_desk = MessageIds::new([8; 32], "desk.example").make(&["receipt", "12", "hash"]);
         k.sent.insert(other_desk.clone(), 12);
         for id in [

@@ -8,8 +8,8 @@
 
 mod common;
 
+use common::outbox::{Mail, only, take};
 use common::{ADDRESS, Desk};
-use mail_parser::{MessageParser, MimeHeaders};
 
 const DESK: &str = r#"
 [outbox]
@@ -24,89 +24,8 @@ name = "Alice"
 address = "alice@desk.example"
 "#;
 
-/// One mail postdesk queued.
-struct Mail {
-    kind: String,
-    rcpt: String,
-    raw: Vec<u8>,
-}
-
-impl Mail {
-    fn parsed(&self) -> mail_parser::Message<'_> {
-        MessageParser::default()
-            .parse(&self.raw)
-            .expect("our mail parses back")
-    }
-
-    fn text(&self) -> String {
-        self.parsed()
-            .body_text(0)
-            .unwrap_or_default()
-            .replace("\r\n", "\n")
-    }
-
-    /// The attachment history.txt, if any.
-    fn history_file(&self) -> Option<String> {
-        let parsed = self.parsed();
-        parsed
-            .attachments()
-            .find(|a| a.attachment_name() == Some("history.txt"))
-            .map(|a| String::from_utf8(a.contents().to_vec()).expect("UTF-8"))
-    }
-}
-
 fn desk_with(extra: &str) -> Desk {
     Desk::with_extra(extra)
-}
-
-/// Every mail queued, oldest first (none before the first message).
-fn mails(desk: &Desk) -> Vec<Mail> {
-    if !desk.path("var/postdesk.db").exists() {
-        return Vec::new();
-    }
-    let rows = desk.json(&["outbox", "list", "--json", "--limit", "10000"]);
-    let mut out: Vec<Mail> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let id = m["id"].as_i64().unwrap().to_string();
-            let rcpt: Vec<&str> = m["rcpt"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap())
-                .collect();
-            Mail {
-                kind: m["kind"].as_str().unwrap().to_string(),
-                rcpt: rcpt.join(","),
-                raw: desk.ok(&["outbox", "show", &id]).into_bytes(),
-            }
-        })
-        .collect();
-    out.reverse();
-    out
-}
-
-/// Takes `raw` through `postdesk ingest`; the mails it caused.
-fn take(desk: &Desk, raw: &[u8]) -> Vec<Mail> {
-    let before = mails(desk).len();
-    let out = desk.ingest(raw);
-    assert!(
-        out.status.success(),
-        "ingest failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    mails(desk).into_iter().skip(before).collect()
-}
-
-fn only<'a>(list: &'a [Mail], kind: &str, to: &str) -> &'a Mail {
-    let found: Vec<&Mail> = list
-        .iter()
-        .filter(|m| m.kind == kind && m.rcpt == to)
-        .collect();
-    assert_eq!(found.len(), 1, "one {kind} to {to}");
-    found[0]
 }
 
 /// Ann's message `body` with the subject `subject`.

@@ -498,7 +498,12 @@ fn self_service_by_mail_from_the_genuine_primary_only() {
     // yes to their own request: applied.
     ingest_ok(
         &desk,
-        &self_service("boss@acme.example", "ss4@acme.example", "add partner2.example", &[RECEIVED]),
+        &self_service(
+            "boss@acme.example",
+            "ss4@acme.example",
+            "add partner2.example",
+            &[RECEIVED],
+        ),
     );
     let question = desk.sent().pop().unwrap();
     assert_eq!(to(&question), ["boss@acme.example"]);

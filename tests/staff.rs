@@ -7,8 +7,9 @@
 
 mod common;
 
+use common::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
 use common::{ADDRESS, Desk};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::MimeHeaders;
 use serde_json::Value;
 
 const STAFF: &str = r#"
@@ -31,103 +32,6 @@ primary = "ann@customer.example"
 language = "fr"
 "#;
 
-/// One mail postdesk queued: its outbox row and its bytes.
-#[derive(Debug, Clone)]
-struct Mail {
-    kind: String,
-    rcpt: Vec<String>,
-    raw: Vec<u8>,
-}
-
-impl Mail {
-    fn parsed(&self) -> mail_parser::Message<'_> {
-        MessageParser::default()
-            .parse(&self.raw)
-            .expect("our mail parses back")
-    }
-
-    /// The text body, with `\n` line ends.
-    fn text(&self) -> String {
-        self.parsed()
-            .body_text(0)
-            .unwrap_or_default()
-            .replace("\r\n", "\n")
-    }
-
-    fn head(&self) -> String {
-        let raw = String::from_utf8_lossy(&self.raw);
-        raw.split("\r\n\r\n").next().unwrap_or_default().to_string()
-    }
-
-    fn message_id(&self) -> String {
-        self.parsed().message_id().unwrap().to_string()
-    }
-
-    fn subject(&self) -> String {
-        self.parsed().subject().unwrap_or_default().to_string()
-    }
-
-    fn to(&self, who: &str) -> bool {
-        self.rcpt.iter().any(|r| r == who)
-    }
-}
-
-/// Every mail postdesk queued, oldest first.
-fn mails(desk: &Desk) -> Vec<Mail> {
-    let rows = desk.json(&["outbox", "list", "--json", "--limit", "10000"]);
-    let mut out: Vec<Mail> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let id = m["id"].as_i64().unwrap();
-            Mail {
-                kind: m["kind"].as_str().unwrap().to_string(),
-                rcpt: m["rcpt"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect(),
-                raw: desk.ok(&["outbox", "show", &id.to_string()]).into_bytes(),
-            }
-        })
-        .collect();
-    out.reverse();
-    out
-}
-
-/// The mails queued after the first `skip`.
-fn new_mails(desk: &Desk, skip: usize) -> Vec<Mail> {
-    mails(desk).into_iter().skip(skip).collect()
-}
-
-fn kinds(list: &[Mail]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|m| (m.kind.clone(), m.rcpt.join(",")))
-        .collect()
-}
-
-fn ingest(desk: &Desk, raw: &[u8]) {
-    let out = desk.ingest(raw);
-    assert!(
-        out.status.success(),
-        "ingest failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Takes `raw` and returns the mails it caused.
-fn take(desk: &Desk, raw: &[u8]) -> Vec<Mail> {
-    let before = mails(desk).len();
-    ingest(desk, raw);
-    new_mails(desk, before)
-}
-
-fn ticket(desk: &Desk, n: i64) -> Value {
-    desk.json(&["ticket", "show", &n.to_string(), "--json"])
-}
-
 /// The customer's first message: a text and a PDF, Cc'd to a colleague,
 /// to the staff member Alice and to the desk itself.
 fn first_message(cc: &str) -> Vec<u8> {
@@ -146,32 +50,11 @@ JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCg==\r\n\
     .into_bytes()
 }
 
-/// A reply to `to` as a mail client writes it: `Re:` subject, threading
-/// headers, the new text on top and `to` quoted below.
-fn reply_to(to: &Mail, from: &str, id: &str, body: &str) -> Vec<u8> {
-    let quoted: String = to.text().lines().map(|l| format!("> {l}\r\n")).collect();
-    let their = to.message_id();
-    format!(
-        "From: {from}\r\nTo: {ADDRESS}\r\nSubject: Re: {}\r\nDate: Mon, 16 Nov 2026 11:00:00 +0100\r\n\
-Message-ID: <{id}>\r\nIn-Reply-To: <{their}>\r\nReferences: <{their}>\r\nMIME-Version: 1.0\r\n\
-Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
-{body}\r\n\r\nOn Mon, 16 Nov 2026 at 10:00, Test Desk wrote:\r\n{quoted}",
-        to.subject()
-    )
-    .into_bytes()
-}
-
 fn staff_desk() -> Desk {
     let desk = Desk::with_extra(STAFF);
     // The declared account is applied as any mail-taking command applies it.
     desk.ok(&["account", "list"]);
     desk
-}
-
-fn only<'a>(list: &'a [Mail], kind: &str, to: &str) -> &'a Mail {
-    let found: Vec<&Mail> = list.iter().filter(|m| m.kind == kind && m.to(to)).collect();
-    assert_eq!(found.len(), 1, "one {kind} to {to} in {:#?}", kinds(list));
-    found[0]
 }
 
 #[test]
@@ -587,8 +470,7 @@ Message-ID: <phish@evil.example>\r\nIn-Reply-To: <1.staff-notify.0123456789abcde
     assert!(
         mails(&desk)
             .iter()
-            .all(|m| !m.text().contains("evil.example/")
-                || m.to("alice@desk.example")),
+            .all(|m| !m.text().contains("evil.example/") || m.to("alice@desk.example")),
         "the phishing text reached nobody but Alice"
     );
     // Alice did write it after all: she confirms, and it is carried out.
@@ -639,7 +521,8 @@ fn cc_on_the_first_message_are_copied_until_staff_include_them() {
     assert_eq!(sent[0].rcpt, ["ann@customer.example"]);
     let notify = sent[1].clone();
     assert!(
-        notify.text().contains("Copied by the customer") && notify.text().contains("carl@customer.example"),
+        notify.text().contains("Copied by the customer")
+            && notify.text().contains("carl@customer.example"),
         "{}",
         notify.text()
     );
@@ -647,7 +530,12 @@ fn cc_on_the_first_message_are_copied_until_staff_include_them() {
     let before = mails(&desk).len();
     ingest(
         &desk,
-        &reply_to(&notify, "alice@desk.example", "a1@desk.example", "Bonjour Ann."),
+        &reply_to(
+            &notify,
+            "alice@desk.example",
+            "a1@desk.example",
+            "Bonjour Ann.",
+        ),
     );
     let relay = &new_mails(&desk, before)[0];
     assert_eq!(relay.kind, "relay");
@@ -678,12 +566,19 @@ fn cc_on_the_first_message_are_copied_until_staff_include_them() {
         r.cc().unwrap().first().unwrap().address(),
         Some("carl@customer.example")
     );
-    assert!(people(&ticket(&desk, 1)).contains(&("carl@customer.example".into(), "included".into())));
+    assert!(
+        people(&ticket(&desk, 1)).contains(&("carl@customer.example".into(), "included".into()))
+    );
     // #cc of a staff address is refused.
     let before = mails(&desk).len();
     ingest(
         &desk,
-        &reply_to(&notify, "alice@desk.example", "a1c@desk.example", "#cc alice@desk.example\r\nx"),
+        &reply_to(
+            &notify,
+            "alice@desk.example",
+            "a1c@desk.example",
+            "#cc alice@desk.example\r\nx",
+        ),
     );
     assert_eq!(new_mails(&desk, before)[0].kind, "staff-error");
 

@@ -121,33 +121,25 @@ impl Reader<'_> {
             .exists(params![source, source_id])?)
     }
 
-    /// Whether a message other than one from `from` with this subject and
-    /// text already has `message_id` (received, or sent by us): then a new
-    /// message reuses it, and is no copy of anything.
-    pub fn message_id_taken_by_another(
+    /// The senders and raw bytes of (at most `limit`) stored messages, and
+    /// whether one of our own mails, has Message-ID `message_id`: a new
+    /// message with it is either another copy or a reuse.
+    pub fn holders_of_message_id(
         &self,
         message_id: &str,
-        from: Option<&str>,
-        subject: &str,
-        text: &str,
-    ) -> Result<bool> {
+        limit: usize,
+    ) -> Result<(bool, Vec<(Option<String>, Vec<u8>)>)> {
         let sent = self
             .conn
             .prepare_cached("SELECT 1 FROM outbox WHERE message_id = ?1")?
             .exists(params![message_id])?;
-        if sent {
-            return Ok(true);
-        }
-        // Copies of one mail differ in their trace fields, not in these.
-        Ok(self
+        let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT 1 FROM messages WHERE message_id = ?1
-                 AND NOT (coalesce(lower(from_addr), '') = lower(coalesce(?2, ''))
-                          AND subject = ?3 AND body_text = ?4)
-                 LIMIT 1",
-            )?
-            .exists(params![message_id, from, subject, text])?)
+            .prepare_cached("SELECT from_addr, raw FROM messages WHERE message_id = ?1 LIMIT ?2")?;
+        let rows = stmt.query_map(params![message_id, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok((sent, rows.collect::<Result<_, _>>()?))
     }
 
     /// Whether `source` took these very bytes (`hash`) under `id`: the row

@@ -312,8 +312,9 @@ impl Store {
                         "the desk secret in the settings table is not 64 hex digits".into(),
                     ));
                 }
-                let fresh = crate::msgid::MessageIds::random_secret()
-                    .map_err(|e| StoreError::Corrupt(format!("no random bytes for the desk secret: {e}")))?;
+                let fresh = crate::msgid::MessageIds::random_secret().map_err(|e| {
+                    StoreError::Corrupt(format!("no random bytes for the desk secret: {e}"))
+                })?;
                 tx.execute(
                     "INSERT INTO settings (key, value) VALUES (?1, ?2)",
                     rusqlite::params![KEY, hex::encode(fresh)],

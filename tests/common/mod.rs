@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod outbox;
+
 pub struct Desk {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
