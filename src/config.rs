@@ -86,7 +86,9 @@ fn own_addresses(service: &Service, sources: &[Source]) -> Vec<Address> {
     let mut out = vec![service.address.clone()];
     let users = sources.iter().filter_map(|s| match &s.kind {
         SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } if server.own_address => {
-            Address::parse(&server.user).ok()
+            // A Dovecot master-user login ("user*admin") opens user's box.
+            let user = server.user.split('*').next().unwrap_or_default();
+            Address::parse(user).ok()
         }
         _ => None,
     });

@@ -594,3 +594,91 @@ fn five_thousand_messages_each_taken_exactly_once() {
     let taken = log.matches("message taken").count();
     assert_eq!(taken, 2 * N, "log lines for taken messages");
 }
+
+/// The man page's second example (an IMAP source for the support address
+/// and a POP3 source for a second address) against the real stack: a
+/// customer writes to both addresses, staff answer, and nothing goes
+/// round — the second address is the desk's own (its source's `user`), so
+/// it is never a participant, never mailed, and no loop is quarantined.
+#[test]
+fn the_two_source_example_of_the_man_page_runs_without_a_loop() {
+    let Some(stack) = stack() else { return };
+    let _alone = heavy();
+    let support = format!("{}@example.test", unique("support"));
+    let billing = format!("{}@example.test", unique("billing"));
+    let team = format!("{}@example.test", unique("team"));
+    let alice = format!("{}@example.test", unique("alice"));
+    let customer = format!("{}@example.test", unique("ann"));
+    let sources = format!(
+        "{}\n\n{}",
+        imap_source(&stack, "support-imap", &support, "processed_folder = \"Processed\"\npoll = \"1s\""),
+        pop3_source(&stack, "billing-pop", &billing),
+    );
+    let staff = format!(
+        "[staff]\nnotify = [\"{team}\"]\n\n[[staff.member]]\nname = \"Alice\"\naddress = \"{alice}\"\n"
+    );
+    let desk = Desk::new(&stack, &support, &sources, &staff);
+    let daemon = desk.start();
+
+    // One mail to both addresses: each mailbox gets its copy.
+    let first = format!("{}@customer.test", unique("both"));
+    let raw = format!(
+        "From: Ann <{customer}>\r\nTo: {billing}\r\nCc: {support}\r\nSubject: Invoice and access\r\n\
+Message-ID: <{first}>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nMy invoice is wrong and I cannot log in.\r\n"
+    );
+    stack.send(&customer, &billing, raw.as_bytes());
+    stack.send(&customer, &support, raw.as_bytes());
+    let ticket = desk.wait_ticket(&first, Duration::from_secs(30));
+    wait_until("both copies taken", Duration::from_secs(30), || {
+        (stack.inbox_count(&billing) == 0 && stack.inbox_count(&support) == 0).then_some(())
+    });
+
+    // Alice answers the notification the team got.
+    let token = format!("[{PREFIX} #{}]", ticket.0);
+    let notify = stack.wait_for_mail(&team, "INBOX", &token, Duration::from_secs(30));
+    let their = header(&notify, "Message-ID");
+    let reply_id = format!("{}@example.test", unique("alice-reply"));
+    let reply = format!(
+        "From: Alice <{alice}>\r\nTo: {support}\r\nSubject: Re: {}\r\nMessage-ID: <{reply_id}>\r\n\
+In-Reply-To: {their}\r\nReferences: {their}\r\nDate: Mon, 16 Nov 2026 11:00:00 +0100\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Hello Ann, both are fixed.\r\n",
+        header(&notify, "Subject")
+    );
+    stack.send(&alice, &support, reply.as_bytes());
+    let relay = stack.wait_for_mail(&customer, "INBOX", "both are fixed", Duration::from_secs(30));
+    assert!(!relay.contains(&billing), "the relay names no desk address:\n{relay}");
+
+    // Let anything that would go round come back, then look.
+    std::thread::sleep(Duration::from_secs(3));
+    let store = desk.store().unwrap();
+    let read = store.read();
+    let loops = read
+        .quarantined(true)
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.kind == postdesk::types::HoldKind::Loop)
+        .count();
+    assert_eq!(loops, 0, "no loop quarantined");
+    for row in read.outbox(None, 1000).unwrap() {
+        for own in [&support, &billing] {
+            assert!(
+                row.rcpt.iter().all(|r| !r.eq_ignore_ascii_case(own)),
+                "{} mailed to the desk's own {own}",
+                row.kind
+            );
+        }
+    }
+    assert_eq!(stack.inbox_count(&billing), 0, "nothing came to billing@");
+    let people = read.participants(ticket).unwrap();
+    assert!(
+        people
+            .iter()
+            .all(|(m, _)| !m.address.as_str().eq_ignore_ascii_case(&billing)),
+        "the second address is no participant: {people:?}"
+    );
+    assert_eq!(desk.counts().0, 1, "one ticket");
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+}
