@@ -109,7 +109,13 @@ fn body(to: &Mail, posting: Posting, client: Client, commands: &str) -> (String,
                 };
                 lines
                     .iter()
-                    .map(|l| if l.is_empty() { ">".to_string() } else { format!("> {l}") })
+                    .map(|l| {
+                        if l.is_empty() {
+                            ">".to_string()
+                        } else {
+                            format!("> {l}")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             };
@@ -161,14 +167,14 @@ fn body(to: &Mail, posting: Posting, client: Client, commands: &str) -> (String,
             let html = match (posting, client) {
                 (Posting::Top, _) | (_, Client::OutlookHtml) => format!("{mine}{}", wrap(&quoted)),
                 (Posting::Bottom, _) => format!("{}{mine}", wrap(&quoted)),
-                (Posting::Inline, _) => format!(
-                    "{}{mine}{}<div>Thanks.</div>",
-                    wrap(&first),
-                    wrap(&second)
-                ),
+                (Posting::Inline, _) => {
+                    format!("{}{mine}{}<div>Thanks.</div>", wrap(&first), wrap(&second))
+                }
             };
             (
-                format!("<html><head><style>p {{margin:0}}</style></head><body>{html}</body></html>"),
+                format!(
+                    "<html><head><style>p {{margin:0}}</style></head><body>{html}</body></html>"
+                ),
                 "text/html; charset=utf-8",
             )
         }
@@ -254,16 +260,27 @@ fn no_posting_style_of_any_client_carries_staff_text_to_the_customer() {
                 let id = format!("a-{client:?}-{posting:?}-{}@desk.example", commands.len());
                 ingest(&desk, &answer(&notify, &id, posting, client, commands));
                 let after = new_mails(&desk, before);
-                let what = format!("{client:?} {posting:?} {}", if commands.is_empty() { "reply" } else { "#close" });
+                let what = format!(
+                    "{client:?} {posting:?} {}",
+                    if commands.is_empty() {
+                        "reply"
+                    } else {
+                        "#close"
+                    }
+                );
                 let relays: Vec<&Mail> = after.iter().filter(|m| m.kind == "relay").collect();
                 if relays.len() != 1 || !relays[0].text().contains(ANSWER) {
-                    failures.push(format!("{what}: no relay with the answer: {:?}", kinds(&after)));
+                    failures.push(format!(
+                        "{what}: no relay with the answer: {:?}",
+                        kinds(&after)
+                    ));
                 }
                 for m in customer_side(&after) {
                     let text = String::from_utf8_lossy(&m.raw).to_string() + &m.text();
                     for (name, secret) in [("the note", SECRET), ("the command help", HELP)] {
                         if text.contains(secret) {
-                            failures.push(format!("{what}: {name} in the {} to {:?}", m.kind, m.rcpt));
+                            failures
+                                .push(format!("{what}: {name} in the {} to {:?}", m.kind, m.rcpt));
                         }
                     }
                     if m.text().contains("#close") {
@@ -271,7 +288,11 @@ fn no_posting_style_of_any_client_carries_staff_text_to_the_customer() {
                     }
                 }
                 let status = desk.json(&["ticket", "show", "1", "--json"])["status"].clone();
-                let want = if commands.is_empty() { "waiting-for-customer" } else { "closed" };
+                let want = if commands.is_empty() {
+                    "waiting-for-customer"
+                } else {
+                    "closed"
+                };
                 if status != want {
                     failures.push(format!("{what}: status {status}, not {want}"));
                 }

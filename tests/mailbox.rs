@@ -611,7 +611,12 @@ fn the_two_source_example_of_the_man_page_runs_without_a_loop() {
     let customer = format!("{}@example.test", unique("ann"));
     let sources = format!(
         "{}\n\n{}",
-        imap_source(&stack, "support-imap", &support, "processed_folder = \"Processed\"\npoll = \"1s\""),
+        imap_source(
+            &stack,
+            "support-imap",
+            &support,
+            "processed_folder = \"Processed\"\npoll = \"1s\""
+        ),
         pop3_source(&stack, "billing-pop", &billing),
     );
     let staff = format!(
@@ -647,8 +652,16 @@ Hello Ann, both are fixed.\r\n",
         header(&notify, "Subject")
     );
     stack.send(&alice, &support, reply.as_bytes());
-    let relay = stack.wait_for_mail(&customer, "INBOX", "both are fixed", Duration::from_secs(30));
-    assert!(!relay.contains(&billing), "the relay names no desk address:\n{relay}");
+    let relay = stack.wait_for_mail(
+        &customer,
+        "INBOX",
+        "both are fixed",
+        Duration::from_secs(30),
+    );
+    assert!(
+        !relay.contains(&billing),
+        "the relay names no desk address:\n{relay}"
+    );
 
     // Let anything that would go round come back, then look.
     std::thread::sleep(Duration::from_secs(3));

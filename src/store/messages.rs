@@ -54,6 +54,14 @@ pub(super) const NEWEST_CUSTOMER_MESSAGE: &str = "SELECT m.message_id
      FROM events e JOIN messages m ON m.id = e.message AND m.ticket_id = e.ticket_id
      WHERE e.ticket_id = ?1 AND e.shown = 'customer' ORDER BY e.id DESC LIMIT 1";
 
+/// What [`Reader::holders_of_message_id`] finds.
+pub struct Holders {
+    /// A mail we sent has the id.
+    pub ours: bool,
+    /// (From address, raw bytes) of messages we received with it.
+    pub received: Vec<(Option<String>, Vec<u8>)>,
+}
+
 impl Tx<'_> {
     pub fn insert_message(&mut self, m: &NewMessage<'_>) -> Result<i64> {
         let i = m.inbound;
@@ -121,14 +129,10 @@ impl Reader<'_> {
             .exists(params![source, source_id])?)
     }
 
-    /// The senders and raw bytes of (at most `limit`) stored messages, and
-    /// whether one of our own mails, has Message-ID `message_id`: a new
+    /// Who has Message-ID `message_id` already: one of our own mails, and
+    /// (at most `limit`) stored messages, by sender and raw bytes. A new
     /// message with it is either another copy or a reuse.
-    pub fn holders_of_message_id(
-        &self,
-        message_id: &str,
-        limit: usize,
-    ) -> Result<(bool, Vec<(Option<String>, Vec<u8>)>)> {
+    pub fn holders_of_message_id(&self, message_id: &str, limit: usize) -> Result<Holders> {
         let sent = self
             .conn
             .prepare_cached("SELECT 1 FROM outbox WHERE message_id = ?1")?
@@ -139,7 +143,10 @@ impl Reader<'_> {
         let rows = stmt.query_map(params![message_id, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-        Ok((sent, rows.collect::<Result<_, _>>()?))
+        Ok(Holders {
+            ours: sent,
+            received: rows.collect::<Result<_, _>>()?,
+        })
     }
 
     /// Whether `source` took these very bytes (`hash`) under `id`: the row
