@@ -8,7 +8,8 @@
 //! reply splitter sees `>` lines whatever the language of the attribution:
 //! `<blockquote>` (Apple's `type=cite`, Gmail's, Thunderbird's); the elements
 //! around an attribution or a quote (Gmail's `gmail_attr`, Thunderbird's
-//! `moz-cite-prefix`, Yahoo's `yahoo_quoted`), quoted up to their end tag;
+//! `moz-cite-prefix`, Yahoo's `yahoo_quoted`, Proton's `protonmail_quote`),
+//! quoted up to their end tag;
 //! and Outlook's quoted header (`divRplyFwdMsg`, the `border-top:solid
 //! #E1E1E1` or `#B5C4DF` rule, Outlook for Mac's `OLK_SRC_BODY_SECTION`),
 //! after which the whole rest of the document is the quoted mail.
@@ -128,9 +129,11 @@ impl<'a> Tag<'a> {
         }
         let class = self.attr("class").unwrap_or_default();
         let classes = || class.split_whitespace();
-        if classes()
-            .any(|c| c == "moz-cite-prefix" || c == "gmail_attr" || c.contains("yahoo_quoted"))
-        {
+        let quoting = |c: &str| {
+            matches!(c, "moz-cite-prefix" | "gmail_attr" | "protonmail_quote")
+                || c.contains("yahoo_quoted")
+        };
+        if classes().any(quoting) {
             return Some(Region::Element);
         }
         let id = self.attr("id").unwrap_or_default();
@@ -401,6 +404,65 @@ mod tests {
             "Hello Ann,\ncafé & crème <ok>\n\nSecond paragraph\nnext line\n\n\
              On Mon, Bob wrote:\n> old text\n>> older"
         );
+    }
+
+    #[test]
+    fn quote_regions_by_client_structure() {
+        // Gmail: the attribution element is quoted whatever its language; text
+        // after the quote inside gmail_quote (bottom-posting) is not.
+        assert_eq!(
+            html_to_text(
+                "<div>Ok</div><div class=\"gmail_quote\"><div dir=ltr class=\"gmail_attr\">\
+                 Support &lt;s@d.example&gt; \u{4e8e}2026\u{5e74} <b>x</b>:<br></div>\
+                 <blockquote class=\"gmail_quote\"><div>old</div></blockquote><div>below</div></div>"
+            ),
+            "Ok\n> Support <s@d.example> \u{4e8e}2026\u{5e74} x:\n> old\nbelow"
+        );
+        // Thunderbird's cite prefix, Yahoo's quoted element with nested divs.
+        assert_eq!(
+            html_to_text(
+                "<p>Yes</p><div class=\"moz-cite-prefix\">Ann wrote:<br></div>\
+                 <blockquote type=cite>Q</blockquote><p>A</p>"
+            ),
+            "Yes\n\n> Ann wrote:\n> Q\n\nA"
+        );
+        assert_eq!(
+            html_to_text(
+                "<div>Top</div><div id=\"ydp1yahoo_quoted_9\" class=\"ydp1yahoo_quoted\">\
+                 <div>Ann wrote:</div><div><div>old <div>older</div></div></div></div><div>after</div>"
+            ),
+            "Top\n> Ann wrote:\n> old\n> older\nafter"
+        );
+        // Outlook: from the reply header to the end, whatever the labels say.
+        for opening in [
+            "<div id=\"divRplyFwdMsg\" dir=\"ltr\">",
+            "<div id=x_divRplyFwdMsg>",
+            "<div style=\"border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm\">",
+            "<div style='border:none; border-top:solid #B5C4DF 1.0pt'>",
+        ] {
+            let html = format!(
+                "<p>Done</p>{opening}<b>\u{391}\u{3c0}\u{3cc}:</b> Ann</div><p>old</p><div>older</div>"
+            );
+            assert_eq!(
+                html_to_text(&html),
+                "Done\n\n> \u{391}\u{3c0}\u{3cc}: Ann\n\n> old\n\n> older",
+                "{opening}"
+            );
+        }
+        // A Gmail forward is the forwarded mail, not a quote.
+        assert_eq!(
+            html_to_text(
+                "<div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">\
+                 ---------- Forwarded message ---------<br>From: Bob</div></div>"
+            ),
+            "---------- Forwarded message ---------\nFrom: Bob"
+        );
+        // Self-closing and unbalanced markup cannot end a region early or late.
+        assert_eq!(
+            html_to_text("<div class=gmail_attr>a<div/>b</div>c"),
+            "> a\n> b\nc"
+        );
+        assert_eq!(html_to_text("<div class=gmail_attr>a</span>b"), "> ab");
     }
 
     #[test]

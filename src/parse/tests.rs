@@ -547,6 +547,33 @@ fn html_only_mail_becomes_readable_text() {
     assert!(msg.attachments.is_empty());
 }
 
+/// HTML-only replies are split on their structure, even when the
+/// attribution or the header labels are in words no rule knows.
+#[test]
+fn html_only_replies_split_on_structure() {
+    let gmail = parsed(&format!(
+        "{PERSON}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n\
+         <div dir=3D\"ltr\">#close<br>Fixed.</div><br><div class=3D\"gmail_quote\"><div dir=3D\"ltr\" =\n\
+         class=3D\"gmail_attr\">Support &lt;s@d.example&gt; =E4=BA=8E2026=E5=B9=B411=E6=9C=882=E6=97=A5 =\n\
+         =E5=86=99=E9=81=93=EF=BC=9A<br></div><blockquote class=3D\"gmail_quote\">#note secret</blockquote></div>\n"
+    ));
+    assert_eq!(gmail.new_text, "#close\nFixed.");
+    assert!(gmail.quoted.contains("#note secret"), "{}", gmail.quoted);
+    let outlook = parsed(&format!(
+        "{PERSON}\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain; charset=utf-8\n\n \n\
+         --b\nContent-Type: text/html; charset=utf-8\n\n\
+         <div>Done</div><hr><div id=\"divRplyFwdMsg\"><b>\u{391}\u{3c0}\u{3cc}:</b> Support<br>\
+         <b>\u{398}\u{3ad}\u{3bc}\u{3b1}:</b> x</div><div>#note secret</div>\n--b--\n"
+    ));
+    assert_eq!(outlook.new_text, "Done");
+    assert!(
+        outlook.quoted.contains("#note secret"),
+        "{}",
+        outlook.quoted
+    );
+}
+
 #[test]
 fn alternative_prefers_plain_text_and_lists_files() {
     let msg = parsed(&format!(

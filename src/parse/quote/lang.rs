@@ -40,16 +40,19 @@ const VERB_LAST_WORDS: &[&str] = &[
     "escreveu",
     "schreef",
     "geschreven",
+    "geschrieben",
     "skrev",
     "kirjoitti",
     "napisał",
     "napisała",
     "napisał(a)",
+    "napisał(-a)",
     "napisal",
     "napisala",
     "написал",
     "написала",
     "написал(а)",
+    "написал(-а)",
     "пишет",
     "viết",
     "yazdı",
@@ -63,7 +66,7 @@ const VERB_LAST_WORDS: &[&str] = &[
 ];
 
 /// The verbs of attributions, as a regex alternation.
-const VERBS: &str = r"wrote|writes|sent|a\s+[ée]crit|schrieb|schreef|geschreven|ha\s+scritto|escribi[óo]|escreveu|skrev|kirjoitti|napisa[łl]\(a\)|napisa[łl]a?|napisana|написал\(а\)|написала?|пишет|đã\s+viết|yazdı|a\s+scris|naps[aá]la?|napísal|írta|pisze";
+const VERBS: &str = r"wrote|writes|sent|a\s+[ée]crit|schrieb|schreef|geschreven|geschrieben|ha\s+scritto|escribi[óo]|escreveu|skrev|kirjoitti|napisa[łl]\(-?a\)|napisa[łl]a?|napisana|написал\(-?а\)|написала?|пишет|đã\s+viết|yazdı|a\s+scris|naps[aá]la?|napísal|írta|pisze";
 
 /// An attribution's end: one of the verbs (after a non-letter), an optional
 /// colon (French puts a no-break space before it), and nothing else.
@@ -124,8 +127,8 @@ fn starts_fold(s: &str, lower: &str) -> bool {
 }
 
 /// Could an attribution start with this line: a lead word, a date first
-/// ("2014-10-17 …", "02.04.2012 …"), or a short day name then a number
-/// ("ma 2.11.2026 klo …", "пн, 2 нояб.", "pon., 2 lis").
+/// ("2014-10-17 …", "02.04.2012 …"), or a day name then a number
+/// ("ma 2.11.2026 klo …", "пн, 2 нояб.", "понедельник, 2 ноября", "mandag 2.").
 fn attribution_start(line: &str) -> bool {
     let mut words = strip_decor(line).split_whitespace();
     let Some(first) = words.next() else {
@@ -138,7 +141,7 @@ fn attribution_start(line: &str) -> bool {
     if LEADS.iter().any(|lead| eq_fold(bare, lead)) {
         return true;
     }
-    bare.chars().count() <= 5
+    bare.chars().count() <= 12
         && bare.chars().all(char::is_alphabetic)
         && words
             .next()
@@ -170,11 +173,14 @@ fn judge(joined: &str, gated: bool) -> Option<Strength> {
     }
     let digit_first = joined.starts_with(|c: char| c.is_ascii_digit());
     let quoting = starts_fold(joined, "quoting ") && joined.ends_with(':');
-    let verb_then_date = joined.ends_with([':', '：'])
-        && VERB_WITHIN
-            .find(joined)
-            .is_some_and(|m| joined[m.end()..].contains(|c: char| c.is_ascii_digit()));
-    let weak = ((verb || verb_then_date) && joined.len() <= 300)
+    // The verb inside, then a date ("Ann kirjoitti 2.11.2026 klo 10.04:")
+    // or a short name ("Am 02.11.26 um 10:04 schrieb Anna Beispiel:").
+    let verb_within = joined.ends_with([':', '：'])
+        && VERB_WITHIN.find(joined).is_some_and(|m| {
+            let after = &joined[m.end()..];
+            after.contains(|c: char| c.is_ascii_digit()) || after.split_whitespace().count() <= 5
+        });
+    let weak = ((verb || verb_within) && joined.len() <= 300)
         || address
         || quoting
         || (digit_first && joined.contains('@') && joined.ends_with('>'));
@@ -229,14 +235,20 @@ pub(super) fn attribution<'a>(
 pub(super) enum Field {
     From,
     Date,
+    /// "Sent:" and its translations: a date, in words only mail clients use.
+    Sent,
     To,
     Cc,
     Subject,
 }
 
 impl Field {
+    /// The field's bit in a set of kinds; "Sent" and "Date" are one kind.
     pub(super) fn bit(self) -> u8 {
-        1 << (self as u8)
+        match self {
+            Field::Sent => 1 << (Field::Date as u8),
+            f => 1 << (f as u8),
+        }
     }
 }
 
@@ -268,34 +280,34 @@ const LABELS: &[(&str, Field)] = &[
     ("寄件者", Field::From),
     ("差出人", Field::From),
     ("보낸 사람", Field::From),
-    ("sent", Field::Date),
+    ("sent", Field::Sent),
     ("date", Field::Date),
-    ("envoyé", Field::Date),
-    ("envoyé le", Field::Date),
-    ("gesendet", Field::Date),
+    ("envoyé", Field::Sent),
+    ("envoyé le", Field::Sent),
+    ("gesendet", Field::Sent),
     ("datum", Field::Date),
-    ("inviato", Field::Date),
+    ("inviato", Field::Sent),
     ("data", Field::Date),
-    ("enviado", Field::Date),
-    ("enviado el", Field::Date),
-    ("enviado em", Field::Date),
-    ("enviada em", Field::Date),
+    ("enviado", Field::Sent),
+    ("enviado el", Field::Sent),
+    ("enviado em", Field::Sent),
+    ("enviada em", Field::Sent),
     ("fecha", Field::Date),
-    ("verzonden", Field::Date),
-    ("verstuurd", Field::Date),
-    ("skickat", Field::Date),
-    ("sendt", Field::Date),
-    ("wysłano", Field::Date),
-    ("wysłane", Field::Date),
-    ("lähetetty", Field::Date),
+    ("verzonden", Field::Sent),
+    ("verstuurd", Field::Sent),
+    ("skickat", Field::Sent),
+    ("sendt", Field::Sent),
+    ("wysłano", Field::Sent),
+    ("wysłane", Field::Sent),
+    ("lähetetty", Field::Sent),
     ("päivämäärä", Field::Date),
-    ("отправлено", Field::Date),
+    ("отправлено", Field::Sent),
     ("дата", Field::Date),
-    ("发送时间", Field::Date),
+    ("发送时间", Field::Sent),
     ("日期", Field::Date),
-    ("寄件日期", Field::Date),
-    ("送信日時", Field::Date),
-    ("보낸 날짜", Field::Date),
+    ("寄件日期", Field::Sent),
+    ("送信日時", Field::Sent),
+    ("보낸 날짜", Field::Sent),
     ("to", Field::To),
     ("à", Field::To),
     ("a", Field::To),
@@ -324,6 +336,7 @@ const LABELS: &[(&str, Field)] = &[
     ("copie à", Field::Cc),
     ("kopie", Field::Cc),
     ("kopia", Field::Cc),
+    ("dw", Field::Cc),
     ("kopio", Field::Cc),
     ("kopi", Field::Cc),
     ("копия", Field::Cc),
@@ -522,6 +535,14 @@ const SENT_FROM: &[(&str, &str)] = &[
     ("gesendet von ", "iphone"),
     ("gesendet mit ", ""),
     ("outlook für ", "beziehen"),
+    ("outlook voor ", "downloaden"),
+    ("pobierz aplikację outlook", ""),
+    ("hämta outlook för ", ""),
+    ("hent outlook til ", ""),
+    ("få outlook for ", ""),
+    ("hanki outlook", ""),
+    ("скачайте outlook", ""),
+    ("получить outlook для", ""),
     ("inviato da ", ""),
     ("inviato dal mio ", ""),
     ("scarica outlook per ", ""),
@@ -690,12 +711,13 @@ mod tests {
         assert_eq!(header_field("*From:* Ann"), Some((Field::From, false)));
         assert_eq!(
             header_field("Envoyé le\u{a0}: lundi"),
-            Some((Field::Date, false))
+            Some((Field::Sent, false))
         );
         assert_eq!(
             header_field("De : Ann <ann@example.org>"),
             Some((Field::From, true))
         );
+        assert_eq!(header_field("Datum: 2.11."), Some((Field::Date, false)));
         assert_eq!(header_field("Note: the printer"), None);
         assert_eq!(
             opening("-----Original Message-----"),

@@ -210,6 +210,16 @@ impl<'a> Reply<'a> {
     /// full-width line).
     fn fix_quote_marks(&mut self) {
         let n = self.lines.len();
+        // Supercite's "name> " quotes: two such lines in a row with the same name.
+        let names: Vec<Option<&str>> = self.lines.iter().map(|l| supercite_name(l)).collect();
+        for i in 0..n {
+            let Some(name) = names[i] else { continue };
+            let same =
+                |j: Option<usize>| j.and_then(|j| names.get(j).copied().flatten()) == Some(name);
+            if self.roles[i] == Role::New && (same(i.checked_sub(1)) || same(Some(i + 1))) {
+                self.roles[i] = Role::Quote;
+            }
+        }
         for i in 0..n {
             let t = self.trimmed(i);
             if self.roles[i] != Role::Quote {
@@ -363,17 +373,31 @@ impl<'a> Reply<'a> {
         if self.roles[j] != Role::New || lang::is_separator(self.lines[j]) {
             return None;
         }
-        self.head_at(j)
+        match self.header_block_after(j, true) {
+            Some(end) => Some(Head { end, opening: None }),
+            None => self.head_at(j),
+        }
     }
 
     /// A quoted header block starting at `i` ("From: …", "Sent: …", "To: …",
     /// "Subject: …" in any of the languages, any order): its last line.
-    /// Three kinds of field, or two with an address, make a block.
     fn header_block(&self, i: usize) -> Option<usize> {
+        self.header_block_after(i, false)
+    }
+
+    /// A header block; under a separator rule two kinds of field suffice.
+    /// Without one, three kinds with a subject, an address or a "Sent:"
+    /// label, or two with an address ("From: Paris / To: London / Date: 14
+    /// November" is a trip).
+    fn header_block_after(&self, i: usize, ruled: bool) -> Option<usize> {
         let (first, mut address) = lang::header_field(self.lines[i])?;
-        if !matches!(first, lang::Field::From | lang::Field::Date) {
+        if !matches!(
+            first,
+            lang::Field::From | lang::Field::Date | lang::Field::Sent
+        ) {
             return None;
         }
+        let mut sent = first == lang::Field::Sent;
         let (mut kinds, mut end) = (first.bit() | lang::fields_within(self.lines[i]), i);
         for j in i + 1..self.lines.len().min(i + BLOCK_SPAN) {
             if self.roles[j] == Role::Blank {
@@ -383,6 +407,7 @@ impl<'a> Reply<'a> {
                 Some((field, at)) => {
                     kinds |= field.bit();
                     address |= at;
+                    sent |= field == lang::Field::Sent;
                     end = j;
                 }
                 // A value wrapped onto the next line.
@@ -391,7 +416,11 @@ impl<'a> Reply<'a> {
             }
         }
         let count = kinds.count_ones();
-        (count >= 3 || (count >= 2 && address)).then_some(end)
+        let subject = kinds & lang::Field::Subject.bit() != 0;
+        let block = (ruled && count >= 2)
+            || (count >= 3 && (subject || address || sent))
+            || (count >= 2 && address);
+        block.then_some(end)
     }
 
     /// Paragraphs under the last history that are a list footer or a
@@ -507,7 +536,11 @@ impl<'a> Reply<'a> {
                 i += 1;
             }
             let run: Vec<usize> = (start..i).filter(|&k| self.roles[k] == Role::New).collect();
-            let lead = run.iter().take_while(|&&k| deco(self.lines[k])).count();
+            // A signature's "-- " above the signature stays.
+            let lead = run
+                .iter()
+                .take_while(|&&k| deco(self.lines[k]) && self.lines[k].trim() != "--")
+                .count();
             let trail = run[lead..]
                 .iter()
                 .rev()
@@ -588,8 +621,15 @@ impl<'a> Reply<'a> {
                 continue;
             }
             let content = quote_content(self.lines[i]);
-            if content.is_empty() && !lines.is_empty() {
+            // The quote's attribution (HTML clients quote it too) is not
+            // what was answered: it ends the paragraph.
+            let attribution =
+                !content.is_empty() && lang::attribution(content, std::iter::empty()).is_some();
+            if (content.is_empty() || attribution) && !lines.is_empty() {
                 break;
+            }
+            if attribution {
+                continue;
             }
             if !content.is_empty() {
                 lines.push(content);
@@ -634,11 +674,32 @@ struct Segment {
     last: usize,
 }
 
-/// A quoted line without its `>` marks and the spaces around them.
+/// A quoted line without its `>` marks (or Supercite name) and the spaces around them.
 fn quote_content(line: &str) -> &str {
-    line.trim_start()
-        .trim_start_matches(|c: char| c == '>' || c.is_whitespace())
+    let t = line.trim_start();
+    let t = match supercite_name(t) {
+        Some(name) => &t[name.len()..],
+        None => t,
+    };
+    t.trim_start_matches(|c: char| c == '>' || c.is_whitespace())
         .trim_end()
+}
+
+/// The name of a Supercite quote ("itojun> text"): a short word right
+/// before `>` at the start of the line.
+fn supercite_name(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let gt = t.find('>')?;
+    let name = &t[..gt];
+    let after = t[gt + 1..].chars().next();
+    (!name.is_empty()
+        && name.len() <= 12
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && after.is_none_or(|c| c == ' ' || c == '\t' || c == '>'))
+    .then_some(name)
 }
 
 #[cfg(test)]
