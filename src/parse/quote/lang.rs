@@ -117,13 +117,72 @@ pub(super) fn strip_decor(line: &str) -> &str {
 
 /// Case-insensitive (Unicode simple lower case) equality without allocating.
 fn eq_fold(a: &str, lower: &str) -> bool {
+    if !first_matches(a, lower) {
+        return false;
+    }
+    if lower.is_ascii() {
+        return a.eq_ignore_ascii_case(lower);
+    }
     a.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
 /// Case-insensitive prefix test without allocating; `lower` is lower case.
 fn starts_fold(s: &str, lower: &str) -> bool {
+    if lower.is_ascii() {
+        return s
+            .as_bytes()
+            .get(..lower.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(lower.as_bytes()));
+    }
+    if !first_matches(s, lower) {
+        return false;
+    }
     let mut it = s.chars().flat_map(char::to_lowercase);
     lower.chars().all(|c| it.next() == Some(c))
+}
+
+/// The ASCII first letters of a table's words: a word whose first letter is
+/// ASCII and not among them matches none (one lookup instead of a scan).
+struct Firsts([bool; 128]);
+
+impl Firsts {
+    fn of<'w>(words: impl Iterator<Item = &'w str>) -> Firsts {
+        let mut set = [false; 128];
+        for w in words {
+            if let Some(&b) = w.as_bytes().first().filter(|b| b.is_ascii()) {
+                set[usize::from(b)] = true;
+            }
+        }
+        Firsts(set)
+    }
+
+    /// False when no word of the table can match `s`.
+    fn may_match(&self, s: &str) -> bool {
+        match s.as_bytes().first() {
+            Some(&b) if b.is_ascii() => self.0[usize::from(b.to_ascii_lowercase())],
+            Some(_) => true,
+            None => false,
+        }
+    }
+}
+
+static VERB_FIRSTS: LazyLock<Firsts> =
+    LazyLock::new(|| Firsts::of(VERB_LAST_WORDS.iter().copied()));
+static LEAD_FIRSTS: LazyLock<Firsts> = LazyLock::new(|| Firsts::of(LEADS.iter().copied()));
+static SENT_FROM_FIRSTS: LazyLock<Firsts> =
+    LazyLock::new(|| Firsts::of(SENT_FROM.iter().map(|(start, _)| *start)));
+
+/// Could `s` start like `lower` (lower case)? The cheap first test of every
+/// comparison with a table: nearly all pairs differ in the first letter, and
+/// for ASCII that is one byte to compare.
+fn first_matches(s: &str, lower: &str) -> bool {
+    match (s.as_bytes().first(), lower.as_bytes().first()) {
+        (Some(a), Some(b)) if a.is_ascii() || b.is_ascii() => a.to_ascii_lowercase() == *b,
+        (Some(_), Some(_)) => {
+            s.chars().next().and_then(|c| c.to_lowercase().next()) == lower.chars().next()
+        }
+        _ => false,
+    }
 }
 
 /// Could an attribution start with this line: a lead word, a date first
@@ -138,7 +197,7 @@ fn attribution_start(line: &str) -> bool {
         return true;
     }
     let bare = first.trim_end_matches([',', '.']);
-    if LEADS.iter().any(|lead| eq_fold(bare, lead)) {
+    if LEAD_FIRSTS.may_match(bare) && LEADS.iter().any(|lead| eq_fold(bare, lead)) {
         return true;
     }
     bare.chars().count() <= 12
@@ -158,7 +217,10 @@ fn ends_like_attribution(s: &str) -> bool {
         .rsplit(|c: char| c.is_whitespace() || c == '>')
         .next()
         .unwrap_or("");
-    VERB_LAST_WORDS.iter().any(|v| eq_fold(last, v))
+    // Verbs are short: a long last word is none of them.
+    last.len() <= 16
+        && VERB_FIRSTS.may_match(last)
+        && VERB_LAST_WORDS.iter().any(|v| eq_fold(last, v))
 }
 
 /// Judges one candidate attribution (joined lines, decoration stripped).
@@ -366,6 +428,12 @@ const LABEL_SPAN: usize = 24;
 /// "Von:…"): its field and whether its value holds an address.
 pub(super) fn header_field(line: &str) -> Option<(Field, bool)> {
     let s = line.trim_start().trim_start_matches('*');
+    // A colon (or the first byte of a full-width one) near the start, found
+    // bytewise first; then the exact check by characters.
+    let near = &s.as_bytes()[..s.len().min(LABEL_SPAN * 4)];
+    if !near.iter().any(|&b| b == b':' || b == 0xEF) {
+        return None;
+    }
     let (colon, c) = s
         .char_indices()
         .take(LABEL_SPAN)
@@ -578,7 +646,11 @@ const SENT_FROM_MAX: usize = 90;
 /// gesendet", "Get Outlook for iOS" …: the end of what the writer wrote.
 pub(super) fn sent_from(line: &str) -> bool {
     let t = line.trim();
-    if t.len() > SENT_FROM_MAX || t.contains(": ") || t.split_whitespace().count() > 9 {
+    if t.len() > SENT_FROM_MAX {
+        return false;
+    }
+    // Most lines start with a letter no entry starts with.
+    if !SENT_FROM_FIRSTS.may_match(t) || t.contains(": ") || t.split_whitespace().count() > 9 {
         return false;
     }
     let last = t

@@ -96,11 +96,14 @@ fn logical_lines(text: &str) -> Vec<&str> {
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
-    let quoted = |l: &str| l.trim_start().starts_with('>');
+    let quoted: Vec<bool> = raw
+        .iter()
+        .map(|l| l.trim_start().starts_with('>'))
+        .collect();
     let mut out = Vec::with_capacity(raw.len());
     for (i, &line) in raw.iter().enumerate() {
-        let near = raw.iter().skip(i + 1).take(QUOTE_NEAR).any(|l| quoted(l));
-        match (i < MAX_ANALYZED_LINES && near && !quoted(line))
+        let near = quoted.iter().skip(i + 1).take(QUOTE_NEAR).any(|&q| q);
+        match (i < MAX_ANALYZED_LINES && near && !quoted[i])
             .then(|| inline_attribution(&raw, i))
             .flatten()
         {
