@@ -566,169 +566,6 @@ fn plain_text_bounce_names_the_original_from_its_body() {
     );
 }
 
-/// (text, expected new text, expected quoted) for `split_quoted`.
-const SPLITS: &[(&str, &str, &str)] = &[
-    ("Thanks, fixed.", "Thanks, fixed.", ""),
-    (
-        "Thanks!\n\nOn Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Is it fixed?\n>\n",
-        "Thanks!",
-        "On Mon, Jan 2, 2023 at 10:00 AM Bob <bob@example.org> wrote:\n> Is it fixed?\n>\n",
-    ),
-    (
-        "Thanks!\n\nOn Mon, Jan 2, 2023 at 10:00 AM Bob Example <\nbob@example.org> wrote:\n\n> Is it fixed?\n",
-        "Thanks!",
-        "On Mon, Jan 2, 2023 at 10:00 AM Bob Example <\nbob@example.org> wrote:\n\n> Is it fixed?\n",
-    ),
-    (
-        "Merci.\n\nLe lun. 2 janv. 2023 à 10:00, Bob <bob@example.org> a écrit\u{a0}:\n> Alors ?\n",
-        "Merci.",
-        "Le lun. 2 janv. 2023 à 10:00, Bob <bob@example.org> a écrit\u{a0}:\n> Alors ?\n",
-    ),
-    (
-        "Danke.\n\nAm 02.01.2023 um 10:00 schrieb Bob <bob@example.org>:\n> Und?\n",
-        "Danke.",
-        "Am 02.01.2023 um 10:00 schrieb Bob <bob@example.org>:\n> Und?\n",
-    ),
-    (
-        "Grazie.\n\nIl giorno lun 2 gen 2023 alle ore 10:00 Bob <bob@example.org> ha scritto:\n> Allora?\n",
-        "Grazie.",
-        "Il giorno lun 2 gen 2023 alle ore 10:00 Bob <bob@example.org> ha scritto:\n> Allora?\n",
-    ),
-    (
-        "Done.\n\n-----Original Message-----\nFrom: Bob\nSent: Monday\nTo: Desk\nSubject: Help\n\nIs it fixed?\n",
-        "Done.",
-        "-----Original Message-----\nFrom: Bob\nSent: Monday\nTo: Desk\nSubject: Help\n\nIs it fixed?\n",
-    ),
-    (
-        "Fait.\n-----Message d'origine-----\nDe : Bob",
-        "Fait.",
-        "-----Message d'origine-----\nDe : Bob",
-    ),
-    (
-        "Erledigt.\n-----Ursprüngliche Nachricht-----\nVon: Bob",
-        "Erledigt.",
-        "-----Ursprüngliche Nachricht-----\nVon: Bob",
-    ),
-    (
-        "Fatto.\n-----Messaggio originale-----\nDa: Bob",
-        "Fatto.",
-        "-----Messaggio originale-----\nDa: Bob",
-    ),
-    (
-        "Done.\n\nFrom: Bob <bob@example.org>\nSent: Monday, January 2, 2023 10:00\nTo: Desk\nSubject: Help\n\nOld.",
-        "Done.",
-        "From: Bob <bob@example.org>\nSent: Monday, January 2, 2023 10:00\nTo: Desk\nSubject: Help\n\nOld.",
-    ),
-    (
-        "Fait.\n\nDe : Bob\nEnvoyé : lundi 2 janvier 2023 10:00\nÀ : Desk\nObjet : Aide\n\nVieux.",
-        "Fait.",
-        "De : Bob\nEnvoyé : lundi 2 janvier 2023 10:00\nÀ : Desk\nObjet : Aide\n\nVieux.",
-    ),
-    (
-        "Erledigt.\n\nVon: Bob\nGesendet: Montag, 2. Januar 2023 10:00\nAn: Desk\nBetreff: Hilfe\n",
-        "Erledigt.",
-        "Von: Bob\nGesendet: Montag, 2. Januar 2023 10:00\nAn: Desk\nBetreff: Hilfe\n",
-    ),
-    (
-        "Fatto.\n\nDa: Bob\nInviato: lunedì 2 gennaio 2023 10:00\nA: Desk\nOggetto: Aiuto\n",
-        "Fatto.",
-        "Da: Bob\nInviato: lunedì 2 gennaio 2023 10:00\nA: Desk\nOggetto: Aiuto\n",
-    ),
-    (
-        "Done.\n\n________________________________\nFrom: Bob\nSent: Monday\nTo: Desk\n\nOld.",
-        "Done.",
-        "________________________________\nFrom: Bob\nSent: Monday\nTo: Desk\n\nOld.",
-    ),
-    (
-        "FYI\n\nBegin forwarded message:\n\nFrom: Bob\nSubject: Help\n",
-        "FYI",
-        "Begin forwarded message:\n\nFrom: Bob\nSubject: Help\n",
-    ),
-    (
-        "See below.\n\n---------- Forwarded message ---------\nFrom: Bob\n",
-        "See below.",
-        "---------- Forwarded message ---------\nFrom: Bob\n",
-    ),
-    (
-        "Yes.\n\nBob wrote:\n> Is it fixed?\n",
-        "Yes.",
-        "Bob wrote:\n> Is it fixed?\n",
-    ),
-    (
-        "Yes.\n\n> Is it fixed?\n> Really?\n\n",
-        "Yes.",
-        "> Is it fixed?\n> Really?\n\n",
-    ),
-    // Inline answers keep their quotes; only a quoted tail is history.
-    (
-        "> Is it fixed?\nYes.\n> And the toner?\nAlso.\n",
-        "> Is it fixed?\nYes.\n> And the toner?\nAlso.\n",
-        "",
-    ),
-    (
-        "> Is it fixed?\nYes.\n> Thanks\n",
-        "> Is it fixed?\nYes.",
-        "> Thanks\n",
-    ),
-    // Bottom-posting: the answer comes after the quote.
-    (
-        "On Mon, Bob wrote:\n> Is it fixed?\nYes.\n",
-        "On Mon, Bob wrote:\n> Is it fixed?\nYes.\n",
-        "",
-    ),
-    // Only history: nothing new, and nothing lost.
-    ("> Is it fixed?\n> Really?", "", "> Is it fixed?\n> Really?"),
-    (
-        "-----Original Message-----\nFrom: Bob",
-        "",
-        "-----Original Message-----\nFrom: Bob",
-    ),
-    // A list footer under the quote does not hide the quoted tail.
-    (
-        "Yes.\n\n> Is it fixed?\n_______________________________________________\nhelp mailing list\nhttps://lists.example/listinfo/help\n",
-        "Yes.",
-        "> Is it fixed?\n_______________________________________________\nhelp mailing list\nhttps://lists.example/listinfo/help\n",
-    ),
-    // Not markers: a From line without the rest of an Outlook block, "wrote:" without quotes.
-    (
-        "From: the printer, smoke.\nTo be honest I wrote: help!",
-        "From: the printer, smoke.\nTo be honest I wrote: help!",
-        "",
-    ),
-];
-
-#[test]
-fn split_quoted_table() {
-    for &(text, new, quoted) in SPLITS {
-        for (text, new, quoted) in [
-            (text.to_string(), new.to_string(), quoted.to_string()),
-            (
-                text.replace('\n', "\r\n"),
-                new.replace('\n', "\r\n"),
-                quoted.replace('\n', "\r\n"),
-            ),
-        ] {
-            let (got_new, got_quoted) = split_quoted(&text);
-            assert_eq!(
-                (got_new.as_str(), got_quoted.as_str()),
-                (new.as_str(), quoted.as_str()),
-                "{text:?}"
-            );
-            // New text and history cover the text; only blank space between them is dropped.
-            assert!(
-                text.starts_with(&got_new) && text.ends_with(&got_quoted),
-                "{text:?}"
-            );
-            assert!(
-                text[got_new.len()..text.len() - got_quoted.len()]
-                    .trim()
-                    .is_empty(),
-                "{text:?}"
-            );
-        }
-    }
-}
-
 #[test]
 fn reply_text_is_split_into_new_and_quoted() {
     let msg = parsed(&format!(
@@ -858,6 +695,33 @@ fn html_only_mail_becomes_readable_text() {
     );
     assert_eq!(msg.new_text, "Grüße & Dank,\nAnn");
     assert!(msg.attachments.is_empty());
+}
+
+/// HTML-only replies are split on their structure, even when the
+/// attribution or the header labels are in words no rule knows.
+#[test]
+fn html_only_replies_split_on_structure() {
+    let gmail = parsed(&format!(
+        "{PERSON}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n\
+         <div dir=3D\"ltr\">#close<br>Fixed.</div><br><div class=3D\"gmail_quote\"><div dir=3D\"ltr\" =\n\
+         class=3D\"gmail_attr\">Support &lt;s@d.example&gt; =E4=BA=8E2026=E5=B9=B411=E6=9C=882=E6=97=A5 =\n\
+         =E5=86=99=E9=81=93=EF=BC=9A<br></div><blockquote class=3D\"gmail_quote\">#note secret</blockquote></div>\n"
+    ));
+    assert_eq!(gmail.new_text, "#close\nFixed.");
+    assert!(gmail.quoted.contains("#note secret"), "{}", gmail.quoted);
+    let outlook = parsed(&format!(
+        "{PERSON}\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain; charset=utf-8\n\n \n\
+         --b\nContent-Type: text/html; charset=utf-8\n\n\
+         <div>Done</div><hr><div id=\"divRplyFwdMsg\"><b>\u{391}\u{3c0}\u{3cc}:</b> Support<br>\
+         <b>\u{398}\u{3ad}\u{3bc}\u{3b1}:</b> x</div><div>#note secret</div>\n--b--\n"
+    ));
+    assert_eq!(outlook.new_text, "Done");
+    assert!(
+        outlook.quoted.contains("#note secret"),
+        "{}",
+        outlook.quoted
+    );
 }
 
 #[test]
