@@ -31,6 +31,7 @@ use crate::apply::{self, Context, Incoming, Outcome};
 use crate::config::{Config, Language};
 use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
 use crate::msgid::MessageIds;
+use crate::ourmail;
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, Rules, Verdict};
@@ -627,6 +628,27 @@ impl Pipeline {
         )
     }
 
+    /// `inbound` split again with the text of the mails of ours it answers
+    /// known (see `ourmail`): whatever of them it quotes, however
+    /// re-wrapped or converted, is history, never new text. The lines a
+    /// customer answers inline stay as context; the staff path splits a
+    /// staff member's mail again without it.
+    fn with_our_mail_known(
+        &self,
+        tx: &Tx<'_>,
+        mut inbound: crate::parse::Inbound,
+    ) -> Result<crate::parse::Inbound, StoreError> {
+        let texts = ourmail::texts(tx, &self.ids, &self.limits(), &inbound)?;
+        if texts.is_empty() {
+            return Ok(inbound);
+        }
+        let ours: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let (new_text, quoted) = parse::split_reply_keeping_context(&inbound.text, &ours);
+        inbound.new_text = new_text;
+        inbound.quoted = quoted;
+        Ok(inbound)
+    }
+
     /// screen → thread → identify → apply for a parsed message; `raw` is
     /// what is stored of it.
     #[allow(clippy::too_many_arguments)]
@@ -640,6 +662,7 @@ impl Pipeline {
         inbound: crate::parse::Inbound,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
+        let inbound = self.with_our_mail_known(tx, inbound)?;
         let verdict = screen::screen(&inbound, &self.screen_rules());
         let thread = thread::thread(&inbound, &self.token, &self.ids, &tx.read())?;
         let identity = identify::identify(

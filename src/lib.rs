@@ -45,6 +45,7 @@ pub mod lifecycle;
 pub mod mailcmd;
 pub mod msgid;
 pub mod notify;
+pub mod ourmail;
 pub mod outbox;
 pub mod parse;
 pub mod relay;

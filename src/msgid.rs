@@ -7,7 +7,8 @@
 //! rebuilt is the same mail, and two desks never share one), `mac` is an
 //! HMAC-SHA256 of `ref` under the secret (so nobody without the secret can
 //! make an id that verifies). `ref` alone also names the mail in the marker
-//! line every mail carries in its text (see `parse::marker_line`).
+//! line every mail carries in its text (see `parse::marker_line`): it
+//! proves nothing, it only says where to look.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -105,14 +106,6 @@ impl MessageIds {
             reference: reference.to_string(),
         })
     }
-}
-
-/// The line every mail postdesk sends ends with: `[ref <ref>]`. It
-/// survives quoting (plain text and HTML), so a reply to a mail whose
-/// headers were lost still names the mail it quotes (see
-/// `parse::split_reply`). It proves nothing: it only says where to look.
-pub fn marker_line(reference: &str) -> String {
-    format!("[ref {reference}]")
 }
 
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";

@@ -75,7 +75,8 @@ pub fn staff_mail(
         return done(StaffAction::Automatic);
     }
 
-    let commands = match mailcmd::parse_commands(&inbound.new_text, s.ticket_types) {
+    let own = own_words(tx, s, n, inbound)?;
+    let commands = match mailcmd::parse_commands(&own, s.ticket_types) {
         Ok(c) => c,
         Err(errors) => {
             let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
@@ -184,6 +185,30 @@ pub fn staff_mail(
             done(action)
         }
     }
+}
+
+/// What the staff member wrote, and nothing postdesk sent only to staff
+/// (invariant 7): the reply split again with the mails of ours it answers
+/// and the ticket's newest notes as known text, and no line of them kept
+/// as context. Whatever a client quotes of a notification (the note in its
+/// history, the command help), however it posts and whether or not it kept
+/// the headers and the marker, is history; a note copied into another
+/// mail is caught as a run of its words (a common short line is not).
+fn own_words(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    inbound: &crate::parse::Inbound,
+) -> Result<String, StoreError> {
+    /// Notes compared, newest first: a bound on the work per reply.
+    const NOTES: usize = 20;
+    let mut ours = crate::ourmail::texts(tx, s.desk.ids, &s.limits, inbound)?;
+    ours.extend(tx.read().staff_notes(n, NOTES)?);
+    if ours.is_empty() {
+        return Ok(inbound.new_text.clone());
+    }
+    let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+    Ok(crate::parse::split_reply(&inbound.text, &ours).0)
 }
 
 /// Nothing applied: the mail is kept (shown to nobody) with why, and its

@@ -213,12 +213,11 @@ fn ticket_with_a_note() -> (Desk, Mail) {
         .into_iter()
         .find(|m| m.kind == "staff-notify")
         .unwrap();
-    let note = answer(
+    let note = common::outbox::reply_to(
         &first,
+        "Alice <alice@desk.example>",
         "note-1@desk.example",
-        Posting::Top,
-        Client::Plain,
-        &format!("#note\n{SECRET}\n"),
+        &format!("#note\r\n{SECRET}\r\n"),
     );
     ingest(&desk, &note);
     // Ann writes again: the notification's history shows the note.
@@ -305,4 +304,83 @@ fn no_posting_style_of_any_client_carries_staff_text_to_the_customer() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A customer's bottom-posted or inline reply is stored with only what
+/// she wrote (and, inline, the lines she answered as `> ` context): never
+/// our receipt, its footer or the history it quotes, which every later
+/// mail would repeat.
+#[test]
+fn a_customers_bottom_posted_and_inline_replies_keep_only_her_words() {
+    let desk = Desk::with_extra(DESK);
+    desk.ok(&["account", "list"]);
+    ingest(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Invoice wrong",
+            "ann-1@customer.example",
+            "My November invoice is wrong.\n\nThe amount is twice what it should be.",
+        ),
+    );
+    let receipt = mails(&desk)
+        .into_iter()
+        .find(|m| m.kind == "receipt")
+        .unwrap();
+    let quoted: String = receipt.text().lines().map(|l| format!("> {l}\n")).collect();
+    let lines: Vec<&str> = quoted.lines().collect();
+    let cut = lines
+        .iter()
+        .position(|l| l.contains("twice what it should be"))
+        .unwrap();
+    let bottom = format!(
+        "On Mon, 16 Nov 2026 at 10:00, Test Desk <{ADDRESS}> wrote:\n{quoted}\nHere is the invoice number: 2026-1142.\n\nAnn\n"
+    );
+    let first_cut = lines
+        .iter()
+        .position(|l| l.contains("November invoice is wrong"))
+        .unwrap();
+    let inline = format!(
+        "On Mon, 16 Nov 2026 at 10:00, Test Desk <{ADDRESS}> wrote:\n{}\nNumber 2026-1142.\n\n{}\nIt should be 40 EUR, not 80.\n\n{}\n",
+        lines[..=first_cut].join("\n"),
+        lines[first_cut + 1..=cut].join("\n"),
+        lines[cut + 1..].join("\n")
+    );
+    for (i, (body, mine, context)) in [
+        (&bottom, "invoice number: 2026-1142", None),
+        (&inline, "should be 40 EUR", Some("twice what it should be")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let raw = format!(
+            "From: Ann <ann@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Re: {}\r\n\
+Message-ID: <ann-r{i}@customer.example>\r\nIn-Reply-To: <{}>\r\n\r\n{}",
+            receipt.subject(),
+            receipt.message_id(),
+            body.replace('\n', "\r\n")
+        );
+        ingest(&desk, raw.as_bytes());
+        let t = desk.json(&["ticket", "show", "1", "--json"]);
+        let text = t["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|h| h["kind"] == "message-in")
+            .unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(text.contains(mine), "{text}");
+        for ours in ["automatic reply", "Please keep", "[ref "] {
+            assert!(!text.contains(ours), "our receipt stored as hers: {text}");
+        }
+        match context {
+            Some(c) => assert!(
+                text.contains(&format!("> ")) && text.contains(c),
+                "context kept: {text}"
+            ),
+            None => assert!(!text.contains("> "), "no quote kept: {text}"),
+        }
+    }
 }

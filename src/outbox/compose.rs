@@ -22,8 +22,8 @@ use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 
 use crate::config::Language;
-use crate::msgid::{MessageIds, marker_line};
-use crate::parse::{AttachmentFile, Inbound};
+use crate::msgid::MessageIds;
+use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
 use crate::template::Templates;
 use crate::thread::Token;
@@ -125,7 +125,7 @@ fn ticket_mail_id(desk: &Desk<'_>, n: TicketId, kind: &str, cause: &str) -> (Str
 }
 
 /// The body with the marker line that names this mail at its end (after
-/// the signature, so it is quoted with the rest): see `msgid::marker_line`.
+/// the signature, so it is quoted with the rest): see `parse::marker_line`.
 fn with_marker(body: &str, reference: &str) -> String {
     format!("{}\n\n{}\n", body.trim_end(), marker_line(reference))
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::types::{Address, MailClass, Mailbox};
 use classify::{Head, Signals};
 
-pub use quote::{marker_line, marker_refs, split_quoted, split_reply};
+pub use quote::{marker_line, marker_refs, split_quoted, split_reply, split_reply_keeping_context};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ParseLimits {

@@ -270,6 +270,16 @@ impl Reader<'_> {
 
     /// Every stored message of the ticket, for `postdesk ticket show`: it
     /// walks the whole thread, so nothing on the intake path calls it.
+    /// The texts of the newest `limit` internal notes of `ticket`.
+    pub fn staff_notes(&self, ticket: TicketId, limit: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(shown_text, new_text) FROM messages
+             WHERE ticket_id = ?1 AND role = 'staff-note' ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![ticket.0, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,

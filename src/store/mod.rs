@@ -31,7 +31,7 @@ pub use accounts::{
 };
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
-pub use outbox::{OutboxEntry, OutboxState, QueuedMail};
+pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use staff::{Failing, MessageRole};
 pub use tickets::{

@@ -60,6 +60,19 @@ pub fn split_quoted(text: &str) -> (String, String) {
 /// `\n`. A text that is all history gives an empty new text, except a bare
 /// forward, whose forwarded message is what the writer sends.
 pub fn split_reply(text: &str, ours: &[&str]) -> (String, String) {
+    split(text, ours, false)
+}
+
+/// Like [`split_reply`], but the `> ` context above an inline answer is
+/// kept even where it quotes `ours`: a customer answering our mail line by
+/// line, whose staff must see what each answer answers. (A staff member's
+/// reply is split with [`split_reply`], so no line of a staff-only mail
+/// goes on as context.)
+pub fn split_reply_keeping_context(text: &str, ours: &[&str]) -> (String, String) {
+    split(text, ours, true)
+}
+
+fn split(text: &str, ours: &[&str], keep_context: bool) -> (String, String) {
     let ours = Ours::new(ours);
     let mut reply = Reply::new(logical_lines(text));
     // Our own text first: an unquoted marker then ends a block already known.
@@ -69,7 +82,7 @@ pub fn split_reply(text: &str, ours: &[&str]) -> (String, String) {
     reply.mark_history();
     reply.mark_footer();
     reply.trim_decoration();
-    let (new, quoted) = reply.render(&ours);
+    let (new, quoted) = reply.render(&ours, keep_context);
     if new.is_empty() && reply.bare_forward() {
         return (reply.lines.join("\n").trim().to_string(), String::new());
     }
@@ -561,7 +574,7 @@ impl<'a> Reply<'a> {
         self.first_opening == Some(Opening::Forward) && !self.marker_seen
     }
 
-    fn render(&self, ours: &Ours) -> (String, String) {
+    fn render(&self, ours: &Ours, keep_context: bool) -> (String, String) {
         let segments = self.segments();
         let answers = segments
             .windows(2)
@@ -580,12 +593,13 @@ impl<'a> Reply<'a> {
             let mut block = String::new();
             if answers >= 2 && k > 0 {
                 let quote = &segments[k - 1];
-                let ours_quote = marker_at.is_some_and(|m| quote.first <= m)
-                    || (!ours.is_empty()
-                        && ours.touches(&self.lines[quote.first..=quote.last].join("\n")));
+                let ours_quote = !keep_context
+                    && (marker_at.is_some_and(|m| quote.first <= m)
+                        || (!ours.is_empty()
+                            && ours.touches(&self.lines[quote.first..=quote.last].join("\n"))));
                 if quote.role == Role::Quote && !ours_quote {
                     for line in self.context(quote) {
-                        if ours.is_empty() || !ours.touches(line) {
+                        if keep_context || ours.is_empty() || !ours.touches(line) {
                             block.push_str("> ");
                             block.push_str(line);
                             block.push('\n');
