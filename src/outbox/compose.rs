@@ -994,6 +994,50 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
         }
     }
 
+    /// A relay has one signature: the staff client's own when it wrote one,
+    /// else the member's name; and it ends with the marker naming it.
+    #[test]
+    fn a_relay_keeps_the_staff_signature_and_adds_no_second() {
+        let parts = Parts::new();
+        let desk = parts.desk("Desk Support");
+        let ann = Mailbox {
+            name: None,
+            address: Address::parse("ann@customer.example").unwrap(),
+        };
+        let v = view();
+        for (text, signatures) in [
+            ("It is fixed.\n\n-- \nAlice Smith\nACME hosting, level 2\n", 1),
+            ("It is fixed.\n", 1),
+        ] {
+            let out = relay(
+                &desk,
+                Language::En,
+                &RelayMail {
+                    view: &v,
+                    staff: "Alice",
+                    to: &ann,
+                    cc: &[],
+                    text,
+                    cause: text,
+                    references: &v.references,
+                    attachments: &[],
+                },
+                DateTime::UNIX_EPOCH,
+            );
+            let back = parse(&out.raw, &limits()).unwrap();
+            let count = back.text.lines().filter(|l| *l == "-- ").count();
+            assert_eq!(count, signatures, "{}", back.text);
+            assert!(back.text.contains("Alice"), "{}", back.text);
+            assert!(
+                back.text.trim_end().ends_with(&marker_line(&out.reference)),
+                "{}",
+                back.text
+            );
+            assert!(parts.ids.verify(&out.message_id).is_some());
+            assert!(out.message_id.starts_with(&out.reference));
+        }
+    }
+
     #[test]
     fn shortening_cuts_at_a_character_and_says_how_much_there_was() {
         // "é" is two bytes: 5 bytes end inside the third one.
