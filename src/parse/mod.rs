@@ -93,7 +93,9 @@ pub struct Inbound {
     pub return_path: Option<String>,
     /// The readable body with `\n` line ends: text/plain parts, else HTML as text.
     pub text: String,
-    /// `text` up to the quoted history (see [`split_quoted`]), and the history.
+    /// The writer's own words in `text`, wherever they sit around quotes,
+    /// with `> ` context above inline answers; and the quoted history (see
+    /// [`split_reply`]).
     pub new_text: String,
     pub quoted: String,
     pub attachments: Vec<Attachment>,

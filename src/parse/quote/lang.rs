@@ -257,7 +257,7 @@ pub(super) fn attribution<'a>(
     more: impl Iterator<Item = &'a str>,
 ) -> Option<(usize, Strength)> {
     let first = strip_decor(first);
-    if first.is_empty() {
+    if first.is_empty() || first.len() > MAX_ATTRIBUTION {
         return None;
     }
     let gated = attribution_start(first);

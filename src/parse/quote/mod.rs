@@ -32,8 +32,10 @@ use ours::Ours;
 /// Lines (and bytes) that get the language checks; beyond, only `>` counts.
 const MAX_ANALYZED_LINES: usize = 5_000;
 const MAX_ANALYZED_BYTES: usize = 512 << 10;
-/// Quoted lines shown above an inline answer.
+/// Quoted lines shown above an inline answer, and the answers that get
+/// them (each costs a look through our mails).
 const CONTEXT_LINES: usize = 3;
+const MAX_CONTEXT_BLOCKS: usize = 200;
 /// Lines an Outlook header block may span.
 const BLOCK_SPAN: usize = 8;
 /// Lines at the end of the text looked at for footers.
@@ -172,7 +174,7 @@ struct Reply<'a> {
     /// The separator phrase of the first head, if it was one.
     first_opening: Option<Opening>,
     first_head_seen: bool,
-    /// A marker line of ours was seen (quoted or not).
+    /// A marker line of ours was seen (quoted or not), or text of ours.
     marker_seen: bool,
 }
 
@@ -284,7 +286,7 @@ impl<'a> Reply<'a> {
             }
             if lang::sent_from(line) {
                 self.first_head_seen = true;
-                i = self.to_end(i);
+                i = self.history_to_end(i);
                 continue;
             }
             let Some(head) = self.head_at(i) else {
@@ -302,7 +304,7 @@ impl<'a> Reply<'a> {
             }
             i = match self.next_content(head.end + 1) {
                 Some(j) if self.roles[j] == Role::Quote => j,
-                Some(_) => self.to_end(head.end + 1),
+                Some(_) => self.history_to_end(head.end + 1),
                 None => n,
             };
         }
@@ -341,7 +343,7 @@ impl<'a> Reply<'a> {
 
     /// History pasted without `>` from `from`: to the end, or to the end of
     /// our own mail (its marker line), after which the writer may go on.
-    fn to_end(&mut self, from: usize) -> usize {
+    fn history_to_end(&mut self, from: usize) -> usize {
         let n = self.lines.len();
         for i in from..n {
             if self.roles[i] != Role::Blank {
@@ -524,6 +526,7 @@ impl<'a> Reply<'a> {
             for (k, &(all, hit)) in (start..i).zip(&counts) {
                 if all > 0 && hit == all {
                     self.roles[k] = Role::Rest;
+                    self.marker_seen = true;
                 }
             }
         }
@@ -591,7 +594,7 @@ impl<'a> Reply<'a> {
                 continue;
             }
             let mut block = String::new();
-            if answers >= 2 && k > 0 {
+            if answers >= 2 && k > 0 && blocks.len() < MAX_CONTEXT_BLOCKS {
                 let quote = &segments[k - 1];
                 let ours_quote = !keep_context
                     && (marker_at.is_some_and(|m| quote.first <= m)

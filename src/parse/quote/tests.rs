@@ -651,3 +651,68 @@ fn huge_texts_stay_linear() {
     // Generous for debug builds on a shared machine; quadratic work would take minutes.
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+/// Random mixes of the pieces the splitter looks for: it never panics, and
+/// every line of the new text is (part of) a line of the input, or a `> `
+/// context line quoting text of the input.
+#[test]
+fn odd_input_never_panics_and_invents_nothing() {
+    const BITS: &[&str] = &[
+        "> ",
+        ">>",
+        "On 2 Nov 2026 at 10:04, ",
+        "wrote:",
+        "[ref ",
+        "abcdefgh2345",
+        "]",
+        "From: ",
+        "Sent: ",
+        "Subject: ",
+        "\n",
+        "\n",
+        "\r\n",
+        "é",
+        "—",
+        "____",
+        "<",
+        "&#91;",
+        "-- ",
+        "Sent from my iPhone",
+        "ёж",
+        " On ",
+        "\u{a0}",
+        ":",
+        "itojun> ",
+        "word ",
+        "-----Original Message-----",
+        "\t",
+        "写道：",
+        "🙂",
+        "Begin forwarded message:",
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as usize
+    };
+    for _ in 0..3000 {
+        let mut piece =
+            |n: usize| -> String { (0..n).map(|_| BITS[next() % BITS.len()]).collect() };
+        let (text, ours) = (piece(60), piece(40));
+        let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+        for (new, _) in [split_reply(&text, &[&ours]), split_quoted(&text)] {
+            // Blank lines separate the blocks of new text.
+            for line in new.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                let context = line
+                    .strip_prefix("> ")
+                    .is_some_and(|rest| text.contains(rest));
+                // A line cut at a mid-line attribution is part of a line.
+                let own = lines.contains(&line) || text.contains(line);
+                assert!(own || context, "{line:?} not from {text:?}");
+            }
+        }
+        let _ = marker_refs(&text);
+    }
+}
