@@ -193,7 +193,8 @@ pub fn staff_mail(
 /// as context. Whatever a client quotes of a notification (the note in its
 /// history, the command help), however it posts and whether or not it kept
 /// the headers and the marker, is history; a note copied into another
-/// mail is caught as a run of its words (a common short line is not).
+/// mail is caught as a run of its words (a common short line is not). A
+/// staff member's inline answers go on without the lines they answer.
 fn own_words(
     tx: &Tx<'_>,
     s: &Settings<'_>,
@@ -204,11 +205,15 @@ fn own_words(
     const NOTES: usize = 20;
     let mut ours = crate::ourmail::texts(tx, s.desk.ids, &s.limits, inbound)?;
     ours.extend(tx.read().staff_notes(n, NOTES)?);
-    if ours.is_empty() {
-        return Ok(inbound.new_text.clone());
-    }
     let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-    Ok(crate::parse::split_reply(&inbound.text, &ours).0)
+    let (own, _) = crate::parse::split_reply(&inbound.text, &ours);
+    // The `> ` context the splitter keeps above inline answers quotes the
+    // mail answered, a staff-only one: it goes nowhere.
+    Ok(own
+        .lines()
+        .filter(|l| !l.starts_with('>'))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// Nothing applied: the mail is kept (shown to nobody) with why, and its

@@ -377,7 +377,7 @@ Message-ID: <ann-r{i}@customer.example>\r\nIn-Reply-To: <{}>\r\n\r\n{}",
         }
         match context {
             Some(c) => assert!(
-                text.contains(&format!("> ")) && text.contains(c),
+                text.contains("> ") && text.contains(c),
                 "context kept: {text}"
             ),
             None => assert!(!text.contains("> "), "no quote kept: {text}"),

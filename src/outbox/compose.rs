@@ -1006,7 +1006,10 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
         };
         let v = view();
         for (text, signatures) in [
-            ("It is fixed.\n\n-- \nAlice Smith\nACME hosting, level 2\n", 1),
+            (
+                "It is fixed.\n\n-- \nAlice Smith\nACME hosting, level 2\n",
+                1,
+            ),
             ("It is fixed.\n", 1),
         ] {
             let out = relay(
