@@ -932,7 +932,7 @@ fn own_message_id(
     if inbound.message_id_derived {
         return Ok(inbound);
     }
-    let holders = tx.read().holders_of_message_id(&inbound.message_id, 8)?;
+    let holders = tx.read().holders_of_message_id(&inbound.message_id)?;
     let (ours, holders) = (holders.ours, holders.received);
     if !ours && holders.is_empty() {
         return Ok(inbound);

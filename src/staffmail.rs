@@ -201,10 +201,9 @@ fn own_words(
     n: TicketId,
     inbound: &crate::parse::Inbound,
 ) -> Result<String, StoreError> {
-    /// Notes compared, newest first: a bound on the work per reply.
-    const NOTES: usize = 20;
     let mut ours = crate::ourmail::texts(tx, s.desk.ids, &s.limits, inbound)?;
-    ours.extend(tx.read().staff_notes(n, NOTES)?);
+    // The newest notes, a bound on the work per reply.
+    ours.extend(tx.read().staff_notes(n)?);
     let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
     let (own, _) = crate::parse::split_reply(&inbound.text, &ours);
     // The `> ` context the splitter keeps above inline answers quotes the

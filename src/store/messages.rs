@@ -130,19 +130,18 @@ impl Reader<'_> {
     }
 
     /// Who has Message-ID `message_id` already: one of our own mails, and
-    /// (at most `limit`) stored messages, by sender and raw bytes. A new
+    /// (at most 8) stored messages, by sender and raw bytes. (A limit bound
+    /// as a parameter makes SQLite prepare the statement again each time.) A new
     /// message with it is either another copy or a reuse.
-    pub fn holders_of_message_id(&self, message_id: &str, limit: usize) -> Result<Holders> {
+    pub fn holders_of_message_id(&self, message_id: &str) -> Result<Holders> {
         let sent = self
             .conn
             .prepare_cached("SELECT 1 FROM outbox WHERE message_id = ?1")?
             .exists(params![message_id])?;
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT from_addr, raw FROM messages WHERE message_id = ?1 LIMIT ?2")?;
-        let rows = stmt.query_map(params![message_id, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+            .prepare_cached("SELECT from_addr, raw FROM messages WHERE message_id = ?1 LIMIT 8")?;
+        let rows = stmt.query_map(params![message_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(Holders {
             ours: sent,
             received: rows.collect::<Result<_, _>>()?,
@@ -270,13 +269,13 @@ impl Reader<'_> {
 
     /// Every stored message of the ticket, for `postdesk ticket show`: it
     /// walks the whole thread, so nothing on the intake path calls it.
-    /// The texts of the newest `limit` internal notes of `ticket`.
-    pub fn staff_notes(&self, ticket: TicketId, limit: usize) -> Result<Vec<String>> {
+    /// The texts of the newest 20 internal notes of `ticket`.
+    pub fn staff_notes(&self, ticket: TicketId) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT coalesce(shown_text, new_text) FROM messages
-             WHERE ticket_id = ?1 AND role = 'staff-note' ORDER BY id DESC LIMIT ?2",
+             WHERE ticket_id = ?1 AND role = 'staff-note' ORDER BY id DESC LIMIT 20",
         )?;
-        let rows = stmt.query_map(params![ticket.0, limit as i64], |r| r.get(0))?;
+        let rows = stmt.query_map(params![ticket.0], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -260,7 +260,7 @@ impl Store {
         // sender indexes identify reads for every message stay in memory.
         conn.pragma_update(None, "cache_size", -16_384)?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(256);
         let mut store = Store { conn, file: None };
         store.migrate()?;
         Ok(store)
@@ -361,6 +361,30 @@ impl Store {
         check(&self.file)?;
         tx.tx.commit().map_err(StoreError::from)?;
         Ok(value)
+    }
+
+    /// [`Store::write`] whose commit survives a crash of this process but
+    /// not of the machine (WAL with `synchronous = NORMAL`: no fsync). For
+    /// records that are safe to lose in a power cut: that a mail was sent
+    /// (lost, the mail goes again — a duplicate, never a loss), unlike a
+    /// message taken in before its source lets go of it (invariant 1),
+    /// which always syncs.
+    pub fn write_relaxed<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(StoreError::from)?;
+        let out = self.write(f);
+        // Back to syncing before anything else may write.
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(StoreError::from)?;
+        out
     }
 
     /// Read access; reads see one consistent snapshot per statement.

@@ -214,7 +214,11 @@ pub struct HistoryMessage {
 /// The history query of `side`, newest first; `?1` ticket, `?2` limit,
 /// `?3` the longest text in characters. With `messages_only`, the entries
 /// of messages only (the newest message a notice shows on top).
-fn history_sql(side: Side, messages_only: bool) -> String {
+/// `limit` is written into the statement, not bound: SQLite plans `ORDER
+/// BY … LIMIT ?` with the value bound, and re-prepares the statement each
+/// time another value comes, which cost more than the query itself. The
+/// few limits in use are each a statement of the cache.
+fn history_sql(side: Side, messages_only: bool, limit: i64) -> String {
     let only = if messages_only {
         " AND e.message IS NOT NULL"
     } else {
@@ -223,20 +227,24 @@ fn history_sql(side: Side, messages_only: bool) -> String {
     format!(
         "SELECT e.at, e.kind, e.shown, e.detail, m.id, m.message_id, m.role, m.from_addr,
                 m.from_name, m.shown_from, m.received_at,
-                substr(COALESCE(m.shown_text, m.new_text), 1, ?3),
+                substr(COALESCE(m.shown_text, m.new_text), 1, ?2),
                 octet_length(COALESCE(m.shown_text, m.new_text))
          FROM events e LEFT JOIN messages m ON m.id = e.message AND m.ticket_id = e.ticket_id
          WHERE e.ticket_id = ?1 AND {}{only}
-         ORDER BY e.id DESC LIMIT ?2",
+         ORDER BY e.id DESC LIMIT {limit}",
         side_term(side)
     )
 }
 
-/// The failing addresses among a ticket's participants, in index order.
-const FAILING_PARTICIPANTS: &str =
-    "SELECT f.address, f.status, f.diagnostic, f.ticket_id, f.failed_at
+/// The failing addresses among a ticket's participants, in index order;
+/// the limit is written in (see `history_sql`).
+fn failing_participants_sql(limit: i64) -> String {
+    format!(
+        "SELECT f.address, f.status, f.diagnostic, f.ticket_id, f.failed_at
      FROM participants p JOIN failing_addresses f ON f.address_key = p.address_key
-     WHERE p.ticket_id = ?1 ORDER BY p.address_key LIMIT ?2";
+     WHERE p.ticket_id = ?1 ORDER BY p.address_key LIMIT {limit}"
+    )
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -520,8 +528,8 @@ impl Reader<'_> {
         text_max: usize,
     ) -> Result<Vec<HistoryEntry>> {
         let limit = newest.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let sql = history_sql(side, false);
-        let (mut out, _) = self.history_rows(&sql, ticket, limit, text_max, usize::MAX)?;
+        let sql = history_sql(side, false, limit);
+        let (mut out, _) = self.history_rows(&sql, ticket, text_max, usize::MAX)?;
         out.reverse();
         Ok(out)
     }
@@ -536,8 +544,8 @@ impl Reader<'_> {
         text_max: usize,
         budget: usize,
     ) -> Result<(Vec<HistoryEntry>, bool)> {
-        let sql = history_sql(side, false);
-        let (mut out, complete) = self.history_rows(&sql, ticket, i64::MAX, text_max, budget)?;
+        let sql = history_sql(side, false, i64::MAX);
+        let (mut out, complete) = self.history_rows(&sql, ticket, text_max, budget)?;
         out.reverse();
         Ok((out, complete))
     }
@@ -550,9 +558,9 @@ impl Reader<'_> {
         side: Side,
         text_max: usize,
     ) -> Result<Option<HistoryEntry>> {
-        let sql = history_sql(side, true);
+        let sql = history_sql(side, true, 1);
         Ok(self
-            .history_rows(&sql, ticket, 1, text_max, usize::MAX)?
+            .history_rows(&sql, ticket, text_max, usize::MAX)?
             .0
             .pop())
     }
@@ -563,13 +571,12 @@ impl Reader<'_> {
         &self,
         sql: &str,
         ticket: TicketId,
-        limit: i64,
         text_max: usize,
         budget: usize,
     ) -> Result<(Vec<HistoryEntry>, bool)> {
         let chars = i64::try_from(text_max).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows = stmt.query_map(params![ticket.0, limit, chars], |r| {
+        let rows = stmt.query_map(params![ticket.0, chars], |r| {
             let message = match r.get::<_, Option<i64>>(4)? {
                 None => None,
                 Some(id) => {
@@ -627,19 +634,17 @@ impl Reader<'_> {
     /// Up to `limit` of the ticket's participants whose address failed for
     /// good, with the report. One indexed lookup per participant.
     pub fn failing_participants(&self, ticket: TicketId, limit: usize) -> Result<Vec<Failing>> {
-        let mut stmt = self.conn.prepare_cached(FAILING_PARTICIPANTS)?;
-        let rows = stmt.query_map(
-            params![ticket.0, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            },
-        )?;
+        let sql = failing_participants_sql(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![ticket.0], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (address, status, diagnostic, ticket, at) = row?;
@@ -713,15 +718,21 @@ mod tests {
     fn the_queries_intake_runs_per_message_read_through_an_index() {
         let store = Store::open_in_memory().unwrap();
         let cases = [
-            (history_sql(Side::Customer, false), "events_customer_side"),
-            (history_sql(Side::Customer, true), "events_customer_side"),
-            (history_sql(Side::Staff, false), "events_staff_side"),
-            (history_sql(Side::Staff, true), "events_staff_side"),
+            (
+                history_sql(Side::Customer, false, 10),
+                "events_customer_side",
+            ),
+            (
+                history_sql(Side::Customer, true, 10),
+                "events_customer_side",
+            ),
+            (history_sql(Side::Staff, false, 10), "events_staff_side"),
+            (history_sql(Side::Staff, true, 10), "events_staff_side"),
             (NEWEST_CUSTOMER_MESSAGE.into(), "events_customer_messages"),
             (FIRST_MESSAGE.into(), "messages_ticket"),
             (LAST_EVENT.into(), "events_ticket"),
             (
-                FAILING_PARTICIPANTS.into(),
+                failing_participants_sql(20),
                 "sqlite_autoindex_participants_1",
             ),
             // The outbox by Message-ID (its unique index), not by ticket.
