@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use postdesk::clock::SystemClock;
 use postdesk::config::{Config, MailServer, Secret, TlsMode};
+use postdesk::domain::clock::SystemClock;
 use postdesk::intake::Pipeline;
 use postdesk::source::net::Connector;
 use postdesk::source::{Sink, imap, pop3};

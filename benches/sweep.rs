@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use postdesk::change::Settings;
 use postdesk::config::Config;
+use postdesk::domain::{Address, Status};
 use postdesk::intake::{Pipeline, RawMail};
 use postdesk::store::Store;
-use postdesk::types::{Address, Status};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -92,7 +92,7 @@ fn main() {
     }
     // The rest: waiting for staff since an hour ago, deadline two days on.
     let since = now - chrono::Duration::hours(1);
-    let deadline = postdesk::lifecycle::plan(
+    let deadline = postdesk::domain::lifecycle::plan(
         &config.inactivity,
         &config.calendar,
         Status::InProgress,

@@ -13,95 +13,46 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::config::Language;
+use crate::domain::{AccountId, AccountSpec, Address, SenderPattern};
 use crate::store::{Account, SenderSource, Store, StoreError, Tx};
-use crate::types::{AccountId, Address, SenderPattern};
 
-/// One account as declared in the config, given on the command line or
-/// imported from a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountSpec {
-    pub id: AccountId,
-    pub name: String,
-    pub primary: Address,
-    pub authorized: Vec<SenderPattern>,
-    /// `None`: `service.default_language`.
-    pub language: Option<Language>,
-    /// The ISP account managing this one.
-    pub parent: Option<AccountId>,
-    /// Receive a copy of every mail about the account's tickets.
-    pub delegates: Vec<Address>,
-    pub priority: bool,
-    /// `None`: `intake.require_authentication`.
-    pub require_authentication: Option<bool>,
+/// Every field on one line, for the digest of the declared set.
+fn canonical(spec: &AccountSpec) -> String {
+    let list = |v: Vec<String>| v.join(",");
+    format!(
+        "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{:?}",
+        spec.id.as_str().to_ascii_lowercase(),
+        spec.name,
+        spec.primary,
+        list(spec.authorized.iter().map(|p| p.normalized()).collect()),
+        spec.language.map(|l| l.as_str()),
+        spec.parent
+            .as_ref()
+            .map(|p| p.as_str().to_ascii_lowercase()),
+        list(spec.delegates.iter().map(|d| d.key()).collect()),
+        spec.priority,
+        spec.require_authentication,
+    )
 }
 
-impl AccountSpec {
-    /// The spec of a stored account (its senders of every source).
-    pub fn from_stored(a: &Account) -> Result<AccountSpec, StoreError> {
-        let corrupt = |e: String| StoreError::Corrupt(format!("account {}: {e}", a.id));
-        Ok(AccountSpec {
-            id: AccountId::parse(&a.id).map_err(|e| corrupt(e.to_string()))?,
-            name: a.name.clone(),
-            primary: Address::parse(&a.primary).map_err(|e| corrupt(e.to_string()))?,
-            authorized: a
-                .authorized
-                .iter()
-                .map(|p| SenderPattern::parse(p).map_err(|e| corrupt(e.to_string())))
-                .collect::<Result<_, _>>()?,
-            language: a
-                .language
-                .as_deref()
-                .and_then(|l| Language::ALL.into_iter().find(|x| x.as_str() == l)),
-            parent: a.parent.as_deref().and_then(|p| AccountId::parse(p).ok()),
-            delegates: a
-                .delegates
-                .iter()
-                .map(|d| Address::parse(d).map_err(|e| corrupt(e.to_string())))
-                .collect::<Result<_, _>>()?,
-            priority: a.priority,
-            require_authentication: a.require_authentication,
-        })
-    }
-
-    /// Every field on one line, for the digest of the declared set.
-    fn canonical(&self) -> String {
-        let list = |v: Vec<String>| v.join(",");
-        format!(
-            "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{:?}",
-            self.id.as_str().to_ascii_lowercase(),
-            self.name,
-            self.primary,
-            list(self.authorized.iter().map(|p| p.normalized()).collect()),
-            self.language.map(|l| l.as_str()),
-            self.parent
+/// Whether the stored account already has every field of this spec
+/// (authorized senders aside, which are compared per source).
+fn same_fields(spec: &AccountSpec, a: &Account) -> bool {
+    let mut theirs: Vec<String> = a.delegates.iter().map(|d| d.to_ascii_lowercase()).collect();
+    let mut ours: Vec<String> = spec.delegates.iter().map(|d| d.key()).collect();
+    theirs.sort();
+    ours.sort();
+    a.name == spec.name
+        && a.primary == spec.primary.as_str()
+        && a.language.as_deref() == spec.language.map(|l| l.as_str())
+        && a.parent.as_deref().map(str::to_ascii_lowercase)
+            == spec
+                .parent
                 .as_ref()
-                .map(|p| p.as_str().to_ascii_lowercase()),
-            list(self.delegates.iter().map(|d| d.key()).collect()),
-            self.priority,
-            self.require_authentication,
-        )
-    }
-
-    /// Whether the stored account already has every field of this spec
-    /// (authorized senders aside, which are compared per source).
-    fn same_fields(&self, a: &Account) -> bool {
-        let mut theirs: Vec<String> = a.delegates.iter().map(|d| d.to_ascii_lowercase()).collect();
-        let mut ours: Vec<String> = self.delegates.iter().map(|d| d.key()).collect();
-        theirs.sort();
-        ours.sort();
-        a.name == self.name
-            && a.primary == self.primary.as_str()
-            && a.language.as_deref() == self.language.map(|l| l.as_str())
-            && a.parent.as_deref().map(str::to_ascii_lowercase)
-                == self
-                    .parent
-                    .as_ref()
-                    .map(|p| p.as_str().to_ascii_lowercase())
-            && a.priority == self.priority
-            && a.require_authentication == self.require_authentication
-            && theirs == ours
-    }
+                .map(|p| p.as_str().to_ascii_lowercase())
+        && a.priority == spec.priority
+        && a.require_authentication == spec.require_authentication
+        && theirs == ours
 }
 
 /// The settings entry holding the digest of the declared set last applied.
@@ -129,7 +80,7 @@ pub fn sync_declared(
 ) -> Result<SyncReport, StoreError> {
     let mut hasher = Sha256::new();
     for a in declared {
-        hasher.update(a.canonical().as_bytes());
+        hasher.update(canonical(a).as_bytes());
         hasher.update(b"\n");
     }
     let digest = hex::encode(hasher.finalize());
@@ -157,7 +108,7 @@ pub fn sync_declared(
                 }
                 Some(a) => {
                     let mut changes = Vec::new();
-                    if !spec.same_fields(&a) || !a.declared {
+                    if !same_fields(spec, &a) || !a.declared {
                         let mut spec = spec.clone();
                         // Keep the id as first stored: child tables refer to it.
                         spec.id = AccountId::parse(&a.id).unwrap_or(spec.id);
@@ -329,7 +280,7 @@ pub fn set(
 ) -> Result<AccountSpec, AccountError> {
     store.write(|tx| {
         let a = owned_by_cli(tx, id, checks)?;
-        let before = AccountSpec::from_stored(&a)?;
+        let before = a.spec()?;
         let mut spec = before.clone();
         change(&mut spec);
         checks.spec(&spec)?;
@@ -505,7 +456,7 @@ pub fn import(
                 Some(a) => {
                     let mut spec = spec.clone();
                     spec.id = AccountId::parse(&a.id).unwrap_or(spec.id);
-                    let same = spec.same_fields(&a);
+                    let same = same_fields(&spec, &a);
                     if !same {
                         tx.update_account(&spec, false, now)?;
                     }
@@ -555,6 +506,7 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Language;
     use chrono::TimeZone;
 
     fn spec(id: &str, primary: &str, authorized: &str) -> AccountSpec {

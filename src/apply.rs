@@ -18,7 +18,10 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::change;
-use crate::config::{Language, Staff, UnmatchedAutomatic};
+use crate::config::{Staff, UnmatchedAutomatic};
+
+use crate::domain::Language;
+use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, MatchOptions, TicketId};
 use crate::identify::{Admission, Command, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Desk, Outgoing, Recipient};
 use crate::parse::Inbound;
@@ -29,7 +32,6 @@ use crate::store::{
     Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
 };
 use crate::thread::{Link, Thread, strip_reply_prefixes};
-use crate::types::{AccountId, Address, HoldKind, MailClass, Mailbox, MatchOptions, TicketId};
 
 /// The desk's settings that decide what a message causes.
 pub struct Context<'a> {
@@ -979,7 +981,7 @@ fn verify(
         msg.at,
     );
     if staff_side {
-        mail.audience = crate::types::Audience::Staff;
+        mail.audience = crate::domain::Audience::Staff;
     }
     let outbox = queue(tx, ctx, msg.at, &mail, None)?;
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;

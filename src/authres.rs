@@ -23,7 +23,7 @@
 //! The MTA should also remove fields carrying its own authserv-id from
 //! incoming mail (RFC 8601 section 5); postdesk does not rely on it.
 
-use crate::types::Address;
+use crate::domain::Address;
 
 /// One parsed `Authentication-Results` field.
 #[derive(Debug, Clone, PartialEq, Eq)]

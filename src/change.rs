@@ -18,9 +18,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::apply::{self, AnswerRules};
-use crate::calendar::{Calendar, Span};
-use crate::config::{Config, Language, Staff};
-use crate::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
+use crate::config::{Config, Staff};
+use crate::domain::calendar::{Calendar, Span};
+
+use crate::domain::Language;
+use crate::domain::lifecycle::{self, Decision, Event as LifeEvent, Plan, Rule, Side, Transition};
+use crate::domain::{Address, Mailbox, MatchOptions, Status, TicketId};
 use crate::outbox::compose::{
     self, Desk, HISTORY_FILE_MAX, HISTORY_TEXT_MAX, Notice, Outgoing, QUOTE_MAX, Recipient,
     TicketView,
@@ -31,7 +34,6 @@ use crate::store::{
     StoreError, Ticket, Timers, Tx,
 };
 use crate::template::span_words;
-use crate::types::{Address, Mailbox, MatchOptions, Status, TicketId};
 
 /// Everything a change needs from the config, borrowed.
 #[derive(Clone, Copy)]
@@ -1087,7 +1089,7 @@ mod tests {
         .unwrap();
         let token = Token::new("T");
         let templates = Templates::load(None).unwrap();
-        let ids = crate::msgid::MessageIds::new([1; 32], "x.example");
+        let ids = crate::domain::msgid::MessageIds::new([1; 32], "x.example");
         let desk = Desk {
             name: "Desk",
             address: &config.service.address,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::types::{AccountId, Status, TicketId};
+use crate::domain::{AccountId, Status, TicketId};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -351,7 +351,7 @@ pub enum QuarantineCommand {
 
 fn parse_status(s: &str) -> Result<Status, String> {
     s.parse()
-        .map_err(|e: crate::types::UnknownStatus| e.to_string())
+        .map_err(|e: crate::domain::UnknownStatus| e.to_string())
 }
 
 fn parse_account(s: &str) -> Result<AccountId, String> {

@@ -9,14 +9,16 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::accounts::{self, AccountError, AccountSpec, Checks, EntryChange};
+use crate::accounts::{self, AccountError, Checks, EntryChange};
 use crate::change::{self, Author, ChangeError, Settings};
 use crate::cli::{
     self, AccountCommand, ChangeArgs, Command, IngestArgs, LanguageArg, OutboxCommand,
     QuarantineCommand, SweepArgs, TicketCommand,
 };
-use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config};
+use crate::domain::AccountSpec;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::{Address, HoldKind, SenderPattern, TicketId};
 use crate::intake::{Fetched, Pipeline, Taken};
 use crate::outbox::deliver::Transport;
 use crate::outbox::{self, RetryPolicy};
@@ -24,7 +26,6 @@ use crate::source::capped::Capped;
 use crate::source::maildir::{DrainOptions, Maildir};
 use crate::source::mbox::MboxReader;
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
-use crate::types::{Address, HoldKind, SenderPattern, TicketId};
 
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
@@ -770,7 +771,7 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
                     participants: Vec<serde_json::Value>,
                     history: &'a [HistoryLine],
                 }
-                let addresses: Vec<crate::types::Address> = participants
+                let addresses: Vec<crate::domain::Address> = participants
                     .iter()
                     .map(|(m, _)| m.address.clone())
                     .collect();
@@ -793,9 +794,10 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
             println!("Subject:   {}", t.subject);
             println!("Status:    {}    Type: {}", t.status, t.ticket_type);
             let cal = &config.calendar;
-            if let (Some(side), Some(since)) =
-                (crate::lifecycle::waits_for(t.status), t.waiting_since)
-            {
+            if let (Some(side), Some(since)) = (
+                crate::domain::lifecycle::waits_for(t.status),
+                t.waiting_since,
+            ) {
                 let next = t
                     .next_deadline
                     .map(|d| format!("; next rule deadline {}", cal.format(d)))
@@ -842,7 +844,7 @@ fn ticket_read(config: &Config, cmd: TicketCommand) -> Outcome {
                 rfc3339(t.created),
                 rfc3339(t.updated)
             );
-            let addresses: Vec<crate::types::Address> = participants
+            let addresses: Vec<crate::domain::Address> = participants
                 .iter()
                 .map(|(m, _)| m.address.clone())
                 .collect();
@@ -909,7 +911,7 @@ fn ticket_flags(t: &crate::store::Ticket) -> String {
 fn set_ticket_account(
     config: &Config,
     number: TicketId,
-    account: Option<crate::types::AccountId>,
+    account: Option<crate::domain::AccountId>,
 ) -> Outcome {
     let mut store = open_store(config)?;
     sync_accounts(config, &mut store)?;
@@ -1194,8 +1196,8 @@ fn address(s: &str) -> Result<Address, Failure> {
     Address::parse(s).map_err(|e| Failure::new(exit::USAGE, e.to_string()))
 }
 
-fn language(l: LanguageArg) -> Option<crate::config::Language> {
-    use crate::config::Language;
+fn language(l: LanguageArg) -> Option<crate::domain::Language> {
+    use crate::domain::Language;
     match l {
         LanguageArg::En => Some(Language::En),
         LanguageArg::Fr => Some(Language::Fr),

@@ -15,10 +15,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::accounts::AccountSpec;
-use crate::calendar::{Calendar, Span, WEEKDAYS};
-use crate::lifecycle::{CloseAfter, Rule, Side};
-use crate::types::{AccountId, Address, MatchOptions, SenderPattern};
+use crate::domain::calendar::{Calendar, Span, WEEKDAYS};
+use crate::domain::lifecycle::{CloseAfter, Rule, Side};
+use crate::domain::{AccountId, AccountSpec, Address, Language, MatchOptions, SenderPattern};
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
 pub const SYSTEM_CONFIG: &str = "/etc/postdesk/postdesk.toml";
@@ -111,8 +110,8 @@ pub struct StaffMember {
 
 impl StaffMember {
     /// The member's name and address, as `#assign` and the history show them.
-    pub fn mailbox(&self) -> crate::types::Mailbox {
-        crate::types::Mailbox {
+    pub fn mailbox(&self) -> crate::domain::Mailbox {
+        crate::domain::Mailbox {
             name: Some(self.name.clone()),
             address: self.address.clone(),
         }
@@ -188,30 +187,6 @@ pub struct Service {
     /// addresses): never participants, never mailed, mail from them is a
     /// loop.
     pub aliases: Vec<Address>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Language {
-    En,
-    Fr,
-    It,
-}
-
-impl Language {
-    pub const ALL: [Language; 3] = [Language::En, Language::Fr, Language::It];
-
-    /// The language named `code` ("en", "fr", "it"), as the store keeps it.
-    pub fn from_code(code: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.as_str() == code)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Fr => "fr",
-            Language::It => "it",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

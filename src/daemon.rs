@@ -28,8 +28,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
-use crate::clock::Clock;
 use crate::config::{Config, Secret, SourceKind};
+use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
 use crate::notify::Notifier;
 use crate::outbox::deliver::{DeliverError, Transport};

@@ -25,11 +25,13 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::authres::Auth;
-use crate::config::{Language, Staff, UnknownSender};
-use crate::msgid::MessageIds;
+use crate::config::{Staff, UnknownSender};
+
+use crate::domain::Language;
+use crate::domain::msgid::MessageIds;
+use crate::domain::{AccountId, Address, HoldKind, MatchOptions, SenderPattern, TicketId};
 use crate::parse::Inbound;
 use crate::thread::{Link, Thread, Token, strip_reply_prefixes};
-use crate::types::{AccountId, Address, HoldKind, MatchOptions, SenderPattern, TicketId};
 
 /// A rule of an account that lets an address in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -676,7 +678,7 @@ mod tests {
     use std::convert::Infallible;
 
     use super::*;
-    use crate::types::Mailbox;
+    use crate::domain::Mailbox;
 
     /// The directory as a few maps; grants are every rule of every account,
     /// so identify's exact comparison is what is tested.
@@ -1074,7 +1076,7 @@ mod tests {
         );
         // Automatic mail from a staff address is nobody's proof of anything.
         let mut auto = plain.clone();
-        auto.class = crate::types::MailClass::AutoReply("Auto-Submitted".into());
+        auto.class = crate::domain::MailClass::AutoReply("Auto-Submitted".into());
         let got = s.run(&dir, &auto, &Auth::NoResult, &follow);
         assert!(matches!(got.sender, Sender::Account { .. }), "{got:?}");
     }

@@ -28,9 +28,12 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use crate::apply::{self, Context, Incoming, Outcome};
-use crate::config::{Config, Language};
+use crate::config::Config;
+
+use crate::domain::Language;
+use crate::domain::msgid::MessageIds;
+use crate::domain::{AccountId, Address, HoldKind, SenderPattern, TicketId};
 use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
-use crate::msgid::MessageIds;
 use crate::ourmail;
 use crate::outbox::compose::Desk;
 use crate::parse::{self, ParseError, ParseLimits};
@@ -38,7 +41,6 @@ use crate::screen::{self, Rules, Verdict};
 use crate::store::{Held, Reader, Store, StoreError, Tx, Verification};
 use crate::template::{TemplateError, Templates};
 use crate::thread::{self, Known, Token};
-use crate::types::{AccountId, Address, HoldKind, SenderPattern, TicketId};
 
 /// One message as a source hands it over.
 #[derive(Debug, Clone)]

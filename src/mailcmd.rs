@@ -5,7 +5,7 @@
 //! Commands stand on their own lines before any other text; the first line
 //! that is not a command ends them. What follows is the text to relay.
 
-use crate::types::{Address, Status, TicketId};
+use crate::domain::{Address, Status, TicketId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailCommand {
@@ -189,7 +189,7 @@ mod tests {
             ),
             (
                 "#status on-hold\n\n#assign bob\n\nText",
-                &[Status(crate::types::Status::OnHold), Assign("bob".into())],
+                &[Status(crate::domain::Status::OnHold), Assign("bob".into())],
                 "Text",
             ),
             (

@@ -4,7 +4,7 @@
 //! those whose marker line it quotes (a client that lost the headers).
 //! Used by intake for every message and by the staff path again.
 
-use crate::msgid::MessageIds;
+use crate::domain::msgid::MessageIds;
 use crate::parse::{self, Inbound, ParseLimits};
 use crate::store::{SentMail, StoreError, Tx};
 

@@ -26,11 +26,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::apply;
 use crate::change::{self, Settings};
-use crate::lifecycle::Side;
+use crate::domain::lifecycle::Side;
+use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::parse::{self, Attachment, DeliveryReport};
 use crate::store::{StoreError, Ticket, Tx};
-use crate::types::{Address, Mailbox, TicketId};
 
 /// Why the staff side is told: the why-line of the notification.
 #[derive(Debug, Clone, Copy)]
@@ -403,7 +403,7 @@ pub fn to_staff_member(
         ],
         at,
     );
-    mail.audience = crate::types::Audience::Staff;
+    mail.audience = crate::domain::Audience::Staff;
     let detail = format!("staff-error queued to {}", to.address);
     Ok(Some(change::queue_mail(
         tx, s, &mail, n, true, &detail, at,

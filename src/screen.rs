@@ -6,8 +6,8 @@
 //! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
 
 use crate::authres::{self, Auth};
+use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
 use crate::parse::Inbound;
-use crate::types::{Address, HoldKind, MatchOptions, SenderPattern};
 
 /// The header every mail postdesk sends carries, with the support address.
 pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
@@ -142,7 +142,7 @@ pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{MailClass, Mailbox};
+    use crate::domain::{MailClass, Mailbox};
 
     fn msg(from: Option<&str>, class: MailClass) -> Inbound {
         Inbound {

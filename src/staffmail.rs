@@ -23,11 +23,11 @@ use chrono::{DateTime, Utc};
 
 use crate::apply::{Incoming, Outcome, StaffAction};
 use crate::change::{self, Author, ChangeError, Command, Settings};
-use crate::lifecycle::Event as LifeEvent;
+use crate::domain::lifecycle::Event as LifeEvent;
+use crate::domain::{Mailbox, Status, TicketId};
 use crate::mailcmd::{self, MailCommand};
 use crate::relay::{self, Relayed, Reply, Shown, Why};
 use crate::store::{Event, EventKind, MessageRole, NewMessage, StoreError, Tx};
-use crate::types::{Mailbox, Status, TicketId};
 
 /// Who wrote the mail: a staff member (`[[staff.member]]`).
 #[derive(Debug, Clone, Copy)]
@@ -410,7 +410,7 @@ fn merge(
 fn include(
     tx: &mut Tx<'_>,
     n: TicketId,
-    who: &crate::types::Address,
+    who: &crate::domain::Address,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.include_participant(n, who, at)

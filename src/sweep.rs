@@ -18,12 +18,12 @@ use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::change::{self, Settings};
-use crate::clock::Clock;
+use crate::domain::TicketId;
+use crate::domain::clock::Clock;
+use crate::domain::lifecycle::{self, Due, Plan};
 use crate::intake::Pipeline;
-use crate::lifecycle::{self, Due, Plan};
 use crate::outbox::{SharedStore, with_store};
 use crate::store::{DueCursor, Store, StoreError, Ticket};
-use crate::types::TicketId;
 
 /// The `settings` key of the rules' fingerprint.
 const FINGERPRINT: &str = "lifecycle.fingerprint";

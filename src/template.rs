@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::calendar::Span;
-use crate::config::Language;
+use crate::domain::Language;
+use crate::domain::calendar::Span;
 
 /// Every template and the placeholders (and flags) it may use.
 const TEMPLATES: &[(&str, &[&str])] = &[

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::msgid::MessageIds;
+use crate::domain::TicketId;
+use crate::domain::msgid::MessageIds;
 use crate::parse::Inbound;
-use crate::types::TicketId;
 
 /// Finds and writes the subject token of one desk, e.g. `[ACME #1042]`.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use postdesk::domain::MailClass;
 use postdesk::parse::{Inbound, ParseError, ParseLimits, parse};
-use postdesk::types::MailClass;
 
 /// Inputs that may fail to parse, with the reason. None do: even the binary-ish
 /// and hostile ones (malformed/mimekit__stack-overflow.eml, 135 KB of encoded

@@ -188,7 +188,7 @@ fn reload_applies_the_declared_accounts() {
     let ticket = desk
         .open_store()
         .read()
-        .ticket(postdesk::types::TicketId(1))
+        .ticket(postdesk::domain::TicketId(1))
         .unwrap()
         .unwrap();
     assert_eq!(ticket.account.as_deref(), Some("cust-1"));

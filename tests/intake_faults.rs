@@ -326,7 +326,7 @@ Message-ID: <huge@customer.example>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\n
     let store = postdesk::store::Store::open(&db).unwrap();
     let held = store.read().quarantined(false).unwrap();
     assert_eq!(held.len(), 1, "{log}");
-    assert_eq!(held[0].kind, postdesk::types::HoldKind::TooLarge);
+    assert_eq!(held[0].kind, postdesk::domain::HoldKind::TooLarge);
     assert!(
         held[0].reason.contains(&size.to_string()),
         "{}",
@@ -509,7 +509,7 @@ Message-ID: <{}@customer.test>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\n\r\n"
     let store = postdesk::store::Store::open(&db).unwrap();
     let held = store.read().quarantined(false).unwrap();
     assert_eq!(held.len(), 1, "{log}");
-    assert_eq!(held[0].kind, postdesk::types::HoldKind::TooLarge);
+    assert_eq!(held[0].kind, postdesk::domain::HoldKind::TooLarge);
     assert!(
         held[0].reason.contains(&big.len().to_string()),
         "{}",

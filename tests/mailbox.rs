@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use postdesk::domain::TicketId;
 use postdesk::store::Store;
-use postdesk::types::TicketId;
 use stack::{Daemon, Stack, mail, stack, unique, wait_until};
 
 pub const PREFIX: &str = "MB";
@@ -671,7 +671,7 @@ Hello Ann, both are fixed.\r\n",
         .quarantined(true)
         .unwrap()
         .into_iter()
-        .filter(|q| q.kind == postdesk::types::HoldKind::Loop)
+        .filter(|q| q.kind == postdesk::domain::HoldKind::Loop)
         .count();
     assert_eq!(loops, 0, "no loop quarantined");
     for row in read.outbox(None, 1000).unwrap() {

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use postdesk::config;
+use postdesk::domain::Address;
 use postdesk::outbox::deliver::{DeliverError, Envelope, SmtpFailure, Transport};
-use postdesk::types::Address;
 
 /// What start.sh wrote into mailstack.env.
 struct Stack {

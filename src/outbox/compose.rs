@@ -21,13 +21,13 @@ use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 
-use crate::config::Language;
-use crate::msgid::MessageIds;
+use crate::domain::Language;
+use crate::domain::msgid::MessageIds;
+use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
 use crate::template::Templates;
 use crate::thread::Token;
-use crate::types::{Address, Audience, Mailbox, Status, TicketId};
 
 /// The longest text of a customer's message an automatic mail quotes (a
 /// receipt, a confirmation request, the message on top of a staff

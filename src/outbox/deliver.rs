@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::config;
-use crate::types::Address;
+use crate::domain::Address;
 
 /// The SMTP envelope of one outgoing mail (RFC 5321 section 3.3).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use chrono::Duration;
 use tracing::{info, warn};
 
-use crate::clock::Clock;
+use crate::domain::Address;
+use crate::domain::clock::Clock;
 use crate::store::{Event, EventKind, OutboxEntry, Store, StoreError, Tx};
-use crate::types::Address;
 use deliver::{Envelope, Transport};
 
 /// How long a claimed mail is ours before another sender may retry it; far

@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::types::{MailClass, Mailbox};
+use crate::domain::{MailClass, Mailbox};
 
 /// The top-level header fields as written (unfolded, lossy UTF-8), in order.
 #[derive(Debug, Default)]

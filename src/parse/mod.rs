@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType};
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Address, MailClass, Mailbox};
+use crate::domain::{Address, MailClass, Mailbox};
 use classify::{Head, Signals};
 
 pub use quote::{marker_line, marker_refs, split_quoted, split_reply, split_reply_keeping_context};

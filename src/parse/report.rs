@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::body::content_type;
 use super::{DeliveryReport, OriginalRef, Scope, bare_id, one_line};
-use crate::types::Address;
+use crate::domain::Address;
 
 /// `report-type` of a top-level multipart/report, else inferred from its
 /// machine-readable part; "" when neither says.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::clock::Clock;
+use crate::domain::clock::Clock;
 use crate::intake::{Fetched, Pipeline, ReadLimits, Taken};
 use crate::outbox::{SharedStore, with_store};
 use crate::store::StoreError;

@@ -9,8 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, StoreError, Tx, from_ts, json, ts};
-use crate::accounts::AccountSpec;
-use crate::types::{Address, SenderPattern, TicketId};
+use crate::domain::{AccountId, AccountSpec, Address, Language, SenderPattern, TicketId};
 
 /// Who put an authorized sender on an account. The config owns its own
 /// entries: a start re-applies them, and neither mail nor CLI removes them.
@@ -62,6 +61,36 @@ pub struct Account {
     /// The authorized senders with who added them and when.
     #[serde(skip)]
     pub senders: Vec<SenderEntry>,
+}
+
+impl Account {
+    /// The spec of a stored account (its senders of every source).
+    pub fn spec(&self) -> Result<AccountSpec, StoreError> {
+        let a = self;
+        let corrupt = |e: String| StoreError::Corrupt(format!("account {}: {e}", a.id));
+        Ok(AccountSpec {
+            id: AccountId::parse(&a.id).map_err(|e| corrupt(e.to_string()))?,
+            name: a.name.clone(),
+            primary: Address::parse(&a.primary).map_err(|e| corrupt(e.to_string()))?,
+            authorized: a
+                .authorized
+                .iter()
+                .map(|p| SenderPattern::parse(p).map_err(|e| corrupt(e.to_string())))
+                .collect::<Result<_, _>>()?,
+            language: a
+                .language
+                .as_deref()
+                .and_then(|l| Language::ALL.into_iter().find(|x| x.as_str() == l)),
+            parent: a.parent.as_deref().and_then(|p| AccountId::parse(p).ok()),
+            delegates: a
+                .delegates
+                .iter()
+                .map(|d| Address::parse(d).map_err(|e| corrupt(e.to_string())))
+                .collect::<Result<_, _>>()?,
+            priority: a.priority,
+            require_authentication: a.require_authentication,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

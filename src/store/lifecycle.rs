@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tickets::{TICKET_COLUMNS, ticket_from_row};
 use super::{Reader, Result, Ticket, Tx, ts};
-use crate::types::{Address, MailClass, Status, TicketId};
+use crate::domain::{Address, MailClass, Status, TicketId};
 
 /// A ticket's inactivity timers, as `change` computes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,7 @@ pub(super) const LAST_EVENT: &str =
 mod tests {
     use super::super::Store;
     use super::*;
-    use crate::types::Mailbox;
+    use crate::domain::Mailbox;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
+use crate::domain::{MailClass, TicketId};
 use crate::parse::{Attachment, Inbound};
-use crate::types::{MailClass, TicketId};
 
 /// What intake stores for one inbound message.
 pub struct NewMessage<'a> {

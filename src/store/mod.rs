@@ -312,7 +312,7 @@ impl Store {
                         "the desk secret in the settings table is not 64 hex digits".into(),
                     ));
                 }
-                let fresh = crate::msgid::MessageIds::random_secret().map_err(|e| {
+                let fresh = crate::domain::msgid::MessageIds::random_secret().map_err(|e| {
                     StoreError::Corrupt(format!("no random bytes for the desk secret: {e}"))
                 })?;
                 tx.execute(

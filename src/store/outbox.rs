@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
-use crate::types::{Address, Audience, TicketId};
+use crate::domain::{Address, Audience, TicketId};
 
 /// A mail to queue, with its final bytes.
 pub struct QueuedMail<'a> {

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_ts, ts};
-use crate::types::HoldKind;
+use crate::domain::HoldKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct QuarantineEntry {

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_ts, ts};
-use crate::types::{Address, TicketId};
+use crate::domain::{Address, TicketId};
 
 /// What a stored message is on its ticket (`messages.role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

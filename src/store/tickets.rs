@@ -15,8 +15,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Failing, MessageRole, Reader, Result, StoreError, Tx, from_ts, ts};
-use crate::lifecycle::Side;
-use crate::types::{Address, MailClass, Mailbox, Status, TicketId};
+use crate::domain::lifecycle::Side;
+use crate::domain::{Address, MailClass, Mailbox, Status, TicketId};
 
 pub struct NewTicket<'a> {
     pub subject: &'a str,

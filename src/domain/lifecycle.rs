@@ -17,8 +17,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::calendar::{Calendar, Span};
-use crate::types::Status;
+use super::Status;
+use super::calendar::{Calendar, Span};
 
 /// The two sides of a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,23 @@
+//! A customer account as the operator declares it: in the config, an
+//! accounts file or on the command line.
+
+use super::{AccountId, Address, Language, SenderPattern};
+
+/// One account as declared in the config, given on the command line or
+/// imported from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSpec {
+    pub id: AccountId,
+    pub name: String,
+    pub primary: Address,
+    pub authorized: Vec<SenderPattern>,
+    /// `None`: `service.default_language`.
+    pub language: Option<Language>,
+    /// The ISP account managing this one.
+    pub parent: Option<AccountId>,
+    /// Receive a copy of every mail about the account's tickets.
+    pub delegates: Vec<Address>,
+    pub priority: bool,
+    /// `None`: `intake.require_authentication`.
+    pub require_authentication: Option<bool>,
+}
