@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use postdesk::change::Settings;
 use postdesk::config::Config;
 use postdesk::domain::{Address, Status};
 use postdesk::intake::{Pipeline, RawMail};
 use postdesk::store::Store;
+use postdesk::ticket::Settings;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -111,7 +111,7 @@ fn main() {
             )
         })
         .unwrap();
-    postdesk::sweep::mark_rules_current(&mut store, &settings).unwrap();
+    postdesk::ticket::sweep::mark_rules_current(&mut store, &settings).unwrap();
     assert_eq!(store.read().ticket_count().unwrap(), total as i64);
     drop(store);
     let size = std::fs::metadata(&template).map(|m| m.len()).unwrap_or(0);
@@ -134,7 +134,7 @@ fn main() {
         let mut store = Store::open(&db).unwrap();
 
         let t0 = Instant::now();
-        let report = postdesk::sweep::sweep(
+        let report = postdesk::ticket::sweep::sweep(
             &mut store,
             &settings,
             now - chrono::Duration::days(1),
@@ -145,18 +145,18 @@ fn main() {
         assert!(report.actions.is_empty());
 
         let t0 = Instant::now();
-        let report = postdesk::sweep::sweep(&mut store, &settings, now, true).unwrap();
+        let report = postdesk::ticket::sweep::sweep(&mut store, &settings, now, true).unwrap();
         dry.push(t0.elapsed());
         assert_eq!(report.actions.len(), due);
 
         let t0 = Instant::now();
-        let report = postdesk::sweep::sweep(&mut store, &settings, now, false).unwrap();
+        let report = postdesk::ticket::sweep::sweep(&mut store, &settings, now, false).unwrap();
         busy.push(t0.elapsed());
         assert_eq!(report.actions.len(), due, "every due ticket warned");
         assert_eq!(report.mails(), 2 * due, "one warning to each side");
 
         // Done: the same instant again finds nothing.
-        let again = postdesk::sweep::sweep(&mut store, &settings, now, false).unwrap();
+        let again = postdesk::ticket::sweep::sweep(&mut store, &settings, now, false).unwrap();
         assert!(again.actions.is_empty());
         drop(store);
         let _ = std::fs::remove_file(&db);

@@ -5,7 +5,7 @@
 //! Every automatic mail postdesk queues — here the receipt, confirmation
 //! request, refusal, self-service answer and size notice; in `change` the
 //! lifecycle's warning, close and "ticket changed" notices — passes one
-//! gate, [`answer_refusal`]: never to automatic mail (RFC 3834), nothing
+//! gate, [`gate::answer_refusal`]: never to automatic mail (RFC 3834), nothing
 //! during a silent import, and at most `max_auto_replies_per_day` to one
 //! customer address.
 //!
@@ -17,21 +17,22 @@
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::change;
-use crate::config::{Staff, UnmatchedAutomatic};
+use crate::config::UnmatchedAutomatic;
+use crate::ticket;
 
 use crate::domain::Language;
-use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, MatchOptions, TicketId};
+use crate::domain::{AccountId, HoldKind, MailClass, Mailbox, TicketId};
 use crate::identify::{Admission, Command, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Desk, Outgoing, Recipient};
+use crate::outbox::gate;
 use crate::parse::Inbound;
-use crate::relay::{self, Shown, Why};
 use crate::screen::Verdict;
 use crate::staffmail::{self, Staffer};
 use crate::store::{
     Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
 };
 use crate::thread::{Link, Thread, strip_reply_prefixes};
+use crate::ticket::relay::{self, Shown, Why};
 
 /// The desk's settings that decide what a message causes.
 pub struct Context<'a> {
@@ -45,7 +46,7 @@ pub struct Context<'a> {
     pub released: bool,
     /// Statuses, timers, reopening (see `change` and `lifecycle`), and the
     /// rules of the one gate of automatic mail (`lifecycle.answer`).
-    pub lifecycle: change::Settings<'a>,
+    pub lifecycle: ticket::Settings<'a>,
     /// How long a confirmation code stays valid.
     pub verify_expiry: Duration,
     /// `intake.max_message_size`, for the size notice.
@@ -286,7 +287,7 @@ pub fn apply(
             let person = !inbound.class.is_automatic() && *link != Link::SameMessageId;
             if person
                 && let Some(old) = tx.read().ticket(*ticket)?
-                && change::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
+                && ticket::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
             {
                 let o = continuation(tx, &old)?;
                 return open(
@@ -322,7 +323,7 @@ pub fn apply(
                 tx.touch_ticket(*ticket, msg.at, false)?;
             }
             if person {
-                let tr = change::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
+                let tr = ticket::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
                 // The customer's words go to the staff side.
                 let why = match tr {
                     Some(tr) if tr.reopened => Why::Reopened,
@@ -467,7 +468,7 @@ fn open(
         requester: from,
         at: msg.at,
     })?;
-    change::opened(tx, &ctx.lifecycle, ticket, msg.at)?;
+    ticket::opened(tx, &ctx.lifecycle, ticket, msg.at)?;
     if o.priority || flagged || o.unverified {
         tx.set_ticket_flags(ticket, o.priority || flagged, o.unverified)?;
     }
@@ -529,7 +530,7 @@ fn open(
         ));
     }
     for detail in lines {
-        change::note(tx, ticket, msg.at, &detail)?;
+        ticket::note(tx, ticket, msg.at, &detail)?;
     }
     let delegates = match &o.account {
         Some(a) => tx.read().account_delegates(a.as_str())?,
@@ -562,7 +563,7 @@ fn open(
         let line = format!(
             "the message named {copied} addresses in To and Cc: the first {COPIED_KEPT} are recorded as copied, none gets mail"
         );
-        change::note(tx, ticket, msg.at, &line)?;
+        ticket::note(tx, ticket, msg.at, &line)?;
     }
 
     let lang = o.language.unwrap_or(ctx.language);
@@ -634,75 +635,13 @@ fn receipt_refusal(
             "receipts are turned off (intake.confirm_receipt)".into(),
         ));
     }
-    answer_refusal(
+    gate::answer_refusal(
         tx,
         &ctx.lifecycle.answer,
         msg.at,
         Recipient::Customer(to),
         no_answer,
     )
-}
-
-/// What the gate of automatic mail ([`answer_refusal`]) goes by.
-#[derive(Debug, Clone, Copy)]
-pub struct AnswerRules<'a> {
-    /// The desk's own addresses: never sent any mail.
-    pub own: &'a [Address],
-    /// The staff side: its addresses are the desk's own too, and get no
-    /// customer-side mail.
-    pub staff: &'a Staff,
-    pub matching: MatchOptions,
-    /// `intake.max_auto_replies_per_day`: automatic mails to one customer
-    /// address in 24 hours.
-    pub max_per_day: u32,
-    /// Send no automatic mail at all (`ingest --no-receipts`, an archive).
-    pub silent: bool,
-}
-
-/// Why no automatic mail may go to `to` now, if that is so — the one gate
-/// of every automatic mail postdesk sends (receipt, confirmation request,
-/// refusal, self-service answer, size notice, and the lifecycle's warning,
-/// close and "ticket changed" notices): `no_answer` (the message is
-/// automatic, or from ourselves; the ticket was opened by a robot), an
-/// import that sends nothing, our own addresses (the support address, and
-/// for customer-side mail the staff's addresses), and the daily limit per
-/// customer address, the last line of defence against a loop with a robot
-/// our header checks did not recognise. The staff side's notification
-/// addresses are the desk's own: counted, never limited.
-pub fn answer_refusal(
-    tx: &Tx<'_>,
-    rules: &AnswerRules<'_>,
-    at: DateTime<Utc>,
-    to: Recipient<'_>,
-    no_answer: Option<&str>,
-) -> Result<Option<String>, StoreError> {
-    if let Some(why) = no_answer {
-        return Ok(Some(why.to_string()));
-    }
-    if rules.silent {
-        return Ok(Some(
-            "no automatic mail during this import (--no-receipts)".into(),
-        ));
-    }
-    let to = match to {
-        Recipient::Staff(_) => return Ok(None),
-        Recipient::Customer(m) => &m.address,
-    };
-    if rules.own.contains(to) {
-        return Ok(Some(format!("{to} is our own address")));
-    }
-    if rules.staff.is_staff_address(to, &rules.matching) {
-        return Ok(Some(format!(
-            "{to} is a staff address ([staff]): customer mail never goes there"
-        )));
-    }
-    let sent = tx.read().automatic_mails_to(to, at - Duration::hours(24))?;
-    if sent >= rules.max_per_day {
-        return Ok(Some(format!(
-            "{sent} automatic mails to {to} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)"
-        )));
-    }
-    Ok(None)
 }
 
 /// Queues an automatic mail, in the caller's transaction.
@@ -799,7 +738,7 @@ fn hold_and_answer(
     let refusal = if told {
         None
     } else {
-        answer_refusal(
+        gate::answer_refusal(
             tx,
             &ctx.lifecycle.answer,
             msg.at,
@@ -894,7 +833,7 @@ fn verify(
     } else {
         Recipient::Customer(from)
     };
-    let mut refusal = answer_refusal(tx, &s.answer, msg.at, to, no_answer)?;
+    let mut refusal = gate::answer_refusal(tx, &s.answer, msg.at, to, no_answer)?;
     if refusal.is_none() && staff_side {
         let sent = tx
             .read()
@@ -1170,7 +1109,7 @@ fn self_service(
         ],
         msg.at,
     );
-    let answer = match answer_refusal(
+    let answer = match gate::answer_refusal(
         tx,
         &ctx.lifecycle.answer,
         msg.at,

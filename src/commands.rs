@@ -10,7 +10,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::accounts::{self, AccountError, Checks, EntryChange};
-use crate::change::{self, Author, ChangeError, Settings};
 use crate::cli::{
     self, AccountCommand, ChangeArgs, Command, IngestArgs, LanguageArg, OutboxCommand,
     QuarantineCommand, SweepArgs, TicketCommand,
@@ -26,6 +25,7 @@ use crate::source::capped::Capped;
 use crate::source::maildir::{DrainOptions, Maildir};
 use crate::source::mbox::MboxReader;
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
+use crate::ticket::{self, Author, ChangeError, Settings};
 
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
@@ -582,14 +582,14 @@ fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
             number,
             status,
             change,
-        } => (number, change::Command::SetStatus(status), change),
-        TicketCommand::Close { number, change } => (number, change::Command::Close, change),
-        TicketCommand::Reopen { number, change } => (number, change::Command::Reopen, change),
+        } => (number, ticket::Command::SetStatus(status), change),
+        TicketCommand::Close { number, change } => (number, ticket::Command::Close, change),
+        TicketCommand::Reopen { number, change } => (number, ticket::Command::Reopen, change),
         TicketCommand::SetType {
             number,
             ticket_type,
             change,
-        } => (number, change::Command::SetType(ticket_type), change),
+        } => (number, ticket::Command::SetType(ticket_type), change),
         TicketCommand::SetAccount {
             number, account, ..
         } => return set_ticket_account(config, number, account),
@@ -611,7 +611,7 @@ fn operator_name() -> String {
 fn ticket_change(
     config: &Arc<Config>,
     number: TicketId,
-    command: &change::Command,
+    command: &ticket::Command,
     args: ChangeArgs,
 ) -> Outcome {
     let mut store = open_store(config)?;
@@ -639,7 +639,7 @@ fn ticket_change(
         reason: args.reason.as_deref().filter(|r| !r.trim().is_empty()),
     };
     let done = store
-        .write(|tx| change::command(tx, &settings, number, command, author, at))
+        .write(|tx| ticket::command(tx, &settings, number, command, author, at))
         .map_err(|e| match e {
             ChangeError::Store(e) => Failure::from(e),
             other => Failure::new(exit::DATAERR, other.to_string()),
@@ -666,7 +666,7 @@ fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
         sync_accounts(config, &mut store)?;
     }
     let settings = Settings::new(config, pipeline.desk());
-    let report = crate::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
+    let report = crate::ticket::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
     if args.json {
         print_json(&report)?;
     } else {

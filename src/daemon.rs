@@ -20,6 +20,8 @@
 //! that the database file was removed or replaced under it, the daemon
 //! stops with that error (exit 75): nothing it commits there would last.
 
+mod schedule;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -397,7 +399,7 @@ impl Prepared {
                 ));
             }
         }
-        tasks.spawn(crate::sweep::scheduled(
+        tasks.spawn(schedule::scheduled(
             self.pipeline.clone(),
             self.sweep_store,
             self.clock.clone(),

@@ -285,7 +285,7 @@ impl Pipeline {
 
     fn context(&self) -> Context<'_> {
         let c = &self.config;
-        let mut lifecycle = crate::change::Settings::new(c, self.desk());
+        let mut lifecycle = crate::ticket::Settings::new(c, self.desk());
         lifecycle.answer.silent = self.silent;
         Context {
             desk: self.desk(),

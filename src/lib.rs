@@ -32,7 +32,7 @@
 pub mod accounts;
 pub mod apply;
 pub mod authres;
-pub mod change;
+
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -45,11 +45,12 @@ pub mod notify;
 pub mod ourmail;
 pub mod outbox;
 pub mod parse;
-pub mod relay;
+
 pub mod screen;
 pub mod source;
 pub mod staffmail;
 pub mod store;
-pub mod sweep;
+
 pub mod template;
 pub mod thread;
+pub mod ticket;

@@ -22,12 +22,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::apply::{Incoming, Outcome, StaffAction};
-use crate::change::{self, Author, ChangeError, Command, Settings};
 use crate::domain::lifecycle::Event as LifeEvent;
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::mailcmd::{self, MailCommand};
-use crate::relay::{self, Relayed, Reply, Shown, Why};
 use crate::store::{Event, EventKind, MessageRole, NewMessage, StoreError, Tx};
+use crate::ticket::relay::{self, Relayed, Reply, Shown, Why};
+use crate::ticket::{self, Author, ChangeError, Command, Settings};
 
 /// Who wrote the mail: a staff member (`[[staff.member]]`).
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +107,7 @@ pub fn staff_mail(
             tx.set_message_role(message, MessageRole::StaffNote, Some(&text), Some(who.name))?;
             let detail = format!("internal note by {}, threaded {how}", who.from);
             staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
-            change::staff_event(tx, s, n, LifeEvent::StaffNote, who.name, at)?;
+            ticket::staff_event(tx, s, n, LifeEvent::StaffNote, who.name, at)?;
             tx.touch_ticket(n, at, true)?;
             StaffAction::Noted
         } else if !text.is_empty() {
@@ -142,7 +142,7 @@ pub fn staff_mail(
                 },
                 at,
             )?;
-            change::staff_event(tx, s, n, LifeEvent::StaffReply, who.name, at)?;
+            ticket::staff_event(tx, s, n, LifeEvent::StaffReply, who.name, at)?;
             tx.touch_ticket(n, at, true)?;
             StaffAction::Replied
         } else {
@@ -273,13 +273,13 @@ fn command(
         _ => None,
     };
     if let Some(cmd) = change_cmd {
-        return match change::command(tx, s, n, &cmd, author, at) {
+        return match ticket::command(tx, s, n, &cmd, author, at) {
             Ok(_) => Ok(Ok(())),
             Err(ChangeError::Store(e)) => Err(e),
             Err(e) => Ok(Err(e.to_string())),
         };
     }
-    let t = change::reload(tx, n)?;
+    let t = ticket::reload(tx, n)?;
     let line = match c {
         // Handled with the mail itself.
         MailCommand::Note => return Ok(Ok(())),
@@ -356,7 +356,7 @@ fn command(
         | MailCommand::Hold
         | MailCommand::Type(_) => return Ok(Ok(())),
     };
-    change::note(tx, n, at, &line)?;
+    ticket::note(tx, n, at, &line)?;
     Ok(Ok(()))
 }
 
@@ -382,22 +382,22 @@ fn merge(
             "ticket #{into} was merged into #{further}: merge into that one"
         )));
     }
-    let t = change::reload(tx, n)?;
+    let t = ticket::reload(tx, n)?;
     let reason = format!("merged into ticket #{into}");
     if t.status != Status::Closed {
         let closing = Author {
             who: author.who,
             reason: Some(&reason),
         };
-        match change::command(tx, s, n, &Command::Close, closing, at) {
+        match ticket::command(tx, s, n, &Command::Close, closing, at) {
             Ok(_) => {}
             Err(ChangeError::Store(e)) => return Err(e),
             Err(e) => return Ok(Err(e.to_string())),
         }
     }
     tx.merge_ticket(n, into)?;
-    change::note(tx, n, at, &format!("{reason} by {}", author.who))?;
-    change::note(
+    ticket::note(tx, n, at, &format!("{reason} by {}", author.who))?;
+    ticket::note(
         tx,
         into,
         at,

@@ -245,7 +245,7 @@ pub fn answer(
 
 /// What every mail about a ticket shows besides its reason: the details,
 /// the newest message and the history, already written out in the desk's
-/// time zone (see `change::view`).
+/// time zone (see `ticket::view`).
 #[derive(Debug, Clone)]
 pub struct TicketView {
     pub number: TicketId,

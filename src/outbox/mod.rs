@@ -10,6 +10,7 @@
 
 pub mod compose;
 pub mod deliver;
+pub mod gate;
 
 use std::sync::{Arc, Mutex};
 

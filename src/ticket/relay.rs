@@ -6,7 +6,7 @@
 //!
 //! The staff notification is automatic mail (`Auto-Submitted:
 //! auto-generated`, so a staff member's out-of-office leaves it alone) and
-//! passes the one gate of automatic mail, `apply::answer_refusal`.
+//! passes the one gate of automatic mail, `gate::answer_refusal`.
 //!
 //! A relay is a person's answer, not automatic mail: it is not counted in
 //! `max_auto_replies_per_day` and carries no `Auto-Submitted`. It still
@@ -24,11 +24,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::Settings;
 use crate::apply;
-use crate::change::{self, Settings};
 use crate::domain::lifecycle::Side;
 use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
+use crate::outbox::gate;
 use crate::parse::{self, Attachment, DeliveryReport};
 use crate::store::{StoreError, Ticket, Tx};
 
@@ -85,17 +86,17 @@ pub fn to_staff(
     shown: Option<Shown<'_>>,
     at: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
-    let t = change::reload(tx, n)?;
-    let to = change::staff_recipients(s, &t);
+    let t = super::reload(tx, n)?;
+    let to = super::staff_recipients(s, &t);
     if to.is_empty() {
         // No staff side configured: nothing to say, and nothing lost.
         return Ok(None);
     }
-    if let Some(why) = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&to), None)? {
-        change::note(tx, n, at, &format!("no staff-notify mail to staff: {why}"))?;
+    if let Some(why) = gate::answer_refusal(tx, &s.answer, at, Recipient::Staff(&to), None)? {
+        super::note(tx, n, at, &format!("no staff-notify mail to staff: {why}"))?;
         return Ok(None);
     }
-    let view = change::view_for(
+    let view = super::view_for(
         &tx.read(),
         s.calendar,
         &t,
@@ -107,7 +108,7 @@ pub fn to_staff(
     let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
     let message = match shown {
         // A delivery report says its piece in the why-line.
-        Some(m) if !matches!(why, Why::Bounce { .. }) => change::indent(m.text),
+        Some(m) if !matches!(why, Why::Bounce { .. }) => super::indent(m.text),
         _ => String::new(),
     };
     let attachments = shown
@@ -181,9 +182,7 @@ pub fn to_staff(
         at,
     );
     let detail = format!("staff-notify ({}) queued to {}", why.label(), list(&to));
-    Ok(Some(change::queue_mail(
-        tx, s, &mail, n, true, &detail, at,
-    )?))
+    Ok(Some(super::queue_mail(tx, s, &mail, n, true, &detail, at)?))
 }
 
 /// A staff reply to relay: its stored message, who wrote it, the text.
@@ -225,13 +224,13 @@ pub fn to_customer(
     reply: &Reply<'_>,
     at: DateTime<Utc>,
 ) -> Result<Relayed, StoreError> {
-    let t = change::reload(tx, n)?;
+    let t = super::reload(tx, n)?;
     let mut out = Relayed::default();
     let mut people: Vec<Mailbox> = Vec::new();
     // The requester first: they are To, the others Cc.
-    let (participants, left_out) = change::customer_side(tx, s, n)?;
-    if let Some(line) = change::left_out_line("relay", &left_out) {
-        change::note(tx, n, at, &line)?;
+    let (participants, left_out) = super::customer_side(tx, s, n)?;
+    if let Some(line) = super::left_out_line("relay", &left_out) {
+        super::note(tx, n, at, &line)?;
         out.withheld.push(line);
     }
     for person in participants {
@@ -240,21 +239,21 @@ pub fn to_customer(
                 "relay not sent to {}: the staff mail went to them directly",
                 person.address
             );
-            change::note(tx, n, at, &line)?;
+            super::note(tx, n, at, &line)?;
             continue;
         }
-        match withheld_because(tx, s, &person.address, at)? {
+        match gate::relay_refusal(tx, &s.answer, &person.address, at)? {
             Some(why) => out.withheld.push(format!("{}: {why}", person.address)),
             None => people.push(person),
         }
     }
     for line in &out.withheld {
-        change::note(tx, n, at, &format!("relay not sent to {line}"))?;
+        super::note(tx, n, at, &format!("relay not sent to {line}"))?;
     }
     let Some((first, rest)) = people.split_first() else {
         return Ok(out);
     };
-    let view = change::view_for(
+    let view = super::view_for(
         &tx.read(),
         s.calendar,
         &t,
@@ -262,7 +261,7 @@ pub fn to_customer(
         Some(reply.message),
         s.extent("relay"),
     )?;
-    let lang = change::customer_language(&tx.read(), s, &t)?;
+    let lang = super::customer_language(&tx.read(), s, &t)?;
     let files = if reply.attachments.is_empty() {
         Vec::new()
     } else {
@@ -288,8 +287,8 @@ pub fn to_customer(
         reply.staff,
         list(&mail.to)
     );
-    out.outbox = Some(change::queue_mail(tx, s, &mail, n, false, &detail, at)?);
-    change::flag_failing(tx, n, "relay", &mail.to, at)?;
+    out.outbox = Some(super::queue_mail(tx, s, &mail, n, false, &detail, at)?);
+    super::flag_failing(tx, n, "relay", &mail.to, at)?;
     out.failing = tx
         .read()
         .failing(&mail.to)?
@@ -297,41 +296,6 @@ pub fn to_customer(
         .map(|f| format!("{}: {} {}", f.address, f.status, f.diagnostic))
         .collect();
     Ok(out)
-}
-
-/// Why no relay may go to `to` now, if that is so (see the module doc).
-fn withheld_because(
-    tx: &Tx<'_>,
-    s: &Settings<'_>,
-    to: &Address,
-    at: DateTime<Utc>,
-) -> Result<Option<String>, StoreError> {
-    let rules = &s.answer;
-    if rules.silent {
-        return Ok(Some("no mail during this import (--no-receipts)".into()));
-    }
-    if rules.own.contains(to) {
-        return Ok(Some(format!("{to} is our own address")));
-    }
-    if s.staff.is_staff_address(to, &s.matching) {
-        return Ok(Some(format!("{to} is a staff address ([staff])")));
-    }
-    let day = at - Duration::hours(24);
-    let robot = tx.read().automatic_messages_from(to, day)?;
-    let limit = rules.max_per_day.max(1);
-    if robot >= limit {
-        return Ok(Some(format!(
-            "an automatic sender in a loop with us: {robot} automatic messages from it in the last 24 hours (intake.max_auto_replies_per_day = {})",
-            rules.max_per_day
-        )));
-    }
-    let relays = tx.read().mails_to(to, "relay", day)?;
-    if relays >= s.staff.max_relays_per_day {
-        return Ok(Some(format!(
-            "{relays} relays to it in the last 24 hours reach staff.max_relays_per_day"
-        )));
-    }
-    Ok(None)
 }
 
 /// Tells a staff member that their mail on ticket `n` was not applied
@@ -349,7 +313,7 @@ pub fn to_staff_member(
 ) -> Result<Option<i64>, StoreError> {
     let at = msg.at;
     let dest = [to.address.clone()];
-    let mut refusal = apply::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)?;
+    let mut refusal = gate::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)?;
     // The one automatic mail that answers a staff address: a mail rule or
     // robot there that answers it would loop with us, as its answer is
     // answered again. So the daily limit applies to it.
@@ -363,7 +327,7 @@ pub fn to_staff_member(
         ));
     }
     if let Some(why) = refusal {
-        change::note(
+        super::note(
             tx,
             n,
             at,
@@ -371,7 +335,7 @@ pub fn to_staff_member(
         )?;
         return Ok(None);
     }
-    let t = change::reload(tx, n)?;
+    let t = super::reload(tx, n)?;
     let bullets = |lines: &[String]| {
         lines
             .iter()
@@ -405,9 +369,7 @@ pub fn to_staff_member(
     );
     mail.audience = crate::domain::Audience::Staff;
     let detail = format!("staff-error queued to {}", to.address);
-    Ok(Some(change::queue_mail(
-        tx, s, &mail, n, true, &detail, at,
-    )?))
+    Ok(Some(super::queue_mail(tx, s, &mail, n, true, &detail, at)?))
 }
 
 /// A delivery-status notification filed on ticket `n` (stored already as
@@ -450,7 +412,7 @@ pub fn bounce(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        change::note(tx, n, msg.at, &line)?;
+        super::note(tx, n, msg.at, &line)?;
         if reports.is_empty() {
             return Ok(None);
         }
@@ -470,7 +432,7 @@ pub fn bounce(
     } else {
         format!("delivery failed: {}", failure_lines(&reports).trim())
     };
-    change::note(tx, n, msg.at, &line)?;
+    super::note(tx, n, msg.at, &line)?;
     let about_staff_mail = match inbound
         .original
         .as_ref()
@@ -485,7 +447,7 @@ pub fn bounce(
         .iter()
         .any(|r| s.staff.is_staff_address(&r.recipient, &s.matching));
     if about_staff_mail {
-        change::note(
+        super::note(
             tx,
             n,
             msg.at,

@@ -9,20 +9,15 @@
 //! deadlines were computed with (a fingerprint in the `settings` table),
 //! the first sweep computes every waiting ticket's deadline again, once.
 
-use std::sync::Arc;
-use std::time::Duration as StdDuration;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::{Notify, watch};
-use tracing::{error, info, warn};
 
-use crate::change::{self, Settings};
+use tracing::info;
+
 use crate::domain::TicketId;
-use crate::domain::clock::Clock;
 use crate::domain::lifecycle::{self, Due, Plan};
-use crate::intake::Pipeline;
-use crate::outbox::{SharedStore, with_store};
+use crate::ticket::{self, Settings};
+
 use crate::store::{DueCursor, Store, StoreError, Ticket};
 
 /// The `settings` key of the rules' fingerprint.
@@ -126,19 +121,19 @@ pub fn sweep(
                     continue;
                 };
                 let Some((plan, due)) = what_is_due(s, &t, now) else {
-                    change::refresh_deadline(tx, s, &t)?;
+                    ticket::refresh_deadline(tx, s, &t)?;
                     continue;
                 };
                 let action = match due {
                     Due::Nothing => {
-                        change::refresh_deadline(tx, s, &t)?;
+                        ticket::refresh_deadline(tx, s, &t)?;
                         None
                     }
                     Due::Warn { index } => {
-                        let d = change::warn(tx, s, &t, &plan, index, now)?;
+                        let d = ticket::warn(tx, s, &t, &plan, index, now)?;
                         Some(action(t.number, &plan, due, d.change, d.mails, d.skipped))
                     }
-                    Due::Close => change::inactivity_close(tx, s, &t, &plan, now)?
+                    Due::Close => ticket::inactivity_close(tx, s, &t, &plan, now)?
                         .map(|d| action(t.number, &plan, due, d.change, d.mails, d.skipped)),
                 };
                 done.extend(action);
@@ -152,7 +147,7 @@ pub fn sweep(
 
 /// What the rules say about `t` at `now`: its plan and what is due.
 fn what_is_due(s: &Settings<'_>, t: &Ticket, now: DateTime<Utc>) -> Option<(Plan, Due)> {
-    let plan = change::plan_of(s, t)?;
+    let plan = ticket::plan_of(s, t)?;
     let due = plan.due(t.warnings_sent as usize, now);
     Some((plan, due))
 }
@@ -212,7 +207,7 @@ fn recompute(store: &mut Store, s: &Settings<'_>, fingerprint: &str) -> Result<u
         count += page.len();
         store.write(|tx| {
             for t in &page {
-                change::refresh_deadline(tx, s, t)?;
+                ticket::refresh_deadline(tx, s, t)?;
             }
             Ok::<_, StoreError>(())
         })?;
@@ -227,107 +222,4 @@ fn recompute(store: &mut Store, s: &Settings<'_>, fingerprint: &str) -> Result<u
 pub fn mark_rules_current(store: &mut Store, s: &Settings<'_>) -> Result<(), StoreError> {
     let fingerprint = lifecycle::fingerprint(s.rules, s.calendar);
     store.write(|tx| tx.set_setting(FINGERPRINT, &fingerprint))
-}
-
-// ---------------------------------------------------------------------------
-// The scheduler
-// ---------------------------------------------------------------------------
-
-/// The next instant of `schedule` after `now`, evaluated in the desk's zone.
-pub fn next_tick(
-    schedule: &cron::Schedule,
-    tz: chrono_tz::Tz,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    schedule
-        .after(&now.with_timezone(&tz))
-        .next()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The daemon's sweep task: sleeps until the next tick of `[schedule]
-/// sweep`, sweeps, wakes the outbox sender when mail was queued; stops when
-/// `shutdown` turns true (a sweep in progress finishes its batch first).
-pub async fn scheduled(
-    pipeline: Pipeline,
-    store: SharedStore,
-    clock: Arc<dyn Clock>,
-    queued: Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let config = pipeline.config.clone();
-    let schedule = match config.schedule.sweep.parse::<cron::Schedule>() {
-        Ok(s) => s,
-        Err(e) => {
-            // The config validated it; this is a defect, not a reason to stop.
-            error!(error = %e, "cannot read the sweep schedule; no inactivity sweeps");
-            return;
-        }
-    };
-    let tz = config.calendar.timezone();
-    info!(schedule = %config.schedule.sweep, timezone = %tz.name(), "inactivity sweeps scheduled");
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let Some(next) = next_tick(&schedule, tz, clock.now()) else {
-            warn!("the sweep schedule fires no more");
-            let _ = shutdown.wait_for(|stop| *stop).await;
-            return;
-        };
-        let pause = (next - clock.now()).to_std().unwrap_or(StdDuration::ZERO);
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.changed() => continue,
-        }
-        let now = clock.now();
-        let p = pipeline.clone();
-        let result = with_store(&store, move |st| {
-            let s = Settings::new(&p.config, p.desk());
-            sweep(st, &s, now, false)
-        })
-        .await;
-        match result {
-            Ok(report) => {
-                for a in &report.actions {
-                    info!(ticket = %a.ticket, rule = a.rule, action = a.action, detail = %a.detail, mails = a.mails.len(), "sweep");
-                }
-                if report.mails() > 0 {
-                    queued.notify_one();
-                }
-            }
-            Err(e) => warn!(error = %e, "sweep failed; the next tick tries again"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::str::FromStr;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn ticks_follow_the_cron_schedule_in_the_desk_zone() {
-        let every10 = cron::Schedule::from_str(crate::config::DEFAULT_SWEEP).unwrap();
-        let tz = chrono_tz::Europe::Paris;
-        #[rustfmt::skip]
-        let cases = [
-            (&every10, "2026-11-16T10:00:00+01:00", "2026-11-16T10:10:00+01:00"),
-            (&every10, "2026-11-16T10:09:59+01:00", "2026-11-16T10:10:00+01:00"),
-            (&every10, "2026-11-16T23:55:00+01:00", "2026-11-17T00:00:00+01:00"),
-        ];
-        for (s, now, want) in cases {
-            assert_eq!(next_tick(s, tz, utc(now)), Some(utc(want)), "{now}");
-        }
-        // "At 09:00 local time on weekdays" stays 09:00 local across DST.
-        let nine = cron::Schedule::from_str("0 0 9 * * Mon-Fri").unwrap();
-        assert_eq!(
-            next_tick(&nine, tz, utc("2026-10-23T10:00:00+02:00")),
-            Some(utc("2026-10-26T09:00:00+01:00"))
-        );
-    }
 }

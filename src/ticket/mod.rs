@@ -1,0 +1,114 @@
+//! ticket: what happens to a ticket and the mail it causes, in the
+//! caller's transaction — transitions of the lifecycle table (`change`),
+//! the history mails carry (`history`), notices and staff notifications
+//! (`notices`, `relay`), and the inactivity rules at an instant (`sweep`).
+//! Used by `apply` (mail), the daemon's schedule and the operator's commands.
+
+pub mod change;
+pub mod history;
+pub mod notices;
+pub mod relay;
+pub mod sweep;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::{Config, Staff};
+use crate::domain::Language;
+use crate::domain::calendar::Calendar;
+use crate::domain::lifecycle::{self, Plan, Rule};
+use crate::domain::{Address, MatchOptions, Status};
+use crate::outbox::compose::Desk;
+use crate::outbox::gate::AnswerRules;
+use crate::parse::ParseLimits;
+
+pub use change::{
+    ChangeError, Command, Done, command, customer_message, inactivity_close, opened, plan_of,
+    refresh_deadline, reload, reply_opens_new_ticket, staff_event, warn,
+};
+pub use history::{Extent, indent, view_for};
+pub use notices::Author;
+pub use notices::{
+    customer_language, customer_side, flag_failing, left_out_line, note, queue_mail,
+    staff_recipients,
+};
+
+/// Everything a change needs from the config, borrowed.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub desk: Desk<'a>,
+    /// `service.default_language`: the staff side's, and the customer side's
+    /// when the ticket's account has none.
+    pub language: Language,
+    pub calendar: &'a Calendar,
+    pub rules: &'a [Rule],
+    /// The staff side's notification addresses (`[staff] notify`).
+    pub notify: &'a [Address],
+    /// The staff members and notification addresses (`[staff]`).
+    pub staff: &'a Staff,
+    /// How addresses compare (`[intake]` case and +tag settings).
+    pub matching: MatchOptions,
+    /// The gate of every automatic mail (see [`gate::answer_refusal`]).
+    pub answer: AnswerRules<'a>,
+    /// None: a reply never reopens a closed ticket.
+    pub reopen_window: Option<Duration>,
+    pub ticket_types: &'a [String],
+    /// `[intake]` limits, for reading a message's attachments again.
+    pub limits: ParseLimits,
+    /// `intake.max_recipients`: customer-side addresses per mail, at most.
+    pub max_recipients: usize,
+    /// `outbox.history_in_mail`: the history entries a mail carries.
+    pub history_in_mail: usize,
+    /// `outbox.close_history_inline`: the longest history the close notice
+    /// carries inline, in bytes.
+    pub close_history_inline: u64,
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(config: &'a Config, desk: Desk<'a>) -> Settings<'a> {
+        Settings {
+            desk,
+            language: config.service.default_language,
+            calendar: &config.calendar,
+            rules: &config.inactivity,
+            notify: &config.staff.notify,
+            staff: &config.staff,
+            matching: config.intake.match_options(),
+            answer: AnswerRules {
+                own: &config.own_addresses,
+                staff: &config.staff,
+                matching: config.intake.match_options(),
+                max_per_day: config.intake.max_auto_replies_per_day,
+                silent: false,
+            },
+            reopen_window: config
+                .intake
+                .reopen_window
+                .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
+            ticket_types: &config.service.ticket_types,
+            limits: ParseLimits {
+                max_size: usize::try_from(config.intake.max_message_size).unwrap_or(usize::MAX),
+                max_depth: config.intake.max_mime_depth,
+                max_parts: config.intake.max_mime_parts,
+            },
+            max_recipients: config.intake.max_recipients as usize,
+            history_in_mail: config.outbox.history_in_mail,
+            close_history_inline: config.outbox.close_history_inline,
+        }
+    }
+
+    /// How much history mail of `kind` carries: the close notice all of it.
+    pub fn extent(&self, kind: &str) -> Extent {
+        if kind == "closed" {
+            Extent::Whole {
+                newest: self.history_in_mail,
+                inline_max: self.close_history_inline,
+            }
+        } else {
+            Extent::Newest(self.history_in_mail)
+        }
+    }
+
+    fn plan(&self, status: Status, since: DateTime<Utc>) -> Option<Plan> {
+        lifecycle::plan(self.rules, self.calendar, status, since)
+    }
+}

@@ -1,0 +1,406 @@
+//! notices: the mail a change of a ticket causes — the customer side's
+//! notices, the staff notification, the history line of what was not sent —
+//! and who on a ticket gets which side's mail.
+
+use chrono::{DateTime, Utc};
+
+use super::Settings;
+use super::history::view_for;
+use crate::domain::Language;
+use crate::domain::calendar::Span;
+use crate::domain::lifecycle::Side;
+use crate::domain::{Address, Mailbox, TicketId};
+use crate::outbox::compose::{self, Notice, Outgoing, Recipient, TicketView};
+use crate::outbox::gate::{self};
+use crate::store::{Event, EventKind, QueuedMail, Reader, StoreError, Ticket, Tx};
+use crate::template::span_words;
+
+/// Who on a ticket gets the customer side's mail: the requester, the
+/// account's delegates and the people a staff reply included — never those
+/// who were only copied on a customer's or stranger's mail. In that order,
+/// at most `max` of them; the rest are returned apart, for the history.
+pub fn customer_side(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+) -> Result<(Vec<Mailbox>, Vec<Address>), StoreError> {
+    let rank = |role: &str| match role {
+        "requester" => Some(0),
+        "delegate" => Some(1),
+        "included" => Some(2),
+        _ => None,
+    };
+    let mut people: Vec<(u8, Mailbox)> = tx
+        .read()
+        .participants(n)?
+        .into_iter()
+        .filter_map(|(m, role)| rank(&role).map(|r| (r, m)))
+        .filter(|(_, m)| {
+            !s.answer.own.contains(&m.address) && !s.staff.is_staff_address(&m.address, &s.matching)
+        })
+        .collect();
+    // Stable: within a rank, the order they joined in.
+    people.sort_by_key(|(r, _)| *r);
+    let mut people: Vec<Mailbox> = people.into_iter().map(|(_, m)| m).collect();
+    let left_out = people
+        .split_off(people.len().min(s.max_recipients))
+        .into_iter()
+        .map(|m| m.address)
+        .collect();
+    Ok((people, left_out))
+}
+
+/// The history line for those `customer_side` left out, if any.
+pub fn left_out_line(kind: &str, left_out: &[Address]) -> Option<String> {
+    (!left_out.is_empty()).then(|| {
+        format!(
+            "{kind} mail not sent to {} more on the ticket: at most intake.max_recipients addresses per mail ({})",
+            left_out.len(),
+            left_out
+                .iter()
+                .take(10)
+                .map(Address::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if left_out.len() > 10 { ", …" } else { "" }
+        )
+    })
+}
+
+pub(crate) fn flag(b: bool) -> String {
+    if b { "yes".into() } else { String::new() }
+}
+
+pub(crate) fn changed_fields(
+    before: &Ticket,
+    after: &Ticket,
+    cause: &Cause<'_>,
+    reopened: bool,
+) -> Vec<(&'static str, String)> {
+    let reason = match cause {
+        Cause::Operator(a) => a.reason.unwrap_or_default().to_string(),
+        _ => String::new(),
+    };
+    vec![
+        (
+            "change",
+            format!("status: {} → {}", before.status, after.status),
+        ),
+        ("by", cause.who()),
+        ("reason", reason),
+        ("reopened", flag(reopened)),
+    ]
+}
+
+pub(crate) fn closed_fields(
+    s: &Settings<'_>,
+    lang: Language,
+    after: &Ticket,
+    cause: &Cause<'_>,
+    at: DateTime<Utc>,
+) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("by", cause.who()),
+        ("can_reopen", flag(s.reopen_window.is_some())),
+        ("cannot_reopen", flag(s.reopen_window.is_none())),
+    ];
+    if let Some(w) = s.reopen_window {
+        let closed = after.closed_at.unwrap_or(at);
+        fields.push(("reopen_until", s.calendar.format(closed + w)));
+    }
+    match cause {
+        Cause::Inactivity { side, span } => {
+            fields.push(("customer_rule", flag(*side == Side::Customer)));
+            fields.push(("staff_rule", flag(*side == Side::Staff)));
+            // `elapsed` for a close after a length, `at_once` for close_after = "".
+            match span {
+                Some(sp) => fields.push(("elapsed", span_words(lang, *sp))),
+                None => fields.push(("at_once", "yes".into())),
+            }
+        }
+        Cause::Operator(a) => {
+            fields.push(("by_operator", "yes".into()));
+            fields.push(("reason", a.reason.unwrap_or_default().to_string()));
+        }
+        Cause::Staff { .. } => fields.push(("by_operator", "yes".into())),
+        Cause::Customer(_) => {}
+    }
+    fields
+}
+
+/// Queues notice `kind` about ticket `t` to the customer side (one mail per
+/// person, in the language of the ticket's account) and the staff side (one
+/// mail to every notify address, in the desk's language), each through the
+/// gate of automatic mail and with its history line. `fields` gives the
+/// template's fields in a language (a length is written out in words).
+/// Returns the outbox rows and the mails not sent.
+pub(crate) fn notify(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    kind: &'static str,
+    fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
+    at: DateTime<Utc>,
+) -> Result<(Vec<i64>, Vec<String>), StoreError> {
+    let extent = s.extent(kind);
+    let view = view_for(&tx.read(), s.calendar, t, Side::Customer, None, extent)?;
+    let seq = tx.read().last_event_id(t.number)?;
+    let mut queued = Vec::new();
+    let mut skipped = Vec::new();
+
+    {
+        let robot = tx
+            .read()
+            .first_message_class(t.number)?
+            .is_some_and(|c| c.is_automatic());
+        let no_answer = robot
+            .then_some("the ticket was opened by an automatic message; it gets no automatic mail");
+        let lang = customer_language(&tx.read(), s, t)?;
+        let customer_fields = fields(lang);
+        let (people, left_out) = customer_side(tx, s, t.number)?;
+        if let Some(line) = left_out_line(kind, &left_out) {
+            note(tx, t.number, at, &line)?;
+            skipped.push(line);
+        }
+        for person in people {
+            let to = Recipient::Customer(&person);
+            match gate::answer_refusal(tx, &s.answer, at, to, no_answer)? {
+                Some(why) => {
+                    let line = format!("no {kind} mail to {}: {why}", person.address);
+                    note(tx, t.number, at, &line)?;
+                    skipped.push(line);
+                }
+                None => {
+                    let cause = format!("{seq}|{}", person.address.key());
+                    let id = queue(tx, s, &view, kind, lang, &customer_fields, to, &cause, at)?;
+                    flag_failing(
+                        tx,
+                        t.number,
+                        kind,
+                        std::slice::from_ref(&person.address),
+                        at,
+                    )?;
+                    queued.push(id);
+                }
+            }
+        }
+    }
+    let staff = staff_recipients(s, t);
+    let to = Recipient::Staff(&staff);
+    if staff.is_empty() {
+        skipped.push(format!(
+            "no {kind} mail to staff: [staff] has no notify address and no member"
+        ));
+    } else if let Some(why) = gate::answer_refusal(tx, &s.answer, at, to, None)? {
+        let line = format!("no {kind} mail to staff: {why}");
+        note(tx, t.number, at, &line)?;
+        skipped.push(line);
+    } else {
+        // The staff side sees its internal notes in the history too.
+        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None, extent)?;
+        let cause = format!("{seq}|staff");
+        let id = queue(
+            tx,
+            s,
+            &staff_view,
+            kind,
+            s.language,
+            &fields(s.language),
+            to,
+            &cause,
+            at,
+        )?;
+        queued.push(id);
+    }
+    Ok((queued, skipped))
+}
+
+/// Where the staff side's mail about `t` goes: `[staff] notify` (else every
+/// member), and the member it is assigned to.
+pub fn staff_recipients(s: &Settings<'_>, t: &Ticket) -> Vec<Address> {
+    let mut to = s.staff.recipients();
+    if let Some(a) = t.assignee.as_deref().and_then(|a| Address::parse(a).ok())
+        && !to.contains(&a)
+    {
+        to.push(a);
+    }
+    to
+}
+
+/// A mail about ticket `n` queued to addresses a delivery report said
+/// failed for good: sent anyway (the address may work again), and said
+/// in the history, which staff see.
+pub fn flag_failing(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    kind: &str,
+    to: &[Address],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for f in tx.read().failing(to)? {
+        let line = format!(
+            "{kind} mail queued to {}, which failed permanently on {}: {} {}",
+            f.address,
+            f.at.format("%Y-%m-%d %H:%M UTC"),
+            f.status,
+            f.diagnostic
+        );
+        note(tx, n, at, &line)?;
+    }
+    Ok(())
+}
+
+/// The language of the customer side's mail about `t`: its account's,
+/// else the desk's default.
+pub fn customer_language(
+    read: &Reader<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+) -> Result<Language, StoreError> {
+    let Some(account) = &t.account else {
+        return Ok(s.language);
+    };
+    Ok(read
+        .account_brief(account)?
+        .and_then(|b| b.language)
+        .and_then(|l| Language::from_code(&l))
+        .unwrap_or(s.language))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    view: &TicketView,
+    kind: &'static str,
+    lang: Language,
+    fields: &[(&'static str, String)],
+    to: Recipient<'_>,
+    cause: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let mail = compose::notice(
+        &s.desk,
+        lang,
+        &Notice {
+            kind,
+            view,
+            to,
+            fields,
+            cause,
+        },
+        at,
+    );
+    let to: Vec<&str> = mail.to.iter().map(|a| a.as_str()).collect();
+    let detail = format!("{kind} queued to {}", to.join(", "));
+    queue_mail(tx, s, &mail, view.number, true, &detail, at)
+}
+
+/// Queues `mail` about ticket `n`, with the history line `detail` that
+/// points at it (relays and notifications too, see `relay`).
+pub fn queue_mail(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    mail: &Outgoing,
+    n: TicketId,
+    automatic: bool,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id = tx.queue_mail(&QueuedMail {
+        ticket: Some(n),
+        kind: mail.kind,
+        automatic,
+        message_id: &mail.message_id,
+        mail_from: Some(s.desk.address),
+        rcpt: &mail.to,
+        subject: &mail.subject,
+        raw: &mail.raw,
+        at,
+        audience: mail.audience,
+        reference: &mail.reference,
+    })?;
+    tx.add_event(
+        n,
+        &Event {
+            at,
+            kind: EventKind::MailOut,
+            actor: "postdesk".into(),
+            detail: detail.to_string(),
+            message: None,
+            outbox: Some(id),
+        },
+    )?;
+    Ok(id)
+}
+
+pub fn note(
+    tx: &mut Tx<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+    detail: &str,
+) -> Result<(), StoreError> {
+    tx.add_event(
+        n,
+        &Event {
+            at,
+            kind: EventKind::Note,
+            actor: "postdesk".into(),
+            detail: detail.to_string(),
+            message: None,
+            outbox: None,
+        },
+    )
+}
+
+/// Why a status changes, for the history line and the mail's flags.
+pub(crate) enum Cause<'a> {
+    Customer(&'a Mailbox),
+    Operator(Author<'a>),
+    /// A staff member's reply or note, by mail.
+    Staff {
+        who: &'a str,
+        what: &'static str,
+    },
+    Inactivity {
+        side: Side,
+        span: Option<Span>,
+    },
+}
+
+impl Cause<'_> {
+    pub(crate) fn who(&self) -> String {
+        match self {
+            Cause::Customer(m) => m.address.to_string(),
+            Cause::Operator(a) => a.who.to_string(),
+            Cause::Staff { who, .. } => who.to_string(),
+            Cause::Inactivity { .. } => "postdesk".into(),
+        }
+    }
+
+    /// For the history, which is in English whatever the mail language.
+    pub(crate) fn why(&self) -> String {
+        match self {
+            Cause::Customer(m) => format!("a reply from {}", m.address),
+            Cause::Operator(a) => match a.reason {
+                Some(r) => r.to_string(),
+                None => format!("by {}", a.who),
+            },
+            Cause::Staff { what, .. } => what.to_string(),
+            Cause::Inactivity { side, span } => {
+                let after = span.map_or("at once".to_string(), |s| format!("after {s}"));
+                format!(
+                    "inactivity rule for {}: closed {after} without an answer",
+                    side.as_str()
+                )
+            }
+        }
+    }
+}
+
+/// Who asks for a command, and why: both go into the history.
+#[derive(Debug, Clone, Copy)]
+pub struct Author<'a> {
+    pub who: &'a str,
+    pub reason: Option<&'a str>,
+}
