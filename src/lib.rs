@@ -48,7 +48,6 @@ pub mod parse;
 
 pub mod screen;
 pub mod source;
-pub mod staffmail;
 pub mod store;
 
 pub mod template;

@@ -5,7 +5,7 @@
 //!
 //! Callers: `apply` (a customer's message), `sweep` (warnings and closes),
 //! the operator's `postdesk ticket …` commands, and staff replies, notes and
-//! commands by mail (`staffmail`). Lifecycle mail is automatic mail: `Auto-Submitted:
+//! commands by mail (`apply::staff`). Lifecycle mail is automatic mail: `Auto-Submitted:
 //! auto-generated`, and passes the one gate of automatic mail,
 //! [`gate::answer_refusal`]: never sent to the sender of a ticket a robot
 //! opened, nothing during a silent import, and counted in

@@ -25,12 +25,12 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Settings;
-use crate::apply;
+
 use crate::domain::lifecycle::Side;
 use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
-use crate::parse::{self, Attachment, DeliveryReport};
+use crate::parse::{self, Attachment, DeliveryReport, Inbound};
 use crate::store::{StoreError, Ticket, Tx};
 
 /// Why the staff side is told: the why-line of the notification.
@@ -306,12 +306,11 @@ pub fn to_staff_member(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
-    msg: &apply::Incoming<'_>,
+    (inbound, at): (&Inbound, DateTime<Utc>),
     to: &Mailbox,
     errors: &[String],
     relayed: &Relayed,
 ) -> Result<Option<i64>, StoreError> {
-    let at = msg.at;
     let dest = [to.address.clone()];
     let mut refusal = gate::answer_refusal(tx, &s.answer, at, Recipient::Staff(&dest), None)?;
     // The one automatic mail that answers a staff address: a mail rule or
@@ -355,9 +354,9 @@ pub fn to_staff_member(
         "staff-error",
         s.language,
         to,
-        msg.inbound,
+        inbound,
         &compose::re(&s.desk.token.tag_subject(n, &t.subject)),
-        &msg.inbound.content_hash,
+        &inbound.content_hash,
         &[
             ("ticket", &ticket),
             ("token", &token),
@@ -370,134 +369,6 @@ pub fn to_staff_member(
     mail.audience = crate::domain::Audience::Staff;
     let detail = format!("staff-error queued to {}", to.address);
     Ok(Some(super::queue_mail(tx, s, &mail, n, true, &detail, at)?))
-}
-
-/// A delivery-status notification filed on ticket `n` (stored already as
-/// `message`): each address it reports as failed for good is marked
-/// failing, the history says who failed and why, and the staff side is
-/// told. Nothing is sent back. A report about the staff side's own mail
-/// only goes into the history: telling staff by mail would bounce again.
-pub fn bounce(
-    tx: &mut Tx<'_>,
-    s: &Settings<'_>,
-    n: TicketId,
-    message: i64,
-    msg: &apply::Incoming<'_>,
-) -> Result<Option<i64>, StoreError> {
-    let inbound = msg.inbound;
-    // Only a report about a mail we really sent to the address counts: a
-    // forged one names no Message-ID of ours, or not one sent there. The
-    // rest only goes into the history.
-    let original = inbound
-        .original
-        .as_ref()
-        .and_then(|o| o.message_id.as_deref())
-        .filter(|id| s.desk.ids.verify(id).is_some())
-        .map(|id| tx.read().sent_mail(id))
-        .transpose()?
-        .flatten();
-    let sent_to = |a: &Address| original.as_ref().is_some_and(|m| m.rcpt.contains(a));
-    let (reports, unproven): (Vec<DeliveryReport>, Vec<DeliveryReport>) = inbound
-        .delivery
-        .iter()
-        .filter(|r| r.is_failure())
-        .cloned()
-        .partition(|r| sent_to(&r.recipient));
-    if !unproven.is_empty() {
-        let line = format!(
-            "delivery report naming {} not taken as a failure: it names no mail postdesk sent to that address",
-            unproven
-                .iter()
-                .map(|r| r.recipient.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        super::note(tx, n, msg.at, &line)?;
-        if reports.is_empty() {
-            return Ok(None);
-        }
-    }
-    for r in reports.iter().filter(|r| r.is_permanent()) {
-        tx.mark_failing(
-            &r.recipient,
-            &r.status,
-            &r.diagnostic,
-            Some(n),
-            Some(message),
-            msg.at,
-        )?;
-    }
-    let line = if reports.is_empty() {
-        "delivery report: no failed recipient could be read from it".to_string()
-    } else {
-        format!("delivery failed: {}", failure_lines(&reports).trim())
-    };
-    super::note(tx, n, msg.at, &line)?;
-    let about_staff_mail = match inbound
-        .original
-        .as_ref()
-        .and_then(|o| o.message_id.as_deref())
-    {
-        Some(id) => tx
-            .read()
-            .sent_kind(id)?
-            .is_some_and(|k| k == "staff-notify" || k == "staff-error"),
-        None => false,
-    } || reports
-        .iter()
-        .any(|r| s.staff.is_staff_address(&r.recipient, &s.matching));
-    if about_staff_mail {
-        super::note(
-            tx,
-            n,
-            msg.at,
-            "the failed mail was the staff side's: staff not told by mail (it would bounce again)",
-        )?;
-        return Ok(None);
-    }
-    let from = inbound.from.clone().unwrap_or_else(|| Mailbox {
-        name: None,
-        address: s.desk.address.clone(),
-    });
-    to_staff(
-        tx,
-        s,
-        n,
-        Why::Bounce { reports: &reports },
-        Some(Shown {
-            message,
-            raw: msg.raw,
-            from: &from,
-            text: "",
-            attachments: &[],
-        }),
-        msg.at,
-    )
-}
-
-fn failure_lines(reports: &[DeliveryReport]) -> String {
-    reports
-        .iter()
-        .map(|r| {
-            let kind = if r.is_permanent() {
-                "failed for good"
-            } else {
-                "not delivered yet"
-            };
-            let status = if r.status.is_empty() {
-                "no status".to_string()
-            } else {
-                r.status.clone()
-            };
-            let diagnostic = if r.diagnostic.is_empty() {
-                String::new()
-            } else {
-                format!("\n      {}", r.diagnostic)
-            };
-            format!("    {}: {kind} ({status}){diagnostic}", r.recipient)
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn account_line(t: &Ticket) -> String {
@@ -561,4 +432,29 @@ fn list(to: &[Address]) -> String {
         .map(Address::as_str)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+pub(crate) fn failure_lines(reports: &[DeliveryReport]) -> String {
+    reports
+        .iter()
+        .map(|r| {
+            let kind = if r.is_permanent() {
+                "failed for good"
+            } else {
+                "not delivered yet"
+            };
+            let status = if r.status.is_empty() {
+                "no status".to_string()
+            } else {
+                r.status.clone()
+            };
+            let diagnostic = if r.diagnostic.is_empty() {
+                String::new()
+            } else {
+                format!("\n      {}", r.diagnostic)
+            };
+            format!("    {}: {kind} ({status}){diagnostic}", r.recipient)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -21,7 +21,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::apply::{Incoming, Outcome, StaffAction};
+use super::context::{Incoming, Outcome, StaffAction};
 use crate::domain::lifecycle::Event as LifeEvent;
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::mailcmd::{self, MailCommand};
@@ -180,7 +180,7 @@ pub fn staff_mail(
                 relay::to_staff(tx, s, n, Why::Note { staff: who.name }, Some(shown), at)?;
             }
             if !relayed.withheld.is_empty() || !relayed.failing.is_empty() {
-                relay::to_staff_member(tx, s, n, msg, who.from, &[], &relayed)?;
+                relay::to_staff_member(tx, s, n, (msg.inbound, msg.at), who.from, &[], &relayed)?;
             }
             done(action)
         }
@@ -233,7 +233,15 @@ fn refuse(
         errors.join("; ")
     );
     staff_event(tx, n, msg.at, EventKind::StaffNote, who, detail, message)?;
-    relay::to_staff_member(tx, s, n, msg, who.from, errors, &Relayed::default())?;
+    relay::to_staff_member(
+        tx,
+        s,
+        n,
+        (msg.inbound, msg.at),
+        who.from,
+        errors,
+        &Relayed::default(),
+    )?;
     Ok(Outcome::Staff {
         ticket: n,
         message,
