@@ -582,14 +582,14 @@ fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
             number,
             status,
             change,
-        } => (number, ticket::Command::SetStatus(status), change),
-        TicketCommand::Close { number, change } => (number, ticket::Command::Close, change),
-        TicketCommand::Reopen { number, change } => (number, ticket::Command::Reopen, change),
+        } => (number, ticket::TicketChange::SetStatus(status), change),
+        TicketCommand::Close { number, change } => (number, ticket::TicketChange::Close, change),
+        TicketCommand::Reopen { number, change } => (number, ticket::TicketChange::Reopen, change),
         TicketCommand::SetType {
             number,
             ticket_type,
             change,
-        } => (number, ticket::Command::SetType(ticket_type), change),
+        } => (number, ticket::TicketChange::SetType(ticket_type), change),
         TicketCommand::SetAccount {
             number, account, ..
         } => return set_ticket_account(config, number, account),
@@ -611,7 +611,7 @@ fn operator_name() -> String {
 fn ticket_change(
     config: &Arc<Config>,
     number: TicketId,
-    command: &ticket::Command,
+    command: &ticket::TicketChange,
     args: ChangeArgs,
 ) -> Outcome {
     let mut store = open_store(config)?;
@@ -929,7 +929,7 @@ fn set_ticket_account(
         }
         tx.add_event(
             number,
-            &crate::store::Event {
+            &crate::store::HistoryEvent {
                 at: now,
                 kind: EventKind::Note,
                 actor: "cli".into(),

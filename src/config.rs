@@ -16,7 +16,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::domain::calendar::{Calendar, Span, WEEKDAYS};
-use crate::domain::lifecycle::{CloseAfter, Rule, Side};
+use crate::domain::lifecycle::{CloseAfter, InactivityRule, Side};
 use crate::domain::{AccountId, AccountSpec, Address, Language, MatchOptions, SenderPattern};
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
@@ -43,7 +43,7 @@ pub struct Config {
     pub staff: Staff,
     pub calendar: Calendar,
     /// At most one rule per side; empty when the file says `inactivity = []`.
-    pub inactivity: Vec<Rule>,
+    pub inactivity: Vec<InactivityRule>,
     pub schedule: Schedule,
     /// Customer accounts declared in this file (`[[account]]`), then those of
     /// `accounts_file`; applied to the database at start and on every reload
@@ -809,7 +809,7 @@ impl Config {
         }
         let calendar = raw.calendar.and_then(|r| l.calendar(r));
         let inactivity = match raw.inactivity {
-            None => Some(Rule::defaults()),
+            None => Some(InactivityRule::defaults()),
             Some(list) => l.inactivity(list),
         };
         let schedule = raw.schedule.and_then(|r| l.schedule(r));
@@ -1971,8 +1971,8 @@ impl<'a> Loader<'a> {
         Some(out)
     }
 
-    fn inactivity(&mut self, list: Vec<(String, RawInactivity)>) -> Option<Vec<Rule>> {
-        let mut rules: Vec<Rule> = Vec::new();
+    fn inactivity(&mut self, list: Vec<(String, RawInactivity)>) -> Option<Vec<InactivityRule>> {
+        let mut rules: Vec<InactivityRule> = Vec::new();
         let mut ok = true;
         for (key, r) in list {
             match self.rule(&key, r) {
@@ -1995,7 +1995,7 @@ impl<'a> Loader<'a> {
         ok.then_some(rules)
     }
 
-    fn rule(&mut self, key: &str, r: RawInactivity) -> Option<Rule> {
+    fn rule(&mut self, key: &str, r: RawInactivity) -> Option<InactivityRule> {
         let side_key = format!("{key}.waiting_for");
         let side = match r.waiting_for.as_deref() {
             Some(s) => choice(s, &Side::ALL, Side::as_str)
@@ -2078,7 +2078,7 @@ impl<'a> Loader<'a> {
             }
             warn.push(span);
         }
-        let rule = Rule {
+        let rule = InactivityRule {
             waiting_for: side?,
             warn_after: warn,
             close_after: close?,
@@ -2649,7 +2649,7 @@ fn calendar_to_raw(c: &Calendar) -> RawCalendar {
     }
 }
 
-fn rule_to_raw(r: &Rule) -> RawInactivity {
+fn rule_to_raw(r: &InactivityRule) -> RawInactivity {
     RawInactivity {
         waiting_for: Some(r.waiting_for.as_str().to_string()),
         warn_after: Some(r.warn_after.iter().map(|s| s.to_string()).collect()),
@@ -2768,7 +2768,7 @@ mod tests {
             &["2026-12-25", "2027-01-01"].map(|d| d.parse().unwrap()),
         );
         assert_eq!(c.calendar, paris);
-        assert_eq!(c.inactivity, Rule::defaults());
+        assert_eq!(c.inactivity, InactivityRule::defaults());
         assert_eq!(c.schedule.sweep, DEFAULT_SWEEP);
         let ids: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["cust-001", "isp-01"]);
@@ -3270,7 +3270,7 @@ mod tests {
     fn lifecycle_settings_and_their_defaults() {
         let c = parse("").unwrap();
         assert_eq!(c.calendar, Calendar::default());
-        assert_eq!(c.inactivity, Rule::defaults());
+        assert_eq!(c.inactivity, InactivityRule::defaults());
         assert_eq!(c.schedule.sweep, DEFAULT_SWEEP);
         assert_eq!(c.staff, Staff::default());
         assert_eq!(
@@ -3305,12 +3305,12 @@ mod tests {
         assert_eq!(
             c.inactivity,
             [
-                Rule {
+                InactivityRule {
                     waiting_for: Side::Customer,
                     warn_after: vec![],
                     close_after: CloseAfter::Immediately
                 },
-                Rule {
+                InactivityRule {
                     waiting_for: Side::Staff,
                     warn_after: vec![Span::Days(3), Span::BusinessDays(1)],
                     close_after: CloseAfter::Never

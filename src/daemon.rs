@@ -35,12 +35,12 @@ use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
 use crate::notify::Notifier;
 use crate::outbox::deliver::{DeliverError, Transport};
+use crate::outbox::template::TemplateError;
 use crate::outbox::{self, RetryPolicy, SharedStore, with_store};
 use crate::source::maildir::{DrainError, DrainOptions, Maildir};
 use crate::source::net::{Connector, NetError};
 use crate::source::{Backoff, Sink, SourceError, imap, pop3};
 use crate::store::{Store, StoreError};
-use crate::template::TemplateError;
 
 /// The sender also looks at the queue this often, for mail queued by other
 /// processes (`postdesk ingest` from the MTA).

@@ -31,7 +31,6 @@
 
 pub mod accounts;
 pub mod apply;
-pub mod authres;
 
 pub mod cli;
 pub mod commands;
@@ -40,9 +39,7 @@ pub mod daemon;
 pub mod domain;
 pub mod identify;
 pub mod intake;
-pub mod mailcmd;
 pub mod notify;
-pub mod ourmail;
 pub mod outbox;
 pub mod parse;
 
@@ -50,6 +47,5 @@ pub mod screen;
 pub mod source;
 pub mod store;
 
-pub mod template;
 pub mod thread;
 pub mod ticket;

@@ -88,7 +88,7 @@ fn addr(s: &str) -> Address {
 }
 
 /// A Message-ID no earlier run can have used: pid, a counter and random
-/// bytes (no clock: clippy.toml keeps time in src/clock.rs).
+/// bytes (no clock: clippy.toml keeps time in src/domain/clock.rs).
 fn unique_id(test: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let mut rnd = [0u8; 8];

@@ -16,6 +16,7 @@
 mod bounce;
 mod context;
 mod staff;
+pub mod staff_commands;
 
 pub use context::{Context, Incoming, Outcome, StaffAction};
 pub use staff::Staffer;
@@ -28,12 +29,13 @@ use crate::ticket;
 
 use crate::domain::Language;
 use crate::domain::{AccountId, HoldKind, MailClass, Mailbox, TicketId};
-use crate::identify::{Admission, Command, Identity, Opening, Sender};
+use crate::identify::{Admission, Identity, Opening, SelfServiceCommand, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
 use crate::outbox::gate;
 use crate::screen::Verdict;
 use crate::store::{
-    Event, EventKind, Held, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError, Ticket, Tx,
+    EventKind, Held, HistoryEvent, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError,
+    Ticket, Tx,
 };
 use crate::thread::{Link, Thread, strip_reply_prefixes};
 use crate::ticket::relay::{self, Shown, Why};
@@ -178,7 +180,7 @@ pub fn apply(
             };
             tx.add_event(
                 *ticket,
-                &Event {
+                &HistoryEvent {
                     at: msg.at,
                     kind: EventKind::MessageIn,
                     actor: from.address.to_string(),
@@ -364,7 +366,7 @@ fn open(
         );
         tx.add_event(
             old.number,
-            &Event {
+            &HistoryEvent {
                 at: msg.at,
                 kind: EventKind::Note,
                 actor: "postdesk".into(),
@@ -379,7 +381,7 @@ fn open(
     }
     tx.add_event(
         ticket,
-        &Event {
+        &HistoryEvent {
             at: msg.at,
             kind: EventKind::MessageIn,
             actor: from.address.to_string(),
@@ -451,7 +453,7 @@ fn open(
     };
     tx.add_event(
         ticket,
-        &Event {
+        &HistoryEvent {
             at: msg.at,
             kind: if outbox.is_some() {
                 EventKind::MailOut
@@ -882,7 +884,7 @@ fn self_service(
     no_answer: Option<&str>,
     lang: Language,
     accounts: &[AccountId],
-    commands: &[Command],
+    commands: &[SelfServiceCommand],
 ) -> Result<Outcome, StoreError> {
     let message = tx.insert_message(&new_message(msg, None))?;
     let actor = format!("mail:{}", from.address);
@@ -895,11 +897,11 @@ fn self_service(
     let (mut added, mut removed) = (0, 0);
     for c in commands {
         let (mark, text) = match (c, target) {
-            (Command::Unknown(line), _) => ('?', line.clone()),
-            (Command::List, _) => ('=', "list".to_string()),
-            (Command::Add(p), None) => ('!', format!("add {p}")),
-            (Command::Remove(p), None) => ('!', format!("remove {p}")),
-            (Command::Add(p), Some(account)) => {
+            (SelfServiceCommand::Unknown(line), _) => ('?', line.clone()),
+            (SelfServiceCommand::List, _) => ('=', "list".to_string()),
+            (SelfServiceCommand::Add(p), None) => ('!', format!("add {p}")),
+            (SelfServiceCommand::Remove(p), None) => ('!', format!("remove {p}")),
+            (SelfServiceCommand::Add(p), Some(account)) => {
                 if tx.add_account_sender(account, p, SenderSource::Mail, msg.at)? {
                     added += 1;
                     let detail = format!("authorized {p}");
@@ -909,7 +911,7 @@ fn self_service(
                     ('=', format!("add {p}"))
                 }
             }
-            (Command::Remove(p), Some(account)) => {
+            (SelfServiceCommand::Remove(p), Some(account)) => {
                 match tx.read().account_sender_source(account, p)? {
                     None => ('=', format!("remove {p}")),
                     // The desk's configuration owns its entries.
@@ -1011,7 +1013,7 @@ pub fn attach(
         .map_or_else(|| "-".to_string(), |f| f.address.to_string());
     tx.add_event(
         ticket,
-        &Event {
+        &HistoryEvent {
             at: msg.at,
             kind: EventKind::MessageIn,
             actor,

@@ -22,12 +22,12 @@
 use chrono::{DateTime, Utc};
 
 use super::context::{Incoming, Outcome, StaffAction};
-use crate::domain::lifecycle::Event as LifeEvent;
+use crate::apply::staff_commands::{self, StaffCommand};
+use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
-use crate::mailcmd::{self, MailCommand};
-use crate::store::{Event, EventKind, MessageRole, NewMessage, StoreError, Tx};
+use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Tx};
 use crate::ticket::relay::{self, Relayed, Reply, Shown, Why};
-use crate::ticket::{self, Author, ChangeError, Command, Settings};
+use crate::ticket::{self, Author, ChangeError, Settings, TicketChange};
 
 /// Who wrote the mail: a staff member (`[[staff.member]]`).
 #[derive(Debug, Clone, Copy)]
@@ -76,14 +76,14 @@ pub fn staff_mail(
     }
 
     let own = own_words(tx, s, n, inbound)?;
-    let commands = match mailcmd::parse_commands(&own, s.ticket_types) {
+    let commands = match staff_commands::parse_commands(&own, s.ticket_types) {
         Ok(c) => c,
         Err(errors) => {
             let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             return refuse(tx, s, msg, who, n, message, &lines);
         }
     };
-    let is_note = commands.commands.contains(&MailCommand::Note);
+    let is_note = commands.commands.contains(&StaffCommand::Note);
     let text = commands.text.trim().to_string();
     let author = Author {
         who: who.name,
@@ -92,7 +92,7 @@ pub fn staff_mail(
     let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
 
     let applied = tx.all_or_nothing(|tx| {
-        let numbered: Vec<(usize, &MailCommand)> = commands.commands.iter().enumerate().collect();
+        let numbered: Vec<(usize, &StaffCommand)> = commands.commands.iter().enumerate().collect();
         let (first, then): (Vec<_>, Vec<_>) =
             numbered.into_iter().partition(|(_, c)| before_the_reply(c));
         // 1. Who gets the reply and what it says.
@@ -107,7 +107,7 @@ pub fn staff_mail(
             tx.set_message_role(message, MessageRole::StaffNote, Some(&text), Some(who.name))?;
             let detail = format!("internal note by {}, threaded {how}", who.from);
             staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
-            ticket::staff_event(tx, s, n, LifeEvent::StaffNote, who.name, at)?;
+            ticket::staff_event(tx, s, n, LifecycleEvent::StaffNote, who.name, at)?;
             tx.touch_ticket(n, at, true)?;
             StaffAction::Noted
         } else if !text.is_empty() {
@@ -142,7 +142,7 @@ pub fn staff_mail(
                 },
                 at,
             )?;
-            ticket::staff_event(tx, s, n, LifeEvent::StaffReply, who.name, at)?;
+            ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
             tx.touch_ticket(n, at, true)?;
             StaffAction::Replied
         } else {
@@ -201,7 +201,7 @@ fn own_words(
     n: TicketId,
     inbound: &crate::parse::Inbound,
 ) -> Result<String, StoreError> {
-    let mut ours = crate::ourmail::texts(tx, s.desk.ids, &s.limits, inbound)?;
+    let mut ours = crate::thread::ourmail::texts(tx, s.desk.ids, &s.limits, inbound)?;
     // The newest notes, a bound on the work per reply.
     ours.extend(tx.read().staff_notes(n)?);
     let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
@@ -251,14 +251,14 @@ fn refuse(
 
 /// Whether `c` applies before the reply is relayed: it changes who gets
 /// it, or what it shows.
-fn before_the_reply(c: &MailCommand) -> bool {
+fn before_the_reply(c: &StaffCommand) -> bool {
     matches!(
         c,
-        MailCommand::Drop(_)
-            | MailCommand::Cc(_)
-            | MailCommand::Account(_)
-            | MailCommand::Assign(_)
-            | MailCommand::Priority(_)
+        StaffCommand::Drop(_)
+            | StaffCommand::Cc(_)
+            | StaffCommand::Account(_)
+            | StaffCommand::Assign(_)
+            | StaffCommand::Priority(_)
     )
 }
 
@@ -267,17 +267,17 @@ fn command(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
-    c: &MailCommand,
+    c: &StaffCommand,
     author: Author<'_>,
     at: DateTime<Utc>,
 ) -> Result<Result<(), String>, StoreError> {
     let change_cmd = match c {
-        MailCommand::Status(st) => Some(Command::SetStatus(*st)),
-        MailCommand::Close => Some(Command::Close),
-        MailCommand::Reject => Some(Command::SetStatus(Status::Rejected)),
-        MailCommand::Reopen => Some(Command::Reopen),
-        MailCommand::Hold => Some(Command::SetStatus(Status::OnHold)),
-        MailCommand::Type(t) => Some(Command::SetType(t.clone())),
+        StaffCommand::Status(st) => Some(TicketChange::SetStatus(*st)),
+        StaffCommand::Close => Some(TicketChange::Close),
+        StaffCommand::Reject => Some(TicketChange::SetStatus(Status::Rejected)),
+        StaffCommand::Reopen => Some(TicketChange::Reopen),
+        StaffCommand::Hold => Some(TicketChange::SetStatus(Status::OnHold)),
+        StaffCommand::Type(t) => Some(TicketChange::SetType(t.clone())),
         _ => None,
     };
     if let Some(cmd) = change_cmd {
@@ -290,8 +290,8 @@ fn command(
     let t = ticket::reload(tx, n)?;
     let line = match c {
         // Handled with the mail itself.
-        MailCommand::Note => return Ok(Ok(())),
-        MailCommand::Priority(high) => {
+        StaffCommand::Note => return Ok(Ok(())),
+        StaffCommand::Priority(high) => {
             if t.priority == *high {
                 return Ok(Ok(()));
             }
@@ -299,7 +299,7 @@ fn command(
             let level = if *high { "high" } else { "normal" };
             format!("priority set to {level} by {}", author.who)
         }
-        MailCommand::Assign(name) => {
+        StaffCommand::Assign(name) => {
             let Some(m) = s.staff.find(name, &s.matching) else {
                 let names: Vec<&str> = s.staff.members.iter().map(|m| m.name.as_str()).collect();
                 return Ok(Err(format!(
@@ -314,7 +314,7 @@ fn command(
             tx.set_assignee(n, Some(&m.address))?;
             format!("assigned to {} <{}> by {}", m.name, m.address, author.who)
         }
-        MailCommand::Account(id) => {
+        StaffCommand::Account(id) => {
             let Some(account) = tx.read().account_brief(id)? else {
                 return Ok(Err(format!("no account {id:?}")));
             };
@@ -333,8 +333,8 @@ fn command(
             }
             format!("filed under account {} by {}", account.id, author.who)
         }
-        MailCommand::Merge(into) => return merge(tx, s, n, *into, author, at),
-        MailCommand::Drop(address) => {
+        StaffCommand::Merge(into) => return merge(tx, s, n, *into, author, at),
+        StaffCommand::Drop(address) => {
             let people = tx.read().participants(n)?;
             match people.iter().find(|(m, _)| m.address == *address) {
                 None => return Ok(Err(format!("{address} is not on ticket #{n}"))),
@@ -348,7 +348,7 @@ fn command(
             tx.remove_participant(n, address)?;
             format!("{address} dropped from the recipients by {}", author.who)
         }
-        MailCommand::Cc(address) => {
+        StaffCommand::Cc(address) => {
             if s.answer.own.contains(address) || s.staff.is_staff_address(address, &s.matching) {
                 return Ok(Err(format!(
                     "{address} is an address of the desk or its staff, not of the customer side"
@@ -357,12 +357,12 @@ fn command(
             include(tx, n, address, at)?;
             format!("{address} included in the customer side by {}", author.who)
         }
-        MailCommand::Status(_)
-        | MailCommand::Close
-        | MailCommand::Reject
-        | MailCommand::Reopen
-        | MailCommand::Hold
-        | MailCommand::Type(_) => return Ok(Ok(())),
+        StaffCommand::Status(_)
+        | StaffCommand::Close
+        | StaffCommand::Reject
+        | StaffCommand::Reopen
+        | StaffCommand::Hold
+        | StaffCommand::Type(_) => return Ok(Ok(())),
     };
     ticket::note(tx, n, at, &line)?;
     Ok(Ok(()))
@@ -397,7 +397,7 @@ fn merge(
             who: author.who,
             reason: Some(&reason),
         };
-        match ticket::command(tx, s, n, &Command::Close, closing, at) {
+        match ticket::command(tx, s, n, &TicketChange::Close, closing, at) {
             Ok(_) => {}
             Err(ChangeError::Store(e)) => return Err(e),
             Err(e) => return Ok(Err(e.to_string())),
@@ -425,21 +425,21 @@ fn include(
 }
 
 /// The command as staff wrote it, for an error line.
-fn shown(c: &MailCommand) -> String {
+fn shown(c: &StaffCommand) -> String {
     match c {
-        MailCommand::Status(s) => format!("#status {s}"),
-        MailCommand::Close => "#close".into(),
-        MailCommand::Reject => "#reject".into(),
-        MailCommand::Reopen => "#reopen".into(),
-        MailCommand::Hold => "#hold".into(),
-        MailCommand::Type(t) => format!("#type {t}"),
-        MailCommand::Priority(h) => format!("#priority {}", if *h { "high" } else { "normal" }),
-        MailCommand::Assign(a) => format!("#assign {a}"),
-        MailCommand::Account(a) => format!("#account {a}"),
-        MailCommand::Merge(n) => format!("#merge {n}"),
-        MailCommand::Note => "#note".into(),
-        MailCommand::Drop(a) => format!("#drop {a}"),
-        MailCommand::Cc(a) => format!("#cc {a}"),
+        StaffCommand::Status(s) => format!("#status {s}"),
+        StaffCommand::Close => "#close".into(),
+        StaffCommand::Reject => "#reject".into(),
+        StaffCommand::Reopen => "#reopen".into(),
+        StaffCommand::Hold => "#hold".into(),
+        StaffCommand::Type(t) => format!("#type {t}"),
+        StaffCommand::Priority(h) => format!("#priority {}", if *h { "high" } else { "normal" }),
+        StaffCommand::Assign(a) => format!("#assign {a}"),
+        StaffCommand::Account(a) => format!("#account {a}"),
+        StaffCommand::Merge(n) => format!("#merge {n}"),
+        StaffCommand::Note => "#note".into(),
+        StaffCommand::Drop(a) => format!("#drop {a}"),
+        StaffCommand::Cc(a) => format!("#cc {a}"),
     }
 }
 
@@ -454,7 +454,7 @@ fn staff_event(
 ) -> Result<(), StoreError> {
     tx.add_event(
         n,
-        &Event {
+        &HistoryEvent {
             at,
             kind,
             actor: who.from.address.to_string(),

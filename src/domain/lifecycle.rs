@@ -50,7 +50,7 @@ pub fn waits_for(status: Status) -> Option<Side> {
 
 /// Something that happened to a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub enum LifecycleEvent {
     /// A message from the customer side that is not automatic.
     /// `within_window`: a closed ticket was closed no longer than
     /// `reopen_window` ago (meaningless for an open ticket).
@@ -71,17 +71,17 @@ pub enum Event {
     InactivityClose,
 }
 
-impl Event {
+impl LifecycleEvent {
     /// The side whose activity this is; operators count as staff.
     fn actor(self) -> Option<Side> {
         match self {
-            Event::CustomerMessage { .. } => Some(Side::Customer),
-            Event::StaffReply
-            | Event::StaffNote
-            | Event::SetStatus(_)
-            | Event::Close
-            | Event::Reopen => Some(Side::Staff),
-            Event::AutomaticMessage | Event::InactivityClose => None,
+            LifecycleEvent::CustomerMessage { .. } => Some(Side::Customer),
+            LifecycleEvent::StaffReply
+            | LifecycleEvent::StaffNote
+            | LifecycleEvent::SetStatus(_)
+            | LifecycleEvent::Close
+            | LifecycleEvent::Reopen => Some(Side::Staff),
+            LifecycleEvent::AutomaticMessage | LifecycleEvent::InactivityClose => None,
         }
     }
 }
@@ -111,40 +111,40 @@ pub struct Transition {
 }
 
 /// The transition table. See the module doc for the clock rule.
-pub fn decide(from: Status, event: Event) -> Decision {
+pub fn decide(from: Status, event: LifecycleEvent) -> Decision {
     use Status::*;
     let closed = !from.is_open();
     let to = match event {
-        Event::AutomaticMessage => return Decision::Keep,
-        Event::CustomerMessage { within_window } => match from {
+        LifecycleEvent::AutomaticMessage => return Decision::Keep,
+        LifecycleEvent::CustomerMessage { within_window } => match from {
             _ if closed && within_window => InProgress,
             _ if closed => return Decision::NewTicket,
             InProgress => return Decision::Keep,
             _ => InProgress,
         },
-        Event::StaffReply => match from {
+        LifecycleEvent::StaffReply => match from {
             New | InProgress => WaitingForCustomer,
             // Staff put it on hold on purpose; a reply does not restart the
             // close clock (a `#status` in the same mail can).
             WaitingForCustomer | OnHold | Closed | Rejected => return Decision::Keep,
         },
-        Event::StaffNote => match from {
+        LifecycleEvent::StaffNote => match from {
             New | InProgress => from,
             _ => return Decision::Keep,
         },
-        Event::SetStatus(s) if s == from => {
+        LifecycleEvent::SetStatus(s) if s == from => {
             return Decision::Refuse(format!("ticket is already {from}"));
         }
-        Event::SetStatus(s) => s,
-        Event::Close if from == Closed => {
+        LifecycleEvent::SetStatus(s) => s,
+        LifecycleEvent::Close if from == Closed => {
             return Decision::Refuse("ticket is already closed".into());
         }
-        Event::Close => Closed,
-        Event::Reopen if !closed => {
+        LifecycleEvent::Close => Closed,
+        LifecycleEvent::Reopen if !closed => {
             return Decision::Refuse(format!("ticket is {from}, not closed or rejected"));
         }
-        Event::Reopen => InProgress,
-        Event::InactivityClose => match from {
+        LifecycleEvent::Reopen => InProgress,
+        LifecycleEvent::InactivityClose => match from {
             New | InProgress | WaitingForCustomer => Closed,
             OnHold | Closed | Rejected => return Decision::Keep,
         },
@@ -188,24 +188,24 @@ pub enum CloseAfter {
 
 /// One `[[inactivity]]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub struct InactivityRule {
     pub waiting_for: Side,
     pub warn_after: Vec<Span>,
     pub close_after: CloseAfter,
 }
 
-impl Rule {
+impl InactivityRule {
     /// The rules when the config has no `[[inactivity]]`: staff silent 2
     /// days → warning, 4 days → warning, 6 days → close; customer silent 7
     /// business days → warning, 14 → close.
-    pub fn defaults() -> Vec<Rule> {
+    pub fn defaults() -> Vec<InactivityRule> {
         vec![
-            Rule {
+            InactivityRule {
                 waiting_for: Side::Staff,
                 warn_after: vec![Span::Days(2), Span::Days(4)],
                 close_after: CloseAfter::After(Span::Days(6)),
             },
-            Rule {
+            InactivityRule {
                 waiting_for: Side::Customer,
                 warn_after: vec![Span::BusinessDays(7)],
                 close_after: CloseAfter::After(Span::BusinessDays(14)),
@@ -216,7 +216,7 @@ impl Rule {
 
 /// A canonical text of the rules and the calendar: when it changes, the
 /// stored deadlines are stale and the sweep computes them again.
-pub fn fingerprint(rules: &[Rule], cal: &Calendar) -> String {
+pub fn fingerprint(rules: &[InactivityRule], cal: &Calendar) -> String {
     let mut s = format!(
         "tz={};days={:?};holidays=",
         cal.timezone().name(),
@@ -274,7 +274,12 @@ pub enum Due {
 
 /// The plan for a ticket in `status` waiting since `since`; None when no
 /// rule applies (on hold, closed, or no rule for that side).
-pub fn plan(rules: &[Rule], cal: &Calendar, status: Status, since: DateTime<Utc>) -> Option<Plan> {
+pub fn plan(
+    rules: &[InactivityRule],
+    cal: &Calendar,
+    status: Status,
+    since: DateTime<Utc>,
+) -> Option<Plan> {
     let side = waits_for(status)?;
     let rule = rules.iter().find(|r| r.waiting_for == side)?;
     let close = match rule.close_after {
@@ -342,31 +347,31 @@ mod tests {
     #[test]
     fn the_transition_table() {
         let all = Status::ALL;
-        let events: Vec<(&str, Event)> = vec![
+        let events: Vec<(&str, LifecycleEvent)> = vec![
             (
                 "customer",
-                Event::CustomerMessage {
+                LifecycleEvent::CustomerMessage {
                     within_window: true,
                 },
             ),
             (
                 "customer-late",
-                Event::CustomerMessage {
+                LifecycleEvent::CustomerMessage {
                     within_window: false,
                 },
             ),
-            ("staff-reply", Event::StaffReply),
-            ("staff-note", Event::StaffNote),
-            ("automatic", Event::AutomaticMessage),
-            ("close", Event::Close),
-            ("reopen", Event::Reopen),
-            ("inactivity", Event::InactivityClose),
-            ("set-new", Event::SetStatus(New)),
-            ("set-in-progress", Event::SetStatus(InProgress)),
-            ("set-waiting", Event::SetStatus(WaitingForCustomer)),
-            ("set-on-hold", Event::SetStatus(OnHold)),
-            ("set-closed", Event::SetStatus(Closed)),
-            ("set-rejected", Event::SetStatus(Rejected)),
+            ("staff-reply", LifecycleEvent::StaffReply),
+            ("staff-note", LifecycleEvent::StaffNote),
+            ("automatic", LifecycleEvent::AutomaticMessage),
+            ("close", LifecycleEvent::Close),
+            ("reopen", LifecycleEvent::Reopen),
+            ("inactivity", LifecycleEvent::InactivityClose),
+            ("set-new", LifecycleEvent::SetStatus(New)),
+            ("set-in-progress", LifecycleEvent::SetStatus(InProgress)),
+            ("set-waiting", LifecycleEvent::SetStatus(WaitingForCustomer)),
+            ("set-on-hold", LifecycleEvent::SetStatus(OnHold)),
+            ("set-closed", LifecycleEvent::SetStatus(Closed)),
+            ("set-rejected", LifecycleEvent::SetStatus(Rejected)),
         ];
         // Columns in Status::ALL order:
         // new, in-progress, waiting-for-customer, on-hold, closed, rejected
@@ -413,11 +418,11 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        match decide(Closed, Event::Close) {
+        match decide(Closed, LifecycleEvent::Close) {
             Decision::Refuse(why) => assert!(why.contains("already closed"), "{why}"),
             d => panic!("{d:?}"),
         }
-        match decide(OnHold, Event::Reopen) {
+        match decide(OnHold, LifecycleEvent::Reopen) {
             Decision::Refuse(why) => assert!(why.contains("on-hold"), "{why}"),
             d => panic!("{d:?}"),
         }
@@ -458,7 +463,7 @@ mod tests {
 
     #[test]
     fn default_plans() {
-        let rules = Rule::defaults();
+        let rules = InactivityRule::defaults();
         let cal = paris();
         // Opened on a Monday: warnings on Wednesday and Friday, close on Sunday → Monday 00:00.
         let since = utc("2026-11-16T10:00:00+01:00");
@@ -488,7 +493,7 @@ mod tests {
 
     #[test]
     fn deadlines_and_what_is_due() {
-        let rules = Rule::defaults();
+        let rules = InactivityRule::defaults();
         let cal = paris();
         let since = utc("2026-11-16T10:00:00+01:00");
         let p = plan(&rules, &cal, InProgress, since).unwrap();
@@ -516,7 +521,7 @@ mod tests {
     #[test]
     fn immediate_and_never_closing_rules() {
         let cal = paris();
-        let rules = vec![Rule {
+        let rules = vec![InactivityRule {
             waiting_for: Side::Customer,
             warn_after: vec![],
             close_after: CloseAfter::Immediately,
@@ -530,7 +535,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.close.unwrap().at, utc("2026-11-23T00:00:00+01:00"));
-        let rules = vec![Rule {
+        let rules = vec![InactivityRule {
             waiting_for: Side::Customer,
             warn_after: vec![Span::Days(3)],
             close_after: CloseAfter::Never,
@@ -548,7 +553,7 @@ mod tests {
     #[test]
     fn warnings_at_or_after_the_close_are_dropped_and_mixed_units_are_ordered() {
         let cal = paris();
-        let rules = vec![Rule {
+        let rules = vec![InactivityRule {
             waiting_for: Side::Staff,
             warn_after: vec![Span::BusinessDays(3), Span::Days(1), Span::Days(9)],
             close_after: CloseAfter::After(Span::Days(6)),
@@ -566,7 +571,7 @@ mod tests {
         );
         assert_eq!(p.close.unwrap().at, utc("2026-11-26T10:00:00+01:00"));
         // A warning on the close instant itself is dropped too.
-        let rules = vec![Rule {
+        let rules = vec![InactivityRule {
             waiting_for: Side::Staff,
             warn_after: vec![Span::BusinessDays(3)],
             close_after: CloseAfter::After(Span::Days(5)),
@@ -577,9 +582,12 @@ mod tests {
 
     #[test]
     fn fingerprint_changes_with_rules_and_calendar() {
-        let a = fingerprint(&Rule::defaults(), &paris());
-        assert_eq!(a, fingerprint(&Rule::defaults(), &paris()));
-        assert_ne!(a, fingerprint(&Rule::defaults()[..1], &paris()));
-        assert_ne!(a, fingerprint(&Rule::defaults(), &Calendar::default()));
+        let a = fingerprint(&InactivityRule::defaults(), &paris());
+        assert_eq!(a, fingerprint(&InactivityRule::defaults(), &paris()));
+        assert_ne!(a, fingerprint(&InactivityRule::defaults()[..1], &paris()));
+        assert_ne!(
+            a,
+            fingerprint(&InactivityRule::defaults(), &Calendar::default())
+        );
     }
 }

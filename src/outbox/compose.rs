@@ -24,9 +24,9 @@ use mail_builder::headers::raw::Raw;
 use crate::domain::Language;
 use crate::domain::msgid::MessageIds;
 use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
+use crate::outbox::template::Templates;
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
-use crate::template::Templates;
 use crate::thread::Token;
 
 /// The longest text of a customer's message an automatic mail quotes (a

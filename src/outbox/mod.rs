@@ -11,6 +11,7 @@
 pub mod compose;
 pub mod deliver;
 pub mod gate;
+pub mod template;
 
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::domain::Address;
 use crate::domain::clock::Clock;
-use crate::store::{Event, EventKind, OutboxEntry, Store, StoreError, Tx};
+use crate::store::{EventKind, HistoryEvent, OutboxEntry, Store, StoreError, Tx};
 use deliver::{Envelope, Transport};
 
 /// How long a claimed mail is ours before another sender may retry it; far
@@ -222,7 +223,7 @@ fn record(
             if let Some(ticket) = mail.ticket {
                 tx.add_event(
                     ticket,
-                    &Event {
+                    &HistoryEvent {
                         at: now,
                         kind: EventKind::MailOut,
                         actor: "postdesk".into(),

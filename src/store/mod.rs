@@ -35,7 +35,8 @@ pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
 pub use quarantine::{Held, QuarantineEntry};
 pub use staff::{Failing, MessageRole};
 pub use tickets::{
-    Event, EventKind, HistoryEntry, HistoryKind, HistoryMessage, NewTicket, Ticket, TicketFilter,
+    EventKind, HistoryEntry, HistoryEvent, HistoryKind, HistoryMessage, NewTicket, Ticket,
+    TicketFilter,
 };
 
 /// Migrations, in order; `user_version` holds how many have been applied.

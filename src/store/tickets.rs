@@ -105,7 +105,7 @@ impl EventKind {
 
 /// One line of a ticket's history.
 #[derive(Debug, Clone, Serialize)]
-pub struct Event {
+pub struct HistoryEvent {
     pub at: DateTime<Utc>,
     pub kind: EventKind,
     /// Who caused it: an address, or `postdesk` for automatic actions.
@@ -331,7 +331,7 @@ impl Tx<'_> {
 
     /// Adds a line to the ticket's history; an entry the mails show (see
     /// [`HistoryKind`]) is counted on the ticket, per side.
-    pub fn add_event(&mut self, ticket: TicketId, e: &Event) -> Result<()> {
+    pub fn add_event(&mut self, ticket: TicketId, e: &HistoryEvent) -> Result<()> {
         let shown = self.history_kind(ticket, e)?;
         self.exec(
             "INSERT INTO events (ticket_id, at, kind, actor, message, outbox, detail, shown)
@@ -361,7 +361,7 @@ impl Tx<'_> {
     /// What event `e` of `ticket` is in the histories. A message's entry
     /// follows its role and class as they are now: staff mail has its
     /// role recorded before its event is added.
-    fn history_kind(&self, ticket: TicketId, e: &Event) -> Result<Option<HistoryKind>> {
+    fn history_kind(&self, ticket: TicketId, e: &HistoryEvent) -> Result<Option<HistoryKind>> {
         match e.kind {
             EventKind::StatusChange | EventKind::TypeChange => Ok(Some(HistoryKind::Change)),
             EventKind::MailOut | EventKind::Note => Ok(None),
@@ -469,7 +469,7 @@ impl Reader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn events(&self, ticket: TicketId) -> Result<Vec<Event>> {
+    pub fn events(&self, ticket: TicketId) -> Result<Vec<HistoryEvent>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT at, kind, actor, detail, message, outbox FROM events
              WHERE ticket_id = ?1 ORDER BY id",
@@ -489,7 +489,7 @@ impl Reader<'_> {
             let (at, kind, actor, detail, message, outbox) = row?;
             let kind = EventKind::parse(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {kind:?}")))?;
-            out.push(Event {
+            out.push(HistoryEvent {
                 at: from_ts(at),
                 kind,
                 actor,
@@ -790,7 +790,7 @@ mod tests {
                 MessageRole::StaffReply => EventKind::StaffReply,
                 _ => EventKind::StaffNote,
             };
-            let e = |kind, message| Event {
+            let e = |kind, message| HistoryEvent {
                 at,
                 kind,
                 actor: "x".into(),
@@ -844,7 +844,7 @@ mod tests {
                         (Customer, robot.clone(), "away again"),
                     ],
                 );
-                let change = Event {
+                let change = HistoryEvent {
                     at: t("2026-01-02T10:00:00Z"),
                     kind: EventKind::StatusChange,
                     actor: "x".into(),

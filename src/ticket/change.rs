@@ -19,10 +19,10 @@ use chrono::{DateTime, Utc};
 
 use super::Settings;
 use super::notices::{Author, Cause, changed_fields, closed_fields, flag, notify};
-use crate::domain::lifecycle::{self, Decision, Event as LifeEvent, Plan, Side, Transition};
+use crate::domain::lifecycle::{self, Decision, LifecycleEvent, Plan, Side, Transition};
 use crate::domain::{Mailbox, Status, TicketId};
-use crate::store::{Event, EventKind, StoreError, Ticket, Timers, Tx};
-use crate::template::span_words;
+use crate::outbox::template::span_words;
+use crate::store::{EventKind, HistoryEvent, StoreError, Ticket, Timers, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -38,7 +38,7 @@ pub enum ChangeError {
 
 /// An operator's (or staff member's) command on a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum TicketChange {
     SetStatus(Status),
     Close,
     Reopen,
@@ -86,7 +86,7 @@ pub fn reply_opens_new_ticket(s: &Settings<'_>, t: &Ticket, at: DateTime<Utc>) -
     let within = lifecycle::within_reopen_window(closed_at, at, s.reopen_window);
     lifecycle::decide(
         t.status,
-        LifeEvent::CustomerMessage {
+        LifecycleEvent::CustomerMessage {
             within_window: within,
         },
     ) == Decision::NewTicket
@@ -109,7 +109,7 @@ pub fn customer_message(
     // The caller opened a new ticket when the window had passed.
     let decision = lifecycle::decide(
         t.status,
-        LifeEvent::CustomerMessage {
+        LifecycleEvent::CustomerMessage {
             within_window: true,
         },
     );
@@ -121,15 +121,15 @@ pub fn customer_message(
     Ok(Some(tr))
 }
 
-/// Staff activity on ticket `n` by `who` — `Event::StaffReply` (an answer
-/// relayed to the customer) or `Event::StaffNote` — moves its status and
+/// Staff activity on ticket `n` by `who` — `LifecycleEvent::StaffReply` (an answer
+/// relayed to the customer) or `LifecycleEvent::StaffNote` — moves its status and
 /// clock by the table. It queues no mail: the reply itself is the mail.
 /// For the staff-mail stage; returns the transition made, if any.
 pub fn staff_event(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
-    event: LifeEvent,
+    event: LifecycleEvent,
     who: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<Transition>, StoreError> {
@@ -140,8 +140,8 @@ pub fn staff_event(
         return Ok(None);
     };
     let what = match event {
-        LifeEvent::StaffReply => "a staff reply",
-        LifeEvent::StaffNote => "a staff note",
+        LifecycleEvent::StaffReply => "a staff reply",
+        LifecycleEvent::StaffNote => "a staff note",
         _ => "staff",
     };
     transition(tx, s, &t, tr, &Cause::Staff { who, what }, at)?;
@@ -153,17 +153,17 @@ pub fn command(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
-    cmd: &Command,
+    cmd: &TicketChange,
     author: Author<'_>,
     at: DateTime<Utc>,
 ) -> Result<Done, ChangeError> {
     let t = tx.read().ticket(n)?.ok_or(ChangeError::NoTicket(n))?;
     let cause = Cause::Operator(author);
     let event = match cmd {
-        Command::SetType(ty) => return set_type(tx, s, &t, ty, author, at),
-        Command::SetStatus(st) => LifeEvent::SetStatus(*st),
-        Command::Close => LifeEvent::Close,
-        Command::Reopen => LifeEvent::Reopen,
+        TicketChange::SetType(ty) => return set_type(tx, s, &t, ty, author, at),
+        TicketChange::SetStatus(st) => LifecycleEvent::SetStatus(*st),
+        TicketChange::Close => LifecycleEvent::Close,
+        TicketChange::Reopen => LifecycleEvent::Reopen,
     };
     let tr = match lifecycle::decide(t.status, event) {
         Decision::Apply(tr) => tr,
@@ -256,7 +256,7 @@ pub fn inactivity_close(
     plan: &Plan,
     at: DateTime<Utc>,
 ) -> Result<Option<Done>, StoreError> {
-    let Decision::Apply(tr) = lifecycle::decide(t.status, LifeEvent::InactivityClose) else {
+    let Decision::Apply(tr) = lifecycle::decide(t.status, LifecycleEvent::InactivityClose) else {
         return Ok(None);
     };
     let cause = Cause::Inactivity {
@@ -308,7 +308,7 @@ fn transition(
         let verb = if tr.reopened { " (reopened)" } else { "" };
         tx.add_event(
             t.number,
-            &Event {
+            &HistoryEvent {
                 at,
                 kind: EventKind::StatusChange,
                 actor: cause.who(),
@@ -376,7 +376,7 @@ fn set_type(
     let cause = Cause::Operator(author);
     tx.add_event(
         t.number,
-        &Event {
+        &HistoryEvent {
             at,
             kind: EventKind::TypeChange,
             actor: cause.who(),
@@ -410,9 +410,9 @@ mod tests {
     use crate::config::Config;
     use crate::domain::Address;
     use crate::outbox::compose::{Desk, TicketView};
+    use crate::outbox::template::Templates;
     use crate::store::MessageRole;
     use crate::store::{NewTicket, Store};
-    use crate::template::Templates;
     use crate::thread::Token;
     use crate::ticket::history::*;
 
@@ -470,13 +470,20 @@ mod tests {
         let reply_at = t("2026-11-17T10:00:00+01:00");
         store
             .write(|tx| {
-                let tr = staff_event(tx, &s, n, LifeEvent::StaffNote, "bob@desk.example", note_at)?;
+                let tr = staff_event(
+                    tx,
+                    &s,
+                    n,
+                    LifecycleEvent::StaffNote,
+                    "bob@desk.example",
+                    note_at,
+                )?;
                 assert_eq!(tr.map(|t| t.to), Some(Status::New));
                 let tr = staff_event(
                     tx,
                     &s,
                     n,
-                    LifeEvent::StaffReply,
+                    LifecycleEvent::StaffReply,
                     "bob@desk.example",
                     reply_at,
                 )?;
@@ -487,7 +494,7 @@ mod tests {
                         tx,
                         &s,
                         n,
-                        LifeEvent::StaffReply,
+                        LifecycleEvent::StaffReply,
                         "bob@desk.example",
                         reply_at
                     )?,
@@ -543,7 +550,7 @@ mod tests {
             tx.set_message_role(id, role, Some(text), Some("Bob"))
                 .unwrap();
         }
-        let e = Event {
+        let e = HistoryEvent {
             at,
             kind: EventKind::MessageIn,
             actor: "ann@x.example".into(),
@@ -586,7 +593,7 @@ mod tests {
                         message(tx, n, "secret note", Some(MessageRole::StaffNote));
                     }
                     if i == 8 {
-                        let change = Event {
+                        let change = HistoryEvent {
                             at: t("2026-11-16T11:00:00+01:00"),
                             kind: EventKind::StatusChange,
                             actor: "x".into(),

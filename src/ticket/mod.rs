@@ -15,14 +15,14 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::{Config, Staff};
 use crate::domain::Language;
 use crate::domain::calendar::Calendar;
-use crate::domain::lifecycle::{self, Plan, Rule};
+use crate::domain::lifecycle::{self, InactivityRule, Plan};
 use crate::domain::{Address, MatchOptions, Status};
 use crate::outbox::compose::Desk;
 use crate::outbox::gate::AnswerRules;
 use crate::parse::ParseLimits;
 
 pub use change::{
-    ChangeError, Command, Done, command, customer_message, inactivity_close, opened, plan_of,
+    ChangeError, Done, TicketChange, command, customer_message, inactivity_close, opened, plan_of,
     refresh_deadline, reload, reply_opens_new_ticket, staff_event, warn,
 };
 pub use history::{Extent, indent, view_for};
@@ -40,7 +40,7 @@ pub struct Settings<'a> {
     /// when the ticket's account has none.
     pub language: Language,
     pub calendar: &'a Calendar,
-    pub rules: &'a [Rule],
+    pub rules: &'a [InactivityRule],
     /// The staff side's notification addresses (`[staff] notify`).
     pub notify: &'a [Address],
     /// The staff members and notification addresses (`[staff]`).

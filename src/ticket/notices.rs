@@ -12,8 +12,8 @@ use crate::domain::lifecycle::Side;
 use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Notice, Outgoing, Recipient, TicketView};
 use crate::outbox::gate::{self};
-use crate::store::{Event, EventKind, QueuedMail, Reader, StoreError, Ticket, Tx};
-use crate::template::span_words;
+use crate::outbox::template::span_words;
+use crate::store::{EventKind, HistoryEvent, QueuedMail, Reader, StoreError, Ticket, Tx};
 
 /// Who on a ticket gets the customer side's mail: the requester, the
 /// account's delegates and the people a staff reply included — never those
@@ -322,7 +322,7 @@ pub fn queue_mail(
     })?;
     tx.add_event(
         n,
-        &Event {
+        &HistoryEvent {
             at,
             kind: EventKind::MailOut,
             actor: "postdesk".into(),
@@ -342,7 +342,7 @@ pub fn note(
 ) -> Result<(), StoreError> {
     tx.add_event(
         n,
-        &Event {
+        &HistoryEvent {
             at,
             kind: EventKind::Note,
             actor: "postdesk".into(),

@@ -66,7 +66,7 @@ pub fn stack() -> Option<Stack> {
 }
 
 /// A name no earlier run used: pid, counter, random bytes (no clock:
-/// clippy.toml keeps time in src/clock.rs).
+/// clippy.toml keeps time in src/domain/clock.rs).
 pub fn unique(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let mut rnd = [0u8; 4];

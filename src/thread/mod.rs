@@ -9,6 +9,8 @@
 //! id someone computed names nothing. Threading only says which ticket a
 //! message is about; whether its sender may write there is `identify`'s.
 
+pub mod ourmail;
+
 use std::sync::Arc;
 
 use regex::Regex;

@@ -8,7 +8,7 @@
 use crate::domain::{Address, Status, TicketId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailCommand {
+pub enum StaffCommand {
     Status(Status),
     Close,
     Reject,
@@ -32,7 +32,7 @@ pub enum MailCommand {
 /// A staff reply split into its commands and the text that remains.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commands {
-    pub commands: Vec<MailCommand>,
+    pub commands: Vec<StaffCommand>,
     /// The reply without its command lines (leading blank lines trimmed).
     pub text: String,
 }
@@ -101,8 +101,8 @@ fn command_word(line: &str) -> Option<&str> {
     (!word.is_empty() && next.is_none_or(char::is_whitespace)).then_some(word)
 }
 
-fn command(word: &str, arg: &str, types: &[String]) -> Result<MailCommand, String> {
-    let none = |c: MailCommand| {
+fn command(word: &str, arg: &str, types: &[String]) -> Result<StaffCommand, String> {
+    let none = |c: StaffCommand| {
         if arg.is_empty() {
             Ok(c)
         } else {
@@ -119,46 +119,46 @@ fn command(word: &str, arg: &str, types: &[String]) -> Result<MailCommand, Strin
     match word.to_ascii_lowercase().as_str() {
         "status" => needs("a status")?
             .parse()
-            .map(MailCommand::Status)
+            .map(StaffCommand::Status)
             .map_err(|e| e.to_string()),
-        "close" => none(MailCommand::Close),
-        "reject" => none(MailCommand::Reject),
-        "reopen" => none(MailCommand::Reopen),
-        "hold" => none(MailCommand::Hold),
-        "note" => none(MailCommand::Note),
+        "close" => none(StaffCommand::Close),
+        "reject" => none(StaffCommand::Reject),
+        "reopen" => none(StaffCommand::Reopen),
+        "hold" => none(StaffCommand::Hold),
+        "note" => none(StaffCommand::Note),
         "type" => {
             let t = needs("a ticket type")?.to_ascii_lowercase();
             if types.contains(&t) {
-                Ok(MailCommand::Type(t))
+                Ok(StaffCommand::Type(t))
             } else {
                 Err(format!("unknown ticket type; known: {}", types.join(", ")))
             }
         }
         "priority" => match needs("high or normal")?.to_ascii_lowercase().as_str() {
-            "high" => Ok(MailCommand::Priority(true)),
-            "normal" => Ok(MailCommand::Priority(false)),
+            "high" => Ok(StaffCommand::Priority(true)),
+            "normal" => Ok(StaffCommand::Priority(false)),
             _ => Err("expected high or normal".into()),
         },
-        "assign" => needs("a staff name or address").map(|a| MailCommand::Assign(a.to_string())),
+        "assign" => needs("a staff name or address").map(|a| StaffCommand::Assign(a.to_string())),
         "account" => {
             let id = needs("an account id")?;
             if id.contains(char::is_whitespace) {
                 Err("an account id has no spaces".into())
             } else {
-                Ok(MailCommand::Account(id.to_string()))
+                Ok(StaffCommand::Account(id.to_string()))
             }
         }
         "merge" => needs("a ticket number")?
             .parse::<TicketId>()
             .ok()
             .filter(|n| n.0 > 0)
-            .map(MailCommand::Merge)
+            .map(StaffCommand::Merge)
             .ok_or_else(|| "expected a ticket number".into()),
         "drop" => Address::parse(needs("an address")?)
-            .map(MailCommand::Drop)
+            .map(StaffCommand::Drop)
             .map_err(|e| e.to_string()),
         "cc" => Address::parse(needs("an address")?)
-            .map(MailCommand::Cc)
+            .map(StaffCommand::Cc)
             .map_err(|e| e.to_string()),
         _ => Err(format!("unknown command; known: {KNOWN}")),
     }
@@ -178,8 +178,8 @@ mod tests {
 
     #[test]
     fn commands_at_the_top_are_taken_and_removed() {
-        use MailCommand::*;
-        let table: &[(&str, &[MailCommand], &str)] = &[
+        use StaffCommand::*;
+        let table: &[(&str, &[StaffCommand], &str)] = &[
             ("Just text.\n#close\n", &[], "Just text.\n#close"),
             ("#close\n", &[Close], ""),
             (

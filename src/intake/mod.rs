@@ -33,13 +33,13 @@ use crate::config::Config;
 use crate::domain::Language;
 use crate::domain::msgid::MessageIds;
 use crate::domain::{AccountId, Address, HoldKind, SenderPattern, TicketId};
-use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, Rule};
-use crate::ourmail;
+use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, SenderRule};
 use crate::outbox::compose::Desk;
+use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::{self, ParseError, ParseLimits};
-use crate::screen::{self, Rules, Verdict};
+use crate::screen::{self, ScreenRules, Verdict};
 use crate::store::{Held, Reader, Store, StoreError, Tx, Verification};
-use crate::template::{TemplateError, Templates};
+use crate::thread::ourmail;
 use crate::thread::{self, Known, Token};
 
 /// One message as a source hands it over.
@@ -305,9 +305,9 @@ impl Pipeline {
         }
     }
 
-    fn screen_rules(&self) -> Rules<'_> {
+    fn screen_rules(&self) -> ScreenRules<'_> {
         let i = &self.config.intake;
-        Rules {
+        ScreenRules {
             own: &self.config.own_addresses,
             // What intake keeps whole: a message cut for the store's sake
             // is held as too large even under a larger configured limit.
@@ -324,9 +324,9 @@ impl Pipeline {
         }
     }
 
-    fn identify_rules(&self, released: Option<Release>) -> identify::Rules<'_> {
+    fn identify_rules(&self, released: Option<Release>) -> identify::IdentifyRules<'_> {
         let i = &self.config.intake;
-        identify::Rules {
+        identify::IdentifyRules {
             token: &self.token,
             unknown_sender: i.unknown_sender,
             check_sender: i.check_sender,
@@ -1069,8 +1069,8 @@ impl Directory for Reader<'_> {
             .filter_map(|r| {
                 let account = AccountId::parse(&r.account).ok()?;
                 let rule = match r.kind.as_str() {
-                    "primary" => Rule::Primary(Address::parse(&r.pattern).ok()?),
-                    _ => Rule::Authorized(SenderPattern::parse(&r.pattern).ok()?),
+                    "primary" => SenderRule::Primary(Address::parse(&r.pattern).ok()?),
+                    _ => SenderRule::Authorized(SenderPattern::parse(&r.pattern).ok()?),
                 };
                 Some(Grant { account, rule })
             })

@@ -24,8 +24,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::authres::Auth;
 use crate::config::{Staff, UnknownSender};
+use crate::screen::authres::Auth;
 
 use crate::domain::Language;
 use crate::domain::msgid::MessageIds;
@@ -35,23 +35,23 @@ use crate::thread::{Link, Thread, Token, strip_reply_prefixes};
 
 /// A rule of an account that lets an address in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rule {
+pub enum SenderRule {
     Primary(Address),
     Authorized(SenderPattern),
 }
 
-impl Rule {
+impl SenderRule {
     fn matches(&self, a: &Address, opts: &MatchOptions) -> bool {
         match self {
-            Rule::Primary(p) => p.same_mailbox(a, opts),
-            Rule::Authorized(p) => p.matches(a, opts),
+            SenderRule::Primary(p) => p.same_mailbox(a, opts),
+            SenderRule::Authorized(p) => p.matches(a, opts),
         }
     }
 
     fn specificity(&self) -> (u8, usize) {
         match self {
-            Rule::Primary(_) => (4, 0),
-            Rule::Authorized(p) => p.specificity(),
+            SenderRule::Primary(_) => (4, 0),
+            SenderRule::Authorized(p) => p.specificity(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub account: AccountId,
-    pub rule: Rule,
+    pub rule: SenderRule,
 }
 
 /// What identify needs to know of an account.
@@ -141,7 +141,7 @@ pub struct Opening {
 
 /// One line of a self-service message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum SelfServiceCommand {
     Add(SenderPattern),
     Remove(SenderPattern),
     List,
@@ -171,7 +171,7 @@ pub enum Admission {
     /// address of more than one account, which must name one).
     SelfService {
         accounts: Vec<AccountId>,
-        commands: Vec<Command>,
+        commands: Vec<SelfServiceCommand>,
     },
     /// A self-service request not from a primary address: held and answered.
     RefuseSelfService,
@@ -201,7 +201,7 @@ pub enum Release {
     Confirmed,
 }
 
-pub struct Rules<'a> {
+pub struct IdentifyRules<'a> {
     pub token: &'a Token,
     pub unknown_sender: UnknownSender,
     pub check_sender: bool,
@@ -220,14 +220,14 @@ pub struct Rules<'a> {
 /// A matching account, with the sender's best rule there.
 struct Member {
     facts: AccountFacts,
-    rule: Rule,
+    rule: SenderRule,
 }
 
 impl Member {
     fn how(&self) -> How {
         match &self.rule {
-            Rule::Primary(_) => How::Primary,
-            Rule::Authorized(p) => How::Authorized(p.clone()),
+            SenderRule::Primary(_) => How::Primary,
+            SenderRule::Authorized(p) => How::Authorized(p.clone()),
         }
     }
 }
@@ -237,7 +237,7 @@ pub fn identify<D: Directory>(
     auth: &Auth,
     thread: &Thread,
     dir: &D,
-    rules: &Rules<'_>,
+    rules: &IdentifyRules<'_>,
 ) -> Result<Identity, D::Error> {
     let notes = Vec::new();
     let Some(from) = &inbound.from else {
@@ -406,7 +406,7 @@ pub fn identify<D: Directory>(
     {
         let primaries: Vec<&AccountId> = grants
             .iter()
-            .filter(|(_, r)| matches!(r, Rule::Primary(_)))
+            .filter(|(_, r)| matches!(r, SenderRule::Primary(_)))
             .map(|(a, _)| a)
             .collect();
         if primaries.is_empty() {
@@ -588,8 +588,8 @@ fn best_per_account(
     grants: Vec<Grant>,
     address: &Address,
     opts: &MatchOptions,
-) -> Vec<(AccountId, Rule)> {
-    let mut best: Vec<(AccountId, Rule)> = Vec::new();
+) -> Vec<(AccountId, SenderRule)> {
+    let mut best: Vec<(AccountId, SenderRule)> = Vec::new();
     for g in grants.into_iter().filter(|g| g.rule.matches(address, opts)) {
         match best.iter_mut().find(|(a, _)| *a == g.account) {
             Some((_, rule)) if g.rule.specificity() > rule.specificity() => *rule = g.rule,
@@ -640,7 +640,7 @@ pub fn named_account(inbound: &Inbound) -> Option<String> {
 /// `add X`, `remove X` (X: addresses, domains, `*.domain`, several allowed
 /// with commas), `list`. An `Account:` line names the account and is not a
 /// command. At most 100 commands.
-pub fn commands(text: &str) -> Vec<Command> {
+pub fn commands(text: &str) -> Vec<SelfServiceCommand> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim) {
         if line == "--" || line.starts_with("-- ") || out.len() >= 100 {
@@ -658,15 +658,15 @@ pub fn commands(text: &str) -> Vec<Command> {
         };
         match verb.to_ascii_lowercase().as_str() {
             "add" => match patterns() {
-                Some(list) => out.extend(list.into_iter().map(Command::Add)),
-                None => out.push(Command::Unknown(line.to_string())),
+                Some(list) => out.extend(list.into_iter().map(SelfServiceCommand::Add)),
+                None => out.push(SelfServiceCommand::Unknown(line.to_string())),
             },
             "remove" | "delete" | "revoke" => match patterns() {
-                Some(list) => out.extend(list.into_iter().map(Command::Remove)),
-                None => out.push(Command::Unknown(line.to_string())),
+                Some(list) => out.extend(list.into_iter().map(SelfServiceCommand::Remove)),
+                None => out.push(SelfServiceCommand::Unknown(line.to_string())),
             },
-            "list" if rest.is_empty() => out.push(Command::List),
-            _ => out.push(Command::Unknown(line.to_string())),
+            "list" if rest.is_empty() => out.push(SelfServiceCommand::List),
+            _ => out.push(SelfServiceCommand::Unknown(line.to_string())),
         }
     }
     out
@@ -736,12 +736,12 @@ mod tests {
             for (facts, primary, authorized) in &self.accounts {
                 out.push(Grant {
                     account: facts.id.clone(),
-                    rule: Rule::Primary(primary.clone()),
+                    rule: SenderRule::Primary(primary.clone()),
                 });
                 for p in authorized {
                     out.push(Grant {
                         account: facts.id.clone(),
-                        rule: Rule::Authorized(p.clone()),
+                        rule: SenderRule::Authorized(p.clone()),
                     });
                 }
             }
@@ -824,8 +824,8 @@ mod tests {
     }
 
     impl Setup {
-        fn rules(&self) -> Rules<'_> {
-            Rules {
+        fn rules(&self) -> IdentifyRules<'_> {
+            IdentifyRules {
                 token: &self.token,
                 unknown_sender: self.unknown_sender,
                 check_sender: self.check_sender,
@@ -1383,11 +1383,11 @@ mod tests {
             &mail("boss@acme.example", "Re: Authorized Senders", body),
         );
         let want = vec![
-            Command::Add(SenderPattern::parse("new@acme.example").unwrap()),
-            Command::Add(SenderPattern::parse("partner.example").unwrap()),
-            Command::Remove(SenderPattern::parse("ops@acme.example").unwrap()),
-            Command::List,
-            Command::Unknown("Hi there".into()),
+            SelfServiceCommand::Add(SenderPattern::parse("new@acme.example").unwrap()),
+            SelfServiceCommand::Add(SenderPattern::parse("partner.example").unwrap()),
+            SelfServiceCommand::Remove(SenderPattern::parse("ops@acme.example").unwrap()),
+            SelfServiceCommand::List,
+            SelfServiceCommand::Unknown("Hi there".into()),
         ];
         assert_eq!(
             got.admission,

@@ -5,9 +5,11 @@
 //! (priority domains), and whether its From address is genuine, by the
 //! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
 
-use crate::authres::{self, Auth};
+pub mod authres;
+
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
 use crate::parse::Inbound;
+use authres::Auth;
 
 /// The header every mail postdesk sends carries, with the support address.
 pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
@@ -41,7 +43,7 @@ impl Verdict {
 }
 
 /// The rules' inputs from the config.
-pub struct Rules<'a> {
+pub struct ScreenRules<'a> {
     /// The desk's own addresses (`Config::own_addresses`): mail claiming to
     /// come from one is never answered, and mail carrying one in our loop
     /// header is our own coming back.
@@ -57,7 +59,7 @@ pub struct Rules<'a> {
     pub matching: MatchOptions,
 }
 
-pub fn screen(inbound: &Inbound, rules: &Rules<'_>) -> Verdict {
+pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
     let hold = |kind, reason: String| Verdict::Hold { kind, reason };
     // Size first: such a message was read for its header only.
     if inbound.size as u64 > rules.max_size {
@@ -175,8 +177,8 @@ mod tests {
         }
     }
 
-    fn rules(o: &Owned) -> Rules<'_> {
-        Rules {
+    fn rules(o: &Owned) -> ScreenRules<'_> {
+        ScreenRules {
             own: &o.own,
             max_size: 10_000,
             blocked_domains: &o.blocked_domains,
