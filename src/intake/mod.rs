@@ -21,6 +21,13 @@
 //! message under a reused Maildir name, mbox offset, UIDL or UID is taken;
 //! the same bytes under the same id are recognised (a re-fetch after a crash).
 
+mod arrival;
+mod confirm;
+mod lookup;
+mod message_id;
+
+pub use arrival::{Arrival, Fetched, RawMail, ReadLimits};
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -30,123 +37,16 @@ use tracing::{info, warn};
 use crate::apply::{self, Context, Incoming, Outcome};
 use crate::config::Config;
 
-use crate::domain::Language;
+use crate::domain::HoldKind;
 use crate::domain::msgid::MessageIds;
-use crate::domain::{AccountId, Address, HoldKind, SenderPattern, TicketId};
-use crate::identify::{self, AccountFacts, Admission, Directory, Grant, Release, SenderRule};
+use crate::identify::{self, Admission, Release};
 use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, ScreenRules, Verdict};
-use crate::store::{Held, Reader, Store, StoreError, Tx, Verification};
+use crate::store::{Held, Store, StoreError, Tx};
 use crate::thread::ourmail;
-use crate::thread::{self, Known, Token};
-
-/// One message as a source hands it over.
-#[derive(Debug, Clone)]
-pub struct RawMail {
-    /// The source's name (`[[source]] name`, or `ingest`).
-    pub source: String,
-    /// The source's id for it (Maildir file name, UIDL, UID), when it has one.
-    pub source_id: Option<String>,
-    pub raw: Vec<u8>,
-}
-
-/// A message as a source read it, within the limits of [`ReadLimits`]:
-/// `mail.raw` is all of it or — for a message over the size limit — its
-/// header and the start of its body; `size` and `hash` are always those of
-/// the whole message.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    pub mail: RawMail,
-    pub size: u64,
-    /// SHA-256 of the whole message, hex (as [`parse::content_hash`]).
-    pub hash: String,
-}
-
-impl Fetched {
-    /// `mail.raw` holds only the start of the message.
-    pub fn is_cut(&self) -> bool {
-        (self.mail.raw.len() as u64) < self.size
-    }
-}
-
-/// What [`Pipeline::take`] takes: a [`RawMail`] (all its bytes in hand) or
-/// a [`Fetched`] (read with a cap by a source).
-pub trait Arrival {
-    fn mail(&self) -> &RawMail;
-    /// The whole message's size and content hash, when the source read it
-    /// with a cap and so already knows them.
-    fn whole(&self) -> Option<(u64, &str)> {
-        None
-    }
-}
-
-impl Arrival for RawMail {
-    fn mail(&self) -> &RawMail {
-        self
-    }
-}
-
-impl Arrival for Fetched {
-    fn mail(&self) -> &RawMail {
-        &self.mail
-    }
-    fn whole(&self) -> Option<(u64, &str)> {
-        Some((self.size, &self.hash))
-    }
-}
-
-/// How much of a message intake reads and keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadLimits {
-    /// Messages up to this many bytes are kept whole:
-    /// `intake.max_message_size`, never more than the store can hold
-    /// ([`crate::store::MAX_MESSAGE_BYTES`]).
-    pub max_size: u64,
-    /// Bytes of body kept of a larger message: `intake.max_stored_size`.
-    pub keep: u64,
-}
-
-/// The header of a message is looked for in this many leading bytes (as
-/// `parse::parse_head` does); without an end of header there, none is kept.
-const HEAD_SCAN: usize = 256 << 10;
-
-impl ReadLimits {
-    pub fn from_config(i: &crate::config::Intake) -> ReadLimits {
-        ReadLimits {
-            max_size: i.max_message_size.min(crate::store::MAX_MESSAGE_BYTES),
-            keep: i.max_stored_size,
-        }
-    }
-
-    /// The most bytes a message of `size` bytes holds in memory once read.
-    pub fn held(&self, size: u64) -> u64 {
-        if size > self.max_size {
-            size.min(self.keep + HEAD_SCAN as u64)
-        } else {
-            size
-        }
-    }
-
-    /// How many leading bytes of a too-large message are kept, from its
-    /// first bytes `head` (the first 256 KB suffice): the header through
-    /// its blank line and `keep` bytes of body; without a header end in
-    /// the first 256 KB, the first `max(keep, 256 KB)` bytes. May exceed
-    /// `head.len()`.
-    pub fn cut_len(&self, head: &[u8]) -> u64 {
-        let head = &head[..head.len().min(HEAD_SCAN)];
-        let lf = head.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-        let crlf = head
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|i| i + 4);
-        match [lf, crlf].into_iter().flatten().min() {
-            Some(end) => end as u64 + self.keep,
-            None => self.keep.max(HEAD_SCAN as u64),
-        }
-    }
-}
+use crate::thread::{self, Token};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -610,7 +510,7 @@ impl Pipeline {
         {
             return Ok(Taken::Duplicate(id));
         }
-        let inbound = own_message_id(tx, item.raw, inbound)?;
+        let inbound = message_id::own_message_id(tx, item.raw, inbound)?;
         if inbound.message_id_derived
             && let Some(id) = tx
                 .read()
@@ -690,191 +590,6 @@ impl Pipeline {
         Ok(Taken::Applied(outcome))
     }
 
-    /// A reply to a confirmation request. A valid code (unused, not
-    /// expired, sent to this very address) releases every message the
-    /// address has waiting, each into its ticket (marked "unverified
-    /// sender"); the reply joins the first of them. Anything else releases
-    /// nothing and is kept, unanswered: a wrong code says nothing, not even
-    /// that it was wrong.
-    ///
-    /// Two things never confirm: an automatic message (an out-of-office
-    /// quotes the code it answers, and may even come back from the right
-    /// address), and any code for a message that has had
-    /// [`MAX_WRONG_CODES`] wrong ones — that message waits for staff, and
-    /// no code is tried against it again.
-    fn confirm(
-        &self,
-        tx: &mut Tx<'_>,
-        msg: &Incoming<'_>,
-        code: Option<&str>,
-        no_answer: Option<&str>,
-    ) -> Result<Outcome, StoreError> {
-        let inbound = msg.inbound;
-        let Some(from) = &inbound.from else {
-            return apply::keep(tx, msg, HoldKind::NoSender, "no valid From address");
-        };
-        if let Some(why) = no_answer {
-            let (kind, what) = if inbound.class.is_automatic() {
-                (HoldKind::Automatic, "an automatic answer")
-            } else {
-                (HoldKind::BadConfirmation, "an answer nothing may answer")
-            };
-            let reason = format!("{what} to a confirmation request ({why}): it confirms nothing");
-            return apply::keep(tx, msg, kind, &reason);
-        }
-        // The messages this address has waiting that codes may still release.
-        let key = from.address.key();
-        let waiting = tx.read().pending_verifications(&key, msg.at)?;
-        let open: Vec<(i64, i64)> = waiting
-            .iter()
-            .filter(|v| v.failed_attempts < MAX_WRONG_CODES)
-            .map(|v| (v.id, v.quarantine))
-            .collect();
-        if !waiting.is_empty() && open.is_empty() {
-            let reason = format!(
-                "a reply from {} to a confirmation request, not tried: its held messages had {MAX_WRONG_CODES} wrong codes and wait for staff",
-                from.address
-            );
-            return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
-        }
-        let found = match code {
-            Some(code) => tx.read().verification_by_code(&apply::code_hash(code))?,
-            None => {
-                let answered: Vec<String> = inbound
-                    .in_reply_to
-                    .iter()
-                    .chain(&inbound.references)
-                    .cloned()
-                    .collect();
-                tx.read().verification_by_mail(&answered)?
-            }
-        };
-        let valid = found.filter(|v| {
-            v.used.is_none()
-                && !v.settled
-                && v.expires > msg.at
-                && v.sender_key == key
-                && open.iter().any(|&(id, _)| id == v.id)
-        });
-        let Some(valid) = valid else {
-            // Only a code written out is a guess; a reply that lost its
-            // subject (no code) and names no request of theirs is not, and
-            // the same mail delivered again is the same guess.
-            if code.is_some() && !tx.read().is_held(&inbound.content_hash)? {
-                self.count_wrong_code(tx, &open)?;
-            }
-            let reason = format!(
-                "a reply from {} to a confirmation request whose code is unknown, expired, used or not theirs: nothing released",
-                from.address
-            );
-            return apply::keep(tx, msg, HoldKind::BadConfirmation, &reason);
-        };
-        self.release_confirmed(tx, msg, &valid, &open)
-    }
-
-    /// A wrong code from an address counts against each message it has
-    /// waiting (`open`: verification and quarantine ids); the one that
-    /// reaches [`MAX_WRONG_CODES`] is noted for staff.
-    fn count_wrong_code(&self, tx: &mut Tx<'_>, open: &[(i64, i64)]) -> Result<(), StoreError> {
-        for &(id, quarantine) in open {
-            if tx.fail_verification(id)? < MAX_WRONG_CODES {
-                continue;
-            }
-            let note = format!(
-                "{MAX_WRONG_CODES} wrong confirmation codes: no code is tried any more, it waits for staff (postdesk quarantine release {quarantine})"
-            );
-            tx.note_on_quarantined(quarantine, &note)?;
-            warn!(
-                quarantine,
-                "held message waits for staff after {MAX_WRONG_CODES} wrong confirmation codes"
-            );
-        }
-        Ok(())
-    }
-
-    /// A valid code: a stranger's proves the address, so every message of
-    /// the address that codes may still release (`open`) goes into its
-    /// ticket; a known address's proves its one message only, so a
-    /// forger's mail in its name waits for its own code. The reply joins
-    /// the first ticket.
-    fn release_confirmed(
-        &self,
-        tx: &mut Tx<'_>,
-        msg: &Incoming<'_>,
-        valid: &Verification,
-        open: &[(i64, i64)],
-    ) -> Result<Outcome, StoreError> {
-        let unproven = |tx: &Tx<'_>, q: i64| -> Result<bool, StoreError> {
-            Ok(tx
-                .read()
-                .quarantine_entry(q)?
-                .is_some_and(|e| e.kind == HoldKind::Unproven))
-        };
-        let only_this = unproven(tx, valid.quarantine)?;
-        let mut tickets = Vec::new();
-        let mut released = 0;
-        for v in tx.read().pending_verifications(&valid.sender_key, msg.at)? {
-            let this = v.id == valid.id;
-            if !open.iter().any(|&(id, _)| id == v.id)
-                || (only_this && !this)
-                || (!this && unproven(tx, v.quarantine)?)
-            {
-                continue;
-            }
-            tx.use_verification(v.id, msg.at)?;
-            match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
-                Ok(Taken::Applied(o)) => {
-                    released += 1;
-                    tickets.extend(o.ticket());
-                }
-                Ok(_) => {}
-                Err(ReleaseError::Store(e)) => return Err(e),
-                // Held again by a rule (blocked meanwhile, say): it stays in quarantine.
-                Err(e) => {
-                    warn!(quarantine = v.quarantine, error = %e, "confirmed message not taken in")
-                }
-            }
-        }
-        let from = msg.inbound.from.as_ref().map(|f| f.address.to_string());
-        match tickets.first() {
-            Some(&ticket) => {
-                let detail = format!(
-                    "{} confirmed their address by replying to the confirmation request",
-                    from.unwrap_or_default()
-                );
-                let message = apply::attach(tx, msg, ticket, &detail)?;
-                Ok(Outcome::Confirmed {
-                    ticket,
-                    message,
-                    released: tickets.len(),
-                })
-            }
-            // A confirmed request that is no ticket (self-service): the
-            // answer is kept for the record, settled.
-            None if released > 0 => {
-                let kept = apply::keep(
-                    tx,
-                    msg,
-                    HoldKind::Other,
-                    &format!(
-                        "{} confirmed a request that opens no ticket (self-service): applied",
-                        from.unwrap_or_default()
-                    ),
-                )?;
-                if let Outcome::Held { quarantine, .. } = kept {
-                    tx.mark_released(quarantine, None, msg.at)?;
-                }
-                Ok(kept)
-            }
-            None => apply::keep(
-                tx,
-                msg,
-                HoldKind::BadConfirmation,
-                "a valid confirmation, but none of the held messages could be taken in (see the quarantine)",
-            ),
-        }
-    }
-
     fn unreadable(
         &self,
         tx: &mut Tx<'_>,
@@ -919,57 +634,6 @@ pub enum ReleaseError {
     StillHeld(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// A message whose Message-ID another message has already (one of ours, or
-/// one we received from another sender or with another body) gets one of
-/// its own, derived from its content: it is a message of its own, never
-/// "another copy" filed where the first one is. Copies of one mail that
-/// came by two routes differ only in the trace fields MTAs put on top.
-fn own_message_id(
-    tx: &Tx<'_>,
-    raw: &[u8],
-    mut inbound: parse::Inbound,
-) -> Result<parse::Inbound, StoreError> {
-    if inbound.message_id_derived {
-        return Ok(inbound);
-    }
-    let holders = tx.read().holders_of_message_id(&inbound.message_id)?;
-    let (ours, holders) = (holders.ours, holders.received);
-    if !ours && holders.is_empty() {
-        return Ok(inbound);
-    }
-    let from = inbound.from.as_ref().map(|f| f.address.clone());
-    let body = body_hash(raw);
-    let copy = !ours
-        && holders.iter().any(|(sender, stored)| {
-            let same_sender = match (&from, sender.as_deref().map(Address::parse)) {
-                (Some(a), Some(Ok(b))) => *a == b,
-                (None, None) => true,
-                _ => false,
-            };
-            same_sender && body_hash(stored) == body
-        });
-    if copy {
-        return Ok(inbound);
-    }
-    let reused = std::mem::replace(
-        &mut inbound.message_id,
-        format!("{}@postdesk.invalid", &inbound.content_hash[..32]),
-    );
-    inbound.message_id_derived = true;
-    inbound.warnings.push(format!(
-        "its Message-ID <{reused}> belongs to another message: given one of its own"
-    ));
-    Ok(inbound)
-}
-
-/// SHA-256 of a message's body (after the first blank line), line ends
-/// made LF, trailing whitespace ignored.
-fn body_hash(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-    let body = text.split_once("\n\n").map_or("", |(_, b)| b).trim_end();
-    parse::content_hash(body.as_bytes())
 }
 
 /// One journal line per message taken (source, Message-ID, ticket, outcome).
@@ -1035,113 +699,6 @@ fn header_message_id(raw: &[u8]) -> Option<String> {
         return (!text.is_empty()).then(|| text.chars().take(200).collect());
     }
     None
-}
-
-impl Known for Reader<'_> {
-    type Error = StoreError;
-
-    fn ticket_exists(&self, id: TicketId) -> Result<bool, StoreError> {
-        Reader::ticket_exists(self, id)
-    }
-
-    fn received_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
-        Reader::received_ticket_of(self, message_id)
-    }
-
-    fn sent_ticket_of(&self, message_id: &str) -> Result<Option<TicketId>, StoreError> {
-        Reader::sent_ticket_of(self, message_id)
-    }
-
-    fn merged_into(&self, id: TicketId) -> Result<Option<TicketId>, StoreError> {
-        Reader::merged_into(self, id)
-    }
-}
-
-/// The store's indexed lookups, as identify asks for them.
-impl Directory for Reader<'_> {
-    type Error = StoreError;
-
-    fn grants(&self, address: &Address) -> Result<Vec<Grant>, StoreError> {
-        let rows = self.sender_rules(address)?;
-        // A row that no longer parses (a hand-edited database) lets nobody in.
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let account = AccountId::parse(&r.account).ok()?;
-                let rule = match r.kind.as_str() {
-                    "primary" => SenderRule::Primary(Address::parse(&r.pattern).ok()?),
-                    _ => SenderRule::Authorized(SenderPattern::parse(&r.pattern).ok()?),
-                };
-                Some(Grant { account, rule })
-            })
-            .collect())
-    }
-
-    fn account(&self, id: &AccountId) -> Result<Option<AccountFacts>, StoreError> {
-        Ok(self.account_brief(id.as_str())?.and_then(|b| {
-            Some(AccountFacts {
-                id: AccountId::parse(&b.id).ok()?,
-                parent: b.parent.as_deref().and_then(|p| AccountId::parse(p).ok()),
-                priority: b.priority,
-                require_authentication: b.require_authentication,
-                language: b.language.as_deref().and_then(Language::from_code),
-            })
-        }))
-    }
-
-    fn ticket_account(&self, ticket: TicketId) -> Result<Option<Option<AccountId>>, StoreError> {
-        Ok(Reader::ticket_account(self, ticket)?
-            .map(|a| a.and_then(|id| AccountId::parse(&id).ok())))
-    }
-
-    fn is_participant(&self, ticket: TicketId, who: &Address) -> Result<bool, StoreError> {
-        Reader::is_participant(self, ticket, who)
-    }
-
-    fn sent_on_ticket(&self, ticket: TicketId, ids: &[String]) -> Result<bool, StoreError> {
-        Reader::sent_on_ticket(self, ticket, ids)
-    }
-
-    fn confirmation_sent(&self, ids: &[String]) -> Result<bool, StoreError> {
-        Reader::confirmation_sent(self, ids)
-    }
-
-    fn sent_to_staff(&self, ids: &[String], to: &[Address]) -> Result<bool, StoreError> {
-        Reader::sent_to_staff(self, ids, to)
-    }
-}
-
-#[cfg(test)]
-mod limit_tests {
-    use super::ReadLimits;
-
-    #[test]
-    fn what_a_cut_keeps() {
-        let l = ReadLimits {
-            max_size: 1000,
-            keep: 10,
-        };
-        let cases: &[(&[u8], u64)] = &[
-            (b"Subject: x\r\n\r\nbody", 14 + 10),
-            (b"Subject: x\n\nbody", 12 + 10),
-            // The first blank line ends the header, LF or CRLF.
-            (b"A: 1\n\nB: 2\r\n\r\n", 6 + 10),
-            // No end of header (yet): the first 256 KB.
-            (b"Subject: x\r\n", 256 << 10),
-            (b"", 256 << 10),
-        ];
-        for (head, want) in cases {
-            assert_eq!(
-                l.cut_len(head),
-                *want,
-                "{:?}",
-                String::from_utf8_lossy(head)
-            );
-        }
-        assert_eq!(l.held(900), 900);
-        assert_eq!(l.held(5000), 5000);
-        assert_eq!(l.held(1 << 30), 10 + (256 << 10));
-    }
 }
 
 #[cfg(test)]
