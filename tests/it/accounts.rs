@@ -3,16 +3,16 @@
 //! removed when no longer declared), an accounts file of thousands, and
 //! confirmation codes that expire (library level, with a chosen clock).
 
-mod common;
+use crate::support;
 
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::{Desk, customer_mail};
 use postdesk::apply::Outcome;
 use postdesk::config::Config;
 use postdesk::intake::{Pipeline, RawMail, Taken};
 use postdesk::store::Store;
+use support::{Desk, customer_mail};
 
 fn ids(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
@@ -410,7 +410,7 @@ fn confirmation_codes_expire() {
             "{held:?}"
         );
         let confirm = store.read().outbox(None, 10).unwrap().remove(0);
-        let reply = common::mail_with(
+        let reply = support::mail_with(
             "s@x.example",
             &format!("Re: {}", confirm.subject),
             &format!("r{released}@x.example"),

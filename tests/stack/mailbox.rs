@@ -6,16 +6,11 @@
 //! Without MAILSTACK_SMTP_PORT every test skips, unless
 //! POSTDESK_REQUIRE_MAILSTACK=1 (CI) makes that a failure.
 
-#[path = "common/stack.rs"]
-mod stack;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::stack::{Stack, mail, stack, unique};
+use crate::support::{Desk, wait_until};
 use postdesk::domain::TicketId;
-use postdesk::store::Store;
-use stack::{Daemon, Stack, mail, stack, unique, wait_until};
 
 pub const PREFIX: &str = "MB";
 
@@ -27,31 +22,19 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A desk in a temp directory: config, password file, database under var/.
-struct Desk {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Desk {
-    fn new(stack: &Stack, support: &str, sources: &str, extra: &str) -> Desk {
-        // The customers here belong to no account: accept them (the shipped
-        // default, `verify`, would hold their mail for a confirmation).
-        let extra = if extra.contains("[intake]\n") {
-            extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
-        } else {
-            format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
-        };
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("pw"),
-            format!("{}\n", stack.master_password),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("wrong-pw"), "not-the-password\n").unwrap();
-        let config = dir.path().join("postdesk.toml");
-        let text = format!(
-            r#"[service]
+/// A desk in a temp directory that takes mail from `sources` and sends by
+/// the stack's SMTP: config, password files (`pw`, `wrong-pw`), database
+/// under var/.
+fn mailbox_desk(stack: &Stack, support: &str, sources: &str, extra: &str) -> Desk {
+    // The customers here belong to no account: accept them (the shipped
+    // default, `verify`, would hold their mail for a confirmation).
+    let extra = if extra.contains("[intake]\n") {
+        extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
+    } else {
+        format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
+    };
+    let text = format!(
+        r#"[service]
 name = "Mailbox Desk"
 address = "{support}"
 ticket_prefix = "{PREFIX}"
@@ -71,49 +54,12 @@ retry_initial = "1s"
 retry_max = "2s"
 {extra}
 "#,
-            smtp = stack.smtp_port
-        );
-        std::fs::write(&config, text).unwrap();
-        std::fs::create_dir_all(dir.path().join("var")).unwrap();
-        Desk { dir, config }
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-        c.arg("-c")
-            .arg(&self.config)
-            .env_remove("POSTDESK_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "info");
-        c
-    }
-
-    fn start(&self) -> Daemon {
-        Daemon::start(self.command(), &self.dir.path().join("daemon.log"))
-    }
-
-    fn store(&self) -> Option<Store> {
-        let db = self.dir.path().join("var/postdesk.db");
-        db.exists().then(|| Store::open(&db).ok()).flatten()
-    }
-
-    /// The ticket that message `id` (no <>) went into, once it has.
-    fn ticket_of(&self, id: &str) -> Option<TicketId> {
-        self.store()?.read().ticket_of_message_id(id).ok()?
-    }
-
-    fn wait_ticket(&self, id: &str, within: Duration) -> TicketId {
-        wait_until(&format!("a ticket for {id}"), within, || self.ticket_of(id))
-    }
-
-    fn counts(&self) -> (i64, i64) {
-        self.store()
-            .map(|s| {
-                let r = s.read();
-                (r.ticket_count().unwrap(), r.message_count().unwrap())
-            })
-            .unwrap_or((0, 0))
-    }
+        smtp = stack.smtp_port
+    );
+    let desk = Desk::with_config(&text);
+    std::fs::write(desk.path("pw"), format!("{}\n", stack.master_password)).unwrap();
+    std::fs::write(desk.path("wrong-pw"), "not-the-password\n").unwrap();
+    desk
 }
 
 /// A measurement for the test log: straight to stderr, past the test
@@ -205,7 +151,7 @@ fn pop3_round_trip_over_tls() {
     let Some(stack) = stack() else { return };
     let support = format!("{}@example.test", unique("desk-pop3"));
     let customer = format!("{}@example.test", unique("ann"));
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &pop3_source(&stack, "support-pop", &support),
@@ -267,7 +213,7 @@ fn imap_idle_round_trip_within_two_seconds() {
         &support,
         "idle = true\npoll = \"5m\"\nprocessed_folder = \"Processed\"",
     );
-    let desk = Desk::new(&stack, &support, &source, "");
+    let desk = mailbox_desk(&stack, &support, &source, "");
     let daemon = desk.start();
 
     // A first message proves the session is up and idling afterwards.
@@ -353,7 +299,7 @@ leave_on_server = true"#,
         .map(|id| mail("c@customer.test", &support, "Keep me", id, "kept"))
         .collect();
     stack.fill_inbox(&support, &messages);
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &source,
@@ -388,7 +334,7 @@ fn imap_mail_seen_before_under_new_uids_makes_no_second_ticket() {
         .map(|id| mail("c@customer.test", &support, "Seen before", id, "same bytes"))
         .collect();
     let source = imap_source(&stack, "again", &support, "poll = \"200ms\"");
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &source,
@@ -483,7 +429,7 @@ poll = "100ms""#,
         imap = stack.imap_port,
         closed = closed_port(),
     );
-    let desk = Desk::new(&stack, &support, &sources, "");
+    let desk = mailbox_desk(&stack, &support, &sources, "");
     let daemon = desk.start();
     let within = Duration::from_secs(10);
     for (source, says) in [
@@ -500,7 +446,7 @@ poll = "100ms""#,
     }
     // The daemon works on: the local source still takes mail.
     let id = format!("{}@customer.test", unique("local"));
-    let md = desk.dir.path().join("var/inbox");
+    let md = desk.path("var/inbox");
     std::fs::write(
         md.join("tmp/one"),
         mail("c@example.test", &support, "Still here?", &id, "yes"),
@@ -558,7 +504,7 @@ fn five_thousand_messages_each_taken_exactly_once() {
         pop3_source(&stack, "bulk-pop", &pop_box),
         imap_source(&stack, "bulk-imap", &imap_box, "poll = \"1s\"")
     );
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         "support@bulk.test",
         &sources,
@@ -622,7 +568,7 @@ fn the_two_source_example_of_the_man_page_runs_without_a_loop() {
     let staff = format!(
         "[staff]\nnotify = [\"{team}\"]\n\n[[staff.member]]\nname = \"Alice\"\naddress = \"{alice}\"\n"
     );
-    let desk = Desk::new(&stack, &support, &sources, &staff);
+    let desk = mailbox_desk(&stack, &support, &sources, &staff);
     let daemon = desk.start();
 
     // One mail to both addresses: each mailbox gets its copy.

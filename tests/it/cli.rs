@@ -1,9 +1,9 @@
 //! Command-line behaviour an operator and an MTA rely on: where the config
 //! comes from, what a broken one does, and the exit codes.
 
-mod common;
+use crate::support;
 
-use common::{Desk, customer_mail};
+use support::{Desk, customer_mail};
 
 #[test]
 fn check_config_prints_the_effective_config_or_the_errors() {
