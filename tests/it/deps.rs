@@ -909,3 +909,41 @@ fn folder_rules_on_a_small_tree() {
     assert_eq!(found[0].evidence[1].from, "store/tickets.rs");
     assert_eq!(found[0].evidence[1].line, 3);
 }
+
+/// `super::` inside an inline module means the file's own module; paths
+/// in comments and strings are no references; `use` trees expand.
+#[test]
+fn reader_details_on_a_small_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("lib.rs", "pub mod source;\npub mod store;\n");
+    write("store.rs", "pub struct Store;\n");
+    write("source/mod.rs", "pub mod pop3;\npub struct Sink;\n");
+    write(
+        "source/pop3.rs",
+        "pub struct Round;\nmod proto {\n    use super::Round;\n}\n\
+         fn f() { let _ = \"crate::source::Sink\"; let _c = '{'; }\n\
+         /* use super::Sink; */\n\
+         use crate::{store::Store as S, source::{self}};\n",
+    );
+    let files = read_src(dir.path());
+    let refs = file_references(&files);
+    let from_pop3: Vec<(&str, usize)> = refs
+        .iter()
+        .filter(|r| r.from == "source/pop3.rs")
+        .map(|r| (r.to.as_str(), r.line))
+        .collect();
+    assert_eq!(
+        from_pop3,
+        [("store.rs", 7), ("source/mod.rs", 7)],
+        "{refs:?}"
+    );
+    assert_eq!(
+        expand_use("a::{b, c::{d as e, self}, f::*}"),
+        ["a::b", "a::c::d", "a::c", "a::f::*"]
+    );
+}

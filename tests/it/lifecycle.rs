@@ -96,7 +96,7 @@ fn ticket(desk: &Desk, n: i64) -> Value {
 }
 
 /// Outbox rows, oldest first: (kind, recipients, id) — the lifecycle's
-/// mail; the staff notifications of customer messages (tests/staff.rs) are
+/// mail; the staff notifications of customer messages (tests/it/staff.rs) are
 /// left out.
 fn outbox(desk: &Desk) -> Vec<(String, String, i64)> {
     let mut rows: Vec<(String, String, i64)> = desk

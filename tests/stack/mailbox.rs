@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::stack::{Stack, mail, stack, unique};
 use crate::support::{Desk, wait_until};
 use postdesk::domain::TicketId;
+use postdesk::store::OutboxState;
 
 pub const PREFIX: &str = "MB";
 
@@ -214,9 +215,10 @@ fn imap_idle_round_trip_within_two_seconds() {
         "idle = true\npoll = \"5m\"\nprocessed_folder = \"Processed\"",
     );
     let desk = mailbox_desk(&stack, &support, &source, "");
-    let daemon = desk.start();
+    let daemon = desk.start_debug();
 
-    // A first message proves the session is up and idling afterwards.
+    // A first message proves the session is up and idling afterwards: once
+    // the round that took it is done, the source looks once more and idles.
     let warm = format!("{}@customer.test", unique("warm"));
     stack.send(
         &customer,
@@ -224,7 +226,10 @@ fn imap_idle_round_trip_within_two_seconds() {
         &mail(&customer, &support, "Hello", &warm, "first"),
     );
     desk.wait_ticket(&warm, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    daemon.wait_log(
+        &["source=support-imap", "round done"],
+        Duration::from_secs(10),
+    );
 
     let first = format!("{}@customer.test", unique("first"));
     let raw = mail(&customer, &support, "VPN down", &first, "Nothing connects.");
@@ -309,8 +314,12 @@ leave_on_server = true"#,
     for id in &ids {
         desk.wait_ticket(id, Duration::from_secs(20));
     }
-    // Several more polls: the mail stays, and nothing is taken twice.
-    std::thread::sleep(Duration::from_secs(1));
+    // Several more polls (POP3 sessions, in Dovecot's log): the mail stays,
+    // and nothing is taken twice.
+    let sessions = stack.pop3_sessions(&support);
+    wait_until("three more POP3 polls", Duration::from_secs(10), || {
+        (stack.pop3_sessions(&support) >= sessions + 3).then_some(())
+    });
     assert_eq!(stack.inbox_count(&support), 3);
     assert_eq!(desk.counts(), (3, 3));
     let (status, _, log) = daemon.stop();
@@ -456,7 +465,8 @@ poll = "100ms""#,
     desk.wait_ticket(&id, Duration::from_secs(10));
 
     // Backing off: after ~4 s the closed port was tried a few times, not
-    // dozens (1 s, 2 s, 4 s ...).
+    // dozens (1 s, 2 s, 4 s ...). A sleep on purpose: the time that passes
+    // is what the count is measured against.
     std::thread::sleep(Duration::from_secs(3));
     let tries = daemon
         .log_text()
@@ -525,7 +535,9 @@ fn five_thousand_messages_each_taken_exactly_once() {
     wait_until("both mailboxes empty", Duration::from_secs(30), || {
         (stack.inbox_count(&pop_box) == 0 && stack.inbox_count(&imap_box) == 0).then_some(())
     });
-    // A second look finds nothing new: still exactly N + N.
+    // A second look finds nothing new: still exactly N + N. A sleep on
+    // purpose: it waits out the IMAP source's 1 s poll (a quiet poll
+    // leaves no trace to wait for), which is the second look.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(desk.counts(), (2 * N as i64, 2 * N as i64));
     let store = desk.store().unwrap();
@@ -609,8 +621,22 @@ Hello Ann, both are fixed.\r\n",
         "the relay names no desk address:\n{relay}"
     );
 
-    // Let anything that would go round come back, then look.
-    std::thread::sleep(Duration::from_secs(3));
+    // Let anything that would go round come back, then look: nothing is in
+    // flight once the outbox is sent, Postfix holds nothing for the desk's
+    // addresses and both their mailboxes are empty (seen twice in a row).
+    let settled = || {
+        let sent = desk.store().is_some_and(|s| {
+            s.read()
+                .outbox(Some(OutboxState::Queued), 10)
+                .is_ok_and(|q| q.is_empty())
+        });
+        sent && [&support, &billing]
+            .iter()
+            .all(|a| !stack.queued_for(a) && stack.inbox_count(a) == 0)
+    };
+    wait_until("no mail in flight", Duration::from_secs(30), || {
+        (settled() && settled()).then_some(())
+    });
     let store = desk.store().unwrap();
     let read = store.read();
     let loops = read

@@ -162,8 +162,18 @@ path = "var/sent"
 
     /// `postdesk run` as a child logging at info level into `log`.
     pub fn start_logging(&self, log: &str) -> Daemon {
+        self.start_with_filter("info", log)
+    }
+
+    /// `postdesk run` with postdesk's debug lines too (a source's "round
+    /// done", for a test that waits for one), into `daemon.log`.
+    pub fn start_debug(&self) -> Daemon {
+        self.start_with_filter("info,postdesk=debug", "daemon.log")
+    }
+
+    fn start_with_filter(&self, rust_log: &str, log: &str) -> Daemon {
         let mut cmd = self.command();
-        cmd.env("RUST_LOG", "info").env_remove("NOTIFY_SOCKET");
+        cmd.env("RUST_LOG", rust_log).env_remove("NOTIFY_SOCKET");
         Daemon::start(cmd, &self.path(log))
     }
 
