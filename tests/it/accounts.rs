@@ -3,16 +3,15 @@
 //! removed when no longer declared), an accounts file of thousands, and
 //! confirmation codes that expire (library level, with a chosen clock).
 
-use crate::support;
-
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::{Desk, customer_mail};
 use chrono::{Duration, TimeZone, Utc};
 use postdesk::apply::Outcome;
 use postdesk::config::Config;
 use postdesk::intake::{Pipeline, RawMail, Taken};
 use postdesk::store::Store;
-use support::{Desk, customer_mail};
 
 fn ids(v: &serde_json::Value) -> Vec<String> {
     v.as_array()

@@ -4,11 +4,10 @@
 //! checkout, unless POSTDESK_REQUIRE_CORPUS=1 (CI) makes that a failure
 //! (`support::corpus`).
 
-use crate::support;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support;
 use chrono::{TimeZone, Utc};
 use postdesk::apply::Outcome;
 use postdesk::config::Config;

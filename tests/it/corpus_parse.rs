@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::support;
-
 use postdesk::domain::MailClass;
 use postdesk::parse::{Inbound, ParseError, ParseLimits, parse};
 

@@ -3,13 +3,11 @@
 //! every message is stored exactly once, `new/` is empty, and every receipt
 //! went out exactly once.
 
-use crate::support;
-
 use std::collections::HashSet;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::{Desk, customer_mail, drop_into_maildir, files_in, wait_until};
+use crate::support::{Desk, customer_mail, drop_into_maildir, files_in, wait_until};
 
 const MESSAGES: usize = 2000;
 

@@ -4,13 +4,10 @@
 //! it with exit 0 within a few seconds. Maildir sources only: no mail
 //! server needed.
 
-use crate::support;
-
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use crate::support::{Daemon, wait_until};
-use support::{Desk, customer_mail, drop_into_maildir};
+use crate::support::{Daemon, Desk, customer_mail, drop_into_maildir, wait_until};
 
 fn ticket_count(desk: &Desk) -> usize {
     if !desk.path("var/postdesk.db").exists() {

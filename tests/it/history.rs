@@ -7,9 +7,8 @@
 //! never with a broken character.
 
 use crate::support;
-
-use support::outbox::{Mail, only, take};
-use support::{ADDRESS, Desk};
+use crate::support::outbox::{Mail, only, take};
+use crate::support::{ADDRESS, Desk};
 
 const DESK: &str = r#"
 [outbox]

@@ -15,14 +15,12 @@
 //!
 //! The same for a large message on a POP3 or IMAP server: `stack`'s large_mail.
 
-use crate::support;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::wait_until;
-use support::{Desk, customer_mail, drop_into_maildir, files_in};
+use crate::support::{Desk, customer_mail, drop_into_maildir, files_in};
 
 fn ticket_count(db: &Path) -> i64 {
     if !db.exists() {

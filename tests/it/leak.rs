@@ -8,9 +8,8 @@
 //! mail to the customer side is then searched for the note.
 
 use crate::support;
-
-use support::outbox::{Mail, ingest, kinds, mails, new_mails, take};
-use support::{ADDRESS, Desk, customer_mail};
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, take};
+use crate::support::{ADDRESS, Desk, customer_mail};
 
 const DESK: &str = r#"
 [staff]

@@ -7,17 +7,15 @@
 //! (`Pipeline::take`, the code `postdesk ingest` runs), because the binary
 //! stamps mail with the real time; everything else goes through the binary.
 
-use crate::support;
-
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{Desk, customer_mail, wait_until};
 use chrono::{DateTime, Utc};
 use postdesk::config::Config;
 use postdesk::intake::{Pipeline, RawMail};
 use serde_json::Value;
-use support::{Desk, customer_mail, wait_until};
 
 const PARIS: &str = r#"
 [staff]

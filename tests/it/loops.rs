@@ -4,12 +4,10 @@
 //! after round, until no mail moves (or a bound is hit, which fails the
 //! test). The rounds and every mail that went are counted.
 
-use crate::support;
-
 use std::collections::BTreeMap;
 
+use crate::support::{ADDRESS, Desk, drop_into_maildir, files_in};
 use mail_parser::MessageParser;
-use support::{ADDRESS, Desk, drop_into_maildir, files_in};
 
 const OTHER: &str = "help@other.example";
 

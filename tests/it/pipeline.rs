@@ -4,8 +4,7 @@
 //! receipt; a second delivery of the same file changes nothing.
 
 use crate::support;
-
-use support::{ADDRESS, Desk, customer_mail, parse};
+use crate::support::{ADDRESS, Desk, customer_mail, parse};
 
 /// A reply to our receipt as Thunderbird writes it: `Re:` subject, In-Reply-To
 /// and References, the new text on top and the quoted receipt below.

@@ -3,9 +3,7 @@
 //! genuine senders by the MTA's Authentication-Results, the screen's
 //! blocked/spam/oversize/priority rules, and the follow-up rule.
 
-use crate::support;
-
-use support::{ADDRESS, Desk, customer_mail, mail_with, parse};
+use crate::support::{ADDRESS, Desk, customer_mail, mail_with, parse};
 
 fn subject(raw: &[u8]) -> String {
     parse(raw).subject().unwrap_or_default().to_string()

@@ -6,11 +6,10 @@
 //! Cc'd people, bounces, and the loops that must stop.
 
 use crate::support;
-
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
+use crate::support::{ADDRESS, Desk};
 use mail_parser::MimeHeaders;
 use serde_json::Value;
-use support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
-use support::{ADDRESS, Desk};
 
 const STAFF: &str = r#"
 [staff]
