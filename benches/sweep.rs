@@ -9,6 +9,9 @@
 //! waiting for staff with their deadline two days ahead.
 //!
 //! `cargo bench --bench sweep` (env BENCH_TICKETS, BENCH_DUE, BENCH_RUNS).
+//! `cargo test --all-targets` runs this file too, without `--bench`: then
+//! it builds 2,000 tickets of which 100 are due and sweeps once — the same
+//! checks, in a second instead of 1,000,000 tickets in 18 s and 272 MB.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,9 +66,17 @@ this morning; the backups failed too.\r\nCould you have a look?\r\n\r\nThanks,\r
 }
 
 fn main() {
-    let total = env("BENCH_TICKETS", 1_000_000);
-    let due = env("BENCH_DUE", 1_000).min(total);
-    let runs = env("BENCH_RUNS", 7);
+    // `cargo bench` passes --bench to a harness = false bench; `cargo test`
+    // does not: a small run that still checks the sweep works.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let (total, due, runs) = if measuring {
+        (1_000_000, 1_000, 7)
+    } else {
+        (2_000, 100, 1)
+    };
+    let total = env("BENCH_TICKETS", total);
+    let due = env("BENCH_DUE", due).min(total);
+    let runs = env("BENCH_RUNS", runs);
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.db");
     let config = config(&template);

@@ -5,7 +5,7 @@
 # its MAILSTACK_* variables in the environment; stops the stack and deletes
 # its directory afterwards, whatever happens. Exits with COMMAND's status.
 #
-#   tests/run-with-mailstack.sh env POSTDESK_REQUIRE_MAILSTACK=1 cargo test --test smtp_transport
+#   tests/run-with-mailstack.sh env POSTDESK_REQUIRE_MAILSTACK=1 cargo test --test stack
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

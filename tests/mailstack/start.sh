@@ -13,9 +13,13 @@
 # also written to DIR/mailstack.env. Run as root. Stop with stop.sh DIR.
 #
 # Environment (optional):
-#   MAILSTACK_PORT_BASE   default 20000. Ports: BASE+25 smtp, +465 smtps,
-#                         +587 submission, +110 pop3, +995 pop3s, +143 imap,
-#                         +993 imaps -- two stacks can run side by side.
+#   MAILSTACK_PORT_BASE   Ports: BASE+25 smtp, +465 smtps, +587 submission,
+#                         +110 pop3, +995 pop3s, +143 imap, +993 imaps.
+#                         Unset (the usual case): a free BASE is chosen at
+#                         start, so two stacks -- two test runs -- on one
+#                         machine never collide; the ports are in
+#                         DIR/mailstack.env. Set: exactly that BASE, or fail
+#                         if one of its ports is taken.
 #   MAILSTACK_USERS       "user@domain:password ..." (default: alice, bob and
 #                         support @example.test, password <local>-pw)
 #   MAILSTACK_MASTER_PASSWORD  master login "<address>*mailstack-admin"
@@ -35,14 +39,17 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 [ "$(id -u)" = 0 ] || fail "run as root (apt-get; both servers drop privileges themselves)"
 T_BEGIN=$(now)
 
-BASE=${MAILSTACK_PORT_BASE:-20000}
-if ! [[ "$BASE" =~ ^[0-9]+$ ]] || [ "$BASE" -lt 1024 ] || [ "$BASE" -gt 64540 ]; then
+BASE=${MAILSTACK_PORT_BASE:-}
+if [ -n "$BASE" ] && { ! [[ "$BASE" =~ ^[0-9]+$ ]] || [ "$BASE" -lt 1024 ] || [ "$BASE" -gt 64540 ]; }; then
   fail "MAILSTACK_PORT_BASE must be a number in 1024..64540"
 fi
-SMTP_PORT=$((BASE + 25)) SMTPS_PORT=$((BASE + 465)) SUBMISSION_PORT=$((BASE + 587))
-POP3_PORT=$((BASE + 110)) POP3S_PORT=$((BASE + 995))
-IMAP_PORT=$((BASE + 143)) IMAPS_PORT=$((BASE + 993))
-PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT"
+set_ports() { # set_ports BASE
+  BASE=$1
+  SMTP_PORT=$((BASE + 25)) SMTPS_PORT=$((BASE + 465)) SUBMISSION_PORT=$((BASE + 587))
+  POP3_PORT=$((BASE + 110)) POP3S_PORT=$((BASE + 995))
+  IMAP_PORT=$((BASE + 143)) IMAPS_PORT=$((BASE + 993))
+  PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT"
+}
 USERS=${MAILSTACK_USERS:-"support@example.test:support-pw alice@example.test:alice-pw bob@example.test:bob-pw"}
 MASTER_PASSWORD=${MAILSTACK_MASTER_PASSWORD:-mailstack-admin-pw}
 
@@ -139,9 +146,6 @@ prepare_dir() {
       dovecot | master) fail "already running ($f: $pid); run stop.sh $DIR first" ;;
     esac
   done
-  for p in $PORTS; do
-    ! port_open "$p" || fail "127.0.0.1:$p is already in use (choose another MAILSTACK_PORT_BASE)"
-  done
 
   MAIL_UID=$(id -u mail) MAIL_GID=$(id -g mail)
   # mktemp -d makes 0700; the mail, dovecot and postfix users must get through.
@@ -155,6 +159,39 @@ prepare_dir() {
   setpriv --reuid="$MAIL_UID" --regid="$MAIL_GID" --clear-groups test -x "$DIR/mail" ||
     fail "user 'mail' cannot reach $DIR/mail: a parent directory is not searchable by others (mode 0700?)"
 }
+
+# ------------------------------------------------------------------ ports
+# Two start.sh on one machine (two test runs, two engineers) must not pick
+# the same ports: BASE is chosen among 10000, 11000, ... 31000 (all seven
+# ports stay below Linux's ephemeral range, 32768+, so no outgoing
+# connection holds one by chance), in random order, the first whose seven
+# ports nothing listens on. 20000 is left out: ../shared/mailstack's recipe
+# uses it by default. The choice is made under a lock held until our
+# servers listen, so a concurrent start.sh sees them taken.
+PORT_LOCK=/tmp/postdesk-mailstack-ports.lock
+
+ports_free() {
+  local p
+  for p in $PORTS; do ! port_open "$p" || return 1; done
+}
+
+choose_ports() {
+  exec 9>>"$PORT_LOCK"
+  flock -w 300 9 || fail "could not take $PORT_LOCK within 5 minutes"
+  if [ -n "$BASE" ]; then
+    set_ports "$BASE"
+    ports_free || fail "a port of MAILSTACK_PORT_BASE=$BASE is already in use ($PORTS)"
+    return 0
+  fi
+  local b
+  for b in $(seq 10000 1000 31000 | grep -vx 20000 | shuf); do
+    set_ports "$b"
+    ports_free && { say "ports: base $BASE ($PORTS)"; return 0; }
+  done
+  fail "no free port base among 10000..31000"
+}
+
+release_port_lock() { exec 9>&-; }
 
 # ------------------------------------------------------------------ TLS
 # A throwaway CA and a leaf certificate for localhost and 127.0.0.1. One
@@ -250,7 +287,9 @@ start_servers() {
   # Dovecot first: Postfix's SMTP AUTH asks Dovecot's auth socket.
   # Daemons must not inherit our stdout/stderr: the Dovecot master keeps fd 2
   # open for ever, and "$(start.sh DIR)" would never see end of file.
-  if ! dovecot -c "$DIR/dovecot/dovecot.conf" </dev/null >>"$DIR/log/dovecot-stderr.log" 2>&1; then
+  # Nor the port lock (fd 9): a master holding it would block every later
+  # start.sh until it exits.
+  if ! dovecot -c "$DIR/dovecot/dovecot.conf" </dev/null >>"$DIR/log/dovecot-stderr.log" 2>&1 9>&-; then
     cat "$DIR/log/dovecot-stderr.log" >&2
     tail -n 20 "$DIR/log/dovecot.log" >&2 2>/dev/null || true
     fail "dovecot did not start"
@@ -260,12 +299,12 @@ start_servers() {
 
   # 'postfix start' runs 'postfix check' (creates the queue tree with the
   # right owners), then 'master -w', which returns once the master is up.
-  if ! postfix -c "$DIR/postfix" start </dev/null >"$DIR/log/postfix-start.log" 2>&1; then
+  if ! postfix -c "$DIR/postfix" start </dev/null >"$DIR/log/postfix-start.log" 2>&1 9>&-; then
     cat "$DIR/log/postfix-start.log" >&2
     tail -n 20 "$DIR/log/postfix.log" >&2 2>/dev/null || true
     # The postfix command prints its fatal errors to syslog (absent here) and
     # to stderr only when that is a terminal: run the check again on a pty.
-    script -qec "postfix -c '$DIR/postfix' check" /dev/null </dev/null >&2 || true
+    script -qec "postfix -c '$DIR/postfix' check" /dev/null </dev/null >&2 9>&- || true
     fail "postfix did not start"
   fi
   wait_file "$DIR/spool/postfix/pid/master.pid"
@@ -318,6 +357,7 @@ wait_ready() {
 # ------------------------------------------------------------------ main
 install_packages
 prepare_dir "$1"
+choose_ports
 make_certs
 write_users
 render dovecot.conf.in "$DIR/dovecot/dovecot.conf"
@@ -331,6 +371,7 @@ T_START=$(now)
 start_servers
 wait_ready
 START_SECS=$(since "$T_START")
+release_port_lock # our servers listen: the next start.sh sees the ports taken
 write_env
 trap - EXIT
 say "ready: servers up in ${START_SECS}s (install ${INSTALL_SECS}s, total $(since "$T_BEGIN")s)"

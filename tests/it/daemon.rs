@@ -4,15 +4,10 @@
 //! it with exit 0 within a few seconds. Maildir sources only: no mail
 //! server needed.
 
-mod common;
-#[path = "common/stack.rs"]
-mod stack;
-
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use common::{Desk, customer_mail, drop_into_maildir};
-use stack::{Daemon, wait_until};
+use crate::support::{Daemon, Desk, customer_mail, drop_into_maildir, wait_until};
 
 fn ticket_count(desk: &Desk) -> usize {
     if !desk.path("var/postdesk.db").exists() {
@@ -22,22 +17,19 @@ fn ticket_count(desk: &Desk) -> usize {
     desk.open_store().read().ticket_count().unwrap() as usize
 }
 
-fn daemon(desk: &Desk) -> Daemon {
-    let mut cmd = desk.command();
-    cmd.env("RUST_LOG", "info").env_remove("NOTIFY_SOCKET");
-    Daemon::start(cmd, &desk.path("daemon.log"))
-}
-
 #[test]
 fn reload_takes_a_good_config_and_refuses_a_bad_one() {
     let desk = Desk::new();
-    let d = daemon(&desk);
+    let d = desk.start();
     d.wait_log(&["postdesk running"], Duration::from_secs(10));
+    // The pid file is written just after that line: wait for it to appear.
     let pid_file = desk.path("var/postdesk.pid");
-    assert_eq!(
-        std::fs::read_to_string(&pid_file).unwrap().trim(),
-        d.child.id().to_string()
-    );
+    let pid = wait_until("the pid file", Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+    });
+    assert_eq!(pid.trim(), d.child.id().to_string());
     drop_into_maildir(
         &desk.path("var/inbox"),
         "one",
@@ -160,7 +152,7 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
 fn reload_applies_the_declared_accounts() {
     // The shipped default for strangers: their mail waits for a confirmation.
     let desk = Desk::strict("");
-    let d = daemon(&desk);
+    let d = desk.start();
     d.wait_log(&["postdesk running"], Duration::from_secs(10));
     let account = |id: &str| desk.open_store().read().account(id).unwrap();
     assert!(account("cust-1").is_none());

@@ -3,12 +3,11 @@
 //! removed when no longer declared), an accounts file of thousands, and
 //! confirmation codes that expire (library level, with a chosen clock).
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::support;
+use crate::support::{Desk, customer_mail};
 use chrono::{Duration, TimeZone, Utc};
-use common::{Desk, customer_mail};
 use postdesk::apply::Outcome;
 use postdesk::config::Config;
 use postdesk::intake::{Pipeline, RawMail, Taken};
@@ -410,7 +409,7 @@ fn confirmation_codes_expire() {
             "{held:?}"
         );
         let confirm = store.read().outbox(None, 10).unwrap().remove(0);
-        let reply = common::mail_with(
+        let reply = support::mail_with(
             "s@x.example",
             &format!("Re: {}", confirm.subject),
             &format!("r{released}@x.example"),

@@ -3,16 +3,7 @@
 //! genuine senders by the MTA's Authentication-Results, the screen's
 //! blocked/spam/oversize/priority rules, and the follow-up rule.
 
-mod common;
-
-use common::{ADDRESS, Desk, customer_mail, mail_with};
-use mail_parser::MessageParser;
-
-fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
-    MessageParser::default()
-        .parse(raw)
-        .expect("our mail parses")
-}
+use crate::support::{ADDRESS, Desk, customer_mail, mail_with, parse};
 
 fn subject(raw: &[u8]) -> String {
     parse(raw).subject().unwrap_or_default().to_string()

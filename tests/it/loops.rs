@@ -4,11 +4,9 @@
 //! after round, until no mail moves (or a bound is hit, which fails the
 //! test). The rounds and every mail that went are counted.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{ADDRESS, Desk, drop_into_maildir, files_in};
+use crate::support::{ADDRESS, Desk, drop_into_maildir, files_in};
 use mail_parser::MessageParser;
 
 const OTHER: &str = "help@other.example";

@@ -11,7 +11,7 @@
 //! 95%. With `POSTDESK_BLESS=1` it writes what it got to `NAME.failed`
 //! beside each failing case.
 //!
-//! `cargo test --test replies -- --nocapture`
+//! `cargo test --test it replies:: -- --nocapture`
 
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,16 @@
 //! Runs `parse` over the shared real-mail corpus, which lives next to the repo
 //! (`<repo>/../shared/corpus`, or wherever `POSTDESK_CORPUS` points) and is
-//! never copied in. Without it these tests say so and pass.
+//! never copied in. Without it these tests say "skipped" (counted in the
+//! corpus summary line) and pass, unless POSTDESK_REQUIRE_CORPUS=1 (CI)
+//! makes that a failure.
 //!
-//! `cargo test --test corpus_parse -- --nocapture` prints one row per message.
+//! `cargo test --test it corpus_parse:: -- --nocapture` prints one row per
+//! message.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::support;
 use postdesk::domain::MailClass;
 use postdesk::parse::{Inbound, ParseError, ParseLimits, parse};
 
@@ -75,27 +79,16 @@ const LISTS_EXCEPTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-fn corpus() -> Option<(PathBuf, Vec<(String, String)>)> {
-    let dir = std::env::var_os("POSTDESK_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-        println!(
-            "skipped: corpus not found at {} (set POSTDESK_CORPUS)",
-            dir.display()
-        );
-        return None;
-    };
-    let entries = manifest
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cols = line.split('\t');
-            Some((cols.next()?.to_string(), cols.next()?.to_string()))
-        })
+/// The corpus's folder and its `.eml` entries (file, category), or None when
+/// it is missing (said and counted by `support::corpus`).
+fn corpus(test: &str) -> Option<(PathBuf, Vec<(String, String)>)> {
+    let corpus = support::corpus::corpus(test)?;
+    let entries = corpus
+        .entries
+        .into_iter()
         .filter(|(file, _)| file.ends_with(".eml"))
         .collect();
-    Some((dir, entries))
+    Some((corpus.dir, entries))
 }
 
 /// The defaults of `[intake]` in the configuration.
@@ -117,7 +110,7 @@ fn reason(class: &MailClass) -> &str {
 
 #[test]
 fn corpus_parses_and_classifies() {
-    let Some((dir, entries)) = corpus() else {
+    let Some((dir, entries)) = corpus("corpus_parses_and_classifies") else {
         return;
     };
     assert!(
@@ -210,7 +203,9 @@ fn check(file: &str, category: &str, msg: &Inbound) -> Result<(), String> {
 /// never panic (a panic fails the test). Deterministic xorshift, no new crates.
 #[test]
 fn corpus_mutations_never_panic() {
-    let Some((dir, _)) = corpus() else { return };
+    let Some((dir, _)) = corpus("corpus_mutations_never_panic") else {
+        return;
+    };
     let samples = [
         "clients/zbateson__m0015.eml",
         "bounces/sisimai__lhost-postfix-01.eml",
@@ -245,11 +240,11 @@ fn corpus_mutations_never_panic() {
     assert!(parsed > 1000, "only {parsed} mutants parsed");
 }
 
-/// Rough speed check: `cargo test --release --test corpus_parse -- --ignored --nocapture`.
+/// Rough speed check: `cargo test --release --test it corpus_parse_speed -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn corpus_parse_speed() {
-    let Some((dir, entries)) = corpus() else {
+    let Some((dir, entries)) = corpus("corpus_parse_speed") else {
         return;
     };
     let raws: Vec<Vec<u8>> = entries

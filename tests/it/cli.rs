@@ -1,9 +1,7 @@
 //! Command-line behaviour an operator and an MTA rely on: where the config
 //! comes from, what a broken one does, and the exit codes.
 
-mod common;
-
-use common::{Desk, customer_mail};
+use crate::support::{Desk, customer_mail};
 
 #[test]
 fn check_config_prints_the_effective_config_or_the_errors() {

@@ -1,13 +1,13 @@
 //! Every message of the real-mail corpus (`../shared/corpus`) through the
 //! pipeline: no panic, no receipt to automatic mail, nothing lost.
-//! Skips with a note when the corpus is not beside the checkout, unless
-//! POSTDESK_REQUIRE_CORPUS=1 (CI) makes that a failure.
-
-mod common;
+//! Skipped, visibly and counted, when the corpus is not beside the
+//! checkout, unless POSTDESK_REQUIRE_CORPUS=1 (CI) makes that a failure
+//! (`support::corpus`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support;
 use chrono::{TimeZone, Utc};
 use postdesk::apply::Outcome;
 use postdesk::config::Config;
@@ -20,27 +20,15 @@ struct Entry {
     path: PathBuf,
 }
 
-fn corpus() -> Option<Vec<Entry>> {
-    let Some(dir) = common::corpus_dir() else {
-        assert!(
-            std::env::var("POSTDESK_REQUIRE_CORPUS").as_deref() != Ok("1"),
-            "POSTDESK_REQUIRE_CORPUS=1 but the corpus is missing"
-        );
-        return None;
-    };
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-    let entries: Vec<Entry> = manifest
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut cols = l.split('\t');
-            let file = cols.next()?.to_string();
-            let category = cols.next()?.to_string();
-            Some(Entry {
-                path: dir.join(&file),
-                file,
-                category,
-            })
+fn corpus(test: &str) -> Option<Vec<Entry>> {
+    let corpus = support::corpus::corpus(test)?;
+    let entries: Vec<Entry> = corpus
+        .entries
+        .into_iter()
+        .map(|(file, category)| Entry {
+            path: corpus.dir.join(&file),
+            file,
+            category,
         })
         .collect();
     assert!(
@@ -70,7 +58,10 @@ fn is_automatic_category(c: &str) -> bool {
 /// notification parses back and carries the message's files.
 #[test]
 fn every_corpus_message_goes_through_without_panic_or_wrong_receipt() {
-    let Some(entries) = corpus() else { return };
+    let Some(entries) = corpus("every_corpus_message_goes_through_without_panic_or_wrong_receipt")
+    else {
+        return;
+    };
     let pipeline = Pipeline::new(config("ticket"), [9; 32]).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
     let mut problems = Vec::new();
@@ -173,8 +164,10 @@ fn staff_notice_ok(
 /// goes to automatic mail.
 #[test]
 fn whole_corpus_through_ingest_maildir_loses_nothing() {
-    let Some(entries) = corpus() else { return };
-    let desk = common::Desk::strict("");
+    let Some(entries) = corpus("whole_corpus_through_ingest_maildir_loses_nothing") else {
+        return;
+    };
+    let desk = support::Desk::strict("");
     let archive = desk.path("corpus");
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(archive.join(sub)).unwrap();
@@ -201,7 +194,7 @@ fn whole_corpus_through_ingest_maildir_loses_nothing() {
     println!("{} in, {stored} stored, {held} quarantined", entries.len());
     // Byte-identical duplicates inside the corpus would count once; there are none.
     assert_eq!(stored + held, entries.len() as i64);
-    assert!(common::files_in(&archive.join("new")).is_empty());
+    assert!(support::files_in(&archive.join("new")).is_empty());
 
     // No receipt went to any message of the automatic categories.
     let receipts = r.outbox(None, 10_000).unwrap();

@@ -6,16 +6,12 @@
 //! Without MAILSTACK_SMTP_PORT every test skips, unless
 //! POSTDESK_REQUIRE_MAILSTACK=1 (CI) makes that a failure.
 
-#[path = "common/stack.rs"]
-mod stack;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::stack::{Stack, mail, stack, unique};
+use crate::support::{Desk, wait_until};
 use postdesk::domain::TicketId;
-use postdesk::store::Store;
-use stack::{Daemon, Stack, mail, stack, unique, wait_until};
+use postdesk::store::OutboxState;
 
 pub const PREFIX: &str = "MB";
 
@@ -27,31 +23,19 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A desk in a temp directory: config, password file, database under var/.
-struct Desk {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Desk {
-    fn new(stack: &Stack, support: &str, sources: &str, extra: &str) -> Desk {
-        // The customers here belong to no account: accept them (the shipped
-        // default, `verify`, would hold their mail for a confirmation).
-        let extra = if extra.contains("[intake]\n") {
-            extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
-        } else {
-            format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
-        };
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("pw"),
-            format!("{}\n", stack.master_password),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("wrong-pw"), "not-the-password\n").unwrap();
-        let config = dir.path().join("postdesk.toml");
-        let text = format!(
-            r#"[service]
+/// A desk in a temp directory that takes mail from `sources` and sends by
+/// the stack's SMTP: config, password files (`pw`, `wrong-pw`), database
+/// under var/.
+fn mailbox_desk(stack: &Stack, support: &str, sources: &str, extra: &str) -> Desk {
+    // The customers here belong to no account: accept them (the shipped
+    // default, `verify`, would hold their mail for a confirmation).
+    let extra = if extra.contains("[intake]\n") {
+        extra.replacen("[intake]\n", "[intake]\nunknown_sender = \"accept\"\n", 1)
+    } else {
+        format!("{extra}\n[intake]\nunknown_sender = \"accept\"\n")
+    };
+    let text = format!(
+        r#"[service]
 name = "Mailbox Desk"
 address = "{support}"
 ticket_prefix = "{PREFIX}"
@@ -71,49 +55,12 @@ retry_initial = "1s"
 retry_max = "2s"
 {extra}
 "#,
-            smtp = stack.smtp_port
-        );
-        std::fs::write(&config, text).unwrap();
-        std::fs::create_dir_all(dir.path().join("var")).unwrap();
-        Desk { dir, config }
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
-        c.arg("-c")
-            .arg(&self.config)
-            .env_remove("POSTDESK_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "info");
-        c
-    }
-
-    fn start(&self) -> Daemon {
-        Daemon::start(self.command(), &self.dir.path().join("daemon.log"))
-    }
-
-    fn store(&self) -> Option<Store> {
-        let db = self.dir.path().join("var/postdesk.db");
-        db.exists().then(|| Store::open(&db).ok()).flatten()
-    }
-
-    /// The ticket that message `id` (no <>) went into, once it has.
-    fn ticket_of(&self, id: &str) -> Option<TicketId> {
-        self.store()?.read().ticket_of_message_id(id).ok()?
-    }
-
-    fn wait_ticket(&self, id: &str, within: Duration) -> TicketId {
-        wait_until(&format!("a ticket for {id}"), within, || self.ticket_of(id))
-    }
-
-    fn counts(&self) -> (i64, i64) {
-        self.store()
-            .map(|s| {
-                let r = s.read();
-                (r.ticket_count().unwrap(), r.message_count().unwrap())
-            })
-            .unwrap_or((0, 0))
-    }
+        smtp = stack.smtp_port
+    );
+    let desk = Desk::with_config(&text);
+    std::fs::write(desk.path("pw"), format!("{}\n", stack.master_password)).unwrap();
+    std::fs::write(desk.path("wrong-pw"), "not-the-password\n").unwrap();
+    desk
 }
 
 /// A measurement for the test log: straight to stderr, past the test
@@ -205,7 +152,7 @@ fn pop3_round_trip_over_tls() {
     let Some(stack) = stack() else { return };
     let support = format!("{}@example.test", unique("desk-pop3"));
     let customer = format!("{}@example.test", unique("ann"));
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &pop3_source(&stack, "support-pop", &support),
@@ -267,10 +214,11 @@ fn imap_idle_round_trip_within_two_seconds() {
         &support,
         "idle = true\npoll = \"5m\"\nprocessed_folder = \"Processed\"",
     );
-    let desk = Desk::new(&stack, &support, &source, "");
-    let daemon = desk.start();
+    let desk = mailbox_desk(&stack, &support, &source, "");
+    let daemon = desk.start_debug();
 
-    // A first message proves the session is up and idling afterwards.
+    // A first message proves the session is up and idling afterwards: once
+    // the round that took it is done, the source looks once more and idles.
     let warm = format!("{}@customer.test", unique("warm"));
     stack.send(
         &customer,
@@ -278,7 +226,10 @@ fn imap_idle_round_trip_within_two_seconds() {
         &mail(&customer, &support, "Hello", &warm, "first"),
     );
     desk.wait_ticket(&warm, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    daemon.wait_log(
+        &["source=support-imap", "round done"],
+        Duration::from_secs(10),
+    );
 
     let first = format!("{}@customer.test", unique("first"));
     let raw = mail(&customer, &support, "VPN down", &first, "Nothing connects.");
@@ -353,7 +304,7 @@ leave_on_server = true"#,
         .map(|id| mail("c@customer.test", &support, "Keep me", id, "kept"))
         .collect();
     stack.fill_inbox(&support, &messages);
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &source,
@@ -363,8 +314,12 @@ leave_on_server = true"#,
     for id in &ids {
         desk.wait_ticket(id, Duration::from_secs(20));
     }
-    // Several more polls: the mail stays, and nothing is taken twice.
-    std::thread::sleep(Duration::from_secs(1));
+    // Several more polls (POP3 sessions, in Dovecot's log): the mail stays,
+    // and nothing is taken twice.
+    let sessions = stack.pop3_sessions(&support);
+    wait_until("three more POP3 polls", Duration::from_secs(10), || {
+        (stack.pop3_sessions(&support) >= sessions + 3).then_some(())
+    });
     assert_eq!(stack.inbox_count(&support), 3);
     assert_eq!(desk.counts(), (3, 3));
     let (status, _, log) = daemon.stop();
@@ -388,7 +343,7 @@ fn imap_mail_seen_before_under_new_uids_makes_no_second_ticket() {
         .map(|id| mail("c@customer.test", &support, "Seen before", id, "same bytes"))
         .collect();
     let source = imap_source(&stack, "again", &support, "poll = \"200ms\"");
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         &support,
         &source,
@@ -483,7 +438,7 @@ poll = "100ms""#,
         imap = stack.imap_port,
         closed = closed_port(),
     );
-    let desk = Desk::new(&stack, &support, &sources, "");
+    let desk = mailbox_desk(&stack, &support, &sources, "");
     let daemon = desk.start();
     let within = Duration::from_secs(10);
     for (source, says) in [
@@ -500,7 +455,7 @@ poll = "100ms""#,
     }
     // The daemon works on: the local source still takes mail.
     let id = format!("{}@customer.test", unique("local"));
-    let md = desk.dir.path().join("var/inbox");
+    let md = desk.path("var/inbox");
     std::fs::write(
         md.join("tmp/one"),
         mail("c@example.test", &support, "Still here?", &id, "yes"),
@@ -510,7 +465,8 @@ poll = "100ms""#,
     desk.wait_ticket(&id, Duration::from_secs(10));
 
     // Backing off: after ~4 s the closed port was tried a few times, not
-    // dozens (1 s, 2 s, 4 s ...).
+    // dozens (1 s, 2 s, 4 s ...). A sleep on purpose: the time that passes
+    // is what the count is measured against.
     std::thread::sleep(Duration::from_secs(3));
     let tries = daemon
         .log_text()
@@ -558,7 +514,7 @@ fn five_thousand_messages_each_taken_exactly_once() {
         pop3_source(&stack, "bulk-pop", &pop_box),
         imap_source(&stack, "bulk-imap", &imap_box, "poll = \"1s\"")
     );
-    let desk = Desk::new(
+    let desk = mailbox_desk(
         &stack,
         "support@bulk.test",
         &sources,
@@ -579,7 +535,9 @@ fn five_thousand_messages_each_taken_exactly_once() {
     wait_until("both mailboxes empty", Duration::from_secs(30), || {
         (stack.inbox_count(&pop_box) == 0 && stack.inbox_count(&imap_box) == 0).then_some(())
     });
-    // A second look finds nothing new: still exactly N + N.
+    // A second look finds nothing new: still exactly N + N. A sleep on
+    // purpose: it waits out the IMAP source's 1 s poll (a quiet poll
+    // leaves no trace to wait for), which is the second look.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(desk.counts(), (2 * N as i64, 2 * N as i64));
     let store = desk.store().unwrap();
@@ -622,7 +580,7 @@ fn the_two_source_example_of_the_man_page_runs_without_a_loop() {
     let staff = format!(
         "[staff]\nnotify = [\"{team}\"]\n\n[[staff.member]]\nname = \"Alice\"\naddress = \"{alice}\"\n"
     );
-    let desk = Desk::new(&stack, &support, &sources, &staff);
+    let desk = mailbox_desk(&stack, &support, &sources, &staff);
     let daemon = desk.start();
 
     // One mail to both addresses: each mailbox gets its copy.
@@ -663,8 +621,22 @@ Hello Ann, both are fixed.\r\n",
         "the relay names no desk address:\n{relay}"
     );
 
-    // Let anything that would go round come back, then look.
-    std::thread::sleep(Duration::from_secs(3));
+    // Let anything that would go round come back, then look: nothing is in
+    // flight once the outbox is sent, Postfix holds nothing for the desk's
+    // addresses and both their mailboxes are empty (seen twice in a row).
+    let settled = || {
+        let sent = desk.store().is_some_and(|s| {
+            s.read()
+                .outbox(Some(OutboxState::Queued), 10)
+                .is_ok_and(|q| q.is_empty())
+        });
+        sent && [&support, &billing]
+            .iter()
+            .all(|a| !stack.queued_for(a) && stack.inbox_count(a) == 0)
+    };
+    wait_until("no mail in flight", Duration::from_secs(30), || {
+        (settled() && settled()).then_some(())
+    });
     let store = desk.store().unwrap();
     let read = store.read();
     let loops = read

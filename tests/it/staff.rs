@@ -5,10 +5,9 @@
 //! notices, notes that stay internal, commands that apply all or nothing,
 //! Cc'd people, bounces, and the loops that must stop.
 
-mod common;
-
-use common::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
-use common::{ADDRESS, Desk};
+use crate::support;
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
+use crate::support::{ADDRESS, Desk};
 use mail_parser::MimeHeaders;
 use serde_json::Value;
 
@@ -717,7 +716,7 @@ fn assign_priority_account_and_merge_by_mail() {
     // A stranger (accepted, unverified) and Ann.
     ingest(
         &desk,
-        &common::customer_mail("zoe@two.example", "VPN down", "z1@two.example", "No VPN."),
+        &support::customer_mail("zoe@two.example", "VPN down", "z1@two.example", "No VPN."),
     );
     ingest(&desk, &first_message(""));
     let notify = mails(&desk)
@@ -755,7 +754,7 @@ fn assign_priority_account_and_merge_by_mail() {
     // The assignee now gets the ticket's staff mail too.
     let after = take(
         &desk,
-        &common::customer_mail(
+        &support::customer_mail(
             "zoe@two.example",
             "Re: [DESK #1] VPN down",
             "z2@two.example",
@@ -818,7 +817,7 @@ fn assign_priority_account_and_merge_by_mail() {
     assert!(texts.iter().any(|t| t.contains("No VPN.")), "{two:#}");
     ingest(
         &desk,
-        &common::customer_mail(
+        &support::customer_mail(
             "zoe@two.example",
             "Re: [DESK #1] VPN down",
             "z3@two.example",
@@ -937,7 +936,7 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
     );
     let after = take(
         &desk,
-        &common::customer_mail(
+        &support::customer_mail(
             "ann@customer.example",
             "Re: [DESK #1] Facture incorrecte",
             "ann-2@customer.example",
@@ -1025,7 +1024,7 @@ fn a_relay_is_withheld_from_a_robot_in_a_loop() {
     ingest(&desk, &first_message(""));
     let notify = mails(&desk)[1].clone();
     for i in 0..2 {
-        let oof = String::from_utf8(common::customer_mail(
+        let oof = String::from_utf8(support::customer_mail(
             "ann@customer.example",
             "Réponse automatique : [DESK #1] Facture incorrecte",
             &format!("oof-{i}@customer.example"),

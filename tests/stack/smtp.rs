@@ -9,62 +9,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::support::stack::{Stack, stack};
+use crate::support::wait_until;
 
 use postdesk::config;
 use postdesk::domain::Address;
 use postdesk::outbox::deliver::{DeliverError, Envelope, SmtpFailure, Transport};
-
-/// What start.sh wrote into mailstack.env.
-struct Stack {
-    host: String,
-    smtp_port: u16,
-    smtps_port: u16,
-    submission_port: u16,
-    ca_cert: PathBuf,
-    mail_root: PathBuf,
-    support_password: String,
-    postfix_config: Option<PathBuf>,
-}
-
-/// The running stack, or None (after saying so) when there is none and
-/// none is required.
-fn stack() -> Option<Stack> {
-    if std::env::var_os("MAILSTACK_SMTP_PORT").is_none() {
-        if std::env::var("POSTDESK_REQUIRE_MAILSTACK").as_deref() == Ok("1") {
-            panic!(
-                "POSTDESK_REQUIRE_MAILSTACK=1 but MAILSTACK_SMTP_PORT is unset: the mail stack did not start"
-            );
-        }
-        println!("skipped: no mail stack (run tests/mailstack/start.sh, see README)");
-        return None;
-    }
-    let var = |k: &str| {
-        std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set (source DIR/mailstack.env)"))
-    };
-    let port = |k: &str| var(k).parse::<u16>().unwrap_or_else(|e| panic!("{k}: {e}"));
-    // MAILSTACK_USERS = "user@domain:password ..."
-    let support_password = std::env::var("MAILSTACK_USERS")
-        .ok()
-        .and_then(|users| {
-            users.split_whitespace().find_map(|u| {
-                let (user, pw) = u.split_once(':')?;
-                user.eq_ignore_ascii_case("support@example.test")
-                    .then(|| pw.to_string())
-            })
-        })
-        .unwrap_or_else(|| "support-pw".into());
-    Some(Stack {
-        host: var("MAILSTACK_HOST"),
-        smtp_port: port("MAILSTACK_SMTP_PORT"),
-        smtps_port: port("MAILSTACK_SMTPS_PORT"),
-        submission_port: port("MAILSTACK_SUBMISSION_PORT"),
-        ca_cert: var("MAILSTACK_CA_CERT").into(),
-        mail_root: var("MAILSTACK_MAIL_ROOT").into(),
-        support_password,
-        postfix_config: std::env::var_os("MAILSTACK_POSTFIX_CONFIG").map(PathBuf::from),
-    })
-}
 
 fn smtp(host: &str, port: u16, tls: config::TlsMode) -> config::Smtp {
     config::Smtp {
@@ -112,40 +64,31 @@ fn message(from: &str, to: &str, id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn maildir(stack: &Stack, address: &str) -> PathBuf {
-    let (local, domain) = address.split_once('@').unwrap();
-    stack
-        .mail_root
-        .join(domain.to_ascii_lowercase())
-        .join(local.to_ascii_lowercase())
-        .join("Maildir")
+/// The text of the first mail in `md` (new/ and cur/) that contains
+/// `needle`, if any. (Files belong to the mail user; root reads them.)
+fn find_mail(md: &Path, needle: &str) -> Option<String> {
+    ["new", "cur"].iter().find_map(|sub| {
+        std::fs::read_dir(md.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find_map(|entry| {
+                std::fs::read_to_string(entry.path())
+                    .ok()
+                    .filter(|text| text.contains(needle))
+            })
+    })
 }
 
-/// Polls new/ and cur/ for up to 10 s for the file holding `id`; returns its
-/// content. (Files belong to the mail user; root reads them.)
+/// Waits up to 10 s for the mail holding `id` to be delivered into `md`;
+/// returns its content.
 fn wait_for_delivery(md: &Path, id: &str) -> String {
     let needle = format!("<{id}>");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(md.join(sub)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                if let Ok(text) = std::fs::read_to_string(entry.path())
-                    && text.contains(&needle)
-                {
-                    return text;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} not delivered into {} within 10 s",
-            md.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        &format!("{id} delivered into {}", md.display()),
+        Duration::from_secs(10),
+        || find_mail(md, &needle),
+    )
 }
 
 /// Sends one message from support@ to `to` and checks that it arrived whole.
@@ -169,7 +112,7 @@ async fn send_and_check(
             e.is_transient()
         )
     });
-    let got = wait_for_delivery(&maildir(stack, to), &id);
+    let got = wait_for_delivery(&stack.maildir(to), &id);
     // Dovecot stores LF line ends; the body must be intact otherwise.
     assert!(
         got.contains("Hello from the outbox.\n.\n..two dots\nThe end.\n"),
@@ -464,7 +407,7 @@ Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8
     );
 
     // The receipt answers the customer's message, so it names it in In-Reply-To.
-    let receipt = wait_for_delivery(&maildir(&stack, &customer), &id);
+    let receipt = wait_for_delivery(&stack.maildir(&customer), &id);
     assert!(
         receipt.contains("Subject: [EX #1] Quota exceeded"),
         "{receipt}"
@@ -518,30 +461,13 @@ fn pipe_into(config: &Path, mail: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Polls `md` for up to 10 s for a mail whose text contains `needle`.
+/// Waits up to 10 s for a mail in `md` whose text contains `needle`.
 fn wait_for_text(md: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        for sub in ["new", "cur"] {
-            for entry in std::fs::read_dir(md.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if let Ok(text) = std::fs::read_to_string(entry.path())
-                    && text.contains(needle)
-                {
-                    return text;
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail with {needle:?} in {}",
-            md.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        &format!("a mail with {needle:?} in {}", md.display()),
+        Duration::from_secs(10),
+        || find_mail(md, needle),
+    )
 }
 
 /// The verify flow through a real server: a stranger's message is held, the
@@ -560,7 +486,7 @@ fn a_stranger_confirms_through_real_smtp() {
 Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIt jams.\r\n"
     );
     assert!(pipe_into(&config, &mail).contains("held"));
-    let md = maildir(&stack, &stranger);
+    let md = stack.maildir(&stranger);
     let confirm = wait_for_text(&md, "[EX confirm ");
     assert!(
         confirm.contains("Auto-Submitted: auto-replied"),
@@ -661,7 +587,7 @@ Message-ID: <{}>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let md = maildir(&stack, &customer);
+    let md = stack.maildir(&customer);
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
             .args(["-c", config.to_str().unwrap(), "run"])
@@ -672,11 +598,7 @@ Message-ID: <{}>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/
             .unwrap()
     };
     let wait = |what: &str, within: Duration, done: &dyn Fn() -> bool| {
-        let deadline = Instant::now() + within;
-        while !done() {
-            assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until(what, within, || done().then_some(()));
     };
     let kills = [15, 50, 85];
     for at in kills {
@@ -697,8 +619,13 @@ Message-ID: <{}>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\nContent-Type: text/
     wait("every receipt delivered", Duration::from_secs(120), &|| {
         unique() >= MAILS
     });
-    // Late copies still in Postfix's queue arrive within a moment.
-    std::thread::sleep(Duration::from_secs(2));
+    // Late copies still in Postfix's queue arrive within a moment: wait
+    // until Postfix holds nothing more for the customer.
+    wait_until(
+        "Postfix's queue empty of mail to the customer",
+        Duration::from_secs(30),
+        || (!stack.queued_for(&customer)).then_some(()),
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 

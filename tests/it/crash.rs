@@ -3,13 +3,11 @@
 //! every message is stored exactly once, `new/` is empty, and every receipt
 //! went out exactly once.
 
-mod common;
-
 use std::collections::HashSet;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Desk, customer_mail, drop_into_maildir, files_in};
+use crate::support::{Desk, customer_mail, drop_into_maildir, files_in, wait_until};
 
 const MESSAGES: usize = 2000;
 
@@ -20,14 +18,6 @@ fn start(desk: &Desk) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start postdesk run")
-}
-
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn stored(desk: &Desk) -> i64 {
@@ -62,7 +52,7 @@ fn sigkill_during_intake_loses_and_duplicates_nothing() {
     for kill_at in [300, 900, 1500] {
         let mut child = start(&desk);
         wait_until("intake progress", Duration::from_secs(120), || {
-            stored(&desk) >= kill_at as i64
+            (stored(&desk) >= kill_at as i64).then_some(())
         });
         child.kill().expect("SIGKILL");
         child.wait().unwrap();
@@ -71,7 +61,7 @@ fn sigkill_during_intake_loses_and_duplicates_nothing() {
     // A last run to the end, stopped politely.
     let mut child = start(&desk);
     wait_until("an empty inbox", Duration::from_secs(120), || {
-        files_in(&inbox.join("new")).is_empty()
+        files_in(&inbox.join("new")).is_empty().then_some(())
     });
     let store = desk.open_store();
     wait_until("every receipt delivered", Duration::from_secs(60), || {
@@ -80,6 +70,7 @@ fn sigkill_during_intake_loses_and_duplicates_nothing() {
             .outbox(Some(postdesk::store::OutboxState::Queued), 10)
             .map(|q| q.is_empty())
             .unwrap_or(false)
+            .then_some(())
     });
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();

@@ -7,14 +7,12 @@
 //! (`Pipeline::take`, the code `postdesk ingest` runs), because the binary
 //! stamps mail with the real time; everything else goes through the binary.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{Desk, customer_mail, wait_until};
 use chrono::{DateTime, Utc};
-use common::{Desk, customer_mail};
 use postdesk::config::Config;
 use postdesk::intake::{Pipeline, RawMail};
 use serde_json::Value;
@@ -96,7 +94,7 @@ fn ticket(desk: &Desk, n: i64) -> Value {
 }
 
 /// Outbox rows, oldest first: (kind, recipients, id) — the lifecycle's
-/// mail; the staff notifications of customer messages (tests/staff.rs) are
+/// mail; the staff notifications of customer messages (tests/it/staff.rs) are
 /// left out.
 fn outbox(desk: &Desk) -> Vec<(String, String, i64)> {
     let mut rows: Vec<(String, String, i64)> = desk
@@ -621,18 +619,20 @@ sweep = "* * * * * *"
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while ticket(&desk, 1)["status"] != "closed" {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the daemon never swept"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the daemon's sweep", Duration::from_secs(20), || {
+        (ticket(&desk, 1)["status"] == "closed").then_some(())
+    });
     // The close notices are delivered by the daemon's sender.
-    while !outbox(&desk).iter().any(|(k, _, _)| k == "closed") {
-        assert!(start.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        "the close notice",
+        Duration::from_secs(20).saturating_sub(start.elapsed()),
+        || {
+            outbox(&desk)
+                .iter()
+                .any(|(k, _, _)| k == "closed")
+                .then_some(())
+        },
+    );
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");

@@ -6,10 +6,9 @@
 //! 1 MB Subject or a message of megabytes comes back shortened, with a mark,
 //! never with a broken character.
 
-mod common;
-
-use common::outbox::{Mail, only, take};
-use common::{ADDRESS, Desk};
+use crate::support;
+use crate::support::outbox::{Mail, only, take};
+use crate::support::{ADDRESS, Desk};
 
 const DESK: &str = r#"
 [outbox]
@@ -30,7 +29,7 @@ fn desk_with(extra: &str) -> Desk {
 
 /// Ann's message `body` with the subject `subject`.
 fn from_ann(subject: &str, id: &str, body: &str) -> Vec<u8> {
-    common::customer_mail("ann@customer.example", subject, id, body)
+    support::customer_mail("ann@customer.example", subject, id, body)
 }
 
 /// A staff member's answer to `to` (threaded under it), with `body`.

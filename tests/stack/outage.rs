@@ -3,18 +3,17 @@
 //! lost, nothing doubled), and Postfix stopped (the outbox holds the
 //! receipt and delivers it once Postfix is back).
 //!
-//! One test in its own binary: it stops servers that other tests use, and
-//! cargo runs test binaries one after another.
-
-#[path = "common/stack.rs"]
-mod stack;
+//! It stops servers that the other tests of this binary use, so it takes
+//! the stack alone (`stack_alone`): it waits until no other test holds it,
+//! and the others wait until it is done.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::stack::{Stack, mail, stack_alone, unique};
+use crate::support::{Daemon, wait_until};
 use postdesk::store::{OutboxState, Store};
-use stack::{Daemon, Stack, mail, stack, unique, wait_until};
 
 fn port_open(stack: &Stack, port: u16) -> bool {
     std::net::TcpStream::connect((stack.host.as_str(), port)).is_ok()
@@ -74,7 +73,7 @@ fn counts(db: &Path) -> (i64, i64) {
 
 #[test]
 fn servers_stopped_mid_run_lose_and_double_nothing() {
-    let Some(stack) = stack() else { return };
+    let Some(stack) = stack_alone() else { return };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), &stack.master_password).unwrap();
     let pop_box = format!("{}@example.test", unique("out-pop3"));
@@ -144,10 +143,20 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
             Duration::from_secs(40),
         );
     }
+    let failures =
+        |source: &str| daemon.log_count(&[&format!("source={source}"), "mail server unavailable"]);
+    let failed = [failures("out-pop"), failures("out-imap")];
     let tag = unique("b");
     stack.fill_inbox(&pop_box, &batch(&pop_box, &format!("{tag}-pop"), 20));
     stack.fill_inbox(&imap_box, &batch(&imap_box, &format!("{tag}-imap"), 20));
-    std::thread::sleep(Duration::from_secs(2));
+    // Each source tries again, and fails, with the new mail waiting.
+    for (source, n) in ["out-pop", "out-imap"].into_iter().zip(failed) {
+        daemon.wait_log_count(
+            &[&format!("source={source}"), "mail server unavailable"],
+            n + 1,
+            Duration::from_secs(40),
+        );
+    }
     assert_eq!(counts(&db).1, 40, "taken while Dovecot was down?");
     let back = Instant::now();
     dovecot(&stack, false);
@@ -169,7 +178,12 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     wait_until("both mailboxes empty", Duration::from_secs(15), || {
         (stack.inbox_count(&pop_box) == 0 && stack.inbox_count(&imap_box) == 0).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(1));
+    // Two more POP3 rounds (sessions in Dovecot's log) find nothing more
+    // to take; the IMAP source idles, told at once of anything new.
+    let sessions = stack.pop3_sessions(&pop_box);
+    wait_until("two more POP3 rounds", Duration::from_secs(10), || {
+        (stack.pop3_sessions(&pop_box) >= sessions + 2).then_some(())
+    });
     assert_eq!(counts(&db), (80, 80), "nothing lost, nothing doubled");
 
     // ---- Postfix goes away: the receipt waits in the outbox.

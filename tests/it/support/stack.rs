@@ -1,26 +1,29 @@
 //! The real mail stack (tests/mailstack: Dovecot + Postfix on 127.0.0.1) as
-//! the POP3/IMAP tests and the mailbox bench meet it: addresses, mail sent
-//! by SMTP, mail dropped straight into a server Maildir, mailboxes read
-//! back over IMAP, and a `postdesk run` child with its log.
+//! the `stack` tests meet it: its ports and files (from the MAILSTACK_*
+//! variables of `DIR/mailstack.env`, which tests/run-with-mailstack.sh
+//! exports), addresses, mail sent by SMTP, mail dropped straight into a
+//! server Maildir, mailboxes read back over IMAP.
 //!
 //! Every test uses its own addresses: Postfix accepts any recipient and
-//! Dovecot's master user opens any mailbox, so tests never share one.
-
-#![allow(dead_code)]
+//! Dovecot's master user opens any mailbox, so tests never share one. The
+//! one test that stops the servers takes the stack alone
+//! ([`stack_alone`]); every other test shares it ([`stack`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// What start.sh wrote into mailstack.env.
+/// What start.sh wrote into mailstack.env, and this test's turn at it.
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub dir: PathBuf,
     pub host: String,
     pub smtp_port: u16,
+    pub smtps_port: u16,
+    pub submission_port: u16,
     pub pop3_port: u16,
     pub pop3s_port: u16,
     pub imap_port: u16,
@@ -29,12 +32,64 @@ pub struct Stack {
     pub mail_root: PathBuf,
     pub master_suffix: String,
     pub master_password: String,
+    /// support@example.test's password (SMTP AUTH on submission).
+    pub support_password: String,
+    /// Postfix's config directory, for its own `sendmail -C`.
+    pub postfix_config: Option<PathBuf>,
+    _turn: Arc<Turn>,
 }
 
-/// The running stack, or None (after saying so) when there is none and
-/// none is required; POSTDESK_REQUIRE_MAILSTACK=1 makes a missing stack a
-/// failure.
+/// Shared turns for the tests that use the servers, an exclusive one for
+/// the test that stops them: a reader-writer gate whose guard is Send (the
+/// stack crosses `.await`s in the transport tests).
+static GATE: (Mutex<i32>, Condvar) = (Mutex::new(0), Condvar::new());
+
+#[derive(Debug)]
+struct Turn {
+    exclusive: bool,
+}
+
+impl Turn {
+    fn take(exclusive: bool) -> Turn {
+        let (lock, cv) = &GATE;
+        let mut holders = lock.lock().unwrap_or_else(|e| e.into_inner());
+        // > 0: that many shared turns; -1: one exclusive turn.
+        while if exclusive {
+            *holders != 0
+        } else {
+            *holders < 0
+        } {
+            holders = cv.wait(holders).unwrap_or_else(|e| e.into_inner());
+        }
+        *holders = if exclusive { -1 } else { *holders + 1 };
+        Turn { exclusive }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (lock, cv) = &GATE;
+        let mut holders = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *holders = if self.exclusive { 0 } else { *holders - 1 };
+        cv.notify_all();
+    }
+}
+
+/// The running stack, shared with the other tests, or None (after saying
+/// so) when there is none and none is required; POSTDESK_REQUIRE_MAILSTACK=1
+/// makes a missing stack a failure.
 pub fn stack() -> Option<Stack> {
+    read_env(false)
+}
+
+/// The running stack for this test alone: it waits until no other test
+/// uses the servers, and keeps them off until it is dropped. For a test
+/// that stops and starts them.
+pub fn stack_alone() -> Option<Stack> {
+    read_env(true)
+}
+
+fn read_env(exclusive: bool) -> Option<Stack> {
     if std::env::var_os("MAILSTACK_SMTP_PORT").is_none() {
         if std::env::var("POSTDESK_REQUIRE_MAILSTACK").as_deref() == Ok("1") {
             panic!(
@@ -50,10 +105,24 @@ pub fn stack() -> Option<Stack> {
         std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set (source DIR/mailstack.env)"))
     };
     let port = |k: &str| var(k).parse::<u16>().unwrap_or_else(|e| panic!("{k}: {e}"));
+    // MAILSTACK_USERS = "user@domain:password ..."
+    let support_password = std::env::var("MAILSTACK_USERS")
+        .ok()
+        .and_then(|users| {
+            users.split_whitespace().find_map(|u| {
+                let (user, pw) = u.split_once(':')?;
+                user.eq_ignore_ascii_case("support@example.test")
+                    .then(|| pw.to_string())
+            })
+        })
+        .unwrap_or_else(|| "support-pw".into());
+    let turn = Arc::new(Turn::take(exclusive));
     Some(Stack {
         dir: var("MAILSTACK_DIR").into(),
         host: var("MAILSTACK_HOST"),
         smtp_port: port("MAILSTACK_SMTP_PORT"),
+        smtps_port: port("MAILSTACK_SMTPS_PORT"),
+        submission_port: port("MAILSTACK_SUBMISSION_PORT"),
         pop3_port: port("MAILSTACK_POP3_PORT"),
         pop3s_port: port("MAILSTACK_POP3S_PORT"),
         imap_port: port("MAILSTACK_IMAP_PORT"),
@@ -62,6 +131,9 @@ pub fn stack() -> Option<Stack> {
         mail_root: var("MAILSTACK_MAIL_ROOT").into(),
         master_suffix: var("MAILSTACK_MASTER_USER_SUFFIX"),
         master_password: var("MAILSTACK_MASTER_PASSWORD"),
+        support_password,
+        postfix_config: std::env::var_os("MAILSTACK_POSTFIX_CONFIG").map(PathBuf::from),
+        _turn: turn,
     })
 }
 
@@ -232,6 +304,44 @@ impl Stack {
         })
     }
 
+    /// Whether Postfix's queue still holds a mail for `address` (incoming,
+    /// active, deferred, ...): none means every mail Postfix accepted for
+    /// it has been handed to Dovecot. Queue files belong to postfix; root
+    /// reads them.
+    pub fn queued_for(&self, address: &str) -> bool {
+        fn walk(dir: &std::path::Path, needle: &[u8]) -> bool {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return false;
+            };
+            entries.flatten().any(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, needle)
+                } else {
+                    std::fs::read(&p)
+                        .map(|raw| raw.windows(needle.len()).any(|w| w == needle))
+                        .unwrap_or(false)
+                }
+            })
+        }
+        let spool = self.dir.join("spool/postfix");
+        ["maildrop", "incoming", "active", "deferred", "hold"]
+            .iter()
+            .any(|q| walk(&spool.join(q), address.as_bytes()))
+    }
+
+    /// How many POP3 sessions of `address`'s mailbox have ended, by
+    /// Dovecot's log (`pop3(ADDRESS)…: Disconnected: …`): one per round of
+    /// a POP3 source, empty rounds included.
+    pub fn pop3_sessions(&self, address: &str) -> usize {
+        let who = format!("pop3({})", address.to_ascii_lowercase());
+        std::fs::read_to_string(self.dir.join("log/dovecot.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&who) && l.contains("Disconnected"))
+            .count()
+    }
+
     /// Polls `folder` of `address` until a message contains `needle`.
     pub fn wait_for_mail(
         &self,
@@ -265,110 +375,4 @@ pub fn mail(from: &str, to: &str, subject: &str, id: &str, body: &str) -> Vec<u8
          Content-Type: text/plain; charset=utf-8\r\nUser-Agent: Thunderbird/128.0\r\n\r\n{body}\r\n"
     )
     .into_bytes()
-}
-
-/// `postdesk run` as a child, its stderr in a file.
-pub struct Daemon {
-    pub child: Child,
-    pub log: PathBuf,
-}
-
-impl Daemon {
-    pub fn start(mut cmd: Command, log: &Path) -> Daemon {
-        let file = std::fs::File::create(log).unwrap();
-        let child = cmd
-            .arg("run")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("spawn postdesk run");
-        Daemon {
-            child,
-            log: log.to_path_buf(),
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log has a line containing every one of `parts`.
-    pub fn wait_log(&self, parts: &[&str], within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let text = self.log_text();
-            if let Some(line) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return line.to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {parts:?} within {within:?}:\n{text}"
-            );
-            assert!(self.running(), "postdesk run exited early:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn running(&self) -> bool {
-        let pid = self.child.id();
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                let state = s.rsplit(") ").next().unwrap_or("").chars().next();
-                !matches!(state, Some('Z') | Some('X'))
-            })
-            .unwrap_or(false)
-    }
-
-    pub fn signal(&self, sig: i32) {
-        // SAFETY: a signal to our own child, whose pid we hold.
-        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
-        assert_eq!(rc, 0, "kill {sig}");
-    }
-
-    /// SIGTERM, then the exit status and how long the exit took.
-    pub fn stop(self) -> (std::process::ExitStatus, Duration, String) {
-        self.signal(libc::SIGTERM);
-        self.stop_after_signal()
-    }
-
-    /// Waits (up to 20 s) for the exit a signal already asked for.
-    pub fn stop_after_signal(mut self) -> (std::process::ExitStatus, Duration, String) {
-        let t = Instant::now();
-        let deadline = t + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, t.elapsed(), self.log_text());
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "postdesk run did not exit within 20 s of SIGTERM:\n{}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Polls `f` every 20 ms until it returns Some, up to `within`.
-pub fn wait_until<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

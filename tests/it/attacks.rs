@@ -3,12 +3,10 @@
 //! Message-ID reused by another sender, a forged delivery report — and the
 //! uniqueness of the Message-IDs the desk makes (issue 10).
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::outbox::{Mail, ingest, kinds, mails, new_mails, reply_to, take, ticket};
-use common::{ADDRESS, Desk, customer_mail};
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, reply_to, take, ticket};
+use crate::support::{ADDRESS, Desk, customer_mail};
 
 const ACCOUNTS: &str = r#"
 [staff]

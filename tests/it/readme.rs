@@ -5,15 +5,12 @@
 //! receipt and the staff notification, then the staff answer (to the
 //! notification) relayed to the customer without its command line.
 
-#[path = "common/stack.rs"]
-mod stack;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::{Daemon, wait_until};
 use mail_parser::MessageParser;
-use stack::{Daemon, wait_until};
 
 const CARGO_RUN: &str = "cargo run --release --";
 

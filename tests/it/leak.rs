@@ -7,10 +7,9 @@
 //! staff answer to a notification whose history carries a note; every
 //! mail to the customer side is then searched for the note.
 
-mod common;
-
-use common::outbox::{Mail, ingest, kinds, mails, new_mails, take};
-use common::{ADDRESS, Desk, customer_mail};
+use crate::support;
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, take};
+use crate::support::{ADDRESS, Desk, customer_mail};
 
 const DESK: &str = r#"
 [staff]
@@ -213,7 +212,7 @@ fn ticket_with_a_note() -> (Desk, Mail) {
         .into_iter()
         .find(|m| m.kind == "staff-notify")
         .unwrap();
-    let note = common::outbox::reply_to(
+    let note = support::outbox::reply_to(
         &first,
         "Alice <alice@desk.example>",
         "note-1@desk.example",

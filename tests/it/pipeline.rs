@@ -3,16 +3,8 @@
 //! the way a mail client makes it joins that ticket without a second
 //! receipt; a second delivery of the same file changes nothing.
 
-mod common;
-
-use common::{ADDRESS, Desk, customer_mail};
-use mail_parser::MessageParser;
-
-fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
-    MessageParser::default()
-        .parse(raw)
-        .expect("our mail parses")
-}
+use crate::support;
+use crate::support::{ADDRESS, Desk, customer_mail, parse};
 
 /// A reply to our receipt as Thunderbird writes it: `Re:` subject, In-Reply-To
 /// and References, the new text on top and the quoted receipt below.
@@ -369,7 +361,7 @@ fn mbox_and_maildir_imports() {
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(archive.join(sub)).unwrap();
     }
-    common::drop_into_maildir(
+    support::drop_into_maildir(
         &archive,
         "1.a",
         &customer_mail("x@x.example", "md 1", "md1@x.example", "one"),
@@ -387,7 +379,7 @@ fn mbox_and_maildir_imports() {
     ]);
     assert_eq!(desk.tickets().len(), 5);
     assert_eq!(
-        common::files_in(&archive.join("new")).len(),
+        support::files_in(&archive.join("new")).len(),
         1,
         "an import keeps the archive"
     );
@@ -400,8 +392,8 @@ fn mbox_and_maildir_imports() {
     ]);
     assert_eq!(desk.tickets().len(), 5);
     assert!(
-        common::files_in(&archive.join("new")).is_empty()
-            && common::files_in(&archive.join("cur")).is_empty()
+        support::files_in(&archive.join("new")).is_empty()
+            && support::files_in(&archive.join("cur")).is_empty()
     );
 
     desk.ok(&["outbox", "flush"]);

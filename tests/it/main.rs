@@ -1,0 +1,43 @@
+//! postdesk's fast integration tests: one binary, one module per area.
+//!
+//! A new test goes into the area below that it is about (or a new `mod`
+//! line with its comment); helpers two areas need go into `support/`.
+//! Tests that need the real mail servers (Dovecot, Postfix) live in the
+//! other binary, `tests/stack/`.
+//!
+//! ```sh
+//! cargo test --test it                       # all of them
+//! cargo test --test it replies:: -- --nocapture   # one area, its output shown
+//! ```
+
+/// Shared helpers: a throw-away `Desk` driven through the binary, mail
+/// builders, waits with deadlines, the corpus, the mail stack's variables.
+mod support;
+
+// ---- mail in: parsing, then intake through the binary
+mod accounts; // accounts: `postdesk account`, declared accounts, an accounts file of thousands, expiring codes
+mod corpus; // the whole ../shared/corpus through the pipeline and `ingest --maildir`
+mod corpus_parse; // parse + classify every message of ../shared/corpus (skipped, counted, when missing)
+mod crash;
+mod intake_faults; // nothing lost: reused Maildir names, database gone, 1 GB mail, poison messages
+mod pipeline; // a customer's mail → one ticket, one receipt; replies join it; duplicates change nothing
+mod replies; // reply splitting over the golden replies in tests/replies/ (new text vs quote)
+mod senders; // who may write: strangers and the verify flow, ISP accounts, self-service by mail, Authentication-Results, screen rules // SIGKILL during intake of 2,000 messages: each stored once, each receipt sent once
+
+// ---- tickets and answers
+mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
+mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
+mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
+mod lifecycle;
+mod loops; // mail loops end: desks and robots exchanging mail until none moves
+mod staff; // staff answers and commands by mail, notifications, relays to the customer // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
+
+// ---- running it
+mod cli; // the command line: where the config comes from, a broken one, exit codes
+mod daemon; // `postdesk run` under systemd: reload, sd_notify, SIGTERM within seconds
+
+// ---- what ships beside the code
+mod deps;
+mod docs; // man pages and conf/postdesk.toml agree with the code (every key, command, example)
+mod readme; // README's "Try it" runs as written
+mod systemd; // systemd/postdesk.service has what it should, and systemd-analyze accepts it // src/'s file-level import graph has no cycle: dependencies run one way
