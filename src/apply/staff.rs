@@ -97,9 +97,7 @@ pub fn staff_mail(
             numbered.into_iter().partition(|(_, c)| before_the_reply(c));
         // 1. Who gets the reply and what it says.
         for (i, c) in first {
-            if let Err(why) = command(tx, s, n, c, author, at)? {
-                return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
-            }
+            command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
         // 2. The mail itself: a note, a reply relayed, or commands only.
         let mut relayed = Relayed::default();
@@ -159,15 +157,14 @@ pub fn staff_mail(
         // 3. The ticket's state, in order; the first command refused
         // undoes it all.
         for (i, c) in then {
-            if let Err(why) = command(tx, s, n, c, author, at)? {
-                return Ok(Err(format!("command {} ({}): {why}", i + 1, shown(c))));
-            }
+            command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
-        Ok(Ok((action, relayed)))
-    })?;
+        Ok((action, relayed))
+    });
 
     match applied {
-        Err(error) => refuse(tx, s, msg, who, n, message, &[error]),
+        Err(CommandError::Store(e)) => Err(e),
+        Err(CommandError::Refused(error)) => refuse(tx, s, msg, who, n, message, &[error]),
         Ok((action, relayed)) => {
             if is_note {
                 let shown = Shown {
@@ -262,7 +259,7 @@ fn before_the_reply(c: &StaffCommand) -> bool {
     )
 }
 
-/// Carries out one command; `Ok(Err(why))` when the ticket refuses it.
+/// Carries out one command; [`CommandError::Refused`] when the ticket refuses it.
 fn command(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
@@ -270,7 +267,7 @@ fn command(
     c: &StaffCommand,
     author: Author<'_>,
     at: DateTime<Utc>,
-) -> Result<Result<(), String>, StoreError> {
+) -> Result<(), CommandError> {
     let change_cmd = match c {
         StaffCommand::Status(st) => Some(TicketChange::SetStatus(*st)),
         StaffCommand::Close => Some(TicketChange::Close),
@@ -281,19 +278,16 @@ fn command(
         _ => None,
     };
     if let Some(cmd) = change_cmd {
-        return match ticket::command(tx, s, n, &cmd, author, at) {
-            Ok(_) => Ok(Ok(())),
-            Err(ChangeError::Store(e)) => Err(e),
-            Err(e) => Ok(Err(e.to_string())),
-        };
+        ticket::command(tx, s, n, &cmd, author, at)?;
+        return Ok(());
     }
     let t = ticket::reload(tx, n)?;
     let line = match c {
         // Handled with the mail itself.
-        StaffCommand::Note => return Ok(Ok(())),
+        StaffCommand::Note => return Ok(()),
         StaffCommand::Priority(high) => {
             if t.priority == *high {
-                return Ok(Ok(()));
+                return Ok(());
             }
             tx.set_priority(n, *high)?;
             let level = if *high { "high" } else { "normal" };
@@ -302,7 +296,7 @@ fn command(
         StaffCommand::Assign(name) => {
             let Some(m) = s.staff.find(name, &s.matching) else {
                 let names: Vec<&str> = s.staff.members.iter().map(|m| m.name.as_str()).collect();
-                return Ok(Err(format!(
+                return Err(CommandError::Refused(format!(
                     "no staff member {name:?}; the staff are: {}",
                     if names.is_empty() {
                         "(none configured)".to_string()
@@ -316,10 +310,13 @@ fn command(
         }
         StaffCommand::Account(id) => {
             let Some(account) = tx.read().account_brief(id)? else {
-                return Ok(Err(format!("no account {id:?}")));
+                return Err(CommandError::Refused(format!("no account {id:?}")));
             };
             if t.account.as_deref() == Some(account.id.as_str()) {
-                return Ok(Err(format!("ticket is already filed under {}", account.id)));
+                return Err(CommandError::Refused(format!(
+                    "ticket is already filed under {}",
+                    account.id
+                )));
             }
             tx.set_ticket_account(n, Some(&account.id))?;
             // The staff member vouches for it: no longer unverified.
@@ -337,9 +334,13 @@ fn command(
         StaffCommand::Drop(address) => {
             let people = tx.read().participants(n)?;
             match people.iter().find(|(m, _)| m.address == *address) {
-                None => return Ok(Err(format!("{address} is not on ticket #{n}"))),
+                None => {
+                    return Err(CommandError::Refused(format!(
+                        "{address} is not on ticket #{n}"
+                    )));
+                }
                 Some((_, role)) if role == "requester" => {
-                    return Ok(Err(format!(
+                    return Err(CommandError::Refused(format!(
                         "{address} opened the ticket and cannot be dropped"
                     )));
                 }
@@ -350,7 +351,7 @@ fn command(
         }
         StaffCommand::Cc(address) => {
             if s.answer.own.contains(address) || s.staff.is_staff_address(address, &s.matching) {
-                return Ok(Err(format!(
+                return Err(CommandError::Refused(format!(
                     "{address} is an address of the desk or its staff, not of the customer side"
                 )));
             }
@@ -362,10 +363,10 @@ fn command(
         | StaffCommand::Reject
         | StaffCommand::Reopen
         | StaffCommand::Hold
-        | StaffCommand::Type(_) => return Ok(Ok(())),
+        | StaffCommand::Type(_) => return Ok(()),
     };
     ticket::note(tx, n, at, &line)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `#merge N`: ticket `n` goes into `into` — closed with that reason (its
@@ -378,15 +379,17 @@ fn merge(
     into: TicketId,
     author: Author<'_>,
     at: DateTime<Utc>,
-) -> Result<Result<(), String>, StoreError> {
+) -> Result<(), CommandError> {
     if into == n {
-        return Ok(Err("a ticket cannot be merged into itself".into()));
+        return Err(CommandError::Refused(
+            "a ticket cannot be merged into itself".into(),
+        ));
     }
     let Some(target) = tx.read().ticket(into)? else {
-        return Ok(Err(format!("no ticket #{into}")));
+        return Err(CommandError::Refused(format!("no ticket #{into}")));
     };
     if let Some(further) = target.merged_into {
-        return Ok(Err(format!(
+        return Err(CommandError::Refused(format!(
             "ticket #{into} was merged into #{further}: merge into that one"
         )));
     }
@@ -397,11 +400,7 @@ fn merge(
             who: author.who,
             reason: Some(&reason),
         };
-        match ticket::command(tx, s, n, &TicketChange::Close, closing, at) {
-            Ok(_) => {}
-            Err(ChangeError::Store(e)) => return Err(e),
-            Err(e) => return Ok(Err(e.to_string())),
-        }
+        ticket::command(tx, s, n, &TicketChange::Close, closing, at)?;
     }
     tx.merge_ticket(n, into)?;
     ticket::note(tx, n, at, &format!("{reason} by {}", author.who))?;
@@ -411,7 +410,7 @@ fn merge(
         at,
         &format!("ticket #{n} merged into this one by {}", author.who),
     )?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `who` joins the customer side of ticket `n`, at a staff member's word.
@@ -463,4 +462,36 @@ fn staff_event(
             outbox: None,
         },
     )
+}
+
+/// Why a staff command was not carried out.
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    /// The ticket refuses it; its author is told why, and nothing of the
+    /// mail is applied.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CommandError {
+    /// The refusal of the `index`th command of a mail, as its author reads it.
+    fn numbered(self, index: usize, c: &StaffCommand) -> CommandError {
+        match self {
+            CommandError::Refused(why) => {
+                CommandError::Refused(format!("command {index} ({}): {why}", shown(c)))
+            }
+            store => store,
+        }
+    }
+}
+
+impl From<ChangeError> for CommandError {
+    fn from(e: ChangeError) -> CommandError {
+        match e {
+            ChangeError::Store(e) => CommandError::Store(e),
+            refused => CommandError::Refused(refused.to_string()),
+        }
+    }
 }

@@ -405,21 +405,23 @@ impl<'a> Tx<'a> {
     }
 
     /// Runs `f` so that it happens as a whole or not at all: when it returns
-    /// `Ok(Err(_))`, every change it made is undone (an SQL savepoint) and
-    /// the transaction goes on. A staff mail's commands apply this way, all
-    /// or nothing, inside the batch's transaction.
-    pub fn all_or_nothing<T, E>(
+    /// an error (a refusal of the caller's, or a store error), every change
+    /// it made is undone (an SQL savepoint) and the transaction goes on. A
+    /// staff mail's commands apply this way, all or nothing, inside the
+    /// batch's transaction.
+    pub fn all_or_nothing<T, E: From<StoreError>>(
         &mut self,
-        f: impl FnOnce(&mut Tx<'a>) -> Result<std::result::Result<T, E>>,
-    ) -> Result<std::result::Result<T, E>> {
-        self.tx.execute_batch("SAVEPOINT all_or_nothing")?;
+        f: impl FnOnce(&mut Tx<'a>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.tx
+            .execute_batch("SAVEPOINT all_or_nothing")
+            .map_err(StoreError::from)?;
         let outcome = f(self);
         let end = match &outcome {
-            Ok(Ok(_)) => "RELEASE all_or_nothing",
-            // A store error aborts the whole transaction anyway.
-            _ => "ROLLBACK TO all_or_nothing; RELEASE all_or_nothing",
+            Ok(_) => "RELEASE all_or_nothing",
+            Err(_) => "ROLLBACK TO all_or_nothing; RELEASE all_or_nothing",
         };
-        self.tx.execute_batch(end)?;
+        self.tx.execute_batch(end).map_err(StoreError::from)?;
         outcome
     }
 
@@ -476,15 +478,15 @@ mod tests {
             tx.set_setting("before", "1")?;
             let refused = tx.all_or_nothing(|tx| {
                 tx.set_setting("inside", "1")?;
-                Ok(Err::<(), _>("no"))
-            })?;
-            assert_eq!(refused, Err("no"));
+                Err::<(), _>(StoreError::Corrupt("no".into()))
+            });
+            assert!(matches!(refused, Err(StoreError::Corrupt(why)) if why == "no"));
             assert_eq!(count(tx), 1, "the refused part is undone");
             let kept = tx.all_or_nothing(|tx| {
                 tx.set_setting("kept", "1")?;
-                Ok(Ok::<_, ()>(7))
+                Ok::<_, StoreError>(7)
             })?;
-            assert_eq!(kept, Ok(7));
+            assert_eq!(kept, 7);
             Ok::<_, StoreError>(())
         })
         .unwrap();

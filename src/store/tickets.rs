@@ -929,8 +929,8 @@ mod tests {
                 // Undone: neither the event nor its count stay.
                 let undone = tx.all_or_nothing(|tx| {
                     thread(tx, a, &[(StaffReply, MailClass::Normal, "undone")]);
-                    Ok(Err::<(), _>("refused"))
-                })?;
+                    Err::<(), _>(StoreError::Corrupt("refused".into()))
+                });
                 assert!(undone.is_err());
                 tx.merge_ticket(b, a)?;
                 Ok::<_, StoreError>((a, b))
