@@ -232,6 +232,10 @@ impl Member {
     }
 }
 
+/// Who sent `inbound` and what the message may do. The steps run in
+/// order and the first that decides wins: a reply to a confirmation
+/// request, a staff member, a self-service request, an entitled follow-up,
+/// else a new ticket (or a refusal) by the sender's accounts.
 pub fn identify<D: Directory>(
     inbound: &Inbound,
     auth: &Auth,
@@ -239,7 +243,6 @@ pub fn identify<D: Directory>(
     dir: &D,
     rules: &IdentifyRules<'_>,
 ) -> Result<Identity, D::Error> {
-    let notes = Vec::new();
     let Some(from) = &inbound.from else {
         return Ok(Identity {
             sender: Sender::Stranger { claimed: None },
@@ -247,7 +250,7 @@ pub fn identify<D: Directory>(
                 kind: HoldKind::NoSender,
                 reason: "no valid From address".into(),
             },
-            notes,
+            notes: Vec::new(),
             language: None,
         });
     };
@@ -261,213 +264,326 @@ pub fn identify<D: Directory>(
         .filter(|id| rules.ids.verify(id).is_some())
         .cloned()
         .collect();
-
-    // 1. A reply to a confirmation request comes first: its subject may
-    // carry a ticket's token too (the held message's own).
-    if rules.released.is_none() {
-        if let Some(code) = rules.token.find_confirm(&inbound.subject) {
-            return Ok(Identity {
-                sender: Sender::Stranger { claimed: None },
-                admission: Admission::Confirm { code: Some(code) },
-                notes,
-                language: None,
-            });
-        }
-        if dir.confirmation_sent(&answered)? {
-            return Ok(Identity {
-                sender: Sender::Stranger { claimed: None },
-                admission: Admission::Confirm { code: None },
-                notes,
-                language: None,
-            });
-        }
-    }
-
-    // 2. Staff, by address or alias, and proven: a genuine From by our
-    // MTA's verdict, else an answer to a mail we sent the staff side (only
-    // the staff have its Message-ID), else a confirmation by the member.
-    let mut notes = notes;
-    if let Some(member) = rules.staff.member(address, &rules.matching) {
-        let sender = Sender::Staff {
-            name: member.name.clone(),
-            address: member.address.clone(),
-        };
-        let mut own = vec![member.address.clone()];
-        own.extend(member.aliases.iter().cloned());
-        own.extend(rules.staff.notify.iter().cloned());
-        let genuine = rules.authserv_configured && auth.is_pass();
-        // Our MTA saying the From is forged outweighs a Message-ID, which a
-        // notification forwarded outside could have given away.
-        let forged = matches!(auth, Auth::Fail(_));
-        let proven = genuine
-            || rules.released.is_some()
-            || (!forged && dir.sent_to_staff(&answered, &own)?);
-        if proven {
-            let admission = match thread {
-                Thread::FollowUp { .. } => Admission::FollowUp,
-                // A staff member writing to the desk opens a ticket like
-                // anyone; customer-side mail never goes to staff addresses.
-                Thread::New => Admission::Open(Opening::default()),
-            };
-            return Ok(Identity {
-                sender,
-                admission,
-                notes,
-                language: None,
-            });
-        }
-        if !inbound.class.is_automatic() {
-            notes.push(format!(
-                "{address} is the address of staff member {}, but the mail answers no mail of ours to the staff and the From address is not shown genuine ({}): held until {} confirms it",
-                member.name,
-                auth.describe(),
-                member.name
-            ));
-            let refers_to = match thread {
-                Thread::FollowUp { ticket, .. } => Some(*ticket),
-                Thread::New => None,
-            };
-            return Ok(Identity {
-                sender,
-                admission: Admission::Verify {
-                    refers_to,
-                    known: true,
-                },
-                notes,
-                language: None,
-            });
-        }
-        notes.push(format!(
-            "automatic mail from {address}, the address of staff member {}, not shown genuine ({}): treated as any other sender",
-            member.name,
-            auth.describe()
-        ));
-    }
-
-    // 3. Who it is: the best rule per account, then authentication.
-    let grants = best_per_account(dir.grants(address)?, address, &rules.matching);
-    let mut members: Vec<Member> = Vec::new();
-    let mut claimed = None;
-    for (account, rule) in &grants {
-        let Some(facts) = dir.account(account)? else {
-            continue;
-        };
-        let required = facts
-            .require_authentication
-            .unwrap_or(rules.require_authentication);
-        if required && !auth.is_pass() {
-            notes.push(format!(
-                "{address} matches account {account}, which requires authentication, but the From address is not genuine ({}): treated as an unknown sender",
-                auth.describe()
-            ));
-            claimed.get_or_insert(account.clone());
-            continue;
-        }
-        members.push(Member {
-            facts,
-            rule: rule.clone(),
-        });
-    }
-    let top = members.first().map(|m| m.rule.specificity());
-    let best: Vec<&Member> = members
-        .iter()
-        .filter(|m| Some(m.rule.specificity()) == top)
-        .collect();
-    let sender = match best.as_slice() {
-        [] => Sender::Stranger { claimed },
-        [one] => Sender::Account {
-            account: one.facts.id.clone(),
-            how: one.how(),
-        },
-        many => Sender::Ambiguous {
-            accounts: many.iter().map(|m| m.facts.id.clone()).collect(),
-        },
-    };
-    let language = match best.as_slice() {
-        [one] => one.facts.language,
-        _ => None,
-    };
-    let done = |sender: Sender, admission: Admission, notes: Vec<String>| {
-        Ok(Identity {
+    let mut notes = Vec::new();
+    if let Some(admission) = confirmation_reply(inbound, dir, rules, &answered)? {
+        let sender = Sender::Stranger { claimed: None };
+        return Ok(Identity {
             sender,
             admission,
             notes,
-            language,
-        })
-    };
-
-    // 4. Self-service: only an account's primary address, and only a
-    // proven one: a genuine From by our MTA's verdict, else the owner of
-    // the primary address confirms by answering a confirmation request.
-    if rules.released != Some(Release::Operator)
-        && rules.self_service
-        && !inbound.class.is_automatic()
-        && is_self_service_subject(&inbound.subject)
+            language: None,
+        });
+    }
+    if let Some((sender, admission)) =
+        staff_member(inbound, auth, thread, dir, rules, &answered, &mut notes)?
     {
-        let primaries: Vec<&AccountId> = grants
-            .iter()
-            .filter(|(_, r)| matches!(r, SenderRule::Primary(_)))
-            .map(|(a, _)| a)
-            .collect();
-        if primaries.is_empty() {
-            return done(sender, Admission::RefuseSelfService, notes);
-        }
-        let genuine = rules.authserv_configured && auth.is_pass();
-        if !genuine && rules.released != Some(Release::Confirmed) {
+        return Ok(Identity {
+            sender,
+            admission,
+            notes,
+            language: None,
+        });
+    }
+    let matched = Matched::find(dir, rules, auth, address, &mut notes)?;
+    if let Some(admission) = self_service(inbound, auth, rules, &matched, &mut notes) {
+        return Ok(matched.identity(admission, notes));
+    }
+    let refers_to = match follow_up(thread, dir, rules, &matched, address, &answered)? {
+        FollowUp::Entitled => return Ok(matched.identity(Admission::FollowUp, notes)),
+        FollowUp::NotEntitled(ticket) => {
             notes.push(format!(
-                "self-service request from {address}, the primary address of {}, without a genuine From ({}): held until the address confirms it",
-                primaries
-                    .iter()
-                    .map(|a| a.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                auth.describe()
+                "the message carried the token of ticket #{ticket}, but {address} is not on that ticket (intake.check_sender): not added to it"
             ));
-            let admission = Admission::Verify {
-                refers_to: None,
-                known: true,
-            };
-            return done(sender, admission, notes);
+            Some(ticket)
         }
-        let accounts: Vec<AccountId> = match named_account(inbound) {
-            Some(named) => match primaries
-                .iter()
-                .find(|a| a.as_str().eq_ignore_ascii_case(&named))
-            {
-                Some(a) => vec![(*a).clone()],
-                None => return done(sender, Admission::RefuseSelfService, notes),
-            },
-            None => primaries.into_iter().cloned().collect(),
-        };
-        let admission = Admission::SelfService {
-            accounts,
-            commands: commands(&inbound.new_text),
-        };
-        return done(sender, admission, notes);
-    }
+        FollowUp::NotOne => None,
+    };
+    new_ticket(inbound, dir, rules, matched, address, refers_to, notes)
+}
 
-    // 5. A follow-up: only from people entitled to the ticket.
-    let mut refers_to = None;
-    if let Thread::FollowUp { ticket, link } = thread {
-        let ticket = *ticket;
-        let entitled = !rules.check_sender
-            // The same mail again, or a report about our own mail.
-            || matches!(link, Link::SameMessageId | Link::BouncedOriginal)
-            || authorized_for_ticket(dir, &members, ticket)?
-            || dir.is_participant(ticket, address)?
-            // They received our mail about it, e.g. a colleague it was forwarded to.
-            || dir.sent_on_ticket(ticket, &answered)?;
-        if entitled {
-            return done(sender, Admission::FollowUp, notes);
-        }
+/// 1. A reply to a confirmation request comes first: its subject may
+/// carry a ticket's token too (the held message's own).
+fn confirmation_reply<D: Directory>(
+    inbound: &Inbound,
+    dir: &D,
+    rules: &IdentifyRules<'_>,
+    answered: &[String],
+) -> Result<Option<Admission>, D::Error> {
+    if rules.released.is_some() {
+        return Ok(None);
+    }
+    if let Some(code) = rules.token.find_confirm(&inbound.subject) {
+        return Ok(Some(Admission::Confirm { code: Some(code) }));
+    }
+    Ok(dir
+        .confirmation_sent(answered)?
+        .then_some(Admission::Confirm { code: None }))
+}
+
+/// 2. Staff, by address or alias, and proven: a genuine From by our MTA's
+/// verdict, else an answer to a mail we sent the staff side (only the
+/// staff have its Message-ID), else a confirmation by the member. An
+/// automatic mail that is not proven goes on as any other sender's.
+fn staff_member<D: Directory>(
+    inbound: &Inbound,
+    auth: &Auth,
+    thread: &Thread,
+    dir: &D,
+    rules: &IdentifyRules<'_>,
+    answered: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Option<(Sender, Admission)>, D::Error> {
+    let Some(from) = &inbound.from else {
+        return Ok(None);
+    };
+    let address = &from.address;
+    let Some(member) = rules.staff.member(address, &rules.matching) else {
+        return Ok(None);
+    };
+    let sender = Sender::Staff {
+        name: member.name.clone(),
+        address: member.address.clone(),
+    };
+    let mut own = vec![member.address.clone()];
+    own.extend(member.aliases.iter().cloned());
+    own.extend(rules.staff.notify.iter().cloned());
+    let genuine = rules.authserv_configured && auth.is_pass();
+    // Our MTA saying the From is forged outweighs a Message-ID, which a
+    // notification forwarded outside could have given away.
+    let forged = matches!(auth, Auth::Fail(_));
+    let proven =
+        genuine || rules.released.is_some() || (!forged && dir.sent_to_staff(answered, &own)?);
+    if proven {
+        let admission = match thread {
+            Thread::FollowUp { .. } => Admission::FollowUp,
+            // A staff member writing to the desk opens a ticket like
+            // anyone; customer-side mail never goes to staff addresses.
+            Thread::New => Admission::Open(Opening::default()),
+        };
+        return Ok(Some((sender, admission)));
+    }
+    if !inbound.class.is_automatic() {
         notes.push(format!(
-            "the message carried the token of ticket #{ticket}, but {address} is not on that ticket (intake.check_sender): not added to it"
+            "{address} is the address of staff member {}, but the mail answers no mail of ours to the staff and the From address is not shown genuine ({}): held until {} confirms it",
+            member.name,
+            auth.describe(),
+            member.name
         ));
-        refers_to = Some(ticket);
+        let refers_to = match thread {
+            Thread::FollowUp { ticket, .. } => Some(*ticket),
+            Thread::New => None,
+        };
+        let admission = Admission::Verify {
+            refers_to,
+            known: true,
+        };
+        return Ok(Some((sender, admission)));
+    }
+    notes.push(format!(
+        "automatic mail from {address}, the address of staff member {}, not shown genuine ({}): treated as any other sender",
+        member.name,
+        auth.describe()
+    ));
+    Ok(None)
+}
+
+/// 3. Who it is: the accounts whose rules let the address in (the best
+/// rule per account), less those that require an authentication the mail
+/// lacks; the most specific of them decide the sender.
+struct Matched {
+    grants: Vec<(AccountId, SenderRule)>,
+    /// Most specific first.
+    members: Vec<Member>,
+    sender: Sender,
+    language: Option<Language>,
+}
+
+impl Matched {
+    fn find<D: Directory>(
+        dir: &D,
+        rules: &IdentifyRules<'_>,
+        auth: &Auth,
+        address: &Address,
+        notes: &mut Vec<String>,
+    ) -> Result<Matched, D::Error> {
+        let grants = best_per_account(dir.grants(address)?, address, &rules.matching);
+        let mut members: Vec<Member> = Vec::new();
+        let mut claimed = None;
+        for (account, rule) in &grants {
+            let Some(facts) = dir.account(account)? else {
+                continue;
+            };
+            let required = facts
+                .require_authentication
+                .unwrap_or(rules.require_authentication);
+            if required && !auth.is_pass() {
+                notes.push(format!(
+                    "{address} matches account {account}, which requires authentication, but the From address is not genuine ({}): treated as an unknown sender",
+                    auth.describe()
+                ));
+                claimed.get_or_insert(account.clone());
+                continue;
+            }
+            members.push(Member {
+                facts,
+                rule: rule.clone(),
+            });
+        }
+        let mut matched = Matched {
+            grants,
+            members,
+            sender: Sender::Stranger { claimed },
+            language: None,
+        };
+        let (sender, language) = match matched.best().as_slice() {
+            [] => (None, None),
+            [one] => {
+                let sender = Sender::Account {
+                    account: one.facts.id.clone(),
+                    how: one.how(),
+                };
+                (Some(sender), one.facts.language)
+            }
+            many => {
+                let accounts = many.iter().map(|m| m.facts.id.clone()).collect();
+                (Some(Sender::Ambiguous { accounts }), None)
+            }
+        };
+        if let Some(sender) = sender {
+            matched.sender = sender;
+        }
+        matched.language = language;
+        Ok(matched)
     }
 
-    // 6. A new ticket.
-    let stranger = |notes: Vec<String>, claimed: Option<AccountId>| {
+    /// The members with the most specific rule.
+    fn best(&self) -> Vec<&Member> {
+        let top = self.members.first().map(|m| m.rule.specificity());
+        self.members
+            .iter()
+            .filter(|m| Some(m.rule.specificity()) == top)
+            .collect()
+    }
+
+    fn identity(&self, admission: Admission, notes: Vec<String>) -> Identity {
+        Identity {
+            sender: self.sender.clone(),
+            admission,
+            notes,
+            language: self.language,
+        }
+    }
+}
+
+/// 4. Self-service: only an account's primary address, and only a proven
+/// one: a genuine From by our MTA's verdict, else the owner of the primary
+/// address confirms by answering a confirmation request.
+fn self_service(
+    inbound: &Inbound,
+    auth: &Auth,
+    rules: &IdentifyRules<'_>,
+    matched: &Matched,
+    notes: &mut Vec<String>,
+) -> Option<Admission> {
+    if rules.released == Some(Release::Operator)
+        || !rules.self_service
+        || inbound.class.is_automatic()
+        || !is_self_service_subject(&inbound.subject)
+    {
+        return None;
+    }
+    let primaries: Vec<&AccountId> = matched
+        .grants
+        .iter()
+        .filter(|(_, r)| matches!(r, SenderRule::Primary(_)))
+        .map(|(a, _)| a)
+        .collect();
+    if primaries.is_empty() {
+        return Some(Admission::RefuseSelfService);
+    }
+    let genuine = rules.authserv_configured && auth.is_pass();
+    if !genuine && rules.released != Some(Release::Confirmed) {
+        let address = inbound.from.as_ref().map(|f| f.address.to_string());
+        notes.push(format!(
+            "self-service request from {}, the primary address of {}, without a genuine From ({}): held until the address confirms it",
+            address.unwrap_or_default(),
+            primaries
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            auth.describe()
+        ));
+        return Some(Admission::Verify {
+            refers_to: None,
+            known: true,
+        });
+    }
+    let accounts: Vec<AccountId> = match named_account(inbound) {
+        Some(named) => match primaries
+            .iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(&named))
+        {
+            Some(a) => vec![(*a).clone()],
+            None => return Some(Admission::RefuseSelfService),
+        },
+        None => primaries.into_iter().cloned().collect(),
+    };
+    Some(Admission::SelfService {
+        accounts,
+        commands: commands(&inbound.new_text),
+    })
+}
+
+/// What step 5 found of a message threaded to a ticket.
+enum FollowUp {
+    Entitled,
+    /// Threaded to this ticket, but its sender may not write into it.
+    NotEntitled(TicketId),
+    /// A new message.
+    NotOne,
+}
+
+/// 5. A follow-up: only from people entitled to the ticket.
+fn follow_up<D: Directory>(
+    thread: &Thread,
+    dir: &D,
+    rules: &IdentifyRules<'_>,
+    matched: &Matched,
+    address: &Address,
+    answered: &[String],
+) -> Result<FollowUp, D::Error> {
+    let Thread::FollowUp { ticket, link } = thread else {
+        return Ok(FollowUp::NotOne);
+    };
+    let ticket = *ticket;
+    let entitled = !rules.check_sender
+        // The same mail again, or a report about our own mail.
+        || matches!(link, Link::SameMessageId | Link::BouncedOriginal)
+        || authorized_for_ticket(dir, &matched.members, ticket)?
+        || dir.is_participant(ticket, address)?
+        // They received our mail about it, e.g. a colleague it was forwarded to.
+        || dir.sent_on_ticket(ticket, answered)?;
+    Ok(if entitled {
+        FollowUp::Entitled
+    } else {
+        FollowUp::NotEntitled(ticket)
+    })
+}
+
+/// 6. A new ticket: a stranger's by the `unknown_sender` policy; an
+/// account's, or the child account an ISP names; several equally good
+/// accounts leave the choice to staff.
+fn new_ticket<D: Directory>(
+    inbound: &Inbound,
+    dir: &D,
+    rules: &IdentifyRules<'_>,
+    matched: Matched,
+    address: &Address,
+    refers_to: Option<TicketId>,
+    mut notes: Vec<String>,
+) -> Result<Identity, D::Error> {
+    if matched.members.is_empty() {
         let unverified = Opening {
             unverified: true,
             refers_to,
@@ -481,71 +597,91 @@ pub fn identify<D: Directory>(
             },
             (None, UnknownSender::Reject) => Admission::Reject { refers_to },
         };
-        done(Sender::Stranger { claimed }, admission, notes)
-    };
-    if members.is_empty() {
-        return stranger(notes, sender_claim(&sender));
-    }
-    // An ISP names the child account it writes for.
-    if let Some(named) = named_account(inbound) {
-        let target = match AccountId::parse(&named) {
-            Ok(id) => dir.account(&id)?,
-            Err(_) => None,
+        let sender = Sender::Stranger {
+            claimed: sender_claim(&matched.sender),
         };
-        let direct = target
-            .as_ref()
-            .and_then(|t| members.iter().find(|m| m.facts.id == t.id));
-        let via_parent = target.as_ref().and_then(|t| {
-            let parent = t.parent.as_ref()?;
-            members.iter().find(|m| m.facts.id == *parent)
+        return Ok(Identity {
+            sender,
+            admission,
+            notes,
+            language: matched.language,
         });
-        match (target, direct, via_parent) {
-            (Some(t), Some(m), _) => {
-                let sender = Sender::Account {
-                    account: t.id.clone(),
-                    how: m.how(),
-                };
-                return done(sender, Admission::Open(opening(&t, refers_to)), notes);
-            }
-            (Some(t), None, Some(m)) => {
-                notes.push(format!(
-                    "opened by {address} of account {} for its child account {}",
-                    m.facts.id, t.id
-                ));
-                let sender = Sender::Account {
-                    account: t.id.clone(),
-                    how: How::Parent {
-                        parent: m.facts.id.clone(),
-                    },
-                };
-                return done(sender, Admission::Open(opening(&t, refers_to)), notes);
-            }
-            _ if rules.released.is_some() => notes.push(format!(
+    }
+    if let Some(named) = named_account(inbound) {
+        match named_child(dir, &matched, &named, address, refers_to, &mut notes)? {
+            Some(identity) => return Ok(identity),
+            None if rules.released.is_some() => notes.push(format!(
                 "named account {named:?}, which {address} may not write for: filed as if it had named none"
             )),
-            _ => return done(sender, Admission::RefuseAccount { named }, notes),
+            None => return Ok(matched.identity(Admission::RefuseAccount { named }, notes)),
         }
     }
-    match best.as_slice() {
-        [one] => {
-            let admission = Admission::Open(opening(&one.facts, refers_to));
-            done(sender, admission, notes)
-        }
+    let admission = match matched.best().as_slice() {
+        [one] => Admission::Open(opening(&one.facts, refers_to)),
         many => {
             let accounts: Vec<AccountId> = many.iter().map(|m| m.facts.id.clone()).collect();
             notes.push(format!(
                 "{address} matches accounts {} equally well: no account set; choose one with `postdesk ticket set-account`",
                 accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
             ));
-            let admission = Admission::Open(Opening {
+            Admission::Open(Opening {
                 candidates: accounts,
                 priority: many.iter().any(|m| m.facts.priority),
                 refers_to,
                 ..Opening::default()
-            });
-            done(sender, admission, notes)
+            })
         }
-    }
+    };
+    Ok(matched.identity(admission, notes))
+}
+
+/// An ISP names the child account it writes for (`Account:` line): the
+/// ticket opens for the named account when the sender is in it or in its
+/// parent. None when the sender may not write for it.
+fn named_child<D: Directory>(
+    dir: &D,
+    matched: &Matched,
+    named: &str,
+    address: &Address,
+    refers_to: Option<TicketId>,
+    notes: &mut Vec<String>,
+) -> Result<Option<Identity>, D::Error> {
+    let target = match AccountId::parse(named) {
+        Ok(id) => dir.account(&id)?,
+        Err(_) => None,
+    };
+    let Some(t) = target else {
+        return Ok(None);
+    };
+    let members = &matched.members;
+    let (how, note) = if let Some(m) = members.iter().find(|m| m.facts.id == t.id) {
+        (m.how(), None)
+    } else if let Some(m) = t
+        .parent
+        .as_ref()
+        .and_then(|parent| members.iter().find(|m| m.facts.id == *parent))
+    {
+        let note = format!(
+            "opened by {address} of account {} for its child account {}",
+            m.facts.id, t.id
+        );
+        let how = How::Parent {
+            parent: m.facts.id.clone(),
+        };
+        (how, Some(note))
+    } else {
+        return Ok(None);
+    };
+    notes.extend(note);
+    Ok(Some(Identity {
+        sender: Sender::Account {
+            account: t.id.clone(),
+            how,
+        },
+        admission: Admission::Open(opening(&t, refers_to)),
+        notes: std::mem::take(notes),
+        language: matched.language,
+    }))
 }
 
 fn sender_claim(sender: &Sender) -> Option<AccountId> {
