@@ -301,7 +301,7 @@ pub fn identify<D: Directory>(
     new_ticket(inbound, dir, rules, matched, address, refers_to, notes)
 }
 
-/// 1. A reply to a confirmation request comes first: its subject may
+/// Step 1: A reply to a confirmation request comes first: its subject may
 /// carry a ticket's token too (the held message's own).
 fn confirmation_reply<D: Directory>(
     inbound: &Inbound,
@@ -320,7 +320,7 @@ fn confirmation_reply<D: Directory>(
         .then_some(Admission::Confirm { code: None }))
 }
 
-/// 2. Staff, by address or alias, and proven: a genuine From by our MTA's
+/// Step 2: Staff, by address or alias, and proven: a genuine From by our MTA's
 /// verdict, else an answer to a mail we sent the staff side (only the
 /// staff have its Message-ID), else a confirmation by the member. An
 /// automatic mail that is not proven goes on as any other sender's.
@@ -387,7 +387,7 @@ fn staff_member<D: Directory>(
     Ok(None)
 }
 
-/// 3. Who it is: the accounts whose rules let the address in (the best
+/// Step 3: Who it is: the accounts whose rules let the address in (the best
 /// rule per account), less those that require an authentication the mail
 /// lacks; the most specific of them decide the sender.
 struct Matched {
@@ -475,7 +475,7 @@ impl Matched {
     }
 }
 
-/// 4. Self-service: only an account's primary address, and only a proven
+/// Step 4: Self-service: only an account's primary address, and only a proven
 /// one: a genuine From by our MTA's verdict, else the owner of the primary
 /// address confirms by answering a confirmation request.
 fn self_service(
@@ -544,7 +544,7 @@ enum FollowUp {
     NotOne,
 }
 
-/// 5. A follow-up: only from people entitled to the ticket.
+/// Step 5: A follow-up: only from people entitled to the ticket.
 fn follow_up<D: Directory>(
     thread: &Thread,
     dir: &D,
@@ -571,7 +571,7 @@ fn follow_up<D: Directory>(
     })
 }
 
-/// 6. A new ticket: a stranger's by the `unknown_sender` policy; an
+/// Step 6: A new ticket: a stranger's by the `unknown_sender` policy; an
 /// account's, or the child account an ISP names; several equally good
 /// accounts leave the choice to staff.
 fn new_ticket<D: Directory>(
