@@ -40,6 +40,8 @@ use crate::store::{
 use crate::thread::{Link, Thread, strip_reply_prefixes};
 use crate::ticket::relay::{self, Shown, Why};
 
+/// Carries out one message: held by the screen, a request that is no
+/// ticket, a follow-up of a ticket, or a new one.
 pub fn apply(
     tx: &mut Tx<'_>,
     ctx: &Context<'_>,
@@ -65,17 +67,39 @@ pub fn apply(
         Some(from) => from,
         None => return hold(tx, msg, HoldKind::NoSender, "no valid From address"),
     };
-    let lang = who.language.unwrap_or(ctx.language);
+    if let Some(outcome) = no_ticket(tx, ctx, msg, from, no_answer, who)? {
+        return Ok(outcome);
+    }
+    // Identify may refuse the follow-up that threading found: then the
+    // message is a new one (a stranger's, or for the sender's own account).
+    match (&who.admission, thread) {
+        (Admission::FollowUp, Thread::FollowUp { ticket, link }) => {
+            follow_up(tx, ctx, msg, from, no_answer, flagged, who, (*ticket, link))
+        }
+        _ => unthreaded(tx, ctx, msg, from, no_answer, flagged, who),
+    }
+}
 
-    // Requests that are no ticket, and refusals.
-    match &who.admission {
+/// The admissions that open or join no ticket — a hold, a self-service
+/// request, a refusal, a stray confirmation — carried out; None for the
+/// others.
+fn no_ticket(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    who: &Identity,
+) -> Result<Option<Outcome>, StoreError> {
+    let lang = who.language.unwrap_or(ctx.language);
+    let outcome = match &who.admission {
         Admission::FollowUp
         | Admission::Open(_)
         | Admission::Verify { .. }
-        | Admission::Reject { .. } => {}
-        Admission::Hold { kind, reason } => return hold(tx, msg, *kind, reason),
+        | Admission::Reject { .. } => return Ok(None),
+        Admission::Hold { kind, reason } => hold(tx, msg, *kind, reason)?,
         Admission::SelfService { accounts, commands } => {
-            return self_service(tx, ctx, msg, from, no_answer, lang, accounts, commands);
+            self_service(tx, ctx, msg, from, no_answer, lang, accounts, commands)?
         }
         Admission::RefuseSelfService => {
             let reason = format!(
@@ -87,7 +111,7 @@ pub fn apply(
                 lang,
                 vars: &[],
             };
-            return hold_and_answer(
+            hold_and_answer(
                 tx,
                 ctx,
                 msg,
@@ -96,7 +120,7 @@ pub fn apply(
                 HoldKind::Refused,
                 &reason,
                 &answer,
-            );
+            )?
         }
         Admission::RefuseAccount { named } => {
             let reason = format!(
@@ -108,7 +132,7 @@ pub fn apply(
                 lang,
                 vars: &[("account", named)],
             };
-            return hold_and_answer(
+            hold_and_answer(
                 tx,
                 ctx,
                 msg,
@@ -117,132 +141,154 @@ pub fn apply(
                 HoldKind::Refused,
                 &reason,
                 &answer,
-            );
+            )?
         }
         // Intake takes confirmations in before apply; kept rather than lost.
         Admission::Confirm { .. } => {
-            return hold(
+            hold(
                 tx,
                 msg,
                 HoldKind::BadConfirmation,
                 "a reply to a confirmation request that intake did not take in",
-            );
+            )?
         }
-    }
-    // Identify may refuse the follow-up that threading found: then the
-    // message is a new one (a stranger's, or for the sender's own account).
-    let thread = &match who.admission {
-        Admission::FollowUp => thread.clone(),
-        _ => Thread::New,
     };
+    Ok(Some(outcome))
+}
 
-    match thread {
-        Thread::FollowUp { ticket, link } => {
-            let how = match link {
-                Link::Token => "by its subject token".to_string(),
-                Link::InReplyTo(id) => format!("as a reply to <{id}>"),
-                Link::References(id) => format!("by its reference to <{id}>"),
-                Link::SameMessageId => "as another copy of a message already here".to_string(),
-                Link::BouncedOriginal => "as a report about a mail of this ticket".to_string(),
-            };
-            // A staff member's mail: a reply to relay, a note, commands.
-            if let Sender::Staff { name, .. } = &who.sender
-                && *link != Link::SameMessageId
-            {
-                let staffer = Staffer { name, from };
-                return staff::staff_mail(tx, &ctx.lifecycle, msg, staffer, *ticket, &how);
-            }
-            // A person's reply to a ticket closed longer than the reopen
-            // window ago opens a new ticket that refers to it (one ticket,
-            // one issue). Automatic mail never reopens anything.
-            let person = !inbound.class.is_automatic() && *link != Link::SameMessageId;
-            if person
-                && let Some(old) = tx.read().ticket(*ticket)?
-                && ticket::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
-            {
-                let o = continuation(tx, &old)?;
-                return open(
-                    tx,
-                    ctx,
-                    msg,
-                    from,
-                    no_answer,
-                    &o,
-                    flagged,
-                    &who.notes,
-                    Some(&old),
-                );
-            }
-            let message = tx.insert_message(&new_message(msg, Some(*ticket)))?;
-            let class = match inbound.class.reason() {
-                Some(r) => format!(" [{}: {r}]", inbound.class.label()),
-                None => String::new(),
-            };
-            tx.add_event(
-                *ticket,
-                &HistoryEvent {
-                    at: msg.at,
-                    kind: EventKind::MessageIn,
-                    actor: from.address.to_string(),
-                    detail: format!("follow-up from {from}, threaded {how}{class}"),
-                    message: Some(message),
-                    outbox: None,
-                },
-            )?;
-            // An out-of-office or a bounce is no sign of life from the customer.
-            if !inbound.class.is_automatic() {
-                tx.touch_ticket(*ticket, msg.at, false)?;
-            }
-            if person {
-                let tr = ticket::customer_message(tx, &ctx.lifecycle, *ticket, from, msg.at)?;
-                // The customer's words go to the staff side.
-                let why = match tr {
-                    Some(tr) if tr.reopened => Why::Reopened,
-                    _ => Why::CustomerReplied,
-                };
-                relay::to_staff(
-                    tx,
-                    &ctx.lifecycle,
-                    *ticket,
-                    why,
-                    Some(shown(msg, message, from)),
-                    msg.at,
-                )?;
-            } else if matches!(inbound.class, MailClass::Bounce(_)) && *link != Link::SameMessageId
-            {
-                bounce::bounce(tx, &ctx.lifecycle, *ticket, message, msg)?;
-            }
-            Ok(Outcome::Appended {
-                ticket: *ticket,
-                message,
-                link: link.clone(),
-            })
-        }
-        Thread::New => {
-            if ctx.released {
-                return admit(tx, ctx, msg, from, no_answer, flagged, who);
-            }
-            if inbound.class.is_automatic()
-                && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine
-            {
-                let why = format!(
-                    "automatic message ({}: {}) that matches no ticket",
-                    inbound.class.label(),
-                    inbound.class.reason().unwrap_or_default()
-                );
-                return hold(tx, msg, HoldKind::Automatic, &why);
-            }
-            if ctx.lifecycle.answer.own.contains(&from.address) {
-                return hold(
-                    tx,
-                    msg,
-                    HoldKind::Loop,
-                    "from our own address and matching no ticket: a possible mail loop",
-                );
-            }
-            admit(tx, ctx, msg, from, no_answer, flagged, who)
-        }
+/// A message that joins ticket `ticket`: a staff member's mail goes to
+/// `staff`; a person's reply to a ticket closed too long ago opens a new
+/// one; anything else is added, moves the ticket and is told to staff (a
+/// bounce is filed as one).
+#[allow(clippy::too_many_arguments)]
+fn follow_up(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    flagged: bool,
+    who: &Identity,
+    (ticket, link): (TicketId, &Link),
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    let how = match link {
+        Link::Token => "by its subject token".to_string(),
+        Link::InReplyTo(id) => format!("as a reply to <{id}>"),
+        Link::References(id) => format!("by its reference to <{id}>"),
+        Link::SameMessageId => "as another copy of a message already here".to_string(),
+        Link::BouncedOriginal => "as a report about a mail of this ticket".to_string(),
+    };
+    // A staff member's mail: a reply to relay, a note, commands.
+    if let Sender::Staff { name, .. } = &who.sender
+        && *link != Link::SameMessageId
+    {
+        let staffer = Staffer { name, from };
+        return staff::staff_mail(tx, &ctx.lifecycle, msg, staffer, ticket, &how);
     }
+    // A person's reply to a ticket closed longer than the reopen
+    // window ago opens a new ticket that refers to it (one ticket,
+    // one issue). Automatic mail never reopens anything.
+    let person = !inbound.class.is_automatic() && *link != Link::SameMessageId;
+    if person
+        && let Some(old) = tx.read().ticket(ticket)?
+        && ticket::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
+    {
+        let o = continuation(tx, &old)?;
+        return open(
+            tx,
+            ctx,
+            msg,
+            from,
+            no_answer,
+            &o,
+            flagged,
+            &who.notes,
+            Some(&old),
+        );
+    }
+    let message = tx.insert_message(&new_message(msg, Some(ticket)))?;
+    let class = match inbound.class.reason() {
+        Some(r) => format!(" [{}: {r}]", inbound.class.label()),
+        None => String::new(),
+    };
+    tx.add_event(
+        ticket,
+        &HistoryEvent {
+            at: msg.at,
+            kind: EventKind::MessageIn,
+            actor: from.address.to_string(),
+            detail: format!("follow-up from {from}, threaded {how}{class}"),
+            message: Some(message),
+            outbox: None,
+        },
+    )?;
+    // An out-of-office or a bounce is no sign of life from the customer.
+    if !inbound.class.is_automatic() {
+        tx.touch_ticket(ticket, msg.at, false)?;
+    }
+    if person {
+        let tr = ticket::customer_message(tx, &ctx.lifecycle, ticket, from, msg.at)?;
+        // The customer's words go to the staff side.
+        let why = match tr {
+            Some(tr) if tr.reopened => Why::Reopened,
+            _ => Why::CustomerReplied,
+        };
+        relay::to_staff(
+            tx,
+            &ctx.lifecycle,
+            ticket,
+            why,
+            Some(shown(msg, message, from)),
+            msg.at,
+        )?;
+    } else if matches!(inbound.class, MailClass::Bounce(_)) && *link != Link::SameMessageId
+    {
+        bounce::bounce(tx, &ctx.lifecycle, ticket, message, msg)?;
+    }
+    Ok(Outcome::Appended {
+        ticket: ticket,
+        message,
+        link: link.clone(),
+    })
+}
+
+/// A message that joins no ticket: a released one is admitted; automatic
+/// mail may be held; mail from our own address is a loop; the rest is
+/// admitted as its identity says.
+#[allow(clippy::too_many_arguments)]
+fn unthreaded(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    flagged: bool,
+    who: &Identity,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    if ctx.released {
+        return admit(tx, ctx, msg, from, no_answer, flagged, who);
+    }
+    if inbound.class.is_automatic()
+        && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine
+    {
+        let why = format!(
+            "automatic message ({}: {}) that matches no ticket",
+            inbound.class.label(),
+            inbound.class.reason().unwrap_or_default()
+        );
+        return hold(tx, msg, HoldKind::Automatic, &why);
+    }
+    if ctx.lifecycle.answer.own.contains(&from.address) {
+        return hold(
+            tx,
+            msg,
+            HoldKind::Loop,
+            "from our own address and matching no ticket: a possible mail loop",
+        );
+    }
+    admit(tx, ctx, msg, from, no_answer, flagged, who)
 }
 
 /// How many of a first message's To and Cc addresses are recorded on its
