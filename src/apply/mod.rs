@@ -247,7 +247,7 @@ fn follow_up(
         bounce::bounce(tx, &ctx.lifecycle, ticket, message, msg)?;
     }
     Ok(Outcome::Appended {
-        ticket: ticket,
+        ticket,
         message,
         link: link.clone(),
     })
