@@ -28,7 +28,7 @@ use crate::config::UnmatchedAutomatic;
 use crate::ticket;
 
 use crate::domain::Language;
-use crate::domain::{AccountId, HoldKind, MailClass, Mailbox, TicketId};
+use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, TicketId};
 use crate::identify::{Admission, Identity, Opening, SelfServiceCommand, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
 use crate::outbox::gate;
@@ -449,6 +449,35 @@ fn open(
     for detail in lines {
         ticket::note(tx, ticket, msg.at, &detail)?;
     }
+    let delegates = participants(tx, ctx, msg, from, o, ticket)?;
+    let receipt = receipt(tx, ctx, msg, from, no_answer, o, (ticket, &delegates))?;
+    relay::to_staff(
+        tx,
+        &ctx.lifecycle,
+        ticket,
+        Why::NewTicket,
+        Some(shown(msg, message, from)),
+        msg.at,
+    )?;
+    Ok(Outcome::Opened {
+        ticket,
+        message,
+        receipt,
+    })
+}
+
+/// The people of a new ticket besides its requester: the account's
+/// delegates (returned: they get a copy of the receipt), and the first
+/// message's To and Cc as copied.
+fn participants(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    o: &Opening,
+    ticket: TicketId,
+) -> Result<Vec<Address>, StoreError> {
+    let inbound = msg.inbound;
     let delegates = match &o.account {
         Some(a) => tx.read().account_delegates(a.as_str())?,
         None => Vec::new(),
@@ -482,7 +511,23 @@ fn open(
         );
         ticket::note(tx, ticket, msg.at, &line)?;
     }
+    Ok(delegates)
+}
 
+/// The receipt of a new ticket, queued with its history line: its row, or
+/// why none went.
+#[allow(clippy::too_many_arguments)]
+fn receipt(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    o: &Opening,
+    (ticket, delegates): (TicketId, &[Address]),
+) -> Result<Result<i64, String>, StoreError> {
+    let inbound = msg.inbound;
+    let s = &ctx.lifecycle;
     let lang = o.language.unwrap_or(ctx.language);
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
@@ -512,19 +557,7 @@ fn open(
             outbox,
         },
     )?;
-    relay::to_staff(
-        tx,
-        &ctx.lifecycle,
-        ticket,
-        Why::NewTicket,
-        Some(shown(msg, message, from)),
-        msg.at,
-    )?;
-    Ok(Outcome::Opened {
-        ticket,
-        message,
-        receipt,
-    })
+    Ok(receipt)
 }
 
 /// A customer's stored message, as a staff notification shows it.
