@@ -89,7 +89,6 @@ pub fn staff_mail(
         who: who.name,
         reason: None,
     };
-    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
 
     let applied = tx.all_or_nothing(|tx| {
         let numbered: Vec<(usize, &StaffCommand)> = commands.commands.iter().enumerate().collect();
@@ -100,60 +99,7 @@ pub fn staff_mail(
             command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
         // 2. The mail itself: a note, a reply relayed, or commands only.
-        let mut relayed = Relayed::default();
-        let action = if is_note {
-            tx.set_message_role(message, MessageRole::StaffNote, Some(&text), Some(who.name))?;
-            let detail = format!("internal note by {}, threaded {how}", who.from);
-            staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
-            ticket::staff_event(tx, s, n, LifecycleEvent::StaffNote, who.name, at)?;
-            tx.touch_ticket(n, at, true)?;
-            StaffAction::Noted
-        } else if !text.is_empty() {
-            // Whom the staff member wrote to directly is included from now on.
-            for m in &direct {
-                let ours = s.answer.own.contains(&m.address)
-                    || s.staff.is_staff_address(&m.address, &s.matching);
-                if !ours {
-                    include(tx, n, &m.address, at)?;
-                }
-            }
-            tx.set_message_role(
-                message,
-                MessageRole::StaffReply,
-                Some(&text),
-                Some(who.name),
-            )?;
-            let detail = format!("reply by {}, threaded {how}", who.from);
-            staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
-            relayed = relay::to_customer(
-                tx,
-                s,
-                n,
-                &Reply {
-                    message,
-                    staff: who.name,
-                    text: &text,
-                    cause: &inbound.content_hash,
-                    raw: msg.raw,
-                    attachments: &inbound.attachments,
-                    direct: &direct,
-                },
-                at,
-            )?;
-            ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
-            tx.touch_ticket(n, at, true)?;
-            StaffAction::Replied
-        } else {
-            tx.set_message_role(
-                message,
-                MessageRole::StaffCommands,
-                Some(""),
-                Some(who.name),
-            )?;
-            let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
-            staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
-            StaffAction::Commands
-        };
+        let (action, relayed) = record(tx, s, msg, who, (n, message), how, &text, is_note)?;
         // 3. The ticket's state, in order; the first command refused
         // undoes it all.
         for (i, c) in then {
@@ -182,6 +128,80 @@ pub fn staff_mail(
             done(action)
         }
     }
+}
+
+/// Records a staff member's mail on ticket `n` as what it is — an internal
+/// note, a reply (relayed to the customer side, whom it was written to
+/// included from now on), or commands only — and moves the ticket.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    msg: &Incoming<'_>,
+    who: Staffer<'_>,
+    (n, message): (TicketId, i64),
+    how: &str,
+    text: &str,
+    is_note: bool,
+) -> Result<(StaffAction, Relayed), StoreError> {
+    let inbound = msg.inbound;
+    let at = msg.at;
+    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
+    let mut relayed = Relayed::default();
+    let action = if is_note {
+        tx.set_message_role(message, MessageRole::StaffNote, Some(text), Some(who.name))?;
+        let detail = format!("internal note by {}, threaded {how}", who.from);
+        staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+        ticket::staff_event(tx, s, n, LifecycleEvent::StaffNote, who.name, at)?;
+        tx.touch_ticket(n, at, true)?;
+        StaffAction::Noted
+    } else if !text.is_empty() {
+        // Whom the staff member wrote to directly is included from now on.
+        for m in &direct {
+            let ours = s.answer.own.contains(&m.address)
+                || s.staff.is_staff_address(&m.address, &s.matching);
+            if !ours {
+                include(tx, n, &m.address, at)?;
+            }
+        }
+        tx.set_message_role(
+            message,
+            MessageRole::StaffReply,
+            Some(text),
+            Some(who.name),
+        )?;
+        let detail = format!("reply by {}, threaded {how}", who.from);
+        staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
+        relayed = relay::to_customer(
+            tx,
+            s,
+            n,
+            &Reply {
+                message,
+                staff: who.name,
+                text,
+                cause: &inbound.content_hash,
+                raw: msg.raw,
+                attachments: &inbound.attachments,
+                direct: &direct,
+            },
+            at,
+        )?;
+        ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
+        tx.touch_ticket(n, at, true)?;
+        StaffAction::Replied
+    } else {
+        tx.set_message_role(
+            message,
+            MessageRole::StaffCommands,
+            Some(""),
+            Some(who.name),
+        )?;
+        let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
+        staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+        StaffAction::Commands
+    };
+    Ok((action, relayed))
 }
 
 /// What the staff member wrote, and nothing postdesk sent only to staff
