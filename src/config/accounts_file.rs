@@ -31,6 +31,7 @@ pub fn accounts_from_toml(
         doc: &doc,
         base_dir: Path::new(""),
         problems: Vec::new(),
+        dropped: Vec::new(),
     };
     if !l.syntax(syntax, false) {
         return Err(l.into_error(origin));

@@ -204,6 +204,7 @@ impl Config {
             doc: &doc,
             base_dir,
             problems: Vec::new(),
+            dropped: Vec::new(),
         };
         if !l.syntax(syntax, true) {
             return Err(l.into_error(origin));
@@ -230,12 +231,6 @@ impl Config {
                 .map(schema::AccountOut)
                 .collect(),
         };
-        // Plain tables of strings, numbers and lists always serialize; should that ever
-        // change, the comment keeps the output valid TOML rather than panicking.
-        let body = |v: &dyn erased::Toml| {
-            v.to_toml()
-                .unwrap_or_else(|e| format!("# cannot write this part: {e}\n"))
-        };
         format!(
             "# Effective postdesk configuration, from \"{}\".\n{}{}\n{}",
             self.origin,
@@ -245,22 +240,16 @@ impl Config {
             } else {
                 "\n"
             },
-            body(self),
-            body(&tail)
+            write(self),
+            write(&tail)
         )
     }
 }
 
-/// `toml::to_string` behind a trait object, for [`Config::to_toml`].
-mod erased {
-    pub trait Toml {
-        fn to_toml(&self) -> Result<String, toml::ser::Error>;
-    }
-    impl<T: serde::Serialize> Toml for T {
-        fn to_toml(&self) -> Result<String, toml::ser::Error> {
-            toml::to_string(self)
-        }
-    }
+/// Plain tables of strings, numbers and lists always serialize; should that ever change, the
+/// comment keeps the output valid TOML rather than panicking.
+fn write<T: Serialize>(v: &T) -> String {
+    toml::to_string(v).unwrap_or_else(|e| format!("# cannot write this part: {e}\n"))
 }
 
 /// `-c FILE`, else `$POSTDESK_CONFIG` (if set and non-empty), else [`SYSTEM_CONFIG`] if it
@@ -289,6 +278,9 @@ struct Loader<'a> {
     doc: &'a Spanned<DeValue<'a>>,
     base_dir: &'a Path,
     problems: Vec<Problem>,
+    /// Keys whose bad value was reported and replaced by the default (see `read`): rules that
+    /// involve them are not checked, lest the default draw a follow-up error.
+    dropped: Vec<String>,
 }
 
 impl Loader<'_> {
@@ -309,10 +301,17 @@ impl Loader<'_> {
     }
 
     /// Records a validation problem; the line is the key's, or its table's when the key is
-    /// absent.
+    /// absent. A key already reported for its value is not reported again.
     fn fail(&mut self, key: &str, message: impl Display) {
+        if self.dropped(key) {
+            return;
+        }
         let span = read::span_of(self.doc, key);
         self.at(key, span, message);
+    }
+
+    fn dropped(&self, key: &str) -> bool {
+        self.dropped.iter().any(|k| k == key)
     }
 
     fn check(&mut self, ok: bool, key: &str, message: impl Display) -> bool {

@@ -185,7 +185,12 @@ impl<'a> Loader<'a> {
 
     /// Deserializes one value with `f`. serde stops at the first bad key: each is reported,
     /// taken out of a copy, and the copy read again, until it reads or nothing can be taken out
-    /// (a missing key, a wrong type for the whole value). Any problem makes it `None`.
+    /// (a missing key, a wrong type for the whole value).
+    ///
+    /// A value whose only problems were bad values of plain keys is still returned, with the
+    /// defaults in their place and their paths in `dropped`, so that its other rules are
+    /// checked too (all problems at once). An unknown key, a bad list item or a missing key
+    /// makes it `None`: a half-read value would only draw follow-up errors.
     fn de_with<T>(
         &mut self,
         key: &str,
@@ -193,10 +198,14 @@ impl<'a> Loader<'a> {
         f: impl Fn(ValueDeserializer<'a>) -> Result<T, toml::de::Error>,
     ) -> Option<T> {
         let mut work = value.clone();
-        let mut failed = false;
+        let mut dropped = Vec::new();
+        let mut usable = true;
         loop {
             let e = match f(ValueDeserializer::from(work.clone())) {
-                Ok(v) => return (!failed).then_some(v),
+                Ok(v) => {
+                    self.dropped.extend(dropped);
+                    return usable.then_some(v);
+                }
                 Err(e) => e,
             };
             let span = e.span();
@@ -206,11 +215,12 @@ impl<'a> Loader<'a> {
             // A key taken out, or one `required` reported, leaves a "missing field" behind:
             // not a problem of its own.
             let missing = e.message().starts_with("missing field");
-            if missing && (failed || self.problems.iter().any(|p| p.key == path)) {
+            if missing && (!dropped.is_empty() || self.problems.iter().any(|p| p.key == path)) {
                 return None;
             }
-            failed = true;
-            self.at(path, span.clone(), message);
+            usable &= !missing && !path.ends_with(']') && !message.starts_with("unknown field");
+            self.at(&path, span.clone(), message);
+            dropped.push(path);
             if !span.is_some_and(|s| remove_at(&mut work, s.start)) {
                 return None;
             }
@@ -371,14 +381,15 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
+        // A key of another kind is ignored once reported; an unknown one stops the table.
         let mut ok = true;
         for name in entries.keys() {
             let name = name.get_ref().as_ref();
             if kind.keys.split(' ').any(|k| k == name) {
                 continue;
             }
-            ok = false;
             let elsewhere = kinds.iter().any(|k| k.keys.split(' ').any(|k| k == name));
+            ok &= elsewhere;
             let msg = if elsewhere {
                 format!("not used with {what}")
             } else {

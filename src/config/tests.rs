@@ -899,3 +899,36 @@ fn load_takes_paths_from_the_file_directory_and_names_the_file_on_error() {
         "{shown}"
     );
 }
+
+/// A bad value stops only its own key: the section's other rules are still checked, and a
+/// rule that involves the bad key waits for it (no follow-up error from its default).
+#[test]
+fn a_bad_value_leaves_the_rest_of_its_section_checked() {
+    let keys = |text: &str| -> Vec<String> { problems(text).into_iter().map(|p| p.key).collect() };
+    assert_eq!(
+        keys(
+            "[intake]\nverify_expiry = \"0s\"\nrequire_authentication = true\nmax_stored_size = \"2GB\""
+        ),
+        [
+            "intake.verify_expiry",
+            "intake.require_authentication",
+            "intake.max_stored_size"
+        ]
+    );
+    assert_eq!(
+        keys("[outbox]\nretry_initial = \"7h\"\nretry_max = \"0s\""),
+        ["outbox.retry_max"]
+    );
+    assert_eq!(
+        keys(
+            "[[source]]\nname = \"a b\"\nkind = \"pop3\"\nhost = \"h\"\nuser = \"u\"\nport = 0\nfolder = \"x\""
+        ),
+        // In file order: the missing password at the table's header first.
+        [
+            "source[0].password_file",
+            "source[0].name",
+            "source[0].port",
+            "source[0].folder"
+        ]
+    );
+}

@@ -323,16 +323,20 @@ impl Loader<'_> {
                     s.port = s.tls.default_port();
                 }
                 // The pair, both ways: half a login either fails at the server or is silently unused.
-                ok &= self.check(
-                    s.user.is_some() || s.password_file.is_none(),
-                    "transport.password_file",
-                    "set transport.user too (user and password_file go together)",
-                );
-                ok &= self.check(
+                let pair = ["transport.user", "transport.password_file"];
+                // When one of them was reported already, the pair rule waits for both.
+                if !pair.iter().any(|k| self.dropped(k)) {
+                    ok &= self.check(
+                        s.user.is_some() || s.password_file.is_none(),
+                        "transport.password_file",
+                        "set transport.user too (user and password_file go together)",
+                    );
+                    ok &= self.check(
                     s.password_file.is_some() || s.user.is_none(),
                     "transport.user",
                     "set transport.password_file too (user and password_file go together; the password itself never goes in this file)",
                 );
+                }
                 if let Some(helo) = &s.helo_name {
                     ok &= self.check(
                         word(helo, |c| c.is_ascii_graphic()),
@@ -392,7 +396,7 @@ impl Loader<'_> {
             );
         }
         ok & self.check(
-            !i.require_authentication || i.authserv_id.is_some(),
+            !i.require_authentication || i.authserv_id.is_some() || self.dropped("intake.authserv_id"),
             "intake.require_authentication",
             "needs intake.authserv_id: without it no Authentication-Results is trusted, and every sender would be a stranger",
         )
@@ -400,7 +404,7 @@ impl Loader<'_> {
 
     fn outbox(&mut self, o: &Outbox) -> bool {
         self.check(
-            o.retry_initial <= o.retry_max,
+            o.retry_initial <= o.retry_max || self.dropped("outbox.retry_max"),
             "outbox.retry_initial",
             format!(
                 "must not exceed outbox.retry_max ({})",
