@@ -781,11 +781,6 @@ fn durations() {
         ("1d", Duration::from_secs(86_400)),
         (" 10 s ", Duration::from_secs(10)),
         ("0s", Duration::ZERO),
-        // humantime's syntax, beyond our former whole-number-and-one-unit.
-        ("1.5h", Duration::from_secs(5400)),
-        ("5 minutes", Duration::from_secs(300)),
-        ("1w", Duration::from_secs(7 * 86_400)),
-        ("1h 30m", Duration::from_secs(5400)),
     ];
     for (text, want) in ok {
         assert_eq!(parse_duration(text), Ok(want), "{text:?}");
@@ -794,10 +789,11 @@ fn durations() {
         "",
         "60",
         "s",
+        "1.5h",
         "-1s",
+        "5 minutes",
+        "1w",
         "5M",
-        "2 months",
-        "1y",
         "99999999999999999999d",
     ] {
         let err = parse_duration(bad).unwrap_err();

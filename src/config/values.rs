@@ -36,25 +36,23 @@ const DURATION_UNITS: &[(&str, u64)] = &[
     ("ms", 1),
 ];
 
-/// `"500ms"`, `"60s"`, `"5m"`, `"2h"`, `"1d"`, `"1h 30m"` (humantime's syntax). A bare number is
-/// refused because nothing says whether it means seconds or minutes.
-/// Months and years (`"5M"`, `"1y"`) are refused: humantime gives them an average length, and
-/// `"5M"` is too near `"5m"`.
+/// `"500ms"`, `"60s"`, `"5m"`, `"2h"`, `"1d"`: a whole number and one unit, blanks allowed,
+/// read by `humantime`. Its other spellings (`"1.5h"`, `"1w"`, `"5M"` for months) stay refused,
+/// as the man page says: a fraction or a month is not worth a second syntax, and `"5M"` is too
+/// near `"5m"`. A bare number is refused because nothing says whether it means seconds or
+/// minutes.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let how = "expected a number and a unit: \"500ms\", \"60s\", \"5m\", \"2h\" or \"1d\"";
-    let units = s
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|u| !u.is_empty());
-    if let Some(u) = units
-        .into_iter()
-        .find(|u| *u == "M" || u.starts_with("month") || u.starts_with('y'))
-    {
-        return Err(format!(
-            "invalid duration \"{s}\" (\"{u}\" has no fixed length): {how}"
-        ));
-    }
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("invalid duration \"{s}\" ({e}): {how}"))
+    let t = s.trim();
+    let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let unit = t[end..].trim();
+    let parsed = if end > 0 && ["ms", "s", "m", "h", "d"].contains(&unit) {
+        humantime::parse_duration(&format!("{}{unit}", &t[..end])).ok()
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
+        format!("invalid duration \"{s}\": expected a whole number and a unit: \"500ms\", \"60s\", \"5m\", \"2h\" or \"1d\"")
+    })
 }
 
 /// Bytes (`"1000"`, `"1000B"`) or a whole number of KB, MB or GB (any case; KiB, MiB, GiB too).
