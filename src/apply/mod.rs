@@ -144,14 +144,12 @@ fn no_ticket(
             )?
         }
         // Intake takes confirmations in before apply; kept rather than lost.
-        Admission::Confirm { .. } => {
-            hold(
-                tx,
-                msg,
-                HoldKind::BadConfirmation,
-                "a reply to a confirmation request that intake did not take in",
-            )?
-        }
+        Admission::Confirm { .. } => hold(
+            tx,
+            msg,
+            HoldKind::BadConfirmation,
+            "a reply to a confirmation request that intake did not take in",
+        )?,
     };
     Ok(Some(outcome))
 }
@@ -242,8 +240,7 @@ fn follow_up(
             Some(shown(msg, message, from)),
             msg.at,
         )?;
-    } else if matches!(inbound.class, MailClass::Bounce(_)) && *link != Link::SameMessageId
-    {
+    } else if matches!(inbound.class, MailClass::Bounce(_)) && *link != Link::SameMessageId {
         bounce::bounce(tx, &ctx.lifecycle, ticket, message, msg)?;
     }
     Ok(Outcome::Appended {
@@ -270,9 +267,7 @@ fn unthreaded(
     if ctx.released {
         return admit(tx, ctx, msg, from, no_answer, flagged, who);
     }
-    if inbound.class.is_automatic()
-        && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine
-    {
+    if inbound.class.is_automatic() && ctx.unmatched_automatic == UnmatchedAutomatic::Quarantine {
         let why = format!(
             "automatic message ({}: {}) that matches no ticket",
             inbound.class.label(),

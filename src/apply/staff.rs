@@ -164,12 +164,7 @@ fn record(
                 include(tx, n, &m.address, at)?;
             }
         }
-        tx.set_message_role(
-            message,
-            MessageRole::StaffReply,
-            Some(text),
-            Some(who.name),
-        )?;
+        tx.set_message_role(message, MessageRole::StaffReply, Some(text), Some(who.name))?;
         let detail = format!("reply by {}, threaded {how}", who.from);
         staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
         relayed = relay::to_customer(

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
@@ -38,21 +38,14 @@ pub async fn scheduled(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let config = pipeline.config.clone();
-    let schedule = match config.schedule.sweep.parse::<cron::Schedule>() {
-        Ok(s) => s,
-        Err(e) => {
-            // The config validated it; this is a defect, not a reason to stop.
-            error!(error = %e, "cannot read the sweep schedule; no inactivity sweeps");
-            return;
-        }
-    };
+    let schedule = &config.schedule.sweep;
     let tz = config.calendar.timezone();
     info!(schedule = %config.schedule.sweep, timezone = %tz.name(), "inactivity sweeps scheduled");
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let Some(next) = next_tick(&schedule, tz, clock.now()) else {
+        let Some(next) = next_tick(schedule, tz, clock.now()) else {
             warn!("the sweep schedule fires no more");
             let _ = shutdown.wait_for(|stop| *stop).await;
             return;
