@@ -197,7 +197,7 @@ fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome {
             reload: reloads,
             reload_config,
         };
-        let notifier = crate::notify::Notifier::from_env();
+        let notifier = crate::daemon::systemd::Notifier::from_env();
         crate::daemon::serve(config, Arc::new(SystemClock), control, &notifier)
             .await
             .map_err(|e| {

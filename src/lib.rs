@@ -41,7 +41,6 @@ pub mod domain;
 pub mod identify;
 pub mod intake;
 pub mod mailcmd;
-pub mod notify;
 pub mod ourmail;
 pub mod outbox;
 pub mod parse;

@@ -20,6 +20,8 @@
 //! that the database file was removed or replaced under it, the daemon
 //! stops with that error (exit 75): nothing it commits there would last.
 
+pub mod systemd;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,7 +33,7 @@ use tracing::{error, info, warn};
 use crate::config::{Config, Secret, SourceKind};
 use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
-use crate::notify::Notifier;
+use systemd::Notifier;
 use crate::outbox::deliver::{DeliverError, Transport};
 use crate::outbox::{self, RetryPolicy, SharedStore, with_store};
 use crate::source::maildir::{DrainError, DrainOptions, Maildir};
