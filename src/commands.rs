@@ -185,7 +185,7 @@ fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome {
     rt.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let (reload, reloads) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(handle_signals(stop, reload));
+        tokio::spawn(crate::daemon::signals::listen(stop, reload));
         // A reload reads the same file again (or, without one, the
         // embedded default, which cannot change).
         let reload_config = Box::new(move || match &config_path {
@@ -213,36 +213,6 @@ fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome {
             })
     })?;
     Ok(exit::OK)
-}
-
-/// SIGTERM/SIGINT stop the daemon (a second one too: the drain is bounded);
-/// SIGHUP asks for a reload.
-async fn handle_signals(
-    stop: tokio::sync::watch::Sender<bool>,
-    reload: tokio::sync::mpsc::UnboundedSender<()>,
-) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        // Without signal handlers the daemon can still be killed; run on.
-        tracing::warn!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received"),
-            _ = int.recv() => tracing::info!("SIGINT received"),
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP received");
-                let _ = reload.send(());
-                continue;
-            }
-        }
-        let _ = stop.send(true);
-    }
 }
 
 // ---------------------------------------------------------------- reload
@@ -277,14 +247,8 @@ fn reload(config: &Arc<Config>) -> Outcome {
             pid_file.display()
         )));
     }
-    // SAFETY: kill(2) with a checked positive pid and a valid signal number
-    // only sends a signal; it touches no memory of ours.
-    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
-    if rc != 0 {
-        return Err(not_running(format!(
-            "cannot signal process {pid}: {}",
-            std::io::Error::last_os_error()
-        )));
+    if let Err(e) = crate::daemon::signals::request_reload(pid) {
+        return Err(not_running(format!("cannot signal process {pid}: {e}")));
     }
     println!(
         "reload requested from postdesk process {pid}; its log says whether the new configuration was taken"

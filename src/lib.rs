@@ -26,8 +26,8 @@
 //! relay of a staff reply to the customer side, with its loop guard.
 //!
 //! `store` owns the database; `config` the TOML; `accounts` the customer
-//! accounts; `clock` the time; `daemon` runs it all (and `notify` tells
-//! systemd); `cli` and `commands` are the command line.
+//! accounts; `clock` the time; `daemon` runs it all (and tells systemd);
+//! `cli` and `commands` are the command line.
 
 pub mod accounts;
 pub mod apply;

@@ -1,4 +1,4 @@
-//! notify: tells systemd how the daemon is doing, per sd_notify(3): one
+//! systemd: tells systemd how the daemon is doing, per sd_notify(3): one
 //! datagram of `KEY=VALUE` lines to the unix socket named by
 //! `$NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace).
 //!
@@ -131,16 +131,7 @@ fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Opt
 /// `MONOTONIC_USEC` with. Not wall time: clock.rs stays the only source
 /// of "now" for the mail.
 fn monotonic_usec() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
-    // always exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
 }
 
