@@ -22,7 +22,7 @@ use crate::domain::TicketId;
 use crate::domain::clock::Clock;
 use crate::domain::lifecycle::{self, Due, Plan};
 use crate::intake::Pipeline;
-use crate::outbox::{SharedStore, with_store};
+use crate::store::shared::{SharedStore, with_store};
 use crate::store::{DueCursor, Store, StoreError, Ticket};
 
 /// The `settings` key of the rules' fingerprint.

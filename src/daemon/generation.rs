@@ -16,11 +16,12 @@ use crate::config::{Config, SourceKind};
 use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
 use crate::outbox::deliver::Transport;
-use crate::outbox::{self, RetryPolicy, SharedStore, with_store};
+use crate::outbox::{self, RetryPolicy};
 use crate::source::maildir::{self, Maildir};
 use crate::source::net::Connector;
 use crate::source::{Backoff, Sink, SourceError, imap, pop3};
 use crate::store::Store;
+use crate::store::shared::{SharedStore, with_store};
 
 /// The sender also looks at the queue this often, for mail queued by other
 /// processes (`postdesk ingest` from the MTA).

@@ -17,9 +17,9 @@ use tokio::sync::watch;
 use tracing::warn;
 
 use crate::intake::{Fetched, Pipeline, Taken};
-use crate::outbox::with_store;
 use crate::source::Sink;
 use crate::source::capped::Capped;
+use crate::store::shared::with_store;
 use crate::store::{Store, StoreError};
 
 pub struct Maildir {

@@ -24,8 +24,8 @@ use tokio::sync::Notify;
 
 use crate::domain::clock::Clock;
 use crate::intake::{Fetched, Pipeline, ReadLimits, Taken};
-use crate::outbox::{SharedStore, with_store};
 use crate::store::StoreError;
+use crate::store::shared::{SharedStore, with_store};
 
 pub use net::NetError;
 
