@@ -27,13 +27,12 @@
 //!
 //! `store` owns the database; `config` the TOML; `accounts` the customer
 //! accounts; `clock` the time; `daemon` runs it all (and tells systemd);
-//! `cli` and `commands` are the command line.
+//! `commands` is the command line (`commands::cli` its clap definitions).
 
 pub mod accounts;
 pub mod apply;
 pub mod authres;
 pub mod change;
-pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use postdesk::cli::{Cli, Command, LogFormat};
+use postdesk::commands::cli::{Cli, Command, LogFormat};
 use postdesk::commands::{self, exit};
 use tracing_subscriber::EnvFilter;
 

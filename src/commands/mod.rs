@@ -2,6 +2,8 @@
 //! Output for people goes to stdout as text; `--json` is the scripts'
 //! interface and keeps its field names stable.
 
+pub mod cli;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,10 +13,6 @@ use serde::Serialize;
 
 use crate::accounts::{self, AccountError, Checks, EntryChange};
 use crate::change::{self, Author, ChangeError, Settings};
-use crate::cli::{
-    self, AccountCommand, ChangeArgs, Command, IngestArgs, LanguageArg, OutboxCommand,
-    QuarantineCommand, SweepArgs, TicketCommand,
-};
 use crate::config::{self, Config};
 use crate::domain::AccountSpec;
 use crate::domain::clock::{Clock, SystemClock};
@@ -26,6 +24,10 @@ use crate::source::capped::Capped;
 use crate::source::maildir::{DrainOptions, Maildir};
 use crate::source::mbox::MboxReader;
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
+use cli::{
+    AccountCommand, ChangeArgs, Command, IngestArgs, LanguageArg, OutboxCommand, QuarantineCommand,
+    SweepArgs, TicketCommand,
+};
 
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
