@@ -25,8 +25,8 @@ pub(super) fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome 
             reload: reloads,
             reload_config,
         };
-        let notifier = crate::daemon::systemd::Notifier::from_env();
-        crate::daemon::serve(config, Arc::new(SystemClock), control, &notifier)
+        let manager = crate::daemon::systemd::ServiceManager::from_env();
+        crate::daemon::serve(config, Arc::new(SystemClock), control, &manager)
             .await
             .map_err(|e| {
                 use crate::daemon::DaemonError as D;

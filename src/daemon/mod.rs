@@ -39,7 +39,7 @@ use crate::template::TemplateError;
 use generation::Generation;
 use lock::{DaemonLock, PidFile};
 pub use lock::{lock_path, pid_path};
-use systemd::Notifier;
+use systemd::ServiceManager;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -96,31 +96,37 @@ pub async fn run(
         reload,
         reload_config: Box::new(move || Err(format!("cannot reload {origin} here"))),
     };
-    serve(config, clock, control, &Notifier::new(None, None, None, 0)).await
+    serve(
+        config,
+        clock,
+        control,
+        &ServiceManager::new(None, None, None, 0),
+    )
+    .await
 }
 
 /// The daemon: runs a generation of tasks, swaps it on reload, and tells
-/// systemd (through `notifier`) what it does.
+/// systemd (through `manager`) what it does.
 pub async fn serve(
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
     mut control: Control,
-    notifier: &Notifier,
+    manager: &ServiceManager,
 ) -> Result<(), DaemonError> {
     let _lock = DaemonLock::acquire(&config.service.database)?;
     let (fatal, mut fatal_seen) = mpsc::unbounded_channel();
     let mut generation = Generation::prepare(config, &clock)?.start(fatal.clone());
     let pid_file = PidFile::create(&pid_path(&generation.config.service.database));
-    notifier.ready("postdesk running");
-    let mut watchdog = notifier.watchdog().map(tokio::time::interval);
-    if let Some(every) = notifier.watchdog() {
+    manager.ready("postdesk running");
+    let mut watchdog = manager.watchdog().map(tokio::time::interval);
+    if let Some(every) = manager.watchdog() {
         info!(every = ?every, "systemd watchdog on");
     }
     loop {
         tokio::select! {
             _ = control.shutdown.wait_for(|stop| *stop) => break,
             Some(()) = control.reload.recv() => {
-                notifier.reloading();
+                manager.reloading();
                 info!("reloading the configuration");
                 let prepared = (control.reload_config)()
                     .map_err(|e| e.to_string())
@@ -133,21 +139,21 @@ pub async fn serve(
                     }
                     Err(e) => error!(error = %e, "reload refused; the running configuration stays in force"),
                 }
-                notifier.ready("postdesk running");
+                manager.ready("postdesk running");
             }
             _ = async { match &mut watchdog { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
-                notifier.watchdog_ping();
+                manager.watchdog_ping();
             }
             Some(e) = fatal_seen.recv() => {
                 error!(error = %e, "stopping: nothing more is taken in or sent until postdesk is started again");
-                notifier.stopping();
+                manager.stopping();
                 generation.stop().await;
                 drop(pid_file);
                 return Err(DaemonError::Store(e));
             }
         }
     }
-    notifier.stopping();
+    manager.stopping();
     info!("shutting down: finishing the work in hand");
     generation.stop().await;
     drop(pid_file);
