@@ -2,7 +2,7 @@
 //! sweep schedule as a [`generation`] of tasks, and a reload as a new
 //! generation; it answers signals and tells systemd how it is doing.
 //!
-//! A running set of tasks is a [`generation::Generation`], built from one
+//! A running set of tasks is a generation, built from one
 //! config; all of its tasks hear the shutdown signal, finish the batch or
 //! mail in hand, and the daemon waits for them to drain. A reload (SIGHUP,
 //! `postdesk reload`) prepares a new generation from the re-read config
