@@ -26,26 +26,21 @@
 //! relay of a staff reply to the customer side, with its loop guard.
 //!
 //! `store` owns the database; `config` the TOML; `accounts` the customer
-//! accounts; `clock` the time; `daemon` runs it all (and `notify` tells
-//! systemd); `cli` and `commands` are the command line.
+//! accounts; `clock` the time; `daemon` runs it all (and tells systemd);
+//! `commands` is the command line (`commands::cli` its clap definitions).
 
 pub mod accounts;
 pub mod apply;
-
-pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod identify;
 pub mod intake;
-pub mod notify;
 pub mod outbox;
 pub mod parse;
-
 pub mod screen;
 pub mod source;
 pub mod store;
-
 pub mod thread;
 pub mod ticket;

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use postdesk::cli::{Cli, Command, LogFormat};
+use postdesk::commands::cli::{Cli, CliCommand, LogFormat};
 use postdesk::commands::{self, exit};
 use tracing_subscriber::EnvFilter;
 
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 fn init_logging(cli: &Cli) {
     let base = match (&cli.command, cli.verbose) {
         (_, 2..) => "debug",
-        (_, 1) | (Command::Run, _) => "info",
+        (_, 1) | (CliCommand::Run, _) => "info",
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base));

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
-use crate::outbox::{SharedStore, with_store};
+use crate::store::shared::{SharedStore, with_store};
 use crate::ticket::Settings;
 use crate::ticket::sweep::sweep;
 

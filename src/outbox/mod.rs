@@ -13,13 +13,12 @@ pub mod deliver;
 pub mod gate;
 pub mod template;
 
-use std::sync::{Arc, Mutex};
-
 use chrono::Duration;
 use tracing::{info, warn};
 
 use crate::domain::Address;
 use crate::domain::clock::Clock;
+use crate::store::shared::{SharedStore, with_store};
 use crate::store::{EventKind, HistoryEvent, OutboxEntry, Store, StoreError, Tx};
 use deliver::{Envelope, Transport};
 
@@ -52,27 +51,6 @@ impl RetryPolicy {
         self.initial
             .checked_mul(factor)
             .map_or(self.max, |d| d.min(self.max))
-    }
-}
-
-/// A store shared by the tasks of one process; SQLite calls run on the
-/// blocking pool, never on the async workers.
-pub type SharedStore = Arc<Mutex<Store>>;
-
-pub async fn with_store<T: Send + 'static>(
-    store: &SharedStore,
-    f: impl FnOnce(&mut Store) -> T + Send + 'static,
-) -> T {
-    let store = store.clone();
-    let run = move || {
-        // A panic while holding the lock poisons it; the store itself is
-        // still consistent (SQLite rolled the transaction back).
-        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
-    };
-    match tokio::task::spawn_blocking(run).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

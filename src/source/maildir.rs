@@ -9,12 +9,17 @@
 //! [`Capped`], and a batch ends at `batch_size` files or `batch_bytes`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::watch;
 use tracing::warn;
 
 use crate::intake::{Fetched, Pipeline, Taken};
+use crate::source::Sink;
 use crate::source::capped::Capped;
+use crate::store::shared::with_store;
 use crate::store::{Store, StoreError};
 
 pub struct Maildir {
@@ -209,6 +214,63 @@ impl DrainError {
         match self {
             DrainError::List { .. } => true,
             DrainError::Store(e) => e.is_transient(),
+        }
+    }
+}
+
+/// After a database error the watch waits this long before it tries again.
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+
+/// The daemon's loop for a Maildir source: drains `new/` into intake, then
+/// waits `poll` (or not at all while mail keeps coming) until `shutdown`.
+/// Ends with the store's error only when the database file was replaced
+/// under it: nothing committed there would last, so the daemon stops.
+pub async fn run(
+    maildir: Maildir,
+    poll: Duration,
+    sink: Sink,
+    batch_bytes: u64,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    let maildir = Arc::new(maildir);
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let (m, p, c) = (maildir.clone(), sink.pipeline.clone(), sink.clock.clone());
+        let stopping = shutdown.clone();
+        let opts = DrainOptions {
+            include_cur: false,
+            remove: true,
+            batch_size: sink.batch_size,
+            batch_bytes,
+        };
+        let result = with_store(&sink.store, move |s| {
+            m.drain(&p, s, || c.now(), opts, |_, _| {}, || *stopping.borrow())
+        })
+        .await;
+        let pause = match result {
+            Ok(d) => {
+                if d.taken
+                    .iter()
+                    .any(|t| matches!(t, Taken::Applied(o) if o.queued_mail()))
+                {
+                    sink.queued.notify_one();
+                }
+                // More may have arrived while we worked: look again at once
+                // (not for files left in place because they cannot be read
+                // or stored).
+                if d.progressed() { Duration::ZERO } else { poll }
+            }
+            Err(DrainError::Store(e)) if e.is_replaced() => return Err(e),
+            Err(e) => {
+                warn!(source = %maildir.name, error = %e, "intake failed; the mail stays in the Maildir");
+                ERROR_PAUSE
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => {}
         }
     }
 }

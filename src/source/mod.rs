@@ -2,8 +2,10 @@
 //! a source id and removes a message only after intake has committed it.
 //!
 //! `maildir` and `mbox` are local; `pop3` and `imap` are mail servers,
-//! reached through `net`. The remote ones share [`Sink`] (the way into
-//! intake) and [`SourceError`] (what makes the daemon back off). All of
+//! reached through `net`. Each of `maildir`, `pop3` and `imap` has its
+//! own `run` loop for the daemon; the loops share [`Sink`] (the way into
+//! intake), and the remote ones [`SourceError`] (what makes the daemon
+//! back off). All of
 //! them read a message through [`capped::Capped`], so a message's size
 //! never decides how much memory postdesk takes, and make batches bounded
 //! in count (`intake.batch_size`) and bytes (`intake.batch_bytes`).
@@ -22,8 +24,8 @@ use tokio::sync::Notify;
 
 use crate::domain::clock::Clock;
 use crate::intake::{Fetched, Pipeline, ReadLimits, Taken};
-use crate::outbox::{SharedStore, with_store};
 use crate::store::StoreError;
+use crate::store::shared::{SharedStore, with_store};
 
 pub use net::NetError;
 
@@ -65,7 +67,7 @@ pub struct Round {
     pub removed: usize,
 }
 
-/// The way from a remote source into intake: its name (recorded with each
+/// The way from a source's daemon loop into intake: its name (recorded with each
 /// source id), the pipeline and the task's own database connection.
 #[derive(Clone)]
 pub struct Sink {

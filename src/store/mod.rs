@@ -16,6 +16,7 @@ mod lifecycle;
 mod messages;
 mod outbox;
 mod quarantine;
+pub mod shared;
 mod staff;
 mod tickets;
 

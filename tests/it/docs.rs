@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::{CommandFactory, Parser};
-use postdesk::cli::Cli;
+use postdesk::commands::cli::Cli;
 use postdesk::config::Config;
 
 fn file(rel: &str) -> String {

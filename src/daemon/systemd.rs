@@ -1,4 +1,4 @@
-//! notify: tells systemd how the daemon is doing, per sd_notify(3): one
+//! systemd: tells systemd how the daemon is doing, per sd_notify(3): one
 //! datagram of `KEY=VALUE` lines to the unix socket named by
 //! `$NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace).
 //!
@@ -7,24 +7,31 @@
 //! harmless for Type=notify), `STOPPING=1` at shutdown, and `WATCHDOG=1`
 //! at half of `$WATCHDOG_USEC`. Without `$NOTIFY_SOCKET` every call does
 //! nothing, so the daemon runs the same outside systemd.
+//!
+//! Our own rather than the sd-notify crate: that crate ends every state
+//! with a newline (a watchdog ping is `WATCHDOG=1\n`, which the daemon
+//! tests, pinning the datagrams, refuse), reads `$NOTIFY_SOCKET` at every
+//! call, and cannot be pointed at a test socket without changing the
+//! process environment.
 
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
 use tracing::debug;
 
-pub struct Notifier {
+/// The service manager (systemd) as the daemon reports to it.
+pub struct ServiceManager {
     target: Option<(UnixDatagram, SocketAddr)>,
     watchdog: Option<Duration>,
 }
 
-impl Notifier {
+impl ServiceManager {
     /// From the environment systemd sets for a Type=notify service.
-    pub fn from_env() -> Notifier {
+    pub fn from_env() -> ServiceManager {
         let socket = std::env::var_os("NOTIFY_SOCKET");
         let usec = std::env::var("WATCHDOG_USEC").ok();
         let pid = std::env::var("WATCHDOG_PID").ok();
-        Notifier::new(
+        ServiceManager::new(
             socket.as_deref().and_then(|s| s.to_str()),
             usec.as_deref(),
             pid.as_deref(),
@@ -38,7 +45,7 @@ impl Notifier {
         watchdog_usec: Option<&str>,
         watchdog_pid: Option<&str>,
         own_pid: u32,
-    ) -> Notifier {
+    ) -> ServiceManager {
         let target = socket.and_then(|s| match address(s) {
             Ok(addr) => match UnixDatagram::unbound() {
                 Ok(sock) => Some((sock, addr)),
@@ -52,7 +59,7 @@ impl Notifier {
                 None
             }
         });
-        Notifier {
+        ServiceManager {
             watchdog: target
                 .as_ref()
                 .and(watchdog_interval(watchdog_usec, watchdog_pid, own_pid)),
@@ -131,16 +138,7 @@ fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Opt
 /// `MONOTONIC_USEC` with. Not wall time: clock.rs stays the only source
 /// of "now" for the mail.
 fn monotonic_usec() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
-    // always exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
 }
 
@@ -168,7 +166,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let listener = UnixDatagram::bind(&path).unwrap();
-        let n = Notifier::new(path.to_str(), Some("1000000"), None, 1);
+        let n = ServiceManager::new(path.to_str(), Some("1000000"), None, 1);
         assert!(n.enabled());
         assert_eq!(n.watchdog(), Some(Duration::from_millis(500)));
         n.ready("up");
@@ -193,11 +191,11 @@ mod tests {
 
     #[test]
     fn without_a_socket_nothing_happens() {
-        let n = Notifier::new(None, Some("1000000"), None, 1);
+        let n = ServiceManager::new(None, Some("1000000"), None, 1);
         assert!(!n.enabled());
         assert_eq!(n.watchdog(), None);
         n.ready("x");
-        let bad = Notifier::new(Some("relative/path"), None, None, 1);
+        let bad = ServiceManager::new(Some("relative/path"), None, None, 1);
         assert!(!bad.enabled());
     }
 }

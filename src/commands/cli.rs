@@ -27,7 +27,7 @@ pub struct Cli {
     pub verbose: u8,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: CliCommand,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,7 +37,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Run the daemon: take mail from the sources, deliver the outbox.
     Run,
     /// Take messages from files, stdin (`-`), a Maildir or an mbox.
@@ -393,13 +393,13 @@ mod tests {
         .unwrap();
         assert_eq!(c.config, Some(PathBuf::from("x.toml")));
         assert!(
-            matches!(c.command, Command::Ticket(TicketCommand::List { ref status, json: true, .. }) if status == &[Status::InProgress])
+            matches!(c.command, CliCommand::Ticket(TicketCommand::List { ref status, json: true, .. }) if status == &[Status::InProgress])
         );
         assert!(Cli::try_parse_from(["postdesk", "ticket", "list", "--status", "open"]).is_err());
         let c = Cli::try_parse_from(["postdesk", "ticket", "show", "#12"]).unwrap();
         assert!(matches!(
             c.command,
-            Command::Ticket(TicketCommand::Show {
+            CliCommand::Ticket(TicketCommand::Show {
                 number: TicketId(12),
                 ..
             })
@@ -424,7 +424,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             c.command,
-            Command::Account(AccountCommand::Add(AccountAddArgs {
+            CliCommand::Account(AccountCommand::Add(AccountAddArgs {
                 require_authentication: Some(Setting::Yes),
                 ..
             }))
@@ -467,7 +467,7 @@ mod tests {
             "--dry-run",
         ])
         .unwrap();
-        let Command::Sweep(a) = c.command else {
+        let CliCommand::Sweep(a) = c.command else {
             panic!()
         };
         assert!(a.dry_run);
@@ -485,7 +485,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             c.command,
-            Command::Ticket(TicketCommand::SetStatus {
+            CliCommand::Ticket(TicketCommand::SetStatus {
                 number: TicketId(4),
                 status: Status::WaitingForCustomer,
                 ..

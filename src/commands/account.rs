@@ -1,0 +1,319 @@
+//! `postdesk account`: customer accounts and who may write for them. The
+//! rules (what a change may do, what it records) are `accounts`'; this
+//! file turns arguments into specs and results into lines.
+
+use serde::Serialize;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::cli::{self, AccountAddArgs, AccountCommand, AccountSetArgs, LanguageArg};
+use super::{Failure, Outcome, exit, open_store, print_json, rfc3339, sync_accounts};
+use crate::accounts::{self, AccountError, Checks, EntryChange};
+use crate::config::{self, Config};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::{AccountId, AccountSpec, Address, SenderPattern};
+use crate::store::Store;
+
+impl From<AccountError> for Failure {
+    fn from(e: AccountError) -> Failure {
+        match e {
+            AccountError::Store(e) => Failure::from(e),
+            other => Failure::new(exit::DATAERR, other.to_string()),
+        }
+    }
+}
+
+fn checks(config: &Config) -> Checks {
+    Checks {
+        authserv_configured: config.intake.authserv_id.is_some(),
+        origin: config.origin.clone(),
+    }
+}
+
+/// Addresses, domains and `*.domains` from arguments, each of which may hold
+/// several separated by commas.
+fn patterns(args: &[String]) -> Result<Vec<SenderPattern>, Failure> {
+    let mut out = Vec::new();
+    for a in args {
+        let list =
+            SenderPattern::parse_list(a).map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+        out.extend(list);
+    }
+    Ok(out)
+}
+
+fn address(s: &str) -> Result<Address, Failure> {
+    Address::parse(s).map_err(|e| Failure::new(exit::USAGE, e.to_string()))
+}
+
+fn language(l: LanguageArg) -> Option<crate::domain::Language> {
+    use crate::domain::Language;
+    match l {
+        LanguageArg::En => Some(Language::En),
+        LanguageArg::Fr => Some(Language::Fr),
+        LanguageArg::It => Some(Language::It),
+        LanguageArg::Default => None,
+    }
+}
+
+pub(super) fn account(config: &Config, cmd: AccountCommand) -> Outcome {
+    let now = SystemClock.now();
+    let checks = checks(config);
+    // Reading commands need a desk (or declared accounts to show); changing
+    // ones may start one.
+    let reading = matches!(
+        cmd,
+        AccountCommand::Show { .. } | AccountCommand::List { .. }
+    );
+    let mut store = if reading && config.accounts.is_empty() {
+        open_store(config)?
+    } else {
+        Store::open(&config.service.database)?
+    };
+    sync_accounts(config, &mut store)?;
+    match cmd {
+        AccountCommand::Add(a) => add(&mut store, a, &checks, now),
+        AccountCommand::Set(a) => set(&mut store, a, &checks, now),
+        AccountCommand::Authorize { id, senders } => {
+            let done = accounts::authorize(&mut store, id.as_str(), &patterns(&senders)?, now)?;
+            for (p, change) in done {
+                let what = match change {
+                    EntryChange::Added => "authorized",
+                    _ => "already authorized",
+                };
+                println!("{p}: {what}");
+            }
+            Ok(exit::OK)
+        }
+        AccountCommand::Revoke { id, senders } => {
+            let done = accounts::revoke(&mut store, id.as_str(), &patterns(&senders)?, now)?;
+            for (p, change) in done {
+                let what = match change {
+                    EntryChange::Removed => "revoked",
+                    _ => "was not authorized",
+                };
+                println!("{p}: {what}");
+            }
+            Ok(exit::OK)
+        }
+        AccountCommand::Remove { id } => {
+            let id = accounts::remove(&mut store, id.as_str(), &checks, now)?;
+            println!("account {id} removed (its tickets keep the id)");
+            Ok(exit::OK)
+        }
+        AccountCommand::Import { file } => import(&mut store, &file, &checks, now),
+        AccountCommand::List { parent, json } => list(&store, parent, json),
+        AccountCommand::Show { id, json } => show(config, &store, id, json),
+    }
+}
+
+/// `account add`: a new account from its arguments.
+fn add(store: &mut Store, a: AccountAddArgs, checks: &Checks, now: DateTime<Utc>) -> Outcome {
+    let spec = AccountSpec {
+        name: a.name.unwrap_or_else(|| a.id.to_string()),
+        primary: address(&a.primary)?,
+        authorized: patterns(&a.authorized)?,
+        language: a.language.and_then(language),
+        parent: a.parent,
+        delegates: a
+            .delegates
+            .iter()
+            .map(|d| address(d))
+            .collect::<Result<_, _>>()?,
+        priority: a.priority,
+        require_authentication: a.require_authentication.and_then(|s| s.value()),
+        id: a.id,
+    };
+    accounts::add(store, &spec, checks, now)?;
+    println!("account {} added", spec.id);
+    Ok(exit::OK)
+}
+
+/// `account set`: only the fields given change.
+fn set(store: &mut Store, a: AccountSetArgs, checks: &Checks, now: DateTime<Utc>) -> Outcome {
+    let primary = a.primary.as_deref().map(address).transpose()?;
+    let delegates = match &a.delegates {
+        Some(list) => Some(
+            list.split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(address)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let spec = accounts::set(store, a.id.as_str(), checks, now, |s| {
+        if let Some(n) = a.name {
+            s.name = n;
+        }
+        if let Some(p) = primary {
+            s.primary = p;
+        }
+        if let Some(l) = a.language {
+            s.language = language(l);
+        }
+        if a.no_parent {
+            s.parent = None;
+        } else if let Some(p) = a.parent {
+            s.parent = Some(p);
+        }
+        if let Some(d) = delegates {
+            s.delegates = d;
+        }
+        if let Some(p) = a.priority {
+            s.priority = p == cli::YesNo::Yes;
+        }
+        if let Some(r) = a.require_authentication {
+            s.require_authentication = r.value();
+        }
+    })?;
+    println!("account {} updated", spec.id);
+    Ok(exit::OK)
+}
+
+fn import(store: &mut Store, file: &Path, checks: &Checks, now: DateTime<Utc>) -> Outcome {
+    let specs =
+        config::read_accounts_file(file).map_err(|e| Failure::new(exit::DATAERR, e.to_string()))?;
+    let specs: Vec<AccountSpec> = specs.into_iter().map(|(_, s)| s).collect();
+    let r = accounts::import(store, &specs, checks, now)?;
+    println!(
+        "{} accounts in {}: {} added, {} updated, {} unchanged",
+        specs.len(),
+        file.display(),
+        r.added,
+        r.updated,
+        r.unchanged
+    );
+    Ok(exit::OK)
+}
+
+/// `account list`, with its flag column: `!` priority, `C` declared in
+/// the config, `A` authentication required.
+fn list(store: &Store, parent: Option<AccountId>, json: bool) -> Outcome {
+    if let Some(p) = &parent
+        && store.read().account_brief(p.as_str())?.is_none()
+    {
+        return Err(Failure::new(exit::DATAERR, format!("no account {p:?}")));
+    }
+    let list = store.read().accounts(parent.as_ref().map(|p| p.as_str()))?;
+    if json {
+        return print_json(&list);
+    }
+    if list.is_empty() {
+        println!("no accounts");
+    }
+    for a in &list {
+        let mut flags = String::new();
+        if a.priority {
+            flags.push('!');
+        }
+        if a.declared {
+            flags.push('C');
+        }
+        if a.require_authentication == Some(true) {
+            flags.push('A');
+        }
+        if flags.is_empty() {
+            flags.push('-');
+        }
+        println!(
+            "{:<16} {:<3} {:<32} {:>3} senders  parent {:<12} {}",
+            a.id,
+            flags,
+            a.primary,
+            a.authorized.len(),
+            a.parent.as_deref().unwrap_or("-"),
+            a.name
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
+    let read = store.read();
+    let Some(a) = read.account(id.as_str())? else {
+        return Err(Failure::new(exit::DATAERR, format!("no account {id:?}")));
+    };
+    let children = read.account_children(&a.id)?;
+    let history = read.account_events(&a.id, 50)?;
+    if json {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            account: &'a crate::store::Account,
+            children: &'a [String],
+            senders: &'a [crate::store::SenderEntry],
+            history: &'a [crate::store::AccountEvent],
+        }
+        return print_json(&Shown {
+            account: &a,
+            children: &children,
+            senders: &a.senders,
+            history: &history,
+        });
+    }
+    let owner = if a.declared {
+        format!("  (declared in {})", config.origin)
+    } else {
+        String::new()
+    };
+    println!("Account {}  {}{owner}", a.id, a.name);
+    println!("Primary:     {}", a.primary);
+    let senders: Vec<String> = a
+        .senders
+        .iter()
+        .map(|e| format!("{} ({})", e.sender, e.source.as_str()))
+        .collect();
+    println!(
+        "Authorized:  {}",
+        if senders.is_empty() {
+            "-".into()
+        } else {
+            senders.join(", ")
+        }
+    );
+    println!(
+        "Language:    {}",
+        a.language
+            .as_deref()
+            .unwrap_or(config.service.default_language.as_str())
+    );
+    println!("Parent:      {}", a.parent.as_deref().unwrap_or("-"));
+    println!(
+        "Children:    {}",
+        if children.is_empty() {
+            "-".into()
+        } else {
+            children.join(", ")
+        }
+    );
+    println!(
+        "Delegates:   {}",
+        if a.delegates.is_empty() {
+            "-".into()
+        } else {
+            a.delegates.join(", ")
+        }
+    );
+    println!("Priority:    {}", if a.priority { "yes" } else { "no" });
+    let auth = match a.require_authentication {
+        Some(true) => "yes".to_string(),
+        Some(false) => "no".to_string(),
+        None => format!(
+            "default ({})",
+            if config.intake.require_authentication {
+                "yes"
+            } else {
+                "no"
+            }
+        ),
+    };
+    println!("Require authentication: {auth}");
+    println!("\nHistory");
+    for e in &history {
+        println!("{}  {}  {}", rfc3339(e.at), e.actor, e.detail);
+    }
+    Ok(exit::OK)
+}

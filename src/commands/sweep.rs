@@ -1,0 +1,71 @@
+//! `postdesk sweep`: the inactivity rules applied once, at now or at
+//! `--now`, or only shown with `--dry-run`.
+
+use std::sync::Arc;
+
+use super::cli::SweepArgs;
+use super::{Outcome, deliver_now, exit, open_store, pipeline, print_json, sync_accounts};
+use crate::config::Config;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::ticket::Settings;
+
+pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
+    let mut store = open_store(config)?;
+    let pipeline = pipeline(config, &mut store)?;
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
+    if !args.dry_run {
+        // The notices speak the language of the ticket's account, as declared now.
+        sync_accounts(config, &mut store)?;
+    }
+    let settings = Settings::new(config, pipeline.desk());
+    let report = crate::ticket::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let cal = &config.calendar;
+        if report.recomputed > 0 {
+            println!(
+                "deadlines of {} waiting ticket(s) computed with the current rules (first sweep, or the rules changed)",
+                report.recomputed
+            );
+        }
+        let verb = if args.dry_run { "would " } else { "" };
+        for a in &report.actions {
+            let what = match a.action {
+                "warning" => format!("{verb}warn"),
+                _ => format!("{verb}close"),
+            };
+            println!(
+                "#{:<6} {:<8} {:<11} due {}  {}",
+                a.ticket,
+                a.rule,
+                what,
+                cal.format(a.due),
+                a.detail
+            );
+            for why in &a.skipped {
+                println!("        {why}");
+            }
+        }
+        let warnings = report
+            .actions
+            .iter()
+            .filter(|a| a.action == "warning")
+            .count();
+        let closes = report.actions.len() - warnings;
+        println!(
+            "{} at {}: {warnings} warning(s), {closes} close(s){}",
+            if args.dry_run { "dry run" } else { "sweep" },
+            cal.format(now),
+            if args.dry_run {
+                String::new()
+            } else {
+                format!(", {} mail(s) queued", report.mails())
+            }
+        );
+    }
+    if !args.dry_run && report.mails() > 0 {
+        deliver_now(config, store);
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,316 @@
+//! A generation: the running set of tasks built from one config — one task
+//! per source, one outbox sender and the inactivity sweep on its cron
+//! schedule, each with its own database connection. A reload prepares the
+//! next generation beside the running one and swaps them only when it is
+//! ready (see [`super`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+use super::{DaemonError, Fatal, remote};
+use crate::config::{Config, SourceKind};
+use crate::domain::clock::Clock;
+use crate::intake::Pipeline;
+use crate::outbox::deliver::Transport;
+use crate::outbox::{self, RetryPolicy};
+use crate::source::maildir::{self, Maildir};
+use crate::source::net::Connector;
+use crate::source::{Backoff, Sink, SourceError, imap, pop3};
+use crate::store::Store;
+use crate::store::shared::{SharedStore, with_store};
+
+/// The sender also looks at the queue this often, for mail queued by other
+/// processes (`postdesk ingest` from the MTA).
+const OUTBOX_POLL: Duration = Duration::from_secs(5);
+/// After a database error a task waits this long before it tries again.
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// A mail server that failed is tried again after 1 s, 2 s, 4 s … 5 min.
+const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// After the stop signal a source may finish the message or batch in hand
+/// for this long; then it is abandoned (what it had not committed stays on
+/// the server, what it had committed is recognised next time).
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything one config needs, checked and opened, not yet running.
+pub(super) struct Prepared {
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    pipeline: Pipeline,
+    transport: Arc<Transport>,
+    sender_store: SharedStore,
+    sweep_store: SharedStore,
+    sources: Vec<(crate::config::Source, Option<Connector>, SharedStore)>,
+}
+
+/// A running set of tasks and the switch that stops them.
+pub(super) struct Generation {
+    pub(super) config: Arc<Config>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Generation {
+    pub(super) fn prepare(
+        config: Arc<Config>,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<Prepared, DaemonError> {
+        let transport = Arc::new(Transport::from_config(&config.transport)?);
+        let db = &config.service.database;
+        // Open once here so a bad database stops the start, not a task later.
+        let mut first = Store::open(db)?;
+        let pipeline = Pipeline::new(config.clone(), first.desk_secret()?)?;
+        let sender_store: SharedStore = Arc::new(Mutex::new(first));
+        let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+        let mut sources = Vec::new();
+        for (i, source) in config.sources.iter().enumerate() {
+            if let SourceKind::Maildir { path, .. } = &source.kind {
+                Maildir::new(source.name.clone(), path.clone())
+                    .create_dirs()
+                    .map_err(|e| DaemonError::Maildir {
+                        dir: path.clone(),
+                        source: e,
+                    })?;
+            }
+            let conn = remote(source, i, true)?;
+            let store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+            sources.push((source.clone(), conn, store));
+        }
+        // The config's accounts are in the database before the first message
+        // of this generation, at start and on every reload. Last, once
+        // everything else has been checked: a reload refused for another
+        // reason must not have applied the new config's accounts.
+        let mut accounts_store = Store::open(db)?;
+        let synced =
+            crate::accounts::sync_declared(&mut accounts_store, &config.accounts, clock.now())?;
+        info!(
+            accounts = config.accounts.len(),
+            unchanged = synced.unchanged,
+            added = synced.added,
+            updated = synced.updated,
+            removed = synced.removed,
+            "declared accounts applied"
+        );
+        Ok(Prepared {
+            config,
+            clock: clock.clone(),
+            pipeline,
+            transport,
+            sender_store,
+            sweep_store,
+            sources,
+        })
+    }
+
+    pub(super) async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(done) = self.tasks.join_next().await {
+            if let Err(e) = done {
+                error!(error = %e, "a task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Prepared {
+    pub(super) fn start(self, fatal: Fatal) -> Generation {
+        let (stop, stopped) = watch::channel(false);
+        let queued = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        let config = self.config;
+        for (source, conn, store) in self.sources {
+            let sink = Sink {
+                name: source.name.clone(),
+                pipeline: self.pipeline.clone(),
+                store,
+                clock: self.clock.clone(),
+                queued: queued.clone(),
+                batch_size: config.intake.batch_size,
+            };
+            if let Some(conn) = conn {
+                info!(source = %source.name, kind = source.kind.kind(), server = %conn.server, tls = conn.tls.as_str(), "collecting mail");
+                tasks.spawn(supervise(
+                    sink,
+                    conn,
+                    source.kind.clone(),
+                    fatal.clone(),
+                    stopped.clone(),
+                ));
+            } else if let SourceKind::Maildir { path, poll } = &source.kind {
+                info!(source = %source.name, dir = %path.display(), "watching Maildir");
+                let watching = maildir::run(
+                    Maildir::new(source.name.clone(), path.clone()),
+                    *poll,
+                    sink,
+                    config.intake.batch_bytes,
+                    stopped.clone(),
+                );
+                let fatal = fatal.clone();
+                tasks.spawn(async move {
+                    if let Err(e) = watching.await {
+                        let _ = fatal.send(e);
+                    }
+                });
+            }
+        }
+        tasks.spawn(super::schedule::scheduled(
+            self.pipeline.clone(),
+            self.sweep_store,
+            self.clock.clone(),
+            queued.clone(),
+            stopped.clone(),
+        ));
+        info!(transport = %self.transport.describe(), "outbox sender ready");
+        tasks.spawn(send_outbox(
+            self.sender_store,
+            self.transport,
+            self.clock.clone(),
+            RetryPolicy::from_config(&config.outbox),
+            queued,
+            fatal,
+            stopped,
+        ));
+        for line in config.advice() {
+            warn!(config = %config.origin, "{line}");
+        }
+        info!(config = %config.origin, "postdesk running");
+        Generation {
+            config,
+            stop,
+            tasks,
+        }
+    }
+}
+
+/// Keeps one POP3/IMAP source running: a session until it fails, then a
+/// wait that doubles with each failure (capped), then a new session. Every
+/// failure is logged with the source's name; nothing here stops the daemon.
+async fn supervise(
+    sink: Sink,
+    conn: Connector,
+    kind: SourceKind,
+    fatal: Fatal,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let mut session_stop = stop.clone();
+        // Boxed: a session's future (TLS state, protocol buffers) is large.
+        let session = Box::pin(async {
+            match &kind {
+                SourceKind::Pop3 {
+                    server,
+                    leave_on_server,
+                } => {
+                    pop3::run(
+                        &sink,
+                        &conn,
+                        server,
+                        *leave_on_server,
+                        &mut backoff,
+                        &mut session_stop,
+                    )
+                    .await
+                }
+                SourceKind::Imap {
+                    server,
+                    folder,
+                    processed_folder,
+                    idle,
+                } => {
+                    let folder = imap::Folder {
+                        server,
+                        folder,
+                        processed_folder: processed_folder.as_deref(),
+                        idle: *idle,
+                    };
+                    imap::run(&sink, &conn, &folder, &mut backoff, &mut session_stop).await
+                }
+                SourceKind::Maildir { .. } => Ok(()),
+            }
+        });
+        let mut grace_stop = stop.clone();
+        let result = tokio::select! {
+            r = session => r,
+            _ = async {
+                let _ = grace_stop.wait_for(|s| *s).await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => {
+                warn!(source = %sink.name, "did not finish within {STOP_GRACE:?} of the stop; abandoned (nothing uncommitted left the server)");
+                return;
+            }
+        };
+        let error = match result {
+            Ok(()) => return,
+            Err(SourceError::Store(e)) if e.is_replaced() => {
+                let _ = fatal.send(e);
+                return;
+            }
+            Err(e) => e,
+        };
+        let wait = backoff.failed();
+        if error.is_login() {
+            error!(source = %sink.name, server = %conn.server, error = %error, retry_in = ?wait, failures = backoff.failures(), "login failed");
+        } else {
+            error!(source = %sink.name, server = %conn.server, error = %error, retry_in = ?wait, failures = backoff.failures(), "mail server unavailable");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn send_outbox(
+    store: SharedStore,
+    transport: Arc<Transport>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+    queued: Arc<Notify>,
+    fatal: Fatal,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        // Sleep until the next retry is due, new mail is queued, or the poll
+        // interval passes — whichever comes first.
+        let stopping = shutdown.clone();
+        let stop = move || *stopping.borrow();
+        let pause =
+            match outbox::deliver_due(&store, &transport, clock.as_ref(), &policy, stop).await {
+                Ok(_) => match with_store(&store, |s| s.read().next_mail_due()).await {
+                    Ok(Some(due)) => (due - clock.now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(OUTBOX_POLL),
+                    Ok(None) => OUTBOX_POLL,
+                    Err(e) => {
+                        warn!(error = %e, "cannot read the outbox");
+                        ERROR_PAUSE
+                    }
+                },
+                Err(e) if e.is_replaced() => {
+                    let _ = fatal.send(e);
+                    return;
+                }
+                Err(e) => {
+                    warn!(error = %e, "outbox delivery interrupted by a database error");
+                    ERROR_PAUSE
+                }
+            };
+        tokio::select! {
+            _ = tokio::time::sleep(pause.max(Duration::from_millis(50))) => {}
+            _ = queued.notified() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
