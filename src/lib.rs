@@ -1,33 +1,38 @@
 //! postdesk: an email-native support-ticketing daemon.
 //!
-//! The mail flows through one module per stage (see DESIGN.md):
+//! The folders are the data flow; each may use the ones listed before it,
+//! never one after it (a test in `tests/it/deps.rs` fails on any import
+//! cycle between files or folders):
 //!
 //! ```text
-//! source   maildir | mbox | pop3 | imap         raw bytes + source id
-//! intake   runs the stages below and commits, THEN the source removes
-//! parse    raw bytes → Inbound (mail-parser)
-//! screen   loops (our own X-Postdesk-Loop), automatic mail, size, blocked,
-//!          spam; genuine From (authres)
-//! thread   subject token, then our Message-IDs → follow-up of N, or new
-//! identify who writes (staff, account, ISP for a child, stranger) and may they
-//! apply    the ticket change + the mail it causes, one transaction;
-//!          a staff member's mail goes to `staffmail` (reply, note, #commands)
-//! outbox   compose (mail-builder) → durable queue → deliver (lettre, maildir, sendmail)
+//! domain/    ids, status, addresses, languages, account spec, business
+//!            calendar, lifecycle table, our Message-IDs, the clock — pure
+//! config/    the TOML typed by serde, cross-field validation, accounts file
+//! store/     all SQL (one file per table group), the shared handle
+//! parse/     raw bytes → Inbound (the only user of mail-parser); reply
+//!            splitting (quote/), HTML, delivery reports, mail classes
+//! accounts   the operator's account changes and the config's accounts
+//!            applied to the store
+//! screen/    loops, automatic mail, size, blocked, spam; genuine From
+//!            (authres: Authentication-Results)
+//! thread/    subject token → verified Message-IDs → follow-up | new;
+//!            the texts of our mails a reply quotes (ourmail)
+//! identify/  who writes (staff, account, ISP for a child, stranger), what
+//!            they may do; self-service requests
+//! outbox/    gate (may this mail go?), templates, compose, queue, deliver
+//! ticket/    transitions (change), history, notices, relay between the
+//!            two sides, the inactivity sweep
+//! apply/     one message's change and the mail it causes: customer,
+//!            stranger, self-service, bounce, staff mail and its #commands
+//! intake/    one batch through parse → screen → thread → identify → apply,
+//!            committed before the source removes anything; confirmations
+//! source/    maildir, mbox, pop3, imap (each with its own loop), net
+//! daemon/    generations of the config, the sweep schedule, signals,
+//!            systemd, lock and pid file
+//! commands/  one file per subcommand group; cli.rs holds clap only
 //! ```
 //!
-//! The ticket lifecycle runs beside the flow: `lifecycle` holds the rules
-//! (the transition table, the inactivity plans), `calendar` the business
-//! calendar they count on, `change` carries decisions out with their mail
-//! in the caller's transaction, and `sweep` applies the inactivity rules at
-//! an instant (`postdesk sweep`, and the daemon's cron schedule).
-//!
-//! `relay` writes the mail between the two sides of a ticket: the staff
-//! notification of a customer's message (or note, or bounce), and the
-//! relay of a staff reply to the customer side, with its loop guard.
-//!
-//! `store` owns the database; `config` the TOML; `accounts` the customer
-//! accounts; `clock` the time; `daemon` runs it all (and tells systemd);
-//! `commands` is the command line (`commands::cli` its clap definitions).
+//! `main.rs` is only the command-line entry.
 
 pub mod accounts;
 pub mod apply;

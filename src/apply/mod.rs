@@ -15,29 +15,30 @@
 
 mod bounce;
 mod context;
+mod self_service;
 mod staff;
 pub mod staff_commands;
+mod stranger;
 
 pub use context::{Context, Incoming, Outcome, StaffAction};
 pub use staff::Staffer;
+pub use stranger::code_hash;
 
-use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
+use chrono::{DateTime, Utc};
 
 use crate::config::UnmatchedAutomatic;
 use crate::ticket;
 
 use crate::domain::Language;
 use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, TicketId};
-use crate::identify::{Admission, Identity, Opening, SelfServiceCommand, Sender};
+use crate::identify::{Admission, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
 use crate::outbox::gate;
 use crate::screen::Verdict;
 use crate::store::{
-    EventKind, Held, HistoryEvent, NewMessage, NewTicket, QueuedMail, SenderSource, StoreError,
-    Ticket, Tx,
+    EventKind, Held, HistoryEvent, NewMessage, NewTicket, QueuedMail, StoreError, Ticket, Tx,
 };
-use crate::thread::{Link, Thread, strip_reply_prefixes};
+use crate::thread::{Link, Thread};
 use crate::ticket::relay::{self, Shown, Why};
 
 /// Carries out one message: held by the screen, a request that is no
@@ -99,7 +100,7 @@ fn no_ticket(
         | Admission::Reject { .. } => return Ok(None),
         Admission::Hold { kind, reason } => hold(tx, msg, *kind, reason)?,
         Admission::SelfService { accounts, commands } => {
-            self_service(tx, ctx, msg, from, no_answer, lang, accounts, commands)?
+            self_service::self_service(tx, ctx, msg, from, no_answer, lang, accounts, commands)?
         }
         Admission::RefuseSelfService => {
             let reason = format!(
@@ -302,9 +303,11 @@ fn admit(
 ) -> Result<Outcome, StoreError> {
     match &who.admission {
         Admission::Verify { refers_to, known } => {
-            verify(tx, ctx, msg, from, no_answer, *refers_to, *known)
+            stranger::verify(tx, ctx, msg, from, no_answer, *refers_to, *known)
         }
-        Admission::Reject { refers_to } => reject(tx, ctx, msg, from, no_answer, *refers_to),
+        Admission::Reject { refers_to } => {
+            stranger::reject(tx, ctx, msg, from, no_answer, *refers_to)
+        }
         Admission::Open(o) => open(tx, ctx, msg, from, no_answer, o, flagged, &who.notes, None),
         // Only the three above reach here; a plain ticket is the safe reading.
         _ => open(
@@ -754,321 +757,6 @@ fn human_size(bytes: u64) -> String {
         b if b >= 1 << 10 => format!("{} KB", b >> 10),
         b => format!("{b} bytes"),
     }
-}
-
-/// An unknown sender under `verify`: the message waits in quarantine, and
-/// the sender gets a one-time code to confirm their address by replying.
-fn verify(
-    tx: &mut Tx<'_>,
-    ctx: &Context<'_>,
-    msg: &Incoming<'_>,
-    from: &Mailbox,
-    no_answer: Option<&str>,
-    refers_to: Option<TicketId>,
-    known: bool,
-) -> Result<Outcome, StoreError> {
-    let inbound = msg.inbound;
-    // A staff member asked whether a mail in their name is theirs: staff
-    // side mail, still within the daily limit (a forger could send many).
-    let s = &ctx.lifecycle;
-    let staff_side = known && s.staff.is_staff_address(&from.address, &s.matching);
-    let one = [from.address.clone()];
-    let to = if staff_side {
-        Recipient::Staff(&one)
-    } else {
-        Recipient::Customer(from)
-    };
-    let mut refusal = gate::answer_refusal(tx, &s.answer, msg.at, to, no_answer)?;
-    if refusal.is_none() && staff_side {
-        let sent = tx
-            .read()
-            .automatic_mails_to(&from.address, msg.at - chrono::Duration::hours(24))?;
-        if sent >= s.answer.max_per_day {
-            refusal = Some(format!(
-                "{sent} automatic mails to {} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)",
-                from.address
-            ));
-        }
-    }
-    let code = match refusal {
-        Some(_) => None,
-        None => match new_code() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                refusal = Some(format!("no random numbers for a code: {e}"));
-                None
-            }
-        },
-    };
-    let mut reason = if known {
-        format!(
-            "{} is known, but this mail could not be shown to come from it: held until the address confirms it",
-            from.address
-        )
-    } else {
-        format!(
-            "unknown sender {}: held until they confirm their address",
-            from.address
-        )
-    };
-    if let Some(t) = refers_to {
-        reason.push_str(&format!(
-            " (the message carried the token of ticket #{t}, which it is not on)"
-        ));
-    }
-    if let Some(why) = &refusal {
-        reason.push_str(&format!("; no confirmation sent: {why}"));
-    }
-    let kind = if known {
-        HoldKind::Unproven
-    } else {
-        HoldKind::Unconfirmed
-    };
-    let quarantine = hold_row(tx, msg, kind, &reason)?;
-    let held = |answer| Outcome::Held {
-        quarantine,
-        reason: reason.clone(),
-        answer,
-    };
-    // A re-delivery of a message that waits already keeps its first code.
-    let Some(code) = code else {
-        return Ok(held(None));
-    };
-    if tx.read().verification_of_quarantine(quarantine)?.is_some() {
-        return Ok(held(None));
-    }
-    let hash = code_hash(&code);
-    let expires = msg.at + ctx.verify_expiry;
-    let shown = format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]);
-    let subject = format!(
-        "{} {}",
-        ctx.desk.token.format_confirm(&shown),
-        inbound.subject.trim()
-    );
-    let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
-    let message = compose::quoted(&inbound.new_text);
-    let mut mail = compose::answer(
-        &ctx.desk,
-        "confirm",
-        ctx.language,
-        from,
-        inbound,
-        &subject,
-        &hash,
-        &[
-            ("code", &shown),
-            ("expires", &expiry),
-            ("message", &message),
-            ("unknown", if known { "" } else { "yes" }),
-            ("known", if known { "yes" } else { "" }),
-        ],
-        msg.at,
-    );
-    if staff_side {
-        mail.audience = crate::domain::Audience::Staff;
-    }
-    let outbox = queue(tx, ctx, msg.at, &mail, None)?;
-    tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
-    Ok(held(Some(outbox)))
-}
-
-/// The alphabet of confirmation codes: Crockford's base32, without the
-/// letters people confuse with digits (I, L, O) and U.
-const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A one-time code: 12 characters, 60 bits from the operating system's
-/// CSPRNG (getrandom), so that guessing one is hopeless.
-fn new_code() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes)?;
-    let mut n = u64::from_le_bytes(bytes);
-    Ok((0..12)
-        .map(|_| {
-            let c = CODE_ALPHABET[(n & 31) as usize] as char;
-            n >>= 5;
-            c
-        })
-        .collect())
-}
-
-/// What the store keeps of a code: its SHA-256, of the code in upper case
-/// without dashes (as `Token::find_confirm` reads it back).
-pub fn code_hash(code: &str) -> String {
-    let normal: String = code
-        .chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    hex::encode(Sha256::digest(normal.as_bytes()))
-}
-
-/// An unknown sender under `reject`: held, and told how to write — once a
-/// day at most, however often they write.
-fn reject(
-    tx: &mut Tx<'_>,
-    ctx: &Context<'_>,
-    msg: &Incoming<'_>,
-    from: &Mailbox,
-    no_answer: Option<&str>,
-    refers_to: Option<TicketId>,
-) -> Result<Outcome, StoreError> {
-    let mut reason = format!(
-        "unknown sender {} (intake.unknown_sender = \"reject\")",
-        from.address
-    );
-    if let Some(t) = refers_to {
-        reason.push_str(&format!(" with the token of ticket #{t}"));
-    }
-    let told_today =
-        tx.read()
-            .mails_of_kind_to(&from.address, "reject", msg.at - Duration::hours(24))?
-            > 0;
-    let no_answer = match no_answer {
-        Some(why) => Some(why.to_string()),
-        None if told_today => Some("told how to write to us in the last 24 hours already".into()),
-        None => None,
-    };
-    let sender = from.address.to_string();
-    let answer = Answer {
-        template: "reject",
-        lang: ctx.language,
-        vars: &[("sender", &sender)],
-    };
-    hold_and_answer(
-        tx,
-        ctx,
-        msg,
-        from,
-        no_answer.as_deref(),
-        HoldKind::Rejected,
-        &reason,
-        &answer,
-    )
-}
-
-/// A self-service request from an account's primary address: applies the
-/// commands, keeps the message (under no ticket) with the account's
-/// history, and answers with what changed and the resulting list.
-#[allow(clippy::too_many_arguments)]
-fn self_service(
-    tx: &mut Tx<'_>,
-    ctx: &Context<'_>,
-    msg: &Incoming<'_>,
-    from: &Mailbox,
-    no_answer: Option<&str>,
-    lang: Language,
-    accounts: &[AccountId],
-    commands: &[SelfServiceCommand],
-) -> Result<Outcome, StoreError> {
-    let message = tx.insert_message(&new_message(msg, None))?;
-    let actor = format!("mail:{}", from.address);
-    // One account, or several the primary address must choose from.
-    let target = match accounts {
-        [one] => Some(one.as_str()),
-        _ => None,
-    };
-    let mut lines = Vec::new();
-    let (mut added, mut removed) = (0, 0);
-    for c in commands {
-        let (mark, text) = match (c, target) {
-            (SelfServiceCommand::Unknown(line), _) => ('?', line.clone()),
-            (SelfServiceCommand::List, _) => ('=', "list".to_string()),
-            (SelfServiceCommand::Add(p), None) => ('!', format!("add {p}")),
-            (SelfServiceCommand::Remove(p), None) => ('!', format!("remove {p}")),
-            (SelfServiceCommand::Add(p), Some(account)) => {
-                if tx.add_account_sender(account, p, SenderSource::Mail, msg.at)? {
-                    added += 1;
-                    let detail = format!("authorized {p}");
-                    tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
-                    ('+', format!("add {p}"))
-                } else {
-                    ('=', format!("add {p}"))
-                }
-            }
-            (SelfServiceCommand::Remove(p), Some(account)) => {
-                match tx.read().account_sender_source(account, p)? {
-                    None => ('=', format!("remove {p}")),
-                    // The desk's configuration owns its entries.
-                    Some(SenderSource::Config) => ('!', format!("remove {p}")),
-                    Some(_) => {
-                        tx.remove_account_sender(account, p, msg.at)?;
-                        removed += 1;
-                        let detail = format!("revoked {p}");
-                        tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
-                        ('-', format!("remove {p}"))
-                    }
-                }
-            }
-        };
-        lines.push(format!("  {mark} {text}"));
-    }
-    if lines.is_empty() {
-        lines.push("  = list".into());
-    }
-    let mut list = Vec::new();
-    for account in accounts {
-        let entries = tx
-            .read()
-            .account(account.as_str())?
-            .map(|a| a.authorized)
-            .unwrap_or_default();
-        if accounts.len() > 1 {
-            list.push(format!("  {account}:"));
-        }
-        if entries.is_empty() {
-            list.push("    -".into());
-        }
-        for e in entries {
-            list.push(format!("    {e}"));
-        }
-    }
-    let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
-    let summary = format!(
-        "self-service request by mail from {}: {added} added, {removed} removed",
-        from.address
-    );
-    for account in &ids {
-        tx.add_account_event(account, msg.at, &actor, &summary, Some(message))?;
-    }
-    let account_list = ids.join(", ");
-    let changes = lines.join(
-        "
-",
-    );
-    let listing = list.join(
-        "
-",
-    );
-    let mail = compose::answer(
-        &ctx.desk,
-        "senders",
-        lang,
-        from,
-        msg.inbound,
-        &compose::re(strip_reply_prefixes(&msg.inbound.subject)),
-        &msg.inbound.content_hash,
-        &[
-            ("account", &account_list),
-            ("changes", &changes),
-            ("list", &listing),
-        ],
-        msg.at,
-    );
-    let answer = match gate::answer_refusal(
-        tx,
-        &ctx.lifecycle.answer,
-        msg.at,
-        Recipient::Customer(from),
-        no_answer,
-    )? {
-        Some(_) => None,
-        None => Some(queue(tx, ctx, msg.at, &mail, None)?),
-    };
-    Ok(Outcome::Account {
-        account: account_list,
-        message,
-        answer,
-    })
 }
 
 /// Adds a message to a ticket's history as the customer's (a reply to a

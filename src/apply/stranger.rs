@@ -1,0 +1,219 @@
+//! stranger: a sender the desk does not know (or cannot show genuine)
+//! under `verify` — held, and asked to confirm by a one-time code — or
+//! under `reject` — held and told.
+
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+
+use super::context::{Context, Incoming, Outcome};
+use super::{Answer, hold_and_answer, hold_row, queue};
+use crate::domain::{HoldKind, Mailbox, TicketId};
+use crate::outbox::compose::{self, Recipient};
+use crate::outbox::gate;
+use crate::store::{StoreError, Tx};
+
+/// An unknown sender under `verify`: the message waits in quarantine, and
+/// the sender gets a one-time code to confirm their address by replying.
+pub(super) fn verify(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    refers_to: Option<TicketId>,
+    known: bool,
+) -> Result<Outcome, StoreError> {
+    let inbound = msg.inbound;
+    // A staff member asked whether a mail in their name is theirs: staff
+    // side mail, still within the daily limit (a forger could send many).
+    let s = &ctx.lifecycle;
+    let staff_side = known && s.staff.is_staff_address(&from.address, &s.matching);
+    let one = [from.address.clone()];
+    let to = if staff_side {
+        Recipient::Staff(&one)
+    } else {
+        Recipient::Customer(from)
+    };
+    let mut refusal = confirmation_refusal(tx, s, msg, from, to, no_answer)?;
+    let code = match refusal {
+        Some(_) => None,
+        None => match new_code() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                refusal = Some(format!("no random numbers for a code: {e}"));
+                None
+            }
+        },
+    };
+    let mut reason = if known {
+        format!(
+            "{} is known, but this mail could not be shown to come from it: held until the address confirms it",
+            from.address
+        )
+    } else {
+        format!(
+            "unknown sender {}: held until they confirm their address",
+            from.address
+        )
+    };
+    if let Some(t) = refers_to {
+        reason.push_str(&format!(
+            " (the message carried the token of ticket #{t}, which it is not on)"
+        ));
+    }
+    if let Some(why) = &refusal {
+        reason.push_str(&format!("; no confirmation sent: {why}"));
+    }
+    let kind = if known {
+        HoldKind::Unproven
+    } else {
+        HoldKind::Unconfirmed
+    };
+    let quarantine = hold_row(tx, msg, kind, &reason)?;
+    let held = |answer| Outcome::Held {
+        quarantine,
+        reason: reason.clone(),
+        answer,
+    };
+    // A re-delivery of a message that waits already keeps its first code.
+    let Some(code) = code else {
+        return Ok(held(None));
+    };
+    if tx.read().verification_of_quarantine(quarantine)?.is_some() {
+        return Ok(held(None));
+    }
+    let hash = code_hash(&code);
+    let expires = msg.at + ctx.verify_expiry;
+    let shown = format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]);
+    let subject = format!(
+        "{} {}",
+        ctx.desk.token.format_confirm(&shown),
+        inbound.subject.trim()
+    );
+    let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
+    let message = compose::quoted(&inbound.new_text);
+    let mut mail = compose::answer(
+        &ctx.desk,
+        "confirm",
+        ctx.language,
+        from,
+        inbound,
+        &subject,
+        &hash,
+        &[
+            ("code", &shown),
+            ("expires", &expiry),
+            ("message", &message),
+            ("unknown", if known { "" } else { "yes" }),
+            ("known", if known { "yes" } else { "" }),
+        ],
+        msg.at,
+    );
+    if staff_side {
+        mail.audience = crate::domain::Audience::Staff;
+    }
+    let outbox = queue(tx, ctx, msg.at, &mail, None)?;
+    tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
+    Ok(held(Some(outbox)))
+}
+
+/// Why no confirmation request may go to `from`, if that is so: the gate
+/// of automatic mail; a staff member's request counts against the daily
+/// limit like a customer's, as a forger could send many.
+fn confirmation_refusal(
+    tx: &Tx<'_>,
+    s: &crate::ticket::Settings<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    to: Recipient<'_>,
+    no_answer: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let staff_side = matches!(to, Recipient::Staff(_));
+    let refusal = gate::answer_refusal(tx, &s.answer, msg.at, to, no_answer)?;
+    if refusal.is_some() || !staff_side {
+        return Ok(refusal);
+    }
+    let sent = tx
+        .read()
+        .automatic_mails_to(&from.address, msg.at - chrono::Duration::hours(24))?;
+    Ok((sent >= s.answer.max_per_day).then(|| {
+        format!(
+            "{sent} automatic mails to {} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)",
+            from.address
+        )
+    }))
+}
+
+/// The alphabet of confirmation codes: Crockford's base32, without the
+/// letters people confuse with digits (I, L, O) and U.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time code: 12 characters, 60 bits from the operating system's
+/// CSPRNG (getrandom), so that guessing one is hopeless.
+fn new_code() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)?;
+    let mut n = u64::from_le_bytes(bytes);
+    Ok((0..12)
+        .map(|_| {
+            let c = CODE_ALPHABET[(n & 31) as usize] as char;
+            n >>= 5;
+            c
+        })
+        .collect())
+}
+
+/// What the store keeps of a code: its SHA-256, of the code in upper case
+/// without dashes (as `Token::find_confirm` reads it back).
+pub fn code_hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex::encode(Sha256::digest(normal.as_bytes()))
+}
+
+/// An unknown sender under `reject`: held, and told how to write — once a
+/// day at most, however often they write.
+pub(super) fn reject(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    no_answer: Option<&str>,
+    refers_to: Option<TicketId>,
+) -> Result<Outcome, StoreError> {
+    let mut reason = format!(
+        "unknown sender {} (intake.unknown_sender = \"reject\")",
+        from.address
+    );
+    if let Some(t) = refers_to {
+        reason.push_str(&format!(" with the token of ticket #{t}"));
+    }
+    let told_today =
+        tx.read()
+            .mails_of_kind_to(&from.address, "reject", msg.at - Duration::hours(24))?
+            > 0;
+    let no_answer = match no_answer {
+        Some(why) => Some(why.to_string()),
+        None if told_today => Some("told how to write to us in the last 24 hours already".into()),
+        None => None,
+    };
+    let sender = from.address.to_string();
+    let answer = Answer {
+        template: "reject",
+        lang: ctx.language,
+        vars: &[("sender", &sender)],
+    };
+    hold_and_answer(
+        tx,
+        ctx,
+        msg,
+        from,
+        no_answer.as_deref(),
+        HoldKind::Rejected,
+        &reason,
+        &answer,
+    )
+}
