@@ -31,61 +31,11 @@ pub(super) fn self_service(
         [one] => Some(one.as_str()),
         _ => None,
     };
-    let mut lines = Vec::new();
-    let (mut added, mut removed) = (0, 0);
-    for c in commands {
-        let (mark, text) = match (c, target) {
-            (SelfServiceCommand::Unknown(line), _) => ('?', line.clone()),
-            (SelfServiceCommand::List, _) => ('=', "list".to_string()),
-            (SelfServiceCommand::Add(p), None) => ('!', format!("add {p}")),
-            (SelfServiceCommand::Remove(p), None) => ('!', format!("remove {p}")),
-            (SelfServiceCommand::Add(p), Some(account)) => {
-                if tx.add_account_sender(account, p, SenderSource::Mail, msg.at)? {
-                    added += 1;
-                    let detail = format!("authorized {p}");
-                    tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
-                    ('+', format!("add {p}"))
-                } else {
-                    ('=', format!("add {p}"))
-                }
-            }
-            (SelfServiceCommand::Remove(p), Some(account)) => {
-                match tx.read().account_sender_source(account, p)? {
-                    None => ('=', format!("remove {p}")),
-                    // The desk's configuration owns its entries.
-                    Some(SenderSource::Config) => ('!', format!("remove {p}")),
-                    Some(_) => {
-                        tx.remove_account_sender(account, p, msg.at)?;
-                        removed += 1;
-                        let detail = format!("revoked {p}");
-                        tx.add_account_event(account, msg.at, &actor, &detail, Some(message))?;
-                        ('-', format!("remove {p}"))
-                    }
-                }
-            }
-        };
-        lines.push(format!("  {mark} {text}"));
-    }
+    let (mut lines, added, removed) = carry_out(tx, msg, (message, &actor), target, commands)?;
     if lines.is_empty() {
         lines.push("  = list".into());
     }
-    let mut list = Vec::new();
-    for account in accounts {
-        let entries = tx
-            .read()
-            .account(account.as_str())?
-            .map(|a| a.authorized)
-            .unwrap_or_default();
-        if accounts.len() > 1 {
-            list.push(format!("  {account}:"));
-        }
-        if entries.is_empty() {
-            list.push("    -".into());
-        }
-        for e in entries {
-            list.push(format!("    {e}"));
-        }
-    }
+    let listing = listing(tx, accounts)?;
     let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
     let summary = format!(
         "self-service request by mail from {}: {added} added, {removed} removed",
@@ -95,14 +45,7 @@ pub(super) fn self_service(
         tx.add_account_event(account, msg.at, &actor, &summary, Some(message))?;
     }
     let account_list = ids.join(", ");
-    let changes = lines.join(
-        "
-",
-    );
-    let listing = list.join(
-        "
-",
-    );
+    let changes = lines.join("\n");
     let mail = compose::answer(
         &ctx.desk,
         "senders",
@@ -133,4 +76,75 @@ pub(super) fn self_service(
         message,
         answer,
     })
+}
+
+/// Carries out the commands on `target` (none when the primary address
+/// must first choose among its accounts): one line per command, marked
+/// `+` added, `-` removed, `=` unchanged, `!` refused, `?` not understood;
+/// and how many were added and removed.
+fn carry_out(
+    tx: &mut Tx<'_>,
+    msg: &Incoming<'_>,
+    (message, actor): (i64, &str),
+    target: Option<&str>,
+    commands: &[SelfServiceCommand],
+) -> Result<(Vec<String>, usize, usize), StoreError> {
+    let mut lines = Vec::new();
+    let (mut added, mut removed) = (0, 0);
+    for c in commands {
+        let (mark, text) = match (c, target) {
+            (SelfServiceCommand::Unknown(line), _) => ('?', line.clone()),
+            (SelfServiceCommand::List, _) => ('=', "list".to_string()),
+            (SelfServiceCommand::Add(p), None) => ('!', format!("add {p}")),
+            (SelfServiceCommand::Remove(p), None) => ('!', format!("remove {p}")),
+            (SelfServiceCommand::Add(p), Some(account)) => {
+                if tx.add_account_sender(account, p, SenderSource::Mail, msg.at)? {
+                    added += 1;
+                    let detail = format!("authorized {p}");
+                    tx.add_account_event(account, msg.at, actor, &detail, Some(message))?;
+                    ('+', format!("add {p}"))
+                } else {
+                    ('=', format!("add {p}"))
+                }
+            }
+            (SelfServiceCommand::Remove(p), Some(account)) => {
+                match tx.read().account_sender_source(account, p)? {
+                    None => ('=', format!("remove {p}")),
+                    // The desk's configuration owns its entries.
+                    Some(SenderSource::Config) => ('!', format!("remove {p}")),
+                    Some(_) => {
+                        tx.remove_account_sender(account, p, msg.at)?;
+                        removed += 1;
+                        let detail = format!("revoked {p}");
+                        tx.add_account_event(account, msg.at, actor, &detail, Some(message))?;
+                        ('-', format!("remove {p}"))
+                    }
+                }
+            }
+        };
+        lines.push(format!("  {mark} {text}"));
+    }
+    Ok((lines, added, removed))
+}
+
+/// The authorized senders of `accounts`, as the answer lists them.
+fn listing(tx: &Tx<'_>, accounts: &[AccountId]) -> Result<String, StoreError> {
+    let mut list = Vec::new();
+    for account in accounts {
+        let entries = tx
+            .read()
+            .account(account.as_str())?
+            .map(|a| a.authorized)
+            .unwrap_or_default();
+        if accounts.len() > 1 {
+            list.push(format!("  {account}:"));
+        }
+        if entries.is_empty() {
+            list.push("    -".into());
+        }
+        for e in entries {
+            list.push(format!("    {e}"));
+        }
+    }
+    Ok(list.join("\n"))
 }
