@@ -25,7 +25,7 @@ use super::context::{Incoming, Outcome, StaffAction};
 use crate::apply::staff_commands::{self, StaffCommand};
 use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
-use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Tx};
+use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Ticket, Tx};
 use crate::ticket::relay::{self, Relayed, Reply, Shown, Why};
 use crate::ticket::{self, Author, ChangeError, Settings, TicketChange};
 
@@ -323,28 +323,7 @@ fn command(
             tx.set_assignee(n, Some(&m.address))?;
             format!("assigned to {} <{}> by {}", m.name, m.address, author.who)
         }
-        StaffCommand::Account(id) => {
-            let Some(account) = tx.read().account_brief(id)? else {
-                return Err(CommandError::Refused(format!("no account {id:?}")));
-            };
-            if t.account.as_deref() == Some(account.id.as_str()) {
-                return Err(CommandError::Refused(format!(
-                    "ticket is already filed under {}",
-                    account.id
-                )));
-            }
-            tx.set_ticket_account(n, Some(&account.id))?;
-            // The staff member vouches for it: no longer unverified.
-            tx.set_ticket_flags(n, t.priority || account.priority, false)?;
-            for d in tx.read().account_delegates(&account.id)? {
-                let who = Mailbox {
-                    name: None,
-                    address: d,
-                };
-                tx.add_participant(n, &who, "delegate", at)?;
-            }
-            format!("filed under account {} by {}", account.id, author.who)
-        }
+        StaffCommand::Account(id) => file_under(tx, &t, id, author, at)?,
         StaffCommand::Merge(into) => return merge(tx, s, n, *into, author, at),
         StaffCommand::Drop(address) => {
             let people = tx.read().participants(n)?;
@@ -382,6 +361,41 @@ fn command(
     };
     ticket::note(tx, n, at, &line)?;
     Ok(())
+}
+
+/// `#account ID`: the ticket is filed under the account (whose delegates
+/// join it), and no longer unverified: the staff member vouches for it.
+fn file_under(
+    tx: &mut Tx<'_>,
+    t: &Ticket,
+    id: &str,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<String, CommandError> {
+    let n = t.number;
+    let Some(account) = tx.read().account_brief(id)? else {
+        return Err(CommandError::Refused(format!("no account \"{id}\"")));
+    };
+    if t.account.as_deref() == Some(account.id.as_str()) {
+        return Err(CommandError::Refused(format!(
+            "ticket is already filed under {}",
+            account.id
+        )));
+    }
+    tx.set_ticket_account(n, Some(&account.id))?;
+    // The staff member vouches for it: no longer unverified.
+    tx.set_ticket_flags(n, t.priority || account.priority, false)?;
+    for d in tx.read().account_delegates(&account.id)? {
+        let who = Mailbox {
+            name: None,
+            address: d,
+        };
+        tx.add_participant(n, &who, "delegate", at)?;
+    }
+    Ok(format!(
+        "filed under account {} by {}",
+        account.id, author.who
+    ))
 }
 
 /// `#merge N`: ticket `n` goes into `into` — closed with that reason (its
