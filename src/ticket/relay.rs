@@ -111,22 +111,7 @@ pub fn to_staff(
         Some(m) if !matches!(why, Why::Bounce { .. }) => super::indent(m.text),
         _ => String::new(),
     };
-    let attachments = shown
-        .map(|m| {
-            m.attachments
-                .iter()
-                .map(|a| {
-                    format!(
-                        "    {} ({}, {} bytes)",
-                        a.name.as_deref().unwrap_or("(no name)"),
-                        a.content_type,
-                        a.size
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let attachments = shown.map(attachment_lines).unwrap_or_default();
     let (note, failures) = match why {
         Why::Note { staff } => (staff.to_string(), String::new()),
         Why::Bounce { reports } => (String::new(), failure_lines(reports)),
@@ -155,16 +140,7 @@ pub fn to_staff(
         Some(m) if !m.attachments.is_empty() => parse::attachment_files(m.raw, &s.limits),
         _ => Vec::new(),
     };
-    let about = match (why, shown) {
-        (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
-        (_, Some(m)) => m
-            .from
-            .name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| m.from.address.to_string()),
-        (_, None) => s.desk.name.to_string(),
-    };
+    let about = about(s, why, shown);
     let seq = tx.read().last_event_id(n)?;
     let cause = format!("{}|{}|{seq}", why.label(), shown.map_or(0, |m| m.message));
     let mail = compose::staff_notify(
@@ -211,6 +187,37 @@ pub struct Relayed {
     pub withheld: Vec<String>,
     /// `address: status diagnostic` of each recipient that failed before.
     pub failing: Vec<String>,
+}
+
+/// The files of a customer's message, a line each.
+fn attachment_lines(m: Shown<'_>) -> String {
+    m.attachments
+        .iter()
+        .map(|a| {
+            format!(
+                "    {} ({}, {} bytes)",
+                a.name.as_deref().unwrap_or("(no name)"),
+                a.content_type,
+                a.size
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whom a staff notification is about, for its From display name: the
+/// customer (by name where they gave one), else the desk.
+fn about(s: &Settings<'_>, why: Why<'_>, shown: Option<Shown<'_>>) -> String {
+    match (why, shown) {
+        (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
+        (_, Some(m)) => m
+            .from
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| m.from.address.to_string()),
+        (_, None) => s.desk.name.to_string(),
+    }
 }
 
 /// Relays a staff reply on ticket `n` to the customer side: the requester
