@@ -322,6 +322,37 @@ fn has_header_field(input: &[u8]) -> bool {
         })
 }
 
+/// The Date header as an instant; None (with a warning) when unreadable.
+fn date(msg: &Message<'_>, warnings: &mut Vec<String>) -> Option<DateTime<Utc>> {
+    let value = msg.header(HeaderName::Date)?;
+    let date = value
+        .as_datetime()
+        .filter(|d| d.is_valid())
+        .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+    if date.is_none() {
+        warnings.push("unreadable Date header".into());
+    }
+    date
+}
+
+/// Every header field as written (name, value on one line), in order.
+fn head(msg: &Message<'_>, input: &[u8]) -> Head {
+    Head(
+        msg.headers()
+            .iter()
+            .map(|h| {
+                let value = input
+                    .get(h.offset_start as usize..h.offset_end as usize)
+                    .unwrap_or_default();
+                (
+                    h.name.as_str().to_string(),
+                    one_line(&String::from_utf8_lossy(value)),
+                )
+            })
+            .collect(),
+    )
+}
+
 /// `body`: whether `input` has the body (else only the header was read).
 fn extract(
     input: &[u8],
@@ -349,35 +380,8 @@ fn extract(
     if from.is_none() {
         warnings.push("no valid From address".into());
     }
-    let date = match msg.header(HeaderName::Date) {
-        None => None,
-        Some(value) => {
-            let date = value
-                .as_datetime()
-                .filter(|d| d.is_valid())
-                .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
-            if date.is_none() {
-                warnings.push("unreadable Date header".into());
-            }
-            date
-        }
-    };
-
-    let head = Head(
-        msg.headers()
-            .iter()
-            .map(|h| {
-                let value = input
-                    .get(h.offset_start as usize..h.offset_end as usize)
-                    .unwrap_or_default();
-                (
-                    h.name.as_str().to_string(),
-                    one_line(&String::from_utf8_lossy(value)),
-                )
-            })
-            .collect(),
-    );
-
+    let date = date(&msg, &mut warnings);
+    let head = head(&msg, input);
     let return_path = head.get("Return-Path").map(bare_return_path);
 
     let text = body::normalize_text(&body::readable_text(&msg, &scope).unwrap_or_default());
