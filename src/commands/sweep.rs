@@ -7,7 +7,6 @@ use super::cli::SweepArgs;
 use super::{Outcome, deliver_now, exit, open_store, pipeline, print_json, sync_accounts};
 use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
-use crate::ticket::Settings;
 
 pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
     let mut store = open_store(config)?;
@@ -17,7 +16,7 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
         // The notices speak the language of the ticket's account, as declared now.
         sync_accounts(config, &mut store)?;
     }
-    let settings = Settings::new(config, pipeline.desk());
+    let settings = pipeline.settings();
     let report = crate::ticket::sweep::sweep(&mut store, &settings, now, args.dry_run)?;
     if args.json {
         print_json(&report)?;

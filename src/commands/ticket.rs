@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::{Status, TicketId};
 use crate::store::{EventKind, OutboxState, Store, StoreError, TicketFilter};
-use crate::ticket::{self, Author, ChangeError, Settings};
+use crate::ticket::{self, Author, ChangeError};
 
 #[derive(Serialize)]
 struct HistoryLine {
@@ -94,7 +94,7 @@ fn ticket_change(
     // The notices speak the language of the ticket's account, as declared now.
     sync_accounts(config, &mut store)?;
     let who = operator_name();
-    let settings = Settings::new(config, pipeline.desk());
+    let settings = pipeline.settings();
     let author = Author {
         who: &who,
         reason: args.reason.as_deref().filter(|r| !r.trim().is_empty()),

@@ -12,7 +12,6 @@ use tracing::{info, warn};
 use crate::domain::clock::Clock;
 use crate::intake::Pipeline;
 use crate::store::shared::{SharedStore, with_store};
-use crate::ticket::Settings;
 use crate::ticket::sweep::sweep;
 
 /// The next instant of `schedule` after `now`, evaluated in the desk's zone.
@@ -58,7 +57,7 @@ pub async fn scheduled(
         let now = clock.now();
         let p = pipeline.clone();
         let result = with_store(&store, move |st| {
-            let s = Settings::new(&p.config, p.desk());
+            let s = p.settings();
             sweep(st, &s, now, false)
         })
         .await;

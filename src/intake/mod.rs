@@ -183,10 +183,17 @@ impl Pipeline {
         }
     }
 
+    /// What a change of a ticket needs of the desk: the one view of the
+    /// config that apply, the sweep and the operator's commands share.
+    pub fn settings(&self) -> crate::ticket::Settings<'_> {
+        let mut settings = crate::ticket::Settings::new(&self.config, self.desk());
+        settings.answer.silent = self.silent;
+        settings
+    }
+
     fn context(&self) -> Context<'_> {
         let c = &self.config;
-        let mut lifecycle = crate::ticket::Settings::new(c, self.desk());
-        lifecycle.answer.silent = self.silent;
+        let lifecycle = self.settings();
         Context {
             desk: self.desk(),
             language: c.service.default_language,
