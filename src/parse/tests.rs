@@ -914,6 +914,11 @@ fn corpus_bounces_disguised_as_a_person_are_still_bounces() {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
         });
     let Ok(entries) = std::fs::read_dir(dir.join("bounces")) else {
+        assert!(
+            std::env::var("POSTDESK_REQUIRE_CORPUS").as_deref() != Ok("1"),
+            "POSTDESK_REQUIRE_CORPUS=1 but there is no corpus at {}",
+            dir.display()
+        );
         eprintln!("skipped: no corpus at {}", dir.display());
         return;
     };
