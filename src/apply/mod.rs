@@ -399,29 +399,7 @@ fn open(
     };
     let mut detail = format!("new ticket from {from}{whose}");
     if let Some(old) = follows {
-        tx.set_reopened_from(ticket, old.number)?;
-        let why = match ctx.lifecycle.reopen_window {
-            Some(_) => "past the reopen window (intake.reopen_window)",
-            None => "reopening is off (intake.reopen_window = 0)",
-        };
-        detail = format!(
-            "{detail}, a reply to ticket #{} ({}, {why})",
-            old.number, old.status
-        );
-        tx.add_event(
-            old.number,
-            &HistoryEvent {
-                at: msg.at,
-                kind: EventKind::Note,
-                actor: "postdesk".into(),
-                detail: format!(
-                    "a reply from {} opened ticket #{ticket} ({why})",
-                    from.address
-                ),
-                message: None,
-                outbox: None,
-            },
-        )?;
+        detail = continues(tx, ctx, msg, from, (ticket, old), &detail)?;
     }
     tx.add_event(
         ticket,
@@ -462,6 +440,42 @@ fn open(
         message,
         receipt,
     })
+}
+
+/// A new ticket that continues `old` (a reply past the reopen window):
+/// both histories say so; returns the new ticket's first line.
+fn continues(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+    (ticket, old): (TicketId, &Ticket),
+    detail: &str,
+) -> Result<String, StoreError> {
+    tx.set_reopened_from(ticket, old.number)?;
+    let why = match ctx.lifecycle.reopen_window {
+        Some(_) => "past the reopen window (intake.reopen_window)",
+        None => "reopening is off (intake.reopen_window = 0)",
+    };
+    let detail = format!(
+        "{detail}, a reply to ticket #{} ({}, {why})",
+        old.number, old.status
+    );
+    tx.add_event(
+        old.number,
+        &HistoryEvent {
+            at: msg.at,
+            kind: EventKind::Note,
+            actor: "postdesk".into(),
+            detail: format!(
+                "a reply from {} opened ticket #{ticket} ({why})",
+                from.address
+            ),
+            message: None,
+            outbox: None,
+        },
+    )?;
+    Ok(detail)
 }
 
 /// The people of a new ticket besides its requester: the account's

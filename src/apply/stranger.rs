@@ -45,25 +45,7 @@ pub(super) fn verify(
             }
         },
     };
-    let mut reason = if known {
-        format!(
-            "{} is known, but this mail could not be shown to come from it: held until the address confirms it",
-            from.address
-        )
-    } else {
-        format!(
-            "unknown sender {}: held until they confirm their address",
-            from.address
-        )
-    };
-    if let Some(t) = refers_to {
-        reason.push_str(&format!(
-            " (the message carried the token of ticket #{t}, which it is not on)"
-        ));
-    }
-    if let Some(why) = &refusal {
-        reason.push_str(&format!("; no confirmation sent: {why}"));
-    }
+    let reason = hold_reason(from, known, refers_to, refusal.as_deref());
     let kind = if known {
         HoldKind::Unproven
     } else {
@@ -115,6 +97,36 @@ pub(super) fn verify(
     let outbox = queue(tx, ctx, msg.at, &mail, None)?;
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
     Ok(held(Some(outbox)))
+}
+
+/// Why a message waits for its sender's confirmation, for the quarantine
+/// and staff.
+fn hold_reason(
+    from: &Mailbox,
+    known: bool,
+    refers_to: Option<TicketId>,
+    refusal: Option<&str>,
+) -> String {
+    let mut reason = if known {
+        format!(
+            "{} is known, but this mail could not be shown to come from it: held until the address confirms it",
+            from.address
+        )
+    } else {
+        format!(
+            "unknown sender {}: held until they confirm their address",
+            from.address
+        )
+    };
+    if let Some(t) = refers_to {
+        reason.push_str(&format!(
+            " (the message carried the token of ticket #{t}, which it is not on)"
+        ));
+    }
+    if let Some(why) = refusal {
+        reason.push_str(&format!("; no confirmation sent: {why}"));
+    }
+    reason
 }
 
 /// Why no confirmation request may go to `from`, if that is so: the gate
