@@ -195,7 +195,7 @@ fn list(store: &Store, parent: Option<AccountId>, json: bool) -> Outcome {
     if let Some(p) = &parent
         && store.read().account_brief(p.as_str())?.is_none()
     {
-        return Err(Failure::new(exit::DATAERR, format!("no account {p:?}")));
+        return Err(Failure::new(exit::DATAERR, format!("no account \"{p}\"")));
     }
     let list = store.read().accounts(parent.as_ref().map(|p| p.as_str()))?;
     if json {
@@ -234,7 +234,7 @@ fn list(store: &Store, parent: Option<AccountId>, json: bool) -> Outcome {
 fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
     let read = store.read();
     let Some(a) = read.account(id.as_str())? else {
-        return Err(Failure::new(exit::DATAERR, format!("no account {id:?}")));
+        return Err(Failure::new(exit::DATAERR, format!("no account \"{id}\"")));
     };
     let children = read.account_children(&a.id)?;
     let history = read.account_events(&a.id, 50)?;

@@ -95,6 +95,7 @@ pub struct SweepArgs {
     /// Only print what would be done; change nothing, send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// What was done as JSON instead of lines.
     #[arg(long)]
     pub json: bool,
 }
@@ -114,24 +115,31 @@ pub struct ChangeArgs {
 pub enum TicketCommand {
     /// List tickets, the open ones unless --status or --all says otherwise.
     List {
+        /// Only tickets in this status (repeatable): new, in-progress, waiting-for-customer, on-hold, closed, rejected.
         #[arg(long, value_parser = parse_status)]
         status: Vec<Status>,
+        /// Every ticket, closed and rejected ones too.
         #[arg(long, conflicts_with = "status")]
         all: bool,
+        /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show a ticket and its history.
     Show {
+        /// The ticket number (the N of [PREFIX #N]).
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
+        /// The ticket and its history as one JSON object.
         #[arg(long)]
         json: bool,
     },
     /// Set a ticket's status; both sides get the "ticket changed" mail.
     SetStatus {
+        /// The ticket number.
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
+        /// The new status: new, in-progress, waiting-for-customer, on-hold, closed, rejected.
         #[arg(value_parser = parse_status)]
         status: Status,
         #[command(flatten)]
@@ -139,6 +147,7 @@ pub enum TicketCommand {
     },
     /// Close a ticket; both sides get the close notice with its history.
     Close {
+        /// The ticket number.
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
         #[command(flatten)]
@@ -146,6 +155,7 @@ pub enum TicketCommand {
     },
     /// Reopen a closed or rejected ticket (to in-progress), whatever the reopen window.
     Reopen {
+        /// The ticket number.
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
         #[command(flatten)]
@@ -153,8 +163,10 @@ pub enum TicketCommand {
     },
     /// Set a ticket's type (one of service.ticket_types); both sides are told.
     SetType {
+        /// The ticket number.
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
+        /// One of service.ticket_types.
         #[arg(value_name = "TYPE")]
         ticket_type: String,
         #[command(flatten)]
@@ -163,9 +175,13 @@ pub enum TicketCommand {
     /// File a ticket under an account (or none), e.g. when its sender
     /// matched several accounts.
     #[command(group(ArgGroup::new("target").required(true).args(["account", "none"])))]
+    // clap would put the required group first; the arguments come in order.
+    #[command(override_usage = "postdesk ticket set-account [OPTIONS] <NUMBER> <ACCOUNT|--none>")]
     SetAccount {
+        /// The ticket number.
         #[arg(value_parser = parse_ticket)]
         number: TicketId,
+        /// The account to file it under (or --none).
         #[arg(value_parser = parse_account)]
         account: Option<AccountId>,
         /// File it under no account.
@@ -180,8 +196,10 @@ pub enum AccountCommand {
     Add(AccountAddArgs),
     /// Show an account: senders, delegates, children, history.
     Show {
+        /// The account id.
         #[arg(value_parser = parse_account)]
         id: AccountId,
+        /// The account as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -190,6 +208,7 @@ pub enum AccountCommand {
         /// Only the children of this (ISP) account.
         #[arg(long, value_name = "ID", value_parser = parse_account)]
         parent: Option<AccountId>,
+        /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -197,29 +216,38 @@ pub enum AccountCommand {
     Set(AccountSetArgs),
     /// Authorize senders: addresses, domains, *.domains (comma-separated or several).
     Authorize {
+        /// The account id.
         #[arg(value_parser = parse_account)]
         id: AccountId,
+        /// Addresses, domains or *.domains (comma-separated or several).
         #[arg(required = true, value_name = "SENDERS")]
         senders: Vec<String>,
     },
     /// Revoke authorized senders.
     Revoke {
+        /// The account id.
         #[arg(value_parser = parse_account)]
         id: AccountId,
+        /// Entries to remove, as authorize took them.
         #[arg(required = true, value_name = "SENDERS")]
         senders: Vec<String>,
     },
     /// Remove an account (its tickets keep the account's id).
     Remove {
+        /// The account id.
         #[arg(value_parser = parse_account)]
         id: AccountId,
     },
     /// Add or update the accounts of a file of [[account]] tables.
-    Import { file: PathBuf },
+    Import {
+        /// A TOML file of [[account]] tables, as accounts_file takes.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct AccountAddArgs {
+    /// The new account's id: 1-64 letters, digits, _ . - (cust-001).
     #[arg(value_parser = parse_account)]
     pub id: AccountId,
     /// Display name [default: the id].
@@ -250,15 +278,19 @@ pub struct AccountAddArgs {
 
 #[derive(Debug, Args)]
 pub struct AccountSetArgs {
+    /// The account id.
     #[arg(value_parser = parse_account)]
     pub id: AccountId,
+    /// A new display name.
     #[arg(long)]
     pub name: Option<String>,
+    /// A new registered (primary) address.
     #[arg(long, value_name = "ADDRESS")]
     pub primary: Option<String>,
     /// `default` follows service.default_language.
     #[arg(long, value_enum)]
     pub language: Option<LanguageArg>,
+    /// The ISP account that manages this one.
     #[arg(long, value_name = "ID", value_parser = parse_account, conflicts_with = "no_parent")]
     pub parent: Option<AccountId>,
     /// Make it an account of its own, managed by no ISP.
@@ -267,8 +299,10 @@ pub struct AccountSetArgs {
     /// Replace the delegates (comma-separated; "" for none).
     #[arg(long, value_name = "ADDRESSES")]
     pub delegates: Option<String>,
+    /// Flag the account's tickets for staff: yes or no.
     #[arg(long, value_enum, value_name = "yes|no")]
     pub priority: Option<YesNo>,
+    /// Require a genuine From address: yes, no, or default (intake.require_authentication).
     #[arg(long, value_enum, value_name = "yes|no|default")]
     pub require_authentication: Option<Setting>,
 }
@@ -310,19 +344,28 @@ impl Setting {
 pub enum OutboxCommand {
     /// List outgoing mail, newest first.
     List {
+        /// Only mail in this state.
         #[arg(long, value_enum)]
         status: Option<OutboxStatus>,
+        /// At most this many mails.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Print one outgoing mail exactly as it is (or was) sent.
-    Show { id: i64 },
+    Show {
+        /// The outbox id (outbox list, first column).
+        id: i64,
+    },
     /// Deliver what is due now, once, and exit.
     Flush,
     /// Queue a failed mail again.
-    Retry { id: i64 },
+    Retry {
+        /// The outbox id of a failed mail.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -336,17 +379,28 @@ pub enum OutboxStatus {
 pub enum QuarantineCommand {
     /// List held messages (--all: released ones too).
     List {
+        /// Released entries too.
         #[arg(long)]
         all: bool,
+        /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Print a held message's raw bytes.
-    Show { id: i64 },
+    Show {
+        /// The quarantine id (quarantine list, first column).
+        id: i64,
+    },
     /// Take a held message into a ticket after all (no receipt for automatic mail).
-    Release { id: i64 },
+    Release {
+        /// The quarantine id.
+        id: i64,
+    },
     /// Delete a held message for good.
-    Delete { id: i64 },
+    Delete {
+        /// The quarantine id.
+        id: i64,
+    },
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {

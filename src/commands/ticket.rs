@@ -322,7 +322,7 @@ fn set_ticket_account(
         let id = match &account {
             Some(a) => match tx.read().account_brief(a.as_str())? {
                 Some(b) => Some(b.id),
-                None => return Ok(Err(format!("no account {a:?}"))),
+                None => return Ok(Err(format!("no account \"{a}\""))),
             },
             None => None,
         };

@@ -209,9 +209,16 @@ async fn greeting(
             status: Status::Ok | Status::PreAuth,
             ..
         } => Ok(()),
-        other => Err(SourceError::Protocol {
+        _ => Err(SourceError::Protocol {
             server: conn.server.clone(),
-            detail: format!("not an IMAP greeting: {other:?}"),
+            detail: format!(
+                "not an IMAP greeting: {}",
+                String::from_utf8_lossy(first.borrow_owner())
+                    .trim_end()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ),
         }),
     }
 }

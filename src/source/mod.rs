@@ -137,6 +137,9 @@ pub struct Backoff {
     max: std::time::Duration,
     next: std::time::Duration,
     failures: u32,
+    /// A round has succeeded once: the first success is worth a line, so
+    /// an operator sees the mailbox works without waiting for mail.
+    connected: bool,
 }
 
 impl Backoff {
@@ -146,6 +149,7 @@ impl Backoff {
             max,
             next: initial,
             failures: 0,
+            connected: false,
         }
     }
 
@@ -161,11 +165,15 @@ impl Backoff {
         self.failures
     }
 
-    /// Records a successful round (and says so once after failures).
+    /// Records a successful round, and says so the first time and once
+    /// after failures.
     pub fn succeeded(&mut self, source: &str) {
-        if self.failures > 0 {
+        if !self.connected {
+            tracing::info!(source = %source, failures = self.failures, "connected and logged in");
+        } else if self.failures > 0 {
             tracing::info!(source = %source, failures = self.failures, "connected again");
         }
+        self.connected = true;
         self.failures = 0;
         self.next = self.initial;
     }

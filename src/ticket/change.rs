@@ -168,10 +168,11 @@ pub fn command(
     let tr = match lifecycle::decide(t.status, event) {
         Decision::Apply(tr) => tr,
         Decision::Refuse(why) => return Err(ChangeError::Refused(n, why)),
-        other => {
+        // Commands never open a new ticket; only a customer's reply does.
+        Decision::Keep | Decision::NewTicket => {
             return Err(ChangeError::Refused(
                 n,
-                format!("nothing to do ({other:?})"),
+                format!("nothing to do: it is {} already", t.status),
             ));
         }
     };

@@ -110,3 +110,74 @@ fn no_receipts_import() {
     assert_eq!(desk.tickets().len(), 1);
     assert!(desk.sent().is_empty());
 }
+
+/// What an operator reads when a command fails is words, never Rust's
+/// debug format (`Some(`, `None`, `AccountId("x")`, `expected i64`):
+/// every error path of the command line that a desk can reach (issue 18).
+#[test]
+fn errors_are_written_for_people() {
+    let desk = Desk::new();
+    desk.ingest(&customer_mail(
+        "ann@x.example",
+        "help",
+        "<a1@x.example>",
+        "hi",
+    ));
+    let bad_config = desk.path("bad.toml");
+    std::fs::write(
+        &bad_config,
+        "[service]\nname = 5\naddress = \"nope\"\n[intake]\nmax_auto_replies_per_day = \"ten\"\nbatch_size = []\n[[source]]\nkind = \"pop3\"\nport = \"x\"\n",
+    )
+    .unwrap();
+    let bad = bad_config.to_string_lossy().into_owned();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["account", "show", "nope"],
+        vec!["account", "set", "nope", "--name", "x"],
+        vec!["account", "remove", "nope"],
+        vec!["account", "authorize", "nope", "x.example"],
+        vec![
+            "account",
+            "add",
+            "x",
+            "--primary",
+            "x@x.example",
+            "--parent",
+            "nope",
+        ],
+        vec!["account", "add", "bad id!", "--primary", "x@x.example"],
+        vec!["account", "add", "y", "--primary", "not an address"],
+        vec!["ticket", "show", "999"],
+        vec!["ticket", "show", "abc"],
+        vec!["ticket", "set-account", "1", "nope"],
+        vec!["ticket", "set-account", "999", "--none"],
+        vec!["ticket", "set-status", "1", "sleeping"],
+        vec!["ticket", "set-status", "1", "in-progress"],
+        vec!["ticket", "set-type", "1", "unknown-type"],
+        vec!["ticket", "reopen", "1"],
+        vec!["outbox", "show", "999"],
+        vec!["outbox", "retry", "999"],
+        vec!["quarantine", "show", "999"],
+        vec!["quarantine", "release", "999"],
+        vec!["quarantine", "delete", "999"],
+        vec!["-c", &bad, "check-config"],
+    ];
+    let mut leaks = Vec::new();
+    for args in &cases {
+        let out = desk.run(args, b"");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        for debug in [
+            "Some(",
+            "None",
+            "(\"",
+            "expected i64",
+            "expected a sequence",
+            "{ ",
+        ] {
+            if text.contains(debug) {
+                leaks.push(format!("postdesk {}: {debug} in: {text}", args.join(" ")));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}

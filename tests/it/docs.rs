@@ -357,3 +357,54 @@ fn the_helpers_find_what_is_missing() {
     assert!(!has_word(&list, "--limits"));
     assert!(section(&page, &[".SS"], |h| h == "postdesk outbox show ID").is_some());
 }
+
+/// Every argument and option of every subcommand, as `(path, name)`, that
+/// `--help` shows without a word of help; and every one whose values are a
+/// fixed list (a clap `ValueEnum`) that `--help` does not list.
+fn unexplained(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+    for a in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let name = a
+            .get_long()
+            .map(|l| format!("--{l}"))
+            .unwrap_or_else(|| a.get_id().to_string());
+        if matches!(name.as_str(), "--help" | "--version") {
+            continue;
+        }
+        if a.get_help().is_none() && a.get_long_help().is_none() {
+            out.push(format!("{path} {name}: no help text"));
+        }
+        let values = a.get_possible_values();
+        if !values.is_empty() && a.is_hide_possible_values_set() {
+            out.push(format!("{path} {name}: its values are hidden"));
+        }
+    }
+    // The usage line names the arguments in the order they are given.
+    let usage = cmd.clone().render_usage().to_string();
+    let mut at = 0;
+    for a in cmd.get_positionals() {
+        let name = a
+            .get_value_names()
+            .and_then(|v| v.first().map(|n| n.to_string()))
+            .unwrap_or_else(|| a.get_id().to_string().to_uppercase());
+        match usage[at..].find(&name) {
+            Some(i) => at += i + name.len(),
+            None => out.push(format!("{path}: usage names {name} out of order: {usage}")),
+        }
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let sub_path = format!("{path} {}", sub.get_name()).trim().to_string();
+        if sub.get_about().is_none() && sub.get_long_about().is_none() {
+            out.push(format!("{sub_path}: no help text"));
+        }
+        unexplained(sub, &sub_path, out);
+    }
+}
+
+/// An operator reads `--help` before the man page: every subcommand,
+/// argument and option says what it is (issue 18).
+#[test]
+fn every_command_and_option_has_help_text() {
+    let mut missing = Vec::new();
+    unexplained(&Cli::command(), "postdesk", &mut missing);
+    assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
+}

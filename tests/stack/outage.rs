@@ -134,6 +134,15 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
         || (counts(&db).1 == 40).then_some(()),
     );
 
+    // Each mailbox's first good round is in the log (issue 18): an operator
+    // sees a new source work without waiting for mail.
+    for source in ["out-pop", "out-imap"] {
+        daemon.wait_log(
+            &[&format!("source={source}"), "connected and logged in"],
+            Duration::from_secs(10),
+        );
+    }
+
     // ---- Dovecot goes away mid-run, mail keeps arriving, Dovecot returns.
     dovecot(&stack, true);
     for source in ["out-pop", "out-imap"] {
