@@ -57,7 +57,12 @@ pub enum CliCommand {
     #[command(subcommand)]
     Account(AccountCommand),
     /// Check the config and print the effective settings.
-    CheckConfig,
+    CheckConfig {
+        /// Do not read password files or password_env variables (a config
+        /// written on one machine for another; the shipped example).
+        #[arg(long)]
+        no_secrets: bool,
+    },
     /// Check the config, then ask the running daemon to re-read it (SIGHUP).
     Reload,
 }

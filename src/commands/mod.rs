@@ -89,7 +89,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
-        CliCommand::CheckConfig => check_config::check_config(&config),
+        CliCommand::CheckConfig { no_secrets } => check_config::check_config(&config, no_secrets),
         CliCommand::Run => {
             let path = config_path(cli.config.as_deref()).map(|p| absolute(&p));
             run::run(config, path)

@@ -124,7 +124,7 @@ impl<'a> Loader<'a> {
                 continue;
             }
             let key = span.as_ref().and_then(|s| path_near(self.doc, s.start, ""));
-            self.at(key.unwrap_or_default(), span, e.message());
+            self.at(key.unwrap_or_default(), span, plain(e.message()));
             if !dedup {
                 break;
             }
@@ -413,7 +413,36 @@ fn reword(path: &str, message: &str) -> (String, String) {
     if message.starts_with("missing field") && ticks.len() == 1 {
         return (format!("{path}.{}", ticks[0]), "missing".to_string());
     }
-    (path.to_string(), message.to_string())
+    (path.to_string(), plain(message))
+}
+
+/// serde's words for types made the operator's: `expected i64` is "a whole
+/// number", `a sequence` is "a list" (issue 18: no Rust in what people read).
+pub(super) fn plain(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, words) in [
+        ("i64", "a whole number"),
+        ("u64", "a whole number"),
+        ("u32", "a whole number"),
+        ("u16", "a whole number"),
+        ("u8", "a whole number"),
+        ("usize", "a whole number"),
+        ("i32", "a whole number"),
+        ("f64", "a number"),
+        ("a sequence", "a list"),
+        ("sequence", "a list"),
+        ("a boolean", "true or false"),
+        ("a map", "a table"),
+        ("map", "a table"),
+    ] {
+        out = out
+            .replace(&format!("expected {rust}"), &format!("expected {words}"))
+            .replace(
+                &format!("invalid type: {rust},"),
+                &format!("invalid type: {words},"),
+            );
+    }
+    out
 }
 
 /// Takes out of `node` the key or item whose key or value starts at `offset` (a bad value's

@@ -378,13 +378,25 @@ pub mod cron_schedule {
             }
             Ok(_) => Err(format!("\"{text}\" never fires")),
             Err(e) => Err(format!(
-                "invalid cron expression \"{text}\" ({e}): expected 6 fields, seconds first, e.g. \"0 */10 * * * *\" (every ten minutes)"
+                "invalid cron expression \"{text}\" ({}): expected 6 fields, seconds first, e.g. \"0 */10 * * * *\" (every ten minutes)",
+                one_line_cron_error(text, &e.to_string())
             )),
         })
     }
 
     pub fn serialize<S: Serializer>(v: &cron::Schedule, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(v.source())
+    }
+
+    /// The cron crate's error without its copy of the expression and its
+    /// caret line: one line, as every config error is.
+    pub(crate) fn one_line_cron_error(text: &str, error: &str) -> String {
+        let words: Vec<&str> = error
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != text.trim() && !l.chars().all(|c| c == '^'))
+            .collect();
+        words.join(" ")
     }
 }
 

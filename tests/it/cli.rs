@@ -159,7 +159,6 @@ fn errors_are_written_for_people() {
         vec!["quarantine", "show", "999"],
         vec!["quarantine", "release", "999"],
         vec!["quarantine", "delete", "999"],
-        vec!["-c", &bad, "check-config"],
     ];
     let mut leaks = Vec::new();
     for args in &cases {
@@ -179,5 +178,98 @@ fn errors_are_written_for_people() {
             }
         }
     }
+    let out = check(&bad, &[]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("bad.toml:"),
+        "the broken config is reported: {text}"
+    );
+    for debug in [
+        "Some(",
+        "None",
+        "(\"",
+        "expected i64",
+        "expected a sequence",
+        "{ ",
+    ] {
+        if text.contains(debug) {
+            leaks.push(format!("check-config: {debug} in: {text}"));
+        }
+    }
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}
+
+/// postdesk run on the config at `config` (not the desk's own).
+fn check(config: &str, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args(["-c", config, "check-config"])
+        .args(extra)
+        .env_remove("POSTDESK_CONFIG")
+        .env_remove("POSTDESK_TEST_UNSET_VARIABLE")
+        .output()
+        .unwrap()
+}
+
+/// check-config reports every problem a start would meet in one run: a
+/// bad cron line (on one line), an unset password_env, unreadable password
+/// and CA files; `--no-secrets` reads no secret, so the shipped example
+/// passes on a machine without its password files (issue 18).
+#[test]
+fn check_config_reports_every_problem_at_once() {
+    let desk = Desk::new();
+    let config = desk.path("many.toml");
+    std::fs::write(
+        &config,
+        "[service]\ndatabase = \"db/x.db\"\n[schedule]\nsweep = \"0 0 25 * * *\"\n\
+         [[source]]\nname = \"a\"\nkind = \"pop3\"\nhost = \"mail.example\"\nport = 995\ntls = \"implicit\"\nuser = \"u\"\npassword_env = \"POSTDESK_TEST_UNSET_VARIABLE\"\n",
+    )
+    .unwrap();
+    let c = config.to_string_lossy().into_owned();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let cron = err
+        .lines()
+        .find(|l| l.contains("schedule.sweep"))
+        .unwrap_or_default();
+    assert!(
+        cron.contains("many.toml:4") && cron.contains("Hours must be"),
+        "{err}"
+    );
+    assert!(!err.contains("    ^"), "no caret dump: {err}");
+
+    std::fs::write(
+        &config,
+        "[service]\ndatabase = \"db/x.db\"\n\
+         [[source]]\nname = \"a\"\nkind = \"pop3\"\nhost = \"mail.example\"\nport = 995\ntls = \"implicit\"\nuser = \"u\"\npassword_env = \"POSTDESK_TEST_UNSET_VARIABLE\"\n\
+         [[source]]\nname = \"b\"\nkind = \"imap\"\nhost = \"mail.example\"\nport = 993\ntls = \"implicit\"\nuser = \"u\"\npassword_file = \"/nonexistent/pass\"\nca_file = \"/nonexistent/ca.pem\"\n\
+         [transport]\nkind = \"smtp\"\nhost = \"smtp.example\"\nport = 587\ntls = \"starttls\"\nuser = \"u\"\npassword_file = \"/nonexistent/smtp.pass\"\n",
+    )
+    .unwrap();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    for want in [
+        "POSTDESK_TEST_UNSET_VARIABLE",
+        "/nonexistent/pass",
+        "/nonexistent/ca.pem",
+        "/nonexistent/smtp.pass",
+    ] {
+        assert!(err.contains(want), "{want} not reported: {err}");
+    }
+    let secretless = check(&c, &["--no-secrets"]);
+    let err = String::from_utf8_lossy(&secretless.stderr);
+    assert!(
+        err.contains("/nonexistent/ca.pem"),
+        "the CA file is still read: {err}"
+    );
+    assert!(!err.contains("/nonexistent/smtp.pass"), "{err}");
+
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/postdesk.toml");
+    let shipped = check(&example.to_string_lossy(), &["--no-secrets"]);
+    assert!(
+        shipped.status.success(),
+        "the shipped example: {}",
+        String::from_utf8_lossy(&shipped.stderr)
+    );
 }
