@@ -483,6 +483,9 @@ pub struct RelayMail<'a> {
     pub references: &'a [String],
     /// The staff member's files, passed on.
     pub attachments: &'a [AttachmentFile],
+    /// What the reply's commands changed, as the template's fields and
+    /// flags (`changed`, `new_type`, `now_closed` …; none: nothing).
+    pub changes: &'a [(&'static str, String)],
 }
 
 /// The relay of a staff reply to the customer side: from the support
@@ -496,8 +499,15 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         crate::thread::strip_reply_prefixes(&one_line(&v.subject)),
     ));
     let mut vars = ticket_vars(desk, v);
+    let attached = v.attached_history.is_some();
+    if attached {
+        // The file has all of it: no "earlier entries" line.
+        vars.retain(|(k, _)| *k != "earlier");
+    }
+    vars.push(("history_attached", flag(attached)));
     vars.push(("staff", r.staff.to_string()));
     vars.push(("message", r.text.trim_end().to_string()));
+    vars.extend(r.changes.iter().cloned());
     // One signature: the staff client's own, else the member's name.
     let signed = r
         .text
@@ -524,6 +534,9 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
     }
     b = thread_under(b, r.references);
     b = attach(b, r.attachments);
+    if let Some(whole) = &v.attached_history {
+        b = b.attachment("text/plain; charset=utf-8", "history.txt", whole.clone());
+    }
     let mut rcpt = vec![r.to.address.clone()];
     rcpt.extend(r.cc.iter().map(|m| m.address.clone()));
     let raw = b.write_to_vec().unwrap_or_default();
@@ -536,6 +549,11 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         raw,
         audience: Audience::Customer,
     }
+}
+
+/// A template flag: set ("yes") or not (empty).
+fn flag(b: bool) -> String {
+    if b { "yes".into() } else { String::new() }
 }
 
 /// Attaches `files` (a file without a name gets `attachment-N`).
@@ -967,6 +985,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     cause: "hash",
                     references: &v.references,
                     attachments: &[],
+                    changes: &[],
                 },
                 DateTime::UNIX_EPOCH,
             );
@@ -1024,6 +1043,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     cause: text,
                     references: &v.references,
                     attachments: &[],
+                    changes: &[],
                 },
                 DateTime::UNIX_EPOCH,
             );

@@ -129,25 +129,54 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "failures",
             "staff",
             "copied",
+            "last_answer_at",
             // flags
             "new_ticket",
             "customer_replied",
             "reopened",
             "note",
+            "answered",
             "bounce",
             "priority",
             "unverified",
+            // what a staff reply's commands changed (flags and values)
+            "changed",
+            "new_type",
+            "new_status",
+            "now_open",
+            "now_closed",
+            // who answered the customer last (a flag and a value)
+            "last_answer_by",
         ],
     ),
     // A staff reply, relayed to the customer side.
     (
         "relay",
         &[
-            "service", "address", "ticket", "token", "subject", "created", "history", "earlier",
-            "staff", "message",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "created",
+            "history",
+            "earlier",
+            "staff",
+            "message",
+            "reopen_until",
             // flag: the staff text has no signature of its own, so the
             // staff member's name signs it
             "sign",
+            // flag: the whole history is attached (a reply that closes)
+            "history_attached",
+            // what the reply's commands changed (flags and values)
+            "changed",
+            "new_type",
+            "new_status",
+            "now_open",
+            "now_closed",
+            "can_reopen",
+            "cannot_reopen",
         ],
     ),
     // To a staff member: their mail was not applied, or not sent to everyone.
