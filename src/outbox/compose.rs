@@ -24,7 +24,7 @@ use mail_builder::headers::raw::Raw;
 use crate::domain::Language;
 use crate::domain::msgid::MessageIds;
 use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
-use crate::outbox::template::Templates;
+use crate::outbox::template::{Templates, kind_word};
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
 use crate::thread::Token;
@@ -142,7 +142,10 @@ pub fn receipt(
     lang: Language,
     now: DateTime<Utc>,
 ) -> Outgoing {
-    let subject = desk.token.tag_subject(n, &one_line(&inbound.subject));
+    // A new ticket's subject never carries another ticket's token.
+    let subject = desk
+        .token
+        .tag_subject(n, &one_line(&desk.token.without_tokens(&inbound.subject)));
     let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
     let body = desk.templates.render(
         lang,
@@ -265,6 +268,8 @@ pub struct TicketView {
     /// Message-IDs to thread under, oldest first (the ticket's first and
     /// newest messages).
     pub references: Vec<String>,
+    /// A priority ticket: staff mail about it says so in its subject.
+    pub priority: bool,
 }
 
 /// The template fields every mail about a ticket has for its history:
@@ -303,10 +308,38 @@ pub struct Notice<'a> {
     pub cause: &'a str,
 }
 
-/// A notice about a ticket, from the desk, as automatic mail.
+/// The marks after the token of a mail about ticket `v`: `[priority]` on
+/// staff mail about a priority ticket, then the kind of mail (`Reminder:`).
+fn marks(v: &TicketView, to_staff: bool, kind: Option<&str>) -> String {
+    let mut marks: Vec<String> = Vec::new();
+    if to_staff && v.priority {
+        marks.push("[priority]".into());
+    }
+    if let Some(word) = kind {
+        marks.push(word.to_string());
+    }
+    marks.join(" ")
+}
+
+/// `Importance: high` on staff mail about a priority ticket.
+fn importance<'x>(b: MessageBuilder<'x>, high: bool) -> MessageBuilder<'x> {
+    if high {
+        b.header("Importance", Raw::new("high"))
+    } else {
+        b
+    }
+}
+
+/// A notice about a ticket, from the desk, as automatic mail: its subject
+/// names its kind after the token, in `lang` (`[ACME #4] Reminder: …`).
 pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc>) -> Outgoing {
     let v = n.view;
-    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let staff_side = matches!(n.to, Recipient::Staff(_));
+    let subject = desk.token.tag_subject_marked(
+        v.number,
+        &one_line(&v.subject),
+        &marks(v, staff_side, kind_word(lang, n.kind)),
+    );
     let (to, name, to_customer, to_staff) = match n.to {
         Recipient::Customer(m) => (
             vec![mailbox(m)],
@@ -365,6 +398,7 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
         .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
         .text_body(body);
+    builder = importance(builder, staff_side && v.priority);
     if let Some(last) = references.last() {
         builder = builder
             .in_reply_to(last.clone())
@@ -429,7 +463,9 @@ pub fn staff_notify(
     now: DateTime<Utc>,
 ) -> Outgoing {
     let v = n.view;
-    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let subject =
+        desk.token
+            .tag_subject_marked(v.number, &one_line(&v.subject), &marks(v, true, None));
     let common = ticket_vars(desk, v);
     let vars: Vec<(&str, &str)> = common
         .iter()
@@ -456,6 +492,7 @@ pub fn staff_notify(
         .text_body(body);
     b = thread_under(b, n.references);
     b = attach(b, n.attachments);
+    b = importance(b, v.priority);
     let raw = b.write_to_vec().unwrap_or_default();
     Outgoing {
         kind: "staff-notify",
@@ -818,6 +855,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 "first@customer.example".into(),
                 "last@customer.example".into(),
             ],
+            priority: false,
         }
     }
 
@@ -841,9 +879,9 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             ("elapsed", "7 business days".to_string()),
             ("close_at", "CLOSE-AT".to_string()),
         ];
-        for (to, lang) in [
-            (Recipient::Customer(&ann), Language::En),
-            (Recipient::Staff(&team), Language::Fr),
+        for (to, lang, kind) in [
+            (Recipient::Customer(&ann), Language::En, "Reminder:"),
+            (Recipient::Staff(&team), Language::Fr, "Rappel :"),
         ] {
             let out = notice(
                 &desk,
@@ -859,7 +897,11 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             );
             let back = parse(&out.raw, &limits()).unwrap();
             assert!(back.class.is_automatic(), "{:?}", back.class);
-            assert_eq!(back.subject, "[DESK #7] Printer Bcc: victim@evil.example");
+            // The kind after the token, in the recipient's language.
+            assert_eq!(
+                back.subject,
+                format!("[DESK #7] {kind} Printer Bcc: victim@evil.example")
+            );
             assert_eq!(back.in_reply_to, vec!["last@customer.example".to_string()]);
             assert_eq!(back.references.len(), 2);
             for part in ["SINCE", "CLOSE-AT", "LATEST-TEXT", "HISTORY-TEXT"] {

@@ -452,6 +452,23 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
     Ok(pieces)
 }
 
+/// How a lifecycle notice's subject names its kind, after the token, in
+/// `lang`: `[ACME #4] Reminder: …`. None for other mail.
+pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
+    // As each language writes it: French with a space before the colon.
+    let words = match kind {
+        "warning" => ["Reminder:", "Rappel :", "Promemoria:"],
+        "closed" => ["Closed:", "Fermé :", "Chiuso:"],
+        "changed" => ["Changed:", "Modifié :", "Modificato:"],
+        _ => return None,
+    };
+    Some(match lang {
+        Language::En => words[0],
+        Language::Fr => words[1],
+        Language::It => words[2],
+    })
+}
+
 /// A rule's length in words of `lang`, for the mails: "4 days", "4 jours".
 pub fn span_words(lang: Language, span: Span) -> String {
     let (n, unit) = match span {

@@ -102,6 +102,7 @@ pub fn view_for(
         earlier,
         attached_history: attached,
         references,
+        priority: t.priority,
     })
 }
 
