@@ -291,3 +291,38 @@ fn the_next_notification_names_who_answered_last_and_when() {
     // Who, and when (a date in the desk's zone).
     assert!(line.contains("Alice, 20"), "{line}");
 }
+
+#[test]
+fn a_reply_that_closes_a_long_ticket_attaches_the_whole_history() {
+    let desk = Desk::with_extra(&format!(
+        "{TEAM}\n[outbox]\nclose_history_inline = \"1KB\"\n"
+    ));
+    let long = format!(
+        "{QUESTION}\r\n{}",
+        "The totals are off by one cent.\r\n".repeat(60)
+    );
+    ingest(
+        &desk,
+        &customer_mail(ANN, "Wrong invoice", "open-1@customer.example", &long),
+    );
+    let notify = mails(&desk)
+        .into_iter()
+        .find(|m| m.kind == "staff-notify")
+        .unwrap();
+    let after = take(
+        &desk,
+        &reply_to(
+            &notify,
+            "alice@desk.example",
+            "alice-1@desk.example",
+            &format!("#close\r\n{ANSWER}"),
+        ),
+    );
+    let relay = only(&after, "relay", ANN);
+    let text = relay.text();
+    assert!(text.contains("attached file history.txt"), "{text}");
+    assert!(!text.contains("earlier messages"), "{text}");
+    let file = relay.history_file().expect("history.txt");
+    assert!(file.contains(QUESTION), "{file}");
+    assert!(file.contains("status: new → closed"), "{file}");
+}
