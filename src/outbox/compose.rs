@@ -446,6 +446,9 @@ pub struct StaffNotice<'a> {
     pub fields: &'a [(&'a str, String)],
     /// What caused this mail, unique per mail: it makes the Message-ID.
     pub cause: &'a str,
+    /// Why it is sent (`customer reply`, `staff answer` …): the subject
+    /// names it after the token (see `template::kind_word`).
+    pub why: &'a str,
     /// The customer's files, attached again.
     pub attachments: &'a [AttachmentFile],
     /// Message-IDs to thread under, oldest first.
@@ -463,9 +466,11 @@ pub fn staff_notify(
     now: DateTime<Utc>,
 ) -> Outgoing {
     let v = n.view;
-    let subject =
-        desk.token
-            .tag_subject_marked(v.number, &one_line(&v.subject), &marks(v, true, None));
+    let subject = desk.token.tag_subject_marked(
+        v.number,
+        &one_line(&v.subject),
+        &marks(v, true, kind_word(lang, n.why)),
+    );
     let common = ticket_vars(desk, v);
     let vars: Vec<(&str, &str)> = common
         .iter()
@@ -963,6 +968,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 to: &team,
                 fields: &fields,
                 cause: "c1",
+                why: "new ticket",
                 attachments: &files,
                 references: &v.references,
             },

@@ -452,14 +452,22 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
     Ok(pieces)
 }
 
-/// How a lifecycle notice's subject names its kind, after the token, in
-/// `lang`: `[ACME #4] Reminder: …`. None for other mail.
+/// How the subject of a lifecycle notice or a staff notification names
+/// its kind, after the token, in `lang`: `[ACME #4] Reminder: …`. None for
+/// other mail.
 pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
     // As each language writes it: French with a space before the colon.
     let words = match kind {
         "warning" => ["Reminder:", "Rappel :", "Promemoria:"],
         "closed" => ["Closed:", "Fermé :", "Chiuso:"],
         "changed" => ["Changed:", "Modifié :", "Modificato:"],
+        // Staff notifications, by why they are sent (a new ticket's
+        // subject is the customer's own).
+        "customer reply" => ["Reply:", "Réponse :", "Risposta:"],
+        "reopened" => ["Reopened:", "Rouvert :", "Riaperto:"],
+        "staff note" => ["Note:", "Note :", "Nota:"],
+        "staff answer" => ["Answered:", "Répondu :", "Risposto:"],
+        "delivery failure" => ["Undelivered:", "Non distribué :", "Non recapitato:"],
         _ => return None,
     };
     Some(match lang {

@@ -136,6 +136,7 @@ pub fn to_staff(
             to: &to,
             fields: &fields,
             cause: &cause,
+            why: why.label(),
             attachments: &files,
             references: &view.references,
         },

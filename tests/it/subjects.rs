@@ -117,7 +117,7 @@ fn staff_mail_about_a_priority_ticket_says_so_and_customer_mail_does_not() {
     let (relay, _) = subject_to(&after, "relay", "ann@en.example");
     assert_eq!(relay, "Re: [DESK #1] Printer");
     let (copy, mail) = subject_to(&after, "staff-notify", "team@desk.example");
-    assert_eq!(copy, "[DESK #1] [priority] Printer");
+    assert_eq!(copy, "[DESK #1] [priority] Answered: Printer");
     assert!(mail.head().contains("Importance: high"), "{}", mail.head());
 
     let before = mails(&desk).len();
@@ -157,4 +157,14 @@ fn a_new_ticket_never_carries_another_tickets_token() {
     let (notify, _) = subject_to(&after, "staff-notify", "team@desk.example");
     assert_eq!(notify, "[DESK #2] Printer");
     assert_eq!(desk.tickets().len(), 2);
+    // The next notification of ticket #2 names its kind.
+    let receipt = only(&after, "receipt", "ann@en.example").clone();
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &reply_to(&receipt, "ann@en.example", "p3@en.example", "Any news?"),
+    );
+    let after = new_mails(&desk, before);
+    let (notify, _) = subject_to(&after, "staff-notify", "team@desk.example");
+    assert_eq!(notify, "[DESK #2] Reply: Printer");
 }
