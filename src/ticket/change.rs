@@ -215,7 +215,7 @@ pub fn command_quiet<'a>(
 #[derive(Debug, Clone)]
 pub struct Made<'a> {
     /// The ticket before the change.
-    pub before: Ticket,
+    before: Ticket,
     author: Author<'a>,
     what: MadeKind,
 }
