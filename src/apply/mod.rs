@@ -371,10 +371,12 @@ fn open(
     follows: Option<&Ticket>,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
-    let subject = if inbound.subject.trim().is_empty() {
+    // Never another ticket's token (a stranger's "Re: [ACME #1] …").
+    let subject = ctx.desk.token.without_tokens(&inbound.subject);
+    let subject = if subject.is_empty() {
         "(no subject)"
     } else {
-        inbound.subject.trim()
+        subject.as_str()
     };
     let ticket = tx.create_ticket(&NewTicket {
         subject,

@@ -5,12 +5,15 @@
 //! The `#command` lines at the top of the new text (see `mailcmd`) are read
 //! first; a line that is not understood refuses the whole mail. Then, in
 //! one savepoint: the commands that decide who gets the reply and what it
-//! says (`#drop`, `#account`, `#assign`, `#priority`); the reply, stored
-//! and relayed (or the note stored); then the commands that change the
-//! ticket's state (`#status`, `#close`, `#reject`, `#reopen`, `#hold`,
-//! `#type`, `#merge`), in order, through `change`, which sends the "ticket
-//! changed" and close notices — after the relay, and with the reply in
-//! their history. A command the ticket's state refuses
+//! says (`#drop`, `#account`, `#assign`, `#priority`); then, for a reply,
+//! the reply stored, the commands that change the ticket's state
+//! (`#status`, `#close`, `#reject`, `#reopen`, `#hold`, `#type`) carried
+//! out through `change` with their notices held back, and the reply
+//! relayed with a line of what they changed — one mail to the customer
+//! side, and its copy to the rest of the staff side (`[staff]
+//! copy_replies`) — then `#merge`. A note or a mail of commands only is
+//! stored first, and its commands send their own "ticket changed" and
+//! close notices. A command the ticket's state refuses
 //! (`#reopen` on an open ticket, `#merge` into a missing ticket …) undoes
 //! everything, relay included. A refused mail is kept on the ticket, shown
 //! to nobody, and its author gets the errors by mail.
@@ -26,8 +29,8 @@ use crate::apply::staff_commands::{self, StaffCommand};
 use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Ticket, Tx};
-use crate::ticket::relay::{self, Relayed, Reply, Shown, Why};
-use crate::ticket::{self, Author, ChangeError, Settings, TicketChange};
+use crate::ticket::relay::{self, Changed, Relayed, Reply, Shown, Why};
+use crate::ticket::{self, Author, ChangeError, Made, Settings, Sides, TicketChange};
 
 /// Who wrote the mail: a staff member (`[[staff.member]]`).
 #[derive(Debug, Clone, Copy)]
@@ -98,14 +101,18 @@ pub fn staff_mail(
         for (i, c) in first {
             command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
-        // 2. The mail itself: a note, a reply relayed, or commands only.
-        let (action, relayed) = record(tx, s, msg, who, (n, message), how, &text, is_note)?;
-        // 3. The ticket's state, in order; the first command refused
-        // undoes it all.
+        if !is_note && !text.is_empty() {
+            // 2–3. A reply: one mail that says what its commands changed.
+            return reply_and_change(tx, s, msg, who, (n, message), how, &text, &then);
+        }
+        // 2. The mail itself: a note, or commands only.
+        let action = record(tx, s, msg, who, (n, message), how, &text, is_note)?;
+        // 3. The ticket's state, in order, each change with its notices;
+        // the first command refused undoes it all.
         for (i, c) in then {
             command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
-        Ok((action, relayed))
+        Ok((action, Relayed::default()))
     });
 
     match applied {
@@ -130,9 +137,8 @@ pub fn staff_mail(
     }
 }
 
-/// Records a staff member's mail on ticket `n` as what it is — an internal
-/// note, a reply (relayed to the customer side, whom it was written to
-/// included from now on), or commands only — and moves the ticket.
+/// Records a staff member's mail on ticket `n` that is no reply: an
+/// internal note (which moves the ticket's clock), or commands only.
 #[allow(clippy::too_many_arguments)]
 fn record(
     tx: &mut Tx<'_>,
@@ -143,60 +149,135 @@ fn record(
     how: &str,
     text: &str,
     is_note: bool,
-) -> Result<(StaffAction, Relayed), StoreError> {
-    let inbound = msg.inbound;
+) -> Result<StaffAction, StoreError> {
     let at = msg.at;
-    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
-    let mut relayed = Relayed::default();
-    let action = if is_note {
+    if is_note {
         tx.set_message_role(message, MessageRole::StaffNote, Some(text), Some(who.name))?;
         let detail = format!("internal note by {}, threaded {how}", who.from);
         staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
         ticket::staff_event(tx, s, n, LifecycleEvent::StaffNote, who.name, at)?;
         tx.touch_ticket(n, at, true)?;
-        StaffAction::Noted
-    } else if !text.is_empty() {
-        // Whom the staff member wrote to directly is included from now on.
-        for m in &direct {
-            let ours = s.answer.own.contains(&m.address)
-                || s.staff.is_staff_address(&m.address, &s.matching);
-            if !ours {
-                include(tx, n, &m.address, at)?;
-            }
-        }
-        tx.set_message_role(message, MessageRole::StaffReply, Some(text), Some(who.name))?;
-        let detail = format!("reply by {}, threaded {how}", who.from);
-        staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
-        relayed = relay::to_customer(
-            tx,
-            s,
-            n,
-            &Reply {
-                message,
-                staff: who.name,
-                text,
-                cause: &inbound.content_hash,
-                raw: msg.raw,
-                attachments: &inbound.attachments,
-                direct: &direct,
-            },
-            at,
-        )?;
-        ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
-        tx.touch_ticket(n, at, true)?;
-        StaffAction::Replied
-    } else {
-        tx.set_message_role(
-            message,
-            MessageRole::StaffCommands,
-            Some(""),
-            Some(who.name),
-        )?;
-        let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
-        staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
-        StaffAction::Commands
+        return Ok(StaffAction::Noted);
+    }
+    tx.set_message_role(
+        message,
+        MessageRole::StaffCommands,
+        Some(""),
+        Some(who.name),
+    )?;
+    let detail = format!("commands by {}, threaded {how}: nothing relayed", who.from);
+    staff_event(tx, n, at, EventKind::StaffNote, who, detail, message)?;
+    Ok(StaffAction::Commands)
+}
+
+/// A staff reply on ticket `n` and the commands after it (`then`): the
+/// reply is stored; the commands that change the ticket's state are
+/// carried out with their notices held back; the reply is relayed to the
+/// customer side with a line of what they changed, and copied to the
+/// rest of the staff side (`[staff] copy_replies`) with that line too —
+/// one mail per side. A held notice goes only to a side that got neither
+/// (no relay queued, no copy). `#merge` comes last.
+/// The reply moves the ticket's clock unless a command set its status.
+#[allow(clippy::too_many_arguments)]
+fn reply_and_change(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    msg: &Incoming<'_>,
+    who: Staffer<'_>,
+    (n, message): (TicketId, i64),
+    how: &str,
+    text: &str,
+    then: &[(usize, &StaffCommand)],
+) -> Result<(StaffAction, Relayed), CommandError> {
+    let (inbound, at) = (msg.inbound, msg.at);
+    let author = Author {
+        who: who.name,
+        reason: None,
     };
-    Ok((action, relayed))
+    let direct = store_reply(tx, s, who, (n, message), (how, text), inbound, at)?;
+    let before = ticket::reload(tx, n)?;
+    let mut made = Vec::new();
+    let mut after_all = Vec::new();
+    for &(i, c) in then {
+        match state_change(c) {
+            Some(change) => made.push(
+                ticket::command_quiet(tx, s, n, &change, author, at)
+                    .map_err(|e| CommandError::from(e).numbered(i + 1, c))?,
+            ),
+            None => after_all.push((i, c)),
+        }
+    }
+    let changed = Changed::between(s, &before, &ticket::reload(tx, n)?);
+    let reply = Reply {
+        message,
+        staff: who.name,
+        text,
+        cause: &inbound.content_hash,
+        raw: msg.raw,
+        attachments: &inbound.attachments,
+        direct: &direct,
+        changed: &changed,
+    };
+    let relayed = relay::to_customer(tx, s, n, &reply, at)?;
+    if !made.iter().any(Made::sets_status) {
+        ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
+    }
+    tx.touch_ticket(n, at, true)?;
+    // Not when the loop rules withheld the relay from everyone: a copy
+    // answered by a staff mail rule would go round without end.
+    let reached = relayed.outbox.is_some() || relayed.withheld.is_empty();
+    let copied = s.staff.copy_replies && reached && {
+        let why = Why::Answered {
+            staff: who.name,
+            author: &who.from.address,
+            changed: &changed,
+        };
+        let shown = Shown {
+            message,
+            raw: msg.raw,
+            from: who.from,
+            text,
+            attachments: &inbound.attachments,
+        };
+        relay::to_staff(tx, s, n, why, Some(shown), at)?.is_some()
+    };
+    let sides = Sides {
+        customer: relayed.outbox.is_none(),
+        staff: !copied,
+    };
+    for m in &made {
+        m.notify(tx, s, sides, at)?;
+    }
+    for (i, c) in after_all {
+        command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
+    }
+    Ok((StaffAction::Replied, relayed))
+}
+
+/// Stores a staff reply on ticket `n` as one, with its history line; whom
+/// the staff member wrote to directly (To, Cc) is included in the
+/// customer side from now on, and returned.
+fn store_reply(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    who: Staffer<'_>,
+    (n, message): (TicketId, i64),
+    (how, text): (&str, &str),
+    inbound: &crate::parse::Inbound,
+    at: DateTime<Utc>,
+) -> Result<Vec<Mailbox>, StoreError> {
+    let direct: Vec<Mailbox> = inbound.to.iter().chain(&inbound.cc).cloned().collect();
+    for m in &direct {
+        let ours =
+            s.answer.own.contains(&m.address) || s.staff.is_staff_address(&m.address, &s.matching);
+        if !ours {
+            include(tx, n, &m.address, at)?;
+        }
+    }
+    tx.set_message_role(message, MessageRole::StaffReply, Some(text), Some(who.name))?;
+    let detail = format!("reply by {}, threaded {how}", who.from);
+    staff_event(tx, n, at, EventKind::StaffReply, who, detail, message)?;
+    Ok(direct)
 }
 
 /// What the staff member wrote, and nothing postdesk sent only to staff
@@ -274,6 +355,20 @@ fn before_the_reply(c: &StaffCommand) -> bool {
     )
 }
 
+/// The change of the ticket's state (status or type) command `c` asks
+/// for, if it asks for one.
+fn state_change(c: &StaffCommand) -> Option<TicketChange> {
+    match c {
+        StaffCommand::Status(st) => Some(TicketChange::SetStatus(*st)),
+        StaffCommand::Close => Some(TicketChange::Close),
+        StaffCommand::Reject => Some(TicketChange::SetStatus(Status::Rejected)),
+        StaffCommand::Reopen => Some(TicketChange::Reopen),
+        StaffCommand::Hold => Some(TicketChange::SetStatus(Status::OnHold)),
+        StaffCommand::Type(t) => Some(TicketChange::SetType(t.clone())),
+        _ => None,
+    }
+}
+
 /// Carries out one command; [`CommandError::Refused`] when the ticket refuses it.
 fn command(
     tx: &mut Tx<'_>,
@@ -283,16 +378,7 @@ fn command(
     author: Author<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), CommandError> {
-    let change_cmd = match c {
-        StaffCommand::Status(st) => Some(TicketChange::SetStatus(*st)),
-        StaffCommand::Close => Some(TicketChange::Close),
-        StaffCommand::Reject => Some(TicketChange::SetStatus(Status::Rejected)),
-        StaffCommand::Reopen => Some(TicketChange::Reopen),
-        StaffCommand::Hold => Some(TicketChange::SetStatus(Status::OnHold)),
-        StaffCommand::Type(t) => Some(TicketChange::SetType(t.clone())),
-        _ => None,
-    };
-    if let Some(cmd) = change_cmd {
+    if let Some(cmd) = state_change(c) {
         ticket::command(tx, s, n, &cmd, author, at)?;
         return Ok(());
     }

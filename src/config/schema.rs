@@ -509,6 +509,9 @@ pub struct Staff {
     /// Relays of staff replies to one address in 24 hours (loop guard).
     #[serde(deserialize_with = "range::<1, 10_000, _, _>")]
     pub max_relays_per_day: u32,
+    /// Each staff reply is copied to the staff side (less its author),
+    /// marked as an answer, so colleagues know the ticket was answered.
+    pub copy_replies: bool,
     /// `[[staff.member]]`.
     #[serde(rename = "member", skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<StaffMember>,
@@ -520,6 +523,7 @@ impl Default for Staff {
             notify: Vec::new(),
             members: Vec::new(),
             max_relays_per_day: 50,
+            copy_replies: true,
         }
     }
 }

@@ -24,7 +24,7 @@ use mail_builder::headers::raw::Raw;
 use crate::domain::Language;
 use crate::domain::msgid::MessageIds;
 use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
-use crate::outbox::template::Templates;
+use crate::outbox::template::{Templates, kind_word};
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
 use crate::thread::Token;
@@ -142,7 +142,10 @@ pub fn receipt(
     lang: Language,
     now: DateTime<Utc>,
 ) -> Outgoing {
-    let subject = desk.token.tag_subject(n, &one_line(&inbound.subject));
+    // A new ticket's subject never carries another ticket's token.
+    let subject = desk
+        .token
+        .tag_subject(n, &one_line(&desk.token.without_tokens(&inbound.subject)));
     let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
     let body = desk.templates.render(
         lang,
@@ -265,6 +268,8 @@ pub struct TicketView {
     /// Message-IDs to thread under, oldest first (the ticket's first and
     /// newest messages).
     pub references: Vec<String>,
+    /// A priority ticket: staff mail about it says so in its subject.
+    pub priority: bool,
 }
 
 /// The template fields every mail about a ticket has for its history:
@@ -303,10 +308,38 @@ pub struct Notice<'a> {
     pub cause: &'a str,
 }
 
-/// A notice about a ticket, from the desk, as automatic mail.
+/// The marks after the token of a mail about ticket `v`: `[priority]` on
+/// staff mail about a priority ticket, then the kind of mail (`Reminder:`).
+fn marks(v: &TicketView, to_staff: bool, kind: Option<&str>) -> String {
+    let mut marks: Vec<String> = Vec::new();
+    if to_staff && v.priority {
+        marks.push("[priority]".into());
+    }
+    if let Some(word) = kind {
+        marks.push(word.to_string());
+    }
+    marks.join(" ")
+}
+
+/// `Importance: high` on staff mail about a priority ticket.
+fn importance<'x>(b: MessageBuilder<'x>, high: bool) -> MessageBuilder<'x> {
+    if high {
+        b.header("Importance", Raw::new("high"))
+    } else {
+        b
+    }
+}
+
+/// A notice about a ticket, from the desk, as automatic mail: its subject
+/// names its kind after the token, in `lang` (`[ACME #4] Reminder: …`).
 pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc>) -> Outgoing {
     let v = n.view;
-    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let staff_side = matches!(n.to, Recipient::Staff(_));
+    let subject = desk.token.tag_subject_marked(
+        v.number,
+        &one_line(&v.subject),
+        &marks(v, staff_side, kind_word(lang, n.kind)),
+    );
     let (to, name, to_customer, to_staff) = match n.to {
         Recipient::Customer(m) => (
             vec![mailbox(m)],
@@ -365,6 +398,7 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
         .header("X-Postdesk-Ticket", Raw::new(v.number.to_string()))
         .text_body(body);
+    builder = importance(builder, staff_side && v.priority);
     if let Some(last) = references.last() {
         builder = builder
             .in_reply_to(last.clone())
@@ -412,6 +446,9 @@ pub struct StaffNotice<'a> {
     pub fields: &'a [(&'a str, String)],
     /// What caused this mail, unique per mail: it makes the Message-ID.
     pub cause: &'a str,
+    /// Why it is sent (`customer reply`, `staff answer` …): the subject
+    /// names it after the token (see `template::kind_word`).
+    pub why: &'a str,
     /// The customer's files, attached again.
     pub attachments: &'a [AttachmentFile],
     /// Message-IDs to thread under, oldest first.
@@ -429,7 +466,11 @@ pub fn staff_notify(
     now: DateTime<Utc>,
 ) -> Outgoing {
     let v = n.view;
-    let subject = desk.token.tag_subject(v.number, &one_line(&v.subject));
+    let subject = desk.token.tag_subject_marked(
+        v.number,
+        &one_line(&v.subject),
+        &marks(v, true, kind_word(lang, n.why)),
+    );
     let common = ticket_vars(desk, v);
     let vars: Vec<(&str, &str)> = common
         .iter()
@@ -456,6 +497,7 @@ pub fn staff_notify(
         .text_body(body);
     b = thread_under(b, n.references);
     b = attach(b, n.attachments);
+    b = importance(b, v.priority);
     let raw = b.write_to_vec().unwrap_or_default();
     Outgoing {
         kind: "staff-notify",
@@ -483,6 +525,9 @@ pub struct RelayMail<'a> {
     pub references: &'a [String],
     /// The staff member's files, passed on.
     pub attachments: &'a [AttachmentFile],
+    /// What the reply's commands changed, as the template's fields and
+    /// flags (`changed`, `new_type`, `now_closed` …; none: nothing).
+    pub changes: &'a [(&'static str, String)],
 }
 
 /// The relay of a staff reply to the customer side: from the support
@@ -496,8 +541,15 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         crate::thread::strip_reply_prefixes(&one_line(&v.subject)),
     ));
     let mut vars = ticket_vars(desk, v);
+    let attached = v.attached_history.is_some();
+    if attached {
+        // The file has all of it: no "earlier entries" line.
+        vars.retain(|(k, _)| *k != "earlier");
+    }
+    vars.push(("history_attached", flag(attached)));
     vars.push(("staff", r.staff.to_string()));
     vars.push(("message", r.text.trim_end().to_string()));
+    vars.extend(r.changes.iter().cloned());
     // One signature: the staff client's own, else the member's name.
     let signed = r
         .text
@@ -524,6 +576,9 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
     }
     b = thread_under(b, r.references);
     b = attach(b, r.attachments);
+    if let Some(whole) = &v.attached_history {
+        b = b.attachment("text/plain; charset=utf-8", "history.txt", whole.clone());
+    }
     let mut rcpt = vec![r.to.address.clone()];
     rcpt.extend(r.cc.iter().map(|m| m.address.clone()));
     let raw = b.write_to_vec().unwrap_or_default();
@@ -536,6 +591,11 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         raw,
         audience: Audience::Customer,
     }
+}
+
+/// A template flag: set ("yes") or not (empty).
+fn flag(b: bool) -> String {
+    if b { "yes".into() } else { String::new() }
 }
 
 /// Attaches `files` (a file without a name gets `attachment-N`).
@@ -800,6 +860,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 "first@customer.example".into(),
                 "last@customer.example".into(),
             ],
+            priority: false,
         }
     }
 
@@ -823,9 +884,9 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             ("elapsed", "7 business days".to_string()),
             ("close_at", "CLOSE-AT".to_string()),
         ];
-        for (to, lang) in [
-            (Recipient::Customer(&ann), Language::En),
-            (Recipient::Staff(&team), Language::Fr),
+        for (to, lang, kind) in [
+            (Recipient::Customer(&ann), Language::En, "Reminder:"),
+            (Recipient::Staff(&team), Language::Fr, "Rappel :"),
         ] {
             let out = notice(
                 &desk,
@@ -841,7 +902,11 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             );
             let back = parse(&out.raw, &limits()).unwrap();
             assert!(back.class.is_automatic(), "{:?}", back.class);
-            assert_eq!(back.subject, "[DESK #7] Printer Bcc: victim@evil.example");
+            // The kind after the token, in the recipient's language.
+            assert_eq!(
+                back.subject,
+                format!("[DESK #7] {kind} Printer Bcc: victim@evil.example")
+            );
             assert_eq!(back.in_reply_to, vec!["last@customer.example".to_string()]);
             assert_eq!(back.references.len(), 2);
             for part in ["SINCE", "CLOSE-AT", "LATEST-TEXT", "HISTORY-TEXT"] {
@@ -903,6 +968,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                 to: &team,
                 fields: &fields,
                 cause: "c1",
+                why: "new ticket",
                 attachments: &files,
                 references: &v.references,
             },
@@ -967,6 +1033,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     cause: "hash",
                     references: &v.references,
                     attachments: &[],
+                    changes: &[],
                 },
                 DateTime::UNIX_EPOCH,
             );
@@ -1024,6 +1091,7 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
                     cause: text,
                     references: &v.references,
                     attachments: &[],
+                    changes: &[],
                 },
                 DateTime::UNIX_EPOCH,
             );

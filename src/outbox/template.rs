@@ -129,25 +129,54 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "failures",
             "staff",
             "copied",
+            "last_answer_at",
             // flags
             "new_ticket",
             "customer_replied",
             "reopened",
             "note",
+            "answered",
             "bounce",
             "priority",
             "unverified",
+            // what a staff reply's commands changed (flags and values)
+            "changed",
+            "new_type",
+            "new_status",
+            "now_open",
+            "now_closed",
+            // who answered the customer last (a flag and a value)
+            "last_answer_by",
         ],
     ),
     // A staff reply, relayed to the customer side.
     (
         "relay",
         &[
-            "service", "address", "ticket", "token", "subject", "created", "history", "earlier",
-            "staff", "message",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "created",
+            "history",
+            "earlier",
+            "staff",
+            "message",
+            "reopen_until",
             // flag: the staff text has no signature of its own, so the
             // staff member's name signs it
             "sign",
+            // flag: the whole history is attached (a reply that closes)
+            "history_attached",
+            // what the reply's commands changed (flags and values)
+            "changed",
+            "new_type",
+            "new_status",
+            "now_open",
+            "now_closed",
+            "can_reopen",
+            "cannot_reopen",
         ],
     ),
     // To a staff member: their mail was not applied, or not sent to everyone.
@@ -421,6 +450,31 @@ fn compile(text: &str, fields: &[&str], origin: &str) -> Result<Vec<Piece>, Temp
     }
     pieces.push(Piece::Text(text[rest..].to_string()));
     Ok(pieces)
+}
+
+/// How the subject of a lifecycle notice or a staff notification names
+/// its kind, after the token, in `lang`: `[ACME #4] Reminder: …`. None for
+/// other mail.
+pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
+    // As each language writes it: French with a space before the colon.
+    let words = match kind {
+        "warning" => ["Reminder:", "Rappel :", "Promemoria:"],
+        "closed" => ["Closed:", "Fermé :", "Chiuso:"],
+        "changed" => ["Changed:", "Modifié :", "Modificato:"],
+        // Staff notifications, by why they are sent (a new ticket's
+        // subject is the customer's own).
+        "customer reply" => ["Reply:", "Réponse :", "Risposta:"],
+        "reopened" => ["Reopened:", "Rouvert :", "Riaperto:"],
+        "staff note" => ["Note:", "Note :", "Nota:"],
+        "staff answer" => ["Answered:", "Répondu :", "Risposto:"],
+        "delivery failure" => ["Undelivered:", "Non distribué :", "Non recapitato:"],
+        _ => return None,
+    };
+    Some(match lang {
+        Language::En => words[0],
+        Language::Fr => words[1],
+        Language::It => words[2],
+    })
 }
 
 /// A rule's length in words of `lang`, for the mails: "4 days", "4 jours".

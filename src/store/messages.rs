@@ -279,6 +279,24 @@ impl Reader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The newest staff reply on `ticket` (a reply relayed to the customer
+    /// side): who wrote it, by the member's name, and when it came in.
+    pub fn last_staff_reply(&self, ticket: TicketId) -> Result<Option<(String, DateTime<Utc>)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(shown_from, from_addr), received_at FROM messages
+                 WHERE ticket_id = ?1 AND role = 'staff-reply' ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![ticket.0], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    from_ts(r.get(1)?),
+                ))
+            })
+            .optional()?)
+    }
+
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,

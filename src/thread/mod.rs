@@ -97,6 +97,43 @@ impl Token {
         };
         format!("{} {}", self.format(n), subject)
     }
+
+    /// `subject` tagged as [`Token::tag_subject`] does, with `marks` (the
+    /// kind of mail, `[priority]`) right after the token.
+    pub fn tag_subject_marked(&self, n: TicketId, subject: &str, marks: &str) -> String {
+        let tagged = self.tag_subject(n, subject);
+        if marks.is_empty() {
+            return tagged;
+        }
+        let token = self
+            .pattern
+            .captures_iter(&tagged)
+            .find(|c| c[1].parse::<i64>().ok() == Some(n.0))
+            .and_then(|c| c.get(0));
+        match token {
+            Some(m) => format!("{} {marks}{}", &tagged[..m.end()], &tagged[m.end()..]),
+            None => tagged,
+        }
+    }
+
+    /// `subject` without any ticket token of this desk (and then without
+    /// the reply prefixes before it): the subject of a new ticket, which
+    /// never carries another ticket's token. Unchanged when it has none.
+    pub fn without_tokens(&self, subject: &str) -> String {
+        if !self.pattern.is_match(subject) {
+            return subject.trim().to_string();
+        }
+        let mut rest = self.pattern.replace_all(subject, " ").into_owned();
+        // `Re: [ACME #1] Re: text`: the prefixes on both sides of a token.
+        loop {
+            let stripped = strip_reply_prefixes(&rest).to_string();
+            if stripped == rest {
+                break;
+            }
+            rest = stripped;
+        }
+        rest.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// Reply and forward prefixes in the languages our customers write in:
@@ -400,6 +437,30 @@ mod tests {
             t.tag_subject(TicketId(4), "  "),
             "[SUPPORT #4] (no subject)"
         );
+    }
+
+    #[test]
+    fn marks_go_after_the_token_and_a_new_subject_loses_other_tokens() {
+        let t = Token::new("SUPPORT");
+        let n = TicketId(4);
+        assert_eq!(
+            t.tag_subject_marked(n, "Help", "[priority] Reminder:"),
+            "[SUPPORT #4] [priority] Reminder: Help"
+        );
+        assert_eq!(
+            t.tag_subject_marked(n, "Re: [support#4] Help", "Closed:"),
+            "Re: [support#4] Closed: Help"
+        );
+        assert_eq!(t.tag_subject_marked(n, "Help", ""), "[SUPPORT #4] Help");
+        for (subject, want) in [
+            ("Re: [SUPPORT #1] Printer", "Printer"),
+            ("AW: [SUPPORT #1] Re: Printer", "Printer"),
+            ("Printer [SUPPORT #12] again", "Printer again"),
+            ("Re: Printer", "Re: Printer"),
+            ("[OTHER #1] Printer", "[OTHER #1] Printer"),
+        ] {
+            assert_eq!(t.without_tokens(subject), want, "{subject}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Settings;
-use super::notices::{Author, Cause, changed_fields, closed_fields, flag, notify};
+use super::notices::{Author, Cause, Sides, changed_fields, closed_fields, flag, notify};
 use crate::domain::lifecycle::{self, Decision, LifecycleEvent, Plan, Side, Transition};
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::outbox::template::span_words;
@@ -157,10 +157,38 @@ pub fn command(
     author: Author<'_>,
     at: DateTime<Utc>,
 ) -> Result<Done, ChangeError> {
+    let made = command_quiet(tx, s, n, cmd, author, at)?;
+    let (mails, skipped) = made.notify(tx, s, Sides::BOTH, at)?;
+    Ok(Done {
+        ticket: n,
+        change: made.label(),
+        mails,
+        skipped,
+    })
+}
+
+/// A command on ticket `n` carried out, its notices not sent yet: the
+/// caller tells of it in a mail of its own (a staff reply tells the
+/// customer what changed), and sends [`Made::notify`] to the sides it
+/// did not tell.
+pub fn command_quiet<'a>(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    cmd: &TicketChange,
+    author: Author<'a>,
+    at: DateTime<Utc>,
+) -> Result<Made<'a>, ChangeError> {
     let t = tx.read().ticket(n)?.ok_or(ChangeError::NoTicket(n))?;
-    let cause = Cause::Operator(author);
     let event = match cmd {
-        TicketChange::SetType(ty) => return set_type(tx, s, &t, ty, author, at),
+        TicketChange::SetType(ty) => {
+            set_type(tx, s, &t, ty, author, at)?;
+            return Ok(Made {
+                before: t,
+                author,
+                what: MadeKind::Type(ty.clone()),
+            });
+        }
         TicketChange::SetStatus(st) => LifecycleEvent::SetStatus(*st),
         TicketChange::Close => LifecycleEvent::Close,
         TicketChange::Reopen => LifecycleEvent::Reopen,
@@ -176,24 +204,79 @@ pub fn command(
             ));
         }
     };
-    transition(tx, s, &t, tr, &cause, at)?;
-    let after = reload(tx, n)?;
-    let closed = tr.to == Status::Closed;
-    let fields = |lang| {
-        if closed {
-            closed_fields(s, lang, &after, &cause, at)
-        } else {
-            changed_fields(&t, &after, &cause, tr.reopened)
-        }
-    };
-    let kind = if closed { "closed" } else { "changed" };
-    let (mails, skipped) = notify(tx, s, &after, kind, &fields, at)?;
-    Ok(Done {
-        ticket: n,
-        change: format!("{} → {}", t.status, tr.to),
-        mails,
-        skipped,
+    transition(tx, s, &t, tr, &Cause::Operator(author), at)?;
+    Ok(Made {
+        before: t,
+        author,
+        what: MadeKind::Status(tr),
     })
+}
+
+/// A change a command made, whose notices may still be sent.
+#[derive(Debug, Clone)]
+pub struct Made<'a> {
+    /// The ticket before the change.
+    before: Ticket,
+    author: Author<'a>,
+    what: MadeKind,
+}
+
+#[derive(Debug, Clone)]
+enum MadeKind {
+    Status(Transition),
+    Type(String),
+}
+
+impl Made<'_> {
+    /// Whether the change set the ticket's status (rather than its type).
+    pub fn sets_status(&self) -> bool {
+        matches!(self.what, MadeKind::Status(_))
+    }
+
+    /// `in-progress → closed`, `type technical → billing`.
+    pub fn label(&self) -> String {
+        match &self.what {
+            MadeKind::Status(tr) => format!("{} → {}", self.before.status, tr.to),
+            MadeKind::Type(ty) => format!("type {} → {ty}", self.before.ticket_type),
+        }
+    }
+
+    /// Sends the change's notice ("changed", or "closed" for a close) to
+    /// `sides`; returns the outbox rows and the mails not sent.
+    pub fn notify(
+        &self,
+        tx: &mut Tx<'_>,
+        s: &Settings<'_>,
+        sides: Sides,
+        at: DateTime<Utc>,
+    ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
+        if sides == Sides::NONE {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let t = &self.before;
+        let after = reload(tx, t.number)?;
+        let cause = Cause::Operator(self.author);
+        match &self.what {
+            MadeKind::Type(ty) => {
+                let mut fields = changed_fields(t, &after, &cause, false);
+                fields.retain(|(k, _)| *k != "change");
+                fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
+                notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
+            }
+            MadeKind::Status(tr) => {
+                let closed = tr.to == Status::Closed;
+                let fields = |lang| {
+                    if closed {
+                        closed_fields(s, lang, &after, &cause, at)
+                    } else {
+                        changed_fields(t, &after, &cause, tr.reopened)
+                    }
+                };
+                let kind = if closed { "closed" } else { "changed" };
+                notify(tx, s, &after, (kind, sides), &fields, at)
+            }
+        }
+    }
 }
 
 /// Sends warning `index` of `plan` for ticket `t` to both sides and
@@ -224,7 +307,7 @@ pub fn warn(
         }
         fields
     };
-    let (mails, skipped) = notify(tx, s, t, "warning", &fields, at)?;
+    let (mails, skipped) = notify(tx, s, t, ("warning", Sides::BOTH), &fields, at)?;
     let warned = index as u32 + 1;
     tx.set_timers(
         t.number,
@@ -267,7 +350,7 @@ pub fn inactivity_close(
     transition(tx, s, t, tr, &cause, at)?;
     let after = reload(tx, t.number)?;
     let fields = |lang| closed_fields(s, lang, &after, &cause, at);
-    let (mails, skipped) = notify(tx, s, &after, "closed", &fields, at)?;
+    let (mails, skipped) = notify(tx, s, &after, ("closed", Sides::BOTH), &fields, at)?;
     Ok(Some(Done {
         ticket: t.number,
         change: format!("{} → closed", t.status),
@@ -353,6 +436,7 @@ fn timers_for(
     }
 }
 
+/// Sets the type of `t` to `ty`, with its history line; no mail.
 fn set_type(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
@@ -360,7 +444,7 @@ fn set_type(
     ty: &str,
     author: Author<'_>,
     at: DateTime<Utc>,
-) -> Result<Done, ChangeError> {
+) -> Result<(), ChangeError> {
     if !s.ticket_types.iter().any(|k| k == ty) {
         return Err(ChangeError::UnknownType(
             ty.to_string(),
@@ -386,17 +470,7 @@ fn set_type(
             outbox: None,
         },
     )?;
-    let after = reload(tx, t.number)?;
-    let mut fields = changed_fields(t, &after, &cause, false);
-    fields.retain(|(k, _)| *k != "change");
-    fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-    let (mails, skipped) = notify(tx, s, &after, "changed", &|_| fields.clone(), at)?;
-    Ok(Done {
-        ticket: t.number,
-        change: format!("type {} → {ty}", t.ticket_type),
-        mails,
-        skipped,
-    })
+    Ok(())
 }
 
 pub fn reload(tx: &Tx<'_>, n: TicketId) -> Result<Ticket, StoreError> {

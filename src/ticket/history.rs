@@ -59,6 +59,9 @@ pub fn view_for(
             .unwrap_or_default(),
     };
     let before = entries.len();
+    // The file of the whole history keeps the message shown on top: it is
+    // the ticket's record (read again only for a close, once).
+    let whole = (skip.is_some() && matches!(extent, Extent::Whole { .. })).then(|| entries.clone());
     if let Some(skip) = skip {
         entries.retain(|e| e.message.as_ref().is_none_or(|m| m.id != skip));
     }
@@ -66,6 +69,13 @@ pub fn view_for(
     // Entries the store left out (beyond HISTORY_FILE_MAX) are older still.
     let older = total.saturating_sub(entries.len() as u64 + skipped);
     let (shown, attached) = history_text(cal, &entries, if complete { 0 } else { older }, extent);
+    let attached = match (attached, whole) {
+        (Some(_), Some(whole)) => {
+            let older = if complete { 0 } else { older };
+            history_text(cal, &whole, older, extent).1
+        }
+        (attached, _) => attached,
+    };
     let earlier = total.saturating_sub(shown.len() as u64 + skipped);
     // Thread under the ticket's first message and the newest one of the
     // customer side (a staff member's own Message-ID means nothing there).
@@ -92,6 +102,7 @@ pub fn view_for(
         earlier,
         attached_history: attached,
         references,
+        priority: t.priority,
     })
 }
 

@@ -22,11 +22,12 @@ use crate::outbox::gate::AnswerRules;
 use crate::parse::ParseLimits;
 
 pub use change::{
-    ChangeError, Done, TicketChange, command, customer_message, inactivity_close, opened, plan_of,
-    refresh_deadline, reload, reply_opens_new_ticket, staff_event, warn,
+    ChangeError, Done, Made, TicketChange, command, command_quiet, customer_message,
+    inactivity_close, opened, plan_of, refresh_deadline, reload, reply_opens_new_ticket,
+    staff_event, warn,
 };
 pub use history::{Extent, indent, view_for};
-pub use notices::Author;
+pub use notices::{Author, Sides};
 pub use notices::{
     customer_language, customer_side, flag_failing, left_out_line, note, queue_mail,
     staff_recipients,

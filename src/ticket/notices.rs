@@ -128,27 +128,48 @@ pub(crate) fn closed_fields(
     fields
 }
 
+/// Which sides of a ticket a notice goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sides {
+    pub customer: bool,
+    pub staff: bool,
+}
+
+impl Sides {
+    pub const BOTH: Sides = Sides {
+        customer: true,
+        staff: true,
+    };
+    pub const NONE: Sides = Sides {
+        customer: false,
+        staff: false,
+    };
+}
+
 /// Queues notice `kind` about ticket `t` to the customer side (one mail per
 /// person, in the language of the ticket's account) and the staff side (one
-/// mail to every notify address, in the desk's language), each through the
-/// gate of automatic mail and with its history line. `fields` gives the
-/// template's fields in a language (a length is written out in words).
-/// Returns the outbox rows and the mails not sent.
+/// mail to every notify address, in the desk's language) — those of
+/// `sides` — each through the gate of automatic mail and with its history
+/// line. `fields` gives the template's fields in a language (a length is
+/// written out in words). The newest message is shown on top of the
+/// notice, so its history leaves it out. Returns the outbox rows and the
+/// mails not sent.
 pub(crate) fn notify(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     t: &Ticket,
-    kind: &'static str,
+    (kind, sides): (&'static str, Sides),
     fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
     let extent = s.extent(kind);
-    let view = view_for(&tx.read(), s.calendar, t, Side::Customer, None, extent)?;
     let seq = tx.read().last_event_id(t.number)?;
     let mut queued = Vec::new();
     let mut skipped = Vec::new();
 
-    {
+    if sides.customer {
+        let top = newest_message(&tx.read(), t, Side::Customer)?;
+        let view = view_for(&tx.read(), s.calendar, t, Side::Customer, top, extent)?;
         let robot = tx
             .read()
             .first_message_class(t.number)?
@@ -185,6 +206,9 @@ pub(crate) fn notify(
             }
         }
     }
+    if !sides.staff {
+        return Ok((queued, skipped));
+    }
     let staff = staff_recipients(s, t);
     let to = Recipient::Staff(&staff);
     if staff.is_empty() {
@@ -197,7 +221,8 @@ pub(crate) fn notify(
         skipped.push(line);
     } else {
         // The staff side sees its internal notes in the history too.
-        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, None, extent)?;
+        let top = newest_message(&tx.read(), t, Side::Staff)?;
+        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, top, extent)?;
         let cause = format!("{seq}|staff");
         let id = queue(
             tx,
@@ -213,6 +238,15 @@ pub(crate) fn notify(
         queued.push(id);
     }
     Ok((queued, skipped))
+}
+
+/// The newest message of `side`'s history of `t`: a notice shows it on
+/// top ("Newest message"), and its history does not repeat it.
+fn newest_message(read: &Reader<'_>, t: &Ticket, side: Side) -> Result<Option<i64>, StoreError> {
+    Ok(read
+        .newest_history_message(t.number, side, 0)?
+        .and_then(|e| e.message)
+        .map(|m| m.id))
 }
 
 /// Where the staff side's mail about `t` goes: `[staff] notify` (else every

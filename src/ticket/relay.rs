@@ -27,7 +27,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::Settings;
 
 use crate::domain::lifecycle::Side;
-use crate::domain::{Address, Mailbox, TicketId};
+use crate::domain::{Address, Mailbox, Status, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
 use crate::parse::{self, Attachment, DeliveryReport, Inbound};
@@ -44,6 +44,14 @@ pub enum Why<'a> {
     Note {
         staff: &'a str,
     },
+    /// A staff member's reply, relayed to the customer side: the copy to
+    /// the rest of the staff side (not to `author`'s own addresses), with
+    /// what its commands `changed`.
+    Answered {
+        staff: &'a str,
+        author: &'a Address,
+        changed: &'a Changed,
+    },
     /// A delivery-status notification about a mail of the ticket.
     Bounce {
         reports: &'a [DeliveryReport],
@@ -57,6 +65,7 @@ impl Why<'_> {
             Why::CustomerReplied => "customer reply",
             Why::Reopened => "reopened",
             Why::Note { .. } => "staff note",
+            Why::Answered { .. } => "staff answer",
             Why::Bounce { .. } => "delivery failure",
         }
     }
@@ -75,9 +84,10 @@ pub struct Shown<'a> {
 }
 
 /// Tells the staff side about ticket `n`: one mail to the notification
-/// addresses (and the assignee), with the message on top and its files
-/// attached, the ticket's details and the staff side's history. Returns
-/// its outbox row, or None (and a history line) when none may go.
+/// addresses (and the assignee; a staff member's answer not to its author),
+/// with the message on top and its files attached, the ticket's details
+/// and the staff side's history. Returns its outbox row, or None (and a
+/// history line) when none may go.
 pub fn to_staff(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
@@ -87,9 +97,13 @@ pub fn to_staff(
     at: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
     let t = super::reload(tx, n)?;
-    let to = super::staff_recipients(s, &t);
+    let mut to = super::staff_recipients(s, &t);
+    if let Why::Answered { author, .. } = why {
+        to.retain(|a| !same_member(s, a, author));
+    }
     if to.is_empty() {
-        // No staff side configured: nothing to say, and nothing lost.
+        // No staff side configured (or only the author): nothing to say,
+        // and nothing lost.
         return Ok(None);
     }
     if let Some(why) = gate::answer_refusal(tx, &s.answer, at, Recipient::Staff(&to), None)? {
@@ -104,37 +118,7 @@ pub fn to_staff(
         shown.map(|m| m.message),
         s.extent("staff-notify"),
     )?;
-    let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
-    let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
-    let message = match shown {
-        // A delivery report says its piece in the why-line.
-        Some(m) if !matches!(why, Why::Bounce { .. }) => super::indent(m.text),
-        _ => String::new(),
-    };
-    let attachments = shown.map(attachment_lines).unwrap_or_default();
-    let (note, failures) = match why {
-        Why::Note { staff } => (staff.to_string(), String::new()),
-        Why::Bounce { reports } => (String::new(), failure_lines(reports)),
-        _ => (String::new(), String::new()),
-    };
-    let fields: Vec<(&str, String)> = vec![
-        ("customer", customer),
-        ("message", message),
-        ("account", account_line(&t)),
-        ("assignee", assignee_line(s, &t)),
-        ("attachments", attachments),
-        ("failing", failing_lines(tx, &t)?),
-        ("failures", failures),
-        ("staff", note.clone()),
-        ("copied", copied_lines(tx, n)?),
-        ("new_ticket", yes(matches!(why, Why::NewTicket))),
-        ("customer_replied", yes(matches!(why, Why::CustomerReplied))),
-        ("reopened", yes(matches!(why, Why::Reopened))),
-        ("note", yes(!note.is_empty())),
-        ("bounce", yes(matches!(why, Why::Bounce { .. }))),
-        ("priority", yes(t.priority)),
-        ("unverified", yes(t.unverified)),
-    ];
+    let fields = notify_fields(tx, s, &t, why, shown)?;
     // Read the files again only when there are some.
     let files = match shown {
         Some(m) if !m.attachments.is_empty() => parse::attachment_files(m.raw, &s.limits),
@@ -152,6 +136,7 @@ pub fn to_staff(
             to: &to,
             fields: &fields,
             cause: &cause,
+            why: why.label(),
             attachments: &files,
             references: &view.references,
         },
@@ -159,6 +144,146 @@ pub fn to_staff(
     );
     let detail = format!("staff-notify ({}) queued to {}", why.label(), list(&to));
     Ok(Some(super::queue_mail(tx, s, &mail, n, true, &detail, at)?))
+}
+
+/// Whether `a` is an address of the staff member who wrote from `author`
+/// (that address, or their member address or an alias).
+fn same_member(s: &Settings<'_>, a: &Address, author: &Address) -> bool {
+    if a.same_mailbox(author, &s.matching) {
+        return true;
+    }
+    match (
+        s.staff.member(a, &s.matching),
+        s.staff.member(author, &s.matching),
+    ) {
+        (Some(x), Some(y)) => x.address == y.address,
+        _ => false,
+    }
+}
+
+/// The staff-notify template's fields about ticket `t`, for `why`.
+fn notify_fields(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    why: Why<'_>,
+    shown: Option<Shown<'_>>,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
+    let customer = shown.map(|m| m.from.to_string()).unwrap_or_default();
+    let message = match shown {
+        // A delivery report says its piece in the why-line.
+        Some(m) if !matches!(why, Why::Bounce { .. }) => super::indent(m.text),
+        _ => String::new(),
+    };
+    let attachments = shown.map(attachment_lines).unwrap_or_default();
+    let (staff, failures) = match why {
+        Why::Note { staff } | Why::Answered { staff, .. } => (staff.to_string(), String::new()),
+        Why::Bounce { reports } => (String::new(), failure_lines(reports)),
+        _ => (String::new(), String::new()),
+    };
+    let answered = matches!(why, Why::Answered { .. });
+    // Who answered the customer last (the copy of an answer is that answer).
+    let last = match answered {
+        true => None,
+        false => tx.read().last_staff_reply(t.number)?,
+    };
+    let mut fields = vec![
+        ("customer", customer),
+        ("message", message),
+        ("account", account_line(t)),
+        ("assignee", assignee_line(s, t)),
+        ("attachments", attachments),
+        ("failing", failing_lines(tx, t)?),
+        ("failures", failures),
+        ("staff", staff),
+        ("copied", copied_lines(tx, t.number)?),
+        ("new_ticket", yes(matches!(why, Why::NewTicket))),
+        ("customer_replied", yes(matches!(why, Why::CustomerReplied))),
+        ("reopened", yes(matches!(why, Why::Reopened))),
+        ("note", yes(matches!(why, Why::Note { .. }))),
+        ("answered", yes(answered)),
+        ("bounce", yes(matches!(why, Why::Bounce { .. }))),
+        ("priority", yes(t.priority)),
+        ("unverified", yes(t.unverified)),
+        (
+            "last_answer_by",
+            last.as_ref().map(|l| l.0.clone()).unwrap_or_default(),
+        ),
+        (
+            "last_answer_at",
+            last.map(|l| s.calendar.format(l.1)).unwrap_or_default(),
+        ),
+    ];
+    if let Why::Answered { changed, .. } = why {
+        fields.extend(changed.fields());
+    }
+    Ok(fields)
+}
+
+/// What the commands of a staff reply changed on its ticket, told in the
+/// reply itself (to the customer side) and in its copy to the staff side,
+/// in place of notices of their own. Language-neutral.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// The new type, when it changed.
+    pub ticket_type: Option<String>,
+    /// The new status, when it changed.
+    pub status: Option<Status>,
+    /// Closed or rejected before, open now.
+    pub reopened: bool,
+    /// For a close: until when a reply reopens it (None: never).
+    pub reopen_until: Option<String>,
+}
+
+impl Changed {
+    /// From ticket `before` to ticket `after`.
+    pub fn between(s: &Settings<'_>, before: &Ticket, after: &Ticket) -> Changed {
+        let status = (after.status != before.status).then_some(after.status);
+        let reopen_until = match (status, s.reopen_window) {
+            (Some(Status::Closed), Some(w)) => Some(
+                s.calendar
+                    .format(after.closed_at.unwrap_or(after.updated) + w),
+            ),
+            _ => None,
+        };
+        Changed {
+            ticket_type: (after.ticket_type != before.ticket_type)
+                .then(|| after.ticket_type.clone()),
+            status,
+            reopened: !before.status.is_open() && after.status.is_open(),
+            reopen_until,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ticket_type.is_none() && self.status.is_none()
+    }
+
+    /// The fields and flags the relay and staff-notify templates write
+    /// the change lines with.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
+        let closed = self.status == Some(Status::Closed);
+        // Closing and reopening have lines of their own.
+        let plain = self.status.filter(|_| !closed && !self.reopened);
+        vec![
+            ("changed", yes(!self.is_empty())),
+            ("new_type", self.ticket_type.clone().unwrap_or_default()),
+            (
+                "new_status",
+                plain.map(|st| st.to_string()).unwrap_or_default(),
+            ),
+            ("now_open", yes(self.reopened)),
+            ("now_closed", yes(closed)),
+            ("can_reopen", yes(closed && self.reopen_until.is_some())),
+            ("cannot_reopen", yes(closed && self.reopen_until.is_none())),
+            (
+                "reopen_until",
+                self.reopen_until.clone().unwrap_or_default(),
+            ),
+        ]
+    }
 }
 
 /// A staff reply to relay: its stored message, who wrote it, the text.
@@ -177,6 +302,9 @@ pub struct Reply<'a> {
     /// Who the staff member wrote to directly (To, Cc): they have it
     /// already, and get no second copy.
     pub direct: &'a [Mailbox],
+    /// What the reply's commands changed: said below the answer (and a
+    /// close carries the whole history, as the close notice does).
+    pub changed: &'a Changed,
 }
 
 /// What became of a relay.
@@ -206,10 +334,12 @@ fn attachment_lines(m: Shown<'_>) -> String {
 }
 
 /// Whom a staff notification is about, for its From display name: the
-/// customer (by name where they gave one), else the desk.
+/// customer (by name where they gave one), the staff member who
+/// answered, else the desk.
 fn about(s: &Settings<'_>, why: Why<'_>, shown: Option<Shown<'_>>) -> String {
     match (why, shown) {
         (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
+        (Why::Answered { staff, .. }, _) => staff.to_string(),
         (_, Some(m)) => m
             .from
             .name
@@ -260,14 +390,20 @@ pub fn to_customer(
     let Some((first, rest)) = people.split_first() else {
         return Ok(out);
     };
+    // A reply that closes the ticket carries what the close notice would.
+    let extent = match reply.changed.status {
+        Some(Status::Closed) => s.extent("closed"),
+        _ => s.extent("relay"),
+    };
     let view = super::view_for(
         &tx.read(),
         s.calendar,
         &t,
         Side::Customer,
         Some(reply.message),
-        s.extent("relay"),
+        extent,
     )?;
+    let changes = reply.changed.fields();
     let lang = super::customer_language(&tx.read(), s, &t)?;
     let files = if reply.attachments.is_empty() {
         Vec::new()
@@ -286,6 +422,7 @@ pub fn to_customer(
             cause: reply.cause,
             references: &view.references,
             attachments: &files,
+            changes: &changes,
         },
         at,
     );

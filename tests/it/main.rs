@@ -25,12 +25,14 @@ mod replies; // reply splitting over the golden replies in tests/replies/ (new t
 mod senders; // who may write: strangers and the verify flow, ISP accounts, self-service by mail, Authentication-Results, screen rules // SIGKILL during intake of 2,000 messages: each stored once, each receipt sent once
 
 // ---- tickets and answers
+mod answers; // one mail per staff action (answer + what changed + history), the team's copy of every answer
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
-mod lifecycle;
+mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
-mod staff; // staff answers and commands by mail, notifications, relays to the customer // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
+mod staff; // staff answers and commands by mail, notifications, relays to the customer
+mod subjects; // subjects say what a mail is: its kind in the recipient's language, [priority] for staff, no other ticket's token
 
 // ---- running it
 mod cli; // the command line: where the config comes from, a broken one, exit codes

@@ -1,9 +1,10 @@
 //! Staff working from their mail client, driven only by messages through
 //! the binary (`postdesk ingest`, which delivers to the sent Maildir): the
 //! notification with the customer's files, the reply relayed in the
-//! customer's language without its command lines, "changed" and close
-//! notices, notes that stay internal, commands that apply all or nothing,
-//! Cc'd people, bounces, and the loops that must stop.
+//! customer's language without its command lines (with what they changed)
+//! and copied to the team, "changed" and close notices, notes that stay
+//! internal, commands that apply all or nothing, Cc'd people, bounces, and
+//! the loops that must stop.
 
 use crate::support;
 use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take, ticket};
@@ -111,12 +112,12 @@ fn the_whole_conversation_by_mail() {
     );
     ingest(&desk, &answer);
     let after = new_mails(&desk, 2);
+    // One mail to Ann (the answer, then what changed), one copy to the team.
     assert_eq!(
         kinds(&after),
         [
             ("relay".into(), "ann@customer.example".into()),
-            ("changed".into(), "ann@customer.example".into()),
-            ("changed".into(), "team@desk.example".into()),
+            ("staff-notify".into(), "team@desk.example".into()),
         ]
     );
     let relay = &after[0];
@@ -147,10 +148,16 @@ fn the_whole_conversation_by_mail() {
         "a person's answer is not automatic"
     );
     assert!(relay.head().contains("X-Postdesk-Loop"), "{}", relay.head());
-    let changed = only(&after, "changed", "ann@customer.example").text();
-    assert!(changed.contains("a changé"), "{changed}");
-    assert!(changed.contains("type: technical → billing"), "{changed}");
-    assert!(changed.contains("Alice"), "who changed it: {changed}");
+    assert!(
+        text.contains("Le type de ce ticket est maintenant : billing."),
+        "what changed, in French: {text}"
+    );
+    let copy = only(&after, "staff-notify", "team@desk.example").text();
+    assert!(
+        copy.contains("Alice answered the customer on ticket #1:"),
+        "{copy}"
+    );
+    assert!(copy.contains("The ticket's type is now billing."), "{copy}");
     let t = ticket(&desk, 1);
     assert_eq!(t["status"], "waiting-for-customer");
     assert_eq!(t["type"], "billing");
@@ -252,13 +259,13 @@ fn the_whole_conversation_by_mail() {
     assert!(staff.contains("credit note goes out Friday"), "{staff}");
     assert!(staff.contains("nous corrigeons la facture."), "{staff}");
     assert_eq!(ticket(&desk, 1)["status"], "closed");
-    // Ann got exactly: receipt, relay, changed, close notice.
+    // Ann got exactly: receipt, relay (with the type change), close notice.
     let to_ann: Vec<String> = mails(&desk)
         .into_iter()
         .filter(|m| m.to("ann@customer.example"))
         .map(|m| m.kind)
         .collect();
-    assert_eq!(to_ann, ["receipt", "relay", "changed", "closed"]);
+    assert_eq!(to_ann, ["receipt", "relay", "closed"]);
     // Everything we sent went out and parses back.
     assert_eq!(desk.sent().len(), mails(&desk).len());
 }
@@ -352,12 +359,12 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
         kinds(&after),
         [
             ("relay".into(), "ann@customer.example".into()),
-            ("changed".into(), "ann@customer.example".into()),
-            ("changed".into(), "team@desk.example".into()),
-            ("changed".into(), "ann@customer.example".into()),
-            ("changed".into(), "team@desk.example".into()),
+            ("staff-notify".into(), "team@desk.example".into()),
         ]
     );
+    let relay = after[0].text();
+    assert!(relay.contains("maintenant : billing."), "{relay}");
+    assert!(relay.contains("maintenant : on-hold."), "{relay}");
     let t = ticket(&desk, 1);
     assert_eq!(t["type"], "billing");
     assert_eq!(t["status"], "on-hold");
@@ -687,7 +694,10 @@ JVBERi0xLjQKJSBjb3JyZWN0ZWQK\r\n--s1--\r\n",
     let after = take(&desk, answer.as_bytes());
     assert_eq!(
         kinds(&after),
-        [("relay".into(), "ann@customer.example".into())],
+        [
+            ("relay".into(), "ann@customer.example".into()),
+            ("staff-notify".into(), "team@desk.example".into()),
+        ],
         "Carl got Alice's own mail: no second copy"
     );
     let r = after[0].parsed();
@@ -926,14 +936,12 @@ fn a_bounce_is_filed_staff_are_told_and_the_address_is_flagged() {
         kinds(&after),
         [
             ("relay".into(), "ann@customer.example".into()),
+            ("staff-notify".into(), "team@desk.example".into()),
             ("staff-error".into(), "alice@desk.example".into()),
         ]
     );
-    assert!(
-        after[1].text().contains("ann@customer.example: 5.1.1"),
-        "{}",
-        after[1].text()
-    );
+    let error = only(&after, "staff-error", "alice@desk.example").text();
+    assert!(error.contains("ann@customer.example: 5.1.1"), "{error}");
     let after = take(
         &desk,
         &support::customer_mail(
