@@ -26,6 +26,7 @@ use crate::apply::staff_commands::{self, StaffCommand};
 use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Ticket, Tx};
+use crate::ticket::proof::ProofError;
 use crate::ticket::relay::{self, Relayed, Reply, Shown, Why};
 use crate::ticket::{self, Author, ChangeError, Settings, TicketChange};
 
@@ -352,6 +353,9 @@ fn command(
             include(tx, n, address, at)?;
             format!("{address} included in the customer side by {}", author.who)
         }
+        StaffCommand::Verify(reason) => {
+            ticket::proof::request(tx, s, n, author.who, reason.as_deref(), at)?
+        }
         StaffCommand::Status(_)
         | StaffCommand::Close
         | StaffCommand::Reject
@@ -468,6 +472,8 @@ fn shown(c: &StaffCommand) -> String {
         StaffCommand::Note => "#note".into(),
         StaffCommand::Drop(a) => format!("#drop {a}"),
         StaffCommand::Cc(a) => format!("#cc {a}"),
+        StaffCommand::Verify(None) => "#verify".into(),
+        StaffCommand::Verify(Some(r)) => format!("#verify {r}"),
     }
 }
 
@@ -512,6 +518,15 @@ impl CommandError {
                 CommandError::Refused(format!("command {index} ({}): {why}", shown(c)))
             }
             store => store,
+        }
+    }
+}
+
+impl From<ProofError> for CommandError {
+    fn from(e: ProofError) -> CommandError {
+        match e {
+            ProofError::Store(e) => CommandError::Store(e),
+            ProofError::Refused(why) => CommandError::Refused(why),
         }
     }
 }

@@ -134,6 +134,8 @@ pub fn to_staff(
         ("bounce", yes(matches!(why, Why::Bounce { .. }))),
         ("priority", yes(t.priority)),
         ("unverified", yes(t.unverified)),
+        ("proof", super::proof::shown_proof(s, &t)),
+        ("needs_proof", yes(t.needs_proof && t.proof == "none")),
     ];
     // Read the files again only when there are some.
     let files = match shown {
