@@ -253,17 +253,25 @@ fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
     };
     let children = read.account_children(&a.id)?;
     let history = read.account_events(&a.id, 50)?;
+    // Whether there is a support PIN, never anything of it.
+    let support_pin = match read.account_pin(&a.id)? {
+        Some((Some(_), true)) => "locked",
+        Some((Some(_), false)) => "set",
+        _ => "none",
+    };
     if json {
         #[derive(Serialize)]
         struct Shown<'a> {
             #[serde(flatten)]
             account: &'a crate::store::Account,
+            support_pin: &'a str,
             children: &'a [String],
             senders: &'a [crate::store::SenderEntry],
             history: &'a [crate::store::AccountEvent],
         }
         return print_json(&Shown {
             account: &a,
+            support_pin,
             children: &children,
             senders: &a.senders,
             history: &history,
@@ -326,6 +334,11 @@ fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
         ),
     };
     println!("Require authentication: {auth}");
+    let pin = match support_pin {
+        "locked" => "set; checks LOCKED after wrong PINs (account set --pin-reset)",
+        other => other,
+    };
+    println!("Support PIN: {pin}");
     println!("\nHistory");
     for e in &history {
         println!("{}  {}  {}", rfc3339(e.at), e.actor, e.detail);

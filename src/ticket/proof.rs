@@ -64,17 +64,7 @@ pub fn request(
         .and_then(|p| Address::parse(&p).ok())
         .ok_or_else(|| ProofError::Refused(format!("account {account} has no primary address")))?;
     let cal = s.calendar;
-    if let Some(open) = tx.read().unsettled_proof_request(n)? {
-        if open.expires > at {
-            return Err(ProofError::Refused(format!(
-                "a verification request is open already: sent to {} on {}, valid until {}",
-                open.primary,
-                cal.format(open.created),
-                cal.format(open.expires)
-            )));
-        }
-        expire(tx, s, n, open.id, open.expires, at)?;
-    }
+    one_at_a_time(tx, s, n, at)?;
     let to = Mailbox {
         name: None,
         address: primary.clone(),
@@ -140,6 +130,28 @@ pub fn request(
         "{asked_by} asked the primary address {primary} of account {account} to confirm the ticket{why}; valid until {}",
         cal.format(expires)
     ))
+}
+
+/// At most one request is open per ticket: refused while one is, and an
+/// expired one is settled first.
+fn one_at_a_time(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), ProofError> {
+    let Some(open) = tx.read().unsettled_proof_request(n)? else {
+        return Ok(());
+    };
+    if open.expires > at {
+        return Err(ProofError::Refused(format!(
+            "a verification request is open already: sent to {} on {}, valid until {}",
+            open.primary,
+            s.calendar.format(open.created),
+            s.calendar.format(open.expires)
+        )));
+    }
+    Ok(expire(tx, s, n, open.id, open.expires, at)?)
 }
 
 /// Request `id` of ticket `n` expired unanswered: settled, and said.

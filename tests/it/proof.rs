@@ -445,6 +445,8 @@ fn wrong_pins_are_told_and_five_lock_until_reset() {
     let locked = only(&fifth, "proven", TEAM).text();
     assert!(locked.contains("LOCKED"), "{locked}");
     assert!(locked.contains("--pin-reset"), "{locked}");
+    let shown = desk.ok(&["account", "show", "cust-1"]);
+    assert!(shown.contains("Support PIN: set; checks LOCKED"), "{shown}");
     // Locked: even the right PIN is not checked.
     follow(6, PIN);
     let t = ticket(&desk, 1);
@@ -455,6 +457,8 @@ fn wrong_pins_are_told_and_five_lock_until_reset() {
     );
     // Staff reset the lock: the right PIN confirms again.
     desk.ok(&["account", "set", "cust-1", "--pin-reset"]);
+    let shown = desk.ok(&["account", "show", "cust-1", "--json"]);
+    assert!(shown.contains("\"support_pin\": \"set\""), "{shown}");
     follow(7, PIN);
     assert_eq!(ticket(&desk, 1)["proof"], "pin");
     for pin in [PIN, "111111", "222222"] {
