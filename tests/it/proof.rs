@@ -507,3 +507,49 @@ fn pin_hash_makes_a_hash_the_config_takes() {
     );
     assert!(said.contains("pin_hash"), "{said}");
 }
+
+/// The primary address's mail program lost the thread: the code written
+/// out in a mail with the ticket's token confirms; where an authserv-id is
+/// set, only from the genuine primary address.
+#[test]
+fn the_code_confirms_without_the_thread_and_only_when_genuine() {
+    let desk = proof_desk("authserv_id = \"mx.desk.example\"");
+    take(
+        &desk,
+        &authenticated(
+            OPS,
+            "c-1@customer.example",
+            "Transfer our domain",
+            "Please.",
+            "pass",
+        ),
+    );
+    let asked = alice_answers(&desk, "#verify\n", "alice-c@desk.example");
+    let text = verify_mail(&asked).text();
+    let code = text
+        .split_whitespace()
+        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
+        .unwrap_or_else(|| panic!("a code in:\n{text}"))
+        .to_string();
+    let answer = |id: &str, result: &str| {
+        authenticated(
+            PRIMARY,
+            id,
+            "Re: [DESK #1] Transfer our domain",
+            &format!("Confirmed: {}", code.to_lowercase()),
+            result,
+        )
+    };
+    // Not shown genuine: nothing.
+    take(&desk, &answer("c-2@customer.example", "fail"));
+    let t = ticket(&desk, 1);
+    assert_eq!(t["proof"], "none", "{t:#}");
+    assert!(
+        history_text(&t).contains("could not be shown genuine"),
+        "{t:#}"
+    );
+    // Genuine: confirmed.
+    let told = take(&desk, &answer("c-3@customer.example", "pass"));
+    assert_eq!(kinds(&told), [("proven".into(), TEAM.into())]);
+    assert_eq!(ticket(&desk, 1)["proof"], "primary-confirmed");
+}
