@@ -228,8 +228,10 @@ fn authenticated(from: &str, id: &str, subject: &str, body: &str, result: &str) 
 
 #[test]
 fn the_genuine_primary_address_is_proof_by_itself() {
-    let desk = proof_desk("authserv_id = \"mx.desk.example\"");
-    take(
+    let desk = proof_desk(
+        "authserv_id = \"mx.desk.example\"\nrequire_proof_for = [\"mx\", \"dns\"]\nauto_verify = true",
+    );
+    let sent = take(
         &desk,
         &authenticated(
             PRIMARY,
@@ -242,18 +244,49 @@ fn the_genuine_primary_address_is_proof_by_itself() {
     let t = ticket(&desk, 1);
     assert_eq!(t["proof"], "genuine-primary", "{t:#}");
     assert_eq!(t["proof_by"], PRIMARY);
-    // The authorized sender, genuine or not, is not the primary address.
-    take(
+    assert_eq!(t["needs_proof"], true);
+    assert!(
+        sent.iter().all(|m| m.kind != "verify"),
+        "proven: no request"
+    );
+    let list = desk.ok(&["ticket", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("#1 ") && l.contains('+')),
+        "{list}"
+    );
+    // A valid PIN is proof too: no request either.
+    set_pin(&desk, PIN);
+    let sent = take(
         &desk,
         &authenticated(
             OPS,
             "g-2@customer.example",
+            "MX again",
+            &format!("PIN: {PIN}"),
+            "pass",
+        ),
+    );
+    assert!(
+        sent.iter().all(|m| m.kind != "verify"),
+        "{:?}",
+        kinds(&sent)
+    );
+    assert_eq!(ticket(&desk, 2)["proof"], "pin");
+    // The authorized sender, genuine or not, is not the primary address:
+    // the request goes to the primary address.
+    let sent = take(
+        &desk,
+        &authenticated(
+            OPS,
+            "g-3@customer.example",
             "Change our DNS",
             "Please.",
             "pass",
         ),
     );
-    assert_eq!(ticket(&desk, 2)["proof"], "none");
+    assert_eq!(ticket(&desk, 3)["proof"], "none");
+    verify_mail(&sent);
 }
 
 #[test]
