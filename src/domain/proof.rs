@@ -155,13 +155,28 @@ pub fn find_pin(text: &str) -> Option<String> {
     text.lines().find_map(pin_of_line)
 }
 
-/// `text` with every support-PIN line replaced by `with` (the line end
-/// kept); unchanged when it has none.
+/// The PIN of a support-PIN line, quoted (`> PIN: 123456`) or not: what
+/// is cut out of everything kept, though only an unquoted line in the new
+/// text is checked.
+pub fn pin_of_any_line(line: &str) -> Option<String> {
+    pin_of_line(line.trim_start_matches(|c: char| c == '>' || c.is_whitespace()))
+}
+
+/// Every PIN a text holds, quoted or not (for making sure none is left).
+pub fn pins_in(text: &str) -> Vec<String> {
+    let mut pins: Vec<String> = text.lines().filter_map(pin_of_any_line).collect();
+    pins.sort();
+    pins.dedup();
+    pins
+}
+
+/// `text` with every support-PIN line, quoted or not, replaced by `with`
+/// (the line end kept); unchanged when it has none.
 pub fn redact_pin_lines(text: &str, with: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
-        if pin_of_line(body).is_some() {
+        if pin_of_any_line(body).is_some() {
             out.push_str(with);
             out.push_str(&line[body.len()..]);
         } else {
@@ -183,6 +198,9 @@ pub enum PinCheck {
     Locked,
     /// The account has no PIN, or the sender speaks for no account.
     NotChecked,
+    /// Only quoted in the mail (an earlier mail of theirs): not a proof,
+    /// only removed.
+    Quoted,
 }
 
 impl PinCheck {
@@ -198,6 +216,7 @@ impl PinCheck {
             PinCheck::NotChecked => {
                 "[a support PIN was given here: not checked, no PIN to compare]"
             }
+            PinCheck::Quoted => "[a quoted support PIN was removed here]",
         }
     }
 }
@@ -359,6 +378,14 @@ mod tests {
         );
         assert!(!r.contains("123456"));
         assert_eq!(find_pin("my PIN code was lost\nsorry"), None);
+        // Quoted: not a PIN given, but removed all the same.
+        let quoted = "Thanks\n> > PIN: 654321\n>PIN:  778899\n";
+        assert_eq!(find_pin(quoted), None);
+        assert_eq!(
+            pins_in(quoted),
+            vec!["654321".to_string(), "778899".to_string()]
+        );
+        assert_eq!(redact_pin_lines(quoted, "x"), "Thanks\nx\nx\n");
         assert_eq!(redact_pin_lines("no pin here", "x"), "no pin here");
     }
 

@@ -36,8 +36,20 @@ pub(super) fn take_pin(
     who: &Identity,
     at: DateTime<Utc>,
 ) -> Result<Option<PinGiven>, StoreError> {
-    let Some(pin) = proof::find_pin(&inbound.new_text) else {
+    let mut pins = proof::pins_in(&inbound.text);
+    pins.extend(proof::pins_in(&inbound.new_text));
+    if pins.is_empty() {
         return Ok(None);
+    }
+    // Only a PIN line of their own, in the new text, is checked.
+    let Some(pin) = proof::find_pin(&inbound.new_text) else {
+        let check = PinCheck::Quoted;
+        redact_inbound(inbound, check.replacement());
+        return Ok(Some(PinGiven {
+            account: None,
+            check,
+            raw: redact_raw(raw, &pins, check.replacement()),
+        }));
     };
     let account = match &who.sender {
         Sender::Account { account, .. } => Some(account.to_string()),
@@ -50,10 +62,8 @@ pub(super) fn take_pin(
         _ => PinCheck::NotChecked,
     };
     let line = check.replacement();
-    inbound.text = proof::redact_pin_lines(&inbound.text, line);
-    inbound.new_text = proof::redact_pin_lines(&inbound.new_text, line);
-    inbound.quoted = proof::redact_pin_lines(&inbound.quoted, line);
-    let raw = redact_raw(raw, &pin, line);
+    redact_inbound(inbound, line);
+    let raw = redact_raw(raw, &pins, line);
     Ok(Some(PinGiven {
         account,
         check,
@@ -61,9 +71,16 @@ pub(super) fn take_pin(
     }))
 }
 
-/// `raw` without the PIN: its PIN lines replaced by `line`, or its body
-/// replaced as a whole when that does not remove every trace of `pin`.
-fn redact_raw(raw: &[u8], pin: &str, line: &str) -> Vec<u8> {
+/// Every PIN line of the parsed text replaced by `line`.
+fn redact_inbound(inbound: &mut Inbound, line: &str) {
+    inbound.text = proof::redact_pin_lines(&inbound.text, line);
+    inbound.new_text = proof::redact_pin_lines(&inbound.new_text, line);
+    inbound.quoted = proof::redact_pin_lines(&inbound.quoted, line);
+}
+
+/// `raw` without the PINs: its PIN lines replaced by `line`, or its body
+/// replaced as a whole when that does not remove every trace of `pins`.
+fn redact_raw(raw: &[u8], pins: &[String], line: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut cut = false;
     for l in raw.split_inclusive(|&b| b == b'\n') {
@@ -71,7 +88,7 @@ fn redact_raw(raw: &[u8], pin: &str, line: &str) -> Vec<u8> {
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         // A quoted-printable line may end in `=` (a soft break) or carry `=20`.
         let text = String::from_utf8_lossy(body).replace("=20", " ");
-        if proof::pin_of_line(text.trim_end_matches('=')).is_some() {
+        if proof::pin_of_any_line(text.trim_end_matches('=')).is_some() {
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(&l[body.len()..]);
             cut = true;
@@ -79,7 +96,7 @@ fn redact_raw(raw: &[u8], pin: &str, line: &str) -> Vec<u8> {
             out.extend_from_slice(l);
         }
     }
-    if cut && !contains(&out, pin.as_bytes()) {
+    if cut && !pins.iter().any(|p| contains(&out, p.as_bytes())) {
         return out;
     }
     header_only(raw, line)
@@ -116,7 +133,7 @@ mod tests {
     #[test]
     fn the_raw_message_loses_its_pin() {
         let raw = b"From: a@x.example\r\nSubject: MX\r\n\r\nPlease.\r\nPIN: 123456\r\nAnn\r\n";
-        let out = redact_raw(raw, "123456", "[PIN given]");
+        let out = redact_raw(raw, &["123456".into()], "[PIN given]");
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
@@ -124,12 +141,12 @@ mod tests {
         );
         // The PIN in an HTML part too: the body goes as a whole.
         let raw = b"Subject: MX\r\n\r\nPIN: 123456\r\n<p>PIN: 123456</p>\r\n";
-        let text = String::from_utf8(redact_raw(raw, "123456", "[PIN given]")).unwrap();
+        let text = String::from_utf8(redact_raw(raw, &["123456".into()], "[PIN given]")).unwrap();
         assert!(text.starts_with("Subject: MX\r\n\r\n[PIN given]"), "{text}");
         assert!(!text.contains("123456"), "{text}");
         // Base64: nothing to cut line by line.
         let raw = b"Subject: MX\r\nContent-Transfer-Encoding: base64\r\n\r\nUElOOiAxMjM0NTY=\r\n";
-        let text = String::from_utf8(redact_raw(raw, "123456", "[PIN]")).unwrap();
+        let text = String::from_utf8(redact_raw(raw, &["123456".into()], "[PIN]")).unwrap();
         assert!(!text.contains("UElO"), "{text}");
     }
 }

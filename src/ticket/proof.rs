@@ -399,6 +399,8 @@ pub fn pin_given(
             None,
             0,
         ),
+        // Only quoted: removed, and nothing to say.
+        PinCheck::Quoted => return Ok(()),
     };
     note(tx, n, at, &line)?;
     if let Some(what) = what {

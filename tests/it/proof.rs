@@ -445,6 +445,18 @@ fn the_right_pin_confirms_and_is_kept_nowhere() {
     drop(store);
     // A staff answer quoting the customer's mail carries no PIN either.
     alice_answers(&desk, "Done.\n", "alice-p@desk.example");
+    // Her next mail quotes her first one, PIN line and all: cut out too.
+    take(
+        &desk,
+        &request(
+            OPS,
+            "pin-2@customer.example",
+            "Re: [DESK #1] Change our MX",
+            &format!(
+                "Any news?\r\n\r\nOn Monday, Ann wrote:\r\n> Please point the MX elsewhere.\r\n> Support PIN: {PIN}\r\n"
+            ),
+        ),
+    );
     assert_nowhere(&desk, PIN);
 }
 
