@@ -214,6 +214,25 @@ fn a_reply_after_the_request_expired_confirms_nothing() {
             "none"
         };
         assert_eq!(t.proof, want, "after {late}");
+        if confirms {
+            continue;
+        }
+        // The expired request is settled: Alice may ask again, and the
+        // answer to the new one confirms.
+        let notify = newest(&store, "staff-notify");
+        let again = reply_to(&notify, ALICE, "alice-5@desk.example", "#verify again\n");
+        let at = t0 + Duration::minutes(130);
+        take(&mut store, again, at);
+        let second = newest(&store, "verify");
+        assert_ne!(second.message_id(), verify.message_id());
+        let reply = reply_to(&second, PRIMARY, "late-ok@customer.example", "ok");
+        take(&mut store, reply, at + Duration::minutes(5));
+        let t = store
+            .read()
+            .ticket(postdesk::domain::TicketId(1))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.proof, "primary-confirmed");
     }
 }
 
