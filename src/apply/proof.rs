@@ -39,10 +39,17 @@ pub(super) fn of_message(
             cause: &format!("pin|{message}"),
         };
         proof::pin_given(tx, s, n, from, &given, msg.at)?;
+    } else if let Some((Some(account), _)) = msg.pin {
+        let line = format!(
+            "a support PIN given by {} for account {account}, not this ticket's: not taken as proof",
+            from.address
+        );
+        ticket::note(tx, n, msg.at, &line)?;
     }
     let primary = matches!(&who.sender,
         Sender::Account { account, how: How::Primary } if same(account.as_str()));
-    if primary && msg.genuine && t.proof == "none" {
+    // A PIN may have proven it just now: a proof given stays as given.
+    if primary && msg.genuine && ticket::reload(tx, n)?.proof == "none" {
         tx.set_ticket_proof(n, ProofKind::GenuinePrimary, from.address.as_str(), msg.at)?;
         let line = format!(
             "written by the genuine primary address {} (trusted Authentication-Results): ownership shown",
