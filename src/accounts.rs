@@ -20,7 +20,7 @@ use crate::store::{Account, SenderSource, Store, StoreError, Tx};
 fn canonical(spec: &AccountSpec) -> String {
     let list = |v: Vec<String>| v.join(",");
     format!(
-        "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{:?}",
+        "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{}",
         spec.id.as_str().to_ascii_lowercase(),
         spec.name,
         spec.primary,
@@ -32,6 +32,7 @@ fn canonical(spec: &AccountSpec) -> String {
         list(spec.delegates.iter().map(|d| d.key()).collect()),
         spec.priority,
         spec.require_authentication,
+        spec.pin_hash.as_deref().unwrap_or_default(),
     )
 }
 
@@ -139,6 +140,7 @@ pub fn sync_declared(
                 }
             }
         }
+        declared_pins(tx, declared, now)?;
         let wanted: std::collections::HashSet<String> = declared
             .iter()
             .map(|d| d.id.as_str().to_ascii_lowercase())
@@ -159,6 +161,27 @@ pub fn sync_declared(
         tx.set_setting(DECLARED_STATE, &digest)?;
         Ok(report)
     })
+}
+
+/// The support PINs the config declares (`[[account]] pin_hash`), set
+/// where the stored one differs; the config's hash is never logged.
+fn declared_pins(
+    tx: &mut Tx<'_>,
+    declared: &[AccountSpec],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for spec in declared {
+        let Some(hash) = &spec.pin_hash else {
+            continue;
+        };
+        let id = spec.id.as_str();
+        let stored = tx.read().account_pin(id)?.and_then(|(h, _)| h);
+        if stored.as_deref() != Some(hash.as_str()) {
+            tx.set_account_pin(id, Some(hash))?;
+            tx.add_account_event(id, now, "config", "support PIN set by the config", None)?;
+        }
+    }
+    Ok(())
 }
 
 /// Why a change to the accounts was refused.
@@ -503,6 +526,45 @@ pub fn import(
     })
 }
 
+/// Checks a support PIN given for `account` (issue 19): against the
+/// account's slow hash, unless its PIN checks are locked. A wrong PIN is
+/// recorded; the [`MAX_WRONG_PINS`]th within a day locks PIN checks for
+/// the account until staff reset them (`account set --pin-reset`). The PIN
+/// itself is never stored or logged.
+///
+/// [`MAX_WRONG_PINS`]: crate::domain::proof::MAX_WRONG_PINS
+pub fn check_pin(
+    tx: &mut Tx<'_>,
+    account: &str,
+    pin: &str,
+    at: DateTime<Utc>,
+) -> Result<crate::domain::proof::PinCheck, StoreError> {
+    use crate::domain::proof::{MAX_WRONG_PINS, PinCheck, pin_matches};
+    let Some((Some(hash), locked)) = tx.read().account_pin(account)? else {
+        return Ok(PinCheck::NotChecked);
+    };
+    if locked {
+        return Ok(PinCheck::Locked);
+    }
+    if pin_matches(pin, &hash) {
+        return Ok(PinCheck::Matched);
+    }
+    tx.add_pin_failure(account, at)?;
+    let failures = tx
+        .read()
+        .pin_failures_since(account, at - chrono::Duration::hours(24))?;
+    let locked = failures >= MAX_WRONG_PINS;
+    if locked {
+        tx.lock_pin(account, at)?;
+        tracing::warn!(
+            account,
+            failures,
+            "support PIN checks locked after wrong PINs"
+        );
+    }
+    Ok(PinCheck::Wrong { failures, locked })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +582,7 @@ mod tests {
             delegates: vec![],
             priority: false,
             require_authentication: None,
+            pin_hash: None,
         }
     }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::UnmatchedAutomatic;
+use crate::domain::proof::PinCheck;
 use crate::domain::{Language, TicketId};
 use crate::outbox::compose::Desk;
 use crate::parse::Inbound;
@@ -27,6 +28,10 @@ pub struct Context<'a> {
     pub verify_expiry: Duration,
     /// `intake.max_message_size`, for the size notice.
     pub max_message_size: u64,
+    /// `intake.require_proof_for`: a new ticket matching one needs proof.
+    pub proof_rules: &'a [regex::Regex],
+    /// `intake.auto_verify`: such a ticket's primary address is asked at once.
+    pub auto_verify: bool,
 }
 
 /// A parsed message and where it came from.
@@ -35,6 +40,11 @@ pub struct Incoming<'a> {
     pub inbound: &'a Inbound,
     pub source: &'a str,
     pub at: DateTime<Utc>,
+    /// Its From address is genuine (trusted Authentication-Results).
+    pub genuine: bool,
+    /// A support PIN it gave: the account it was checked for, and how that
+    /// went (its line is already cut out of `raw` and `inbound`).
+    pub pin: Option<(Option<&'a str>, PinCheck)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

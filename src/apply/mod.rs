@@ -15,14 +15,15 @@
 
 mod bounce;
 mod context;
+mod proof;
 mod self_service;
 mod staff;
 pub mod staff_commands;
 mod stranger;
 
+pub use crate::domain::proof::code_hash;
 pub use context::{Context, Incoming, Outcome, StaffAction};
 pub use staff::Staffer;
-pub use stranger::code_hash;
 
 use chrono::{DateTime, Utc};
 
@@ -194,17 +195,7 @@ fn follow_up(
         && ticket::reply_opens_new_ticket(&ctx.lifecycle, &old, msg.at)
     {
         let o = continuation(tx, &old)?;
-        return open(
-            tx,
-            ctx,
-            msg,
-            from,
-            no_answer,
-            &o,
-            flagged,
-            &who.notes,
-            Some(&old),
-        );
+        return open(tx, ctx, msg, from, no_answer, &o, flagged, who, Some(&old));
     }
     let message = tx.insert_message(&new_message(msg, Some(ticket)))?;
     let class = match inbound.class.reason() {
@@ -226,7 +217,19 @@ fn follow_up(
     if !inbound.class.is_automatic() {
         tx.touch_ticket(ticket, msg.at, false)?;
     }
+    // The primary address answering a verification request (`#verify`):
+    // the ticket is confirmed and staff told; its status does not move.
+    if person
+        && ticket::proof::answer(tx, &ctx.lifecycle, ticket, (inbound, message), from, msg.at)?
+    {
+        return Ok(Outcome::Appended {
+            ticket,
+            message,
+            link: link.clone(),
+        });
+    }
     if person {
+        proof::of_message(tx, ctx, msg, from, who, (ticket, message), false)?;
         let tr = ticket::customer_message(tx, &ctx.lifecycle, ticket, from, msg.at)?;
         // The customer's words go to the staff side.
         let why = match tr {
@@ -308,7 +311,7 @@ fn admit(
         Admission::Reject { refers_to } => {
             stranger::reject(tx, ctx, msg, from, no_answer, *refers_to)
         }
-        Admission::Open(o) => open(tx, ctx, msg, from, no_answer, o, flagged, &who.notes, None),
+        Admission::Open(o) => open(tx, ctx, msg, from, no_answer, o, flagged, who, None),
         // Only the three above reach here; a plain ticket is the safe reading.
         _ => open(
             tx,
@@ -318,7 +321,7 @@ fn admit(
             no_answer,
             &Opening::default(),
             flagged,
-            &who.notes,
+            who,
             None,
         ),
     }
@@ -367,9 +370,10 @@ fn open(
     no_answer: Option<&str>,
     o: &Opening,
     flagged: bool,
-    notes: &[String],
+    who: &Identity,
     follows: Option<&Ticket>,
 ) -> Result<Outcome, StoreError> {
+    let notes = &who.notes;
     let inbound = msg.inbound;
     // Never another ticket's token (a stranger's "Re: [ACME #1] …").
     let subject = ctx.desk.token.without_tokens(&inbound.subject);
@@ -429,6 +433,7 @@ fn open(
     }
     let delegates = participants(tx, ctx, msg, from, o, ticket)?;
     let receipt = receipt(tx, ctx, msg, from, no_answer, o, (ticket, &delegates))?;
+    proof::of_message(tx, ctx, msg, from, who, (ticket, message), true)?;
     relay::to_staff(
         tx,
         &ctx.lifecycle,

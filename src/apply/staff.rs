@@ -29,6 +29,7 @@ use crate::apply::staff_commands::{self, StaffCommand};
 use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
 use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Ticket, Tx};
+use crate::ticket::proof::ProofError;
 use crate::ticket::relay::{self, Changed, Relayed, Reply, Shown, Why};
 use crate::ticket::{self, Author, ChangeError, Made, Settings, Sides, TicketChange};
 
@@ -438,6 +439,9 @@ fn command(
             include(tx, n, address, at)?;
             format!("{address} included in the customer side by {}", author.who)
         }
+        StaffCommand::Verify(reason) => {
+            ticket::proof::request(tx, s, n, author.who, reason.as_deref(), at)?
+        }
         StaffCommand::Status(_)
         | StaffCommand::Close
         | StaffCommand::Reject
@@ -554,6 +558,8 @@ fn shown(c: &StaffCommand) -> String {
         StaffCommand::Note => "#note".into(),
         StaffCommand::Drop(a) => format!("#drop {a}"),
         StaffCommand::Cc(a) => format!("#cc {a}"),
+        StaffCommand::Verify(None) => "#verify".into(),
+        StaffCommand::Verify(Some(r)) => format!("#verify {r}"),
     }
 }
 
@@ -598,6 +604,15 @@ impl CommandError {
                 CommandError::Refused(format!("command {index} ({}): {why}", shown(c)))
             }
             store => store,
+        }
+    }
+}
+
+impl From<ProofError> for CommandError {
+    fn from(e: ProofError) -> CommandError {
+        match e {
+            ProofError::Store(e) => CommandError::Store(e),
+            ProofError::Refused(why) => CommandError::Refused(why),
         }
     }
 }

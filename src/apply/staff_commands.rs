@@ -27,6 +27,9 @@ pub enum StaffCommand {
     /// Include an address in the customer side: it gets this reply and the
     /// ticket's later mail (a person the customer copied, say).
     Cc(Address),
+    /// Ask the account's primary address to confirm the ticket, with an
+    /// optional reason (the rest of the line) quoted in the mail.
+    Verify(Option<String>),
 }
 
 /// A staff reply split into its commands and the text that remains.
@@ -45,7 +48,7 @@ pub struct CommandError {
     pub message: String,
 }
 
-const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #priority, #assign, #account, #merge, #note, #drop, #cc";
+const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #priority, #assign, #account, #merge, #note, #drop, #cc, #verify";
 
 /// Reads the commands at the top of `text`. `types` are the ticket types of
 /// the config. Every bad line is reported; when there is one, none applies.
@@ -160,6 +163,9 @@ fn command(word: &str, arg: &str, types: &[String]) -> Result<StaffCommand, Stri
         "cc" => Address::parse(needs("an address")?)
             .map(StaffCommand::Cc)
             .map_err(|e| e.to_string()),
+        "verify" => Ok(StaffCommand::Verify(
+            (!arg.is_empty()).then(|| arg.chars().take(200).collect()),
+        )),
         _ => Err(format!("unknown command; known: {KNOWN}")),
     }
 }
@@ -209,6 +215,12 @@ mod tests {
                 "",
             ),
             ("#account cust-001\nok", &[Account("cust-001".into())], "ok"),
+            ("#verify\nok", &[Verify(None)], "ok"),
+            (
+                "#Verify  MX change for example.com \n",
+                &[Verify(Some("MX change for example.com".into()))],
+                "",
+            ),
             (
                 "#cc Carl@Customer.example\nok",
                 &[Cc(Address::parse("carl@customer.example").unwrap())],

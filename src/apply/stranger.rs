@@ -3,10 +3,10 @@
 //! under `reject` — held and told.
 
 use chrono::Duration;
-use sha2::{Digest, Sha256};
 
 use super::context::{Context, Incoming, Outcome};
 use super::{Answer, hold_and_answer, hold_row, queue};
+use crate::domain::proof::{code_hash, new_code};
 use crate::domain::{HoldKind, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient};
 use crate::outbox::gate;
@@ -154,36 +154,6 @@ fn confirmation_refusal(
             from.address
         )
     }))
-}
-
-/// The alphabet of confirmation codes: Crockford's base32, without the
-/// letters people confuse with digits (I, L, O) and U.
-const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// A one-time code: 12 characters, 60 bits from the operating system's
-/// CSPRNG (getrandom), so that guessing one is hopeless.
-fn new_code() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes)?;
-    let mut n = u64::from_le_bytes(bytes);
-    Ok((0..12)
-        .map(|_| {
-            let c = CODE_ALPHABET[(n & 31) as usize] as char;
-            n >>= 5;
-            c
-        })
-        .collect())
-}
-
-/// What the store keeps of a code: its SHA-256, of the code in upper case
-/// without dashes (as `Token::find_confirm` reads it back).
-pub fn code_hash(code: &str) -> String {
-    let normal: String = code
-        .chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    hex::encode(Sha256::digest(normal.as_bytes()))
 }
 
 /// An unknown sender under `reject`: held, and told how to write — once a

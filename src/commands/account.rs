@@ -124,6 +124,7 @@ fn add(store: &mut Store, a: AccountAddArgs, checks: &Checks, now: DateTime<Utc>
             .collect::<Result<_, _>>()?,
         priority: a.priority,
         require_authentication: a.require_authentication.and_then(|s| s.value()),
+        pin_hash: None,
         id: a.id,
     };
     accounts::add(store, &spec, checks, now)?;
@@ -133,6 +134,20 @@ fn add(store: &mut Store, a: AccountAddArgs, checks: &Checks, now: DateTime<Utc>
 
 /// `account set`: only the fields given change.
 fn set(store: &mut Store, a: AccountSetArgs, checks: &Checks, now: DateTime<Utc>) -> Outcome {
+    if a.pin || a.no_pin || a.pin_reset {
+        set_pin(store, &a)?;
+        let other = a.name.is_some()
+            || a.primary.is_some()
+            || a.language.is_some()
+            || a.parent.is_some()
+            || a.no_parent
+            || a.delegates.is_some()
+            || a.priority.is_some()
+            || a.require_authentication.is_some();
+        if !other {
+            return Ok(exit::OK);
+        }
+    }
     let primary = a.primary.as_deref().map(address).transpose()?;
     let delegates = match &a.delegates {
         Some(list) => Some(
@@ -238,17 +253,25 @@ fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
     };
     let children = read.account_children(&a.id)?;
     let history = read.account_events(&a.id, 50)?;
+    // Whether there is a support PIN, never anything of it.
+    let support_pin = match read.account_pin(&a.id)? {
+        Some((Some(_), true)) => "locked",
+        Some((Some(_), false)) => "set",
+        _ => "none",
+    };
     if json {
         #[derive(Serialize)]
         struct Shown<'a> {
             #[serde(flatten)]
             account: &'a crate::store::Account,
+            support_pin: &'a str,
             children: &'a [String],
             senders: &'a [crate::store::SenderEntry],
             history: &'a [crate::store::AccountEvent],
         }
         return print_json(&Shown {
             account: &a,
+            support_pin,
             children: &children,
             senders: &a.senders,
             history: &history,
@@ -311,9 +334,94 @@ fn show(config: &Config, store: &Store, id: AccountId, json: bool) -> Outcome {
         ),
     };
     println!("Require authentication: {auth}");
+    let pin = match support_pin {
+        "locked" => "set; checks LOCKED after wrong PINs (account set --pin-reset)",
+        other => other,
+    };
+    println!("Support PIN: {pin}");
     println!("\nHistory");
     for e in &history {
         println!("{}  {}  {}", rfc3339(e.at), e.actor, e.detail);
     }
+    Ok(exit::OK)
+}
+
+/// `account set --pin | --no-pin | --pin-reset`: the support PIN (read
+/// from the terminal or stdin, kept only as a slow salted hash) and the
+/// lock of PIN checks. The PIN is never printed or logged.
+fn set_pin(store: &mut Store, a: &AccountSetArgs) -> Result<(), Failure> {
+    let id = a.id.as_str();
+    let hash = if a.pin {
+        let pin = read_pin()?;
+        Some(
+            crate::domain::proof::hash_pin(&pin)
+                .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let found = store.write(|tx| {
+        if a.pin || a.no_pin {
+            tx.set_account_pin(id, hash.as_deref())
+        } else {
+            tx.reset_pin_lock(id)
+        }
+    })?;
+    if !found {
+        return Err(Failure::new(exit::DATAERR, format!("no account \"{id}\"")));
+    }
+    let what = match (a.pin, a.no_pin) {
+        (true, _) => "support PIN set",
+        (_, true) => "support PIN removed",
+        _ => "PIN checks reset",
+    };
+    println!("account {id}: {what}");
+    Ok(())
+}
+
+/// One line from stdin: the PIN. On a terminal, asked for without echo.
+fn read_pin() -> Result<String, Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    if tty {
+        eprint!("Support PIN: ");
+        let _ = std::io::stderr().flush();
+    }
+    let echo = tty.then(no_echo).flatten();
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(old) = echo {
+        let _ = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &old,
+        );
+        eprintln!();
+    }
+    read.map_err(|e| Failure::new(exit::IOERR, format!("cannot read the PIN: {e}")))?;
+    let pin = line.trim().to_string();
+    if pin.is_empty() {
+        return Err(Failure::new(exit::USAGE, "no PIN given on stdin"));
+    }
+    Ok(pin)
+}
+
+/// Turns the terminal's echo off; returns its settings to restore.
+fn no_echo() -> Option<rustix::termios::Termios> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let old = tcgetattr(std::io::stdin()).ok()?;
+    let mut quiet = old.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(std::io::stdin(), OptionalActions::Now, &quiet).ok()?;
+    Some(old)
+}
+
+/// `postdesk pin-hash`: a PIN from the terminal or stdin, its hash printed.
+pub(super) fn pin_hash() -> Outcome {
+    let pin = read_pin()?;
+    let hash = crate::domain::proof::hash_pin(&pin)
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
+    println!("{hash}");
     Ok(exit::OK)
 }

@@ -65,6 +65,9 @@ pub enum CliCommand {
     },
     /// Check the config, then ask the running daemon to re-read it (SIGHUP).
     Reload,
+    /// Read a support PIN from the terminal or stdin and print its slow
+    /// salted hash, for `[[account]] pin_hash`.
+    PinHash,
 }
 
 #[derive(Debug, Args)]
@@ -310,6 +313,16 @@ pub struct AccountSetArgs {
     /// Require a genuine From address: yes, no, or default (intake.require_authentication).
     #[arg(long, value_enum, value_name = "yes|no|default")]
     pub require_authentication: Option<Setting>,
+    /// Set the support PIN (4 to 12 digits), read from the terminal or
+    /// stdin; only a slow salted hash is kept.
+    #[arg(long, conflicts_with = "no_pin")]
+    pub pin: bool,
+    /// Remove the support PIN.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Let PIN checks run again after wrong PINs locked them (the PIN stays).
+    #[arg(long)]
+    pub pin_reset: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

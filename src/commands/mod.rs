@@ -87,6 +87,9 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
             _ => f,
         });
     }
+    if let CliCommand::PinHash = &cli.command {
+        return account::pin_hash();
+    }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
         CliCommand::CheckConfig { no_secrets } => check_config::check_config(&config, no_secrets),
@@ -101,6 +104,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
+        CliCommand::PinHash => unreachable!("handled above"),
     }
 }
 

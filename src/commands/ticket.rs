@@ -253,6 +253,17 @@ fn print_ticket(config: &Config, t: &crate::store::Ticket, number: TicketId) {
     if !flags.is_empty() {
         println!("Flags:     {}", flags.join(", "));
     }
+    let proof = match crate::domain::proof::ProofKind::parse(&t.proof) {
+        Some(kind) => format!(
+            "{} by {} on {}",
+            kind.describe(),
+            t.proof_by.as_deref().unwrap_or("-"),
+            t.proof_at.map(|a| cal.format(a)).unwrap_or_default()
+        ),
+        None if t.needs_proof => "none (NEEDS PROOF: intake.require_proof_for)".into(),
+        None => "none".into(),
+    };
+    println!("Proof:     {proof}");
     if let Some(a) = &t.assignee {
         println!("Assigned:  {a}");
     }
@@ -292,9 +303,15 @@ fn print_history(history: &[HistoryLine]) {
 }
 
 /// The flag column of `ticket list`: `!` priority, `?` unverified sender,
-/// `~` no account chosen among several.
+/// `~` no account chosen among several, `P` needs proof of ownership and
+/// has none, `+` ownership proven.
 fn ticket_flags(t: &crate::store::Ticket) -> String {
     let mut f = String::new();
+    if t.proof != "none" {
+        f.push('+');
+    } else if t.needs_proof {
+        f.push('P');
+    }
     if t.priority {
         f.push('!');
     }

@@ -398,6 +398,23 @@ pub struct Intake {
     pub ignore_plus_tags: bool,
     /// Primary addresses may change their authorized senders by mail.
     pub self_service: bool,
+    /// Words or regular expressions (any case) that, found in a new
+    /// ticket's subject or first text, mark it "needs proof" of ownership.
+    pub require_proof_for: Vec<String>,
+    /// A ticket that needs proof and has none gets the `#verify` mail sent
+    /// to its account's primary address at once.
+    pub auto_verify: bool,
+}
+
+/// One `require_proof_for` entry as a regular expression.
+pub fn proof_rule(p: &str) -> Result<regex::Regex, regex::Error> {
+    let word = !p.is_empty() && p.chars().all(|c| c.is_alphanumeric() || c == '-');
+    let re = if word {
+        format!(r"(?i)\b{}\b", regex::escape(p))
+    } else {
+        format!("(?i){p}")
+    };
+    regex::RegexBuilder::new(&re).size_limit(1 << 20).build()
 }
 
 impl Default for Intake {
@@ -426,11 +443,23 @@ impl Default for Intake {
             case_sensitive_local_part: false,
             ignore_plus_tags: false,
             self_service: true,
+            require_proof_for: Vec::new(),
+            auto_verify: false,
         }
     }
 }
 
 impl Intake {
+    /// `require_proof_for` compiled: a plain word matches as a whole word,
+    /// anything else is a regular expression; both ignore case. Checked
+    /// when the config is read, so an error here means none is taken.
+    pub fn proof_rules(&self) -> Result<Vec<regex::Regex>, regex::Error> {
+        self.require_proof_for
+            .iter()
+            .map(|p| proof_rule(p))
+            .collect()
+    }
+
     pub fn match_options(&self) -> MatchOptions {
         MatchOptions {
             case_sensitive_local_part: self.case_sensitive_local_part,
@@ -725,6 +754,8 @@ pub(super) struct AccountDef {
     priority: bool,
     #[serde(default)]
     require_authentication: Option<bool>,
+    #[serde(default, skip_serializing)]
+    pin_hash: Option<String>,
 }
 
 /// `["ops@customer.example, customer.example", …]`, flattened, first spelling kept.

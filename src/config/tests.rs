@@ -123,6 +123,8 @@ fn intake_defaults() -> Intake {
         case_sensitive_local_part: false,
         ignore_plus_tags: false,
         self_service: true,
+        require_proof_for: vec![],
+        auto_verify: false,
     }
 }
 

@@ -395,6 +395,15 @@ impl Loader<'_> {
                 "must be the authserv-id your MTA writes in Authentication-Results, one word (usually its host name)",
             );
         }
+        for (j, p) in i.require_proof_for.iter().enumerate() {
+            if let Err(e) = super::schema::proof_rule(p) {
+                ok = false;
+                self.fail(
+                    &format!("intake.require_proof_for[{j}]"),
+                    format!("\"{p}\" is neither a word nor a regular expression: {e}"),
+                );
+            }
+        }
         ok & self.check(
             !i.require_authentication || i.authserv_id.is_some() || self.dropped("intake.authserv_id"),
             "intake.require_authentication",
@@ -626,6 +635,11 @@ impl Loader<'_> {
                     );
                     self.fail_at(place, "parent", msg);
                 }
+            }
+            if let Some(hash) = &a.pin_hash
+                && let Err(e) = crate::domain::proof::check_pin_hash(hash)
+            {
+                self.fail_at(place, "pin_hash", e);
             }
             let checkable = intake.is_none_or(|i| i.authserv_id.is_some());
             if a.require_authentication == Some(true) && !checkable {

@@ -20,4 +20,7 @@ pub struct AccountSpec {
     pub priority: bool,
     /// `None`: `intake.require_authentication`.
     pub require_authentication: Option<bool>,
+    /// The support PIN's slow hash (`postdesk pin-hash`), for a declared
+    /// account; `None`: whatever `account set --pin` set.
+    pub pin_hash: Option<String>,
 }

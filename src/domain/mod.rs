@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod clock;
 pub mod lifecycle;
 pub mod msgid;
+pub mod proof;
 
 pub use account::AccountSpec;
 pub use address::{

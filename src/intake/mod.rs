@@ -25,6 +25,7 @@ mod arrival;
 mod confirm;
 mod lookup;
 mod message_id;
+mod pin;
 
 pub use arrival::{Arrival, Fetched, RawMail, ReadLimits};
 
@@ -134,6 +135,8 @@ pub struct Pipeline {
     pub ids: Arc<MessageIds>,
     /// Send no automatic mail at all: importing an archive.
     pub silent: bool,
+    /// `intake.require_proof_for`, compiled.
+    proof_rules: Arc<Vec<regex::Regex>>,
     /// Messages (`source`, `id#hash`) that could not even be quarantined:
     /// left in their source and not tried again by this process.
     skipped: Arc<Mutex<HashSet<(String, String)>>>,
@@ -147,6 +150,8 @@ impl Pipeline {
             token: Token::new(&config.service.ticket_prefix),
             templates: Arc::new(templates),
             ids: Arc::new(MessageIds::new(secret, &config.service.address.domain())),
+            // Checked when the config was read.
+            proof_rules: Arc::new(config.intake.proof_rules().unwrap_or_default()),
             config,
             silent: false,
             skipped: Arc::default(),
@@ -209,6 +214,8 @@ impl Pipeline {
             verify_expiry: chrono::Duration::from_std(c.intake.verify_expiry)
                 .unwrap_or_else(|_| chrono::Duration::days(7)),
             max_message_size: self.read_limits().max_size,
+            proof_rules: &self.proof_rules,
+            auto_verify: c.intake.auto_verify,
         }
     }
 
@@ -581,11 +588,16 @@ impl Pipeline {
             &tx.read(),
             &self.identify_rules(released),
         )?;
+        // A support PIN is checked, then cut out of all that is kept.
+        let mut inbound = inbound;
+        let pin = pin::take_pin(tx, &mut inbound, raw, &identity, now)?;
         let incoming = Incoming {
-            raw,
+            raw: pin.as_ref().map_or(raw, |p| p.raw.as_slice()),
             inbound: &inbound,
             source,
             at: now,
+            genuine: verdict.auth().is_pass(),
+            pin: pin.as_ref().map(|p| (p.account.as_deref(), p.check)),
         };
         if let (Verdict::Pass { no_answer, .. }, Admission::Confirm { code }) =
             (&verdict, &identity.admission)

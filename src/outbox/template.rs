@@ -130,6 +130,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "staff",
             "copied",
             "last_answer_at",
+            "proof",
             // flags
             "new_ticket",
             "customer_replied",
@@ -147,6 +148,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "now_closed",
             // who answered the customer last (a flag and a value)
             "last_answer_by",
+            "needs_proof",
         ],
     ),
     // A staff reply, relayed to the customer side.
@@ -195,6 +197,47 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             // flags: a stranger, or a known address whose mail could not
             // be shown genuine (staff, an account's primary address)
             "unknown", "known",
+        ],
+    ),
+    // To an account's primary address: confirm a ticket (`#verify`).
+    (
+        "verify",
+        &[
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "subject",
+            "requester",
+            "request",
+            "code",
+            "expires",
+            // flag
+            "reason",
+        ],
+    ),
+    // To the staff side: a ticket's proof given, a wrong or locked PIN.
+    (
+        "proven",
+        &[
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "status",
+            "account",
+            "proof",
+            "by",
+            "when",
+            "message",
+            "failures",
+            "history",
+            // flags
+            "confirmed",
+            "pin",
+            "wrong_pin",
+            "locked",
         ],
     ),
     // To an unknown sender: write from a registered address (policy reject).
@@ -280,6 +323,12 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "too-large") => include_str!("../../conf/templates/en/too-large.txt"),
         (Language::Fr, "too-large") => include_str!("../../conf/templates/fr/too-large.txt"),
         (Language::It, "too-large") => include_str!("../../conf/templates/it/too-large.txt"),
+        (Language::En, "verify") => include_str!("../../conf/templates/en/verify.txt"),
+        (Language::Fr, "verify") => include_str!("../../conf/templates/fr/verify.txt"),
+        (Language::It, "verify") => include_str!("../../conf/templates/it/verify.txt"),
+        (Language::En, "proven") => include_str!("../../conf/templates/en/proven.txt"),
+        (Language::Fr, "proven") => include_str!("../../conf/templates/fr/proven.txt"),
+        (Language::It, "proven") => include_str!("../../conf/templates/it/proven.txt"),
         _ => return None,
     })
 }

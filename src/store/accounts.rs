@@ -89,6 +89,8 @@ impl Account {
                 .collect::<Result<_, _>>()?,
             priority: a.priority,
             require_authentication: a.require_authentication,
+            // The hash stays in the store; a spec read back carries none.
+            pin_hash: None,
         })
     }
 }

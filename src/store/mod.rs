@@ -15,6 +15,7 @@ mod accounts;
 mod lifecycle;
 mod messages;
 mod outbox;
+mod proof;
 mod quarantine;
 pub mod shared;
 mod staff;
@@ -33,6 +34,7 @@ pub use accounts::{
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
+pub use proof::{NewProofRequest, ProofRequest};
 pub use quarantine::{Held, QuarantineEntry};
 pub use staff::{Failing, MessageRole};
 pub use tickets::{
@@ -58,6 +60,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_message_ids",
         include_str!("../../sql/0007_message_ids.sql"),
     ),
+    ("0008_proof", include_str!("../../sql/0008_proof.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -59,6 +59,14 @@ pub struct Ticket {
     pub assignee: Option<String>,
     /// The ticket this one was merged into (`#merge`).
     pub merged_into: Option<TicketId>,
+    /// How ownership of the account was shown: `none`, `pin`,
+    /// `primary-confirmed` or `genuine-primary` (see `domain::proof`).
+    pub proof: String,
+    /// When, and by whom (an address), the proof was given.
+    pub proof_at: Option<DateTime<Utc>>,
+    pub proof_by: Option<String>,
+    /// A rule of `intake.require_proof_for` matched its first message.
+    pub needs_proof: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -256,7 +264,8 @@ pub struct TicketFilter {
 pub(super) const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
      last_customer_at, last_staff_at, waiting_since, warnings_sent, next_deadline, closed_at,
-     reopened_from, priority, unverified, account_candidates, assignee, merged_into";
+     reopened_from, priority, unverified, account_candidates, assignee, merged_into,
+     proof, proof_at, proof_by, needs_proof";
 
 pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
@@ -285,6 +294,12 @@ pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
             .unwrap_or_default(),
         assignee: r.get(18)?,
         merged_into: r.get::<_, Option<i64>>(19)?.map(TicketId),
+        proof: r
+            .get::<_, Option<String>>(20)?
+            .unwrap_or_else(|| "none".into()),
+        proof_at: r.get::<_, Option<i64>>(21)?.map(from_ts),
+        proof_by: r.get(22)?,
+        needs_proof: r.get(23)?,
     })
 }
 

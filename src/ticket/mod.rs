@@ -7,6 +7,7 @@
 pub mod change;
 pub mod history;
 pub mod notices;
+pub mod proof;
 pub mod relay;
 pub mod sweep;
 
@@ -62,6 +63,10 @@ pub struct Settings<'a> {
     /// `outbox.close_history_inline`: the longest history the close notice
     /// carries inline, in bytes.
     pub close_history_inline: u64,
+    /// `intake.verify_expiry`: how long a confirmation request stays valid.
+    pub verify_expiry: Duration,
+    /// `intake.authserv_id`: whose Authentication-Results show a From genuine.
+    pub authserv_id: Option<&'a str>,
 }
 
 impl<'a> Settings<'a> {
@@ -94,6 +99,9 @@ impl<'a> Settings<'a> {
             max_recipients: config.intake.max_recipients as usize,
             history_in_mail: config.outbox.history_in_mail,
             close_history_inline: config.outbox.close_history_inline,
+            verify_expiry: Duration::from_std(config.intake.verify_expiry)
+                .unwrap_or_else(|_| Duration::days(7)),
+            authserv_id: config.intake.authserv_id.as_deref(),
         }
     }
 

@@ -214,6 +214,8 @@ fn notify_fields(
             "last_answer_at",
             last.map(|l| s.calendar.format(l.1)).unwrap_or_default(),
         ),
+        ("proof", super::proof::shown_proof(s, t)),
+        ("needs_proof", yes(t.needs_proof && t.proof == "none")),
     ];
     if let Why::Answered { changed, .. } = why {
         fields.extend(changed.fields());

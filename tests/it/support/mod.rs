@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 pub mod corpus;
 pub mod outbox;
+pub mod proof;
 pub mod stack;
 
 pub struct Desk {
