@@ -111,6 +111,22 @@ fn no_receipts_import() {
     assert!(desk.sent().is_empty());
 }
 
+/// The marks of Rust's debug format in `text`, said of `what`.
+fn debug_format_in(what: &str, text: &str) -> Vec<String> {
+    [
+        "Some(",
+        "None",
+        "(\"",
+        "expected i64",
+        "expected a sequence",
+        "{ ",
+    ]
+    .into_iter()
+    .filter(|mark| text.contains(mark))
+    .map(|mark| format!("{what}: {mark} in: {text}"))
+    .collect()
+}
+
 /// What an operator reads when a command fails is words, never Rust's
 /// debug format (`Some(`, `None`, `AccountId("x")`, `expected i64`):
 /// every error path of the command line that a desk can reach (issue 18).
@@ -165,18 +181,10 @@ fn errors_are_written_for_people() {
         let out = desk.run(args, b"");
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
             + &String::from_utf8_lossy(&out.stdout);
-        for debug in [
-            "Some(",
-            "None",
-            "(\"",
-            "expected i64",
-            "expected a sequence",
-            "{ ",
-        ] {
-            if text.contains(debug) {
-                leaks.push(format!("postdesk {}: {debug} in: {text}", args.join(" ")));
-            }
-        }
+        leaks.extend(debug_format_in(
+            &format!("postdesk {}", args.join(" ")),
+            &text,
+        ));
     }
     let out = check(&bad, &[]);
     let text = String::from_utf8_lossy(&out.stderr);
@@ -184,18 +192,7 @@ fn errors_are_written_for_people() {
         text.contains("bad.toml:"),
         "the broken config is reported: {text}"
     );
-    for debug in [
-        "Some(",
-        "None",
-        "(\"",
-        "expected i64",
-        "expected a sequence",
-        "{ ",
-    ] {
-        if text.contains(debug) {
-            leaks.push(format!("check-config: {debug} in: {text}"));
-        }
-    }
+    leaks.extend(debug_format_in("check-config", &text));
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }
 
