@@ -301,34 +301,30 @@ impl Store {
     /// shares a Message-ID with the old one's.
     pub fn desk_secret(&mut self) -> Result<[u8; 32]> {
         const KEY: &str = "desk_secret";
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found: Option<String> = tx
-            .query_row("SELECT value FROM settings WHERE key = ?1", [KEY], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let secret = match found.as_deref().and_then(secret_from_hex) {
-            Some(s) => s,
-            None => {
-                if found.is_some() {
-                    return Err(StoreError::Corrupt(
-                        "the desk secret in the settings table is not 64 hex digits".into(),
-                    ));
-                }
-                let fresh = crate::domain::msgid::MessageIds::random_secret().map_err(|e| {
-                    StoreError::Corrupt(format!("no random bytes for the desk secret: {e}"))
-                })?;
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
-                    rusqlite::params![KEY, hex::encode(fresh)],
-                )?;
-                fresh
+        self.write(|tx| {
+            let found: Option<String> = tx
+                .tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", [KEY], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(secret) = found.as_deref().and_then(secret_from_hex) {
+                return Ok(secret);
             }
-        };
-        tx.commit()?;
-        Ok(secret)
+            if found.is_some() {
+                return Err(StoreError::Corrupt(
+                    "the desk secret in the settings table is not 64 hex digits".into(),
+                ));
+            }
+            let fresh = crate::domain::msgid::MessageIds::random_secret().map_err(|e| {
+                StoreError::Corrupt(format!("no random bytes for the desk secret: {e}"))
+            })?;
+            tx.tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                rusqlite::params![KEY, hex::encode(fresh)],
+            )?;
+            Ok(fresh)
+        })
     }
 
     pub fn schema_version(&self) -> Result<i64> {
@@ -350,21 +346,29 @@ impl Store {
             None => Ok(()),
         };
         check(&self.file)?;
+        // A file removed between the check and the statement fails in
+        // SQLite's words (SQLITE_READONLY_DBMOVED, an I/O error): the
+        // identity is checked again, so the real cause is said.
+        let file = &self.file;
+        let failed = |e: rusqlite::Error| match check(file) {
+            Err(replaced) => replaced,
+            Ok(()) => StoreError::from(e),
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+            .map_err(failed)?;
         let mut tx = Tx { tx };
         let value = match f(&mut tx) {
             Ok(value) => value,
             Err(e) => {
-                check(&self.file)?;
+                check(file)?;
                 return Err(e);
             }
         };
         // Dropping `tx` on this error rolls everything back.
-        check(&self.file)?;
-        tx.tx.commit().map_err(StoreError::from)?;
+        check(file)?;
+        tx.tx.commit().map_err(failed)?;
         Ok(value)
     }
 
