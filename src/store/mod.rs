@@ -236,14 +236,21 @@ impl Store {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let file = FileIdentity::of(&absolute).map_err(|e| StoreError::Replaced {
             path: absolute.clone(),
-            why: format!("it cannot be checked after opening: {e}"),
-        })?;
-        let mut store = Store::setup(conn).map_err(|e| match e {
-            StoreError::Sql(source) => StoreError::Open {
-                path: path.to_path_buf(),
-                source,
+            why: match e.kind() {
+                std::io::ErrorKind::NotFound => "it was removed".to_string(),
+                _ => format!("it cannot be checked after opening: {e}"),
             },
-            other => other,
+        })?;
+        let mut store = Store::setup(conn).map_err(|e| match file.check() {
+            // Removed while it was being set up: that is the cause.
+            Err(replaced) => replaced,
+            Ok(()) => match e {
+                StoreError::Sql(source) => StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                other => other,
+            },
         })?;
         store.file = Some(file);
         Ok(store)
