@@ -336,28 +336,23 @@ fn set_ticket_account(
     sync_accounts(config, &mut store)?;
     let now = SystemClock.now();
     let done = store.write(|tx| {
-        let id = match &account {
-            Some(a) => match tx.read().account_brief(a.as_str())? {
-                Some(b) => Some(b.id),
-                None => return Ok(Err(format!("no account \"{a}\""))),
-            },
-            None => None,
+        let id = account.as_ref().map(|a| a.as_str());
+        let line = match crate::ticket::account::file_under(tx, number, id, "cli", now)? {
+            Ok(line) => line,
+            Err(why) => return Ok(Err(why.to_string())),
         };
-        if !tx.set_ticket_account(number, id.as_deref())? {
-            return Ok(Err(format!("no ticket #{number}")));
-        }
         tx.add_event(
             number,
             &crate::store::HistoryEvent {
                 at: now,
                 kind: EventKind::Note,
                 actor: "cli".into(),
-                detail: format!("account set to {}", id.as_deref().unwrap_or("none")),
+                detail: line,
                 message: None,
                 outbox: None,
             },
         )?;
-        Ok::<_, StoreError>(Ok(id))
+        Ok::<_, StoreError>(Ok(tx.read().ticket(number)?.and_then(|t| t.account)))
     })?;
     match done {
         Ok(id) => {
