@@ -596,6 +596,9 @@ impl Staff {
         opts: &MatchOptions,
     ) -> Result<&StaffMember, Vec<&StaffMember>> {
         let wanted = name_or_address.trim().to_lowercase();
+        if wanted.is_empty() {
+            return Err(Vec::new());
+        }
         if let Ok(a) = Address::parse(&wanted)
             && let Some(m) = self.member(&a, opts)
         {
