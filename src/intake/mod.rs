@@ -484,7 +484,9 @@ impl Pipeline {
             Taken::Duplicate(m) => Some(*m),
             _ => None,
         };
+        // Only a blocked hold is one the screen would repeat: noted as overridden.
         if force
+            && entry.kind == HoldKind::Blocked
             && let Taken::Applied(o) = &taken
             && let Some(n) = o.ticket()
         {
