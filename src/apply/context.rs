@@ -21,6 +21,9 @@ pub struct Context<'a> {
     /// An operator released this message from quarantine: open a ticket
     /// instead of holding it again (still without an automatic answer).
     pub released: bool,
+    /// Released with `--force`: the operator judged a blocked sender a false
+    /// positive, so the blocked lists do not hold it again.
+    pub forced: bool,
     /// Statuses, timers, reopening (see `change` and `lifecycle`), and the
     /// rules of the one gate of automatic mail (`lifecycle.answer`).
     pub lifecycle: ticket::Settings<'a>,

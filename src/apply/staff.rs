@@ -28,7 +28,7 @@ use super::context::{Incoming, Outcome, StaffAction};
 use crate::apply::staff_commands::{self, StaffCommand};
 use crate::domain::lifecycle::LifecycleEvent;
 use crate::domain::{Mailbox, Status, TicketId};
-use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Ticket, Tx};
+use crate::store::{EventKind, HistoryEvent, MessageRole, NewMessage, StoreError, Tx};
 use crate::ticket::proof::ProofError;
 use crate::ticket::relay::{self, Changed, Relayed, Reply, Shown, Why};
 use crate::ticket::{self, Author, ChangeError, Made, Settings, Sides, TicketChange};
@@ -396,21 +396,15 @@ fn command(
             format!("priority set to {level} by {}", author.who)
         }
         StaffCommand::Assign(name) => {
-            let Some(m) = s.staff.find(name, &s.matching) else {
-                let names: Vec<&str> = s.staff.members.iter().map(|m| m.name.as_str()).collect();
-                return Err(CommandError::Refused(format!(
-                    "no staff member {name:?}; the staff are: {}",
-                    if names.is_empty() {
-                        "(none configured)".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                )));
-            };
+            let m = s
+                .staff
+                .find(name, &s.matching)
+                .map_err(|could_be| CommandError::Refused(unknown_staff(s, name, &could_be)))?;
             tx.set_assignee(n, Some(&m.address))?;
             format!("assigned to {} <{}> by {}", m.name, m.address, author.who)
         }
-        StaffCommand::Account(id) => file_under(tx, &t, id, author, at)?,
+        StaffCommand::Account(id) => ticket::account::file_under(tx, n, Some(id), author.who, at)?
+            .map_err(|e| CommandError::Refused(e.to_string()))?,
         StaffCommand::Merge(into) => return merge(tx, s, n, *into, author, at),
         StaffCommand::Drop(address) => {
             let people = tx.read().participants(n)?;
@@ -453,39 +447,22 @@ fn command(
     Ok(())
 }
 
-/// `#account ID`: the ticket is filed under the account (whose delegates
-/// join it), and no longer unverified: the staff member vouches for it.
-fn file_under(
-    tx: &mut Tx<'_>,
-    t: &Ticket,
-    id: &str,
-    author: Author<'_>,
-    at: DateTime<Utc>,
-) -> Result<String, CommandError> {
-    let n = t.number;
-    let Some(account) = tx.read().account_brief(id)? else {
-        return Err(CommandError::Refused(format!("no account \"{id}\"")));
+/// Why `#assign NAME` names nobody, with the names it may take.
+fn unknown_staff(s: &Settings<'_>, name: &str, could_be: &[&crate::config::StaffMember]) -> String {
+    let names = |list: Vec<&str>| {
+        if list.is_empty() {
+            "(none configured)".to_string()
+        } else {
+            list.join(", ")
+        }
     };
-    if t.account.as_deref() == Some(account.id.as_str()) {
-        return Err(CommandError::Refused(format!(
-            "ticket is already filed under {}",
-            account.id
-        )));
+    let all = names(s.staff.members.iter().map(|m| m.name.as_str()).collect());
+    if could_be.is_empty() {
+        format!("no staff member \"{name}\"; the staff are: {all}")
+    } else {
+        let which = names(could_be.iter().map(|m| m.name.as_str()).collect());
+        format!("\"{name}\" could be {which}: give more of the name; the staff are: {all}")
     }
-    tx.set_ticket_account(n, Some(&account.id))?;
-    // The staff member vouches for it: no longer unverified.
-    tx.set_ticket_flags(n, t.priority || account.priority, false)?;
-    for d in tx.read().account_delegates(&account.id)? {
-        let who = Mailbox {
-            name: None,
-            address: d,
-        };
-        tx.add_participant(n, &who, "delegate", at)?;
-    }
-    Ok(format!(
-        "filed under account {} by {}",
-        account.id, author.who
-    ))
 }
 
 /// `#merge N`: ticket `n` goes into `into` — closed with that reason (its

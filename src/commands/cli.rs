@@ -413,6 +413,10 @@ pub enum QuarantineCommand {
     Release {
         /// The quarantine id.
         id: i64,
+        /// Take in a message held as blocked (a false positive) despite
+        /// intake.blocked_addresses and intake.blocked_domains.
+        #[arg(long)]
+        force: bool,
     },
     /// Delete a held message for good.
     Delete {

@@ -41,8 +41,10 @@ pub(super) fn outbox(config: &Config, cmd: OutboxCommand) -> Outcome {
                     .ticket
                     .map(|t| format!("#{t}"))
                     .unwrap_or_else(|| "-".into());
+                // Sent mail shows when it went; the rest when it was queued.
+                let at = config.calendar.format(m.sent.unwrap_or(m.created));
                 println!(
-                    "{:<6} {:<7} {:<8} {:<10} {}  {}",
+                    "{:<6} {:<7} {at}  {:<8} {:<10} {}  {}",
                     m.id,
                     state,
                     ticket,
@@ -51,7 +53,11 @@ pub(super) fn outbox(config: &Config, cmd: OutboxCommand) -> Outcome {
                     m.subject
                 );
                 if let Some(err) = &m.last_error {
-                    println!("       attempts {}: {err}", m.attempts);
+                    println!(
+                        "       attempts {}: {err}; next {}",
+                        m.attempts,
+                        config.calendar.format(m.next_attempt)
+                    );
                 }
             }
             Ok(exit::OK)

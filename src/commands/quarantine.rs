@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use super::cli::QuarantineCommand;
 use super::ingest::print_summary;
-use super::{
-    Failure, Outcome, deliver_now, exit, open_store, pipeline, print_json, rfc3339, sync_accounts,
-};
+use super::{Failure, Outcome, deliver_now, exit, open_store, pipeline, print_json, sync_accounts};
 use crate::config::Config;
 use crate::domain::HoldKind;
 use crate::domain::clock::{Clock, SystemClock};
@@ -27,10 +25,15 @@ pub(super) fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcom
                 return Ok(exit::OK);
             }
             for q in &rows {
+                // `--all` lists released items too: marked, with when.
+                let released = q
+                    .released
+                    .map(|at| format!("\n       RELEASED {}", config.calendar.format(at)))
+                    .unwrap_or_default();
                 println!(
-                    "{:<6} {}  {:<16} {:<30} {}\n       reason: {}",
+                    "{:<6} {}  {:<16} {:<30} {}\n       reason: {}{released}",
                     q.id,
-                    rfc3339(q.received),
+                    config.calendar.format(q.received),
                     q.kind.as_str(),
                     q.from.as_deref().unwrap_or("-"),
                     q.subject.as_deref().unwrap_or("-"),
@@ -38,14 +41,22 @@ pub(super) fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcom
                 );
             }
             // Counted by kind, so an operator sees at a glance what the screen holds back.
+            let held: Vec<_> = rows.iter().filter(|q| q.released.is_none()).collect();
             let counts: Vec<String> = HoldKind::ALL
                 .iter()
                 .filter_map(|k| {
-                    let n = rows.iter().filter(|q| q.kind == *k).count();
+                    let n = held.iter().filter(|q| q.kind == *k).count();
                     (n > 0).then(|| format!("{n} {k}"))
                 })
                 .collect();
-            println!("{} held: {}", rows.len(), counts.join(", "));
+            let mut total = format!("{} held", held.len());
+            if !counts.is_empty() {
+                total.push_str(&format!(": {}", counts.join(", ")));
+            }
+            if held.len() < rows.len() {
+                total.push_str(&format!("; {} released", rows.len() - held.len()));
+            }
+            println!("{total}");
             Ok(exit::OK)
         }
         QuarantineCommand::Show { id } => {
@@ -60,11 +71,11 @@ pub(super) fn quarantine(config: &Arc<Config>, cmd: QuarantineCommand) -> Outcom
                 .map_err(|e| Failure::new(exit::IOERR, e.to_string()))?;
             Ok(exit::OK)
         }
-        QuarantineCommand::Release { id } => {
+        QuarantineCommand::Release { id, force } => {
             let pipeline = pipeline(config, &mut store)?;
             sync_accounts(config, &mut store)?;
             let taken = pipeline
-                .release(&mut store, id, SystemClock.now())
+                .release(&mut store, id, force, SystemClock.now())
                 .map_err(|e| match e {
                     crate::intake::ReleaseError::Store(e) => Failure::from(e),
                     other => Failure::new(exit::DATAERR, other.to_string()),

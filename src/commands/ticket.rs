@@ -130,21 +130,52 @@ fn list(config: &Config, status: Vec<Status>, all: bool, json: bool) -> Outcome 
     if tickets.is_empty() {
         println!("no tickets");
     }
-    // Flagged tickets come first (the store orders them so).
-    for t in tickets {
-        println!(
-            "#{:<6} {:<3} {:<21} {:<12} {:<16} {:<14} {}  {}",
-            t.number,
-            ticket_flags(&t),
-            t.status.as_str(),
-            t.ticket_type,
-            t.updated.format("%Y-%m-%d %H:%M"),
-            t.account.as_deref().unwrap_or("-"),
-            t.requester,
-            t.subject
-        );
+    // Flagged tickets come first (the store orders them so). Each column is
+    // as wide as its longest value, so any account id keeps them aligned.
+    let cal = &config.calendar;
+    let rows: Vec<[String; 8]> = tickets
+        .iter()
+        .map(|t| {
+            [
+                format!("#{}", t.number),
+                ticket_flags(t),
+                t.status.as_str().to_string(),
+                t.ticket_type.to_string(),
+                cal.format(t.updated),
+                t.account.as_deref().unwrap_or("-").to_string(),
+                t.requester.to_string(),
+                t.subject.clone(),
+            ]
+        })
+        .collect();
+    for line in aligned(&rows) {
+        println!("{line}");
     }
     Ok(exit::OK)
+}
+
+/// Rows as lines whose columns (all but the last) are padded to the
+/// widest value, two spaces apart.
+fn aligned<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 == N {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// `ticket show`: the ticket, its people (failing addresses marked) and
@@ -195,7 +226,7 @@ fn show(config: &Config, number: TicketId, json: bool) -> Outcome {
             |(m, role)| match failing.iter().find(|f| f.address == m.address) {
                 Some(f) => format!(
                     "{m} ({role}; FAILING since {}: {})",
-                    rfc3339(f.at),
+                    config.calendar.format(f.at),
                     f.status
                 ),
                 None => format!("{m} ({role})"),
@@ -203,7 +234,7 @@ fn show(config: &Config, number: TicketId, json: bool) -> Outcome {
         )
         .collect();
     println!("People:    {}", people.join(", "));
-    print_history(&history);
+    print_history(&config.calendar, &history);
     Ok(exit::OK)
 }
 
@@ -272,13 +303,13 @@ fn print_ticket(config: &Config, t: &crate::store::Ticket, number: TicketId) {
     }
     println!(
         "Created:   {}    Updated: {}",
-        rfc3339(t.created),
-        rfc3339(t.updated)
+        cal.format(t.created),
+        cal.format(t.updated)
     );
 }
 
 /// The history part of `ticket show`, with each message's new text.
-fn print_history(history: &[HistoryLine]) {
+fn print_history(cal: &crate::domain::calendar::Calendar, history: &[HistoryLine]) {
     println!("\nHistory");
     for h in history {
         let delivery = h
@@ -293,7 +324,7 @@ fn print_history(history: &[HistoryLine]) {
                 )
             })
             .unwrap_or_default();
-        println!("{}  {}  {}{}", rfc3339(h.at), h.who, h.detail, delivery);
+        println!("{}  {}  {}{}", cal.format(h.at), h.who, h.detail, delivery);
         if let Some(text) = &h.text {
             for line in text.lines() {
                 println!("    | {line}");
@@ -336,28 +367,23 @@ fn set_ticket_account(
     sync_accounts(config, &mut store)?;
     let now = SystemClock.now();
     let done = store.write(|tx| {
-        let id = match &account {
-            Some(a) => match tx.read().account_brief(a.as_str())? {
-                Some(b) => Some(b.id),
-                None => return Ok(Err(format!("no account \"{a}\""))),
-            },
-            None => None,
+        let id = account.as_ref().map(|a| a.as_str());
+        let line = match crate::ticket::account::file_under(tx, number, id, "cli", now)? {
+            Ok(line) => line,
+            Err(why) => return Ok(Err(why.to_string())),
         };
-        if !tx.set_ticket_account(number, id.as_deref())? {
-            return Ok(Err(format!("no ticket #{number}")));
-        }
         tx.add_event(
             number,
             &crate::store::HistoryEvent {
                 at: now,
                 kind: EventKind::Note,
                 actor: "cli".into(),
-                detail: format!("account set to {}", id.as_deref().unwrap_or("none")),
+                detail: line,
                 message: None,
                 outbox: None,
             },
         )?;
-        Ok::<_, StoreError>(Ok(id))
+        Ok::<_, StoreError>(Ok(tx.read().ticket(number)?.and_then(|t| t.account)))
     })?;
     match done {
         Ok(id) => {

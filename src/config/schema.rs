@@ -587,17 +587,52 @@ impl Staff {
         })
     }
 
-    /// The member `#assign` names: by name (any case), address or alias.
-    pub fn find(&self, name_or_address: &str, opts: &MatchOptions) -> Option<&StaffMember> {
-        let wanted = name_or_address.trim();
-        if let Ok(a) = Address::parse(wanted)
+    /// The member `#assign` names: by address or alias, full name or first
+    /// name (any case), else by an unambiguous prefix of a name or an
+    /// address. `Err` holds the members the name could be (empty: none).
+    pub fn find(
+        &self,
+        name_or_address: &str,
+        opts: &MatchOptions,
+    ) -> Result<&StaffMember, Vec<&StaffMember>> {
+        let wanted = name_or_address.trim().to_lowercase();
+        if wanted.is_empty() {
+            return Err(Vec::new());
+        }
+        if let Ok(a) = Address::parse(&wanted)
             && let Some(m) = self.member(&a, opts)
         {
-            return Some(m);
+            return Ok(m);
         }
-        self.members
-            .iter()
-            .find(|m| m.name.trim().eq_ignore_ascii_case(wanted))
+        let first = |m: &StaffMember| {
+            let name = m.name.trim().to_lowercase();
+            name.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let prefix = |m: &StaffMember| {
+            m.name.trim().to_lowercase().starts_with(&wanted)
+                || std::iter::once(&m.address)
+                    .chain(&m.aliases)
+                    .any(|a| a.as_str().to_lowercase().starts_with(&wanted))
+        };
+        // Steps from the most to the least exact; the first that names
+        // anyone decides, and must name exactly one.
+        let steps: [&dyn Fn(&StaffMember) -> bool; 3] = [
+            &|m| m.name.trim().to_lowercase() == wanted,
+            &|m| first(m) == wanted,
+            &prefix,
+        ];
+        for step in steps {
+            let found: Vec<&StaffMember> = self.members.iter().filter(|m| step(m)).collect();
+            match found.as_slice() {
+                [] => continue,
+                [one] => return Ok(one),
+                _ => return Err(found),
+            }
+        }
+        Err(Vec::new())
     }
 
     /// Whether `address` is the staff side's: a member's address or alias,

@@ -269,11 +269,18 @@ fn staff_are_found_by_address_alias_and_name() {
         "a notify address is no member"
     );
     assert_eq!(name("carol@x.example"), None);
-    let find = |s: &str| c.staff.find(s, &opts).map(|m| m.name.as_str());
+    let find = |s: &str| c.staff.find(s, &opts).ok().map(|m| m.name.as_str());
     assert_eq!(find("bob"), Some("Bob"));
     assert_eq!(find(" ALICE "), Some("Alice"));
     assert_eq!(find("a.smith@x.example"), Some("Alice"));
     assert_eq!(find("carol"), None);
+    // An unambiguous beginning of a name or an address.
+    assert_eq!(find("bo"), Some("Bob"));
+    assert_eq!(find("A.Sm"), Some("Alice"));
+    assert!(
+        c.staff.find("", &opts).is_err(),
+        "nobody is named by nothing"
+    );
     assert!(c.staff.is_staff_address(&a("team@x.example"), &opts));
     assert!(!c.staff.is_staff_address(&a("ann@customer.example"), &opts));
     assert_eq!(c.staff.recipients(), [a("team@x.example")]);

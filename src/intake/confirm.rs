@@ -143,7 +143,7 @@ impl Pipeline {
                 continue;
             }
             tx.use_verification(v.id, msg.at)?;
-            match self.release_in(tx, v.quarantine, Release::Confirmed, msg.at) {
+            match self.release_in(tx, v.quarantine, Release::Confirmed, false, msg.at) {
                 Ok(Taken::Applied(o)) => {
                     released += 1;
                     tickets.extend(o.ticket());

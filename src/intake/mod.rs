@@ -210,6 +210,7 @@ impl Pipeline {
             confirm_receipt: c.intake.confirm_receipt,
             unmatched_automatic: c.intake.unmatched_automatic,
             released: false,
+            forced: false,
             lifecycle,
             verify_expiry: chrono::Duration::from_std(c.intake.verify_expiry)
                 .unwrap_or_else(|_| chrono::Duration::days(7)),
@@ -430,14 +431,17 @@ impl Pipeline {
     }
 
     /// Takes quarantined message `id` into a ticket: the operator has looked
-    /// at it and wants it handled after all.
+    /// at it and wants it handled after all. `force` takes in a message held
+    /// as blocked (a false positive) without a config edit, and says so in
+    /// the ticket's history.
     pub fn release(
         &self,
         store: &mut Store,
         id: i64,
+        force: bool,
         now: DateTime<Utc>,
     ) -> Result<Taken, ReleaseError> {
-        store.write(|tx| self.release_in(tx, id, Release::Operator, now))
+        store.write(|tx| self.release_in(tx, id, Release::Operator, force, now))
     }
 
     /// [`Pipeline::release`] inside the caller's transaction.
@@ -446,6 +450,7 @@ impl Pipeline {
         tx: &mut Tx<'_>,
         id: i64,
         how: Release,
+        force: bool,
         now: DateTime<Utc>,
     ) -> Result<Taken, ReleaseError> {
         let entry = tx
@@ -465,6 +470,7 @@ impl Pipeline {
             None => {
                 let mut ctx = self.context();
                 ctx.released = true;
+                ctx.forced = force;
                 let taken =
                     self.stages(tx, &ctx, Some(how), &entry.raw, &entry.source, inbound, now)?;
                 if let Taken::Applied(Outcome::Held { reason, .. }) = &taken {
@@ -478,6 +484,27 @@ impl Pipeline {
             Taken::Duplicate(m) => Some(*m),
             _ => None,
         };
+        // Only a blocked hold is one the screen would repeat: noted as overridden.
+        if force
+            && entry.kind == HoldKind::Blocked
+            && let Taken::Applied(o) = &taken
+            && let Some(n) = o.ticket()
+        {
+            tx.add_event(
+                n,
+                &crate::store::HistoryEvent {
+                    at: now,
+                    kind: crate::store::EventKind::Note,
+                    actor: "cli".into(),
+                    detail: format!(
+                        "released from quarantine with --force despite: {}",
+                        entry.reason
+                    ),
+                    message,
+                    outbox: None,
+                },
+            )?;
+        }
         tx.mark_released(id, message, now)?;
         Ok(taken)
     }
@@ -579,7 +606,13 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
         let inbound = self.with_our_mail_known(tx, inbound)?;
-        let verdict = screen::screen(&inbound, &self.screen_rules());
+        let mut rules = self.screen_rules();
+        if ctx.forced {
+            // The operator vouched for this sender: the blocked lists step aside.
+            rules.blocked_domains = &[];
+            rules.blocked_addresses = &[];
+        }
+        let verdict = screen::screen(&inbound, &rules);
         let thread = thread::thread(&inbound, &self.token, &self.ids, &tx.read())?;
         let identity = identify::identify(
             &inbound,

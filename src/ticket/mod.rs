@@ -4,6 +4,7 @@
 //! (`notices`, `relay`), and the inactivity rules at an instant (`sweep`).
 //! Used by `apply` (mail), the daemon's schedule and the operator's commands.
 
+pub mod account;
 pub mod change;
 pub mod history;
 pub mod notices;

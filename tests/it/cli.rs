@@ -270,3 +270,83 @@ fn check_config_reports_every_problem_at_once() {
         String::from_utf8_lossy(&shipped.stderr)
     );
 }
+
+/// The operator's view speaks the desk's zone, and `ticket list` keeps its
+/// columns aligned whatever the length of an account id.
+#[test]
+fn ticket_list_shows_local_times_in_aligned_columns() {
+    let desk = Desk::with_extra(
+        "[calendar]\ntimezone = \"Asia/Tokyo\"\n\n[[account]]\nid = \"a-very-long-account-id-for-a-big-customer\"\nprimary = \"ann@customer.example\"\n",
+    );
+    for (from, subject, id) in [
+        ("ann@customer.example", "Long", "l1@customer.example"),
+        ("zoe@other.example", "Short", "s1@other.example"),
+    ] {
+        let out = desk.ingest(&customer_mail(from, subject, id, "x"));
+        assert!(out.status.success(), "{out:?}");
+    }
+    let text = desk.ok(&["ticket", "list"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    // The requester column starts at the same place on every line.
+    let starts: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            l.find("ann@customer.example")
+                .or_else(|| l.find("zoe@other.example"))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(starts[0], starts[1], "{text}");
+    // Times in Tokyo (UTC+9), named so.
+    let t = &desk.tickets()[0];
+    let updated = chrono::DateTime::parse_from_rfc3339(t["updated"].as_str().unwrap()).unwrap();
+    let local = (updated.with_timezone(&chrono::Utc) + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M JST")
+        .to_string();
+    assert!(text.contains(&local), "{local} in {text}");
+    assert!(!text.contains("UTC"), "{text}");
+    let n = t["number"].to_string();
+    let show = desk.ok(&["ticket", "show", &n]);
+    assert!(show.contains(&local) && !show.contains('Z'), "{show}");
+}
+
+/// `quarantine list --all` marks what was released; `release --force`
+/// takes in a blocked sender's message (a false positive) and says so.
+#[test]
+fn release_force_takes_in_a_blocked_message_and_list_all_marks_it() {
+    let desk = Desk::with_extra(
+        "[calendar]\ntimezone = \"Asia/Tokyo\"\n\n[intake]\nblocked_addresses = [\"pest@ok.example\"]\n",
+    );
+    let out = desk.ingest(&customer_mail(
+        "pest@ok.example",
+        "Not spam really",
+        "p1@ok.example",
+        "A real question.",
+    ));
+    assert!(out.status.success(), "{out:?}");
+    let held = desk.json(&["quarantine", "list", "--json"]);
+    assert_eq!(held[0]["kind"], "blocked");
+    let id = held[0]["id"].to_string();
+    // Without --force it is held again.
+    let again = desk.run(&["quarantine", "release", &id], b"");
+    assert_eq!(again.status.code(), Some(65), "{again:?}");
+    assert!(desk.tickets().is_empty());
+
+    desk.ok(&["quarantine", "release", "--force", &id]);
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["subject"], "Not spam really");
+    let n = tickets[0]["number"].to_string();
+    let show = desk.ok(&["ticket", "show", &n]);
+    assert!(
+        show.contains("released from quarantine with --force despite: blocked sender"),
+        "{show}"
+    );
+
+    let listing = desk.ok(&["quarantine", "list"]);
+    assert!(listing.contains("quarantine is empty"), "{listing}");
+    let all = desk.ok(&["quarantine", "list", "--all"]);
+    assert!(all.contains("RELEASED") && all.contains("JST"), "{all}");
+    assert!(all.trim_end().ends_with("0 held; 1 released"), "{all}");
+}

@@ -1064,3 +1064,139 @@ fn a_relay_is_withheld_from_a_robot_in_a_loop() {
     assert!(text.contains("Your reply was not sent to"), "{text}");
     assert!(text.contains("an automatic sender in a loop"), "{text}");
 }
+
+/// `ticket set-account` and `#account` are one code path: the same flags
+/// (unverified cleared, the account's priority) and the same delegates.
+#[test]
+fn set_account_and_hash_account_give_the_same_ticket() {
+    let desk = Desk::with_extra(&format!(
+        "{STAFF}\n[[account]]\nid = \"cust-2\"\nprimary = \"boss@two.example\"\npriority = true\ndelegates = [\"it@partner.example\"]\n"
+    ));
+    for (i, id) in ["z1@two.example", "z2@two.example"].iter().enumerate() {
+        ingest(
+            &desk,
+            &support::customer_mail("zoe@two.example", &format!("VPN {i}"), id, "No VPN."),
+        );
+    }
+    let notify = mails(&desk)
+        .into_iter()
+        .find(|m| m.kind == "staff-notify" && m.subject().contains("#1]"))
+        .unwrap();
+    ingest(
+        &desk,
+        &reply_to(
+            &notify,
+            "alice@desk.example",
+            "acc@desk.example",
+            "#account cust-2",
+        ),
+    );
+    desk.ok(&["ticket", "set-account", "2", "cust-2"]);
+    let state = |n: i64| {
+        let t = ticket(&desk, n);
+        let mut people: Vec<(Value, Value)> = t["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["address"].clone(), p["role"].clone()))
+            .collect();
+        // The same people; their order follows when each joined.
+        people.sort_by_key(|(a, r)| format!("{a}{r}"));
+        (
+            t["account"].clone(),
+            t["unverified"].clone(),
+            t["priority"].clone(),
+            people,
+        )
+    };
+    let (one, two) = (state(1), state(2));
+    assert_eq!(one, two);
+    assert_eq!(one.0, "cust-2");
+    assert_eq!(one.1, false);
+    assert_eq!(one.2, true);
+    assert!(
+        one.3
+            .iter()
+            .any(|(a, r)| a == "it@partner.example" && r == "delegate")
+    );
+    for n in [1, 2] {
+        let history = ticket(&desk, n)["history"].to_string();
+        assert!(
+            history.contains("filed under account cust-2 by"),
+            "{history}"
+        );
+    }
+}
+
+/// `#assign` by first name, alias, prefix; an ambiguous prefix or an
+/// unknown name is refused with the names it may take.
+#[test]
+fn assign_by_first_name_alias_and_prefix() {
+    let desk = Desk::with_extra(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Alice Smith"
+address = "alice@desk.example"
+aliases = ["a.smith@desk.example"]
+
+[[staff.member]]
+name = "Albert Jones"
+address = "albert@desk.example"
+
+[[staff.member]]
+name = "Bob Brown"
+address = "bob@desk.example"
+"#,
+    );
+    ingest(
+        &desk,
+        &support::customer_mail("zoe@two.example", "VPN", "z1@two.example", "No VPN."),
+    );
+    let notify = mails(&desk)
+        .into_iter()
+        .find(|m| m.kind == "staff-notify")
+        .unwrap();
+    for (i, (line, who)) in [
+        ("#assign alice", "alice@desk.example"),
+        ("#assign BOB", "bob@desk.example"),
+        ("#assign A.Smith@desk.example", "alice@desk.example"),
+        ("#assign alb", "albert@desk.example"),
+        ("#assign bob brown", "bob@desk.example"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        ingest(
+            &desk,
+            &reply_to(
+                &notify,
+                "bob@desk.example",
+                &format!("as{i}@desk.example"),
+                line,
+            ),
+        );
+        assert_eq!(ticket(&desk, 1)["assignee"], *who, "{line}");
+    }
+    let all = "the staff are: Alice Smith, Albert Jones, Bob Brown";
+    for (line, says) in [
+        ("#assign al", "\"al\" could be Alice Smith, Albert Jones"),
+        ("#assign carol", "no staff member \"carol\""),
+    ] {
+        let after = take(
+            &desk,
+            &reply_to(
+                &notify,
+                "bob@desk.example",
+                &format!("x{}@desk.example", mails(&desk).len()),
+                line,
+            ),
+        );
+        assert_eq!(after.len(), 1, "{line}: {:#?}", kinds(&after));
+        let text = after[0].text();
+        assert!(text.contains(says) && text.contains(all), "{line}: {text}");
+        assert_eq!(ticket(&desk, 1)["assignee"], "bob@desk.example");
+    }
+}
