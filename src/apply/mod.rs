@@ -36,9 +36,7 @@ use crate::identify::{Admission, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
 use crate::outbox::gate;
 use crate::screen::Verdict;
-use crate::store::{
-    EventKind, Held, HistoryEvent, NewMessage, NewTicket, QueuedMail, StoreError, Ticket, Tx,
-};
+use crate::store::{EventKind, Held, HistoryEvent, NewMessage, NewTicket, StoreError, Ticket, Tx};
 use crate::thread::{Link, Thread};
 use crate::ticket::relay::{self, Shown, Why};
 
@@ -621,19 +619,7 @@ fn queue(
     mail: &Outgoing,
     ticket: Option<TicketId>,
 ) -> Result<i64, StoreError> {
-    tx.queue_mail(&QueuedMail {
-        ticket,
-        kind: mail.kind,
-        automatic: true,
-        message_id: &mail.message_id,
-        mail_from: Some(ctx.desk.address),
-        rcpt: &mail.to,
-        subject: &mail.subject,
-        raw: &mail.raw,
-        at,
-        audience: mail.audience,
-        reference: &mail.reference,
-    })
+    tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, at))
 }
 
 fn hold(

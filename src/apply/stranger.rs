@@ -145,15 +145,7 @@ fn confirmation_refusal(
     if refusal.is_some() || !staff_side {
         return Ok(refusal);
     }
-    let sent = tx
-        .read()
-        .automatic_mails_to(&from.address, msg.at - chrono::Duration::hours(24))?;
-    Ok((sent >= s.answer.max_per_day).then(|| {
-        format!(
-            "{sent} automatic mails to {} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)",
-            from.address
-        )
-    }))
+    gate::daily_limit(tx, &s.answer, &from.address, msg.at)
 }
 
 /// An unknown sender under `reject`: held, and told how to write — once a

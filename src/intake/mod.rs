@@ -103,7 +103,24 @@ struct Item<'a> {
     hash: Option<String>,
 }
 
-impl Item<'_> {
+impl<'a> Item<'a> {
+    /// This message held unread: its bytes, nothing parsed from them.
+    fn unread<'h>(&self, hash: &'h str, reason: &'h str, at: DateTime<Utc>) -> Held<'h>
+    where
+        'a: 'h,
+    {
+        Held {
+            raw: self.raw,
+            content_hash: hash,
+            source: &self.mail.source,
+            message_id: None,
+            from: None,
+            subject: None,
+            reason,
+            at,
+        }
+    }
+
     fn is_cut(&self) -> bool {
         (self.raw.len() as u64) < self.size
     }
@@ -353,19 +370,8 @@ impl Pipeline {
         let reason = format!("could not be taken in: {error}");
         let hash = item.hash();
         let kept = store.write(|tx| {
-            let quarantine = tx.quarantine_as(
-                &Held {
-                    raw: item.raw,
-                    content_hash: &hash,
-                    source: &item.mail.source,
-                    message_id: None,
-                    from: None,
-                    subject: None,
-                    reason: &reason,
-                    at: now,
-                },
-                HoldKind::Unreadable,
-            )?;
+            let quarantine =
+                tx.quarantine_as(&item.unread(&hash, &reason, now), HoldKind::Unreadable)?;
             if let Some(key) = item.key() {
                 tx.record_source_id(&item.mail.source, &key, None, Some(quarantine), now)?;
             }
@@ -654,19 +660,7 @@ impl Pipeline {
             ParseError::TooLarge { .. } => HoldKind::TooLarge,
             _ => HoldKind::Unreadable,
         };
-        let quarantine = tx.quarantine_as(
-            &Held {
-                raw: item.raw,
-                content_hash: &item.hash(),
-                source: &item.mail.source,
-                message_id: None,
-                from: None,
-                subject: None,
-                reason: &reason,
-                at: now,
-            },
-            kind,
-        )?;
+        let quarantine = tx.quarantine_as(&item.unread(&item.hash(), &reason, now), kind)?;
         Ok(Taken::Unreadable {
             quarantine,
             error: e.to_string(),

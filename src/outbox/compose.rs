@@ -27,6 +27,7 @@ use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
 use crate::outbox::template::{Templates, kind_word};
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
+use crate::store::QueuedMail;
 use crate::thread::Token;
 
 /// The longest text of a customer's message an automatic mail quotes (a
@@ -114,6 +115,31 @@ pub struct Outgoing {
     pub raw: Vec<u8>,
     /// Which side of the desk it goes to.
     pub audience: Audience,
+}
+
+impl Outgoing {
+    /// This mail as the outbox queues it.
+    pub fn queued<'a>(
+        &'a self,
+        ticket: Option<TicketId>,
+        automatic: bool,
+        mail_from: &'a Address,
+        at: DateTime<Utc>,
+    ) -> QueuedMail<'a> {
+        QueuedMail {
+            ticket,
+            kind: self.kind,
+            automatic,
+            message_id: &self.message_id,
+            mail_from: Some(mail_from),
+            rcpt: &self.to,
+            subject: &self.subject,
+            raw: &self.raw,
+            at,
+            audience: self.audience,
+            reference: &self.reference,
+        }
+    }
 }
 
 /// The Message-ID (and its ref) of mail `kind` about ticket `n` caused by

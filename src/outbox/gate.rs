@@ -63,13 +63,25 @@ pub fn answer_refusal(
             "{to} is a staff address ([staff]): customer mail never goes there"
         )));
     }
+    daily_limit(tx, rules, to, at)
+}
+
+/// Why `to` may get no more automatic mail today, if that is so: it got
+/// `intake.max_auto_replies_per_day` in the last 24 hours. Customer-side
+/// mail always counts; a staff member asked to confirm a mail in their
+/// name counts too, as a forger could send many.
+pub fn daily_limit(
+    tx: &Tx<'_>,
+    rules: &AnswerRules<'_>,
+    to: &Address,
+    at: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
     let sent = tx.read().automatic_mails_to(to, at - Duration::hours(24))?;
-    if sent >= rules.max_per_day {
-        return Ok(Some(format!(
+    Ok((sent >= rules.max_per_day).then(|| {
+        format!(
             "{sent} automatic mails to {to} in the last 24 hours reach the limit (intake.max_auto_replies_per_day)"
-        )));
-    }
-    Ok(None)
+        )
+    }))
 }
 
 /// Why no relay of a staff reply may go to `to` now, if that is so: it is

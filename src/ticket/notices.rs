@@ -13,7 +13,7 @@ use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Notice, Outgoing, Recipient, TicketView};
 use crate::outbox::gate::{self};
 use crate::outbox::template::span_words;
-use crate::store::{EventKind, HistoryEvent, QueuedMail, Reader, StoreError, Ticket, Tx};
+use crate::store::{EventKind, HistoryEvent, Reader, StoreError, Ticket, Tx};
 
 /// Who on a ticket gets the customer side's mail: the requester, the
 /// account's delegates and the people a staff reply included — never those
@@ -341,19 +341,7 @@ pub fn queue_mail(
     detail: &str,
     at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let id = tx.queue_mail(&QueuedMail {
-        ticket: Some(n),
-        kind: mail.kind,
-        automatic,
-        message_id: &mail.message_id,
-        mail_from: Some(s.desk.address),
-        rcpt: &mail.to,
-        subject: &mail.subject,
-        raw: &mail.raw,
-        at,
-        audience: mail.audience,
-        reference: &mail.reference,
-    })?;
+    let id = tx.queue_mail(&mail.queued(Some(n), automatic, s.desk.address, at))?;
     tx.add_event(
         n,
         &HistoryEvent {
