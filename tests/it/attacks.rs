@@ -354,3 +354,65 @@ fn message_ids_are_unique_across_desks_and_rebuilds_and_stable_on_retry() {
     let before = new_mails(&one, 0).len();
     assert_eq!(before, rebuilt.len());
 }
+
+/// Invariant 9 from the staff side: a staff reply written to twenty people
+/// includes them all, but no mail of the desk to the customer side goes
+/// to more than `intake.max_recipients` of them; the history names the
+/// rest.
+#[test]
+fn customer_side_mail_never_goes_to_more_than_max_recipients() {
+    let desk = Desk::strict(&format!("{ACCOUNTS}\n[intake]\nmax_recipients = 3\n"));
+    desk.ok(&["account", "list"]);
+    let opened = take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Outage",
+            "<o-1@customer.example>",
+            "Down.",
+        ),
+    );
+    let notify = opened
+        .iter()
+        .find(|m| m.kind == "staff-notify")
+        .expect("a staff notification");
+    let many: Vec<String> = (0..20)
+        .map(|i| format!("colleague{i}@customer.example"))
+        .collect();
+    let reply = String::from_utf8(reply_to(
+        notify,
+        "alice@desk.example",
+        "r-1@desk.example",
+        "On it.",
+    ))
+    .unwrap()
+    .replacen(
+        "\r\nSubject:",
+        &format!("\r\nCc: {}\r\nSubject:", many.join(",\r\n ")),
+        1,
+    );
+    ingest(&desk, reply.as_bytes());
+    desk.ok(&["ticket", "close", "1"]);
+    let sent = mails(&desk);
+    let customer_side: Vec<&Mail> = sent
+        .iter()
+        .filter(|m| m.rcpt.iter().any(|r| r.as_str() == "ann@customer.example"))
+        .collect();
+    assert!(
+        customer_side.iter().any(|m| m.kind == "relay")
+            && customer_side.iter().any(|m| m.kind == "closed"),
+        "{:#?}\n{}",
+        kinds(&sent),
+        ticket(&desk, 1)["history"]
+    );
+    for m in &customer_side {
+        assert!(
+            m.rcpt.len() <= 3,
+            "{} to {} addresses",
+            m.kind,
+            m.rcpt.len()
+        );
+    }
+    let history = ticket(&desk, 1).to_string();
+    assert!(history.contains("intake.max_recipients"), "{history}");
+}

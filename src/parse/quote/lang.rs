@@ -282,6 +282,12 @@ pub(super) fn attribution<'a>(
         if content > ATTRIBUTION_LINES || joined.len() > MAX_ATTRIBUTION {
             return None;
         }
+        // A sentence ended before a blank line ("On it." above the real
+        // "On Mon, … wrote:"): that is a reply, not the start of a wrapped
+        // attribution.
+        if blanks > 0 && joined.ends_with(['.', '!', '?']) {
+            return None;
+        }
         joined.push(' ');
         joined.push_str(strip_decor(line));
         // A wrapped attribution is only taken when it is sure.

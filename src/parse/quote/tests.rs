@@ -716,3 +716,22 @@ fn odd_input_never_panics_and_invents_nothing() {
         let _ = marker_refs(&text);
     }
 }
+
+/// A short answer that opens like an attribution ("On it.", "On my way!")
+/// above the real one is the reply, never joined into the attribution
+/// below it: the answer must not vanish.
+#[test]
+fn a_short_answer_that_opens_like_an_attribution_is_kept() {
+    for answer in [
+        "On it.",
+        "On my way!",
+        "Am Montag erledigt.",
+        "Le 3 c'est bon.",
+    ] {
+        let text = format!(
+            "{answer}\n\nOn Mon, 16 Nov 2026 at 10:00, Test Desk <support@desk.example> wrote:\n> Your ticket.\n"
+        );
+        let (new, _) = split_reply(&text, &[]);
+        assert_eq!(new.trim(), answer, "{text}");
+    }
+}
