@@ -19,6 +19,9 @@
 //!            the texts of our mails a reply quotes (ourmail)
 //! identify/  who writes (staff, account, ISP for a child, stranger), what
 //!            they may do; self-service requests
+//! oauth/     OAuth 2.0 sign-in for mail servers: tokens (grants, device
+//!            login, service-account JWT), their file, SASL XOAUTH2 and
+//!            OAUTHBEARER
 //! outbox/    gate (may this mail go?), templates, compose, queue, deliver
 //! ticket/    transitions (change), history, notices, relay between the
 //!            two sides, the inactivity sweep
@@ -42,6 +45,7 @@ pub mod daemon;
 pub mod domain;
 pub mod identify;
 pub mod intake;
+pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod screen;

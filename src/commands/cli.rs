@@ -68,6 +68,23 @@ pub enum CliCommand {
     /// Read a support PIN from the terminal or stdin and print its slow
     /// salted hash, for `[[account]] pin_hash`.
     PinHash,
+    /// OAuth 2.0 sign-in of the mailboxes (`[[oauth]]` credentials).
+    #[command(subcommand)]
+    Oauth(OauthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Sign in a `flow = "refresh_token"` credential with the device-code
+    /// flow: prints an address and a code to enter in any browser, waits,
+    /// and stores the tokens beside the database.
+    Login {
+        /// The `name` of the `[[oauth]]` table.
+        name: String,
+    },
+    /// List each credential: flow, account, expiry of the access token and
+    /// of the refresh grant, last refresh, last error.
+    Status,
 }
 
 #[derive(Debug, Args)]

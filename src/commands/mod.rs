@@ -1,7 +1,7 @@
 //! commands: the command line's edge. `cli` holds the clap definitions;
 //! one file per subcommand group carries them out (`run` and `reload` the
 //! daemon, `ingest` the MTA's pipe and archive imports, `ticket`, `sweep`,
-//! `account`, `quarantine`, `outbox`, `check_config`), and this module
+//! `account`, `quarantine`, `outbox`, `oauth`, `check_config`), and this module
 //! dispatches, loads the config and maps every failure to a sysexits code.
 //! Output for people goes to stdout as text; `--json` is the scripts'
 //! interface and keeps its field names stable.
@@ -10,6 +10,7 @@ mod account;
 mod check_config;
 pub mod cli;
 mod ingest;
+mod oauth;
 mod outbox;
 mod quarantine;
 mod run;
@@ -104,6 +105,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
+        CliCommand::Oauth(cmd) => oauth::oauth(&config, cmd),
         CliCommand::PinHash => unreachable!("handled above"),
     }
 }

@@ -8,6 +8,7 @@
 //! between fields, and `accounts_file` reads a file of `[[account]]` tables.
 
 mod accounts_file;
+mod oauth;
 mod read;
 mod schema;
 #[cfg(test)]
@@ -26,8 +27,9 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    DEFAULT_SWEEP, Intake, MailServer, Outbox, Schedule, Secret, Service, Smtp, Source, SourceKind,
-    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    AuthKind, DEFAULT_SWEEP, Flow, Intake, MailServer, OAuth, OAuthLogin, Outbox, Provider,
+    Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember, TlsMode, Transport,
+    UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -58,6 +60,9 @@ pub struct Config {
     pub service: Service,
     #[serde(rename = "source", skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
+    /// `[[oauth]]` credentials, provider defaults filled in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub oauth: Vec<OAuth>,
     pub transport: Transport,
     pub intake: Intake,
     pub outbox: Outbox,

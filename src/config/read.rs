@@ -11,7 +11,7 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, MaildirKeys, Outbox, RuleDef, Schedule, SendmailKeys,
+    AccountDef, CalendarKeys, Intake, MaildirKeys, OAuth, Outbox, RuleDef, Schedule, SendmailKeys,
     Service, SourceKeys, Staff, Transport,
 };
 use super::values::{self, not_one_of};
@@ -21,7 +21,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, source, oauth, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -41,12 +41,12 @@ const SERVER: [(&str, &str); 3] = [
 pub(super) const SOURCE_KINDS: &[Kind] = &[
     Kind {
         name: "pop3",
-        keys: "name kind host port tls user password_file password_env ca_file timeout poll leave_on_server own_address",
+        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll leave_on_server own_address",
         required: &SERVER,
     },
     Kind {
         name: "imap",
-        keys: "name kind host port tls user password_file password_env ca_file timeout poll folder processed_folder idle own_address",
+        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll folder processed_folder idle own_address",
         required: &SERVER,
     },
     Kind {
@@ -59,7 +59,7 @@ pub(super) const SOURCE_KINDS: &[Kind] = &[
 pub(super) const TRANSPORT_KINDS: &[Kind] = &[
     Kind {
         name: "smtp",
-        keys: "kind host port tls user password_file ca_file timeout helo_name",
+        keys: "kind host port tls user password_file auth oauth ca_file timeout helo_name",
         required: &[("host", "the SMTP server to hand mail to")],
     },
     Kind {
@@ -98,6 +98,8 @@ pub(super) struct Sections {
     pub service: Option<Service>,
     /// With their key path (`source[2]`), which survives a neighbour failing to read.
     pub sources: Vec<(String, &'static Kind, SourceKeys)>,
+    /// `[[oauth]]` credentials with their key path (`oauth[0]`).
+    pub oauth: Vec<(String, OAuth)>,
     pub transport: Option<Transport>,
     pub intake: Option<Intake>,
     pub outbox: Option<Outbox>,
@@ -136,6 +138,7 @@ impl<'a> Loader<'a> {
         let mut s = Sections {
             service: Some(Service::default()),
             sources: Vec::new(),
+            oauth: Vec::new(),
             transport: Some(Transport::Maildir {
                 path: "/var/lib/postdesk/sent".into(),
             }),
@@ -156,6 +159,12 @@ impl<'a> Loader<'a> {
             match key.get_ref().as_ref() {
                 "service" => s.service = self.de("service", value),
                 "source" => s.sources = self.read_sources(value),
+                "oauth" => {
+                    let list = self.tables("oauth", value, |l, key, item| {
+                        l.de(&key, item).map(|o| (key, o))
+                    });
+                    s.oauth = list.into_iter().flatten().collect();
+                }
                 "transport" => s.transport = self.read_transport(value),
                 "intake" => s.intake = self.de("intake", value),
                 "outbox" => s.outbox = self.de("outbox", value),

@@ -132,9 +132,13 @@ pub struct MailServer {
 }
 
 /// Where a password is read from, each time it is needed (so a rotated
-/// password applies at the next connection). Never the password itself.
+/// password applies at the next connection), or the OAuth 2.0 credential
+/// that signs in instead (`auth = "oauth2"`). Never the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Secret {
+    /// `oauth = "NAME"`: the `[[oauth]]` table of that name.
+    #[serde(rename = "oauth")]
+    OAuth(OAuthLogin),
     /// A file holding the password (mode 0600); its final line break is not part of it.
     #[serde(rename = "password_file")]
     File(PathBuf),
@@ -147,6 +151,12 @@ impl Secret {
     /// Reads the password; the error says where it looked (never the value).
     pub fn read(&self) -> Result<String, String> {
         let value = match self {
+            Secret::OAuth(o) => {
+                return Err(format!(
+                    "signs in with [[oauth]] {}, not a password",
+                    o.0.name
+                ));
+            }
             Secret::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read password_file {}: {e}", path.display()))?,
             Secret::Env(name) => {
@@ -158,6 +168,7 @@ impl Secret {
             return Err(match self {
                 Secret::File(path) => format!("password_file {} is empty", path.display()),
                 Secret::Env(name) => format!("password_env {name} is empty"),
+                Secret::OAuth(_) => unreachable!("returned above"),
             });
         }
         Ok(password.to_string())
@@ -181,6 +192,8 @@ pub(super) struct SourceKeys {
     pub user: String,
     pub password_file: Option<PathBuf>,
     pub password_env: Option<String>,
+    pub auth: Option<AuthKind>,
+    pub oauth: Option<String>,
     pub ca_file: Option<PathBuf>,
     #[serde(with = "duration")]
     pub timeout: Duration,
@@ -203,6 +216,8 @@ impl Default for SourceKeys {
             user: String::new(),
             password_file: None,
             password_env: None,
+            auth: None,
+            oauth: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
             leave_on_server: false,
@@ -289,6 +304,15 @@ pub struct Smtp {
     pub user: Option<String>,
     /// The password stays in its own file (mode 0600), never in the config.
     pub password_file: Option<PathBuf>,
+    /// `"oauth2"`: sign in with the `[[oauth]]` credential `oauth` names
+    /// (XOAUTH2) instead of a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<String>,
+    /// The credential `oauth` names, found by `validate`.
+    #[serde(skip)]
+    pub oauth_login: Option<OAuthLogin>,
     pub ca_file: Option<PathBuf>,
     #[serde(with = "duration")]
     pub timeout: Duration,
@@ -303,10 +327,119 @@ impl Default for Smtp {
             tls: TlsMode::Starttls,
             user: None,
             password_file: None,
+            auth: None,
+            oauth: None,
+            oauth_login: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
             helo_name: None,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// [[oauth]]
+// ---------------------------------------------------------------------------
+
+/// How a mailbox login is proven: `auth` of a `[[source]]` or `[transport]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    Password,
+    Oauth2,
+}
+
+/// Which OAuth 2.0 grant gets the access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// App-only (Microsoft 365): client id and secret, no user.
+    ClientCredentials,
+    /// Delegated: a refresh token from `postdesk oauth login` (device code).
+    RefreshToken,
+    /// Google Workspace domain-wide delegation: a JWT signed with the
+    /// service account's key, for `user`.
+    ServiceAccount,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::ClientCredentials => "client_credentials",
+            Flow::RefreshToken => "refresh_token",
+            Flow::ServiceAccount => "service_account",
+        }
+    }
+}
+
+/// Whose endpoints and scopes are the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Microsoft,
+    Google,
+}
+
+impl Provider {
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Microsoft => "Microsoft",
+            Provider::Google => "Google",
+        }
+    }
+}
+
+/// One `[[oauth]]` table: a credential that sources and the transport
+/// share. After `validate`, `token_url`, `scope` (and `device_url` for the
+/// refresh_token flow) are filled in from the provider's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth {
+    pub name: String,
+    pub flow: Flow,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    /// For service_account: taken from `key_file` when left out.
+    #[serde(default)]
+    pub client_id: String,
+    /// client_credentials (and confidential clients of the device flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// service_account: the JSON key file the provider gave out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub scope: String,
+    /// Microsoft: the directory (tenant) id or domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub token_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_url: Option<String>,
+    /// service_account: the mailbox the token is for (the JWT's `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Where the tokens are kept: `oauth-NAME.json` beside the database.
+    #[serde(skip)]
+    pub token_file: PathBuf,
+}
+
+impl OAuth {
+    /// "Microsoft", "Google" or "OAuth 2.0", for messages.
+    pub fn provider_label(&self) -> &'static str {
+        self.provider.map(Provider::label).unwrap_or("OAuth 2.0")
+    }
+}
+
+/// The credential a source or transport signs in with; written (and
+/// printed by check-config) as its name only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthLogin(pub Box<OAuth>);
+
+impl Serialize for OAuthLogin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.name)
     }
 }
 

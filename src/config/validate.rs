@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::read::{Kind, Sections};
 use super::schema::{
-    CalendarKeys, Intake, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
-    Staff, Transport,
+    AuthKind, CalendarKeys, Intake, MailServer, OAuth, Outbox, Secret, Service, Source, SourceKeys,
+    SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size};
 use super::{Config, Loader, accounts_file};
@@ -46,8 +46,9 @@ impl Loader<'_> {
     /// (its problems are already recorded).
     pub(super) fn validate(&mut self, s: Sections) -> Option<Config> {
         let service = s.service.and_then(|r| self.service(r));
-        let sources = self.sources(s.sources);
-        let transport = s.transport.and_then(|t| self.transport(t));
+        let oauth = self.oauth_tables(s.oauth, service.as_ref().map(|s| s.database.as_path()));
+        let sources = self.sources(s.sources, &oauth);
+        let transport = s.transport.and_then(|t| self.transport(t, &oauth));
         let intake = s.intake.filter(|i| self.intake(i));
         let outbox = s.outbox.filter(|o| self.outbox(o));
         let staff = s.staff.and_then(|r| self.staff(r));
@@ -85,6 +86,7 @@ impl Loader<'_> {
             origin: String::new(),
             service: service?,
             sources,
+            oauth,
             transport: transport?,
             intake: intake?,
             outbox: outbox?,
@@ -107,7 +109,7 @@ impl Loader<'_> {
         Some(self.base_dir.join(raw).components().collect())
     }
 
-    fn opt_path(&mut self, key: &str, raw: Option<PathBuf>) -> Option<Option<PathBuf>> {
+    pub(super) fn opt_path(&mut self, key: &str, raw: Option<PathBuf>) -> Option<Option<PathBuf>> {
         match raw {
             None => Some(None),
             Some(p) => self.path(key, p).map(Some),
@@ -115,7 +117,7 @@ impl Loader<'_> {
     }
 
     /// A key `read` saw present (or that has a default), which must not be blank either.
-    fn filled(&mut self, key: &str, value: &str, why: &str) -> bool {
+    pub(super) fn filled(&mut self, key: &str, value: &str, why: &str) -> bool {
         let ok = !value.trim().is_empty();
         self.check(ok, key, format!("must not be empty: {why}"))
     }
@@ -161,7 +163,11 @@ impl Loader<'_> {
         ok.then_some(s)
     }
 
-    fn sources(&mut self, list: Vec<(String, &'static Kind, SourceKeys)>) -> Vec<Source> {
+    fn sources(
+        &mut self,
+        list: Vec<(String, &'static Kind, SourceKeys)>,
+        oauth: &[OAuth],
+    ) -> Vec<Source> {
         let mut out = Vec::new();
         let mut names: HashMap<String, String> = HashMap::new();
         for (key, kind, k) in list {
@@ -183,14 +189,20 @@ impl Loader<'_> {
                 names.insert(k.name.clone(), key.clone());
             }
             let name = k.name.clone();
-            if let Some(kind) = self.source(&key, kind, k) {
+            if let Some(kind) = self.source(&key, kind, k, oauth) {
                 out.push(Source { name, kind });
             }
         }
         out
     }
 
-    fn source(&mut self, key: &str, kind: &Kind, k: SourceKeys) -> Option<SourceKind> {
+    fn source(
+        &mut self,
+        key: &str,
+        kind: &Kind,
+        k: SourceKeys,
+        oauth: &[OAuth],
+    ) -> Option<SourceKind> {
         match kind.name {
             "maildir" => {
                 let path = self.path(&format!("{key}.path"), k.path)?;
@@ -199,7 +211,8 @@ impl Loader<'_> {
             }
             "pop3" => {
                 let leave_on_server = k.leave_on_server;
-                let server = self.mail_server(key, k, (995, 110), Duration::from_secs(60))?;
+                let server =
+                    self.mail_server(key, k, (995, 110), Duration::from_secs(60), oauth)?;
                 Some(SourceKind::Pop3 {
                     server,
                     leave_on_server,
@@ -221,7 +234,7 @@ impl Loader<'_> {
                 }
                 let (folder, processed_folder, idle) =
                     (k.folder.clone(), k.processed_folder.clone(), k.idle);
-                let server = self.mail_server(key, k, (993, 143), Duration::from_secs(300));
+                let server = self.mail_server(key, k, (993, 143), Duration::from_secs(300), oauth);
                 server.filter(|_| ok).map(|server| SourceKind::Imap {
                     server,
                     folder,
@@ -240,6 +253,7 @@ impl Loader<'_> {
         k: SourceKeys,
         ports: (u16, u16),
         poll: Duration,
+        oauth: &[OAuth],
     ) -> Option<MailServer> {
         let at = |name: &str| format!("{key}.{name}");
         let mut ok = self.filled(&at("host"), &k.host, "the mail server to log in to");
@@ -250,14 +264,30 @@ impl Loader<'_> {
             (0, _) => ports.1,
             (port, _) => port,
         };
-        let password = match (k.password_file, k.password_env) {
-            (Some(_), Some(_)) => {
+        let login = self.oauth_login(key, k.auth, k.oauth.as_deref(), oauth);
+        let password = match (login, k.password_file, k.password_env) {
+            (Err(()), _, _) => None,
+            (Ok(Some(login)), file, env) => {
+                let extra = if file.is_some() {
+                    Some("password_file")
+                } else {
+                    env.is_some().then_some("password_env")
+                };
+                match extra {
+                    Some(extra) => {
+                        self.fail(&at(extra), "not used with auth = \"oauth2\"");
+                        None
+                    }
+                    None => Some(Secret::OAuth(login)),
+                }
+            }
+            (Ok(None), Some(_), Some(_)) => {
                 let msg = format!("set {} or password_env, not both", at("password_file"));
                 self.fail(&at("password_env"), msg);
                 None
             }
-            (Some(file), None) => self.path(&at("password_file"), file).map(Secret::File),
-            (None, Some(var)) => {
+            (Ok(None), Some(file), None) => self.path(&at("password_file"), file).map(Secret::File),
+            (Ok(None), None, Some(var)) => {
                 let ok = self.check(
                     word(&var, |c| c.is_ascii_alphanumeric() || c == '_'),
                     &at("password_env"),
@@ -265,9 +295,9 @@ impl Loader<'_> {
                 );
                 ok.then_some(Secret::Env(var))
             }
-            (None, None) => {
+            (Ok(None), None, None) => {
                 let msg = format!(
-                    "missing: set password_file (a file holding the password) or {}",
+                    "missing: set password_file (a file holding the password), {} or auth = \"oauth2\"",
                     at("password_env")
                 );
                 self.fail(&at("password_file"), msg);
@@ -308,9 +338,36 @@ impl Loader<'_> {
         )
     }
 
-    fn transport(&mut self, t: Transport) -> Option<Transport> {
+    fn transport(&mut self, t: Transport, oauth: &[OAuth]) -> Option<Transport> {
         match t {
             Transport::Smtp(mut s) => {
+                let login = self.oauth_login("transport", s.auth, s.oauth.as_deref(), oauth);
+                let Ok(login) = login else { return None };
+                if let Some(login) = login {
+                    let ok = self.check(
+                        s.password_file.is_none(),
+                        "transport.password_file",
+                        "not used with auth = \"oauth2\"",
+                    ) & self.check(
+                        s.user.is_some(),
+                        "transport.user",
+                        "missing: the mailbox to sign in as (auth = \"oauth2\")",
+                    );
+                    s.oauth_login = Some(login);
+                    s.auth = Some(AuthKind::Oauth2);
+                    if s.port == 0 {
+                        s.port = s.tls.default_port();
+                    }
+                    let ca_file = self.opt_path("transport.ca_file", s.ca_file.take());
+                    s.ca_file = ca_file?;
+                    let plain = self.plain_only_to_loopback(
+                        "transport.tls",
+                        s.tls,
+                        &s.host,
+                        "the access token",
+                    );
+                    return (ok && plain).then_some(Transport::Smtp(s));
+                }
                 let mut ok =
                     self.filled("transport.host", &s.host, "the SMTP server to hand mail to");
                 ok &= self.plain_only_to_loopback(

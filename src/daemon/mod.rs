@@ -189,8 +189,12 @@ pub(crate) fn remote(
         name: source.name.clone(),
         detail,
     };
-    if read_env || matches!(server.password, Secret::File(_)) {
-        server.password.read().map_err(fail)?;
+    // An OAuth credential is not checked here: a missing or revoked grant
+    // is the source's failure (it backs off), never the daemon's.
+    match &server.password {
+        Secret::File(_) => server.password.read().map(drop).map_err(fail)?,
+        Secret::Env(_) if read_env => server.password.read().map(drop).map_err(fail)?,
+        _ => {}
     }
     let conn =
         Connector::new(server, &format!("source[{index}].ca_file")).map_err(|e| match e {

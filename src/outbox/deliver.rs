@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -34,6 +35,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::config;
 use crate::domain::Address;
+use crate::oauth::{Credential, OAuthError};
 
 /// The SMTP envelope of one outgoing mail (RFC 5321 section 3.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,9 @@ pub enum DeliverError {
         failure: SmtpFailure,
         detail: String,
     },
+    /// No access token for `auth = "oauth2"`; the mail waits in the queue.
+    #[error(transparent)]
+    OAuth(OAuthError),
     #[error("sendmail {command}: {failure}")]
     Sendmail {
         command: String,
@@ -198,6 +203,9 @@ impl DeliverError {
             | DeliverError::BadAddress { .. }
             | DeliverError::Config(_)
             | DeliverError::ConfigFile { .. } => false,
+            // A grant needs a person (`oauth login`), but the mail must not
+            // be given up meanwhile: it waits, and goes once signed in.
+            DeliverError::OAuth(_) => true,
             DeliverError::Maildir { source, .. } => !matches!(
                 source.kind(),
                 // The path is wrong or not ours to write: configuration.
@@ -334,6 +342,9 @@ fn maildir_name(key: &str) -> String {
 /// lettre's async SMTP client, configured once.
 pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
+    /// `auth = "oauth2"`: each send builds its client from this with the
+    /// current access token (lettre keeps no connection between sends).
+    oauth: Option<SmtpOAuth>,
     server: String,
     describe: String,
     /// Deadline for one whole send (see [`SESSION_TIMEOUT_FACTOR`]).
@@ -378,7 +389,21 @@ impl SmtpTransport {
                 Err(_) => ClientId::Domain(name.clone()),
             });
         }
+        let oauth = match (&cfg.oauth_login, &cfg.user) {
+            (Some(login), Some(user)) => Some(SmtpOAuth {
+                builder: builder.clone(),
+                cred: Credential::new(&login.0),
+                user: user.clone(),
+            }),
+            (Some(_), None) => {
+                return Err(DeliverError::Config(
+                    "transport.auth = \"oauth2\" needs transport.user".into(),
+                ));
+            }
+            (None, _) => None,
+        };
         match (&cfg.user, &cfg.password_file) {
+            _ if oauth.is_some() => {}
             (Some(user), Some(file)) => {
                 let password = read_password(file)?;
                 builder = builder.credentials(Credentials::new(user.clone(), password));
@@ -409,6 +434,7 @@ impl SmtpTransport {
         );
         Ok(SmtpTransport {
             inner: builder.build(),
+            oauth,
             server,
             describe,
             session_timeout: cfg.timeout.saturating_mul(SESSION_TIMEOUT_FACTOR),
@@ -417,21 +443,95 @@ impl SmtpTransport {
 
     async fn send(&self, env: &Envelope, raw: &[u8]) -> Result<(), DeliverError> {
         let envelope = lettre_envelope(env)?;
-        match tokio::time::timeout(self.session_timeout, self.inner.send_raw(&envelope, raw)).await
-        {
-            Ok(Ok(_response)) => Ok(()),
-            Ok(Err(e)) => Err(DeliverError::Smtp {
-                server: self.server.clone(),
-                failure: classify_smtp(&e),
-                detail: e.to_string(),
-            }),
-            Err(_elapsed) => Err(DeliverError::Smtp {
-                server: self.server.clone(),
-                failure: SmtpFailure::Network,
-                detail: format!("session not finished within {:?}", self.session_timeout),
-            }),
+        let Some(o) = &self.oauth else {
+            return self
+                .send_with(&self.inner, &envelope, raw)
+                .await
+                .map_err(|(e, _)| e);
+        };
+        // A refused token is renewed once: it may have been revoked or
+        // expired early. AUTH fails before MAIL FROM, so nothing is sent twice.
+        let mut renew = false;
+        loop {
+            let token = o.cred.token(renew).await.map_err(DeliverError::OAuth)?;
+            let client = o
+                .builder
+                .clone()
+                .credentials(Credentials::new(o.user.clone(), token.secret().to_string()))
+                .authentication(vec![Mechanism::Xoauth2])
+                .build();
+            match self.send_with(&client, &envelope, raw).await {
+                Ok(()) => return Ok(()),
+                Err((_, true)) if !renew => {
+                    tracing::debug!(server = %self.server, "the token was refused; renewing it once");
+                    renew = true;
+                }
+                Err((
+                    DeliverError::Smtp {
+                        server,
+                        failure,
+                        detail,
+                    },
+                    true,
+                )) => {
+                    return Err(DeliverError::Smtp {
+                        server,
+                        failure,
+                        detail: format!(
+                            "XOAUTH2 refused a freshly renewed token of [[oauth]] {} ({detail}): check that the app may send as {}",
+                            o.cred.name(),
+                            o.user
+                        ),
+                    });
+                }
+                Err((e, _)) => return Err(e),
+            }
         }
     }
+
+    /// One session; the flag says the server refused the login (535 and
+    /// its kin, or XOAUTH2's error challenge, which lettre reports as a
+    /// challenge the mechanism does not expect).
+    async fn send_with(
+        &self,
+        client: &AsyncSmtpTransport<Tokio1Executor>,
+        envelope: &lettre::address::Envelope,
+        raw: &[u8],
+    ) -> Result<(), (DeliverError, bool)> {
+        match tokio::time::timeout(self.session_timeout, client.send_raw(envelope, raw)).await {
+            Ok(Ok(_response)) => Ok(()),
+            Ok(Err(e)) => {
+                let failure = classify_smtp(&e);
+                let detail = e.to_string();
+                let refused = matches!(failure, SmtpFailure::Reply(530 | 534 | 535))
+                    || (failure == SmtpFailure::Unsupported && detail.contains("challenge"));
+                let server = self.server.clone();
+                Err((
+                    DeliverError::Smtp {
+                        server,
+                        failure,
+                        detail,
+                    },
+                    refused,
+                ))
+            }
+            Err(_elapsed) => Err((
+                DeliverError::Smtp {
+                    server: self.server.clone(),
+                    failure: SmtpFailure::Network,
+                    detail: format!("session not finished within {:?}", self.session_timeout),
+                },
+                false,
+            )),
+        }
+    }
+}
+
+/// What an `auth = "oauth2"` transport signs in with.
+struct SmtpOAuth {
+    builder: AsyncSmtpTransportBuilder,
+    cred: Credential,
+    user: String,
 }
 
 /// Trust anchors: the system roots (rustls-native-certs, lettre's default
@@ -917,6 +1017,9 @@ Subject: [ACME #1] test\r\nMessage-ID: <1@acme.example>\r\n\r\nline one\r\n.\r\n
             tls: config::TlsMode::None,
             user: None,
             password_file: None,
+            auth: None,
+            oauth: None,
+            oauth_login: None,
             ca_file: None,
             timeout: Duration::from_millis(300),
             helo_name: Some("postdesk.test".into()),

@@ -31,9 +31,13 @@ use futures_util::TryStreamExt;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::config::{MailServer, TlsMode};
+use async_imap::types::UnsolicitedResponse;
+
+use crate::config::{MailServer, Secret, TlsMode};
 use crate::intake::Fetched;
 use crate::intake::Taken;
+use crate::oauth::Credential;
+use crate::oauth::sasl::{self, Mechanism};
 use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
 use crate::source::{Backoff, Round, Sink, SourceError};
@@ -147,7 +151,10 @@ pub async fn collect_once(
 
 /// Connects, reads the greeting, STARTTLS when configured, logs in.
 async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), SourceError> {
-    let password = server.password.read().map_err(SourceError::Password)?;
+    let password = match &server.password {
+        Secret::OAuth(_) => String::new(),
+        secret => secret.read().map_err(SourceError::Password)?,
+    };
     let stream = conn.connect().await?;
     let mut client = async_imap::Client::new(stream);
     greeting(conn, &mut client).await?;
@@ -161,19 +168,10 @@ async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), 
         let stream = conn.start_tls(client.into_inner()).await?;
         client = async_imap::Client::new(stream);
     }
-    let mut session = match conn
-        .deadline("LOGIN", client.login(&server.user, &password))
-        .await?
-    {
-        Ok(s) => s,
-        Err((ImapError::No(text) | ImapError::Bad(text), _)) => {
-            return Err(SourceError::Login {
-                server: conn.server.clone(),
-                user: server.user.clone(),
-                detail: text,
-            });
-        }
-        Err((e, _)) => return Err(imap_error(conn, e)),
+    let mut session = if let Secret::OAuth(login) = &server.password {
+        sign_in(conn, server, client, &Credential::new(&login.0)).await?
+    } else {
+        password_login(conn, server, client, &password).await?
     };
     let caps = conn
         .deadline("CAPABILITY", session.capabilities())
@@ -185,6 +183,126 @@ async fn open(conn: &Connector, server: &MailServer) -> Result<(Session, Caps), 
         uidplus: caps.has_str("UIDPLUS"),
     };
     Ok((session, caps))
+}
+
+async fn password_login(
+    conn: &Connector,
+    server: &MailServer,
+    client: async_imap::Client<MailStream>,
+    password: &str,
+) -> Result<Session, SourceError> {
+    match conn
+        .deadline("LOGIN", client.login(&server.user, password))
+        .await?
+    {
+        Ok(s) => Ok(s),
+        Err((ImapError::No(text) | ImapError::Bad(text), _)) => Err(SourceError::Login {
+            server: conn.server.clone(),
+            user: server.user.clone(),
+            detail: text,
+        }),
+        Err((e, _)) => Err(imap_error(conn, e)),
+    }
+}
+
+/// AUTHENTICATE with an access token, by the mechanism the server
+/// announces; a token the server refuses is renewed once and tried again
+/// on the same connection (a token revoked or expired early).
+async fn sign_in(
+    conn: &Connector,
+    server: &MailServer,
+    mut client: async_imap::Client<MailStream>,
+    cred: &Credential,
+) -> Result<Session, SourceError> {
+    let offered = auth_mechanisms(conn, &mut client).await?;
+    let Some(mech) = Mechanism::choose(offered.iter().map(String::as_str)) else {
+        return Err(SourceError::Login {
+            server: conn.server.clone(),
+            user: server.user.clone(),
+            detail: "the server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2".into(),
+        });
+    };
+    if sasl::unsafe_field(&server.user) {
+        return Err(SourceError::Password(
+            "the login name contains a control character".into(),
+        ));
+    }
+    let mut renew = false;
+    loop {
+        let token = cred.token(renew).await?;
+        let first = mech.initial_response(&server.user, conn.host(), conn.port(), token.secret());
+        let auth = TokenAuth {
+            first: Some(first),
+            after: mech.after_error(),
+        };
+        match conn
+            .deadline("AUTHENTICATE", client.authenticate(mech.name(), auth))
+            .await?
+        {
+            Ok(s) => return Ok(s),
+            Err((ImapError::No(_) | ImapError::Bad(_), c)) if !renew => {
+                debug!(server = %conn.server, mechanism = mech.name(), "the token was refused; renewing it once");
+                client = c;
+                renew = true;
+            }
+            Err((ImapError::No(text) | ImapError::Bad(text), _)) => {
+                return Err(SourceError::Login {
+                    server: conn.server.clone(),
+                    user: server.user.clone(),
+                    detail: format!(
+                        "{} with a freshly renewed token of [[oauth]] {} ({text}): check that the app may open this mailbox",
+                        mech.name(),
+                        cred.name()
+                    ),
+                });
+            }
+            Err((e, _)) => return Err(imap_error(conn, e)),
+        }
+    }
+}
+
+/// The SASL mechanisms of the server's CAPABILITY (`AUTH=...`), asked
+/// after STARTTLS: what a greeting said before it may have been forged.
+async fn auth_mechanisms(
+    conn: &Connector,
+    client: &mut async_imap::Client<MailStream>,
+) -> Result<Vec<String>, SourceError> {
+    use async_imap::imap_proto::{Capability, Response};
+    let (tx, rx) = async_channel::bounded(16);
+    conn.deadline(
+        "CAPABILITY",
+        client.run_command_and_check_ok("CAPABILITY", Some(tx)),
+    )
+    .await?
+    .map_err(|e| imap_error(conn, e))?;
+    let mut out = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        if let UnsolicitedResponse::Other(data) = r
+            && let Response::Capabilities(caps) = data.parsed()
+        {
+            for c in caps {
+                if let Capability::Auth(m) = c {
+                    out.push(m.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The client side of the token exchange: the initial response, then the
+/// mechanism's answer to an error challenge.
+struct TokenAuth {
+    first: Option<String>,
+    after: &'static str,
+}
+
+impl async_imap::Authenticator for TokenAuth {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.first.take().unwrap_or_else(|| self.after.to_string())
+    }
 }
 
 async fn greeting(

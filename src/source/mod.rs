@@ -48,13 +48,19 @@ pub enum SourceError {
     Password(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 impl SourceError {
     /// A login refused: retrying at the normal pace would only lock the
     /// account, so the daemon waits longer.
     pub fn is_login(&self) -> bool {
-        matches!(self, SourceError::Login { .. } | SourceError::Password(_))
+        match self {
+            SourceError::Login { .. } | SourceError::Password(_) => true,
+            SourceError::OAuth(e) => !e.is_transient(),
+            _ => false,
+        }
     }
 }
 

@@ -85,6 +85,15 @@ impl Connector {
         self.timeout
     }
 
+    /// The server's name and port as configured (OAUTHBEARER names them).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// TCP, then TLS at once for `implicit`.
     pub async fn connect(&self) -> Result<MailStream, NetError> {
         let addr = (

@@ -23,9 +23,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::config::{MailServer, TlsMode};
+use crate::config::{MailServer, Secret, TlsMode};
 use crate::intake::ReadLimits;
 use crate::intake::Taken;
+use crate::oauth::Credential;
+use crate::oauth::sasl::{self, Mechanism};
 use crate::source::capped::{Capped, batch_len};
 use crate::source::net::{Connector, MailStream};
 use crate::source::{Backoff, Round, Sink, SourceError};
@@ -164,6 +166,8 @@ pub mod proto {
         pub sasl_plain: bool,
         /// Several commands may be sent before their replies (RFC 2449 6.6).
         pub pipelining: bool,
+        /// Every SASL mechanism listed, upper-case.
+        pub sasl: Vec<String>,
     }
 
     pub fn capabilities<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Capabilities {
@@ -176,7 +180,10 @@ pub mod proto {
                 Some("UIDL") => caps.uidl = true,
                 Some("USER") => caps.user = true,
                 Some("PIPELINING") => caps.pipelining = true,
-                Some("SASL") => caps.sasl_plain |= words.any(|w| w == "PLAIN"),
+                Some("SASL") => {
+                    caps.sasl.extend(words.map(String::from));
+                    caps.sasl_plain = caps.sasl.iter().any(|w| w == "PLAIN");
+                }
                 _ => {}
             }
         }
@@ -298,6 +305,67 @@ impl Session {
                     "the server did not take the SASL PLAIN initial response".into(),
                 ))
             }
+        }
+    }
+
+    /// AUTH with an access token (RFC 5034), by the mechanism the server
+    /// lists; a refused token is renewed once and tried again. The token
+    /// goes on its own line after the server's `+`: with it, the AUTH line
+    /// would pass POP3's 255-octet limit.
+    pub async fn sign_in(&mut self, user: &str, cred: &Credential) -> Result<(), SourceError> {
+        let caps = self.capabilities().await?;
+        self.pipelining = caps.pipelining;
+        let refused = |s: &Session, detail: String| SourceError::Login {
+            server: s.conn.server.clone(),
+            user: user.to_string(),
+            detail,
+        };
+        let Some(mech) = Mechanism::choose(caps.sasl.iter().map(String::as_str)) else {
+            let why = "the server lists neither SASL OAUTHBEARER nor XOAUTH2 in CAPA";
+            return Err(refused(self, why.into()));
+        };
+        if sasl::unsafe_field(user) {
+            return Err(SourceError::Password(
+                "the login name contains a control character".into(),
+            ));
+        }
+        let mut renew = false;
+        loop {
+            let token = cred.token(renew).await?;
+            let (host, port) = (self.conn.host().to_string(), self.conn.port());
+            let first = mech.initial_response(user, &host, port, token.secret());
+            self.send(&["AUTH", mech.name()]).await?;
+            let reply = match self.reply("AUTH").await? {
+                Reply::Continue(_) => {
+                    self.send(&[&STANDARD.encode(first)]).await?;
+                    self.reply("AUTH").await?
+                }
+                other => other,
+            };
+            let text = match reply {
+                Reply::Ok(_) => return Ok(()),
+                Reply::Err(text) => text,
+                Reply::Continue(_) => {
+                    // The error challenge (a JSON status); answering it ends the exchange.
+                    self.send(&[&STANDARD.encode(mech.after_error())]).await?;
+                    match self.reply("AUTH").await? {
+                        Reply::Ok(_) => return Ok(()),
+                        Reply::Err(text) | Reply::Continue(text) => text,
+                    }
+                }
+            };
+            if renew {
+                return Err(refused(
+                    self,
+                    format!(
+                        "{} with a freshly renewed token of [[oauth]] {} ({text}): check that the app may open this mailbox",
+                        mech.name(),
+                        cred.name()
+                    ),
+                ));
+            }
+            debug!(server = %self.conn.server, mechanism = mech.name(), "the token was refused; renewing it once");
+            renew = true;
         }
     }
 
@@ -622,9 +690,16 @@ pub async fn collect(
     leave_on_server: bool,
     stop: impl Fn() -> bool,
 ) -> Result<Round, SourceError> {
-    let password = server.password.read().map_err(SourceError::Password)?;
-    let mut s = Session::open(conn).await?;
-    s.login(&server.user, &password).await?;
+    let mut s = if let Secret::OAuth(login) = &server.password {
+        let mut s = Session::open(conn).await?;
+        s.sign_in(&server.user, &Credential::new(&login.0)).await?;
+        s
+    } else {
+        let password = server.password.read().map_err(SourceError::Password)?;
+        let mut s = Session::open(conn).await?;
+        s.login(&server.user, &password).await?;
+        s
+    };
     let mut listing = s.uidl().await?;
     let sizes: std::collections::HashMap<u32, u64> = s.list().await?.into_iter().collect();
     if leave_on_server {
@@ -815,10 +890,18 @@ mod tests {
                 user: true,
                 sasl_plain: true,
                 pipelining: true,
+                sasl: vec!["PLAIN".into(), "LOGIN".into()],
             }
         );
         let lines: Vec<&[u8]> = vec![b"SASL LOGIN CRAM-MD5", b"IMPLEMENTATION Sample"];
-        assert_eq!(capabilities(lines), Capabilities::default());
+        let caps = capabilities(lines);
+        assert!(!caps.sasl_plain);
+        assert_eq!(caps.sasl, ["LOGIN", "CRAM-MD5"]);
+        let lines: Vec<&[u8]> = vec![b"SASL PLAIN xoauth2 OAUTHBEARER"];
+        assert_eq!(
+            capabilities(lines).sasl,
+            ["PLAIN", "XOAUTH2", "OAUTHBEARER"]
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn smtp(host: &str, port: u16, tls: config::TlsMode) -> config::Smtp {
         ca_file: None,
         timeout: Duration::from_secs(10),
         helo_name: Some("postdesk.test".into()),
+        ..config::Smtp::default()
     }
 }
 

@@ -1,0 +1,474 @@
+//! oauth: OAuth 2.0 sign-in for the mail servers of `source` and the SMTP
+//! transport of `outbox` (XOAUTH2 / OAUTHBEARER). A [`Credential`] is one
+//! `[[oauth]]` table: it hands out a current access token, renewing it
+//! before it expires or when a server refused it, and keeps the tokens in
+//! the token file (`store`). `postdesk oauth login` runs the device flow
+//! ([`Credential::device_login`]); `postdesk oauth status` reads the file.
+//!
+//! The pure parts — forms, answers, renewal times (`token`), SASL messages
+//! (`sasl`), the service account's JWT (`jwt`) — are apart from the HTTP
+//! exchange (`http`). No token, secret or key ever reaches a message here.
+
+mod http;
+pub mod jwt;
+pub mod sasl;
+pub mod store;
+pub mod token;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Flow, OAuth};
+use crate::domain::clock::{Clock, SystemClock};
+use store::TokenFile;
+use token::{Refusal, Tokens};
+
+/// Why no access token could be had. Each names the `[[oauth]]` credential
+/// and says what to do; none holds a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OAuthError {
+    #[error("[[oauth]] {name} has no refresh token yet: run `postdesk oauth login {name}`")]
+    NotLoggedIn { name: String },
+    #[error(
+        "the {provider} refresh token of [[oauth]] {name} was revoked or has expired (refused on {at}: {detail}); run `postdesk oauth login {name}`"
+    )]
+    GrantRevoked {
+        name: String,
+        provider: &'static str,
+        at: String,
+        detail: String,
+    },
+    #[error(
+        "the {provider} token endpoint refused [[oauth]] {name} ({detail}): check its client_id, client_secret_file or key_file, and the app's permissions"
+    )]
+    ClientRefused {
+        name: String,
+        provider: &'static str,
+        detail: String,
+    },
+    #[error("[[oauth]] {name}: the token endpoint {url} did not answer usefully: {detail}")]
+    Endpoint {
+        name: String,
+        url: String,
+        detail: String,
+    },
+    #[error("[[oauth]] {name}: {detail}")]
+    Setup { name: String, detail: String },
+    #[error("[[oauth]] {name}: token file {}: {detail}", path.display())]
+    TokenFile {
+        name: String,
+        path: PathBuf,
+        detail: String,
+    },
+}
+
+impl OAuthError {
+    /// Worth trying again at the normal pace (the endpoint was down); the
+    /// others need a person, so sources back off as after a refused login.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OAuthError::Endpoint { .. })
+    }
+}
+
+/// An access token. Its Debug and Display never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// The token itself, for the SASL message only.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(…)")
+    }
+}
+
+/// One lock per token file in this process: two sources sharing a
+/// credential must not both spend (and rotate) the refresh token.
+fn file_lock(path: &std::path::Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut all = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    all.entry(path.to_path_buf()).or_default().clone()
+}
+
+/// An `[[oauth]]` credential at work.
+#[derive(Clone)]
+pub struct Credential {
+    spec: Arc<OAuth>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credential({})", self.spec.name)
+    }
+}
+
+fn show_time(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+impl Credential {
+    pub fn new(spec: &OAuth) -> Credential {
+        Credential {
+            spec: Arc::new(spec.clone()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn spec(&self) -> &OAuth {
+        &self.spec
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    fn setup(&self, detail: String) -> OAuthError {
+        OAuthError::Setup {
+            name: self.spec.name.clone(),
+            detail,
+        }
+    }
+
+    fn file_error(&self, e: std::io::Error) -> OAuthError {
+        OAuthError::TokenFile {
+            name: self.spec.name.clone(),
+            path: self.spec.token_file.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// A current access token: the stored one while it is good, else a new
+    /// one. `renew`: the server refused the stored one (revoked, or expired
+    /// early) — get a new one whatever its expiry says.
+    pub async fn token(&self, renew: bool) -> Result<AccessToken, OAuthError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.token_blocking(renew))
+            .await
+            .map_err(|e| self.setup(format!("token task failed: {e}")))?
+    }
+
+    /// [`Credential::token`] for callers off the async runtime.
+    pub fn token_blocking(&self, renew: bool) -> Result<AccessToken, OAuthError> {
+        let lock = file_lock(&self.spec.token_file);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let path = &self.spec.token_file;
+        let mut file = store::load(path)
+            .map_err(|e| self.file_error(e))?
+            .unwrap_or_default();
+        let now = self.now();
+        if !renew
+            && let (Some(t), Some(issued), Some(expires)) =
+                (&file.access_token, file.issued_at, file.expires_at)
+            && !token::due(issued, expires, now)
+        {
+            return Ok(AccessToken(t.clone()));
+        }
+        match self.grant(&file, now) {
+            Ok(tokens) => {
+                self.keep(&mut file, tokens, now);
+                store::save(path, &file).map_err(|e| self.file_error(e))?;
+                Ok(AccessToken(file.access_token.clone().unwrap_or_default()))
+            }
+            Err(e) => {
+                file.last_error = Some(e.to_string());
+                file.last_error_at = Some(now);
+                if matches!(e, OAuthError::GrantRevoked { .. }) {
+                    // Spent: never offered again; `oauth login` brings a new one.
+                    file.refresh_token = None;
+                    file.access_token = None;
+                }
+                // The error is what matters; a file that cannot take it
+                // will fail the next save as well.
+                let _ = store::save(path, &file);
+                Err(e)
+            }
+        }
+    }
+
+    /// Records a grant's answer; a rotated refresh token replaces the old.
+    fn keep(&self, file: &mut TokenFile, tokens: Tokens, now: i64) {
+        file.access_token = Some(tokens.access_token);
+        file.issued_at = Some(now);
+        file.expires_at = Some(now + tokens.expires_in as i64);
+        if let Some(r) = tokens.refresh_token {
+            file.refresh_token = Some(r);
+            file.refresh_expires_at = tokens.refresh_expires_in.map(|s| now + s as i64);
+        }
+        if self.spec.flow == Flow::ServiceAccount {
+            file.account = self.spec.user.clone();
+        }
+        file.last_refresh = Some(now);
+        file.last_error = None;
+        file.last_error_at = None;
+    }
+
+    fn read_secret(&self) -> Result<Option<String>, OAuthError> {
+        let Some(path) = &self.spec.client_secret_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            self.setup(format!(
+                "cannot read client_secret_file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let secret = text.trim_end_matches(['\r', '\n']);
+        if secret.is_empty() {
+            return Err(self.setup(format!("client_secret_file {} is empty", path.display())));
+        }
+        Ok(Some(secret.to_string()))
+    }
+
+    /// The form of this credential's grant.
+    fn grant_form(&self, file: &TokenFile, now: i64) -> Result<token::Form, OAuthError> {
+        let s = &self.spec;
+        Ok(match s.flow {
+            Flow::ClientCredentials => {
+                let secret = self.read_secret()?.unwrap_or_default();
+                token::client_credentials(&s.client_id, &secret, &s.scope)
+            }
+            Flow::RefreshToken => {
+                let Some(refresh) = &file.refresh_token else {
+                    return Err(OAuthError::NotLoggedIn {
+                        name: s.name.clone(),
+                    });
+                };
+                let secret = self.read_secret()?;
+                token::refresh(&s.client_id, secret.as_deref(), refresh, &s.scope)
+            }
+            Flow::ServiceAccount => {
+                let path = s
+                    .key_file
+                    .as_ref()
+                    .ok_or_else(|| self.setup("no key_file".into()))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    self.setup(format!("cannot read key_file {}: {e}", path.display()))
+                })?;
+                let key = jwt::ServiceKey::parse(&text)
+                    .map_err(|e| self.setup(format!("key_file {}: {e}", path.display())))?;
+                let user = s.user.as_deref().unwrap_or_default();
+                let assertion = jwt::assertion(&key, user, &s.scope, &s.token_url, now)
+                    .map_err(|e| self.setup(format!("key_file {}: {e}", path.display())))?;
+                token::jwt_bearer(&assertion)
+            }
+        })
+    }
+
+    fn grant(&self, file: &TokenFile, now: i64) -> Result<Tokens, OAuthError> {
+        let form = self.grant_form(file, now)?;
+        let (status, body) =
+            http::post_form(&self.spec.token_url, &form).map_err(|detail| self.endpoint(detail))?;
+        token::parse_tokens(status, &body).map_err(|r| self.refused(r, now))
+    }
+
+    fn endpoint(&self, detail: String) -> OAuthError {
+        OAuthError::Endpoint {
+            name: self.spec.name.clone(),
+            url: self.spec.token_url.clone(),
+            detail,
+        }
+    }
+
+    fn refused(&self, r: Refusal, now: i64) -> OAuthError {
+        let (name, provider) = (self.spec.name.clone(), self.spec.provider_label());
+        match r {
+            Refusal::Grant(detail) if self.spec.flow == Flow::RefreshToken => {
+                OAuthError::GrantRevoked {
+                    name,
+                    provider,
+                    at: show_time(now),
+                    detail,
+                }
+            }
+            Refusal::Grant(detail) | Refusal::Client(detail) | Refusal::Expired(detail) => {
+                OAuthError::ClientRefused {
+                    name,
+                    provider,
+                    detail,
+                }
+            }
+            Refusal::Pending | Refusal::SlowDown => {
+                self.endpoint("a device-flow answer to a token request".into())
+            }
+            Refusal::Server(detail) => self.endpoint(detail),
+        }
+    }
+
+    /// `postdesk oauth login`: the device flow (RFC 8628). Prints where to
+    /// go and the code to `out`, polls until the user has signed in, and
+    /// stores the tokens. Blocking; for the CLI.
+    pub fn device_login(&self, out: &mut dyn std::io::Write) -> Result<(), OAuthError> {
+        let s = &self.spec;
+        if s.flow != Flow::RefreshToken {
+            return Err(self.setup(format!(
+                "flow = \"{}\" needs no login: postdesk gets its tokens by itself",
+                s.flow.as_str()
+            )));
+        }
+        let device_url = s
+            .device_url
+            .clone()
+            .ok_or_else(|| self.setup("no device_url".into()))?;
+        let secret = self.read_secret()?;
+        let (status, body) =
+            http::post_form(&device_url, &token::device_start(&s.client_id, &s.scope))
+                .map_err(|d| self.endpoint(d))?;
+        let start = token::parse_device(status, &body).map_err(|r| self.refused(r, self.now()))?;
+        let _ = writeln!(
+            out,
+            "To sign in [[oauth]] {}, open {} in a browser (on any device) and enter the code {}",
+            s.name, start.verification_uri, start.user_code
+        );
+        let _ = writeln!(
+            out,
+            "Waiting for the sign-in (up to {} seconds)...",
+            start.expires_in
+        );
+        let _ = out.flush();
+        let deadline = self.now() + start.expires_in as i64;
+        let mut interval = start.interval;
+        let form = token::device_poll(&s.client_id, secret.as_deref(), &start.device_code);
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(interval));
+            let now = self.now();
+            if now > deadline {
+                return Err(self.setup(
+                    "the code expired before the sign-in finished: run the login again".into(),
+                ));
+            }
+            let (status, body) =
+                http::post_form(&s.token_url, &form).map_err(|d| self.endpoint(d))?;
+            match token::parse_tokens(status, &body) {
+                Ok(tokens) => {
+                    if tokens.refresh_token.is_none() {
+                        return Err(self.setup(
+                            "the provider gave no refresh token: add offline_access (Microsoft) to scope, or check the app's consent".into(),
+                        ));
+                    }
+                    let lock = file_lock(&s.token_file);
+                    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut file = store::load(&s.token_file)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
+                    file.refresh_token = None;
+                    self.keep(&mut file, tokens, now);
+                    store::save(&s.token_file, &file).map_err(|e| self.file_error(e))?;
+                    let _ = writeln!(
+                        out,
+                        "Signed in; the tokens are in {}",
+                        s.token_file.display()
+                    );
+                    return Ok(());
+                }
+                Err(Refusal::Pending) => {}
+                Err(Refusal::SlowDown) => interval += 5,
+                Err(Refusal::Client(d) | Refusal::Grant(d) | Refusal::Expired(d)) => {
+                    return Err(self.setup(format!("the sign-in did not happen: {d}")));
+                }
+                Err(Refusal::Server(d)) => return Err(self.endpoint(d)),
+            }
+        }
+    }
+
+    /// What `postdesk oauth status` shows of this credential.
+    pub fn status(&self) -> Status {
+        let file = store::load(&self.spec.token_file);
+        Status {
+            name: self.spec.name.clone(),
+            flow: self.spec.flow.as_str(),
+            provider: self.spec.provider_label(),
+            account: self.spec.user.clone(),
+            file: file.map_err(|e| e.to_string()),
+            token_file: self.spec.token_file.clone(),
+            now: self.now(),
+        }
+    }
+}
+
+/// One credential's state, for `postdesk oauth status`.
+pub struct Status {
+    pub name: String,
+    pub flow: &'static str,
+    pub provider: &'static str,
+    pub account: Option<String>,
+    pub file: Result<Option<TokenFile>, String>,
+    pub token_file: PathBuf,
+    pub now: i64,
+}
+
+impl Status {
+    /// `key: value` lines, no token in them.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!("{} ({}, {})", self.name, self.flow, self.provider)];
+        let never = || "never".to_string();
+        match &self.file {
+            Err(e) => out.push(format!(
+                "  token file:     {} ({e})",
+                self.token_file.display()
+            )),
+            Ok(None) => {
+                out.push(format!(
+                    "  token file:     {} (none yet)",
+                    self.token_file.display()
+                ));
+                if self.flow == "refresh_token" {
+                    out.push(format!(
+                        "  next step:      postdesk oauth login {}",
+                        self.name
+                    ));
+                }
+            }
+            Ok(Some(f)) => {
+                let account = f.account.clone().or(self.account.clone());
+                out.push(format!(
+                    "  account:        {}",
+                    account.unwrap_or_else(|| "(not known)".into())
+                ));
+                let access = match (f.access_token.is_some(), f.expires_at) {
+                    (true, Some(t)) if t > self.now => format!("valid until {}", show_time(t)),
+                    (true, Some(t)) => format!("expired {}", show_time(t)),
+                    _ => "none".into(),
+                };
+                out.push(format!("  access token:   {access}"));
+                if self.flow == "refresh_token" {
+                    let grant = match (f.refresh_token.is_some(), f.refresh_expires_at) {
+                        (false, _) => format!("none (run `postdesk oauth login {}`)", self.name),
+                        (true, Some(t)) => format!("held, until {}", show_time(t)),
+                        (true, None) => "held (the provider gives no end)".into(),
+                    };
+                    out.push(format!("  refresh grant:  {grant}"));
+                }
+                out.push(format!(
+                    "  last refresh:   {}",
+                    f.last_refresh.map(show_time).unwrap_or_else(never)
+                ));
+                let err = match (&f.last_error, f.last_error_at) {
+                    (Some(e), Some(at)) => format!("{} ({e})", show_time(at)),
+                    (Some(e), None) => e.clone(),
+                    _ => "none".into(),
+                };
+                out.push(format!("  last error:     {err}"));
+            }
+        }
+        out
+    }
+}
