@@ -7,6 +7,10 @@
 #                (STARTTLS + AUTH required). Postfix accepts ANY recipient
 #                and hands the mail to Dovecot's LMTP, which writes
 #                DIR/mail/<domain>/<local>/Maildir.
+#   oauth-server.py  an OAuth 2.0 authorization server (token, device and
+#                introspection endpoints; python3 stdlib) that Dovecot asks
+#                about XOAUTH2/OAUTHBEARER tokens (SMTP AUTH too, through
+#                Dovecot's SASL). Its URL is MAILSTACK_OAUTH_URL.
 # Installs the Debian packages when missing (apt-get, non-interactive), writes
 # every config, cert, queue, log, socket and pid file into DIR, starts both
 # servers by hand (no systemd here) and prints MAILSTACK_* KEY=VALUE lines,
@@ -14,7 +18,8 @@
 #
 # Environment (optional):
 #   MAILSTACK_PORT_BASE   Ports: BASE+25 smtp, +465 smtps, +587 submission,
-#                         +110 pop3, +995 pop3s, +143 imap, +993 imaps.
+#                         +110 pop3, +995 pop3s, +143 imap, +993 imaps,
+#                         +80 the OAuth 2.0 server.
 #                         Unset (the usual case): a free BASE is chosen at
 #                         start, so two stacks -- two test runs -- on one
 #                         machine never collide; the ports are in
@@ -48,13 +53,14 @@ set_ports() { # set_ports BASE
   SMTP_PORT=$((BASE + 25)) SMTPS_PORT=$((BASE + 465)) SUBMISSION_PORT=$((BASE + 587))
   POP3_PORT=$((BASE + 110)) POP3S_PORT=$((BASE + 995))
   IMAP_PORT=$((BASE + 143)) IMAPS_PORT=$((BASE + 993))
-  PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT"
+  OAUTH_PORT=$((BASE + 80))
+  PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT $OAUTH_PORT"
 }
 USERS=${MAILSTACK_USERS:-"support@example.test:support-pw alice@example.test:alice-pw bob@example.test:bob-pw"}
 MASTER_PASSWORD=${MAILSTACK_MASTER_PASSWORD:-mailstack-admin-pw}
 
 # ------------------------------------------------------------------ packages
-PACKAGES="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl"
+PACKAGES="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl python3"
 
 missing_packages() {
   local p
@@ -150,7 +156,7 @@ prepare_dir() {
   MAIL_UID=$(id -u mail) MAIL_GID=$(id -g mail)
   # mktemp -d makes 0700; the mail, dovecot and postfix users must get through.
   chmod 0755 "$DIR"
-  mkdir -p "$DIR"/{dovecot,postfix,spool/postfix,run,state/dovecot,state/postfix,log,pids,tls,mail}
+  mkdir -p "$DIR"/{dovecot,postfix,spool/postfix,run,state/dovecot,state/postfix,state/oauth,log,pids,tls,mail}
   chmod 0755 "$DIR"/{dovecot,postfix,spool,spool/postfix,run,state,log,pids,tls}
   chown postfix: "$DIR/state/postfix"
   chmod 0700 "$DIR/state/postfix"
@@ -251,6 +257,7 @@ render() { # render TEMPLATE OUTPUT
     -e "s|@@SUBMISSION_PORT@@|$SUBMISSION_PORT|g" \
     -e "s|@@POP3_PORT@@|$POP3_PORT|g" -e "s|@@POP3S_PORT@@|$POP3S_PORT|g" \
     -e "s|@@IMAP_PORT@@|$IMAP_PORT|g" -e "s|@@IMAPS_PORT@@|$IMAPS_PORT|g" \
+    -e "s|@@OAUTH_PORT@@|$OAUTH_PORT|g" \
     "$HERE/templates/$1" >"$2"
   chmod 0644 "$2"
   ! grep -q '@@[A-Z_]*@@' "$2" || fail "unreplaced placeholder in $2"
@@ -267,6 +274,8 @@ MAILSTACK_POP3_PORT=$POP3_PORT
 MAILSTACK_POP3S_PORT=$POP3S_PORT
 MAILSTACK_IMAP_PORT=$IMAP_PORT
 MAILSTACK_IMAPS_PORT=$IMAPS_PORT
+MAILSTACK_OAUTH_PORT=$OAUTH_PORT
+MAILSTACK_OAUTH_URL=http://127.0.0.1:$OAUTH_PORT
 MAILSTACK_CA_CERT=$DIR/tls/ca.crt
 MAILSTACK_TLS_SERVER_NAME=localhost
 MAILSTACK_MAIL_ROOT=$DIR/mail
@@ -276,6 +285,7 @@ MAILSTACK_MASTER_PASSWORD=$MASTER_PASSWORD
 MAILSTACK_POSTFIX_CONFIG=$DIR/postfix
 MAILSTACK_DOVECOT_PID=$(cat "$DIR/pids/dovecot.pid" 2>/dev/null || true)
 MAILSTACK_POSTFIX_PID=$(cat "$DIR/pids/postfix.pid" 2>/dev/null || true)
+MAILSTACK_OAUTH_PID=$(cat "$DIR/pids/oauth.pid" 2>/dev/null || true)
 MAILSTACK_INSTALL_SECS=$INSTALL_SECS
 MAILSTACK_START_SECS=${START_SECS:-}
 EOF
@@ -284,7 +294,12 @@ EOF
 
 # ------------------------------------------------------------------ start
 start_servers() {
-  # Dovecot first: Postfix's SMTP AUTH asks Dovecot's auth socket.
+  # The OAuth 2.0 server first: Dovecot asks it about every token. Our
+  # child, detached from our stdout/stderr and the port lock like the others.
+  setsid python3 "$HERE/oauth-server.py" "$DIR/state/oauth" "$OAUTH_PORT" \
+    </dev/null >>"$DIR/log/oauth.log" 2>&1 9>&- &
+  echo $! >"$DIR/pids/oauth.pid"
+  # Dovecot next: Postfix's SMTP AUTH asks Dovecot's auth socket.
   # Daemons must not inherit our stdout/stderr: the Dovecot master keeps fd 2
   # open for ever, and "$(start.sh DIR)" would never see end of file.
   # Nor the port lock (fd 9): a master holding it would block every later
@@ -361,6 +376,7 @@ choose_ports
 make_certs
 write_users
 render dovecot.conf.in "$DIR/dovecot/dovecot.conf"
+render dovecot-oauth2.conf.ext.in "$DIR/dovecot/oauth2.conf.ext"
 render postfix-main.cf.in "$DIR/postfix/main.cf"
 render postfix-master.cf.in "$DIR/postfix/master.cf"
 write_env # ports are known before anything starts: stop.sh reads them

@@ -127,9 +127,26 @@ stop_kind() { # stop_kind KIND
   say "$1: stopped (master $pid, $(wc -w <<<"$procs") processes)"
 }
 
+# The OAuth 2.0 server: one python3 process, ours if its command line
+# names this DIR.
+stop_oauth() {
+  local pid
+  [ -f "$DIR/pids/oauth.pid" ] || return 0
+  pid=$(tr -dc '0-9' <"$DIR/pids/oauth.pid")
+  if [ -n "$pid" ] && alive "$pid" &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "oauth-server.py $DIR/state/oauth "; then
+    kill -TERM "$pid" 2>/dev/null
+    still_alive 10 "$pid" >/dev/null || { kill -KILL "$pid" 2>/dev/null; still_alive 5 "$pid" >/dev/null; } ||
+      { say "oauth: could not kill $pid"; return 1; }
+    say "oauth: stopped ($pid)"
+  fi
+  rm -f "$DIR/pids/oauth.pid"
+}
+
 rc=0
 stop_kind postfix || rc=1 # first: its smtpd talks to Dovecot's auth socket
 stop_kind dovecot || rc=1
+stop_oauth || rc=1
 
 if [ -f "$DIR/mailstack.env" ]; then
   # shellcheck disable=SC2013 # one port number per matching line
