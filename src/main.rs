@@ -40,6 +40,13 @@ fn init_logging(cli: &Cli) {
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(base));
+    // async-imap traces every line it sends, LOGIN passwords and AUTHENTICATE
+    // tokens included: never logged, whatever RUST_LOG says.
+    let filter = filter.add_directive(
+        "async_imap::imap_stream=off"
+            .parse()
+            .expect("a valid directive"),
+    );
     // Colour only for a person at a terminal; journald and files get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,0 +1,557 @@
+//! OAuth 2.0 sign-in (issue 13) against the stack's own authorization
+//! server (tests/mailstack/oauth-server.py) and Dovecot's oauth2 passdb,
+//! which asks that server about every token; Postfix's submission port
+//! takes XOAUTH2 through Dovecot's SASL. Every test runs `postdesk run`
+//! and `postdesk oauth login` as an operator would.
+//!
+//! - each flow (client_credentials, refresh_token after a device login,
+//!   service_account) signs in an IMAP source with IDLE, a POP3 source and
+//!   the SMTP transport: mail in, receipts out;
+//! - a token the server stops taking mid-run is renewed, nothing lost or
+//!   doubled, and a short-lived token is renewed before it ends;
+//! - a revoked grant is a named error, the other source keeps working,
+//!   and a new device login is used after a reload;
+//! - no token, secret or key in any log line (the daemons log at trace).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::stack::{Stack, mail, stack, unique};
+use crate::support::{Daemon, wait_until};
+use postdesk::store::Store;
+
+/// The stack's authorization server, with its test endpoints.
+struct AuthServer {
+    url: String,
+}
+
+impl AuthServer {
+    fn new() -> AuthServer {
+        AuthServer {
+            url: std::env::var("MAILSTACK_OAUTH_URL")
+                .expect("MAILSTACK_OAUTH_URL: the stack runs without its OAuth server"),
+        }
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = agent
+            .post(format!("{}{path}", self.url))
+            .send_form(form.iter().copied())
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let body = resp.body_mut().read_to_string().unwrap();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    /// A new app registration whose client_credentials tokens open `mailbox`.
+    fn client(&self, mailbox: &str, lifetime: u64) -> (String, String) {
+        let life = lifetime.to_string();
+        let c = self.post("/test/client", &[("mailbox", mailbox), ("lifetime", &life)]);
+        (
+            c["client_id"].as_str().unwrap().to_string(),
+            c["client_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// How many token requests of `grant_type` the client (or service
+    /// account) has made.
+    fn grants(&self, client_id: &str, grant_type: &str) -> u64 {
+        self.post("/test/stats", &[("client_id", client_id)])[grant_type]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    ClientCredentials,
+    RefreshToken,
+    ServiceAccount,
+}
+
+/// One `[[oauth]]` table made for a test: its text, the secrets it
+/// involves (for the log check) and the id the server counts it by.
+struct Credential {
+    name: String,
+    table: String,
+    secrets: Vec<String>,
+    id: String,
+}
+
+fn credential(
+    auth: &AuthServer,
+    dir: &Path,
+    name: &str,
+    flow: Flow,
+    mailbox: &str,
+    lifetime: u64,
+) -> Credential {
+    let url = &auth.url;
+    match flow {
+        Flow::ClientCredentials | Flow::RefreshToken => {
+            let (id, secret) = auth.client(mailbox, lifetime);
+            std::fs::write(dir.join(format!("{name}.secret")), format!("{secret}\n")).unwrap();
+            let flow_line = if flow == Flow::ClientCredentials {
+                "flow = \"client_credentials\"".to_string()
+            } else {
+                format!("flow = \"refresh_token\"\ndevice_url = \"{url}/device\"")
+            };
+            Credential {
+                name: name.into(),
+                table: format!(
+                    "[[oauth]]\nname = \"{name}\"\n{flow_line}\ntoken_url = \"{url}/token\"\n\
+                     client_id = \"{id}\"\nclient_secret_file = \"{name}.secret\"\nscope = \"mail\"\n"
+                ),
+                secrets: vec![secret],
+                id,
+            }
+        }
+        Flow::ServiceAccount => {
+            let life = lifetime.to_string();
+            let key = auth.post("/test/service-account", &[("lifetime", &life)]);
+            std::fs::write(dir.join(format!("{name}.json")), key.to_string()).unwrap();
+            let pem = key["private_key"].as_str().unwrap();
+            // Every line of the key's body: no part of it may be logged.
+            let secrets = pem
+                .lines()
+                .filter(|l| !l.starts_with("-----") && l.len() > 20)
+                .map(String::from)
+                .collect();
+            Credential {
+                name: name.into(),
+                table: format!(
+                    "[[oauth]]\nname = \"{name}\"\nflow = \"service_account\"\ntoken_url = \"{url}/token\"\n\
+                     key_file = \"{name}.json\"\nuser = \"{mailbox}\"\nscope = \"https://mail.google.com/\"\n"
+                ),
+                secrets,
+                id: key["client_email"].as_str().unwrap().to_string(),
+            }
+        }
+    }
+}
+
+fn imap_source(stack: &Stack, name: &str, mailbox: &str, cred: &str) -> String {
+    format!(
+        "[[source]]\nname = \"{name}\"\nkind = \"imap\"\nhost = \"localhost\"\nport = {}\n\
+         user = \"{mailbox}\"\nauth = \"oauth2\"\noauth = \"{cred}\"\nca_file = \"{}\"\n\
+         timeout = \"5s\"\nidle = true\npoll = \"2m\"\n",
+        stack.imaps_port,
+        stack.ca_cert.display()
+    )
+}
+
+fn pop3_source(stack: &Stack, name: &str, mailbox: &str, cred: &str) -> String {
+    format!(
+        "[[source]]\nname = \"{name}\"\nkind = \"pop3\"\nhost = \"localhost\"\nport = {}\n\
+         user = \"{mailbox}\"\nauth = \"oauth2\"\noauth = \"{cred}\"\nca_file = \"{}\"\n\
+         timeout = \"5s\"\npoll = \"300ms\"\n",
+        stack.pop3s_port,
+        stack.ca_cert.display()
+    )
+}
+
+/// Submission (STARTTLS, AUTH required): a receipt that arrives proves the
+/// transport signed in.
+fn smtp_transport(stack: &Stack, mailbox: &str, cred: &str) -> String {
+    format!(
+        "[transport]\nkind = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
+         ca_file = \"{}\"\nuser = \"{mailbox}\"\nauth = \"oauth2\"\noauth = \"{cred}\"\ntimeout = \"5s\"\n",
+        stack.submission_port,
+        stack.ca_cert.display()
+    )
+}
+
+/// Writes postdesk.toml; the database (and so the token files) in var/.
+fn write_config(dir: &Path, service: &str, parts: &[&str]) -> PathBuf {
+    let config = dir.join("postdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[service]\naddress = \"{service}\"\nticket_prefix = \"OA\"\ndatabase = \"var/pd.db\"\n\n{}\n\
+             [outbox]\nretry_initial = \"1s\"\nretry_max = \"2s\"\nmax_attempts = 100\n\n\
+             [intake]\nunknown_sender = \"accept\"\n",
+            parts.join("\n")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("var")).unwrap();
+    config
+}
+
+fn postdesk(config: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    cmd.arg("-c").arg(config).env_remove("NOTIFY_SOCKET");
+    cmd
+}
+
+/// `postdesk run` logging at `level` (trace: everything it can say).
+fn start(config: &Path, dir: &Path, level: &str) -> Daemon {
+    let mut cmd = postdesk(config);
+    cmd.env("RUST_LOG", level);
+    Daemon::start(cmd, &dir.join("daemon.log"))
+}
+
+/// `postdesk oauth login NAME`, the user signing in as `user` once the
+/// code is printed. Returns everything the command printed.
+fn device_login(config: &Path, auth: &AuthServer, name: &str, user: &str) -> String {
+    let mut child = postdesk(config)
+        .args(["-vv", "oauth", "login", name])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let code = loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "login ended before printing a code: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(rest) = line.split("enter the code ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    assert!(printed.contains("/device/verify"), "{printed}");
+    let ok = auth.post("/test/approve", &[("user_code", &code), ("user", user)]);
+    assert_eq!(ok["approved"], true, "{ok}");
+    out.read_to_string(&mut printed).unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "oauth login: {status}\n{printed}\n{err}");
+    assert!(printed.contains("Signed in"), "{printed}");
+    printed + &err
+}
+
+fn counts(db: &Path) -> (i64, i64) {
+    if !db.exists() {
+        return (0, 0);
+    }
+    let s = Store::open(db).unwrap();
+    let r = s.read();
+    (r.ticket_count().unwrap(), r.message_count().unwrap())
+}
+
+fn token_file(dir: &Path, name: &str) -> serde_json::Value {
+    let path = dir.join(format!("var/oauth-{name}.json"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{} is not private", path.display());
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// No secret of `creds`, nor any token of their token files (as they are,
+/// or as the SASL messages carry them, base64), in `text`.
+fn assert_no_secrets(what: &str, text: &str, dir: &Path, creds: &[&Credential]) {
+    use base64::Engine;
+    let mut secrets: Vec<String> = Vec::new();
+    for c in creds {
+        secrets.extend(c.secrets.iter().cloned());
+        let path = dir.join(format!("var/oauth-{}.json", c.name));
+        if let Ok(raw) = std::fs::read(&path) {
+            let f: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            for k in ["access_token", "refresh_token"] {
+                if let Some(t) = f[k].as_str() {
+                    secrets.push(t.to_string());
+                }
+            }
+        }
+    }
+    assert!(!secrets.is_empty());
+    for s in &secrets {
+        // The middle of a token is as secret as all of it.
+        let probe = &s[s.len() / 4..s.len() * 3 / 4];
+        assert!(!text.contains(probe), "{what} holds a secret");
+        for shift in 0..3 {
+            let b64 = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}{s}", "x".repeat(shift)));
+            let b64 = &b64[8..b64.len() - 8];
+            assert!(!text.contains(b64), "{what} holds a secret in base64");
+        }
+    }
+}
+
+fn dovecot_log(stack: &Stack) -> String {
+    std::fs::read_to_string(stack.dir.join("log/dovecot.log")).unwrap_or_default()
+}
+
+fn postfix_log(stack: &Stack) -> String {
+    std::fs::read_to_string(stack.dir.join("log/postfix.log")).unwrap_or_default()
+}
+
+/// Each flow: an IMAP source with IDLE, a POP3 source and the SMTP
+/// transport sign in with it; mail in by both, receipts out. For the
+/// refresh_token flow the daemon starts before anyone signed in: it names
+/// the missing login, and uses the device login after a reload.
+fn round_trip(flow: Flow) {
+    let Some(stack) = stack() else { return };
+    let auth = AuthServer::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tag = unique("oa");
+    let imap_box = format!("{tag}-imap@example.test");
+    let pop_box = format!("{tag}-pop@example.test");
+    let imap_cred = credential(&auth, dir, "imap-cred", flow, &imap_box, 3600);
+    let pop_cred = credential(&auth, dir, "pop-cred", flow, &pop_box, 3600);
+    let config = write_config(
+        dir,
+        &imap_box,
+        &[
+            &imap_source(&stack, "oa-imap", &imap_box, "imap-cred"),
+            &pop3_source(&stack, "oa-pop", &pop_box, "pop-cred"),
+            &imap_cred.table,
+            &pop_cred.table,
+            &smtp_transport(&stack, &imap_box, "imap-cred"),
+        ],
+    );
+    let mut printed = String::new();
+    let daemon = start(&config, dir, "trace");
+    if flow == Flow::RefreshToken {
+        daemon.wait_log(
+            &[
+                "source=oa-imap",
+                "[[oauth]] imap-cred has no refresh token yet: run `postdesk oauth login imap-cred`",
+            ],
+            Duration::from_secs(20),
+        );
+        printed += &device_login(&config, &auth, "imap-cred", &imap_box);
+        printed += &device_login(&config, &auth, "pop-cred", &pop_box);
+        let refresh = token_file(dir, "imap-cred")["refresh_token"].clone();
+        assert!(refresh.is_string(), "the login stored no refresh token");
+        // Reload: the sources start over at once instead of waiting out
+        // their back-off.
+        daemon.signal(libc::SIGHUP);
+    }
+    for source in ["oa-imap", "oa-pop"] {
+        daemon.wait_log(
+            &[&format!("source={source}"), "connected and logged in"],
+            Duration::from_secs(30),
+        );
+    }
+    // Sent once the IMAP source idles: with poll = 2m, only IDLE brings it
+    // in time.
+    let customer = format!("{tag}-cust@example.test");
+    let db = dir.join("var/pd.db");
+    let subjects = [format!("{tag} by imap"), format!("{tag} by pop3")];
+    stack.send(&customer, &imap_box, &mail(&customer, &imap_box, &subjects[0], &format!("{tag}-1@c.test"), "x"));
+    stack.send(&customer, &pop_box, &mail(&customer, &pop_box, &subjects[1], &format!("{tag}-2@c.test"), "y"));
+    wait_until("both mails taken", Duration::from_secs(30), || {
+        (counts(&db) == (2, 2)).then_some(())
+    });
+    // The receipts went out through submission, signed in by XOAUTH2.
+    for s in &subjects {
+        stack.wait_for_mail(&customer, "INBOX", s, Duration::from_secs(30));
+    }
+    wait_until("both mailboxes emptied", Duration::from_secs(15), || {
+        (stack.inbox_count(&imap_box) == 0 && stack.inbox_count(&pop_box) == 0).then_some(())
+    });
+    let dovecot = dovecot_log(&stack);
+    for (proto, mailbox) in [("imap-login", &imap_box), ("pop3-login", &pop_box)] {
+        let want = format!("Login: user=<{mailbox}>, method=OAUTHBEARER");
+        assert!(
+            dovecot.lines().any(|l| l.contains(proto) && l.contains(&want)),
+            "no {proto} {want} in Dovecot's log"
+        );
+    }
+    let postfix = postfix_log(&stack);
+    assert!(
+        postfix
+            .lines()
+            .any(|l| l.contains("sasl_method=XOAUTH2") && l.contains(&format!("sasl_username={imap_box}"))),
+        "no XOAUTH2 submission as {imap_box} in Postfix's log"
+    );
+    let grant = match flow {
+        Flow::ClientCredentials => "client_credentials",
+        Flow::RefreshToken => "refresh_token",
+        Flow::ServiceAccount => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    };
+    assert!(auth.grants(&imap_cred.id, grant) >= 1, "no {grant} grant for imap-cred");
+    // `oauth status` lists both credentials, no token.
+    let status = postdesk(&config).args(["oauth", "status"]).output().unwrap();
+    let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{status_text}");
+    for name in ["imap-cred", "pop-cred"] {
+        assert!(status_text.contains(name), "{status_text}");
+    }
+    assert!(status_text.contains("access token:   valid until"), "{status_text}");
+    assert!(status_text.contains("last error:     none"), "{status_text}");
+    daemon.signal(libc::SIGTERM);
+    let (_, _, log) = daemon.stop_after_signal();
+    for (what, text) in [("the daemon's log", &log), ("oauth login", &printed), ("oauth status", &status_text)] {
+        assert_no_secrets(what, text, dir, &[&imap_cred, &pop_cred]);
+    }
+    assert!(counts(&db) == (2, 2), "a message doubled");
+}
+
+#[test]
+fn client_credentials_sign_in_imap_pop3_and_smtp() {
+    round_trip(Flow::ClientCredentials);
+}
+
+#[test]
+fn device_login_then_refresh_token_sign_in_imap_pop3_and_smtp() {
+    round_trip(Flow::RefreshToken);
+}
+
+#[test]
+fn service_account_sign_in_imap_pop3_and_smtp() {
+    round_trip(Flow::ServiceAccount);
+}
+
+/// A token the server stops taking mid-run (expired early) is renewed on
+/// the spot; a token that lives 5 s is renewed before it ends; the
+/// provider's rotated refresh token is kept. 12 mails, each taken once.
+#[test]
+fn tokens_expiring_mid_run_are_renewed_and_nothing_is_lost_or_doubled() {
+    let Some(stack) = stack() else { return };
+    let auth = AuthServer::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tag = unique("oa-exp");
+    let imap_box = format!("{tag}-imap@example.test");
+    let pop_box = format!("{tag}-pop@example.test");
+    let short = credential(&auth, dir, "short", Flow::RefreshToken, &imap_box, 5);
+    let long = credential(&auth, dir, "long", Flow::RefreshToken, &pop_box, 3600);
+    let config = write_config(
+        dir,
+        &imap_box,
+        &[
+            &imap_source(&stack, "exp-imap", &imap_box, "short"),
+            &pop3_source(&stack, "exp-pop", &pop_box, "long"),
+            &short.table,
+            &long.table,
+            &smtp_transport(&stack, &imap_box, "short"),
+        ],
+    );
+    device_login(&config, &auth, "short", &imap_box);
+    device_login(&config, &auth, "long", &pop_box);
+    let first_refresh = token_file(dir, "long")["refresh_token"].clone();
+    let daemon = start(&config, dir, "info,postdesk=debug");
+    for source in ["exp-imap", "exp-pop"] {
+        daemon.wait_log(
+            &[&format!("source={source}"), "connected and logged in"],
+            Duration::from_secs(30),
+        );
+    }
+    let db = dir.join("var/pd.db");
+    let send = |i: usize| {
+        let customer = format!("{tag}-c{i}@example.test");
+        let to = if i % 2 == 0 { &imap_box } else { &pop_box };
+        let subject = format!("{tag} mail {i}");
+        stack.send(&customer, to, &mail(&customer, to, &subject, &format!("{tag}-{i}@c.test"), "x"));
+        (customer, subject)
+    };
+    let mut sent: Vec<(String, String)> = (0..6).map(send).collect();
+    wait_until("the first 6 taken", Duration::from_secs(30), || {
+        (counts(&db).1 == 6).then_some(())
+    });
+    // Every token issued so far for the POP3 mailbox stops working.
+    let renewals = daemon.log_count(&["the token was refused; renewing it once"]);
+    auth.post("/test/expire", &[("user", &pop_box)]);
+    sent.extend((6..12).map(send));
+    wait_until("all 12 taken", Duration::from_secs(40), || {
+        (counts(&db).1 == 12).then_some(())
+    });
+    daemon.wait_log_count(
+        &["the token was refused; renewing it once"],
+        renewals + 1,
+        Duration::from_secs(10),
+    );
+    for (customer, subject) in &sent {
+        stack.wait_for_mail(customer, "INBOX", subject, Duration::from_secs(30));
+    }
+    // The 5-second tokens were renewed before they ended, more than once
+    // over the run (the receipts went out over several seconds).
+    assert!(auth.grants(&short.id, "refresh_token") >= 2, "no early renewal");
+    assert!(auth.grants(&long.id, "refresh_token") >= 1);
+    let now_refresh = token_file(dir, "long")["refresh_token"].clone();
+    assert_ne!(first_refresh, now_refresh, "the rotated refresh token was not kept");
+    assert_eq!(counts(&db), (12, 12), "nothing lost, nothing doubled");
+    let (_, _, log) = daemon.stop();
+    assert!(!log.contains("refused the login"), "a login failed for good");
+    assert_no_secrets("the daemon's log", &log, dir, &[&short, &long]);
+}
+
+/// A revoked grant: the source names it and what to do, the password
+/// source beside it keeps taking mail, the OAuth mailbox's mail stays on
+/// the server; after a new device login and a reload it is taken.
+#[test]
+fn revoked_grant_is_named_and_the_other_sources_keep_running() {
+    let Some(stack) = stack() else { return };
+    let auth = AuthServer::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tag = unique("oa-rev");
+    let oauth_box = format!("{tag}-oauth@example.test");
+    let pw_box = format!("{tag}-pw@example.test");
+    let cred = credential(&auth, dir, "desk", Flow::RefreshToken, &oauth_box, 3600);
+    std::fs::write(dir.join("pw"), &stack.master_password).unwrap();
+    let password_source = format!(
+        "[[source]]\nname = \"rev-pw\"\nkind = \"pop3\"\nhost = \"localhost\"\nport = {}\n\
+         user = \"{}\"\npassword_file = \"pw\"\nca_file = \"{}\"\ntimeout = \"5s\"\npoll = \"300ms\"\n",
+        stack.pop3s_port,
+        stack.login(&pw_box),
+        stack.ca_cert.display()
+    );
+    let config = write_config(
+        dir,
+        &oauth_box,
+        &[
+            &pop3_source(&stack, "rev-oauth", &oauth_box, "desk"),
+            &password_source,
+            &cred.table,
+            "[transport]\nkind = \"maildir\"\npath = \"sent\"\n",
+        ],
+    );
+    device_login(&config, &auth, "desk", &oauth_box);
+    let daemon = start(&config, dir, "debug");
+    daemon.wait_log(
+        &["source=rev-oauth", "connected and logged in"],
+        Duration::from_secs(30),
+    );
+    let revoked = auth.post("/test/revoke", &[("user", &oauth_box)]);
+    assert_eq!(revoked["revoked"], 1, "{revoked}");
+    let customer = format!("{tag}-cust@example.test");
+    let db = dir.join("var/pd.db");
+    stack.send(&customer, &oauth_box, &mail(&customer, &oauth_box, "to oauth", &format!("{tag}-1@c.test"), "x"));
+    let line = daemon.wait_log(
+        &[
+            "source=rev-oauth",
+            "the OAuth 2.0 refresh token of [[oauth]] desk was revoked or has expired",
+            "run `postdesk oauth login desk`",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(line.contains("invalid_grant"), "{line}");
+    // The other source still works, the daemon runs, the mail waits.
+    stack.send(&customer, &pw_box, &mail(&customer, &pw_box, "to pw", &format!("{tag}-2@c.test"), "y"));
+    wait_until("the password source's mail", Duration::from_secs(30), || {
+        (counts(&db).1 == 1).then_some(())
+    });
+    assert!(daemon.running());
+    assert_eq!(stack.inbox_count(&oauth_box), 1, "the OAuth mailbox's mail left the server");
+    let status = postdesk(&config).args(["oauth", "status"]).output().unwrap();
+    let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status_text.contains("refresh grant:  none (run `postdesk oauth login desk`)"), "{status_text}");
+    assert!(status_text.contains("was revoked or has expired"), "{status_text}");
+    // Signed in again: used after a reload, without a restart.
+    device_login(&config, &auth, "desk", &oauth_box);
+    daemon.signal(libc::SIGHUP);
+    wait_until("the OAuth mailbox's mail after the new login", Duration::from_secs(30), || {
+        (counts(&db).1 == 2).then_some(())
+    });
+    assert_eq!(stack.inbox_count(&oauth_box), 0);
+    let (_, _, log) = daemon.stop();
+    assert_no_secrets("the daemon's log", &log, dir, &[&cred]);
+}
