@@ -224,7 +224,12 @@ fn device_login(config: &Path, auth: &AuthServer, name: &str, user: &str) -> Str
     assert_eq!(ok["approved"], true, "{ok}");
     out.read_to_string(&mut printed).unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "oauth login: {status}\n{printed}\n{err}");
     assert!(printed.contains("Signed in"), "{printed}");
@@ -344,8 +349,28 @@ fn round_trip(flow: Flow) {
     let customer = format!("{tag}-cust@example.test");
     let db = dir.join("var/pd.db");
     let subjects = [format!("{tag} by imap"), format!("{tag} by pop3")];
-    stack.send(&customer, &imap_box, &mail(&customer, &imap_box, &subjects[0], &format!("{tag}-1@c.test"), "x"));
-    stack.send(&customer, &pop_box, &mail(&customer, &pop_box, &subjects[1], &format!("{tag}-2@c.test"), "y"));
+    stack.send(
+        &customer,
+        &imap_box,
+        &mail(
+            &customer,
+            &imap_box,
+            &subjects[0],
+            &format!("{tag}-1@c.test"),
+            "x",
+        ),
+    );
+    stack.send(
+        &customer,
+        &pop_box,
+        &mail(
+            &customer,
+            &pop_box,
+            &subjects[1],
+            &format!("{tag}-2@c.test"),
+            "y",
+        ),
+    );
     wait_until("both mails taken", Duration::from_secs(30), || {
         (counts(&db) == (2, 2)).then_some(())
     });
@@ -360,15 +385,16 @@ fn round_trip(flow: Flow) {
     for (proto, mailbox) in [("imap-login", &imap_box), ("pop3-login", &pop_box)] {
         let want = format!("Login: user=<{mailbox}>, method=OAUTHBEARER");
         assert!(
-            dovecot.lines().any(|l| l.contains(proto) && l.contains(&want)),
+            dovecot
+                .lines()
+                .any(|l| l.contains(proto) && l.contains(&want)),
             "no {proto} {want} in Dovecot's log"
         );
     }
     let postfix = postfix_log(&stack);
     assert!(
-        postfix
-            .lines()
-            .any(|l| l.contains("sasl_method=XOAUTH2") && l.contains(&format!("sasl_username={imap_box}"))),
+        postfix.lines().any(|l| l.contains("sasl_method=XOAUTH2")
+            && l.contains(&format!("sasl_username={imap_box}"))),
         "no XOAUTH2 submission as {imap_box} in Postfix's log"
     );
     let grant = match flow {
@@ -376,19 +402,35 @@ fn round_trip(flow: Flow) {
         Flow::RefreshToken => "urn:ietf:params:oauth:grant-type:device_code",
         Flow::ServiceAccount => "urn:ietf:params:oauth:grant-type:jwt-bearer",
     };
-    assert!(auth.grants(&imap_cred.id, grant) >= 1, "no {grant} grant for imap-cred");
+    assert!(
+        auth.grants(&imap_cred.id, grant) >= 1,
+        "no {grant} grant for imap-cred"
+    );
     // `oauth status` lists both credentials, no token.
-    let status = postdesk(&config).args(["oauth", "status"]).output().unwrap();
+    let status = postdesk(&config)
+        .args(["oauth", "status"])
+        .output()
+        .unwrap();
     let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(status.status.success(), "{status_text}");
     for name in ["imap-cred", "pop-cred"] {
         assert!(status_text.contains(name), "{status_text}");
     }
-    assert!(status_text.contains("access token:   valid until"), "{status_text}");
-    assert!(status_text.contains("last error:     none"), "{status_text}");
+    assert!(
+        status_text.contains("access token:   valid until"),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("last error:     none"),
+        "{status_text}"
+    );
     daemon.signal(libc::SIGTERM);
     let (_, _, log) = daemon.stop_after_signal();
-    for (what, text) in [("the daemon's log", &log), ("oauth login", &printed), ("oauth status", &status_text)] {
+    for (what, text) in [
+        ("the daemon's log", &log),
+        ("oauth login", &printed),
+        ("oauth status", &status_text),
+    ] {
         assert_no_secrets(what, text, dir, &[&imap_cred, &pop_cred]);
     }
     assert!(counts(&db) == (2, 2), "a message doubled");
@@ -449,7 +491,11 @@ fn tokens_expiring_mid_run_are_renewed_and_nothing_is_lost_or_doubled() {
         let customer = format!("{tag}-c{i}@example.test");
         let to = if i % 2 == 0 { &imap_box } else { &pop_box };
         let subject = format!("{tag} mail {i}");
-        stack.send(&customer, to, &mail(&customer, to, &subject, &format!("{tag}-{i}@c.test"), "x"));
+        stack.send(
+            &customer,
+            to,
+            &mail(&customer, to, &subject, &format!("{tag}-{i}@c.test"), "x"),
+        );
         (customer, subject)
     };
     let mut sent: Vec<(String, String)> = (0..6).map(send).collect();
@@ -480,7 +526,10 @@ fn tokens_expiring_mid_run_are_renewed_and_nothing_is_lost_or_doubled() {
     }
     // The 5-second token of the transport was renewed by its expiry time,
     // never presented stale (which the server would have refused).
-    assert!(auth.grants(&short.id, "refresh_token") >= 1, "the short token was never renewed");
+    assert!(
+        auth.grants(&short.id, "refresh_token") >= 1,
+        "the short token was never renewed"
+    );
     let smtp_server = format!("server=localhost:{}", stack.submission_port);
     assert_eq!(
         daemon.log_count(&[&smtp_server, "the token was refused"]),
@@ -489,10 +538,16 @@ fn tokens_expiring_mid_run_are_renewed_and_nothing_is_lost_or_doubled() {
     );
     assert!(auth.grants(&long.id, "refresh_token") >= 1);
     let now_refresh = token_file(dir, "long")["refresh_token"].clone();
-    assert_ne!(first_refresh, now_refresh, "the rotated refresh token was not kept");
+    assert_ne!(
+        first_refresh, now_refresh,
+        "the rotated refresh token was not kept"
+    );
     assert_eq!(counts(&db), (12, 12), "nothing lost, nothing doubled");
     let (_, _, log) = daemon.stop();
-    assert!(!log.contains("refused the login"), "a login failed for good");
+    assert!(
+        !log.contains("refused the login"),
+        "a login failed for good"
+    );
     assert_no_secrets("the daemon's log", &log, dir, &[&short, &long]);
 }
 
@@ -537,7 +592,17 @@ fn revoked_grant_is_named_and_the_other_sources_keep_running() {
     assert_eq!(revoked["revoked"], 1, "{revoked}");
     let customer = format!("{tag}-cust@example.test");
     let db = dir.join("var/pd.db");
-    stack.send(&customer, &oauth_box, &mail(&customer, &oauth_box, "to oauth", &format!("{tag}-1@c.test"), "x"));
+    stack.send(
+        &customer,
+        &oauth_box,
+        &mail(
+            &customer,
+            &oauth_box,
+            "to oauth",
+            &format!("{tag}-1@c.test"),
+            "x",
+        ),
+    );
     let line = daemon.wait_log(
         &[
             "source=rev-oauth",
@@ -548,22 +613,43 @@ fn revoked_grant_is_named_and_the_other_sources_keep_running() {
     );
     assert!(line.contains("invalid_grant"), "{line}");
     // The other source still works, the daemon runs, the mail waits.
-    stack.send(&customer, &pw_box, &mail(&customer, &pw_box, "to pw", &format!("{tag}-2@c.test"), "y"));
-    wait_until("the password source's mail", Duration::from_secs(30), || {
-        (counts(&db).1 == 1).then_some(())
-    });
+    stack.send(
+        &customer,
+        &pw_box,
+        &mail(&customer, &pw_box, "to pw", &format!("{tag}-2@c.test"), "y"),
+    );
+    wait_until(
+        "the password source's mail",
+        Duration::from_secs(30),
+        || (counts(&db).1 == 1).then_some(()),
+    );
     assert!(daemon.running());
-    assert_eq!(stack.inbox_count(&oauth_box), 1, "the OAuth mailbox's mail left the server");
-    let status = postdesk(&config).args(["oauth", "status"]).output().unwrap();
+    assert_eq!(
+        stack.inbox_count(&oauth_box),
+        1,
+        "the OAuth mailbox's mail left the server"
+    );
+    let status = postdesk(&config)
+        .args(["oauth", "status"])
+        .output()
+        .unwrap();
     let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
-    assert!(status_text.contains("refresh grant:  none (run `postdesk oauth login desk`)"), "{status_text}");
-    assert!(status_text.contains("was revoked or has expired"), "{status_text}");
+    assert!(
+        status_text.contains("refresh grant:  none (run `postdesk oauth login desk`)"),
+        "{status_text}"
+    );
+    assert!(
+        status_text.contains("was revoked or has expired"),
+        "{status_text}"
+    );
     // Signed in again: used after a reload, without a restart.
     device_login(&config, &auth, "desk", &oauth_box);
     daemon.signal(libc::SIGHUP);
-    wait_until("the OAuth mailbox's mail after the new login", Duration::from_secs(30), || {
-        (counts(&db).1 == 2).then_some(())
-    });
+    wait_until(
+        "the OAuth mailbox's mail after the new login",
+        Duration::from_secs(30),
+        || (counts(&db).1 == 2).then_some(()),
+    );
     assert_eq!(stack.inbox_count(&oauth_box), 0);
     let (_, _, log) = daemon.stop();
     assert_no_secrets("the daemon's log", &log, dir, &[&cred]);
