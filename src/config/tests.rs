@@ -940,3 +940,145 @@ fn a_bad_value_leaves_the_rest_of_its_section_checked() {
         ]
     );
 }
+
+const OAUTH_FULL: &str = "[service]\ndatabase = \"/srv/pd/pd.db\"\n\
+    [[oauth]]\nname = \"m365\"\nflow = \"client_credentials\"\nprovider = \"microsoft\"\ntenant = \"contoso.example\"\n\
+    client_id = \"cid\"\nclient_secret_file = \"m365.secret\"\n\
+    [[oauth]]\nname = \"dev\"\nflow = \"refresh_token\"\nprovider = \"google\"\nclient_id = \"cid2\"\n\
+    [[oauth]]\nname = \"sa\"\nflow = \"service_account\"\ntoken_url = \"http://127.0.0.1:8080/token\"\n\
+    key_file = \"sa.json\"\nuser = \"help@example.com\"\nscope = \"mail\"\n\
+    [[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\nuser = \"s@contoso.example\"\n\
+    auth = \"oauth2\"\noauth = \"m365\"\n\
+    [[source]]\nname = \"p\"\nkind = \"pop3\"\nhost = \"pop.gmail.com\"\nuser = \"help@example.com\"\noauth = \"sa\"\n\
+    [transport]\nkind = \"smtp\"\nhost = \"smtp.gmail.com\"\nuser = \"me@example.com\"\nauth = \"oauth2\"\noauth = \"dev\"";
+
+#[test]
+fn oauth_credentials_get_provider_defaults_and_are_resolved() {
+    use super::{Flow, OAuthLogin};
+    let c = parse(OAUTH_FULL).unwrap();
+    let [m365, dev, sa] = &c.oauth[..] else {
+        panic!("{:?}", c.oauth)
+    };
+    assert_eq!(
+        m365.token_url,
+        "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
+    );
+    assert_eq!(m365.scope, "https://outlook.office365.com/.default");
+    assert_eq!(m365.device_url, None);
+    assert_eq!(
+        m365.client_secret_file.as_deref(),
+        Some(Path::new("/etc/postdesk/m365.secret"))
+    );
+    assert_eq!(m365.token_file, PathBuf::from("/srv/pd/oauth-m365.json"));
+    assert_eq!(dev.flow, Flow::RefreshToken);
+    assert_eq!(dev.token_url, "https://oauth2.googleapis.com/token");
+    assert_eq!(
+        dev.device_url.as_deref(),
+        Some("https://oauth2.googleapis.com/device/code")
+    );
+    assert_eq!(dev.scope, "https://mail.google.com/");
+    assert_eq!(
+        (sa.token_url.as_str(), sa.scope.as_str()),
+        ("http://127.0.0.1:8080/token", "mail")
+    );
+    let login = |i: usize| match &c.sources[i].kind {
+        SourceKind::Imap { server, .. } | SourceKind::Pop3 { server, .. } => {
+            server.password.clone()
+        }
+        SourceKind::Maildir { .. } => unreachable!(),
+    };
+    assert_eq!(login(0), Secret::OAuth(OAuthLogin(Box::new(m365.clone()))));
+    // `oauth` alone implies auth = "oauth2".
+    assert_eq!(login(1), Secret::OAuth(OAuthLogin(Box::new(sa.clone()))));
+    let Transport::Smtp(smtp) = &c.transport else {
+        panic!()
+    };
+    assert_eq!(smtp.oauth_login, Some(OAuthLogin(Box::new(dev.clone()))));
+    // check-config's output reads back to the same.
+    let back = Config::from_toml(&c.to_toml(), &c.origin, Path::new("/etc/postdesk")).unwrap();
+    assert_eq!(back, c, "\n{}", c.to_toml());
+}
+
+#[test]
+fn oauth_rules_name_key_and_problem() {
+    let cc = "[[oauth]]\nname = \"a\"\nflow = \"client_credentials\"\nprovider = \"microsoft\"\n\
+              tenant = \"t\"\nclient_id = \"c\"\nclient_secret_file = \"s\"\n";
+    let imap =
+        "[[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"h.example\"\nuser = \"u@h.example\"\n";
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"client_credentials\"\nprovider = \"microsoft\"\nclient_id = \"c\"\nclient_secret_file = \"s\"".into(),
+            "oauth[0].tenant",
+            "directory (tenant)",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"refresh_token\"\nclient_id = \"c\"".into(),
+            "oauth[0].token_url",
+            "set provider",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"refresh_token\"\nclient_id = \"c\"\ntoken_url = \"http://login.example/t\"\nscope = \"s\"\ndevice_url = \"https://login.example/d\"".into(),
+            "oauth[0].token_url",
+            "https://",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"refresh_token\"\nclient_id = \"c\"\ntoken_url = \"https://login.example/t\"\nscope = \"s\"".into(),
+            "oauth[0].device_url",
+            "device-authorization",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"client_credentials\"\nprovider = \"google\"\nclient_id = \"c\"".into(),
+            "oauth[0].client_secret_file",
+            "client secret",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"service_account\"\nprovider = \"google\"\nuser = \"u@x.example\"".into(),
+            "oauth[0].key_file",
+            "JSON key",
+        ),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"service_account\"\nprovider = \"google\"\nkey_file = \"k.json\"".into(),
+            "oauth[0].user",
+            "mailbox address",
+        ),
+        (
+            "[[oauth]]\nname = \"a b\"\nflow = \"client_credentials\"\nprovider = \"google\"\nclient_id = \"c\"\nclient_secret_file = \"s\"".into(),
+            "oauth[0].name",
+            "letters, digits",
+        ),
+        (format!("{cc}{}", cc.replace("[[oauth]]", "\n[[oauth]]")), "oauth[1].name", "already an [[oauth]] name"),
+        (
+            "[[oauth]]\nname = \"a\"\nflow = \"device\"\nclient_id = \"c\"".into(),
+            "oauth[0].flow",
+            "client_credentials",
+        ),
+        (format!("{cc}{imap}auth = \"oauth2\"\n"), "source[0].oauth", "needs oauth = \"NAME\""),
+        (format!("{cc}{imap}oauth = \"b\"\n"), "source[0].oauth", "no [[oauth]] named \"b\" (the [[oauth]] names are \"a\")"),
+        (format!("{imap}oauth = \"b\"\n"), "source[0].oauth", "there is no [[oauth]] table"),
+        (
+            format!("{cc}{imap}oauth = \"a\"\npassword_file = \"pw\"\n"),
+            "source[0].password_file",
+            "not used with auth = \"oauth2\"",
+        ),
+        (format!("{cc}{imap}auth = \"password\"\noauth = \"a\"\n"), "source[0].oauth", "only with auth = \"oauth2\""),
+        (
+            format!("{cc}[transport]\nkind = \"smtp\"\nhost = \"h.example\"\nauth = \"oauth2\"\noauth = \"a\"\n"),
+            "transport.user",
+            "mailbox to sign in as",
+        ),
+        (
+            format!("{cc}[transport]\nkind = \"smtp\"\nhost = \"h.example\"\nuser = \"u\"\npassword_file = \"pw\"\noauth = \"a\"\n"),
+            "transport.password_file",
+            "not used with auth = \"oauth2\"",
+        ),
+    ];
+    for (text, key, fragment) in cases {
+        let found = problems(&text);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.key == key && p.line.is_some() && p.message.contains(fragment)),
+            "want {key}: …{fragment}… for\n{text}\ngot {found:#?}"
+        );
+    }
+}
