@@ -344,7 +344,7 @@ pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
     /// `auth = "oauth2"`: each send builds its client from this with the
     /// current access token (lettre keeps no connection between sends).
-    oauth: Option<SmtpOAuth>,
+    oauth: Option<Box<SmtpOAuth>>,
     server: String,
     describe: String,
     /// Deadline for one whole send (see [`SESSION_TIMEOUT_FACTOR`]).
@@ -390,11 +390,11 @@ impl SmtpTransport {
             });
         }
         let oauth = match (&cfg.oauth_login, &cfg.user) {
-            (Some(login), Some(user)) => Some(SmtpOAuth {
+            (Some(login), Some(user)) => Some(Box::new(SmtpOAuth {
                 builder: builder.clone(),
                 cred: Credential::new(&login.0),
                 user: user.clone(),
-            }),
+            })),
             (Some(_), None) => {
                 return Err(DeliverError::Config(
                     "transport.auth = \"oauth2\" needs transport.user".into(),

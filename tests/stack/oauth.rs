@@ -489,7 +489,11 @@ fn tokens_expiring_mid_run_are_renewed_and_nothing_is_lost_or_doubled() {
     let db = dir.join("var/pd.db");
     let send = |i: usize| {
         let customer = format!("{tag}-c{i}@example.test");
-        let to = if i % 2 == 0 { &imap_box } else { &pop_box };
+        let to = if i.is_multiple_of(2) {
+            &imap_box
+        } else {
+            &pop_box
+        };
         let subject = format!("{tag} mail {i}");
         stack.send(
             &customer,
