@@ -49,7 +49,7 @@ pub enum OAuthError {
         provider: &'static str,
         detail: String,
     },
-    #[error("[[oauth]] {name}: the token endpoint {url} did not answer usefully: {detail}")]
+    #[error("[[oauth]] {name}: {url} did not answer usefully: {detail}")]
     Endpoint {
         name: String,
         url: String,

@@ -168,9 +168,9 @@ prepare_dir() {
 
 # ------------------------------------------------------------------ ports
 # Two start.sh on one machine (two test runs, two engineers) must not pick
-# the same ports: BASE is chosen among 10000, 11000, ... 31000 (all seven
+# the same ports: BASE is chosen among 10000, 11000, ... 31000 (all eight
 # ports stay below Linux's ephemeral range, 32768+, so no outgoing
-# connection holds one by chance), in random order, the first whose seven
+# connection holds one by chance), in random order, the first whose eight
 # ports nothing listens on. 20000 is left out: ../shared/mailstack's recipe
 # uses it by default. The choice is made under a lock held until our
 # servers listen, so a concurrent start.sh sees them taken.
