@@ -329,8 +329,13 @@ impl Credential {
             .ok_or_else(|| self.setup("no device_url".into()))?;
         let secret = self.read_secret()?;
         let (status, body) =
-            http::post_form(&device_url, &token::device_start(&s.client_id, &s.scope))
-                .map_err(|d| self.endpoint(d))?;
+            http::post_form(&device_url, &token::device_start(&s.client_id, &s.scope)).map_err(
+                |detail| OAuthError::Endpoint {
+                    name: s.name.clone(),
+                    url: device_url.clone(),
+                    detail,
+                },
+            )?;
         let start = token::parse_device(status, &body).map_err(|r| self.refused(r, self.now()))?;
         let _ = writeln!(
             out,
