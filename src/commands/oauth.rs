@@ -4,7 +4,7 @@
 
 use super::cli::OauthCommand;
 use super::{Failure, Outcome, exit};
-use crate::config::Config;
+use crate::config::{Config, Secret, SourceKind, Transport};
 use crate::oauth::{Credential, OAuthError};
 
 pub(super) fn oauth(config: &Config, cmd: OauthCommand) -> Outcome {
@@ -48,6 +48,34 @@ fn status(config: &Config) -> Outcome {
         for line in Credential::new(spec).status().lines() {
             println!("{line}");
         }
+        let users = users_of(config, &spec.name);
+        if users.is_empty() {
+            println!("  used by:        nothing (no source or transport names it)");
+        } else {
+            println!("  used by:        {}", users.join(", "));
+        }
     }
     Ok(exit::OK)
+}
+
+/// The sources and the transport that sign in with the credential `name`,
+/// with the mailbox each opens.
+fn users_of(config: &Config, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for source in &config.sources {
+        if let SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } = &source.kind
+            && matches!(&server.password, Secret::OAuth(o) if o.0.name == name)
+        {
+            out.push(format!("source {} ({})", source.name, server.user));
+        }
+    }
+    if let Transport::Smtp(smtp) = &config.transport
+        && smtp.oauth_login.as_ref().is_some_and(|o| o.0.name == name)
+    {
+        out.push(format!(
+            "transport ({})",
+            smtp.user.as_deref().unwrap_or_default()
+        ));
+    }
+    out
 }

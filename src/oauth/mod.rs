@@ -170,6 +170,7 @@ impl Credential {
         let lock = file_lock(&self.spec.token_file);
         let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let path = &self.spec.token_file;
+        let _file_held = store::lock(path).map_err(|e| self.file_error(e))?;
         let mut file = store::load(path)
             .map_err(|e| self.file_error(e))?
             .unwrap_or_default();
@@ -191,8 +192,9 @@ impl Credential {
                 file.last_error = Some(e.to_string());
                 file.last_error_at = Some(now);
                 if matches!(e, OAuthError::GrantRevoked { .. }) {
-                    // Spent: never offered again; `oauth login` brings a new one.
-                    file.refresh_token = None;
+                    // The refresh token is kept: each later try is refused
+                    // the same way, so the log keeps naming the cure.
+                    file.grant_refused_at = Some(now);
                     file.access_token = None;
                 }
                 // The error is what matters; a file that cannot take it
@@ -216,6 +218,7 @@ impl Credential {
             file.account = self.spec.user.clone();
         }
         file.last_refresh = Some(now);
+        file.grant_refused_at = None;
         file.last_error = None;
         file.last_error_at = None;
     }
@@ -370,11 +373,13 @@ impl Credential {
                     }
                     let lock = file_lock(&s.token_file);
                     let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let _file_held = store::lock(&s.token_file).map_err(|e| self.file_error(e))?;
                     let mut file = store::load(&s.token_file)
                         .ok()
                         .flatten()
                         .unwrap_or_default();
                     file.refresh_token = None;
+                    file.grant_refused_at = None;
                     self.keep(&mut file, tokens, now);
                     store::save(&s.token_file, &file).map_err(|e| self.file_error(e))?;
                     let _ = writeln!(
@@ -456,6 +461,11 @@ impl Status {
                 out.push(format!("  access token:   {access}"));
                 if self.flow == "refresh_token" {
                     let grant = match (f.refresh_token.is_some(), f.refresh_expires_at) {
+                        _ if f.grant_refused_at.is_some() => format!(
+                            "refused on {} (revoked or expired): run `postdesk oauth login {}`",
+                            show_time(f.grant_refused_at.unwrap_or_default()),
+                            self.name
+                        ),
                         (false, _) => format!("none (run `postdesk oauth login {}`)", self.name),
                         (true, Some(t)) => format!("held, until {}", show_time(t)),
                         (true, None) => "held (the provider gives no end)".into(),

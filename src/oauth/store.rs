@@ -24,6 +24,9 @@ pub struct TokenFile {
     /// is not; `user` of a service account is).
     pub account: Option<String>,
     pub last_refresh: Option<i64>,
+    /// When the provider last refused the refresh token (revoked,
+    /// expired); cleared by a new sign-in.
+    pub grant_refused_at: Option<i64>,
     /// The last failure, already free of secrets; cleared by a success.
     pub last_error: Option<String>,
     pub last_error_at: Option<i64>,
@@ -38,6 +41,20 @@ impl std::fmt::Debug for TokenFile {
             .field("last_error", &self.last_error)
             .finish_non_exhaustive()
     }
+}
+
+/// Holds the token file for one read-modify-write, across processes (the
+/// daemon renewing, `postdesk oauth login` storing): an exclusive lock on
+/// `oauth-NAME.lock` beside it, released when the returned file is dropped.
+pub fn lock(path: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path.with_extension("lock"))?;
+    f.lock()?;
+    Ok(f)
 }
 
 /// `Ok(None)`: no file yet.
@@ -102,6 +119,13 @@ mod tests {
         assert_eq!(load(&path).unwrap(), Some(t.clone()));
         // No temporary file is left beside it.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        // The lock excludes a second holder until the first lets go.
+        let held = lock(&path).unwrap();
+        let other = std::fs::File::open(path.with_extension("lock")).unwrap();
+        assert!(other.try_lock().is_err());
+        drop(held);
+        assert!(other.try_lock().is_ok());
+        std::fs::remove_file(path.with_extension("lock")).unwrap();
         assert!(!format!("{t:?}").contains("R2"));
         std::fs::write(&path, "{oops").unwrap();
         assert!(

@@ -33,6 +33,7 @@ fn status_before_any_sign_in_says_what_to_do() {
         out.contains("next step:      postdesk oauth login dev"),
         "{out}"
     );
+    assert!(out.contains("used by:        nothing"), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
     let none = Desk::with_config("[service]\ndatabase = \"var/pd.db\"\n");
     assert!(

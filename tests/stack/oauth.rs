@@ -417,6 +417,12 @@ fn round_trip(flow: Flow) {
         assert!(status_text.contains(name), "{status_text}");
     }
     assert!(
+        status_text.contains(&format!(
+            "used by:        source oa-imap ({imap_box}), transport ({imap_box})"
+        )),
+        "{status_text}"
+    );
+    assert!(
         status_text.contains("access token:   valid until"),
         "{status_text}"
     );
@@ -639,7 +645,8 @@ fn revoked_grant_is_named_and_the_other_sources_keep_running() {
         .unwrap();
     let status_text = String::from_utf8_lossy(&status.stdout).into_owned();
     assert!(
-        status_text.contains("refresh grant:  none (run `postdesk oauth login desk`)"),
+        status_text.contains("refresh grant:  refused on")
+            && status_text.contains("(revoked or expired): run `postdesk oauth login desk`"),
         "{status_text}"
     );
     assert!(
