@@ -487,3 +487,162 @@ impl Status {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// A token endpoint on port 0 that answers each request with the next
+    /// of `answers` (status, JSON) and records the forms it was sent.
+    fn endpoint(
+        answers: Vec<(u16, &'static str)>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut forms = Vec::new();
+            for (status, body) in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut form = vec![0; len];
+                reader.read_exact(&mut form).unwrap();
+                forms.push(String::from_utf8(form).unwrap());
+                let mut stream = stream;
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+            forms
+        });
+        (url, handle)
+    }
+
+    fn spec(dir: &std::path::Path, flow: Flow, url: &str) -> OAuth {
+        std::fs::write(dir.join("secret"), "CLIENT-SECRET\n").unwrap();
+        OAuth {
+            name: "t".into(),
+            flow,
+            provider: None,
+            client_id: "cid".into(),
+            client_secret_file: Some(dir.join("secret")),
+            key_file: None,
+            scope: "mail".into(),
+            tenant: None,
+            token_url: url.into(),
+            device_url: None,
+            user: None,
+            token_file: dir.join("oauth-t.json"),
+        }
+    }
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("postdesk-oauth-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn refresh_keeps_the_rotated_token_and_reuses_a_good_one() {
+        let dir = tempdir("rotate");
+        let (url, server) = endpoint(vec![
+            (
+                200,
+                r#"{"access_token":"A2","expires_in":3600,"refresh_token":"R2"}"#,
+            ),
+            (200, r#"{"access_token":"A3","expires_in":3600}"#),
+        ]);
+        let cred = Credential::new(&spec(&dir, Flow::RefreshToken, &url));
+        let mut file = TokenFile {
+            refresh_token: Some("R1".into()),
+            ..TokenFile::default()
+        };
+        store::save(&cred.spec.token_file, &file).unwrap();
+        assert_eq!(cred.token_blocking(false).unwrap().secret(), "A2");
+        // Good for an hour: no request.
+        assert_eq!(cred.token_blocking(false).unwrap().secret(), "A2");
+        // Refused by a server: renewed, with the rotated refresh token.
+        assert_eq!(cred.token_blocking(true).unwrap().secret(), "A3");
+        let forms = server.join().unwrap();
+        assert!(forms[0].contains("refresh_token=R1"), "{forms:?}");
+        assert!(
+            forms[0].contains("client_secret=CLIENT-SECRET"),
+            "{forms:?}"
+        );
+        assert!(forms[1].contains("refresh_token=R2"), "{forms:?}");
+        file = store::load(&cred.spec.token_file).unwrap().unwrap();
+        // A provider that sends no new refresh token leaves the last one.
+        assert_eq!(file.refresh_token.as_deref(), Some("R2"));
+        assert_eq!(file.last_error, None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn refusals_become_named_errors_without_secrets() {
+        let dir = tempdir("refuse");
+        let (url, server) = endpoint(vec![
+            (
+                400,
+                r#"{"error":"invalid_grant","error_description":"AADSTS50173 revoked"}"#,
+            ),
+            (
+                401,
+                r#"{"error":"invalid_client","error_description":"bad secret"}"#,
+            ),
+            (503, "<html>down</html>"),
+        ]);
+        let rt = spec(&dir, Flow::RefreshToken, &url);
+        let cc = spec(&dir, Flow::ClientCredentials, &url);
+        let file = TokenFile {
+            refresh_token: Some("R1".into()),
+            access_token: Some("OLD".into()),
+            ..TokenFile::default()
+        };
+        store::save(&rt.token_file, &file).unwrap();
+        let e = Credential::new(&rt).token_blocking(true).unwrap_err();
+        assert!(matches!(e, OAuthError::GrantRevoked { .. }), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("was revoked or has expired"), "{text}");
+        assert!(
+            text.contains("invalid_grant: AADSTS50173 revoked"),
+            "{text}"
+        );
+        assert!(text.contains("run `postdesk oauth login t`"), "{text}");
+        assert!(!e.is_transient());
+        let kept = store::load(&rt.token_file).unwrap().unwrap();
+        assert!(kept.grant_refused_at.is_some() && kept.access_token.is_none());
+        assert_eq!(kept.last_error.as_deref(), Some(text.as_str()));
+        let e = Credential::new(&cc).token_blocking(false).unwrap_err();
+        assert!(matches!(e, OAuthError::ClientRefused { .. }), "{e}");
+        let e = Credential::new(&cc).token_blocking(false).unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        for e in [e.to_string(), kept.last_error.unwrap_or_default()] {
+            assert!(!e.contains("CLIENT-SECRET") && !e.contains("R1"), "{e}");
+        }
+        server.join().unwrap();
+        // Nobody signed in: no request at all, and the cure named.
+        std::fs::remove_file(&rt.token_file).unwrap();
+        let e = Credential::new(&rt).token_blocking(false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[[oauth]] t has no refresh token yet: run `postdesk oauth login t`"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
