@@ -381,6 +381,38 @@ fn round_trip(flow: Flow) {
     wait_until("both mailboxes emptied", Duration::from_secs(15), || {
         (stack.inbox_count(&imap_box) == 0 && stack.inbox_count(&pop_box) == 0).then_some(())
     });
+    // The stored IMAP token stops working; a reload makes the source log in
+    // again with it: refused, renewed, AUTHENTICATE again on the same
+    // connection, and the next mail comes in by IDLE.
+    auth.post("/test/expire", &[("user", &imap_box)]);
+    daemon.signal(libc::SIGHUP);
+    let imap_server = format!("server=localhost:{}", stack.imaps_port);
+    daemon.wait_log(
+        &[&imap_server, "the token was refused; renewing it once"],
+        Duration::from_secs(30),
+    );
+    daemon.wait_log_count(
+        &["source=oa-imap", "connected and logged in"],
+        2,
+        Duration::from_secs(30),
+    );
+    let third = format!("{tag} after the renewal");
+    stack.send(
+        &customer,
+        &imap_box,
+        &mail(
+            &customer,
+            &imap_box,
+            &third,
+            &format!("{tag}-3@c.test"),
+            "z",
+        ),
+    );
+    wait_until(
+        "the mail after the renewal",
+        Duration::from_secs(30),
+        || (counts(&db).1 == 3).then_some(()),
+    );
     let dovecot = dovecot_log(&stack);
     for (proto, mailbox) in [("imap-login", &imap_box), ("pop3-login", &pop_box)] {
         let want = format!("Login: user=<{mailbox}>, method=OAUTHBEARER");
@@ -439,7 +471,7 @@ fn round_trip(flow: Flow) {
     ] {
         assert_no_secrets(what, text, dir, &[&imap_cred, &pop_cred]);
     }
-    assert!(counts(&db) == (2, 2), "a message doubled");
+    assert!(counts(&db) == (3, 3), "a message doubled");
 }
 
 #[test]
