@@ -52,6 +52,7 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
         c.sources,
         [Source {
             name: "local".into(),
+            queue: None,
             kind: inbox
         }]
     );
@@ -156,6 +157,7 @@ fn embedded_default_is_local_and_relative_to_the_current_directory() {
         c.sources,
         [Source {
             name: "inbox".into(),
+            queue: None,
             kind: inbox
         }]
     );
