@@ -123,6 +123,7 @@ fn list(config: &Config, status: Vec<Status>, all: bool, json: bool) -> Outcome 
     let tickets = read.tickets(&TicketFilter {
         statuses: status,
         all,
+        queue: None,
     })?;
     if json {
         return print_json(&tickets);
