@@ -40,7 +40,7 @@ use crate::config::Config;
 
 use crate::domain::HoldKind;
 use crate::domain::msgid::MessageIds;
-use crate::identify::{self, Admission, Release};
+use crate::identify::{self, Admission, Release, route};
 use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::ticket::QueueDesk;
@@ -264,6 +264,7 @@ impl Pipeline {
             max_message_size: self.read_limits().max_size,
             proof_rules: &self.proof_rules,
             auto_verify: c.intake.auto_verify,
+            route_note: None,
         }
     }
 
@@ -650,12 +651,21 @@ impl Pipeline {
         }
         let verdict = screen::screen(&inbound, &rules);
         let thread = thread::thread(&inbound, &self.token, &self.ids, &tx.read())?;
+        // The queue: a follow-up's is its ticket's, a new message's its route.
+        let (queue, route_note) = self.queue_of(tx, &inbound, source, &thread)?;
+        let mut ctx_q = self.context_for(queue);
+        ctx_q.released = ctx.released;
+        ctx_q.forced = ctx.forced;
+        ctx_q.route_note = route_note;
+        let ctx = &ctx_q;
+        let mut identify_rules = self.identify_rules(released);
+        identify_rules.unknown_sender = queue.queue.unknown_sender;
         let identity = identify::identify(
             &inbound,
             &verdict.auth(),
             &thread,
             &tx.read(),
-            &self.identify_rules(released),
+            &identify_rules,
         )?;
         // A support PIN is checked, then cut out of all that is kept.
         let mut inbound = inbound;
@@ -676,6 +686,43 @@ impl Pipeline {
         }
         let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread, &identity)?;
         Ok(Taken::Applied(outcome))
+    }
+
+    /// The queue a message belongs to, and for a new one the history's
+    /// line on its route when the desk has several queues.
+    fn queue_of(
+        &self,
+        tx: &Tx<'_>,
+        inbound: &crate::parse::Inbound,
+        source: &str,
+        thread: &thread::Thread,
+    ) -> Result<(&QueueDesk, Option<String>), StoreError> {
+        let by_name = |name: &str| {
+            self.queues
+                .iter()
+                .find(|q| crate::domain::queue::same_name(&q.queue.name, name))
+        };
+        if let thread::Thread::FollowUp { ticket, .. } = thread
+            && let Some(t) = tx.read().ticket(*ticket)?
+        {
+            return Ok((by_name(&t.queue).unwrap_or(&self.queues[0]), None));
+        }
+        let envelope = self.envelope_queue.as_deref().or_else(|| {
+            let c = &self.config;
+            c.queue_of_source(source).map(|q| q.name.as_str())
+        });
+        let queues: Vec<_> = self.queues.iter().map(|q| q.queue.clone()).collect();
+        let r = route::route(inbound, &queues, envelope, &self.config.intake.match_options());
+        let q = &self.queues[r.queue];
+        if self.queues.len() < 2 {
+            return Ok((q, None));
+        }
+        let mut note = format!("queue {} (by {})", q.queue.name, r.by.label());
+        if !r.also.is_empty() {
+            let names: Vec<&str> = r.also.iter().map(|&i| self.queues[i].queue.name.as_str()).collect();
+            note.push_str(&format!("; also sent to queue {}", names.join(", ")));
+        }
+        Ok((q, Some(note)))
     }
 
     fn unreadable(

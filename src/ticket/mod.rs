@@ -93,6 +93,8 @@ pub struct Settings<'a> {
     pub language: Language,
     pub calendar: &'a Calendar,
     pub rules: &'a [InactivityRule],
+    /// The desk's `[[inactivity]]`, for a queue without rules of its own.
+    pub desk_rules: &'a [InactivityRule],
     /// The staff side's addresses: the queue's team (`[[queue]] notify`
     /// and members, else `[staff] notify`, else every member).
     pub notify: &'a [Address],
@@ -129,6 +131,7 @@ impl<'a> Settings<'a> {
             language: config.service.default_language,
             calendar: &config.calendar,
             rules: &config.inactivity,
+            desk_rules: &config.inactivity,
             notify: config.queues.first().map_or(&[], |q| &q.team),
             staff: &config.staff,
             matching: config.intake.match_options(),
@@ -165,9 +168,7 @@ impl<'a> Settings<'a> {
         s.desk = q.desk(self.desk.ids);
         s.queue = Some(q);
         s.language = q.queue.default_language;
-        if let Some(rules) = &q.queue.inactivity {
-            s.rules = rules;
-        }
+        s.rules = q.queue.inactivity.as_deref().unwrap_or(self.desk_rules);
         s.notify = &q.queue.team;
         s.ticket_types = &q.queue.ticket_types;
         s
@@ -194,7 +195,7 @@ impl<'a> Settings<'a> {
     /// alone when no queue has rules of its own (so a desk of before keeps
     /// its fingerprint).
     pub fn all_rules(&self) -> Vec<InactivityRule> {
-        let mut all = self.rules.to_vec();
+        let mut all = self.desk_rules.to_vec();
         for q in self.queues {
             if let Some(rules) = &q.queue.inactivity {
                 all.extend(rules.iter().cloned());
