@@ -127,10 +127,11 @@ pub(super) fn pipeline(config: &Arc<Config>, store: &mut Store) -> Result<Pipeli
     let secret = store.desk_secret()?;
     let mut p = Pipeline::new(config.clone(), secret)
         .map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
-    p.learn_prefixes(store, SystemClock.now()).map_err(|e| match e {
-        crate::intake::PrefixError::Store(e) => Failure::from(e),
-        other => Failure::new(exit::CONFIG, other.to_string()),
-    })?;
+    p.learn_prefixes(store, SystemClock.now())
+        .map_err(|e| match e {
+            crate::intake::PrefixError::Store(e) => Failure::from(e),
+            other => Failure::new(exit::CONFIG, other.to_string()),
+        })?;
     Ok(p)
 }
 

@@ -273,7 +273,9 @@ fn print_ticket(config: &Config, t: &crate::store::Ticket, number: TicketId) {
     println!("Subject:   {}", t.subject);
     // A desk of one queue shows none, as before queues.
     if config.queues.len() > 1 || t.queue != crate::domain::Queue::IMPLICIT {
-        let address = queue.map(|q| format!(" <{}>", q.address)).unwrap_or_default();
+        let address = queue
+            .map(|q| format!(" <{}>", q.address))
+            .unwrap_or_default();
         println!("Queue:     {}{address}", t.queue);
     }
     println!("Status:    {}    Type: {}", t.status, t.ticket_type);

@@ -46,7 +46,8 @@ impl Loader<'_> {
             }
             let addresses = std::iter::once((k.address.clone(), format!("{key}.address")));
             let aliases = k.aliases.iter().enumerate();
-            let all = addresses.chain(aliases.map(|(j, a)| (a.clone(), format!("{key}.aliases[{j}]"))));
+            let all =
+                addresses.chain(aliases.map(|(j, a)| (a.clone(), format!("{key}.aliases[{j}]"))));
             for (a, at) in all.collect::<Vec<_>>() {
                 if let Some((_, first)) = seen.iter().find(|(b, _)| *b == a) {
                     ok = self.check(false, &at, format!("{a} is already {first}"));
@@ -86,8 +87,9 @@ impl Loader<'_> {
             "must list at least one type",
         );
         for (i, t) in ticket_types.iter().enumerate() {
-            let good = word(t, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !ticket_types[..i].contains(t);
+            let good = word(t, |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+            }) && !ticket_types[..i].contains(t);
             ok &= self.check(
                 good,
                 &format!("{key}.ticket_types[{i}]"),
@@ -158,7 +160,10 @@ impl Loader<'_> {
                 self.check(
                     known,
                     &format!("source[{i}].queue"),
-                    format!("\"{name}\" is no queue of this desk (it has: {})", names.join(", ")),
+                    format!(
+                        "\"{name}\" is no queue of this desk (it has: {})",
+                        names.join(", ")
+                    ),
                 );
             }
         }

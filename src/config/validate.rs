@@ -9,13 +9,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::queues::DeskWide;
 use super::read::{Kind, Sections};
 use super::schema::{
     CalendarKeys, Intake, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
     Staff, Transport,
 };
 use super::values::{format_duration, format_size};
-use super::queues::DeskWide;
 use super::{Config, Loader, accounts_file};
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{CloseAfter, InactivityRule};

@@ -84,7 +84,12 @@ pub fn decide(
     } else {
         (0, RoutedBy::Default)
     };
-    let mut also: Vec<usize> = envelope.into_iter().chain(to).chain(cc).filter(|&i| i != queue).collect();
+    let mut also: Vec<usize> = envelope
+        .into_iter()
+        .chain(to)
+        .chain(cc)
+        .filter(|&i| i != queue)
+        .collect();
     also.sort_unstable();
     also.dedup();
     Route { queue, by, also }
@@ -130,7 +135,9 @@ mod tests {
     }
 
     fn list(s: &str) -> Vec<Address> {
-        s.split_whitespace().map(|a| Address::parse(a).unwrap()).collect()
+        s.split_whitespace()
+            .map(|a| Address::parse(a).unwrap())
+            .collect()
     }
 
     #[test]
@@ -150,14 +157,44 @@ mod tests {
             (None, "", "help@d.example", "", (0, To, &[])),
             (None, "", "x@y.example", "abuse@d.example", (2, Cc, &[])),
             // To wins over Cc, and Cc's queue is noted.
-            (None, "", "billing@d.example", "support@d.example", (1, To, &[0])),
+            (
+                None,
+                "",
+                "billing@d.example",
+                "support@d.example",
+                (1, To, &[0]),
+            ),
             // Two queues in To: the first by the config's order.
-            (None, "", "abuse@d.example billing@d.example", "", (1, To, &[2])),
+            (
+                None,
+                "",
+                "abuse@d.example billing@d.example",
+                "",
+                (1, To, &[2]),
+            ),
             // The envelope wins over To (a Bcc, a list, a forward).
-            (None, "abuse@d.example", "billing@d.example", "", (2, Envelope, &[1])),
-            (None, "someone@else.example", "billing@d.example", "", (1, To, &[])),
+            (
+                None,
+                "abuse@d.example",
+                "billing@d.example",
+                "",
+                (2, Envelope, &[1]),
+            ),
+            (
+                None,
+                "someone@else.example",
+                "billing@d.example",
+                "",
+                (1, To, &[]),
+            ),
             // The source's queue wins over everything.
-            (Some("billing"), "abuse@d.example", "support@d.example", "", (1, Source, &[0, 2])),
+            (
+                Some("billing"),
+                "abuse@d.example",
+                "support@d.example",
+                "",
+                (1, Source, &[0, 2]),
+            ),
             (Some("Billing"), "", "", "", (1, Source, &[])),
             // An unknown name is no route.
             (Some("sales"), "", "abuse@d.example", "", (2, To, &[])),
@@ -170,7 +207,10 @@ mod tests {
                 by: *by,
                 also: also.to_vec(),
             };
-            assert_eq!(r, want, "source {source:?} envelope {env:?} to {to:?} cc {cc:?}");
+            assert_eq!(
+                r, want,
+                "source {source:?} envelope {env:?} to {to:?} cc {cc:?}"
+            );
         }
     }
 
@@ -181,11 +221,23 @@ mod tests {
             queue("billing", "billing@d.example", &[]),
         ];
         for field in ["Delivered-To", "X-Original-To", "delivered-to"] {
-            for value in ["billing@d.example", "<billing@d.example>", " billing@d.example "] {
+            for value in [
+                "billing@d.example",
+                "<billing@d.example>",
+                " billing@d.example ",
+            ] {
                 let raw = format!(
                     "{field}: {value}\r\nFrom: a@c.example\r\nTo: support@d.example\r\nSubject: x\r\n\r\nhi\r\n"
                 );
-                let inbound = crate::parse::parse(raw.as_bytes(), &crate::parse::ParseLimits { max_size: 1 << 20, max_depth: 10, max_parts: 100 }).unwrap();
+                let inbound = crate::parse::parse(
+                    raw.as_bytes(),
+                    &crate::parse::ParseLimits {
+                        max_size: 1 << 20,
+                        max_depth: 10,
+                        max_parts: 100,
+                    },
+                )
+                .unwrap();
                 let r = route(&inbound, &queues, None, &MatchOptions::default());
                 assert_eq!((r.queue, r.by), (1, RoutedBy::Envelope), "{field}: {value}");
                 assert_eq!(r.also, [0]);

@@ -43,12 +43,12 @@ use crate::domain::msgid::MessageIds;
 use crate::identify::{self, Admission, Release, route};
 use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
-use crate::ticket::QueueDesk;
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::{self, ScreenRules, Verdict};
 use crate::store::{Held, Store, StoreError, Tx};
 use crate::thread::ourmail;
 use crate::thread::{self, Token};
+use crate::ticket::QueueDesk;
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +194,11 @@ impl Pipeline {
     /// Records the subject-token prefixes of the config as used, and makes
     /// every prefix the desk ever used find its tickets (a queue's prefix
     /// changed since some mail went out).
-    pub fn learn_prefixes(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), PrefixError> {
+    pub fn learn_prefixes(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), PrefixError> {
         let c = &self.config;
         let mut ours: Vec<&str> = c.queues.iter().map(|q| q.ticket_prefix.as_str()).collect();
         ours.push(&c.service.ticket_prefix);
@@ -712,14 +716,23 @@ impl Pipeline {
             c.queue_of_source(source).map(|q| q.name.as_str())
         });
         let queues: Vec<_> = self.queues.iter().map(|q| q.queue.clone()).collect();
-        let r = route::route(inbound, &queues, envelope, &self.config.intake.match_options());
+        let r = route::route(
+            inbound,
+            &queues,
+            envelope,
+            &self.config.intake.match_options(),
+        );
         let q = &self.queues[r.queue];
         if self.queues.len() < 2 {
             return Ok((q, None));
         }
         let mut note = format!("queue {} (by {})", q.queue.name, r.by.label());
         if !r.also.is_empty() {
-            let names: Vec<&str> = r.also.iter().map(|&i| self.queues[i].queue.name.as_str()).collect();
+            let names: Vec<&str> = r
+                .also
+                .iter()
+                .map(|&i| self.queues[i].queue.name.as_str())
+                .collect();
             note.push_str(&format!("; also sent to queue {}", names.join(", ")));
         }
         Ok((q, Some(note)))

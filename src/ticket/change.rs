@@ -280,8 +280,12 @@ impl Made<'_> {
             MadeKind::Queue(q) => {
                 let mut fields = changed_fields(t, &after, &cause, false);
                 fields.retain(|(k, _)| *k != "change");
-                let from = s.queue_named(&t.queue).map_or(t.queue.as_str(), |d| &d.queue.display_name);
-                let to = s.queue_named(q).map_or(q.as_str(), |d| &d.queue.display_name);
+                let from = s
+                    .queue_named(&t.queue)
+                    .map_or(t.queue.as_str(), |d| &d.queue.display_name);
+                let to = s
+                    .queue_named(q)
+                    .map_or(q.as_str(), |d| &d.queue.display_name);
                 fields.push(("change", format!("queue: {from} → {to}")));
                 notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
             }
@@ -513,7 +517,10 @@ fn set_queue(
 ) -> Result<String, ChangeError> {
     let Some(q) = s.queue_named(name) else {
         let names: Vec<&str> = s.queues.iter().map(|q| q.queue.name.as_str()).collect();
-        return Err(ChangeError::UnknownQueue(name.to_string(), names.join(", ")));
+        return Err(ChangeError::UnknownQueue(
+            name.to_string(),
+            names.join(", "),
+        ));
     };
     let to = q.queue.name.clone();
     if crate::domain::queue::same_name(&t.queue, &to) {

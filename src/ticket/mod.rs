@@ -15,11 +15,11 @@ pub mod sweep;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Config, Staff};
-use crate::domain::msgid::MessageIds;
-use crate::domain::{Language, Queue};
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{self, InactivityRule, Plan};
+use crate::domain::msgid::MessageIds;
 use crate::domain::{Address, MatchOptions, Status};
+use crate::domain::{Language, Queue};
 use crate::outbox::compose::Desk;
 use crate::outbox::gate::AnswerRules;
 use crate::outbox::template::{TemplateError, Templates};
@@ -51,7 +51,11 @@ impl QueueDesk {
     /// Every queue of `config`; `known` are the prefixes the desk used
     /// before (`Reader::prefixes`), recognised for threading.
     pub fn all(config: &Config, known: &[String]) -> Result<Vec<QueueDesk>, TemplateError> {
-        let mut prefixes: Vec<&str> = config.queues.iter().map(|q| q.ticket_prefix.as_str()).collect();
+        let mut prefixes: Vec<&str> = config
+            .queues
+            .iter()
+            .map(|q| q.ticket_prefix.as_str())
+            .collect();
         prefixes.push(&config.service.ticket_prefix);
         prefixes.extend(known.iter().map(String::as_str));
         config

@@ -85,9 +85,10 @@ pub fn sweep(
                 let page = store.read().waiting_tickets(after, RECOMPUTE_BATCH)?;
                 let Some(last) = page.last() else { break };
                 after = last.number;
-                report
-                    .actions
-                    .extend(page.iter().filter_map(|t| evaluate(&s.for_ticket(t), t, now)));
+                report.actions.extend(
+                    page.iter()
+                        .filter_map(|t| evaluate(&s.for_ticket(t), t, now)),
+                );
             }
             return Ok(report);
         }
@@ -107,9 +108,10 @@ pub fn sweep(
             ticket: last.number,
         });
         if dry_run {
-            report
-                .actions
-                .extend(page.iter().filter_map(|t| evaluate(&s.for_ticket(t), t, now)));
+            report.actions.extend(
+                page.iter()
+                    .filter_map(|t| evaluate(&s.for_ticket(t), t, now)),
+            );
             continue;
         }
         let done = store.write(|tx| {

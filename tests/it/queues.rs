@@ -65,7 +65,13 @@ fn show(desk: &Desk, n: i64) -> Value {
 
 fn from_address(m: &Mail) -> String {
     let p = m.parsed();
-    p.from().unwrap().first().unwrap().address().unwrap().to_string()
+    p.from()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -76,16 +82,37 @@ fn routed_by_envelope_then_to_then_cc() {
         ("", "support@desk.example", "", "support"),
         ("", "billing@desk.example", "", "billing"),
         ("", "Invoices <INVOICES@desk.example>", "", "billing"),
-        ("Delivered-To: billing@desk.example\r\n", "support@desk.example", "", "billing"),
-        ("X-Original-To: billing@desk.example\r\n", "someone@else.example", "", "billing"),
-        ("", "someone@else.example", "billing@desk.example", "billing"),
+        (
+            "Delivered-To: billing@desk.example\r\n",
+            "support@desk.example",
+            "",
+            "billing",
+        ),
+        (
+            "X-Original-To: billing@desk.example\r\n",
+            "someone@else.example",
+            "",
+            "billing",
+        ),
+        (
+            "",
+            "someone@else.example",
+            "billing@desk.example",
+            "billing",
+        ),
         ("", "someone@else.example", "", "support"),
     ];
     for (i, (envelope, to, cc, want)) in cases.iter().enumerate() {
-        ingest(&desk, &mail(&format!("r{i}"), envelope, to, cc, &format!("case {i}")));
+        ingest(
+            &desk,
+            &mail(&format!("r{i}"), envelope, to, cc, &format!("case {i}")),
+        );
         let n = i as i64 + 1;
         let t = show(&desk, n);
-        assert_eq!(t["queue"], *want, "case {i}: {envelope:?} to {to:?} cc {cc:?}");
+        assert_eq!(
+            t["queue"], *want,
+            "case {i}: {envelope:?} to {to:?} cc {cc:?}"
+        );
         let listed = desk.json(&["ticket", "list", "--queue", want, "--json"]);
         assert!(
             listed.as_array().unwrap().iter().any(|t| t["number"] == n),
@@ -95,12 +122,26 @@ fn routed_by_envelope_then_to_then_cc() {
     let billing = desk.json(&["ticket", "list", "--queue", "billing", "--json"]);
     assert_eq!(billing.as_array().unwrap().len(), 4);
     // The receipt of a billing ticket leaves from billing, with its name and token.
-    let receipts: Vec<Mail> = mails(&desk).into_iter().filter(|m| m.kind == "receipt").collect();
+    let receipts: Vec<Mail> = mails(&desk)
+        .into_iter()
+        .filter(|m| m.kind == "receipt")
+        .collect();
     assert_eq!(from_address(&receipts[0]), "support@desk.example");
     assert_eq!(from_address(&receipts[1]), "billing@desk.example");
-    let name = receipts[1].parsed().from().unwrap().first().unwrap().name().map(str::to_string);
+    let name = receipts[1]
+        .parsed()
+        .from()
+        .unwrap()
+        .first()
+        .unwrap()
+        .name()
+        .map(str::to_string);
     assert_eq!(name.as_deref(), Some("Desk Billing"));
-    assert!(receipts[1].subject().contains("[BILL #2]"), "{}", receipts[1].subject());
+    assert!(
+        receipts[1].subject().contains("[BILL #2]"),
+        "{}",
+        receipts[1].subject()
+    );
     // An unknown queue is an error, not an empty list.
     let out = desk.run(&["ticket", "list", "--queue", "sales"], b"");
     assert_eq!(out.status.code(), Some(64));
@@ -111,7 +152,13 @@ fn one_ticket_for_a_mail_to_two_queues_and_the_other_queue_is_no_participant() {
     let desk = desk();
     ingest(
         &desk,
-        &mail("two", "", "billing@desk.example, support@desk.example", "invoices@desk.example", "Both"),
+        &mail(
+            "two",
+            "",
+            "billing@desk.example, support@desk.example",
+            "invoices@desk.example",
+            "Both",
+        ),
     );
     let tickets = desk.tickets();
     assert_eq!(tickets.len(), 1, "one ticket");
@@ -126,11 +173,19 @@ fn one_ticket_for_a_mail_to_two_queues_and_the_other_queue_is_no_participant() {
         .iter()
         .map(|p| p["address"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(people, ["ann@customer.example"], "no queue address is a participant");
+    assert_eq!(
+        people,
+        ["ann@customer.example"],
+        "no queue address is a participant"
+    );
     // Nothing went to a queue address.
     for m in mails(&desk) {
         for r in &m.rcpt {
-            assert!(!r.ends_with("@desk.example") || r == "team@desk.example", "{} to {r}", m.kind);
+            assert!(
+                !r.ends_with("@desk.example") || r == "team@desk.example",
+                "{} to {r}",
+                m.kind
+            );
         }
     }
 }
@@ -138,8 +193,14 @@ fn one_ticket_for_a_mail_to_two_queues_and_the_other_queue_is_no_participant() {
 #[test]
 fn a_follow_up_to_another_queues_address_joins_its_ticket() {
     let desk = desk();
-    ingest(&desk, &mail("open", "", "billing@desk.example", "", "Invoice"));
-    let receipt = mails(&desk).into_iter().find(|m| m.kind == "receipt").unwrap();
+    ingest(
+        &desk,
+        &mail("open", "", "billing@desk.example", "", "Invoice"),
+    );
+    let receipt = mails(&desk)
+        .into_iter()
+        .find(|m| m.kind == "receipt")
+        .unwrap();
     assert!(receipt.subject().contains("[BILL #1]"));
     // The customer answers, but to support@ (and with the billing token).
     let answer = format!(
@@ -153,7 +214,13 @@ In-Reply-To: <{}>\r\n\r\nHere is more.\r\n",
     assert_eq!(desk.tickets().len(), 1);
     assert_eq!(show(&desk, 1)["queue"], "billing");
     // Only the token, sent to the support address.
-    let token_only = mail("token", "", "support@desk.example", "", "Re: [BILL #1] Invoice");
+    let token_only = mail(
+        "token",
+        "",
+        "support@desk.example",
+        "",
+        "Re: [BILL #1] Invoice",
+    );
     ingest(&desk, &token_only);
     assert_eq!(desk.tickets().len(), 1);
     assert_eq!(show(&desk, 1)["queue"], "billing");
@@ -162,23 +229,45 @@ In-Reply-To: <{}>\r\n\r\nHere is more.\r\n",
 #[test]
 fn queue_moves_the_ticket_and_mail_then_leaves_from_the_new_address() {
     let desk = desk();
-    ingest(&desk, &mail("m1", "", "support@desk.example", "", "Wrong invoice"));
+    ingest(
+        &desk,
+        &mail("m1", "", "support@desk.example", "", "Wrong invoice"),
+    );
     let sent = mails(&desk);
     let notify = sent.iter().find(|m| m.kind == "staff-notify").unwrap();
     // support's team is the desk's [staff] notify.
     assert_eq!(notify.rcpt, ["team@desk.example"]);
-    let command = reply_to(notify, "Alice <alice@desk.example>", "alice-1@desk.example", "#queue billing\r\n");
+    let command = reply_to(
+        notify,
+        "Alice <alice@desk.example>",
+        "alice-1@desk.example",
+        "#queue billing\r\n",
+    );
     ingest(&desk, &command);
     assert_eq!(show(&desk, 1)["queue"], "billing");
     let after = new_mails(&desk, sent.len());
-    let to_ann: Vec<&Mail> = after.iter().filter(|m| m.to("ann@customer.example")).collect();
-    assert_eq!(to_ann.len(), 1, "the customer is told once: {:?}", after.iter().map(|m| &m.kind).collect::<Vec<_>>());
+    let to_ann: Vec<&Mail> = after
+        .iter()
+        .filter(|m| m.to("ann@customer.example"))
+        .collect();
+    assert_eq!(
+        to_ann.len(),
+        1,
+        "the customer is told once: {:?}",
+        after.iter().map(|m| &m.kind).collect::<Vec<_>>()
+    );
     assert_eq!(from_address(to_ann[0]), "billing@desk.example");
     // In billing's language (French).
     let text = to_ann[0].text();
-    assert!(text.contains("Bonjour") || text.contains("ticket"), "{text}");
+    assert!(
+        text.contains("Bonjour") || text.contains("ticket"),
+        "{text}"
+    );
     // billing's team (Bea) is told.
-    assert!(after.iter().any(|m| m.to("bea@desk.example")), "the new team is told");
+    assert!(
+        after.iter().any(|m| m.to("bea@desk.example")),
+        "the new team is told"
+    );
 
     // Later mail about the ticket leaves from billing@.
     let skip = mails(&desk).len();
@@ -195,7 +284,10 @@ fn queue_moves_the_ticket_and_mail_then_leaves_from_the_new_address() {
     assert!(out.contains("queue billing → support"), "{out}");
     assert_eq!(show(&desk, 1)["queue"], "support");
     let moved = new_mails(&desk, skip);
-    let to_ann: Vec<&Mail> = moved.iter().filter(|m| m.to("ann@customer.example")).collect();
+    let to_ann: Vec<&Mail> = moved
+        .iter()
+        .filter(|m| m.to("ann@customer.example"))
+        .collect();
     assert_eq!(to_ann.len(), 1);
     assert_eq!(from_address(to_ann[0]), "support@desk.example");
     assert!(moved.iter().any(|m| m.to("team@desk.example")));
@@ -209,11 +301,24 @@ fn queue_moves_the_ticket_and_mail_then_leaves_from_the_new_address() {
 #[test]
 fn a_queues_own_inactivity_rule_and_language() {
     let desk = desk();
-    ingest(&desk, &mail("s", "", "support@desk.example", "", "Support question"));
-    ingest(&desk, &mail("b", "", "billing@desk.example", "", "Billing question"));
-    let receipts: Vec<Mail> = mails(&desk).into_iter().filter(|m| m.kind == "receipt").collect();
+    ingest(
+        &desk,
+        &mail("s", "", "support@desk.example", "", "Support question"),
+    );
+    ingest(
+        &desk,
+        &mail("b", "", "billing@desk.example", "", "Billing question"),
+    );
+    let receipts: Vec<Mail> = mails(&desk)
+        .into_iter()
+        .filter(|m| m.kind == "receipt")
+        .collect();
     assert!(receipts[0].text().contains("We"), "{}", receipts[0].text());
-    assert!(receipts[1].text().contains("Bonjour"), "{}", receipts[1].text());
+    assert!(
+        receipts[1].text().contains("Bonjour"),
+        "{}",
+        receipts[1].text()
+    );
     // billing warns its staff after 3 hours; support's desk-wide rule waits 2 days.
     let at = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
     let skip = mails(&desk).len();
@@ -221,7 +326,12 @@ fn a_queues_own_inactivity_rule_and_language() {
     let warned = new_mails(&desk, skip);
     assert!(!warned.is_empty(), "billing's own rule warned");
     for m in &warned {
-        assert!(m.subject().contains("[BILL #2]"), "{} {}", m.kind, m.subject());
+        assert!(
+            m.subject().contains("[BILL #2]"),
+            "{} {}",
+            m.kind,
+            m.subject()
+        );
         assert_eq!(from_address(m), "billing@desk.example");
     }
     assert!(warned.iter().any(|m| m.to("bea@desk.example")));
@@ -230,7 +340,10 @@ fn a_queues_own_inactivity_rule_and_language() {
 #[test]
 fn a_desk_without_queues_has_one_named_default() {
     let desk = Desk::new();
-    ingest(&desk, &crate::support::customer_mail("ann@customer.example", "Hi", "d1@customer.example", "x"));
+    ingest(
+        &desk,
+        &crate::support::customer_mail("ann@customer.example", "Hi", "d1@customer.example", "x"),
+    );
     assert_eq!(show(&desk, 1)["queue"], "default");
     let text = desk.ok(&["ticket", "show", "1"]);
     assert!(!text.contains("Queue:"), "{text}");
