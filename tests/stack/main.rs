@@ -16,4 +16,5 @@ mod support;
 mod large_mail; // a 3 MB message on a POP3/IMAP server: held cut, removed, the rest taken
 mod mailbox; // POP3 and IMAP sources through `postdesk run`: round trips, IDLE, bad servers, 5,000 mails
 mod outage;
+mod queues; // two addresses delivered by Postfix into one Dovecot mailbox, routed by the Delivered-To the delivery wrote
 mod smtp; // the outbox's SMTP, SMTPS, submission and sendmail transports against Postfix // Dovecot and Postfix stopped mid-run: nothing lost or doubled (takes the stack alone)
