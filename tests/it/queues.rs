@@ -313,7 +313,11 @@ fn a_queues_own_inactivity_rule_and_language() {
         .into_iter()
         .filter(|m| m.kind == "receipt")
         .collect();
-    assert!(receipts[0].text().contains("Hello Ann"), "{}", receipts[0].text());
+    assert!(
+        receipts[0].text().contains("Hello Ann"),
+        "{}",
+        receipts[0].text()
+    );
     assert!(
         receipts[1].text().contains("Bonjour"),
         "{}",
