@@ -149,7 +149,14 @@ mod tests {
         ];
         use RoutedBy::*;
         // (source queue, envelope, to, cc) → (queue, by, also)
-        let cases: &[(Option<&str>, &str, &str, &str, (usize, RoutedBy, &[usize]))] = &[
+        type Case<'a> = (
+            Option<&'a str>,
+            &'a str,
+            &'a str,
+            &'a str,
+            (usize, RoutedBy, &'a [usize]),
+        );
+        let cases: &[Case<'_>] = &[
             (None, "", "", "", (0, Default, &[])),
             (None, "", "x@y.example", "", (0, Default, &[])),
             (None, "", "billing@d.example", "", (1, To, &[])),

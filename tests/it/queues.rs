@@ -324,7 +324,9 @@ fn a_queues_own_inactivity_rule_and_language() {
         receipts[1].text()
     );
     // billing warns its staff after 3 hours; support's desk-wide rule waits 2 days.
-    let at = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let opened = show(&desk, 2)["created"].as_str().unwrap().to_string();
+    let opened = chrono::DateTime::parse_from_rfc3339(&opened).unwrap();
+    let at = (opened + chrono::Duration::hours(4)).to_rfc3339();
     let skip = mails(&desk).len();
     desk.ok(&["sweep", "--now", &at]);
     let warned = new_mails(&desk, skip);
