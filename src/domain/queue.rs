@@ -66,6 +66,12 @@ impl Queue {
     }
 }
 
+impl AsRef<Queue> for Queue {
+    fn as_ref(&self) -> &Queue {
+        self
+    }
+}
+
 /// A queue name as written in `#queue NAME` or `--queue NAME`: any case.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())

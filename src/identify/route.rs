@@ -47,9 +47,9 @@ pub struct Route {
 
 /// Routes `inbound` among `queues` (never empty). `envelope_queue` is the
 /// queue its source or the MTA's pipe names, by name.
-pub fn route(
+pub fn route<Q: AsRef<Queue>>(
     inbound: &Inbound,
-    queues: &[Queue],
+    queues: &[Q],
     envelope_queue: Option<&str>,
     opts: &MatchOptions,
 ) -> Route {
@@ -60,8 +60,8 @@ pub fn route(
 }
 
 /// The decision on plain values: the addresses of the envelope, To and Cc.
-pub fn decide(
-    queues: &[Queue],
+pub fn decide<Q: AsRef<Queue>>(
+    queues: &[Q],
     envelope_queue: Option<&str>,
     [envelope, to, cc]: [&[Address]; 3],
     opts: &MatchOptions,
@@ -69,9 +69,14 @@ pub fn decide(
     // The queues each list names, in the config's order.
     let named = |list: &[Address]| -> Vec<usize> {
         let hit = |q: &Queue| list.iter().any(|a| q.answers_to(a, opts));
-        (0..queues.len()).filter(|&i| hit(&queues[i])).collect()
+        (0..queues.len())
+            .filter(|&i| hit(queues[i].as_ref()))
+            .collect()
     };
-    let by_source = envelope_queue.and_then(|n| queues.iter().position(|q| same_name(&q.name, n)));
+    let by_source = envelope_queue.and_then(|n| {
+        let same = |q: &Q| same_name(&q.as_ref().name, n);
+        queues.iter().position(same)
+    });
     let (envelope, to, cc) = (named(envelope), named(to), named(cc));
     let (queue, by) = if let Some(i) = by_source {
         (i, RoutedBy::Source)

@@ -715,10 +715,9 @@ impl Pipeline {
             let c = &self.config;
             c.queue_of_source(source).map(|q| q.name.as_str())
         });
-        let queues: Vec<_> = self.queues.iter().map(|q| q.queue.clone()).collect();
         let r = route::route(
             inbound,
-            &queues,
+            &self.queues,
             envelope,
             &self.config.intake.match_options(),
         );

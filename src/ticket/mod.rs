@@ -47,6 +47,12 @@ pub struct QueueDesk {
     pub templates: Templates,
 }
 
+impl AsRef<Queue> for QueueDesk {
+    fn as_ref(&self) -> &Queue {
+        &self.queue
+    }
+}
+
 impl QueueDesk {
     /// Every queue of `config`; `known` are the prefixes the desk used
     /// before (`Reader::prefixes`), recognised for threading.

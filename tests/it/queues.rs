@@ -142,6 +142,22 @@ fn routed_by_envelope_then_to_then_cc() {
         "{}",
         receipts[1].subject()
     );
+    // The MTA's pipe names the queue: it wins over To.
+    let out = desk.run(
+        &["ingest", "--queue", "billing"],
+        &mail("piped", "", "support@desk.example", "", "Piped"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(show(&desk, 8)["queue"], "billing");
+    let out = desk.run(
+        &["ingest", "--queue", "sales"],
+        &mail("x", "", "a@b.example", "", "x"),
+    );
+    assert_eq!(out.status.code(), Some(64));
     // An unknown queue is an error, not an empty list.
     let out = desk.run(&["ticket", "list", "--queue", "sales"], b"");
     assert_eq!(out.status.code(), Some(64));
@@ -353,4 +369,38 @@ fn a_desk_without_queues_has_one_named_default() {
     assert_eq!(show(&desk, 1)["queue"], "default");
     let text = desk.ok(&["ticket", "show", "1"]);
     assert!(!text.contains("Queue:"), "{text}");
+}
+
+#[test]
+fn a_prefix_the_desk_used_before_still_threads() {
+    let desk = desk();
+    ingest(
+        &desk,
+        &mail("p1", "", "billing@desk.example", "", "Invoice"),
+    );
+    // The operator renames billing's prefix; mail already out carries BILL.
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    std::fs::write(
+        &desk.config,
+        text.replace("ticket_prefix = \"BILL\"", "ticket_prefix = \"INV\""),
+    )
+    .unwrap();
+    let reply = mail(
+        "p2",
+        "",
+        "support@desk.example",
+        "",
+        "Re: [BILL #1] Invoice",
+    );
+    ingest(&desk, &reply);
+    assert_eq!(desk.tickets().len(), 1, "the old prefix found the ticket");
+    // New mail about it carries the new prefix.
+    let skip = mails(&desk).len();
+    desk.ok(&["ticket", "set-status", "1", "on-hold"]);
+    let later = new_mails(&desk, skip);
+    assert!(
+        later.iter().all(|m| m.subject().contains("[INV #1]")),
+        "{:?}",
+        later.iter().map(Mail::subject).collect::<Vec<_>>()
+    );
 }
