@@ -404,3 +404,28 @@ fn a_prefix_the_desk_used_before_still_threads() {
         later.iter().map(Mail::subject).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_sources_queue_routes_what_it_holds() {
+    let desk = desk();
+    // The desk's Maildir holds billing's mail only (one mailbox per address).
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    let text = text.replacen(
+        "poll = \"100ms\"",
+        "poll = \"100ms\"\nqueue = \"billing\"",
+        1,
+    );
+    std::fs::write(&desk.config, text).unwrap();
+    let daemon = desk.start();
+    let raw = mail(
+        "src1",
+        "",
+        "support@desk.example",
+        "",
+        "From the billing box",
+    );
+    crate::support::drop_into_maildir(&desk.path("var/inbox"), "1.src", &raw);
+    let n = desk.wait_ticket("src1@customer.example", std::time::Duration::from_secs(20));
+    daemon.stop();
+    assert_eq!(show(&desk, n.0)["queue"], "billing");
+}
