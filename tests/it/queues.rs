@@ -429,3 +429,36 @@ fn a_sources_queue_routes_what_it_holds() {
     daemon.stop();
     assert_eq!(show(&desk, n.0)["queue"], "billing");
 }
+
+#[test]
+fn mail_from_or_marked_by_any_queue_is_a_loop() {
+    let desk = desk();
+    // Our loop marker with another queue's address: a mail of ours came back.
+    ingest(
+        &desk,
+        &mail(
+            "loop1",
+            "X-Postdesk-Loop: billing@desk.example\r\n",
+            "support@desk.example",
+            "",
+            "Re: x",
+        ),
+    );
+    // Mail from a queue's alias.
+    let raw = String::from_utf8(mail("loop2", "", "support@desk.example", "", "x"))
+        .unwrap()
+        .replace(
+            "From: Ann <ann@customer.example>",
+            "From: <invoices@desk.example>",
+        );
+    ingest(&desk, raw.as_bytes());
+    assert!(desk.tickets().is_empty(), "no ticket from our own mail");
+    let held = desk.json(&["quarantine", "list", "--json"]);
+    let kinds: Vec<&str> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["loop", "loop"], "{held}");
+}
