@@ -6,6 +6,7 @@
 
 use super::Loader;
 use super::schema::{Intake, QueueKeys, Service, Source, Staff};
+use super::validate::word;
 use crate::domain::queue::same_name;
 use crate::domain::{Address, Queue};
 
@@ -188,9 +189,4 @@ fn implicit(desk: &DeskWide<'_>) -> Queue {
         inactivity: None,
         templates: s.templates.clone(),
     }
-}
-
-/// Non-empty and every character allowed.
-fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
-    !s.is_empty() && s.chars().all(allowed)
 }

@@ -709,7 +709,7 @@ fn own_addresses(service: &Service, sources: &[Source], queues: &[Queue]) -> Vec
 }
 
 /// Non-empty and every character allowed.
-fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
+pub(super) fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
     !s.is_empty() && s.chars().all(allowed)
 }
 
