@@ -35,6 +35,10 @@ pub struct Context<'a> {
     pub proof_rules: &'a [regex::Regex],
     /// `intake.auto_verify`: such a ticket's primary address is asked at once.
     pub auto_verify: bool,
+    /// The queue a new ticket opens in (`lifecycle.queue`'s name), and
+    /// the history's line on how it was chosen and which other queues the
+    /// message named, if it named any.
+    pub route_note: Option<String>,
 }
 
 /// A parsed message and where it came from.

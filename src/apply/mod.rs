@@ -387,6 +387,9 @@ fn open(
         requester: from,
         at: msg.at,
     })?;
+    if let Some(q) = ctx.lifecycle.queue {
+        tx.set_ticket_queue(ticket, &q.queue.name)?;
+    }
     ticket::opened(tx, &ctx.lifecycle, ticket, msg.at)?;
     if o.priority || flagged || o.unverified {
         tx.set_ticket_flags(ticket, o.priority || flagged, o.unverified)?;
@@ -420,6 +423,7 @@ fn open(
     if let Some(old) = o.refers_to {
         lines.push(format!("refers to ticket #{old}"));
     }
+    lines.extend(ctx.route_note.clone());
     if flagged {
         lines.push(format!(
             "priority: {} is in intake.priority_domains",

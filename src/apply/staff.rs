@@ -102,6 +102,8 @@ pub fn staff_mail(
         for (i, c) in first {
             command(tx, s, n, c, author, at).map_err(|e| e.numbered(i + 1, c))?;
         }
+        // `#queue` moved it: the reply leaves from the new queue.
+        let s = &s.for_ticket(&ticket::reload(tx, n)?);
         if !is_note && !text.is_empty() {
             // 2–3. A reply: one mail that says what its commands changed.
             return reply_and_change(tx, s, msg, who, (n, message), how, &text, &then);
@@ -120,6 +122,7 @@ pub fn staff_mail(
         Err(CommandError::Store(e)) => Err(e),
         Err(CommandError::Refused(error)) => refuse(tx, s, msg, who, n, message, &[error]),
         Ok((action, relayed)) => {
+            let s = &s.for_ticket(&ticket::reload(tx, n)?);
             if is_note {
                 let shown = Shown {
                     message,
@@ -353,6 +356,7 @@ fn before_the_reply(c: &StaffCommand) -> bool {
             | StaffCommand::Account(_)
             | StaffCommand::Assign(_)
             | StaffCommand::Priority(_)
+            | StaffCommand::Queue(_)
     )
 }
 
@@ -366,6 +370,7 @@ fn state_change(c: &StaffCommand) -> Option<TicketChange> {
         StaffCommand::Reopen => Some(TicketChange::Reopen),
         StaffCommand::Hold => Some(TicketChange::SetStatus(Status::OnHold)),
         StaffCommand::Type(t) => Some(TicketChange::SetType(t.clone())),
+        StaffCommand::Queue(q) => Some(TicketChange::SetQueue(q.clone())),
         _ => None,
     }
 }
@@ -441,7 +446,8 @@ fn command(
         | StaffCommand::Reject
         | StaffCommand::Reopen
         | StaffCommand::Hold
-        | StaffCommand::Type(_) => return Ok(()),
+        | StaffCommand::Type(_)
+        | StaffCommand::Queue(_) => return Ok(()),
     };
     ticket::note(tx, n, at, &line)?;
     Ok(())
@@ -528,6 +534,7 @@ fn shown(c: &StaffCommand) -> String {
         StaffCommand::Reopen => "#reopen".into(),
         StaffCommand::Hold => "#hold".into(),
         StaffCommand::Type(t) => format!("#type {t}"),
+        StaffCommand::Queue(q) => format!("#queue {q}"),
         StaffCommand::Priority(h) => format!("#priority {}", if *h { "high" } else { "normal" }),
         StaffCommand::Assign(a) => format!("#assign {a}"),
         StaffCommand::Account(a) => format!("#account {a}"),

@@ -15,6 +15,8 @@ pub enum StaffCommand {
     Reopen,
     Hold,
     Type(String),
+    /// Move the ticket to another queue, by its name.
+    Queue(String),
     Priority(bool),
     /// A staff member's name or address; resolved against the staff list.
     Assign(String),
@@ -48,7 +50,7 @@ pub struct CommandError {
     pub message: String,
 }
 
-const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #priority, #assign, #account, #merge, #note, #drop, #cc, #verify";
+const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #queue, #priority, #assign, #account, #merge, #note, #drop, #cc, #verify";
 
 /// Reads the commands at the top of `text`. `types` are the ticket types of
 /// the config. Every bad line is reported; when there is one, none applies.
@@ -137,6 +139,7 @@ fn command(word: &str, arg: &str, types: &[String]) -> Result<StaffCommand, Stri
                 Err(format!("unknown ticket type; known: {}", types.join(", ")))
             }
         }
+        "queue" => Ok(StaffCommand::Queue(needs("a queue name")?.to_string())),
         "priority" => match needs("high or normal")?.to_ascii_lowercase().as_str() {
             "high" => Ok(StaffCommand::Priority(true)),
             "normal" => Ok(StaffCommand::Priority(false)),

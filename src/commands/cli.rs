@@ -107,6 +107,10 @@ pub struct IngestArgs {
     /// Only queue the mail this causes; leave delivery to `postdesk run`.
     #[arg(long)]
     pub queue_only: bool,
+    /// The [[queue]] (by name) the messages were sent to, as the MTA knows
+    /// from the envelope: they are routed there whatever their To says.
+    #[arg(long = "queue", value_name = "NAME")]
+    pub envelope_queue: Option<String>,
     /// Print nothing but errors (no progress bar, no summary).
     #[arg(short, long)]
     pub quiet: bool,
@@ -146,6 +150,9 @@ pub enum TicketCommand {
         /// Every ticket, closed and rejected ones too.
         #[arg(long, conflicts_with = "status")]
         all: bool,
+        /// Only the tickets of this queue ([[queue]] name).
+        #[arg(long, value_name = "QUEUE")]
+        queue: Option<String>,
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
@@ -194,6 +201,18 @@ pub enum TicketCommand {
         /// One of service.ticket_types.
         #[arg(value_name = "TYPE")]
         ticket_type: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Move a ticket to another queue ([[queue]] name): the new team is
+    /// told, the customer once, and its mail leaves from the new address.
+    SetQueue {
+        /// The ticket number.
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        /// The queue's name.
+        #[arg(value_name = "QUEUE")]
+        queue: String,
         #[command(flatten)]
         change: ChangeArgs,
     },

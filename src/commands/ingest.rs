@@ -22,9 +22,21 @@ pub(super) fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
             "--remove goes with --maildir only",
         ));
     }
+    if let Some(q) = &args.envelope_queue
+        && config.queue(q).is_none()
+    {
+        let names: Vec<&str> = config.queues.iter().map(|q| q.name.as_str()).collect();
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("no queue \"{q}\"; this desk has: {}", names.join(", ")),
+        ));
+    }
     let config = if args.no_receipts {
         let mut c = Config::clone(&config);
         c.intake.confirm_receipt = false;
+        for q in &mut c.queues {
+            q.confirm_receipt = false;
+        }
         Arc::new(c)
     } else {
         config
@@ -33,6 +45,7 @@ pub(super) fn ingest(config: Arc<Config>, args: &IngestArgs) -> Outcome {
     let mut pipeline = pipeline(&config, &mut store)?;
     // An archive import writes to nobody: no receipt, no confirmation request.
     pipeline.silent = args.no_receipts;
+    pipeline.envelope_queue = args.envelope_queue.clone();
     sync_accounts(&config, &mut store)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
 

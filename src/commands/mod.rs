@@ -127,7 +127,14 @@ fn load_config(cli: Option<&Path>) -> Result<Arc<Config>, Failure> {
 /// The stages for `config` on the desk whose database `store` is.
 pub(super) fn pipeline(config: &Arc<Config>, store: &mut Store) -> Result<Pipeline, Failure> {
     let secret = store.desk_secret()?;
-    Pipeline::new(config.clone(), secret).map_err(|e| Failure::new(exit::CONFIG, e.to_string()))
+    let mut p = Pipeline::new(config.clone(), secret)
+        .map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
+    p.learn_prefixes(store, SystemClock.now())
+        .map_err(|e| match e {
+            crate::intake::PrefixError::Store(e) => Failure::from(e),
+            other => Failure::new(exit::CONFIG, other.to_string()),
+        })?;
+    Ok(p)
 }
 
 /// Applies the config's declared accounts to the database (cheap when they

@@ -50,10 +50,20 @@ pub(super) fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
             ticket_type,
             change,
         } => (number, ticket::TicketChange::SetType(ticket_type), change),
+        TicketCommand::SetQueue {
+            number,
+            queue,
+            change,
+        } => (number, ticket::TicketChange::SetQueue(queue), change),
         TicketCommand::SetAccount {
             number, account, ..
         } => return set_ticket_account(config, number, account),
-        TicketCommand::List { status, all, json } => return list(config, status, all, json),
+        TicketCommand::List {
+            status,
+            all,
+            queue,
+            json,
+        } => return list(config, status, all, queue, json),
         TicketCommand::Show { number, json } => return show(config, number, json),
     };
     ticket_change(config, number, &command, args)
@@ -117,12 +127,28 @@ fn ticket_change(
 }
 
 /// `ticket list`: flagged tickets first, then by last change.
-fn list(config: &Config, status: Vec<Status>, all: bool, json: bool) -> Outcome {
+fn list(
+    config: &Config,
+    status: Vec<Status>,
+    all: bool,
+    queue: Option<String>,
+    json: bool,
+) -> Outcome {
+    if let Some(q) = &queue
+        && config.queue(q).is_none()
+    {
+        let names: Vec<&str> = config.queues.iter().map(|q| q.name.as_str()).collect();
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("no queue \"{q}\"; this desk has: {}", names.join(", ")),
+        ));
+    }
     let store = open_store(config)?;
     let read = store.read();
     let tickets = read.tickets(&TicketFilter {
         statuses: status,
         all,
+        queue,
     })?;
     if json {
         return print_json(&tickets);
@@ -240,9 +266,18 @@ fn show(config: &Config, number: TicketId, json: bool) -> Outcome {
 
 /// The head of `ticket show`: the ticket's fields, one per line.
 fn print_ticket(config: &Config, t: &crate::store::Ticket, number: TicketId) {
-    let token = crate::thread::Token::new(&config.service.ticket_prefix).format(number);
+    let queue = config.queue(&t.queue).or(config.queues.first());
+    let prefix = queue.map_or(&config.service.ticket_prefix, |q| &q.ticket_prefix);
+    let token = crate::thread::Token::new(prefix).format(number);
     println!("Ticket #{number}  {token}");
     println!("Subject:   {}", t.subject);
+    // A desk of one queue shows none, as before queues.
+    if config.queues.len() > 1 || t.queue != crate::domain::Queue::IMPLICIT {
+        let address = queue
+            .map(|q| format!(" <{}>", q.address))
+            .unwrap_or_default();
+        println!("Queue:     {}{address}", t.queue);
+    }
     println!("Status:    {}    Type: {}", t.status, t.ticket_type);
     let cal = &config.calendar;
     if let (Some(side), Some(since)) = (

@@ -9,6 +9,7 @@
 
 mod accounts_file;
 mod oauth;
+mod queues;
 mod read;
 mod schema;
 #[cfg(test)]
@@ -28,14 +29,14 @@ use toml::de::DeValue;
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
     AuthKind, DEFAULT_SWEEP, Flow, Intake, MailServer, OAuth, OAuthLogin, Outbox, Provider,
-    Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember, TlsMode, Transport,
-    UnknownSender, UnmatchedAutomatic,
+    QueueKeys, QueueRule, Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember,
+    TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::InactivityRule;
-use crate::domain::{AccountSpec, Address};
+use crate::domain::{AccountSpec, Address, Queue};
 
 /// The file [`locate`] falls back to when neither `-c` nor the environment names one.
 pub const SYSTEM_CONFIG: &str = "/etc/postdesk/postdesk.toml";
@@ -85,6 +86,13 @@ pub struct Config {
     /// `own_address = false`). Derived, not a key.
     #[serde(skip)]
     pub own_addresses: Vec<Address>,
+    /// The desk's queues, resolved, in the file's order; never empty (a
+    /// desk without `[[queue]]` has the implicit one of `[service]`).
+    #[serde(skip)]
+    pub queues: Vec<Queue>,
+    /// `[[queue]]` as written, for `check-config`'s output.
+    #[serde(skip)]
+    pub queue_tables: Vec<QueueKeys>,
 }
 
 fn has_rules(rules: &[InactivityRule]) -> bool {
@@ -102,6 +110,8 @@ struct Tail<'a> {
     #[serde(rename = "inactivity", skip_serializing_if = "Vec::is_empty")]
     rules: Vec<schema::RuleOut<'a>>,
     schedule: &'a Schedule,
+    #[serde(rename = "queue", skip_serializing_if = "<[_]>::is_empty")]
+    queues: &'a [QueueKeys],
     #[serde(rename = "account", skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<schema::AccountOut<'a>>,
 }
@@ -186,6 +196,18 @@ impl Config {
         out
     }
 
+    /// The queue named `name` (any case).
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        let same = |q: &&Queue| crate::domain::queue::same_name(&q.name, name);
+        self.queues.iter().find(same)
+    }
+
+    /// The queue whose mail source `source` holds (`[[source]] queue`).
+    pub fn queue_of_source(&self, source: &str) -> Option<&Queue> {
+        let s = self.sources.iter().find(|s| s.name == source)?;
+        self.queue(s.queue.as_deref()?)
+    }
+
     /// Reads a config file; relative paths in it are taken from the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
@@ -231,6 +253,7 @@ impl Config {
         let tail = Tail {
             rules: self.inactivity.iter().map(schema::RuleOut).collect(),
             schedule: &self.schedule,
+            queues: &self.queue_tables,
             accounts: self.accounts[..self.inline_accounts]
                 .iter()
                 .map(schema::AccountOut)

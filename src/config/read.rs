@@ -11,8 +11,8 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, MaildirKeys, OAuth, Outbox, RuleDef, Schedule, SendmailKeys,
-    Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, MaildirKeys, OAuth, Outbox, QueueKeys, RuleDef, Schedule,
+    SendmailKeys, Service, SourceKeys, Staff, Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;
@@ -21,7 +21,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, source, oauth, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -41,17 +41,17 @@ const SERVER: [(&str, &str); 3] = [
 pub(super) const SOURCE_KINDS: &[Kind] = &[
     Kind {
         name: "pop3",
-        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll leave_on_server own_address",
+        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll leave_on_server own_address queue",
         required: &SERVER,
     },
     Kind {
         name: "imap",
-        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll folder processed_folder idle own_address",
+        keys: "name kind host port tls user password_file password_env auth oauth ca_file timeout poll folder processed_folder idle own_address queue",
         required: &SERVER,
     },
     Kind {
         name: "maildir",
-        keys: "name kind path poll",
+        keys: "name kind path poll queue",
         required: &[SOURCE_NAME, ("path", "the Maildir to take new mail from")],
     },
 ];
@@ -86,6 +86,10 @@ const ACCOUNT: &[(&str, &str)] = &[
     ("id", "every account needs an id"),
     ("primary", "the account's registered address"),
 ];
+const QUEUE: &[(&str, &str)] = &[
+    ("name", "what `#queue` and `ticket set-queue` take"),
+    ("address", "the address customers write to"),
+];
 const RULE: &[(&str, &str)] = &[(
     "waiting_for",
     "\"staff\" or \"customer\" (whose silence the rule measures)",
@@ -109,6 +113,8 @@ pub(super) struct Sections {
     /// a rule that failed to read.
     pub inactivity: Option<Vec<Option<(String, InactivityRule)>>>,
     pub schedule: Option<Schedule>,
+    /// `[[queue]]`, each with its key path; a failed one is left out.
+    pub queues: Vec<(String, QueueKeys)>,
     pub accounts: Vec<(String, AccountSpec)>,
     pub accounts_file: Option<String>,
 }
@@ -148,6 +154,7 @@ impl<'a> Loader<'a> {
             calendar: Some(CalendarKeys::default()),
             inactivity: None,
             schedule: Some(Schedule::default()),
+            queues: Vec::new(),
             accounts: Vec::new(),
             accounts_file: None,
         };
@@ -158,6 +165,7 @@ impl<'a> Loader<'a> {
         for (key, value) in top.iter() {
             match key.get_ref().as_ref() {
                 "service" => s.service = self.de("service", value),
+                "queue" => s.queues = self.read_queues(value),
                 "source" => s.sources = self.read_sources(value),
                 "oauth" => {
                     let list = self.tables("oauth", value, |l, key, item| {
@@ -296,6 +304,15 @@ impl<'a> Loader<'a> {
         }
         let staff = self.de("staff", value);
         staff.filter(|_| ok)
+    }
+
+    fn read_queues(&mut self, value: &Value<'a>) -> Vec<(String, QueueKeys)> {
+        let list = self.tables("queue", value, |l, key, item| {
+            let present = l.required(&key, item, QUEUE);
+            let queue = l.de(&key, item);
+            queue.filter(|_| present).map(|q| (key, q))
+        });
+        list.into_iter().flatten().collect()
     }
 
     fn read_inactivity(&mut self, value: &Value<'a>) -> Vec<Option<(String, InactivityRule)>> {

@@ -57,12 +57,62 @@ impl Default for Service {
 }
 
 // ---------------------------------------------------------------------------
+// [[queue]]
+// ---------------------------------------------------------------------------
+
+/// One `[[queue]]` as written: every key but `name` and `address` may be
+/// left out, and then the desk-wide setting applies (`validate` resolves
+/// it into a [`crate::domain::Queue`]). Kept for `check-config`'s output.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a [[queue]] table")]
+pub struct QueueKeys {
+    pub name: String,
+    pub address: Address,
+    #[serde(default, with = "text_list", skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_type: Option<String>,
+    #[serde(default, with = "choice_opt", skip_serializing_if = "Option::is_none")]
+    pub default_language: Option<Language>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_receipt: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_sender: Option<UnknownSender>,
+    /// The team's notification addresses; with `members`, its members too.
+    #[serde(default, with = "text_list", skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<Address>,
+    /// Names of `[[staff.member]]`s (a member may be in several queues).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<PathBuf>,
+    /// `[[queue.inactivity]]`; absent: the desk's `[[inactivity]]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity: Option<Vec<QueueRule>>,
+}
+
+/// One `[[queue.inactivity]]` table: an `[[inactivity]]` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct QueueRule(#[serde(with = "RuleDef")] pub InactivityRule);
+
+// ---------------------------------------------------------------------------
 // [[source]]
 // ---------------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
     pub name: String,
+    /// The `[[queue]]` whose mail this source holds (its envelope): a
+    /// message from it is routed there whatever its To says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
     #[serde(flatten)]
     pub kind: SourceKind,
 }
@@ -202,6 +252,7 @@ pub(super) struct SourceKeys {
     pub processed_folder: Option<String>,
     pub idle: bool,
     pub own_address: bool,
+    pub queue: Option<String>,
 }
 
 impl Default for SourceKeys {
@@ -225,6 +276,7 @@ impl Default for SourceKeys {
             processed_folder: None,
             idle: true,
             own_address: true,
+            queue: None,
         }
     }
 }
@@ -601,17 +653,7 @@ impl Intake {
     }
 }
 
-/// What happens to mail from a sender who belongs to no account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnknownSender {
-    /// Hold it and ask the sender to confirm their address by replying.
-    Verify,
-    /// Open a ticket marked "unverified sender" at once.
-    Accept,
-    /// Hold it and tell the sender how to write from a registered address.
-    Reject,
-}
+pub use crate::domain::UnknownSender;
 
 /// What to do with automatic mail (bounce, out-of-office, list mail) that matches no ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]

@@ -52,6 +52,7 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
         c.sources,
         [Source {
             name: "local".into(),
+            queue: None,
             kind: inbox
         }]
     );
@@ -159,6 +160,7 @@ fn embedded_default_is_local_and_relative_to_the_current_directory() {
         c.sources,
         [Source {
             name: "inbox".into(),
+            queue: None,
             kind: inbox
         }]
     );
@@ -1079,6 +1081,124 @@ fn oauth_rules_name_key_and_problem() {
                 .iter()
                 .any(|p| p.key == key && p.line.is_some() && p.message.contains(fragment)),
             "want {key}: …{fragment}… for\n{text}\ngot {found:#?}"
+        );
+    }
+}
+
+/// `[[queue]]`: each key left out is the desk-wide setting; without any the
+/// desk is one queue made of `[service]`; addresses are the desk's own.
+#[test]
+fn queues_fall_back_to_the_desk_wide_settings() {
+    let desk = "[service]\nname = \"Desk\"\naddress = \"support@d.example\"\nticket_prefix = \"D\"\ndefault_language = \"it\"\n\
+[intake]\nconfirm_receipt = false\nunknown_sender = \"reject\"\n\
+[staff]\nnotify = [\"team@d.example\"]\n[[staff.member]]\nname = \"Bea\"\naddress = \"bea@d.example\"\n";
+    let c = parse(desk).unwrap();
+    assert_eq!(c.queues.len(), 1);
+    let q = &c.queues[0];
+    assert_eq!(
+        (
+            q.name.as_str(),
+            q.address.as_str(),
+            q.display_name.as_str(),
+            q.ticket_prefix.as_str()
+        ),
+        ("default", "support@d.example", "Desk", "D")
+    );
+    assert_eq!(
+        (q.default_language, q.confirm_receipt),
+        (Language::It, false)
+    );
+    assert_eq!(q.unknown_sender, UnknownSender::Reject);
+    assert_eq!(q.team, [Address::parse("team@d.example").unwrap()]);
+
+    let text = format!(
+        "{desk}[[queue]]\nname = \"billing\"\naddress = \"billing@d.example\"\naliases = [\"invoices@d.example\"]\n\
+members = [\"bea\"]\ndefault_language = \"fr\"\nticket_types = [\"billing\", \"refund\"]\ndefault_type = \"refund\"\n\
+[[queue.inactivity]]\nwaiting_for = \"staff\"\nclose_after = \"3 days\"\n\
+[[queue]]\nname = \"abuse\"\naddress = \"abuse@d.example\"\nconfirm_receipt = true\n"
+    );
+    let c = parse(&text).unwrap();
+    let [billing, abuse] = &c.queues[..] else {
+        panic!("two queues")
+    };
+    assert_eq!(billing.display_name, "Desk");
+    assert_eq!(billing.default_language, Language::Fr);
+    assert_eq!(billing.default_type, "refund");
+    assert_eq!(billing.team, [Address::parse("bea@d.example").unwrap()]);
+    assert_eq!(billing.inactivity.as_ref().map(Vec::len), Some(1));
+    assert_eq!(
+        abuse.team,
+        [Address::parse("team@d.example").unwrap()],
+        "no team: the desk's"
+    );
+    assert!(abuse.confirm_receipt && !billing.confirm_receipt);
+    assert_eq!(
+        (abuse.ticket_types.len(), abuse.inactivity.is_none()),
+        (3, true)
+    );
+    for own in [
+        "support@d.example",
+        "billing@d.example",
+        "invoices@d.example",
+        "abuse@d.example",
+    ] {
+        assert!(
+            c.own_addresses.contains(&Address::parse(own).unwrap()),
+            "{own}"
+        );
+    }
+    // Written out and read back the same.
+    assert_eq!(parse(&c.to_toml()).unwrap().queues, c.queues);
+}
+
+#[test]
+fn queue_mistakes_name_their_key() {
+    let head = "[staff]\n[[staff.member]]\nname = \"Bea\"\naddress = \"bea@d.example\"\n";
+    let cases: &[(&str, &str, &str)] = &[
+        ("[[queue]]\nname = \"a\"\n", "queue[0].address", "missing"),
+        (
+            "[[queue]]\nname = \"a b\"\naddress = \"a@d.example\"\n",
+            "queue[0].name",
+            "letters",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"a@d.example\"\n[[queue]]\nname = \"A\"\naddress = \"b@d.example\"\n",
+            "queue[1].name",
+            "already",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"a@d.example\"\n[[queue]]\nname = \"b\"\naddress = \"x@d.example\"\naliases = [\"a@d.example\"]\n",
+            "queue[1].aliases[0]",
+            "already queue[0].address",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"a@d.example\"\nmembers = [\"Zed\"]\n",
+            "queue[0].members[0]",
+            "Zed",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"a@d.example\"\ndefault_type = \"x\"\n",
+            "queue[0].default_type",
+            "not one of",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"bea@d.example\"\n",
+            "staff.member[0].address",
+            "desk itself",
+        ),
+        (
+            "[[queue]]\nname = \"a\"\naddress = \"a@d.example\"\n[[source]]\nname = \"s\"\nkind = \"maildir\"\npath = \"p\"\nqueue = \"b\"\n",
+            "source[0].queue",
+            "no queue",
+        ),
+    ];
+    for (text, key, fragment) in cases {
+        let found = problems(&format!("{head}{text}"));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.key == *key && p.message.contains(fragment)),
+            "{text}: want {key} ~ {fragment}, got {found:?}"
         );
     }
 }

@@ -9,16 +9,17 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::queues::DeskWide;
 use super::read::{Kind, Sections};
 use super::schema::{
     AuthKind, CalendarKeys, Intake, MailServer, OAuth, Outbox, Secret, Service, Source, SourceKeys,
     SourceKind, Staff, Transport,
 };
-use super::values::{format_duration, format_size};
+use super::values::{format_duration, format_size, word};
 use super::{Config, Loader, accounts_file};
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{CloseAfter, InactivityRule};
-use crate::domain::{AccountSpec, Address, SenderPattern};
+use crate::domain::{AccountSpec, Address, Queue, SenderPattern};
 
 /// The most of a too-large message's body kept in the quarantine
 /// (`intake.max_stored_size`): it is stored in one database value.
@@ -55,8 +56,27 @@ impl Loader<'_> {
         // The staff side's mail going to the support address would come
         // back to the desk: a loop by configuration.
         if let (Some(service), Some(staff)) = (&service, &staff) {
-            for own in own_addresses(service, &sources) {
+            for own in own_addresses(service, &sources, &[]) {
                 self.own_address_is_no_staff(&own, staff);
+            }
+        }
+        let queue_tables: Vec<_> = s.queues.iter().map(|(_, q)| q.clone()).collect();
+        let queues = match (&service, &intake, &staff) {
+            (Some(service), Some(intake), Some(staff)) => {
+                let desk = DeskWide {
+                    service,
+                    intake,
+                    staff,
+                };
+                self.queues(s.queues, &desk)
+            }
+            _ => None,
+        };
+        if let (Some(queues), Some(staff)) = (&queues, &staff) {
+            self.source_queues(&sources, queues);
+            let theirs = queues.iter().skip_while(|q| q.name == Queue::IMPLICIT);
+            for own in theirs.flat_map(|q| q.addresses()) {
+                self.own_address_is_no_staff(own, staff);
             }
         }
         let calendar = s.calendar.and_then(|c| self.calendar(c));
@@ -81,8 +101,11 @@ impl Loader<'_> {
             self.check_accounts(&accounts, intake.as_ref());
         }
 
+        let queues = queues?;
         Some(Config {
-            own_addresses: own_addresses(service.as_ref()?, &sources),
+            own_addresses: own_addresses(service.as_ref()?, &sources, &queues),
+            queues,
+            queue_tables,
             origin: String::new(),
             service: service?,
             sources,
@@ -189,8 +212,9 @@ impl Loader<'_> {
                 names.insert(k.name.clone(), key.clone());
             }
             let name = k.name.clone();
+            let queue = k.queue.clone();
             if let Some(kind) = self.source(&key, kind, k, oauth) {
-                out.push(Source { name, kind });
+                out.push(Source { name, queue, kind });
             }
         }
         out
@@ -529,7 +553,7 @@ impl Loader<'_> {
 
     fn own_address_is_no_staff(&mut self, own: &Address, staff: &Staff) {
         let why = format!(
-            "is {own}, an address of the desk itself (service.address, service.aliases or a source's user): the desk would mail itself"
+            "is {own}, an address of the desk itself (service.address, service.aliases, a queue's address or alias, or a source's user): the desk would mail itself"
         );
         for (i, a) in staff.notify.iter().enumerate() {
             self.check(a != own, &format!("staff.notify[{i}]"), &why);
@@ -568,7 +592,7 @@ impl Loader<'_> {
     }
 
     /// The rules that read (a `None` is one that did not): each checked, one per side.
-    fn inactivity(
+    pub(super) fn inactivity(
         &mut self,
         list: Vec<Option<(String, InactivityRule)>>,
     ) -> Option<Vec<InactivityRule>> {
@@ -722,7 +746,7 @@ impl Loader<'_> {
 }
 
 /// The desk's own addresses: see [`Config::own_addresses`].
-fn own_addresses(service: &Service, sources: &[Source]) -> Vec<Address> {
+fn own_addresses(service: &Service, sources: &[Source], queues: &[Queue]) -> Vec<Address> {
     let mut out = vec![service.address.clone()];
     let users = sources.iter().filter_map(|s| match &s.kind {
         SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } if server.own_address => {
@@ -732,7 +756,8 @@ fn own_addresses(service: &Service, sources: &[Source]) -> Vec<Address> {
         }
         _ => None,
     });
-    for a in service.aliases.iter().cloned().chain(users) {
+    let queued = queues.iter().flat_map(|q| q.addresses().cloned());
+    for a in service.aliases.iter().cloned().chain(queued).chain(users) {
         if !out.contains(&a) {
             out.push(a);
         }
@@ -741,10 +766,6 @@ fn own_addresses(service: &Service, sources: &[Source]) -> Vec<Address> {
 }
 
 /// Non-empty and every character allowed.
-fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
-    !s.is_empty() && s.chars().all(allowed)
-}
-
 pub(super) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")

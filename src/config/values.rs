@@ -444,3 +444,8 @@ impl<'de> Deserialize<'de> for TimeZone {
         })
     }
 }
+
+/// Whether `s` is a non-empty word of `allowed` characters (names, prefixes).
+pub(super) fn word(s: &str, allowed: impl Fn(char) -> bool) -> bool {
+    !s.is_empty() && s.chars().all(allowed)
+}

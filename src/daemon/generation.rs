@@ -63,7 +63,13 @@ impl Generation {
         let db = &config.service.database;
         // Open once here so a bad database stops the start, not a task later.
         let mut first = Store::open(db)?;
-        let pipeline = Pipeline::new(config.clone(), first.desk_secret()?)?;
+        let mut pipeline = Pipeline::new(config.clone(), first.desk_secret()?)?;
+        pipeline
+            .learn_prefixes(&mut first, clock.now())
+            .map_err(|e| match e {
+                crate::intake::PrefixError::Store(e) => DaemonError::Store(e),
+                crate::intake::PrefixError::Templates(e) => DaemonError::Templates(e),
+            })?;
         let sender_store: SharedStore = Arc::new(Mutex::new(first));
         let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
         let mut sources = Vec::new();

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod lifecycle;
 pub mod msgid;
 pub mod proof;
+pub mod queue;
 
 pub use account::AccountSpec;
 pub use address::{
@@ -22,6 +23,7 @@ pub use address::{
 pub use ids::{AccountId, BadAccountId, TicketId};
 pub use language::Language;
 pub use mail::{Audience, MailClass};
+pub use queue::{Queue, UnknownSender};
 pub use status::{HoldKind, Status, UnknownStatus};
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! Threading runs first, because who may write depends on the ticket.
 
 mod requests;
+pub mod route;
 
 use requests::is_self_service_subject;
 pub use requests::{commands, named_account};

@@ -40,7 +40,7 @@ use crate::config::Config;
 
 use crate::domain::HoldKind;
 use crate::domain::msgid::MessageIds;
-use crate::identify::{self, Admission, Release};
+use crate::identify::{self, Admission, Release, route};
 use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::{self, ParseError, ParseLimits};
@@ -48,6 +48,7 @@ use crate::screen::{self, ScreenRules, Verdict};
 use crate::store::{Held, Store, StoreError, Tx};
 use crate::thread::ourmail;
 use crate::thread::{self, Token};
+use crate::ticket::QueueDesk;
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,8 +147,14 @@ pub const MAX_WRONG_CODES: u32 = 5;
 #[derive(Clone)]
 pub struct Pipeline {
     pub config: Arc<Config>,
+    /// The first queue's token, which finds every prefix of the desk.
     pub token: Token,
     pub templates: Arc<Templates>,
+    /// The desk's queues, in the config's order (never empty).
+    pub queues: Arc<Vec<QueueDesk>>,
+    /// The queue every message taken belongs to by its envelope
+    /// (`ingest --queue NAME`, an MTA pipe per address).
+    pub envelope_queue: Option<String>,
     /// The desk's Message-IDs (its secret is the database's).
     pub ids: Arc<MessageIds>,
     /// Send no automatic mail at all: importing an archive.
@@ -163,8 +170,11 @@ impl Pipeline {
     /// `secret` is the desk's (`Store::desk_secret`).
     pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, TemplateError> {
         let templates = Templates::load(config.service.templates.as_deref())?;
+        let queues = QueueDesk::all(&config, &[])?;
         Ok(Pipeline {
-            token: Token::new(&config.service.ticket_prefix),
+            token: queues[0].token.clone(),
+            queues: Arc::new(queues),
+            envelope_queue: None,
             templates: Arc::new(templates),
             ids: Arc::new(MessageIds::new(secret, &config.service.address.domain())),
             // Checked when the config was read.
@@ -177,7 +187,27 @@ impl Pipeline {
 
     /// Checks what `new` would load (the templates), for `check-config`.
     pub fn check(config: &Config) -> Result<(), TemplateError> {
-        Templates::load(config.service.templates.as_deref()).map(|_| ())
+        Templates::load(config.service.templates.as_deref())?;
+        QueueDesk::all(config, &[]).map(|_| ())
+    }
+
+    /// Records the subject-token prefixes of the config as used, and makes
+    /// every prefix the desk ever used find its tickets (a queue's prefix
+    /// changed since some mail went out).
+    pub fn learn_prefixes(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), PrefixError> {
+        let c = &self.config;
+        let mut ours: Vec<&str> = c.queues.iter().map(|q| q.ticket_prefix.as_str()).collect();
+        ours.push(&c.service.ticket_prefix);
+        store.write(|tx| tx.remember_prefixes(&ours, now))?;
+        let known = store.read().prefixes()?;
+        let queues = QueueDesk::all(c, &known)?;
+        self.token = queues[0].token.clone();
+        self.queues = Arc::new(queues);
+        Ok(())
     }
 
     /// How much of a message intake reads and keeps.
@@ -194,37 +224,41 @@ impl Pipeline {
         }
     }
 
-    /// Who the desk is, for the mail it writes.
+    /// Who the desk is, for the mail it writes: its first queue.
     pub fn desk(&self) -> Desk<'_> {
-        Desk {
-            name: &self.config.service.name,
-            address: &self.config.service.address,
-            token: &self.token,
-            templates: &self.templates,
-            ids: &self.ids,
-        }
+        self.queues[0].desk(&self.ids)
     }
 
     /// What a change of a ticket needs of the desk: the one view of the
-    /// config that apply, the sweep and the operator's commands share.
+    /// config that apply, the sweep and the operator's commands share;
+    /// [`crate::ticket::Settings::for_ticket`] gives a ticket's queue's.
     pub fn settings(&self) -> crate::ticket::Settings<'_> {
         let mut settings = crate::ticket::Settings::new(&self.config, self.desk());
+        settings.queues = &self.queues;
         settings.answer.silent = self.silent;
-        settings
+        settings.for_queue(&self.queues[0])
+    }
+
+    /// The settings of a message's stages for queue `q`.
+    fn context_for<'a>(&'a self, q: &'a QueueDesk) -> Context<'a> {
+        let mut ctx = self.context();
+        ctx.lifecycle = ctx.lifecycle.for_queue(q);
+        ctx.desk = ctx.lifecycle.desk;
+        ctx.language = q.queue.default_language;
+        ctx.default_type = &q.queue.default_type;
+        ctx.confirm_receipt = q.queue.confirm_receipt;
+        ctx
     }
 
     fn context(&self) -> Context<'_> {
         let c = &self.config;
         let lifecycle = self.settings();
+        let first = &self.queues[0].queue;
         Context {
             desk: self.desk(),
-            language: c.service.default_language,
-            default_type: c
-                .service
-                .ticket_types
-                .first()
-                .map_or("technical", |t| t.as_str()),
-            confirm_receipt: c.intake.confirm_receipt,
+            language: first.default_language,
+            default_type: &first.default_type,
+            confirm_receipt: first.confirm_receipt,
             unmatched_automatic: c.intake.unmatched_automatic,
             released: false,
             forced: false,
@@ -234,6 +268,7 @@ impl Pipeline {
             max_message_size: self.read_limits().max_size,
             proof_rules: &self.proof_rules,
             auto_verify: c.intake.auto_verify,
+            route_note: None,
         }
     }
 
@@ -620,12 +655,21 @@ impl Pipeline {
         }
         let verdict = screen::screen(&inbound, &rules);
         let thread = thread::thread(&inbound, &self.token, &self.ids, &tx.read())?;
+        // The queue: a follow-up's is its ticket's, a new message's its route.
+        let (queue, route_note) = self.queue_of(tx, &inbound, source, &thread)?;
+        let mut ctx_q = self.context_for(queue);
+        ctx_q.released = ctx.released;
+        ctx_q.forced = ctx.forced;
+        ctx_q.route_note = route_note;
+        let ctx = &ctx_q;
+        let mut identify_rules = self.identify_rules(released);
+        identify_rules.unknown_sender = queue.queue.unknown_sender;
         let identity = identify::identify(
             &inbound,
             &verdict.auth(),
             &thread,
             &tx.read(),
-            &self.identify_rules(released),
+            &identify_rules,
         )?;
         // A support PIN is checked, then cut out of all that is kept.
         let mut inbound = inbound;
@@ -648,6 +692,51 @@ impl Pipeline {
         Ok(Taken::Applied(outcome))
     }
 
+    /// The queue a message belongs to, and for a new one the history's
+    /// line on its route when the desk has several queues.
+    fn queue_of(
+        &self,
+        tx: &Tx<'_>,
+        inbound: &crate::parse::Inbound,
+        source: &str,
+        thread: &thread::Thread,
+    ) -> Result<(&QueueDesk, Option<String>), StoreError> {
+        let by_name = |name: &str| {
+            self.queues
+                .iter()
+                .find(|q| crate::domain::queue::same_name(&q.queue.name, name))
+        };
+        if let thread::Thread::FollowUp { ticket, .. } = thread
+            && let Some(t) = tx.read().ticket(*ticket)?
+        {
+            return Ok((by_name(&t.queue).unwrap_or(&self.queues[0]), None));
+        }
+        let envelope = self.envelope_queue.as_deref().or_else(|| {
+            let c = &self.config;
+            c.queue_of_source(source).map(|q| q.name.as_str())
+        });
+        let r = route::route(
+            inbound,
+            &self.queues,
+            envelope,
+            &self.config.intake.match_options(),
+        );
+        let q = &self.queues[r.queue];
+        if self.queues.len() < 2 {
+            return Ok((q, None));
+        }
+        let mut note = format!("queue {} (by {})", q.queue.name, r.by.label());
+        if !r.also.is_empty() {
+            let names: Vec<&str> = r
+                .also
+                .iter()
+                .map(|&i| self.queues[i].queue.name.as_str())
+                .collect();
+            note.push_str(&format!("; also sent to queue {}", names.join(", ")));
+        }
+        Ok((q, Some(note)))
+    }
+
     fn unreadable(
         &self,
         tx: &mut Tx<'_>,
@@ -666,6 +755,15 @@ impl Pipeline {
             error: e.to_string(),
         })
     }
+}
+
+/// Why the desk's prefixes could not be learnt.
+#[derive(Debug, thiserror::Error)]
+pub enum PrefixError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -67,6 +67,8 @@ pub struct Ticket {
     pub proof_by: Option<String>,
     /// A rule of `intake.require_proof_for` matched its first message.
     pub needs_proof: bool,
+    /// The queue it belongs to, by name (`[[queue]] name`).
+    pub queue: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -259,13 +261,15 @@ pub struct TicketFilter {
     /// Only these statuses; empty means the open ones.
     pub statuses: Vec<Status>,
     pub all: bool,
+    /// Only the tickets of this queue (by name, any case).
+    pub queue: Option<String>,
 }
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, subject, status, type, account, requester, created_at, updated_at,
      last_customer_at, last_staff_at, waiting_since, warnings_sent, next_deadline, closed_at,
      reopened_from, priority, unverified, account_candidates, assignee, merged_into,
-     proof, proof_at, proof_by, needs_proof";
+     proof, proof_at, proof_by, needs_proof, queue";
 
 pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let status: String = r.get(2)?;
@@ -300,6 +304,7 @@ pub(super) fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
         proof_at: r.get::<_, Option<i64>>(21)?.map(from_ts),
         proof_by: r.get(22)?,
         needs_proof: r.get(23)?,
+        queue: r.get(24)?,
     })
 }
 
@@ -320,6 +325,27 @@ impl Tx<'_> {
         let id = TicketId(self.tx.last_insert_rowid());
         self.add_participant(id, t.requester, "requester", t.at)?;
         Ok(id)
+    }
+
+    /// Moves ticket `n` to queue `name` (its number stays).
+    pub fn set_ticket_queue(&mut self, n: TicketId, name: &str) -> Result<()> {
+        self.exec(
+            "UPDATE tickets SET queue = ?2 WHERE id = ?1",
+            params![n.0, name],
+        )?;
+        Ok(())
+    }
+
+    /// Records subject-token prefixes the desk uses (see [`Reader::prefixes`]).
+    pub fn remember_prefixes(&mut self, prefixes: &[&str], at: DateTime<Utc>) -> Result<()> {
+        for p in prefixes {
+            self.exec(
+                "INSERT INTO ticket_prefixes (prefix, first_used) VALUES (?1, ?2)
+                 ON CONFLICT (prefix) DO NOTHING",
+                params![p, ts(at)],
+            )?;
+        }
+        Ok(())
     }
 
     pub fn add_participant(
@@ -457,6 +483,15 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// Every subject-token prefix the desk has used, oldest first.
+    pub fn prefixes(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT prefix FROM ticket_prefixes ORDER BY first_used, prefix")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn ticket_exists(&self, id: TicketId) -> Result<bool> {
         Ok(self
             .conn
@@ -474,12 +509,18 @@ impl Reader<'_> {
             filter.statuses.clone()
         };
         let marks = vec!["?"; statuses.len()].join(", ");
+        let in_queue = if filter.queue.is_some() {
+            " AND queue = ? COLLATE NOCASE"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN ({marks})
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN ({marks}){in_queue}
              ORDER BY priority DESC, updated_at DESC, id DESC"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let wanted = statuses.iter().map(|s| s.as_str());
+        let wanted = wanted.chain(filter.queue.as_deref());
         let rows = stmt.query_map(rusqlite::params_from_iter(wanted), ticket_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -31,15 +31,26 @@ pub struct Token {
 impl Token {
     /// `prefix` is validated by the config ([A-Za-z0-9_-]); it is escaped anyway.
     pub fn new(prefix: &str) -> Token {
+        Token::with_known(prefix, &[])
+    }
+
+    /// A token written with `prefix` that also finds tickets named with any
+    /// of `known` (the desk's other queues' prefixes, and those it used
+    /// before): a ticket number is the desk's, whatever prefix carries it.
+    pub fn with_known(prefix: &str, known: &[&str]) -> Token {
+        let mut all = vec![regex::escape(prefix)];
+        for k in known {
+            let k = regex::escape(k);
+            if !all.iter().any(|a| a.eq_ignore_ascii_case(&k)) {
+                all.push(k);
+            }
+        }
+        let any = all.join("|");
         // Mail clients and people mangle the token: `[acme#12]`, `[ ACME # 12 ]`,
         // `[ACME #00012]`. All of those still name ticket 12.
-        let pattern = format!(
-            r"(?i)\[\s*{}\s*#\s*0*(\d{{1,15}})\s*\]",
-            regex::escape(prefix)
-        );
+        let pattern = format!(r"(?i)\[\s*(?:{any})\s*#\s*0*(\d{{1,15}})\s*\]");
         let confirm = format!(
-            r"(?i)\[\s*{}\s+confirm\s+([0-9a-z]{{4}})-?([0-9a-z]{{4}})-?([0-9a-z]{{4}})\s*\]",
-            regex::escape(prefix)
+            r"(?i)\[\s*(?:{any})\s+confirm\s+([0-9a-z]{{4}})-?([0-9a-z]{{4}})-?([0-9a-z]{{4}})\s*\]"
         );
         Token {
             prefix: prefix.to_string(),

@@ -32,6 +32,8 @@ pub enum ChangeError {
     Refused(TicketId, String),
     #[error("unknown ticket type {0:?}; this desk has: {1} (service.ticket_types)")]
     UnknownType(String, String),
+    #[error("no queue \"{0}\"; this desk has: {1}")]
+    UnknownQueue(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,6 +45,8 @@ pub enum TicketChange {
     Close,
     Reopen,
     SetType(String),
+    /// Move to the queue of this name (`#queue`, `ticket set-queue`).
+    SetQueue(String),
 }
 
 /// What a command or a sweep action did.
@@ -180,7 +184,16 @@ pub fn command_quiet<'a>(
     at: DateTime<Utc>,
 ) -> Result<Made<'a>, ChangeError> {
     let t = tx.read().ticket(n)?.ok_or(ChangeError::NoTicket(n))?;
+    let s = &s.for_ticket(&t);
     let event = match cmd {
+        TicketChange::SetQueue(name) => {
+            let to = set_queue(tx, s, &t, name, author, at)?;
+            return Ok(Made {
+                before: t,
+                author,
+                what: MadeKind::Queue(to),
+            });
+        }
         TicketChange::SetType(ty) => {
             set_type(tx, s, &t, ty, author, at)?;
             return Ok(Made {
@@ -225,6 +238,8 @@ pub struct Made<'a> {
 enum MadeKind {
     Status(Transition),
     Type(String),
+    /// The queue's name.
+    Queue(String),
 }
 
 impl Made<'_> {
@@ -238,6 +253,7 @@ impl Made<'_> {
         match &self.what {
             MadeKind::Status(tr) => format!("{} → {}", self.before.status, tr.to),
             MadeKind::Type(ty) => format!("type {} → {ty}", self.before.ticket_type),
+            MadeKind::Queue(q) => format!("queue {} → {q}", self.before.queue),
         }
     }
 
@@ -255,8 +271,24 @@ impl Made<'_> {
         }
         let t = &self.before;
         let after = reload(tx, t.number)?;
+        // The notices leave from the ticket's queue as it is now: after a
+        // move, the new team is told and the customer hears from the new
+        // address.
+        let s = &s.for_ticket(&after);
         let cause = Cause::Operator(self.author);
         match &self.what {
+            MadeKind::Queue(q) => {
+                let mut fields = changed_fields(t, &after, &cause, false);
+                fields.retain(|(k, _)| *k != "change");
+                let from = s
+                    .queue_named(&t.queue)
+                    .map_or(t.queue.as_str(), |d| &d.queue.display_name);
+                let to = s
+                    .queue_named(q)
+                    .map_or(q.as_str(), |d| &d.queue.display_name);
+                fields.push(("change", format!("queue: {from} → {to}")));
+                notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
+            }
             MadeKind::Type(ty) => {
                 let mut fields = changed_fields(t, &after, &cause, false);
                 fields.retain(|(k, _)| *k != "change");
@@ -471,6 +503,47 @@ fn set_type(
         },
     )?;
     Ok(())
+}
+
+/// Moves `t` to the queue named `name`; returns the queue's name as the
+/// config spells it. Its timers follow the new queue's rules.
+fn set_queue(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    name: &str,
+    author: Author<'_>,
+    at: DateTime<Utc>,
+) -> Result<String, ChangeError> {
+    let Some(q) = s.queue_named(name) else {
+        let names: Vec<&str> = s.queues.iter().map(|q| q.queue.name.as_str()).collect();
+        return Err(ChangeError::UnknownQueue(
+            name.to_string(),
+            names.join(", "),
+        ));
+    };
+    let to = q.queue.name.clone();
+    if crate::domain::queue::same_name(&t.queue, &to) {
+        return Err(ChangeError::Refused(
+            t.number,
+            format!("it is in queue {to} already"),
+        ));
+    }
+    tx.set_ticket_queue(t.number, &to)?;
+    let cause = Cause::Operator(author);
+    tx.add_event(
+        t.number,
+        &HistoryEvent {
+            at,
+            kind: EventKind::Note,
+            actor: cause.who(),
+            detail: format!("queue {} → {to}: {}", t.queue, cause.why()),
+            message: None,
+            outbox: None,
+        },
+    )?;
+    refresh_deadline(tx, &s.for_queue(q), &reload(tx, t.number)?)?;
+    Ok(to)
 }
 
 pub fn reload(tx: &Tx<'_>, n: TicketId) -> Result<Ticket, StoreError> {

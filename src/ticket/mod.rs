@@ -15,13 +15,17 @@ pub mod sweep;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Config, Staff};
-use crate::domain::Language;
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{self, InactivityRule, Plan};
+use crate::domain::msgid::MessageIds;
 use crate::domain::{Address, MatchOptions, Status};
+use crate::domain::{Language, Queue};
 use crate::outbox::compose::Desk;
 use crate::outbox::gate::AnswerRules;
+use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::ParseLimits;
+use crate::store::Ticket;
+use crate::thread::Token;
 
 pub use change::{
     ChangeError, Done, Made, TicketChange, command, command_quiet, customer_message,
@@ -35,16 +39,74 @@ pub use notices::{
     staff_recipients,
 };
 
-/// Everything a change needs from the config, borrowed.
+/// One queue ready to write mail: its settings, its subject token (which
+/// finds every prefix of the desk) and its templates, loaded once.
+pub struct QueueDesk {
+    pub queue: Queue,
+    pub token: Token,
+    pub templates: Templates,
+}
+
+impl AsRef<Queue> for QueueDesk {
+    fn as_ref(&self) -> &Queue {
+        &self.queue
+    }
+}
+
+impl QueueDesk {
+    /// Every queue of `config`; `known` are the prefixes the desk used
+    /// before (`Reader::prefixes`), recognised for threading.
+    pub fn all(config: &Config, known: &[String]) -> Result<Vec<QueueDesk>, TemplateError> {
+        let mut prefixes: Vec<&str> = config
+            .queues
+            .iter()
+            .map(|q| q.ticket_prefix.as_str())
+            .collect();
+        prefixes.push(&config.service.ticket_prefix);
+        prefixes.extend(known.iter().map(String::as_str));
+        config
+            .queues
+            .iter()
+            .map(|q| {
+                Ok(QueueDesk {
+                    token: Token::with_known(&q.ticket_prefix, &prefixes),
+                    templates: Templates::load(q.templates.as_deref())?,
+                    queue: q.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Who the queue is, for the mail it writes.
+    pub fn desk<'a>(&'a self, ids: &'a MessageIds) -> Desk<'a> {
+        Desk {
+            name: &self.queue.display_name,
+            address: &self.queue.address,
+            token: &self.token,
+            templates: &self.templates,
+            ids,
+        }
+    }
+}
+
+/// Everything a change needs from the config, borrowed: the desk-wide
+/// settings, and those of one queue ([`Settings::for_ticket`]).
 #[derive(Clone, Copy)]
 pub struct Settings<'a> {
     pub desk: Desk<'a>,
+    /// The queue whose settings these are (`None` only in unit tests).
+    pub queue: Option<&'a QueueDesk>,
+    /// Every queue of the desk, in the config's order.
+    pub queues: &'a [QueueDesk],
     /// `service.default_language`: the staff side's, and the customer side's
     /// when the ticket's account has none.
     pub language: Language,
     pub calendar: &'a Calendar,
     pub rules: &'a [InactivityRule],
-    /// The staff side's notification addresses (`[staff] notify`).
+    /// The desk's `[[inactivity]]`, for a queue without rules of its own.
+    pub desk_rules: &'a [InactivityRule],
+    /// The staff side's addresses: the queue's team (`[[queue]] notify`
+    /// and members, else `[staff] notify`, else every member).
     pub notify: &'a [Address],
     /// The staff members and notification addresses (`[staff]`).
     pub staff: &'a Staff,
@@ -74,10 +136,13 @@ impl<'a> Settings<'a> {
     pub fn new(config: &'a Config, desk: Desk<'a>) -> Settings<'a> {
         Settings {
             desk,
+            queue: None,
+            queues: &[],
             language: config.service.default_language,
             calendar: &config.calendar,
             rules: &config.inactivity,
-            notify: &config.staff.notify,
+            desk_rules: &config.inactivity,
+            notify: config.queues.first().map_or(&[], |q| &q.team),
             staff: &config.staff,
             matching: config.intake.match_options(),
             answer: AnswerRules {
@@ -104,6 +169,49 @@ impl<'a> Settings<'a> {
                 .unwrap_or_else(|_| Duration::days(7)),
             authserv_id: config.intake.authserv_id.as_deref(),
         }
+    }
+
+    /// These settings as queue `q` has them: its address, name, token,
+    /// templates, language, team, rules and types.
+    pub fn for_queue(&self, q: &'a QueueDesk) -> Settings<'a> {
+        let mut s = *self;
+        s.desk = q.desk(self.desk.ids);
+        s.queue = Some(q);
+        s.language = q.queue.default_language;
+        s.rules = q.queue.inactivity.as_deref().unwrap_or(self.desk_rules);
+        s.notify = &q.queue.team;
+        s.ticket_types = &q.queue.ticket_types;
+        s
+    }
+
+    /// The queue named `name` (any case).
+    pub fn queue_named(&self, name: &str) -> Option<&'a QueueDesk> {
+        let queues: &'a [QueueDesk] = self.queues;
+        queues
+            .iter()
+            .find(|q| crate::domain::queue::same_name(&q.queue.name, name))
+    }
+
+    /// The settings of ticket `t`'s queue; a ticket whose queue the config
+    /// no longer has belongs to the first.
+    pub fn for_ticket(&self, t: &Ticket) -> Settings<'a> {
+        match self.queue_named(&t.queue).or(self.queues.first()) {
+            Some(q) => self.for_queue(q),
+            None => *self,
+        }
+    }
+
+    /// The rules of every queue, for the sweep's fingerprint: the desk's
+    /// alone when no queue has rules of its own (so a desk of before keeps
+    /// its fingerprint).
+    pub fn all_rules(&self) -> Vec<InactivityRule> {
+        let mut all = self.desk_rules.to_vec();
+        for q in self.queues {
+            if let Some(rules) = &q.queue.inactivity {
+                all.extend(rules.iter().cloned());
+            }
+        }
+        all
     }
 
     /// How much history mail of `kind` carries: the close notice all of it.

@@ -249,10 +249,11 @@ fn newest_message(read: &Reader<'_>, t: &Ticket, side: Side) -> Result<Option<i6
         .map(|m| m.id))
 }
 
-/// Where the staff side's mail about `t` goes: `[staff] notify` (else every
-/// member), and the member it is assigned to.
+/// Where the staff side's mail about `t` goes: its queue's team (`[staff]
+/// notify`, else every member, for a desk of one queue), and the member it
+/// is assigned to.
 pub fn staff_recipients(s: &Settings<'_>, t: &Ticket) -> Vec<Address> {
-    let mut to = s.staff.recipients();
+    let mut to = s.notify.to_vec();
     if let Some(a) = t.assignee.as_deref().and_then(|a| Address::parse(a).ok())
         && !to.contains(&a)
     {

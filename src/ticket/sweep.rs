@@ -74,7 +74,7 @@ pub fn sweep(
         dry_run,
         ..Report::default()
     };
-    let fingerprint = lifecycle::fingerprint(s.rules, s.calendar);
+    let fingerprint = lifecycle::fingerprint(&s.all_rules(), s.calendar);
     let current = store.read().setting(FINGERPRINT)?.as_deref() == Some(fingerprint.as_str());
     if !current {
         if dry_run {
@@ -85,9 +85,10 @@ pub fn sweep(
                 let page = store.read().waiting_tickets(after, RECOMPUTE_BATCH)?;
                 let Some(last) = page.last() else { break };
                 after = last.number;
-                report
-                    .actions
-                    .extend(page.iter().filter_map(|t| evaluate(s, t, now)));
+                report.actions.extend(
+                    page.iter()
+                        .filter_map(|t| evaluate(&s.for_ticket(t), t, now)),
+                );
             }
             return Ok(report);
         }
@@ -107,9 +108,10 @@ pub fn sweep(
             ticket: last.number,
         });
         if dry_run {
-            report
-                .actions
-                .extend(page.iter().filter_map(|t| evaluate(s, t, now)));
+            report.actions.extend(
+                page.iter()
+                    .filter_map(|t| evaluate(&s.for_ticket(t), t, now)),
+            );
             continue;
         }
         let done = store.write(|tx| {
@@ -120,6 +122,8 @@ pub fn sweep(
                 let Some(t) = tx.read().ticket(t.number)? else {
                     continue;
                 };
+                // Each ticket by its queue's rules, mail from its address.
+                let s = &s.for_ticket(&t);
                 let Some((plan, due)) = what_is_due(s, &t, now) else {
                     ticket::refresh_deadline(tx, s, &t)?;
                     continue;
@@ -207,7 +211,7 @@ fn recompute(store: &mut Store, s: &Settings<'_>, fingerprint: &str) -> Result<u
         count += page.len();
         store.write(|tx| {
             for t in &page {
-                ticket::refresh_deadline(tx, s, t)?;
+                ticket::refresh_deadline(tx, &s.for_ticket(t), t)?;
             }
             Ok::<_, StoreError>(())
         })?;
@@ -220,6 +224,6 @@ fn recompute(store: &mut Store, s: &Settings<'_>, fingerprint: &str) -> Result<u
 /// database built by other means, such as the benchmark's).
 #[doc(hidden)]
 pub fn mark_rules_current(store: &mut Store, s: &Settings<'_>) -> Result<(), StoreError> {
-    let fingerprint = lifecycle::fingerprint(s.rules, s.calendar);
+    let fingerprint = lifecycle::fingerprint(&s.all_rules(), s.calendar);
     store.write(|tx| tx.set_setting(FINGERPRINT, &fingerprint))
 }

@@ -32,6 +32,7 @@ mod leak; // nothing sent only to staff (notes, notifications) reaches a custome
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
 mod proof; // proving account ownership: #verify to the primary address, the support PIN, require_proof_for
+mod queues; // several support addresses: routing by envelope, To and Cc, one ticket per mail, #queue and set-queue, per-queue rules
 mod staff; // staff answers and commands by mail, notifications, relays to the customer
 mod subjects; // subjects say what a mail is: its kind in the recipient's language, [priority] for staff, no other ticket's token
 

@@ -17,4 +17,5 @@ mod large_mail; // a 3 MB message on a POP3/IMAP server: held cut, removed, the 
 mod mailbox; // POP3 and IMAP sources through `postdesk run`: round trips, IDLE, bad servers, 5,000 mails
 mod oauth; // OAuth 2.0 sign-in (XOAUTH2/OAUTHBEARER) with each flow for IMAP, POP3 and SMTP; expiry, revocation, device login, no secret in logs
 mod outage;
+mod queues; // two addresses delivered by Postfix into one Dovecot mailbox, routed by the Delivered-To the delivery wrote
 mod smtp; // the outbox's SMTP, SMTPS, submission and sendmail transports against Postfix // Dovecot and Postfix stopped mid-run: nothing lost or doubled (takes the stack alone)
