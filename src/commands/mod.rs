@@ -10,7 +10,9 @@ mod account;
 mod check_config;
 pub mod cli;
 mod ingest;
+mod kb;
 mod outbox;
+mod search;
 mod quarantine;
 mod run;
 mod sweep;
@@ -101,6 +103,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Ingest(_) => unreachable!("handled above"),
         CliCommand::Ticket(cmd) => ticket::ticket(&config, cmd),
         CliCommand::Outbox(cmd) => outbox::outbox(&config, cmd),
+        CliCommand::Kb(cmd) => kb::kb(&config, cmd),
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),

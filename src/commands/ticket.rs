@@ -55,6 +55,9 @@ pub(super) fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
         } => return set_ticket_account(config, number, account),
         TicketCommand::List { status, all, json } => return list(config, status, all, json),
         TicketCommand::Show { number, json } => return show(config, number, json),
+        search @ (TicketCommand::Search { .. }
+        | TicketCommand::Export { .. }
+        | TicketCommand::Attachments { .. }) => return super::search::search(config, search),
     };
     ticket_change(config, number, &command, args)
 }

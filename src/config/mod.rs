@@ -26,7 +26,7 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    DEFAULT_SWEEP, Intake, MailServer, Outbox, Schedule, Secret, Service, Smtp, Source, SourceKind,
+    DEFAULT_SWEEP, Intake, Knowledge, MailServer, Outbox, Relevance, Schedule, Secret, Service, Smtp, Source, SourceKind,
     Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
@@ -61,6 +61,7 @@ pub struct Config {
     pub transport: Transport,
     pub intake: Intake,
     pub outbox: Outbox,
+    pub knowledge: Knowledge,
     pub staff: Staff,
     #[serde(serialize_with = "read::write_calendar")]
     pub calendar: Calendar,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::read::{Kind, Sections};
 use super::schema::{
-    CalendarKeys, Intake, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
+    CalendarKeys, Intake, Knowledge, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
     Staff, Transport,
 };
 use super::values::{format_duration, format_size};
@@ -50,6 +50,7 @@ impl Loader<'_> {
         let transport = s.transport.and_then(|t| self.transport(t));
         let intake = s.intake.filter(|i| self.intake(i));
         let outbox = s.outbox.filter(|o| self.outbox(o));
+        let knowledge = s.knowledge.and_then(|k| self.knowledge(k));
         let staff = s.staff.and_then(|r| self.staff(r));
         // The staff side's mail going to the support address would come
         // back to the desk: a loop by configuration.
@@ -88,6 +89,7 @@ impl Loader<'_> {
             transport: transport?,
             intake: intake?,
             outbox: outbox?,
+            knowledge: knowledge?,
             staff: staff?,
             calendar: calendar?,
             inactivity: inactivity?,
@@ -96,6 +98,12 @@ impl Loader<'_> {
             inline_accounts,
             accounts_file,
         })
+    }
+
+    /// `[knowledge]`: its folder resolved like every path.
+    fn knowledge(&mut self, mut k: Knowledge) -> Option<Knowledge> {
+        k.path = self.opt_path("knowledge.path", k.path)?;
+        Some(k)
     }
 
     /// A path resolved against the config file's directory.

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod change;
 pub mod history;
+pub mod knowledge;
 pub mod notices;
 pub mod proof;
 pub mod relay;

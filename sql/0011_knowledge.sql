@@ -1,0 +1,85 @@
+-- postdesk schema, migration 0011 (issue 15): full-text search over the
+-- tickets' mail, and the knowledge base whose entries are suggested to
+-- staff (and, if the operator wants, to the customer).
+--
+-- Both indexes are SQLite FTS5 tables kept by triggers, so an index entry
+-- commits with the row it indexes (a crash leaves no gap to catch up on).
+-- unicode61 with remove_diacritics 2 lets "probleme" find "problème".
+
+-- What `ticket search` and `#search` look through: per received message,
+-- its subject, its new text (not the quote of older mail), who wrote and
+-- got it, and its attachments' names. The rowid is messages.id; the
+-- ticket is looked up at query time (a merge moves messages).
+CREATE VIRTUAL TABLE message_search USING fts5(
+    subject, body, people, files,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_search (rowid, subject, body, people, files) VALUES (
+        new.id, new.subject, coalesce(new.shown_text, new.new_text),
+        coalesce(new.from_addr, '') || ' ' || coalesce(new.from_name, '') || ' '
+            || coalesce((SELECT group_concat(value, ' ') FROM json_each(new.recipients, '$.to')), '') || ' '
+            || coalesce((SELECT group_concat(value, ' ') FROM json_each(new.recipients, '$.cc')), ''),
+        coalesce((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                  FROM json_each(new.attachments)), ''));
+END;
+
+-- A staff mail's shown text (without its command lines) is set after the
+-- insert: the index follows it.
+CREATE TRIGGER message_search_shown AFTER UPDATE OF shown_text ON messages BEGIN
+    UPDATE message_search SET body = coalesce(new.shown_text, new.new_text)
+        WHERE rowid = new.id;
+END;
+
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM message_search WHERE rowid = old.id;
+END;
+
+-- Messages stored before this migration, once.
+INSERT INTO message_search (rowid, subject, body, people, files)
+    SELECT id, subject, coalesce(shown_text, new_text),
+        coalesce(from_addr, '') || ' ' || coalesce(from_name, '') || ' '
+            || coalesce((SELECT group_concat(value, ' ') FROM json_each(recipients, '$.to')), '') || ' '
+            || coalesce((SELECT group_concat(value, ' ') FROM json_each(recipients, '$.cc')), ''),
+        coalesce((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                  FROM json_each(attachments)), '')
+    FROM messages;
+
+-- The knowledge base: the articles of `[knowledge] path` (kind 'article',
+-- name = file name without extension) and, with learn_from_closed, what
+-- closed tickets taught (kind 'ticket', name = 'ticket-N'). `digest`
+-- (hash of the file) lets a reindex skip what did not change.
+CREATE TABLE knowledge (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL CHECK (kind IN ('article', 'ticket')),
+    name        TEXT    NOT NULL UNIQUE,
+    title       TEXT    NOT NULL,
+    tags        TEXT    NOT NULL,  -- space-separated
+    language    TEXT,              -- en | fr | it, NULL: any
+    body        TEXT    NOT NULL,
+    ticket_id   INTEGER REFERENCES tickets(id),
+    digest      TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE VIRTUAL TABLE knowledge_search USING fts5(
+    title, tags, body,
+    content = 'knowledge', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER knowledge_insert AFTER INSERT ON knowledge BEGIN
+    INSERT INTO knowledge_search (rowid, title, tags, body)
+        VALUES (new.id, new.title, new.tags, new.body);
+END;
+CREATE TRIGGER knowledge_delete AFTER DELETE ON knowledge BEGIN
+    INSERT INTO knowledge_search (knowledge_search, rowid, title, tags, body)
+        VALUES ('delete', old.id, old.title, old.tags, old.body);
+END;
+CREATE TRIGGER knowledge_update AFTER UPDATE ON knowledge BEGIN
+    INSERT INTO knowledge_search (knowledge_search, rowid, title, tags, body)
+        VALUES ('delete', old.id, old.title, old.tags, old.body);
+    INSERT INTO knowledge_search (rowid, title, tags, body)
+        VALUES (new.id, new.title, new.tags, new.body);
+END;

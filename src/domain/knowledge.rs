@@ -1,0 +1,213 @@
+//! The knowledge base's pure rules: how an article file reads (a title
+//! line, then optional `tags:` and `language:` lines, then the text), and
+//! which words of a ticket are worth looking up (stop words of English,
+//! French and Italian left out, so "my" or "je" never makes a match).
+
+use std::collections::HashSet;
+
+use super::Language;
+
+/// One article, as read from its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    pub title: String,
+    pub tags: Vec<String>,
+    pub language: Option<Language>,
+    pub body: String,
+}
+
+/// Why an article file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArticleError {
+    #[error("it has no title line (the first line that is not empty)")]
+    NoTitle,
+    #[error("language {0} is not one of en, fr, it")]
+    Language(String),
+}
+
+/// The longest title kept; a longer first line is text, not a title.
+const MAX_TITLE: usize = 200;
+
+impl Article {
+    /// Reads an article: the first non-empty line is its title (a Markdown
+    /// `#` heading or a `title:` line alike); `tags:` and `language:` lines
+    /// may follow it, in any order; the rest is the text.
+    pub fn parse(text: &str) -> Result<Article, ArticleError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut lines = text.lines().peekable();
+        let title_line = lines
+            .by_ref()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .ok_or(ArticleError::NoTitle)?;
+        let title = strip_key(title_line, "title")
+            .unwrap_or(title_line)
+            .trim_start_matches('#')
+            .trim();
+        if title.is_empty() {
+            return Err(ArticleError::NoTitle);
+        }
+        let title: String = title.chars().take(MAX_TITLE).collect();
+        let mut article = Article {
+            title,
+            tags: Vec::new(),
+            language: None,
+            body: String::new(),
+        };
+        while let Some(line) = lines.peek() {
+            let line = line.trim();
+            if let Some(tags) = strip_key(line, "tags") {
+                article.tags = tags
+                    .split([',', ' ', ';'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+            } else if let Some(code) = strip_key(line, "language") {
+                let code = code.trim().to_lowercase();
+                article.language = Some(
+                    Language::from_code(&code).ok_or_else(|| ArticleError::Language(code))?,
+                );
+            } else if !line.is_empty() {
+                break;
+            }
+            lines.next();
+        }
+        article.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+        Ok(article)
+    }
+
+    /// The first `n` non-empty lines of the text, for a suggestion list.
+    pub fn first_lines(body: &str, n: usize) -> Vec<&str> {
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(n)
+            .collect()
+    }
+}
+
+/// `key: value` (key case-insensitive) → `value`.
+fn strip_key<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let (k, v) = line.split_once(':')?;
+    k.trim().eq_ignore_ascii_case(key).then(|| v.trim())
+}
+
+/// At most this many words of a ticket are looked up: its subject and
+/// first lines say what it is about; the cost stays flat.
+pub const MAX_QUERY_WORDS: usize = 32;
+
+/// The words of `text` worth looking up, lower-cased, each once, in order:
+/// three letters or more, no stop word, no number-only token.
+pub fn query_words(text: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
+        .flat_map(|w| w.split(['\'', '’']))
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 3)
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .filter(|w| seen.insert(w.clone()))
+        .take(MAX_QUERY_WORDS)
+        .collect()
+}
+
+/// Words too common to say what a ticket is about (en, fr, it), and the
+/// words of every mail (greetings, thanks).
+const STOP_WORDS: &[&str] = &[
+    // English
+    "the", "and", "for", "are", "but", "not", "you", "your", "all", "any", "can", "had", "her",
+    "was", "one", "our", "out", "has", "have", "him", "his", "how", "its", "may", "new", "now",
+    "old", "see", "two", "who", "did", "get", "got", "let", "she", "too", "use", "that", "this",
+    "with", "from", "they", "them", "then", "than", "there", "their", "what", "when", "where",
+    "which", "while", "will", "would", "could", "should", "been", "being", "into", "just", "like",
+    "more", "most", "much", "must", "only", "over", "some", "such", "very", "also", "about",
+    "after", "again", "before", "because", "does", "doing", "each", "here", "were", "why", "yes",
+    "hello", "dear", "thanks", "thank", "regards", "best", "please", "help", "need", "want",
+    "know", "since", "today", "yesterday", "still", "anymore", "cannot", "can't", "don", "doesn",
+    "didn", "isn", "won", "wasn", "hi", "team", "support", "ticket", "issue", "problem",
+    // French
+    "les", "des", "une", "est", "pas", "pour", "par", "sur", "dans", "avec", "que", "qui", "quoi",
+    "mon", "mes", "ton", "tes", "son", "ses", "notre", "nos", "votre", "vos", "leur", "leurs",
+    "nous", "vous", "ils", "elles", "elle", "lui", "moi", "toi", "aux", "ces", "cet", "cette",
+    "mais", "ou", "donc", "car", "plus", "moins", "tout", "tous", "toute", "toutes", "comme",
+    "fait", "faire", "peux", "peut", "pouvez", "veux", "voudrais", "suis", "sont", "ont", "avons",
+    "avez", "été", "être", "avoir", "depuis", "aujourd", "hui", "bonjour", "merci", "cordialement",
+    "madame", "monsieur", "svp", "plaît", "plait", "aide", "besoin", "encore", "très", "bien",
+    "problème", "probleme",
+    // Italian
+    "il", "gli", "della", "delle", "degli", "dei", "del", "nel", "nella", "alla", "allo", "agli",
+    "che", "chi", "non", "per", "con", "una", "uno", "sono", "sei", "siamo", "siete", "mio",
+    "mia", "miei", "mie", "suo", "sua", "vostro", "vostra", "nostro", "nostra", "questo",
+    "questa", "quello", "quella", "come", "anche", "più", "ma", "perché", "quando", "dove", "ciao",
+    "buongiorno", "buonasera", "grazie", "saluti", "cordiali", "aiuto", "posso", "può", "potete",
+    "vorrei", "ancora", "molto", "oggi", "ieri", "problema",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_files_read_title_tags_language_and_text() {
+        let cases: &[(&str, Result<(&str, &[&str], Option<Language>, &str), ArticleError>)] = &[
+            (
+                "# Reset a mailbox password\ntags: mail, password\nlanguage: en\n\nOpen the panel.\nClick Reset.\n",
+                Ok(("Reset a mailbox password", &["mail", "password"], Some(Language::En), "Open the panel.\nClick Reset.")),
+            ),
+            (
+                "\n\n  Title: Plain title  \n\nJust text\n",
+                Ok(("Plain title", &[], None, "Just text")),
+            ),
+            (
+                "\u{feff}Mot de passe\r\nLanguage: FR\r\nTags: mot de passe; messagerie\r\n\r\nTexte.\r\n",
+                Ok(("Mot de passe", &["mot", "de", "passe", "messagerie"], Some(Language::Fr), "Texte.")),
+            ),
+            ("Only a title", Ok(("Only a title", &[], None, ""))),
+            ("Title\ntags:\n\nbody: with a colon", Ok(("Title", &[], None, "body: with a colon"))),
+            ("", Err(ArticleError::NoTitle)),
+            ("   \n\t\n", Err(ArticleError::NoTitle)),
+            ("###\nbody", Err(ArticleError::NoTitle)),
+            ("T\nlanguage: de\n", Err(ArticleError::Language("de".into()))),
+        ];
+        for (text, want) in cases {
+            let got = Article::parse(text);
+            match (got, want) {
+                (Ok(a), Ok((title, tags, lang, body))) => {
+                    assert_eq!(a.title, *title, "{text:?}");
+                    assert_eq!(a.tags, *tags, "{text:?}");
+                    assert_eq!(a.language, *lang, "{text:?}");
+                    assert_eq!(a.body, *body, "{text:?}");
+                }
+                (Err(e), Err(w)) => assert_eq!(&e, w, "{text:?}"),
+                (got, _) => panic!("{text:?}: unexpected {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn query_words_leave_out_what_every_mail_says() {
+        for (text, want) in [
+            (
+                "Hello, I forgot the password of my mailbox. Thanks!",
+                &["forgot", "password", "mailbox"][..],
+            ),
+            (
+                "Bonjour, j'ai oublié le mot de passe de ma boîte mail. Merci",
+                &["oublié", "mot", "passe", "boîte", "mail"][..],
+            ),
+            (
+                "Ciao, non riesco a inviare email dal mio dominio",
+                &["riesco", "inviare", "email", "dal", "dominio"][..],
+            ),
+            ("Re: [DESK #12] 2026 404 error", &["desk", "error"][..]),
+            ("", &[][..]),
+            ("!!! ??? ...", &[][..]),
+            ("password PASSWORD Password", &["password"][..]),
+        ] {
+            assert_eq!(query_words(text), want, "{text}");
+        }
+        let many: String = (0..100).map(|i| format!("word{i} ")).collect();
+        assert_eq!(query_words(&many).len(), MAX_QUERY_WORDS);
+    }
+}
