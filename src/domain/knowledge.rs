@@ -112,6 +112,30 @@ pub fn query_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The language of `text` by its most common small words, when one of
+/// en, fr, it clearly leads (None: too little text, or a tie).
+pub fn guess_language(text: &str) -> Option<Language> {
+    const MARKERS: [(Language, &[&str]); 3] = [
+        (Language::En, &["the", "and", "is", "my", "i", "to", "of", "it", "you", "with", "have", "can", "not"]),
+        (Language::Fr, &["le", "la", "les", "et", "est", "je", "mon", "ma", "de", "des", "une", "pas", "vous", "avec", "ne", "j", "à"]),
+        (Language::It, &["il", "lo", "gli", "e", "è", "mio", "mia", "di", "una", "non", "che", "per", "con", "sono", "riesco"]),
+    ];
+    let mut counts = [0usize; 3];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+    {
+        for (i, (_, words)) in MARKERS.iter().enumerate() {
+            if words.contains(&word.as_str()) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let best = (0..3).max_by_key(|&i| counts[i])?;
+    let clear = counts[best] >= 2 && (0..3).all(|i| i == best || counts[i] < counts[best]);
+    clear.then_some(MARKERS[best].0)
+}
+
 /// Words too common to say what a ticket is about (en, fr, it), and the
 /// words of every mail (greetings, thanks).
 const STOP_WORDS: &[&str] = &[
@@ -182,6 +206,19 @@ mod tests {
                 (Err(e), Err(w)) => assert_eq!(&e, w, "{text:?}"),
                 (got, _) => panic!("{text:?}: unexpected {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_language_of_a_text_by_its_small_words() {
+        for (text, want) in [
+            ("I forgot the password of my mailbox and I can not log in", Some(Language::En)),
+            ("J'ai oublié le mot de passe de ma boîte et je ne peux pas", Some(Language::Fr)),
+            ("Non riesco a inviare la posta dal mio dominio, è urgente", Some(Language::It)),
+            ("password", None),
+            ("", None),
+        ] {
+            assert_eq!(guess_language(text), want, "{text}");
         }
     }
 

@@ -148,6 +148,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "now_closed",
             // who answered the customer last (a flag and a value)
             "last_answer_by",
+            // knowledge base entries that may answer a new ticket
+            "suggestions",
             "needs_proof",
         ],
     ),

@@ -56,11 +56,6 @@ pub fn reindex(
         entries = read_folder(dir, now, &mut done.problems)?;
     }
     done.articles = entries.len();
-    let lessons = if k.learn_from_closed {
-        store.read().lessons(LESSONS_PER_RUN)?
-    } else {
-        Vec::new()
-    };
     store.write(|tx| {
         for e in &entries {
             if tx.put_knowledge(e)? {
@@ -69,6 +64,19 @@ pub fn reindex(
         }
         let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
         done.removed = tx.prune_articles(&names)?;
+        Ok::<_, StoreError>(())
+    })?;
+    if k.learn_from_closed {
+        done.learnt = learn(store)?;
+    }
+    Ok(done)
+}
+
+/// Turns closed tickets not learnt from yet into entries (see
+/// [`Reader::lessons`] for which and what); returns how many.
+pub fn learn(store: &mut Store) -> Result<usize, StoreError> {
+    let lessons = store.read().lessons(LESSONS_PER_RUN)?;
+    store.write(|tx| {
         for l in &lessons {
             tx.put_knowledge(&KnowledgeEntry {
                 kind: KnowledgeKind::Ticket,
@@ -81,11 +89,10 @@ pub fn reindex(
                 digest: String::new(),
                 updated: l.closed,
             })?;
-            done.learnt += 1;
         }
         Ok::<_, StoreError>(())
     })?;
-    Ok(done)
+    Ok(lessons.len())
 }
 
 /// The articles of `dir` (`.md`, `.markdown`, `.txt`; not in sub-folders),
@@ -159,6 +166,26 @@ fn read_folder(
         }
     }
     Ok(entries)
+}
+
+/// The language a ticket's suggestions are looked for in first: its
+/// account's when it has one, else the one `text` is written in (by its
+/// common words), else the desk's.
+pub fn ticket_language(
+    read: &Reader<'_>,
+    s: &super::Settings<'_>,
+    t: &crate::store::Ticket,
+    text: &str,
+) -> Result<Language, StoreError> {
+    if let Some(account) = &t.account
+        && let Some(lang) = read
+            .account_brief(account)?
+            .and_then(|b| b.language)
+            .and_then(|l| Language::from_code(&l))
+    {
+        return Ok(lang);
+    }
+    Ok(crate::domain::knowledge::guess_language(text).unwrap_or(s.language))
 }
 
 /// For whom suggestions are made.

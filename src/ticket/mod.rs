@@ -69,6 +69,8 @@ pub struct Settings<'a> {
     pub verify_expiry: Duration,
     /// `intake.authserv_id`: whose Authentication-Results show a From genuine.
     pub authserv_id: Option<&'a str>,
+    /// `[knowledge]`: what new tickets' notifications suggest.
+    pub knowledge: &'a crate::config::Knowledge,
 }
 
 impl<'a> Settings<'a> {
@@ -104,6 +106,7 @@ impl<'a> Settings<'a> {
             verify_expiry: Duration::from_std(config.intake.verify_expiry)
                 .unwrap_or_else(|_| Duration::days(7)),
             authserv_id: config.intake.authserv_id.as_deref(),
+            knowledge: &config.knowledge,
         }
     }
 
