@@ -87,6 +87,51 @@ impl Article {
     }
 }
 
+/// The name a `#kb NAME` line asks for (the whole line, any case of `kb`).
+pub fn stock_line(line: &str) -> Option<&str> {
+    let rest = line.trim().strip_prefix('#')?;
+    let (word, name) = rest.split_once(char::is_whitespace)?;
+    let name = name.trim();
+    (word.eq_ignore_ascii_case("kb") && !name.is_empty() && !name.contains(char::is_whitespace))
+        .then_some(name)
+}
+
+/// A staff reply with its stock answers in place: the articles named by
+/// `#kb` commands (`leading`) come first, then the text, each of its own
+/// `#kb NAME` lines replaced by that article. `article` gives an
+/// article's text by name; every name it does not know is an error line.
+pub fn merge_stock(
+    leading: &[&str],
+    text: &str,
+    article: impl Fn(&str) -> Option<String>,
+) -> Result<String, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut fetch = |name: &str| match article(name) {
+        Some(a) => a,
+        None => {
+            errors.push(format!("#kb {name}: no article of that name in the knowledge base"));
+            String::new()
+        }
+    };
+    let mut parts: Vec<String> = leading.iter().map(|n| fetch(n)).collect();
+    let body: Vec<String> = text
+        .lines()
+        .map(|line| match stock_line(line) {
+            Some(name) => fetch(name),
+            None => line.to_string(),
+        })
+        .collect();
+    let body = body.join("\n");
+    if !body.trim().is_empty() {
+        parts.push(body.trim_end().to_string());
+    }
+    if errors.is_empty() {
+        Ok(parts.join("\n\n"))
+    } else {
+        Err(errors)
+    }
+}
+
 /// `key: value` (key case-insensitive) → `value`.
 fn strip_key<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let (k, v) = line.split_once(':')?;
@@ -206,6 +251,30 @@ mod tests {
                 (Err(e), Err(w)) => assert_eq!(&e, w, "{text:?}"),
                 (got, _) => panic!("{text:?}: unexpected {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn stock_answers_merge_with_the_staff_text() {
+        let article = |name: &str| match name {
+            "pw" => Some("Reset a password\n\nOpen the panel.".to_string()),
+            "dns" => Some("DNS\n\nEdit the zone.".to_string()),
+            _ => None,
+        };
+        for (leading, text, want) in [
+            (&[][..], "#kb pw", Ok("Reset a password\n\nOpen the panel.")),
+            (&["pw"][..], "Hi Ann,\nsee above.", Ok("Reset a password\n\nOpen the panel.\n\nHi Ann,\nsee above.")),
+            (&[][..], "Hi Ann,\n\n#kb pw\n\nBest, Alice", Ok("Hi Ann,\n\nReset a password\n\nOpen the panel.\n\nBest, Alice")),
+            (&[][..], "Hi\n  #KB dns  \nBye", Ok("Hi\nDNS\n\nEdit the zone.\nBye")),
+            (&[][..], "text about #kb pw inside a line", Ok("text about #kb pw inside a line")),
+            (&[][..], "#kb two words", Ok("#kb two words")),
+            (&["nope"][..], "#kb gone\nHi", Err(vec![
+                "#kb nope: no article of that name in the knowledge base".to_string(),
+                "#kb gone: no article of that name in the knowledge base".to_string(),
+            ])),
+        ] {
+            let got = merge_stock(leading, text, article);
+            assert_eq!(got, want.map(String::from), "{text}");
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::config::Knowledge;
-use crate::domain::knowledge::{Article, query_words};
+use crate::domain::knowledge::{Article, merge_stock, query_words, stock_line};
 use crate::domain::{Language, TicketId};
 use crate::store::search::match_any;
 use crate::store::{
@@ -186,6 +186,33 @@ pub fn ticket_language(
         return Ok(lang);
     }
     Ok(crate::domain::knowledge::guess_language(text).unwrap_or(s.language))
+}
+
+/// The text a staff reply relays with its `#kb NAME` stock answers merged
+/// in (see [`merge_stock`]): the articles of the folder only, never an
+/// entry learnt from another customer's ticket. Err: error lines for the
+/// staff member (an unknown name).
+pub fn stock_answer(
+    read: &Reader<'_>,
+    leading: &[&str],
+    text: &str,
+) -> Result<Result<String, Vec<String>>, StoreError> {
+    let mut names: Vec<&str> = leading.to_vec();
+    names.extend(text.lines().filter_map(stock_line));
+    let mut found = Vec::new();
+    for name in names {
+        if let Some(e) = read.knowledge_entry(name)?
+            && e.kind == KnowledgeKind::Article
+        {
+            found.push((name, format!("{}\n\n{}", e.title, e.body)));
+        }
+    }
+    Ok(merge_stock(leading, text, |name| {
+        found
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| text.clone())
+    }))
 }
 
 /// For whom suggestions are made.
