@@ -507,7 +507,9 @@ fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(day) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
         return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    parse_time(s).map_err(|_| format!("not a date: {s:?} (expected e.g. 2026-12-01 or 2026-12-01T09:00:00Z)"))
+    parse_time(s).map_err(|_| {
+        format!("not a date: {s:?} (expected e.g. 2026-12-01 or 2026-12-01T09:00:00Z)")
+    })
 }
 
 fn parse_ticket(s: &str) -> Result<TicketId, String> {

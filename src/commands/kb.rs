@@ -13,12 +13,11 @@ pub(super) fn kb(config: &Config, cmd: KbCommand) -> Outcome {
         KbCommand::Reindex => {
             // The first command on a new desk may be this one.
             let mut store = Store::open(&config.service.database)?;
-            let done = reindex(&mut store, &config.knowledge, SystemClock.now()).map_err(
-                |e| match e {
+            let done =
+                reindex(&mut store, &config.knowledge, SystemClock.now()).map_err(|e| match e {
                     KnowledgeError::Store(e) => Failure::from(e),
                     other => Failure::new(exit::NOINPUT, other.to_string()),
-                },
-            )?;
+                })?;
             println!(
                 "{} article(s): {} new or changed, {} removed; {} closed ticket(s) learnt from",
                 done.articles, done.changed, done.removed, done.learnt
@@ -35,7 +34,9 @@ pub(super) fn kb(config: &Config, cmd: KbCommand) -> Outcome {
                 return print_json(&entries);
             }
             if entries.is_empty() {
-                println!("the knowledge base is empty (knowledge.path, then `postdesk kb reindex`)");
+                println!(
+                    "the knowledge base is empty (knowledge.path, then `postdesk kb reindex`)"
+                );
             }
             for e in &entries {
                 let kind = match e.kind {

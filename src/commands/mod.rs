@@ -12,9 +12,9 @@ pub mod cli;
 mod ingest;
 mod kb;
 mod outbox;
-mod search;
 mod quarantine;
 mod run;
+mod search;
 mod sweep;
 mod ticket;
 

@@ -209,7 +209,12 @@ fn attachments(config: &Config, number: TicketId, dir: Option<PathBuf>) -> Outco
             std::fs::File::create_new(&path)
                 .and_then(|mut f| f.write_all(&file.bytes))
                 .map_err(|e| io(&path, e))?;
-            println!("{}  {} bytes  {}", path.display(), file.bytes.len(), file.info.content_type);
+            println!(
+                "{}  {} bytes  {}",
+                path.display(),
+                file.bytes.len(),
+                file.info.content_type
+            );
         }
     }
     if n == 0 {

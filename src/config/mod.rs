@@ -26,8 +26,9 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    DEFAULT_SWEEP, Intake, Knowledge, MailServer, Outbox, Relevance, Schedule, Secret, Service, Smtp, Source, SourceKind,
-    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    DEFAULT_SWEEP, Intake, Knowledge, MailServer, Outbox, Relevance, Schedule, Secret, Service,
+    Smtp, Source, SourceKind, Staff, StaffMember, TlsMode, Transport, UnknownSender,
+    UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 

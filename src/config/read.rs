@@ -11,8 +11,8 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, Outbox, RuleDef, Schedule, SendmailKeys,
-    Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, Outbox, RuleDef, Schedule,
+    SendmailKeys, Service, SourceKeys, Staff, Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::read::{Kind, Sections};
 use super::schema::{
-    CalendarKeys, Intake, Knowledge, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
-    Staff, Transport,
+    CalendarKeys, Intake, Knowledge, MailServer, Outbox, Secret, Service, Source, SourceKeys,
+    SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size};
 use super::{Config, Loader, accounts_file};

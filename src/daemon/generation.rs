@@ -360,7 +360,9 @@ fn reindex_knowledge(store: &mut Store, config: &Config, now: chrono::DateTime<c
 
 /// What the folder looks like: changes when a file is added, removed or
 /// written.
-fn folder_signature(dir: &std::path::Path) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+fn folder_signature(
+    dir: &std::path::Path,
+) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
     let mut sig: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

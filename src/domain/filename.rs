@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(got.len(), MAX_NAME_BYTES);
         assert!(got.ends_with(".pdf"));
         let got = safe_file_name(Some(&long_utf8), 1, &mut HashSet::new());
-        assert!(got.len() <= MAX_NAME_BYTES && got.ends_with(".txt"), "{got}");
+        assert!(
+            got.len() <= MAX_NAME_BYTES && got.ends_with(".txt"),
+            "{got}"
+        );
     }
 
     #[test]

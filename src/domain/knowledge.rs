@@ -65,9 +65,8 @@ impl Article {
                     .collect();
             } else if let Some(code) = strip_key(line, "language") {
                 let code = code.trim().to_lowercase();
-                article.language = Some(
-                    Language::from_code(&code).ok_or_else(|| ArticleError::Language(code))?,
-                );
+                article.language =
+                    Some(Language::from_code(&code).ok_or_else(|| ArticleError::Language(code))?);
             } else if !line.is_empty() {
                 break;
             }
@@ -85,6 +84,16 @@ impl Article {
             .take(n)
             .collect()
     }
+}
+
+/// A customer's answer saying a suggested article solved it: `#solved` as
+/// the first line of the new text (any case).
+pub fn is_solved(new_text: &str) -> bool {
+    new_text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| l.eq_ignore_ascii_case("#solved"))
 }
 
 /// The name a `#kb NAME` line asks for (the whole line, any case of `kb`).
@@ -109,7 +118,9 @@ pub fn merge_stock(
     let mut fetch = |name: &str| match article(name) {
         Some(a) => a,
         None => {
-            errors.push(format!("#kb {name}: no article of that name in the knowledge base"));
+            errors.push(format!(
+                "#kb {name}: no article of that name in the knowledge base"
+            ));
             String::new()
         }
     };
@@ -161,9 +172,27 @@ pub fn query_words(text: &str) -> Vec<String> {
 /// en, fr, it clearly leads (None: too little text, or a tie).
 pub fn guess_language(text: &str) -> Option<Language> {
     const MARKERS: [(Language, &[&str]); 3] = [
-        (Language::En, &["the", "and", "is", "my", "i", "to", "of", "it", "you", "with", "have", "can", "not"]),
-        (Language::Fr, &["le", "la", "les", "et", "est", "je", "mon", "ma", "de", "des", "une", "pas", "vous", "avec", "ne", "j", "à"]),
-        (Language::It, &["il", "lo", "gli", "e", "è", "mio", "mia", "di", "una", "non", "che", "per", "con", "sono", "riesco"]),
+        (
+            Language::En,
+            &[
+                "the", "and", "is", "my", "i", "to", "of", "it", "you", "with", "have", "can",
+                "not",
+            ],
+        ),
+        (
+            Language::Fr,
+            &[
+                "le", "la", "les", "et", "est", "je", "mon", "ma", "de", "des", "une", "pas",
+                "vous", "avec", "ne", "j", "à",
+            ],
+        ),
+        (
+            Language::It,
+            &[
+                "il", "lo", "gli", "e", "è", "mio", "mia", "di", "una", "non", "che", "per", "con",
+                "sono", "riesco",
+            ],
+        ),
     ];
     let mut counts = [0usize; 3];
     for word in text
@@ -185,32 +214,262 @@ pub fn guess_language(text: &str) -> Option<Language> {
 /// words of every mail (greetings, thanks).
 const STOP_WORDS: &[&str] = &[
     // English
-    "the", "and", "for", "are", "but", "not", "you", "your", "all", "any", "can", "had", "her",
-    "was", "one", "our", "out", "has", "have", "him", "his", "how", "its", "may", "new", "now",
-    "old", "see", "two", "who", "did", "get", "got", "let", "she", "too", "use", "that", "this",
-    "with", "from", "they", "them", "then", "than", "there", "their", "what", "when", "where",
-    "which", "while", "will", "would", "could", "should", "been", "being", "into", "just", "like",
-    "more", "most", "much", "must", "only", "over", "some", "such", "very", "also", "about",
-    "after", "again", "before", "because", "does", "doing", "each", "here", "were", "why", "yes",
-    "hello", "dear", "thanks", "thank", "regards", "best", "please", "help", "need", "want",
-    "know", "since", "today", "yesterday", "still", "anymore", "cannot", "can't", "don", "doesn",
-    "didn", "isn", "won", "wasn", "hi", "team", "support", "ticket", "issue", "problem",
+    "the",
+    "and",
+    "for",
+    "are",
+    "but",
+    "not",
+    "you",
+    "your",
+    "all",
+    "any",
+    "can",
+    "had",
+    "her",
+    "was",
+    "one",
+    "our",
+    "out",
+    "has",
+    "have",
+    "him",
+    "his",
+    "how",
+    "its",
+    "may",
+    "new",
+    "now",
+    "old",
+    "see",
+    "two",
+    "who",
+    "did",
+    "get",
+    "got",
+    "let",
+    "she",
+    "too",
+    "use",
+    "that",
+    "this",
+    "with",
+    "from",
+    "they",
+    "them",
+    "then",
+    "than",
+    "there",
+    "their",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "will",
+    "would",
+    "could",
+    "should",
+    "been",
+    "being",
+    "into",
+    "just",
+    "like",
+    "more",
+    "most",
+    "much",
+    "must",
+    "only",
+    "over",
+    "some",
+    "such",
+    "very",
+    "also",
+    "about",
+    "after",
+    "again",
+    "before",
+    "because",
+    "does",
+    "doing",
+    "each",
+    "here",
+    "were",
+    "why",
+    "yes",
+    "hello",
+    "dear",
+    "thanks",
+    "thank",
+    "regards",
+    "best",
+    "please",
+    "help",
+    "need",
+    "want",
+    "know",
+    "since",
+    "today",
+    "yesterday",
+    "still",
+    "anymore",
+    "cannot",
+    "can't",
+    "don",
+    "doesn",
+    "didn",
+    "isn",
+    "won",
+    "wasn",
+    "hi",
+    "team",
+    "support",
+    "ticket",
+    "issue",
+    "problem",
     // French
-    "les", "des", "une", "est", "pas", "pour", "par", "sur", "dans", "avec", "que", "qui", "quoi",
-    "mon", "mes", "ton", "tes", "son", "ses", "notre", "nos", "votre", "vos", "leur", "leurs",
-    "nous", "vous", "ils", "elles", "elle", "lui", "moi", "toi", "aux", "ces", "cet", "cette",
-    "mais", "ou", "donc", "car", "plus", "moins", "tout", "tous", "toute", "toutes", "comme",
-    "fait", "faire", "peux", "peut", "pouvez", "veux", "voudrais", "suis", "sont", "ont", "avons",
-    "avez", "été", "être", "avoir", "depuis", "aujourd", "hui", "bonjour", "merci", "cordialement",
-    "madame", "monsieur", "svp", "plaît", "plait", "aide", "besoin", "encore", "très", "bien",
-    "problème", "probleme",
+    "les",
+    "des",
+    "une",
+    "est",
+    "pas",
+    "pour",
+    "par",
+    "sur",
+    "dans",
+    "avec",
+    "que",
+    "qui",
+    "quoi",
+    "mon",
+    "mes",
+    "ton",
+    "tes",
+    "son",
+    "ses",
+    "notre",
+    "nos",
+    "votre",
+    "vos",
+    "leur",
+    "leurs",
+    "nous",
+    "vous",
+    "ils",
+    "elles",
+    "elle",
+    "lui",
+    "moi",
+    "toi",
+    "aux",
+    "ces",
+    "cet",
+    "cette",
+    "mais",
+    "ou",
+    "donc",
+    "car",
+    "plus",
+    "moins",
+    "tout",
+    "tous",
+    "toute",
+    "toutes",
+    "comme",
+    "fait",
+    "faire",
+    "peux",
+    "peut",
+    "pouvez",
+    "veux",
+    "voudrais",
+    "suis",
+    "sont",
+    "ont",
+    "avons",
+    "avez",
+    "été",
+    "être",
+    "avoir",
+    "depuis",
+    "aujourd",
+    "hui",
+    "bonjour",
+    "merci",
+    "cordialement",
+    "madame",
+    "monsieur",
+    "svp",
+    "plaît",
+    "plait",
+    "aide",
+    "besoin",
+    "encore",
+    "très",
+    "bien",
+    "problème",
+    "probleme",
     // Italian
-    "il", "gli", "della", "delle", "degli", "dei", "del", "nel", "nella", "alla", "allo", "agli",
-    "che", "chi", "non", "per", "con", "una", "uno", "sono", "sei", "siamo", "siete", "mio",
-    "mia", "miei", "mie", "suo", "sua", "vostro", "vostra", "nostro", "nostra", "questo",
-    "questa", "quello", "quella", "come", "anche", "più", "ma", "perché", "quando", "dove", "ciao",
-    "buongiorno", "buonasera", "grazie", "saluti", "cordiali", "aiuto", "posso", "può", "potete",
-    "vorrei", "ancora", "molto", "oggi", "ieri", "problema",
+    "il",
+    "gli",
+    "della",
+    "delle",
+    "degli",
+    "dei",
+    "del",
+    "nel",
+    "nella",
+    "alla",
+    "allo",
+    "agli",
+    "che",
+    "chi",
+    "non",
+    "per",
+    "con",
+    "una",
+    "uno",
+    "sono",
+    "sei",
+    "siamo",
+    "siete",
+    "mio",
+    "mia",
+    "miei",
+    "mie",
+    "suo",
+    "sua",
+    "vostro",
+    "vostra",
+    "nostro",
+    "nostra",
+    "questo",
+    "questa",
+    "quello",
+    "quella",
+    "come",
+    "anche",
+    "più",
+    "ma",
+    "perché",
+    "quando",
+    "dove",
+    "ciao",
+    "buongiorno",
+    "buonasera",
+    "grazie",
+    "saluti",
+    "cordiali",
+    "aiuto",
+    "posso",
+    "può",
+    "potete",
+    "vorrei",
+    "ancora",
+    "molto",
+    "oggi",
+    "ieri",
+    "problema",
 ];
 
 #[cfg(test)]
@@ -219,10 +478,18 @@ mod tests {
 
     #[test]
     fn article_files_read_title_tags_language_and_text() {
-        let cases: &[(&str, Result<(&str, &[&str], Option<Language>, &str), ArticleError>)] = &[
+        let cases: &[(
+            &str,
+            Result<(&str, &[&str], Option<Language>, &str), ArticleError>,
+        )] = &[
             (
                 "# Reset a mailbox password\ntags: mail, password\nlanguage: en\n\nOpen the panel.\nClick Reset.\n",
-                Ok(("Reset a mailbox password", &["mail", "password"], Some(Language::En), "Open the panel.\nClick Reset.")),
+                Ok((
+                    "Reset a mailbox password",
+                    &["mail", "password"],
+                    Some(Language::En),
+                    "Open the panel.\nClick Reset.",
+                )),
             ),
             (
                 "\n\n  Title: Plain title  \n\nJust text\n",
@@ -230,14 +497,25 @@ mod tests {
             ),
             (
                 "\u{feff}Mot de passe\r\nLanguage: FR\r\nTags: mot de passe; messagerie\r\n\r\nTexte.\r\n",
-                Ok(("Mot de passe", &["mot", "de", "passe", "messagerie"], Some(Language::Fr), "Texte.")),
+                Ok((
+                    "Mot de passe",
+                    &["mot", "de", "passe", "messagerie"],
+                    Some(Language::Fr),
+                    "Texte.",
+                )),
             ),
             ("Only a title", Ok(("Only a title", &[], None, ""))),
-            ("Title\ntags:\n\nbody: with a colon", Ok(("Title", &[], None, "body: with a colon"))),
+            (
+                "Title\ntags:\n\nbody: with a colon",
+                Ok(("Title", &[], None, "body: with a colon")),
+            ),
             ("", Err(ArticleError::NoTitle)),
             ("   \n\t\n", Err(ArticleError::NoTitle)),
             ("###\nbody", Err(ArticleError::NoTitle)),
-            ("T\nlanguage: de\n", Err(ArticleError::Language("de".into()))),
+            (
+                "T\nlanguage: de\n",
+                Err(ArticleError::Language("de".into())),
+            ),
         ];
         for (text, want) in cases {
             let got = Article::parse(text);
@@ -263,15 +541,35 @@ mod tests {
         };
         for (leading, text, want) in [
             (&[][..], "#kb pw", Ok("Reset a password\n\nOpen the panel.")),
-            (&["pw"][..], "Hi Ann,\nsee above.", Ok("Reset a password\n\nOpen the panel.\n\nHi Ann,\nsee above.")),
-            (&[][..], "Hi Ann,\n\n#kb pw\n\nBest, Alice", Ok("Hi Ann,\n\nReset a password\n\nOpen the panel.\n\nBest, Alice")),
-            (&[][..], "Hi\n  #KB dns  \nBye", Ok("Hi\nDNS\n\nEdit the zone.\nBye")),
-            (&[][..], "text about #kb pw inside a line", Ok("text about #kb pw inside a line")),
+            (
+                &["pw"][..],
+                "Hi Ann,\nsee above.",
+                Ok("Reset a password\n\nOpen the panel.\n\nHi Ann,\nsee above."),
+            ),
+            (
+                &[][..],
+                "Hi Ann,\n\n#kb pw\n\nBest, Alice",
+                Ok("Hi Ann,\n\nReset a password\n\nOpen the panel.\n\nBest, Alice"),
+            ),
+            (
+                &[][..],
+                "Hi\n  #KB dns  \nBye",
+                Ok("Hi\nDNS\n\nEdit the zone.\nBye"),
+            ),
+            (
+                &[][..],
+                "text about #kb pw inside a line",
+                Ok("text about #kb pw inside a line"),
+            ),
             (&[][..], "#kb two words", Ok("#kb two words")),
-            (&["nope"][..], "#kb gone\nHi", Err(vec![
-                "#kb nope: no article of that name in the knowledge base".to_string(),
-                "#kb gone: no article of that name in the knowledge base".to_string(),
-            ])),
+            (
+                &["nope"][..],
+                "#kb gone\nHi",
+                Err(vec![
+                    "#kb nope: no article of that name in the knowledge base".to_string(),
+                    "#kb gone: no article of that name in the knowledge base".to_string(),
+                ]),
+            ),
         ] {
             let got = merge_stock(leading, text, article);
             assert_eq!(got, want.map(String::from), "{text}");
@@ -279,11 +577,34 @@ mod tests {
     }
 
     #[test]
+    fn solved_is_the_first_line_alone() {
+        for (text, want) in [
+            ("#solved", true),
+            ("\n  #SOLVED  \nthanks!", true),
+            ("#solved!", false),
+            ("Thanks\n#solved", false),
+            ("not #solved", false),
+            ("", false),
+        ] {
+            assert_eq!(is_solved(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn the_language_of_a_text_by_its_small_words() {
         for (text, want) in [
-            ("I forgot the password of my mailbox and I can not log in", Some(Language::En)),
-            ("J'ai oublié le mot de passe de ma boîte et je ne peux pas", Some(Language::Fr)),
-            ("Non riesco a inviare la posta dal mio dominio, è urgente", Some(Language::It)),
+            (
+                "I forgot the password of my mailbox and I can not log in",
+                Some(Language::En),
+            ),
+            (
+                "J'ai oublié le mot de passe de ma boîte et je ne peux pas",
+                Some(Language::Fr),
+            ),
+            (
+                "Non riesco a inviare la posta dal mio dominio, è urgente",
+                Some(Language::It),
+            ),
             ("password", None),
             ("", None),
         ] {

@@ -16,7 +16,15 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "receipt",
         &[
-            "name", "service", "address", "ticket", "token", "subject", "message",
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "message",
+            // knowledge base articles that may answer (a flag and a value)
+            "suggestions",
         ],
     ),
     (

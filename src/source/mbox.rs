@@ -350,10 +350,7 @@ mod writer_tests {
             .collect();
         assert_eq!(back.len(), messages.len());
         for (got, want) in back.iter().zip(messages) {
-            assert_eq!(
-                String::from_utf8_lossy(got),
-                String::from_utf8_lossy(want)
-            );
+            assert_eq!(String::from_utf8_lossy(got), String::from_utf8_lossy(want));
         }
         assert!(file.starts_with(b"From a_b@x.example "));
     }

@@ -211,8 +211,23 @@ mod tests {
     fn odd_queries_never_fail_in_sqlite() {
         let s = super::super::Store::open_in_memory().unwrap();
         for typed in [
-            "\"", "\"\"", "a\"b", "NEAR(", "x:", "^a", "a -b", "(((", "{a b}", "a*b*", "+", "é*",
-            "AND", "'", "\\", "\u{0}", "日本語",
+            "\"",
+            "\"\"",
+            "a\"b",
+            "NEAR(",
+            "x:",
+            "^a",
+            "a -b",
+            "(((",
+            "{a b}",
+            "a*b*",
+            "+",
+            "é*",
+            "AND",
+            "'",
+            "\\",
+            "\u{0}",
+            "日本語",
         ] {
             if let Some(q) = match_all(typed) {
                 s.read()

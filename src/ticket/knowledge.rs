@@ -119,7 +119,11 @@ fn read_folder(
     let mut entries: Vec<KnowledgeEntry> = Vec::new();
     for path in paths {
         let shown = path.display();
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+        let Some(name) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
             problems.push(format!("{shown}: the file name is not UTF-8"));
             continue;
         };
@@ -255,17 +259,18 @@ pub fn suggest(
     })
 }
 
-/// Suggestions as the lines of a mail: the title, its name (or ticket
-/// number) and the first lines of its text, indented.
-pub fn suggestion_lines(list: &[Suggestion]) -> String {
+/// Suggestions as the lines of a mail: the title, for staff its name (or
+/// ticket number), and the first lines of its text, indented.
+pub fn suggestion_lines(list: &[Suggestion], audience: Audience) -> String {
     let mut out = String::new();
     for s in list {
         let e = &s.entry;
-        let source = match (e.kind, e.ticket) {
-            (KnowledgeKind::Ticket, Some(n)) => format!("ticket #{n}"),
-            _ => format!("#kb {}", e.name),
+        let source = match (audience, e.kind, e.ticket) {
+            (Audience::Customer, _, _) => String::new(),
+            (_, KnowledgeKind::Ticket, Some(n)) => format!(" (ticket #{n})"),
+            _ => format!(" (#kb {})", e.name),
         };
-        out.push_str(&format!("  * {} ({source})\n", one_line(&e.title)));
+        out.push_str(&format!("  * {}{source}\n", one_line(&e.title)));
         for line in Article::first_lines(&e.body, 2) {
             let line: String = line.chars().take(160).collect();
             out.push_str(&format!("      {line}\n"));

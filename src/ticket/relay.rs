@@ -244,7 +244,10 @@ fn staff_suggestions(
         Some(t.number),
         super::knowledge::Audience::Staff,
     )?;
-    Ok(super::knowledge::suggestion_lines(&found))
+    Ok(super::knowledge::suggestion_lines(
+        &found,
+        super::knowledge::Audience::Staff,
+    ))
 }
 
 /// What the commands of a staff reply changed on its ticket, told in the

@@ -137,7 +137,12 @@ fn search_finds_by_follow_up_word_sender_and_attachment_name_ranked() {
 fn hostile_or_odd_queries_are_words_not_errors() {
     let desk = three_tickets();
     for q in [
-        "NEAR(kangaroo", "kangaroo\"", "subject:kangaroo", "kangaroo)", "^kangaroo", "{kangaroo}",
+        "NEAR(kangaroo",
+        "kangaroo\"",
+        "subject:kangaroo",
+        "kangaroo)",
+        "^kangaroo",
+        "{kangaroo}",
     ] {
         let out = desk.run(&["ticket", "search", "--json", q], b"");
         assert!(
@@ -212,7 +217,11 @@ fn assert_exports(desk: &Desk, n: i64, expected: &[Vec<u8>]) {
         mbox.to_str().unwrap(),
     ]);
     let back = read_mboxrd(&std::fs::read(&mbox).unwrap());
-    assert_eq!(back.len(), expected.len(), "ticket #{n}: messages in the mbox");
+    assert_eq!(
+        back.len(),
+        expected.len(),
+        "ticket #{n}: messages in the mbox"
+    );
     assert_eq!(hashes(&back), hashes(expected), "ticket #{n}: mbox bytes");
 
     // To stdout, the same file.
@@ -229,7 +238,11 @@ fn assert_exports(desk: &Desk, n: i64, expected: &[Vec<u8>]) {
         dir.to_str().unwrap(),
     ]);
     let back = read_maildir(&dir);
-    assert_eq!(hashes(&back), hashes(expected), "ticket #{n}: Maildir bytes");
+    assert_eq!(
+        hashes(&back),
+        hashes(expected),
+        "ticket #{n}: Maildir bytes"
+    );
 }
 
 /// The outbox rows of ticket `n`, as `outbox show` gives their bytes.
@@ -381,9 +394,11 @@ fn attachments_of_corpus_mail_have_decoded_names() {
         return;
     };
     let desk = Desk::new();
-    let raw =
-        std::fs::read(c.dir.join("attachments/rubymail__attachment_with_quoted_filename.eml"))
-            .unwrap();
+    let raw = std::fs::read(
+        c.dir
+            .join("attachments/rubymail__attachment_with_quoted_filename.eml"),
+    )
+    .unwrap();
     ingest(&desk, &raw);
     let dir = desk.path("files");
     let out = desk.ok(&["ticket", "attachments", "1", "--dir", dir.to_str().unwrap()]);
