@@ -16,6 +16,7 @@
 mod bounce;
 mod context;
 mod proof;
+mod search;
 mod self_service;
 mod staff;
 pub mod staff_commands;
@@ -309,6 +310,13 @@ fn admit(
     flagged: bool,
     who: &Identity,
 ) -> Result<Outcome, StoreError> {
+    // A genuine staff member's `#search` mail is answered, not a ticket.
+    if let (Sender::Staff { .. }, Admission::Open(_), true) =
+        (&who.sender, &who.admission, msg.genuine)
+        && let Some(query) = search::request(msg)
+    {
+        return search::answer(tx, ctx, msg, from, query);
+    }
     match &who.admission {
         Admission::Verify { refers_to, known } => {
             stranger::verify(tx, ctx, msg, from, no_answer, *refers_to, *known)

@@ -96,6 +96,20 @@ pub fn is_solved(new_text: &str) -> bool {
         .is_some_and(|l| l.eq_ignore_ascii_case("#solved"))
 }
 
+/// The query of a staff member's `#search QUERY` mail: the first line of
+/// its new text, else its subject (after any `Re:`), reading
+/// `#search QUERY` (any case of `search`).
+pub fn search_request<'a>(subject: &'a str, new_text: &'a str) -> Option<&'a str> {
+    let query = |line: &'a str| {
+        let rest = line.trim().strip_prefix('#')?;
+        let (word, query) = rest.split_once(char::is_whitespace)?;
+        let query = query.trim();
+        (word.eq_ignore_ascii_case("search") && !query.is_empty()).then_some(query)
+    };
+    let first = new_text.lines().map(str::trim).find(|l| !l.is_empty());
+    first.and_then(query).or_else(|| query(subject))
+}
+
 /// The name a `#kb NAME` line asks for (the whole line, any case of `kb`).
 pub fn stock_line(line: &str) -> Option<&str> {
     let rest = line.trim().strip_prefix('#')?;
@@ -587,6 +601,27 @@ mod tests {
             ("", false),
         ] {
             assert_eq!(is_solved(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn search_requests_by_first_line_or_subject() {
+        for (subject, text, want) in [
+            (
+                "anything",
+                "#search mailbox password\nthanks",
+                Some("mailbox password"),
+            ),
+            ("#search dns", "", Some("dns")),
+            ("#SEARCH  ssl  cert ", "\n\n", Some("ssl  cert")),
+            ("#search subject", "#search body wins", Some("body wins")),
+            ("hello", "please #search this", None),
+            ("#search", "#search", None),
+            ("#searching x", "", None),
+            ("Re: #search x", "", None),
+            ("", "", None),
+        ] {
+            assert_eq!(search_request(subject, text), want, "{subject:?} {text:?}");
         }
     }
 

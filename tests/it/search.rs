@@ -411,3 +411,102 @@ fn attachments_of_corpus_mail_have_decoded_names() {
         "{names:?}\n{out}"
     );
 }
+
+const GENUINE: &str = "Authentication-Results: mx.desk.example; dkim=pass header.d=desk.example; dmarc=pass header.from=desk.example";
+
+/// `#search` by mail: the results go to the genuine staff member who
+/// asked and to nobody else; a forged or unproven staff From, or a
+/// customer, gets no result list.
+#[test]
+fn search_by_mail_answers_a_genuine_staff_member_only() {
+    let desk = Desk::with_extra(
+        "[staff]\nnotify = [\"team@desk.example\"]\n\n[[staff.member]]\nname = \"Alice\"\naddress = \"alice@desk.example\"\n\n[intake]\nauthserv_id = \"mx.desk.example\"\n",
+    );
+    for (i, (from, subject, body)) in [
+        (
+            "ann@customer.example",
+            "Website slow",
+            "The kangaroo gallery page is slow.",
+        ),
+        (
+            "carl@third.example",
+            "Kangaroo logo",
+            "The kangaroo picture is broken.",
+        ),
+        ("bob@other.example", "Invoice", "Wrong amount."),
+    ]
+    .iter()
+    .enumerate()
+    {
+        ingest(
+            &desk,
+            &customer_mail(from, subject, &format!("q{i}@x.example"), body),
+        );
+    }
+    let tickets = desk.tickets().len();
+    let before = mails(&desk).len();
+
+    // Alice, genuine: one answer, to her only, with both tickets.
+    ingest(
+        &desk,
+        &crate::support::mail_with(
+            "Alice <alice@desk.example>",
+            "#search kangaroo",
+            "alice-s1@desk.example",
+            "",
+            &[GENUINE],
+            &[],
+        ),
+    );
+    let after = crate::support::outbox::new_mails(&desk, before);
+    assert_eq!(
+        crate::support::outbox::kinds(&after),
+        [("search".into(), "alice@desk.example".into())]
+    );
+    let text = after[0].text();
+    assert!(text.contains("#2  new  Kangaroo logo"), "{text}");
+    assert!(text.contains("#1  "), "{text}");
+    assert!(!text.contains("#3  "), "{text}");
+    assert!(text.contains("**kangaroo**"), "{text}");
+    assert_eq!(desk.tickets().len(), tickets, "no ticket for a search");
+
+    // The same from Alice's address without a genuine From: no list.
+    let before = mails(&desk).len();
+    for (i, top) in [
+        &[][..],
+        &["Authentication-Results: mx.desk.example; dmarc=fail header.from=desk.example"][..],
+        &["Authentication-Results: mx.evil.example; dmarc=pass header.from=desk.example"][..],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let _ = desk.ingest(&crate::support::mail_with(
+            "Alice <alice@desk.example>",
+            "#search kangaroo",
+            &format!("forged-{i}@desk.example"),
+            "",
+            top,
+            &[],
+        ));
+    }
+    // A customer asking the same.
+    ingest(
+        &desk,
+        &customer_mail(
+            "eve@customer.example",
+            "#search kangaroo",
+            "eve-1@customer.example",
+            "#search kangaroo",
+        ),
+    );
+    for m in crate::support::outbox::new_mails(&desk, before) {
+        assert_ne!(m.kind, "search");
+        let t = m.text();
+        assert!(
+            !t.contains("Kangaroo logo") && !t.contains("gallery page"),
+            "{} to {:?} carries other tickets: {t}",
+            m.kind,
+            m.rcpt
+        );
+    }
+}
