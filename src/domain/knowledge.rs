@@ -66,7 +66,7 @@ impl Article {
             } else if let Some(code) = strip_key(line, "language") {
                 let code = code.trim().to_lowercase();
                 article.language =
-                    Some(Language::from_code(&code).ok_or_else(|| ArticleError::Language(code))?);
+                    Some(Language::from_code(&code).ok_or(ArticleError::Language(code))?);
             } else if !line.is_empty() {
                 break;
             }
@@ -490,12 +490,20 @@ const STOP_WORDS: &[&str] = &[
 mod tests {
     use super::*;
 
+    /// Title, tags, language and text of an article, or why it is refused.
+    type Expected = Result<
+        (
+            &'static str,
+            &'static [&'static str],
+            Option<Language>,
+            &'static str,
+        ),
+        ArticleError,
+    >;
+
     #[test]
     fn article_files_read_title_tags_language_and_text() {
-        let cases: &[(
-            &str,
-            Result<(&str, &[&str], Option<Language>, &str), ArticleError>,
-        )] = &[
+        let cases: &[(&str, Expected)] = &[
             (
                 "# Reset a mailbox password\ntags: mail, password\nlanguage: en\n\nOpen the panel.\nClick Reset.\n",
                 Ok((
