@@ -97,9 +97,20 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
+    /// `n` words: one in four from the hosting words above, the rest from a
+    /// vocabulary of 20,000 made-up words drawn log-uniformly (a few
+    /// common, most rare, as in real text).
     fn words(&mut self, n: usize) -> String {
         (0..n)
-            .map(|_| WORDS[self.below(WORDS.len())])
+            .map(|_| {
+                if self.below(4) == 0 {
+                    WORDS[self.below(WORDS.len())].to_string()
+                } else {
+                    let u = (self.next() % 1_000_000) as f64 / 1e6;
+                    let rank = (u * (20_000f64).ln()).exp() as u64;
+                    format!("w{rank:x}q")
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }

@@ -83,3 +83,7 @@ CREATE TRIGGER knowledge_update AFTER UPDATE ON knowledge BEGIN
     INSERT INTO knowledge_search (rowid, title, tags, body)
         VALUES (new.id, new.title, new.tags, new.body);
 END;
+
+-- How many entries hold each term: suggestions look up a ticket's rarest
+-- words only, so the cost stays flat as the knowledge base grows.
+CREATE VIRTUAL TABLE knowledge_terms USING fts5vocab('knowledge_search', 'row');

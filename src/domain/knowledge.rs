@@ -224,6 +224,25 @@ pub fn guess_language(text: &str) -> Option<Language> {
     clear.then_some(MARKERS[best].0)
 }
 
+/// `word` as the search index spells it: lower case, the accents of
+/// French and Italian (and the other Latin-1 letters) taken off.
+pub fn index_form(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            'ÿ' | 'ý' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
 /// Words too common to say what a ticket is about (en, fr, it), and the
 /// words of every mail (greetings, thanks).
 const STOP_WORDS: &[&str] = &[
@@ -630,6 +649,19 @@ mod tests {
             ("", "", None),
         ] {
             assert_eq!(search_request(subject, text), want, "{subject:?} {text:?}");
+        }
+    }
+
+    #[test]
+    fn index_form_drops_case_and_accents() {
+        for (word, want) in [
+            ("Problème", "probleme"),
+            ("città", "citta"),
+            ("BOÎTE", "boite"),
+            ("façade", "facade"),
+            ("日本", "日本"),
+        ] {
+            assert_eq!(index_form(word), want);
         }
     }
 

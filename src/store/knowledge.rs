@@ -162,18 +162,44 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// About how many entries there are (never fewer), and how many of them hold each of
+    /// `terms` (as the index spells them: lower case, no diacritics);
+    /// a term in none is left out.
+    pub fn knowledge_term_counts(&self, terms: &[String]) -> Result<(i64, Vec<(String, i64)>)> {
+        let total = self
+            .conn
+            // The highest id stands for the count: one index step, where
+            // count(*) would read every entry.
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM knowledge")?
+            .query_row([], |r| r.get(0))?;
+        // One lookup per term: fts5vocab answers `term = ?` from the index,
+        // where an IN list would read the whole vocabulary.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc FROM knowledge_terms WHERE term = ?1")?;
+        let mut counts = Vec::new();
+        for term in terms {
+            if let Some(n) = stmt.query_row(params![term], |r| r.get(0)).optional()? {
+                counts.push((term.clone(), n));
+            }
+        }
+        Ok((total, counts))
+    }
+
     /// The entries that best match `q.query` above `q.floor`, those in the
     /// ticket's language (or in none) first, each group by BM25 (title
     /// weighs 3, tags 2, text 1).
     pub fn suggest(&self, q: &SuggestQuery<'_>) -> Result<Vec<Suggestion>> {
+        // BM25 once per matching entry, in the inner query.
         let sql = format!(
-            "SELECT {COLUMNS}, -bm25(knowledge_search, 3.0, 2.0, 1.0) AS score
-             FROM knowledge_search JOIN knowledge k ON k.id = knowledge_search.rowid
-             WHERE knowledge_search MATCH ?1
+            "SELECT {COLUMNS}, s.score
+             FROM (SELECT rowid, -bm25(knowledge_search, 3.0, 2.0, 1.0) AS score
+                   FROM knowledge_search WHERE knowledge_search MATCH ?1) s
+             JOIN knowledge k ON k.id = s.rowid
+             WHERE s.score >= ?4
                AND (?2 = 0 OR k.kind = 'article')
                AND (?3 IS NULL OR k.ticket_id IS NULL OR k.ticket_id <> ?3)
-               AND -bm25(knowledge_search, 3.0, 2.0, 1.0) >= ?4
-             ORDER BY (k.language IS NULL OR k.language = ?5) DESC, score DESC
+             ORDER BY (k.language IS NULL OR k.language = ?5) DESC, s.score DESC
              LIMIT ?6"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;

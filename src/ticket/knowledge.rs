@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::config::Knowledge;
-use crate::domain::knowledge::{Article, merge_stock, query_words, stock_line};
+use crate::domain::knowledge::{Article, index_form, merge_stock, query_words, stock_line};
 use crate::domain::{Language, TicketId};
 use crate::store::search::match_any;
 use crate::store::{
@@ -241,7 +241,8 @@ pub fn suggest(
     if k.max_suggestions == 0 {
         return Ok(Vec::new());
     }
-    let words = query_words(text);
+    let words: Vec<String> = query_words(text).iter().map(|w| index_form(w)).collect();
+    let words = rarest(read, &words)?;
     let Some(query) = match_any(words.iter().map(String::as_str)) else {
         return Ok(Vec::new());
     };
@@ -257,6 +258,25 @@ pub fn suggest(
         limit: k.max_suggestions,
         except: ticket,
     })
+}
+
+/// Words of a ticket looked up, at most: its rarest ones in the knowledge
+/// base, which decide BM25's ranking; the cost of a lookup is then the
+/// entries holding them, not the size of the base.
+const LOOKUP_WORDS: usize = 10;
+
+/// The [`LOOKUP_WORDS`] rarest of `words` that some entry holds, leaving
+/// out those that more than half of the entries hold (BM25 gives them no
+/// weight).
+fn rarest(read: &Reader<'_>, words: &[String]) -> Result<Vec<String>, StoreError> {
+    let (total, mut counts) = read.knowledge_term_counts(words)?;
+    counts.retain(|(_, n)| *n > 0 && (total < 10 || *n * 2 <= total));
+    counts.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(counts
+        .into_iter()
+        .take(LOOKUP_WORDS)
+        .map(|(w, _)| w)
+        .collect())
 }
 
 /// Suggestions as the lines of a mail: the title, for staff its name (or
