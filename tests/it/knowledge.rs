@@ -531,3 +531,65 @@ fn the_customer_closes_with_solved_when_suggestions_are_on() {
     );
     assert_ne!(crate::support::outbox::ticket(&desk, 1)["status"], "closed");
 }
+
+/// The daemon reads the folder at start, again when a file in it changes
+/// (and on reload), and learns from a ticket closed while it runs.
+#[test]
+fn the_daemon_reindexes_on_change_and_learns_from_closed_tickets() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/knowledge");
+    std::fs::copy(
+        src.join("dns-records.md"),
+        dir.path().join("dns-records.md"),
+    )
+    .unwrap();
+    let desk = kb_desk(dir.path().to_str().unwrap(), "learn_from_closed = true");
+    let d = desk.start();
+    d.wait_log(&["postdesk running"], Duration::from_secs(20));
+    assert!(!desk.ok(&["kb", "list"]).contains("ssl-certificate"));
+
+    // A file added while it runs is indexed within a few seconds.
+    std::fs::copy(
+        src.join("ssl-certificate.md"),
+        dir.path().join("ssl-certificate.md"),
+    )
+    .unwrap();
+    d.wait_log(
+        &["knowledge base indexed", "changed=1"],
+        Duration::from_secs(30),
+    );
+    assert!(desk.ok(&["kb", "list"]).contains("ssl-certificate"));
+
+    // A removed one leaves.
+    std::fs::remove_file(dir.path().join("dns-records.md")).unwrap();
+    d.wait_log(
+        &["knowledge base indexed", "removed=1"],
+        Duration::from_secs(30),
+    );
+    assert!(!desk.ok(&["kb", "list"]).contains("dns-records"));
+
+    // A ticket closed by staff while it runs is learnt from.
+    let (notify, _) = open(
+        &desk,
+        "ann@customer.example",
+        "dm1@customer.example",
+        "Webcam flicker",
+        "My webcam flickers since the camera driver update.",
+    );
+    ingest(
+        &desk,
+        &reply_to(
+            &notify,
+            "Alice <alice@desk.example>",
+            "alice-dm1@desk.example",
+            "#close\r\n\r\nInstall camera driver version 5.",
+        ),
+    );
+    d.wait_log(
+        &["closed tickets learnt from", "learnt=1"],
+        Duration::from_secs(30),
+    );
+    assert!(desk.ok(&["kb", "list"]).contains("ticket-1"));
+    d.stop();
+}
