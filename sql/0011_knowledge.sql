@@ -15,36 +15,31 @@ CREATE VIRTUAL TABLE message_search USING fts5(
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
+-- Intake only notes which messages the index lacks (a cheap row in the
+-- same transaction: crash-safe); the daemon's indexer, `ticket search`
+-- and `#search` index them (see src/store/search.rs), so tokenizing a
+-- message's text stays off intake's critical section.
+CREATE TABLE message_search_pending (
+    message  INTEGER PRIMARY KEY
+);
+
 CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO message_search (rowid, subject, body, people, files) VALUES (
-        new.id, new.subject, coalesce(new.shown_text, new.new_text),
-        coalesce(new.from_addr, '') || ' ' || coalesce(new.from_name, '') || ' '
-            || coalesce((SELECT group_concat(value, ' ') FROM json_each(new.recipients, '$.to')), '') || ' '
-            || coalesce((SELECT group_concat(value, ' ') FROM json_each(new.recipients, '$.cc')), ''),
-        coalesce((SELECT group_concat(json_extract(value, '$.name'), ' ')
-                  FROM json_each(new.attachments)), ''));
+    INSERT OR IGNORE INTO message_search_pending (message) VALUES (new.id);
 END;
 
 -- A staff mail's shown text (without its command lines) is set after the
--- insert: the index follows it.
+-- insert: it is indexed again.
 CREATE TRIGGER message_search_shown AFTER UPDATE OF shown_text ON messages BEGIN
-    UPDATE message_search SET body = coalesce(new.shown_text, new.new_text)
-        WHERE rowid = new.id;
+    INSERT OR IGNORE INTO message_search_pending (message) VALUES (new.id);
 END;
 
 CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
     DELETE FROM message_search WHERE rowid = old.id;
+    DELETE FROM message_search_pending WHERE message = old.id;
 END;
 
--- Messages stored before this migration, once.
-INSERT INTO message_search (rowid, subject, body, people, files)
-    SELECT id, subject, coalesce(shown_text, new_text),
-        coalesce(from_addr, '') || ' ' || coalesce(from_name, '') || ' '
-            || coalesce((SELECT group_concat(value, ' ') FROM json_each(recipients, '$.to')), '') || ' '
-            || coalesce((SELECT group_concat(value, ' ') FROM json_each(recipients, '$.cc')), ''),
-        coalesce((SELECT group_concat(json_extract(value, '$.name'), ' ')
-                  FROM json_each(attachments)), '')
-    FROM messages;
+-- Messages stored before this migration: indexed by the indexer, at start.
+INSERT INTO message_search_pending (message) SELECT id FROM messages;
 
 -- The knowledge base: the articles of `[knowledge] path` (kind 'article',
 -- name = file name without extension) and, with learn_from_closed, what

@@ -15,6 +15,8 @@ use super::{Context, Incoming, Outcome};
 
 /// Tickets listed in the answer, at most.
 const MAX_HITS: usize = 20;
+/// Messages indexed before a search by mail, at most.
+const MAX_CATCH_UP: usize = 20_000;
 
 /// The query when `msg` is a `#search` request.
 pub(super) fn request<'a>(msg: &Incoming<'a>) -> Option<&'a str> {
@@ -51,6 +53,9 @@ pub(super) fn answer(
             answer: None,
         });
     }
+    // The messages the background indexer has not reached yet, within a
+    // bound (a search never stalls intake for long).
+    tx.index_pending(MAX_CATCH_UP)?;
     let (results, count) = match match_all(query) {
         None => (String::new(), 0),
         Some(q) => {

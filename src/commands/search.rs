@@ -51,7 +51,9 @@ fn find(config: &Config, typed: &str, filter: &SearchFilter, json: bool) -> Outc
             format!("nothing to search for in {typed:?}: give at least one word"),
         ));
     };
-    let store = open_store(config)?;
+    let mut store = open_store(config)?;
+    // What the daemon's indexer has not reached yet (or all, without one).
+    store.index_all_pending()?;
     let hits = store.read().search_tickets(&query, filter)?;
     if json {
         return print_json(&hits);

@@ -169,6 +169,7 @@ impl Prepared {
             queued.clone(),
             stopped.clone(),
         ));
+        tasks.spawn(index_search(self.knowledge_store.clone(), stopped.clone()));
         if config.knowledge.path.is_some() || config.knowledge.learn_from_closed {
             tasks.spawn(watch_knowledge(
                 config.clone(),
@@ -410,5 +411,28 @@ async fn watch_knowledge(
         let config = config.clone();
         let at = clock.now();
         with_store(&store, move |s| reindex_knowledge(s, &config, at)).await;
+    }
+}
+
+/// How often the search indexer looks for messages intake noted.
+const INDEX_POLL: Duration = Duration::from_secs(2);
+
+/// The search indexer: indexes the messages intake noted as not yet in the
+/// search index (at start: all that a crash or an import left), a batch
+/// per transaction, until stopped.
+async fn index_search(store: SharedStore, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match with_store(&store, |s| s.index_all_pending()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(messages = n, "search index caught up"),
+            Err(e) => warn!(error = %e, "search index: cannot index new messages"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INDEX_POLL) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! Full-text search over the tickets' mail (`ticket search`, `#search`) and
 //! the raw mail of a ticket for `ticket export` / `ticket attachments`.
 //!
-//! The index is the FTS5 table `message_search` (sql/0011_knowledge.sql),
-//! kept by triggers in the same transaction as the message it indexes.
+//! The index is the FTS5 table `message_search` (sql/0011_knowledge.sql).
+//! Intake only notes a new message in `message_search_pending` (in its own
+//! transaction, so nothing is missed after a crash); [`Tx::index_pending`]
+//! indexes them — the daemon's indexer in the background, and every
+//! search first, so a search sees every message stored.
 //! Ranking is FTS5's BM25; a query a person typed is never handed to FTS5
 //! as syntax: each word becomes a quoted phrase ([`match_all`]), so a stray
 //! quote or `NEAR(` is a word, not an error.
@@ -83,6 +86,65 @@ pub struct RawMail {
 /// Rows read before grouping by ticket: the best hits of a few hundred
 /// tickets, enough for any list a person reads.
 const MAX_ROWS: usize = 2_000;
+
+/// Messages indexed per transaction of the indexer.
+pub const INDEX_BATCH: usize = 500;
+
+impl super::Tx<'_> {
+    /// Indexes up to `limit` messages that the search index lacks; returns
+    /// how many. A message indexed before (its shown text changed) is
+    /// replaced.
+    pub fn index_pending(&mut self, limit: usize) -> Result<usize> {
+        self.exec(
+            "CREATE TEMP TABLE IF NOT EXISTS search_batch (message INTEGER PRIMARY KEY)",
+            [],
+        )?;
+        self.exec("DELETE FROM temp.search_batch", [])?;
+        let n = self.exec(
+            "INSERT INTO temp.search_batch SELECT message FROM message_search_pending
+             ORDER BY message LIMIT ?1",
+            params![limit as i64],
+        )?;
+        if n == 0 {
+            return Ok(0);
+        }
+        self.exec(
+            "DELETE FROM message_search WHERE rowid IN (SELECT message FROM temp.search_batch)",
+            [],
+        )?;
+        self.exec(
+            "INSERT INTO message_search (rowid, subject, body, people, files)
+             SELECT m.id, m.subject, coalesce(m.shown_text, m.new_text),
+                 coalesce(m.from_addr, '') || ' ' || coalesce(m.from_name, '') || ' '
+                     || coalesce((SELECT group_concat(value, ' ') FROM json_each(m.recipients, '$.to')), '') || ' '
+                     || coalesce((SELECT group_concat(value, ' ') FROM json_each(m.recipients, '$.cc')), ''),
+                 coalesce((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                           FROM json_each(m.attachments)), '')
+             FROM messages m WHERE m.id IN (SELECT message FROM temp.search_batch)",
+            [],
+        )?;
+        self.exec(
+            "DELETE FROM message_search_pending WHERE message IN (SELECT message FROM temp.search_batch)",
+            [],
+        )?;
+        Ok(n)
+    }
+}
+
+impl super::Store {
+    /// Indexes every message the search index lacks, a batch per
+    /// transaction (the daemon's indexer, and `ticket search` first).
+    pub fn index_all_pending(&mut self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self.write(|tx| tx.index_pending(INDEX_BATCH))?;
+            total += n;
+            if n < INDEX_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+}
 
 impl Reader<'_> {
     /// The tickets whose mail matches `query` (an FTS5 query built by
@@ -178,6 +240,7 @@ impl Reader<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::StoreError;
     use super::*;
 
     /// What people type, as FTS5 gets it: never syntax, always words.
@@ -204,6 +267,81 @@ mod tests {
             match_any(["mot", "de\"x"]).as_deref(),
             Some(r#""mot" OR "de""x""#)
         );
+    }
+
+    /// Intake notes a message; the indexer indexes it once, and again when
+    /// its shown text changes; a transaction that fails indexes nothing
+    /// and leaves the notes for the next run.
+    #[test]
+    fn pending_messages_are_indexed_once_and_after_a_change() {
+        use crate::parse::{ParseLimits, parse};
+        let mut s = super::super::Store::open_in_memory().unwrap();
+        let limits = ParseLimits {
+            max_size: 1 << 20,
+            max_depth: 5,
+            max_parts: 10,
+        };
+        let raw = b"From: a@b.example\r\nSubject: kangaroo\r\nMessage-ID: <k@b.example>\r\n\r\nwombat\r\n";
+        let inbound = parse(raw, &limits).unwrap();
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let requester = crate::domain::Mailbox {
+            address: crate::domain::Address::parse("a@b.example").unwrap(),
+            name: None,
+        };
+        let id = s
+            .write(|tx| {
+                let t = tx.create_ticket(&crate::store::NewTicket {
+                    subject: "kangaroo",
+                    ticket_type: "technical",
+                    account: None,
+                    requester: &requester,
+                    at,
+                })?;
+                tx.insert_message(&crate::store::NewMessage {
+                    raw,
+                    inbound: &inbound,
+                    source: "t",
+                    ticket: Some(t),
+                    received_at: at,
+                })
+            })
+            .unwrap();
+        let find = |s: &super::super::Store, q: &str| {
+            s.read()
+                .search_tickets(
+                    &match_all(q).unwrap(),
+                    &SearchFilter {
+                        limit: 5,
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .len()
+        };
+        assert_eq!(find(&s, "wombat"), 0, "not indexed by intake");
+        // A failed transaction leaves the note.
+        let failed: Result<(), StoreError> = s.write(|tx| {
+            tx.index_pending(10)?;
+            Err(StoreError::Corrupt("crash".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(find(&s, "wombat"), 0);
+        assert_eq!(s.index_all_pending().unwrap(), 1);
+        assert_eq!(find(&s, "wombat"), 1);
+        assert_eq!(find(&s, "kangaroo"), 1);
+        assert_eq!(s.index_all_pending().unwrap(), 0, "once");
+        s.write(|tx| {
+            tx.set_message_role(
+                id,
+                super::super::MessageRole::StaffReply,
+                Some("platypus"),
+                None,
+            )
+        })
+        .unwrap();
+        assert_eq!(s.index_all_pending().unwrap(), 1);
+        assert_eq!(find(&s, "platypus"), 1);
+        assert_eq!(find(&s, "wombat"), 0, "the old text is gone");
     }
 
     /// Every odd query runs in SQLite without an error.
