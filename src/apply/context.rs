@@ -89,6 +89,9 @@ pub enum Outcome {
         message: i64,
         released: usize,
     },
+    /// A genuine staff member's `#search` mail, answered with the result
+    /// list (`answer`: its outbox row, unless the gate refused).
+    Search { message: i64, answer: Option<i64> },
     /// A staff member's mail on a ticket (see `apply::staff`).
     Staff {
         ticket: TicketId,
@@ -131,7 +134,7 @@ impl Outcome {
             | Outcome::Appended { ticket, .. }
             | Outcome::Confirmed { ticket, .. }
             | Outcome::Staff { ticket, .. } => Some(*ticket),
-            Outcome::Held { .. } | Outcome::Account { .. } => None,
+            Outcome::Held { .. } | Outcome::Account { .. } | Outcome::Search { .. } => None,
         }
     }
 
@@ -140,6 +143,7 @@ impl Outcome {
             Outcome::Opened { message, .. }
             | Outcome::Appended { message, .. }
             | Outcome::Account { message, .. }
+            | Outcome::Search { message, .. }
             | Outcome::Confirmed { message, .. }
             | Outcome::Staff { message, .. } => Some(*message),
             Outcome::Held { .. } => None,
@@ -154,7 +158,9 @@ impl Outcome {
         match self {
             // The staff notification goes even without a receipt.
             Outcome::Opened { .. } | Outcome::Appended { .. } => true,
-            Outcome::Held { answer, .. } | Outcome::Account { answer, .. } => answer.is_some(),
+            Outcome::Held { answer, .. }
+            | Outcome::Account { answer, .. }
+            | Outcome::Search { answer, .. } => answer.is_some(),
             // The released messages' receipts and notifications.
             Outcome::Confirmed { released, .. } => *released > 0,
             Outcome::Staff { action, .. } => *action != StaffAction::Automatic,

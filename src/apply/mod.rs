@@ -16,6 +16,7 @@
 mod bounce;
 mod context;
 mod proof;
+mod search;
 mod self_service;
 mod staff;
 pub mod staff_commands;
@@ -228,6 +229,13 @@ fn follow_up(
     }
     if person {
         proof::of_message(tx, ctx, msg, from, who, (ticket, message), false)?;
+        if solved(tx, ctx, ticket, msg, from)? {
+            return Ok(Outcome::Appended {
+                ticket,
+                message,
+                link: link.clone(),
+            });
+        }
         let tr = ticket::customer_message(tx, &ctx.lifecycle, ticket, from, msg.at)?;
         // The customer's words go to the staff side.
         let why = match tr {
@@ -302,6 +310,13 @@ fn admit(
     flagged: bool,
     who: &Identity,
 ) -> Result<Outcome, StoreError> {
+    // A genuine staff member's `#search` mail is answered, not a ticket.
+    if let (Sender::Staff { .. }, Admission::Open(_), true) =
+        (&who.sender, &who.admission, msg.genuine)
+        && let Some(query) = search::request(msg)
+    {
+        return search::answer(tx, ctx, msg, from, query);
+    }
     match &who.admission {
         Admission::Verify { refers_to, known } => {
             stranger::verify(tx, ctx, msg, from, no_answer, *refers_to, *known)
@@ -535,6 +550,63 @@ fn participants(
     Ok(delegates)
 }
 
+/// A customer's `#solved` (`[knowledge] suggest_to_customer`): the
+/// ticket closes, both sides get the close notice with the thanks as its
+/// reason. False when it is no `#solved` or the ticket cannot close (then
+/// the message is an ordinary reply).
+fn solved(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    msg: &Incoming<'_>,
+    from: &Mailbox,
+) -> Result<bool, StoreError> {
+    if !ctx.lifecycle.knowledge.suggest_to_customer
+        || !crate::domain::knowledge::is_solved(&msg.inbound.new_text)
+    {
+        return Ok(false);
+    }
+    let who = from.address.to_string();
+    let author = ticket::Author {
+        who: &who,
+        reason: Some("the customer answered #solved: thank you, we are glad it is solved"),
+    };
+    let close = ticket::TicketChange::Close;
+    match tx
+        .all_or_nothing(|tx| ticket::command(tx, &ctx.lifecycle, ticket, &close, author, msg.at))
+    {
+        Ok(_) => Ok(true),
+        Err(ticket::ChangeError::Store(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// The articles the receipt lists (`[knowledge] suggest_to_customer`):
+/// articles only, never an entry learnt from another customer's ticket.
+fn customer_suggestions(
+    tx: &Tx<'_>,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    inbound: &crate::parse::Inbound,
+    lang: crate::domain::Language,
+) -> Result<String, StoreError> {
+    let k = ctx.lifecycle.knowledge;
+    if !k.suggest_to_customer {
+        return Ok(String::new());
+    }
+    use crate::ticket::knowledge::{Audience, suggest, suggestion_lines};
+    let about = format!("{}\n{}", inbound.subject, inbound.new_text);
+    let found = suggest(
+        &tx.read(),
+        k,
+        &about,
+        lang,
+        Some(ticket),
+        Audience::Customer,
+    )?;
+    Ok(suggestion_lines(&found, Audience::Customer))
+}
+
 /// The receipt of a new ticket, queued with its history line: its row, or
 /// why none went.
 #[allow(clippy::too_many_arguments)]
@@ -555,7 +627,16 @@ fn receipt(
         None => {
             // The requester and at most max_recipients - 1 delegates.
             let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
-            let mail = compose::receipt(&ctx.desk, ticket, inbound, from, cc, lang, msg.at);
+            let suggestions = customer_suggestions(tx, ctx, ticket, inbound, lang)?;
+            let mail = compose::receipt_with(
+                &ctx.desk,
+                ticket,
+                inbound,
+                (from, cc),
+                lang,
+                &suggestions,
+                msg.at,
+            );
             Ok(queue(tx, ctx, msg.at, &mail, Some(ticket))?)
         }
     };

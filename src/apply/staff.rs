@@ -88,7 +88,19 @@ pub fn staff_mail(
         }
     };
     let is_note = commands.commands.contains(&StaffCommand::Note);
-    let text = commands.text.trim().to_string();
+    // `#kb NAME`: the article's text merged with the staff text.
+    let stock: Vec<&str> = commands
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            StaffCommand::Kb(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let text = match ticket::knowledge::stock_answer(&tx.read(), &stock, &commands.text)? {
+        Ok(text) => text.trim().to_string(),
+        Err(lines) => return refuse(tx, s, msg, who, n, message, &lines),
+    };
     let author = Author {
         who: who.name,
         reason: None,
@@ -391,7 +403,9 @@ fn command(
     let t = ticket::reload(tx, n)?;
     let line = match c {
         // Handled with the mail itself.
-        StaffCommand::Note => return Ok(()),
+        // Read before anything applies (the text to relay; a mark the
+        // knowledge base reads when the ticket closes).
+        StaffCommand::Note | StaffCommand::Kb(_) | StaffCommand::NoKb => return Ok(()),
         StaffCommand::Priority(high) => {
             if t.priority == *high {
                 return Ok(());
@@ -544,6 +558,8 @@ fn shown(c: &StaffCommand) -> String {
         StaffCommand::Cc(a) => format!("#cc {a}"),
         StaffCommand::Verify(None) => "#verify".into(),
         StaffCommand::Verify(Some(r)) => format!("#verify {r}"),
+        StaffCommand::Kb(name) => format!("#kb {name}"),
+        StaffCommand::NoKb => "#nokb".into(),
     }
 }
 

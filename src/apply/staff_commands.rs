@@ -32,6 +32,10 @@ pub enum StaffCommand {
     /// Ask the account's primary address to confirm the ticket, with an
     /// optional reason (the rest of the line) quoted in the mail.
     Verify(Option<String>),
+    /// Relay the knowledge base article NAME, merged with the reply's text.
+    Kb(String),
+    /// The ticket teaches the knowledge base nothing when it closes.
+    NoKb,
 }
 
 /// A staff reply split into its commands and the text that remains.
@@ -50,7 +54,7 @@ pub struct CommandError {
     pub message: String,
 }
 
-const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #queue, #priority, #assign, #account, #merge, #note, #drop, #cc, #verify";
+const KNOWN: &str = "#status, #close, #reject, #reopen, #hold, #type, #queue, #priority, #assign, #account, #merge, #note, #drop, #cc, #verify, #kb, #nokb";
 
 /// Reads the commands at the top of `text`. `types` are the ticket types of
 /// the config. Every bad line is reported; when there is one, none applies.
@@ -169,6 +173,15 @@ fn command(word: &str, arg: &str, types: &[String]) -> Result<StaffCommand, Stri
         "verify" => Ok(StaffCommand::Verify(
             (!arg.is_empty()).then(|| arg.chars().take(200).collect()),
         )),
+        "kb" => {
+            let name = needs("an article's name")?;
+            if name.contains(char::is_whitespace) {
+                Err("an article's name has no spaces".into())
+            } else {
+                Ok(StaffCommand::Kb(name.to_string()))
+            }
+        }
+        "nokb" => none(StaffCommand::NoKb),
         _ => Err(format!("unknown command; known: {KNOWN}")),
     }
 }

@@ -48,6 +48,9 @@ pub enum CliCommand {
     /// Look at and deliver the outgoing mail queue.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// The knowledge base: articles suggested to staff, stock answers for `#kb NAME`.
+    #[command(subcommand)]
+    Kb(KbCommand),
     /// Mail held back: unreadable, or held by policy.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
@@ -232,6 +235,65 @@ pub enum TicketCommand {
         #[arg(long)]
         none: bool,
     },
+    /// Search the tickets' mail (subjects, new texts, people, attachment names), best match first.
+    Search {
+        /// The words to find (all of them); a trailing * finds words that start so.
+        #[arg(required = true, value_name = "QUERY")]
+        query: Vec<String>,
+        /// Only tickets in this status (repeatable).
+        #[arg(long, value_parser = parse_status)]
+        status: Vec<Status>,
+        /// Only tickets of this account.
+        #[arg(long, value_name = "ACCOUNT")]
+        account: Option<String>,
+        /// Only messages received since this day (YYYY-MM-DD, UTC) or instant (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+        /// At most this many tickets.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+        /// The hits as JSON (number, subject, status, account, updated, snippet, score).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every mail of a ticket, received and sent, byte for byte: an mboxrd file or a Maildir (stdout: mbox).
+    Export {
+        /// The ticket number.
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        /// Write an mboxrd file (replaced if it exists).
+        #[arg(long, value_name = "FILE", conflicts_with = "maildir")]
+        mbox: Option<PathBuf>,
+        /// Write one file per mail into this Maildir (created if needed).
+        #[arg(long, value_name = "DIR")]
+        maildir: Option<PathBuf>,
+    },
+    /// Write the attachments of a ticket's messages as files with safe names.
+    Attachments {
+        /// The ticket number.
+        #[arg(value_parser = parse_ticket)]
+        number: TicketId,
+        /// Where to write them [default: ./ticket-N-attachments].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// List the entries: articles of knowledge.path and what closed tickets taught.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry by name (an article's file name without extension, or ticket-N).
+    Show {
+        /// The entry's name.
+        name: String,
+    },
+    /// Read knowledge.path again now (the daemon does it on change and on reload).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,6 +536,16 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("not an RFC 3339 time ({e}): expected e.g. 2026-12-01T09:00:00Z or 2026-12-01T10:00:00+01:00"))
+}
+
+/// A day (midnight UTC) or an RFC 3339 instant.
+fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    parse_time(s).map_err(|_| {
+        format!("not a date: {s:?} (expected e.g. 2026-12-01 or 2026-12-01T09:00:00Z)")
+    })
 }
 
 fn parse_ticket(s: &str) -> Result<TicketId, String> {

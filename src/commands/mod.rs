@@ -10,10 +10,12 @@ mod account;
 mod check_config;
 pub mod cli;
 mod ingest;
+mod kb;
 mod oauth;
 mod outbox;
 mod quarantine;
 mod run;
+mod search;
 mod sweep;
 mod ticket;
 
@@ -102,6 +104,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Ingest(_) => unreachable!("handled above"),
         CliCommand::Ticket(cmd) => ticket::ticket(&config, cmd),
         CliCommand::Outbox(cmd) => outbox::outbox(&config, cmd),
+        CliCommand::Kb(cmd) => kb::kb(&config, cmd),
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),

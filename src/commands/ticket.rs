@@ -65,6 +65,9 @@ pub(super) fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
             json,
         } => return list(config, status, all, queue, json),
         TicketCommand::Show { number, json } => return show(config, number, json),
+        search @ (TicketCommand::Search { .. }
+        | TicketCommand::Export { .. }
+        | TicketCommand::Attachments { .. }) => return super::search::search(config, search),
     };
     ticket_change(config, number, &command, args)
 }

@@ -28,9 +28,9 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    AuthKind, DEFAULT_SWEEP, Flow, Intake, MailServer, OAuth, OAuthLogin, Outbox, Provider,
-    QueueKeys, QueueRule, Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember,
-    TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, OAuth, OAuthLogin, Outbox,
+    Provider, QueueKeys, QueueRule, Relevance, Schedule, Secret, Service, Smtp, Source, SourceKind,
+    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -67,6 +67,7 @@ pub struct Config {
     pub transport: Transport,
     pub intake: Intake,
     pub outbox: Outbox,
+    pub knowledge: Knowledge,
     pub staff: Staff,
     #[serde(serialize_with = "read::write_calendar")]
     pub calendar: Calendar,

@@ -699,6 +699,72 @@ impl Default for Outbox {
 }
 
 // ---------------------------------------------------------------------------
+// [knowledge]
+// ---------------------------------------------------------------------------
+
+/// The knowledge base: articles suggested to staff with each new ticket
+/// (and, if wanted, to the customer in the receipt), stock answers for
+/// `#kb NAME`, and what closed tickets taught.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [knowledge] table")]
+pub struct Knowledge {
+    /// The folder of articles (`.md` or `.txt`, one per file); `None`: no
+    /// articles (closed tickets may still be learnt from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// A closed ticket's question and the staff answer that closed it
+    /// become an entry suggested to staff (never to a customer).
+    pub learn_from_closed: bool,
+    /// Entries listed in the staff notification of a new ticket (0: none).
+    #[serde(deserialize_with = "range::<0, 20, _, _>")]
+    pub max_suggestions: usize,
+    /// The lowest BM25 relevance an entry needs to be suggested to staff.
+    pub min_relevance: Relevance,
+    /// The receipt lists the best articles (never past tickets), and the
+    /// customer may close the ticket by answering `#solved`.
+    pub suggest_to_customer: bool,
+    /// The stricter floor for the receipt's articles.
+    pub customer_min_relevance: Relevance,
+}
+
+impl Default for Knowledge {
+    fn default() -> Knowledge {
+        Knowledge {
+            path: None,
+            learn_from_closed: false,
+            max_suggestions: 3,
+            min_relevance: Relevance(4.0),
+            suggest_to_customer: false,
+            customer_min_relevance: Relevance(8.0),
+        }
+    }
+}
+
+/// A BM25 relevance score (0 and up; higher is more relevant). Compared by
+/// its bits, so the config stays `Eq`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(transparent)]
+pub struct Relevance(pub f64);
+
+impl PartialEq for Relevance {
+    fn eq(&self, other: &Relevance) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Relevance {}
+
+impl<'de> Deserialize<'de> for Relevance {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Relevance, D::Error> {
+        let v = f64::deserialize(d)?;
+        if !(0.0..=1000.0).contains(&v) {
+            return Err(serde::de::Error::custom("must be a number from 0 to 1000"));
+        }
+        Ok(Relevance(v))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // [staff]
 // ---------------------------------------------------------------------------
 

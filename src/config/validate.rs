@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::queues::DeskWide;
 use super::read::{Kind, Sections};
 use super::schema::{
-    AuthKind, CalendarKeys, Intake, MailServer, OAuth, Outbox, Secret, Service, Source, SourceKeys,
-    SourceKind, Staff, Transport,
+    AuthKind, CalendarKeys, Intake, Knowledge, MailServer, OAuth, Outbox, Secret, Service, Source,
+    SourceKeys, SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size, word};
 use super::{Config, Loader, accounts_file};
@@ -52,6 +52,7 @@ impl Loader<'_> {
         let transport = s.transport.and_then(|t| self.transport(t, &oauth));
         let intake = s.intake.filter(|i| self.intake(i));
         let outbox = s.outbox.filter(|o| self.outbox(o));
+        let knowledge = s.knowledge.and_then(|k| self.knowledge(k));
         let staff = s.staff.and_then(|r| self.staff(r));
         // The staff side's mail going to the support address would come
         // back to the desk: a loop by configuration.
@@ -113,6 +114,7 @@ impl Loader<'_> {
             transport: transport?,
             intake: intake?,
             outbox: outbox?,
+            knowledge: knowledge?,
             staff: staff?,
             calendar: calendar?,
             inactivity: inactivity?,
@@ -121,6 +123,12 @@ impl Loader<'_> {
             inline_accounts,
             accounts_file,
         })
+    }
+
+    /// `[knowledge]`: its folder resolved like every path.
+    fn knowledge(&mut self, mut k: Knowledge) -> Option<Knowledge> {
+        k.path = self.opt_path("knowledge.path", k.path)?;
+        Some(k)
     }
 
     /// A path resolved against the config file's directory.

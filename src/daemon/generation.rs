@@ -44,6 +44,7 @@ pub(super) struct Prepared {
     transport: Arc<Transport>,
     sender_store: SharedStore,
     sweep_store: SharedStore,
+    knowledge_store: SharedStore,
     sources: Vec<(crate::config::Source, Option<Connector>, SharedStore)>,
 }
 
@@ -101,9 +102,13 @@ impl Generation {
             removed = synced.removed,
             "declared accounts applied"
         );
+        // The knowledge base as the folder is now (a reload re-reads it).
+        reindex_knowledge(&mut accounts_store, &config, clock.now());
+        let knowledge_store: SharedStore = Arc::new(Mutex::new(accounts_store));
         Ok(Prepared {
             config,
             clock: clock.clone(),
+            knowledge_store,
             pipeline,
             transport,
             sender_store,
@@ -170,6 +175,15 @@ impl Prepared {
             queued.clone(),
             stopped.clone(),
         ));
+        tasks.spawn(index_search(self.knowledge_store.clone(), stopped.clone()));
+        if config.knowledge.path.is_some() || config.knowledge.learn_from_closed {
+            tasks.spawn(watch_knowledge(
+                config.clone(),
+                self.knowledge_store,
+                self.clock.clone(),
+                stopped.clone(),
+            ));
+        }
         info!(transport = %self.transport.describe(), "outbox sender ready");
         tasks.spawn(send_outbox(
             self.sender_store,
@@ -316,6 +330,114 @@ async fn send_outbox(
         tokio::select! {
             _ = tokio::time::sleep(pause.max(Duration::from_millis(50))) => {}
             _ = queued.notified() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// How often the knowledge base folder is looked at for changes (names,
+/// sizes, modification times), and closed tickets for lessons.
+const KNOWLEDGE_POLL: Duration = Duration::from_secs(5);
+
+/// Reads the knowledge base into the store; a problem is logged, never
+/// fatal (suggestions are a help, not the desk's job).
+fn reindex_knowledge(store: &mut Store, config: &Config, now: chrono::DateTime<chrono::Utc>) {
+    let k = &config.knowledge;
+    if k.path.is_none() && !k.learn_from_closed {
+        return;
+    }
+    match crate::ticket::knowledge::reindex(store, k, now) {
+        Ok(done) => {
+            if done.changed + done.removed + done.learnt > 0 {
+                info!(
+                    articles = done.articles,
+                    changed = done.changed,
+                    removed = done.removed,
+                    learnt = done.learnt,
+                    "knowledge base indexed"
+                );
+            }
+            for p in done.problems {
+                warn!("knowledge base: skipped {p}");
+            }
+        }
+        Err(e) => warn!(error = %e, "knowledge base not indexed"),
+    }
+}
+
+/// What the folder looks like: changes when a file is added, removed or
+/// written.
+fn folder_signature(
+    dir: &std::path::Path,
+) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let mut sig: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((e.file_name(), m.len(), m.modified().ok()))
+        })
+        .collect();
+    sig.sort();
+    sig
+}
+
+/// Reindexes when the folder changes, and learns from newly closed
+/// tickets, until stopped. Crash-safe: what was not indexed is found again
+/// at the next start.
+async fn watch_knowledge(
+    config: Arc<Config>,
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let dir = config.knowledge.path.clone();
+    let mut seen = dir.as_deref().map(folder_signature);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(KNOWLEDGE_POLL) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = dir.as_deref().map(folder_signature);
+        if now == seen {
+            if config.knowledge.learn_from_closed {
+                match with_store(&store, crate::ticket::knowledge::learn).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(learnt = n, "knowledge base: closed tickets learnt from"),
+                    Err(e) => warn!(error = %e, "knowledge base: cannot learn from closed tickets"),
+                }
+            }
+            continue;
+        }
+        seen = now;
+        let config = config.clone();
+        let at = clock.now();
+        with_store(&store, move |s| reindex_knowledge(s, &config, at)).await;
+    }
+}
+
+/// How often the search indexer looks for messages intake noted.
+const INDEX_POLL: Duration = Duration::from_secs(2);
+
+/// The search indexer: indexes the messages intake noted as not yet in the
+/// search index (at start: all that a crash or an import left), a batch
+/// per transaction, until stopped.
+async fn index_search(store: SharedStore, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match with_store(&store, |s| s.index_all_pending()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(messages = n, "search index caught up"),
+            Err(e) => warn!(error = %e, "search index: cannot index new messages"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INDEX_POLL) => {}
             _ = shutdown.changed() => {}
         }
     }

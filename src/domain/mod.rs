@@ -11,6 +11,8 @@ mod status;
 
 pub mod calendar;
 pub mod clock;
+pub mod filename;
+pub mod knowledge;
 pub mod lifecycle;
 pub mod msgid;
 pub mod proof;

@@ -78,6 +78,7 @@ impl Taken {
             Taken::Applied(Outcome::Appended { .. }) => "follow-up",
             Taken::Applied(Outcome::Held { .. }) => "held",
             Taken::Applied(Outcome::Account { .. }) => "self-service",
+            Taken::Applied(Outcome::Search { .. }) => "search",
             Taken::Applied(Outcome::Confirmed { .. }) => "confirmed",
             Taken::Applied(Outcome::Staff { action, .. }) => action.label(),
             Taken::Duplicate(_) => "duplicate",

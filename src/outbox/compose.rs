@@ -168,6 +168,20 @@ pub fn receipt(
     lang: Language,
     now: DateTime<Utc>,
 ) -> Outgoing {
+    receipt_with(desk, n, inbound, (to, cc), lang, "", now)
+}
+
+/// [`receipt`] listing knowledge base articles that may already answer
+/// (`suggestions`: lines; empty for none), with how to say `#solved`.
+pub fn receipt_with(
+    desk: &Desk<'_>,
+    n: TicketId,
+    inbound: &Inbound,
+    (to, cc): (&Mailbox, &[Address]),
+    lang: Language,
+    suggestions: &str,
+    now: DateTime<Utc>,
+) -> Outgoing {
     // A new ticket's subject never carries another ticket's token.
     let subject = desk
         .token
@@ -184,6 +198,7 @@ pub fn receipt(
             ("token", &desk.token.format(n)),
             ("subject", &shorten(&inbound.subject, HEADER_TEXT_MAX)),
             ("message", &quoted(&inbound.new_text)),
+            ("suggestions", suggestions),
         ],
     );
     let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &inbound.content_hash);

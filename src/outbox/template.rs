@@ -16,7 +16,15 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "receipt",
         &[
-            "name", "service", "address", "ticket", "token", "subject", "message",
+            "name",
+            "service",
+            "address",
+            "ticket",
+            "token",
+            "subject",
+            "message",
+            // knowledge base articles that may answer (a flag and a value)
+            "suggestions",
         ],
     ),
     (
@@ -148,6 +156,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "now_closed",
             // who answered the customer last (a flag and a value)
             "last_answer_by",
+            // knowledge base entries that may answer a new ticket
+            "suggestions",
             "needs_proof",
         ],
     ),
@@ -260,6 +270,15 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         "account-refused",
         &["name", "service", "address", "subject", "account"],
     ),
+    // To a staff member: the tickets their `#search QUERY` mail found.
+    (
+        "search",
+        &[
+            "name", "service", "address", "query", "results", "count",
+            // flag: nothing found
+            "none",
+        ],
+    ),
     // A message over intake.max_message_size.
     (
         "too-large",
@@ -329,6 +348,9 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "proven") => include_str!("../../conf/templates/en/proven.txt"),
         (Language::Fr, "proven") => include_str!("../../conf/templates/fr/proven.txt"),
         (Language::It, "proven") => include_str!("../../conf/templates/it/proven.txt"),
+        (Language::En, "search") => include_str!("../../conf/templates/en/search.txt"),
+        (Language::Fr, "search") => include_str!("../../conf/templates/fr/search.txt"),
+        (Language::It, "search") => include_str!("../../conf/templates/it/search.txt"),
         _ => return None,
     })
 }

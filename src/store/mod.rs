@@ -12,11 +12,13 @@
 //! source copy removed — and lost when the process ends.
 
 mod accounts;
+mod knowledge;
 mod lifecycle;
 mod messages;
 mod outbox;
 mod proof;
 mod quarantine;
+pub mod search;
 pub mod shared;
 mod staff;
 mod tickets;
@@ -31,6 +33,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
+pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
@@ -62,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0008_proof", include_str!("../../sql/0008_proof.sql")),
     ("0010_queues", include_str!("../../sql/0010_queues.sql")),
+    (
+        "0011_knowledge",
+        include_str!("../../sql/0011_knowledge.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod change;
 pub mod history;
+pub mod knowledge;
 pub mod notices;
 pub mod proof;
 pub mod relay;
@@ -130,6 +131,8 @@ pub struct Settings<'a> {
     pub verify_expiry: Duration,
     /// `intake.authserv_id`: whose Authentication-Results show a From genuine.
     pub authserv_id: Option<&'a str>,
+    /// `[knowledge]`: what new tickets' notifications suggest.
+    pub knowledge: &'a crate::config::Knowledge,
 }
 
 impl<'a> Settings<'a> {
@@ -168,6 +171,7 @@ impl<'a> Settings<'a> {
             verify_expiry: Duration::from_std(config.intake.verify_expiry)
                 .unwrap_or_else(|_| Duration::days(7)),
             authserv_id: config.intake.authserv_id.as_deref(),
+            knowledge: &config.knowledge,
         }
     }
 

@@ -220,7 +220,34 @@ fn notify_fields(
     if let Why::Answered { changed, .. } = why {
         fields.extend(changed.fields());
     }
+    if let (Why::NewTicket, Some(m)) = (why, shown) {
+        fields.push(("suggestions", staff_suggestions(tx, s, t, m.text)?));
+    }
     Ok(fields)
+}
+
+/// The knowledge base's best entries for a new ticket, as lines for the
+/// staff notification ("Possibly useful"); empty when none is relevant.
+fn staff_suggestions(
+    tx: &Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    text: &str,
+) -> Result<String, StoreError> {
+    let about = format!("{}\n{text}", t.subject);
+    let lang = super::knowledge::ticket_language(&tx.read(), s, t, &about)?;
+    let found = super::knowledge::suggest(
+        &tx.read(),
+        s.knowledge,
+        &about,
+        lang,
+        Some(t.number),
+        super::knowledge::Audience::Staff,
+    )?;
+    Ok(super::knowledge::suggestion_lines(
+        &found,
+        super::knowledge::Audience::Staff,
+    ))
 }
 
 /// What the commands of a staff reply changed on its ticket, told in the

@@ -21,13 +21,15 @@ mod corpus_parse; // parse + classify every message of ../shared/corpus (skipped
 mod crash;
 mod intake_faults; // nothing lost: reused Maildir names, database gone, 1 GB mail, poison messages
 mod pipeline; // a customer's mail → one ticket, one receipt; replies join it; duplicates change nothing
-mod replies; // reply splitting over the golden replies in tests/replies/ (new text vs quote)
+mod replies;
+mod search; // ticket search (words, senders, attachment names, ranked), export byte for byte (mboxrd, Maildir), attachments with safe names // reply splitting over the golden replies in tests/replies/ (new text vs quote)
 mod senders; // who may write: strangers and the verify flow, ISP accounts, self-service by mail, Authentication-Results, screen rules // SIGKILL during intake of 2,000 messages: each stored once, each receipt sent once
 
 // ---- tickets and answers
 mod answers; // one mail per staff action (answer + what changed + history), the team's copy of every answer
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
+mod knowledge; // the knowledge base: suggestions to staff (and customers), kb list|show|reindex, #kb, #solved, closed tickets learnt from
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
