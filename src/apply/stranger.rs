@@ -94,7 +94,7 @@ pub(super) fn verify(
     if staff_side {
         mail.audience = crate::domain::Audience::Staff;
     }
-    let outbox = queue(tx, ctx, msg.at, &mail, None)?;
+    let outbox = queue(tx, ctx, msg, &mail, None)?;
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
     Ok(held(Some(outbox)))
 }

@@ -26,8 +26,8 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    DEFAULT_SWEEP, Intake, MailServer, Outbox, Schedule, Secret, Service, Smtp, Source, SourceKind,
-    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    DEFAULT_SWEEP, Intake, MailServer, OpenPgp, Outbox, Schedule, Secret, Service, Smtp, Source,
+    SourceKind, Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -62,6 +62,8 @@ pub struct Config {
     pub intake: Intake,
     pub outbox: Outbox,
     pub staff: Staff,
+    #[serde(skip_serializing_if = "is_default_openpgp")]
+    pub openpgp: OpenPgp,
     #[serde(serialize_with = "read::write_calendar")]
     pub calendar: Calendar,
     #[serde(skip)]
@@ -80,6 +82,10 @@ pub struct Config {
     /// `own_address = false`). Derived, not a key.
     #[serde(skip)]
     pub own_addresses: Vec<Address>,
+}
+
+fn is_default_openpgp(o: &OpenPgp) -> bool {
+    *o == OpenPgp::default()
 }
 
 fn has_rules(rules: &[InactivityRule]) -> bool {

@@ -11,8 +11,8 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, MaildirKeys, Outbox, RuleDef, Schedule, SendmailKeys,
-    Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, MaildirKeys, OpenPgp, Outbox, RuleDef, Schedule,
+    SendmailKeys, Service, SourceKeys, Staff, Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;
@@ -21,7 +21,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, source, transport, intake, outbox, staff, openpgp, calendar, inactivity, schedule, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -102,6 +102,7 @@ pub(super) struct Sections {
     pub intake: Option<Intake>,
     pub outbox: Option<Outbox>,
     pub staff: Option<Staff>,
+    pub openpgp: Option<OpenPgp>,
     pub calendar: Option<CalendarKeys>,
     /// `None`: no `[[inactivity]]` at all, the default rules apply; a `None` in the list is
     /// a rule that failed to read.
@@ -142,6 +143,7 @@ impl<'a> Loader<'a> {
             intake: Some(Intake::default()),
             outbox: Some(Outbox::default()),
             staff: Some(Staff::default()),
+            openpgp: Some(OpenPgp::default()),
             calendar: Some(CalendarKeys::default()),
             inactivity: None,
             schedule: Some(Schedule::default()),
@@ -160,6 +162,7 @@ impl<'a> Loader<'a> {
                 "intake" => s.intake = self.de("intake", value),
                 "outbox" => s.outbox = self.de("outbox", value),
                 "staff" => s.staff = self.read_staff(value),
+                "openpgp" => s.openpgp = self.de("openpgp", value),
                 "calendar" => s.calendar = self.de("calendar", value),
                 "inactivity" => s.inactivity = Some(self.read_inactivity(value)),
                 "schedule" => s.schedule = self.de("schedule", value),

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::read::{Kind, Sections};
 use super::schema::{
-    CalendarKeys, Intake, MailServer, Outbox, Secret, Service, Source, SourceKeys, SourceKind,
-    Staff, Transport,
+    CalendarKeys, Intake, MailServer, OpenPgp, Outbox, Secret, Service, Source, SourceKeys,
+    SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size};
 use super::{Config, Loader, accounts_file};
@@ -58,6 +58,7 @@ impl Loader<'_> {
                 self.own_address_is_no_staff(&own, staff);
             }
         }
+        let openpgp = s.openpgp.and_then(|o| self.openpgp(o));
         let calendar = s.calendar.and_then(|c| self.calendar(c));
         let inactivity = match s.inactivity {
             None => Some(InactivityRule::defaults()),
@@ -89,6 +90,7 @@ impl Loader<'_> {
             intake: intake?,
             outbox: outbox?,
             staff: staff?,
+            openpgp: openpgp?,
             calendar: calendar?,
             inactivity: inactivity?,
             schedule: s.schedule?,
@@ -409,6 +411,30 @@ impl Loader<'_> {
             "intake.require_authentication",
             "needs intake.authserv_id: without it no Authentication-Results is trusted, and every sender would be a stranger",
         )
+    }
+
+    /// `[openpgp]`: paths resolved; a passphrase or older keys need the key.
+    fn openpgp(&mut self, o: OpenPgp) -> Option<OpenPgp> {
+        let has_key = o.secret_key_file.is_some();
+        let ok = self.check(
+            has_key || (o.passphrase_file.is_none() && o.extra_secret_keys.is_empty()),
+            "openpgp.secret_key_file",
+            "is needed with passphrase_file and extra_secret_keys",
+        );
+        let secret_key_file = self.opt_path("openpgp.secret_key_file", o.secret_key_file)?;
+        let passphrase_file = self.opt_path("openpgp.passphrase_file", o.passphrase_file)?;
+        let staff_key_file = self.opt_path("openpgp.staff_key_file", o.staff_key_file)?;
+        let extra_secret_keys = o
+            .extra_secret_keys
+            .into_iter()
+            .map(|p| self.path("openpgp.extra_secret_keys", p))
+            .collect::<Option<Vec<_>>>()?;
+        ok.then_some(OpenPgp {
+            secret_key_file,
+            passphrase_file,
+            extra_secret_keys,
+            staff_key_file,
+        })
     }
 
     fn outbox(&mut self, o: &Outbox) -> bool {

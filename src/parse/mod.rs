@@ -111,6 +111,20 @@ pub struct Inbound {
     /// one line, not decoded): for the trace fields the screen reads
     /// (`Authentication-Results`, `Received`, a spam filter's verdict).
     pub headers: Vec<(String, String)>,
+    /// Whether the message came encrypted (OpenPGP), as the screen found.
+    pub encryption: Encryption,
+}
+
+/// What the screen found of a message's OpenPGP encryption (parse itself
+/// leaves it `Clear`; see `screen::openpgp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Encryption {
+    #[default]
+    Clear,
+    /// Decrypted: the text and attachments are the plaintext's.
+    Decrypted,
+    /// Encrypted and not decrypted, with why.
+    Failed(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -435,6 +449,7 @@ fn extract(
         warnings,
         // The screen reads the trace fields again; classify is done with them.
         headers: head.0,
+        encryption: Encryption::Clear,
     })
 }
 

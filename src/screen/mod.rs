@@ -6,9 +6,10 @@
 //! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
 
 pub mod authres;
+pub mod openpgp;
 
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
-use crate::parse::Inbound;
+use crate::parse::{Encryption, Inbound};
 use authres::Auth;
 
 /// The header every mail postdesk sends carries, with the support address.
@@ -27,7 +28,7 @@ pub enum Verdict {
         auth: Auth,
     },
     /// Kept in quarantine for an operator, with the reason. A message held
-    /// as [`HoldKind::TooLarge`] also gets its sender told (once, and not
+    /// as [`HoldKind::TooLarge`] or [`HoldKind::Undecryptable`] also gets its sender told (once, and not
     /// when it is automatic).
     Hold { kind: HoldKind, reason: String },
 }
@@ -121,6 +122,12 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
         return hold(
             HoldKind::Spam,
             format!("spam: {name}: {value} (intake.spam_header)"),
+        );
+    }
+    if let Encryption::Failed(why) = &inbound.encryption {
+        return hold(
+            HoldKind::Undecryptable,
+            format!("encrypted and not decrypted: {why}"),
         );
     }
     let no_answer = if rules.own.contains(address) {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
 use crate::domain::{MailClass, TicketId};
-use crate::parse::{Attachment, Inbound};
+use crate::parse::{Attachment, Encryption, Inbound};
 
 /// What intake stores for one inbound message.
 pub struct NewMessage<'a> {
@@ -73,8 +73,9 @@ impl Tx<'_> {
         self.exec(
             "INSERT INTO messages (received_at, source, message_id, content_hash, size, raw,
                  ticket_id, from_addr, from_name, subject, sent_date, class, class_reason,
-                 in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings,
+                 encrypted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             params![
                 ts(m.received_at),
                 m.source,
@@ -97,9 +98,24 @@ impl Tx<'_> {
                 i.quoted,
                 json(&i.attachments),
                 json(&i.warnings),
+                i.encryption == Encryption::Decrypted,
             ],
         )?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        if let Some(ticket) = m.ticket {
+            self.mark_encrypted_ticket(id, ticket)?;
+        }
+        Ok(id)
+    }
+
+    /// A ticket that holds an encrypted message is encrypted from then on.
+    pub(super) fn mark_encrypted_ticket(&mut self, message: i64, ticket: TicketId) -> Result<()> {
+        self.exec(
+            "UPDATE tickets SET encrypted = 1 WHERE id = ?2
+             AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND encrypted = 1)",
+            params![message, ticket.0],
+        )?;
+        Ok(())
     }
 
     /// Remembers that `source_id` of `source` has been taken, pointing at
@@ -234,6 +250,19 @@ impl Reader<'_> {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
+    }
+
+    /// Whether ticket `n` holds a message that came encrypted.
+    pub fn ticket_encrypted(&self, n: TicketId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT encrypted FROM tickets WHERE id = ?1",
+                params![n.0],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// The raw bytes of a stored message.

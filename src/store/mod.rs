@@ -61,6 +61,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0007_message_ids.sql"),
     ),
     ("0008_proof", include_str!("../../sql/0008_proof.sql")),
+    ("0012_openpgp", include_str!("../../sql/0012_openpgp.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -512,6 +512,7 @@ mod tests {
             token: &token,
             templates: &templates,
             ids: &ids,
+            keys: None,
         };
         let s = Settings::new(&config, desk);
         let ann = Mailbox {

@@ -31,6 +31,7 @@ mod history; // long threads: the history in mail, history.txt on close, huge su
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
+mod openpgp; // OpenPGP: encrypted mail in (PGP/MIME, inline, key rollover, wrong key), signed mail shown, no plaintext out
 mod proof; // proving account ownership: #verify to the primary address, the support PIN, require_proof_for
 mod staff; // staff answers and commands by mail, notifications, relays to the customer
 mod subjects; // subjects say what a mail is: its kind in the recipient's language, [priority] for staff, no other ticket's token

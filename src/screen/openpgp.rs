@@ -1,0 +1,370 @@
+//! OpenPGP for the screen: an encrypted message (PGP/MIME, RFC 3156, or an
+//! inline `-----BEGIN PGP MESSAGE-----` block) is opened with the desk's
+//! secret keys before any other rule reads it, and mail about such a ticket
+//! can be encrypted (and signed) to a known key on the way out.
+//!
+//! Why here, after parse: the outer header must be read first (to know
+//! that the message is encrypted, and who sent it); the decrypted MIME
+//! entity is then given to `parse` again, under the outer header, and the
+//! [`Inbound`] it yields replaces the first one, so that every later stage
+//! (thread, identify, apply, the store) sees the decrypted parts. The raw
+//! bytes that are stored stay those received, encrypted. No file is read
+//! here: the keys come in as armoured text ([`Keyring::from_armored`]).
+
+use std::io::Cursor;
+
+use pgp::composed::{
+    ArmorOptions, Deserializable, Message, MessageBuilder, SignedPublicKey, SignedSecretKey,
+};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::crypto::sym::SymmetricKeyAlgorithm;
+use pgp::types::{KeyDetails, Password};
+
+use crate::parse::{self, Encryption, Inbound, ParseLimits};
+
+const BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
+const END: &str = "-----END PGP MESSAGE-----";
+
+/// A key file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{what} is not an OpenPGP secret key: {why}")]
+    NotASecretKey { what: String, why: String },
+    #[error("{what} is not an OpenPGP public key: {why}")]
+    NotAPublicKey { what: String, why: String },
+    #[error("the passphrase does not unlock {what}")]
+    Locked { what: String },
+    #[error("{what} has no key that can encrypt")]
+    NoEncryptionKey { what: String },
+}
+
+/// The desk's secret keys (the first one signs what the desk encrypts; the
+/// others are older keys kept for mail still written to them) and the
+/// staff side's public key, if any.
+#[derive(Default)]
+pub struct Keyring {
+    secrets: Vec<SignedSecretKey>,
+    passphrase: String,
+    staff: Option<SignedPublicKey>,
+}
+
+impl std::fmt::Debug for Keyring {
+    // Never prints a key or the passphrase.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keyring({} secret keys)", self.secrets.len())
+    }
+}
+
+impl Keyring {
+    /// `secrets`: (name for messages, armoured secret key), the desk's own
+    /// first; `staff`: the same for the staff side's public key.
+    pub fn from_armored(
+        secrets: &[(String, String)],
+        passphrase: &str,
+        staff: Option<(String, String)>,
+    ) -> Result<Keyring, KeyError> {
+        let mut keys = Vec::new();
+        for (what, text) in secrets {
+            let (key, _) =
+                SignedSecretKey::from_string(text).map_err(|e| KeyError::NotASecretKey {
+                    what: what.clone(),
+                    why: e.to_string(),
+                })?;
+            // A wrong passphrase shows now, not on the first encrypted mail.
+            key.primary_key
+                .unlock(&Password::from(passphrase), |_, _| Ok(()))
+                .ok()
+                .and_then(Result::ok)
+                .ok_or_else(|| KeyError::Locked { what: what.clone() })?;
+            keys.push(key);
+        }
+        let staff = match staff {
+            None => None,
+            Some((what, text)) => {
+                let (key, _) =
+                    SignedPublicKey::from_string(&text).map_err(|e| KeyError::NotAPublicKey {
+                        what: what.clone(),
+                        why: e.to_string(),
+                    })?;
+                if encryption_subkeys(&key).is_empty() {
+                    return Err(KeyError::NoEncryptionKey { what });
+                }
+                Some(key)
+            }
+        };
+        Ok(Keyring {
+            secrets: keys,
+            passphrase: passphrase.to_string(),
+            staff,
+        })
+    }
+
+    pub fn can_decrypt(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
+    pub fn has_staff_key(&self) -> bool {
+        self.staff.is_some()
+    }
+
+    /// The plaintext of one OpenPGP message (armoured or binary).
+    pub fn decrypt(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        if self.secrets.is_empty() {
+            return Err("no [openpgp] secret_key_file is configured to decrypt it".into());
+        }
+        let text = std::str::from_utf8(message).ok();
+        let parsed = match text.filter(|t| t.contains(BEGIN)) {
+            Some(t) => Message::from_string(t).map(|(m, _)| m),
+            None => Message::from_bytes(Cursor::new(message)),
+        }
+        .map_err(|e| format!("damaged OpenPGP message: {e}"))?;
+        if !parsed.is_encrypted() {
+            return Err("an OpenPGP block that is not encrypted".into());
+        }
+        let pw: Vec<Password> = self
+            .secrets
+            .iter()
+            .map(|_| Password::from(self.passphrase.as_str()))
+            .collect();
+        let mut plain = parsed
+            .decrypt_with_keys(pw.iter().collect(), self.secrets.iter().collect())
+            .map_err(|e| format!("cannot be decrypted with the desk's keys ({e})"))?;
+        if plain.is_compressed() {
+            plain = plain
+                .decompress()
+                .map_err(|e| format!("damaged compressed content: {e}"))?;
+        }
+        plain
+            .as_data_vec()
+            .map_err(|e| format!("damaged encrypted content: {e}"))
+    }
+
+    /// `data` encrypted to the staff side's key (and to the desk's own, so
+    /// that the desk can read its sent mail), signed by the desk, armoured.
+    /// None without a staff key.
+    pub fn encrypt_for_staff(&self, data: &[u8]) -> Option<Result<String, String>> {
+        let staff = self.staff.as_ref()?;
+        Some(self.encrypt_to(&[staff], data))
+    }
+
+    fn encrypt_to(&self, to: &[&SignedPublicKey], data: &[u8]) -> Result<String, String> {
+        let mut rng = rand::thread_rng();
+        let mut builder = MessageBuilder::from_bytes("", data.to_vec())
+            .seipd_v1(&mut rng, SymmetricKeyAlgorithm::AES256);
+        let own: Vec<SignedPublicKey> = self.secrets.iter().map(|k| k.to_public_key()).collect();
+        let mut count = 0;
+        for key in to.iter().copied().chain(own.iter().take(1)) {
+            for sub in encryption_subkeys(key) {
+                builder
+                    .encrypt_to_key(&mut rng, sub)
+                    .map_err(|e| format!("cannot encrypt: {e}"))?;
+                count += 1;
+            }
+        }
+        if count == 0 {
+            return Err("no key that can encrypt".into());
+        }
+        if let Some(desk) = self.secrets.first() {
+            builder.sign(
+                &desk.primary_key,
+                Password::from(self.passphrase.as_str()),
+                HashAlgorithm::Sha256,
+            );
+        }
+        builder
+            .to_armored_string(&mut rng, ArmorOptions::default())
+            .map_err(|e| format!("cannot encrypt: {e}"))
+    }
+}
+
+/// The subkeys of `key` flagged for encryption.
+fn encryption_subkeys(key: &SignedPublicKey) -> Vec<&pgp::composed::SignedPublicSubKey> {
+    key.public_subkeys
+        .iter()
+        .filter(|s| {
+            s.signatures.iter().any(|sig| {
+                let f = sig.key_flags();
+                f.encrypt_comms() || f.encrypt_storage()
+            }) && s.key.algorithm().can_encrypt()
+        })
+        .collect()
+}
+
+/// What kind of encryption the top-level Content-Type announces.
+fn is_pgp_mime(inbound: &Inbound) -> bool {
+    inbound.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("content-type") && {
+            let v = v.to_ascii_lowercase();
+            v.trim_start().starts_with("multipart/encrypted")
+                && v.contains("application/pgp-encrypted")
+        }
+    })
+}
+
+/// The first armoured OpenPGP message in `text`, with its position.
+fn armored_block(text: &str) -> Option<(usize, usize)> {
+    let start = text.find(BEGIN)?;
+    let end = start + text[start..].find(END)? + END.len();
+    Some((start, end))
+}
+
+/// Opens `inbound` (read from `raw`) if it is encrypted: the decrypted
+/// view with [`Encryption::Decrypted`], or the same message with
+/// [`Encryption::Failed`] and the reason (the screen holds it). A message
+/// that is not encrypted comes back as it was.
+pub fn open(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLimits) -> Inbound {
+    if is_pgp_mime(&inbound) {
+        return open_pgp_mime(inbound, raw, keys, limits);
+    }
+    match armored_block(&inbound.text) {
+        Some(span) => open_inline(inbound, span, keys),
+        None => inbound,
+    }
+}
+
+fn failed(mut inbound: Inbound, why: String) -> Inbound {
+    inbound.encryption = Encryption::Failed(why);
+    inbound
+}
+
+/// RFC 3156: the second part holds the armoured message, whose plaintext
+/// is a whole MIME entity (with the sender's real Subject in it when the
+/// client protects headers).
+fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLimits) -> Inbound {
+    let text = String::from_utf8_lossy(raw);
+    let Some((start, end)) = armored_block(&text) else {
+        return failed(
+            inbound,
+            "multipart/encrypted without an OpenPGP message in it".into(),
+        );
+    };
+    let plain = match keys.decrypt(text[start..end].as_bytes()) {
+        Ok(p) => p,
+        Err(why) => return failed(inbound, why),
+    };
+    let rebuilt = under_outer_header(raw, &plain);
+    match parse::parse(&rebuilt, limits) {
+        Ok(mut inner) => {
+            // The message is the one received: its identity, size and
+            // trace fields are the outer message's.
+            inner.message_id = inbound.message_id;
+            inner.message_id_derived = inbound.message_id_derived;
+            inner.content_hash = inbound.content_hash;
+            inner.size = inbound.size;
+            inner.headers = inbound.headers;
+            inner.class = inbound.class;
+            inner.encryption = Encryption::Decrypted;
+            inner
+        }
+        Err(e) => failed(
+            inbound,
+            format!("the decrypted content is not readable: {e}"),
+        ),
+    }
+}
+
+/// The outer header without its MIME fields, followed by the decrypted
+/// entity (its own Content-Type, and a protected Subject if it has one).
+fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 2)
+        .into_iter()
+        .chain(raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 1))
+        .min()
+        .unwrap_or(raw.len());
+    // The first blank line, LF or CRLF, ends the entity's header.
+    let inner_head_end = entity
+        .windows(2)
+        .enumerate()
+        .find(|(i, w)| *w == b"\n\n" || (*w == b"\n\r" && entity.get(i + 2) == Some(&b'\n')))
+        .map_or(entity.len(), |(i, _)| i);
+    let inner_head = String::from_utf8_lossy(&entity[..inner_head_end]).to_ascii_lowercase();
+    let inner_subject = inner_head
+        .lines()
+        .any(|l| l.trim_end_matches('\r').starts_with("subject:"));
+    let mut out = Vec::with_capacity(raw.len() + entity.len());
+    let mut skipping = false;
+    for line in raw[..head_end].split_inclusive(|&b| b == b'\n') {
+        let continued = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !continued {
+            let lower = String::from_utf8_lossy(line).to_ascii_lowercase();
+            skipping = lower.starts_with("content-")
+                || lower.starts_with("mime-version:")
+                || (inner_subject && lower.starts_with("subject:"));
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    out.extend_from_slice(entity);
+    out
+}
+
+/// An inline block: replaced, in the text, by its plaintext.
+fn open_inline(mut inbound: Inbound, (start, end): (usize, usize), keys: &Keyring) -> Inbound {
+    let plain = match keys.decrypt(inbound.text[start..end].as_bytes()) {
+        Ok(p) => p,
+        Err(why) => return failed(inbound, why),
+    };
+    let plain = String::from_utf8_lossy(&plain).replace("\r\n", "\n");
+    let text = format!(
+        "{}{}{}",
+        &inbound.text[..start],
+        plain.trim_end(),
+        &inbound.text[end..]
+    );
+    let (new_text, quoted) = parse::split_quoted(&text);
+    inbound.text = text;
+    inbound.new_text = new_text;
+    inbound.quoted = quoted;
+    inbound.encryption = Encryption::Decrypted;
+    inbound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outer_header_keeps_its_fields_and_takes_the_protected_subject() {
+        let raw = b"From: a@x.example\r\nSubject: ...\r\nContent-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\"\r\nMessage-ID: <1@x>\r\n\r\nbody";
+        let entity =
+            b"Content-Type: text/plain; protected-headers=\"v1\"\nSubject: Real\n\nsecret\n";
+        let out = String::from_utf8(under_outer_header(raw, entity)).unwrap();
+        assert!(out.contains("From: a@x.example"), "{out}");
+        assert!(out.contains("Message-ID: <1@x>"), "{out}");
+        assert!(!out.contains("Subject: ..."), "{out}");
+        assert!(!out.contains("protocol="), "{out}");
+        assert!(out.ends_with("Subject: Real\n\nsecret\n"), "{out}");
+        let plain = b"Content-Type: text/plain\n\nsecret\n";
+        let out = String::from_utf8(under_outer_header(raw, plain)).unwrap();
+        assert!(out.contains("Subject: ..."), "{out}");
+    }
+
+    #[test]
+    fn armored_blocks_are_found() {
+        let cases = [
+            ("no block", None),
+            (
+                "a\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\nb",
+                Some((2, 59)),
+            ),
+            ("-----BEGIN PGP MESSAGE-----\nno end", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(armored_block(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn without_keys_an_encrypted_message_fails_with_a_reason() {
+        let keys = Keyring::default();
+        let err = keys
+            .decrypt(b"-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----")
+            .unwrap_err();
+        assert!(err.contains("secret_key_file"), "{err}");
+    }
+}
