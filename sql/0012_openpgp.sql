@@ -6,3 +6,7 @@
 -- that deciding costs one row, whatever the ticket's length.
 ALTER TABLE messages ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+-- What the screen found of the message's OpenPGP signature, as staff read
+-- it ("signed, good signature by …", "signed, BAD signature: …"); NULL:
+-- not signed, or not checked.
+ALTER TABLE messages ADD COLUMN signature TEXT;

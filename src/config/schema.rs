@@ -549,6 +549,13 @@ pub struct OpenPgp {
     /// an encrypted ticket is encrypted to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staff_key_file: Option<PathBuf>,
+    /// Customers' public keys, ASCII-armoured, one key a file, known by
+    /// the addresses in their user ids: signatures by them are checked
+    /// (a good one by a key of the From address makes the mail genuine),
+    /// and mail about an encrypted ticket to such an address is
+    /// encrypted to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------

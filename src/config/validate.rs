@@ -429,11 +429,17 @@ impl Loader<'_> {
             .into_iter()
             .map(|p| self.path("openpgp.extra_secret_keys", p))
             .collect::<Option<Vec<_>>>()?;
+        let public_keys = o
+            .public_keys
+            .into_iter()
+            .map(|p| self.path("openpgp.public_keys", p))
+            .collect::<Option<Vec<_>>>()?;
         ok.then_some(OpenPgp {
             secret_key_file,
             passphrase_file,
             extra_secret_keys,
             staff_key_file,
+            public_keys,
         })
     }
 

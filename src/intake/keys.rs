@@ -28,7 +28,7 @@ fn read(key: &'static str, path: &Path) -> Result<String, KeyFileError> {
 
 /// The keyring `[openpgp]` names; None when it names no key at all.
 pub fn load(c: &OpenPgp) -> Result<Option<Keyring>, KeyFileError> {
-    if c.secret_key_file.is_none() && c.staff_key_file.is_none() {
+    if c.secret_key_file.is_none() && c.staff_key_file.is_none() && c.public_keys.is_empty() {
         return Ok(None);
     }
     let mut secrets = Vec::new();
@@ -59,5 +59,17 @@ pub fn load(c: &OpenPgp) -> Result<Option<Keyring>, KeyFileError> {
         )),
         None => None,
     };
-    Ok(Some(Keyring::from_armored(&secrets, &passphrase, staff)?))
+    let mut public = Vec::new();
+    for p in &c.public_keys {
+        public.push((
+            format!("public_keys {}", p.display()),
+            read("openpgp.public_keys", p)?,
+        ));
+    }
+    Ok(Some(Keyring::from_armored(
+        &secrets,
+        &passphrase,
+        staff,
+        &public,
+    )?))
 }

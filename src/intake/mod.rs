@@ -29,7 +29,7 @@ mod message_id;
 mod pin;
 
 pub use arrival::{Arrival, Fetched, RawMail, ReadLimits};
-pub use keys::KeyFileError;
+pub use keys::{KeyFileError, load as load_keys};
 
 /// What keeps the stages from being set up: a template or a key file.
 #[derive(Debug, thiserror::Error)]

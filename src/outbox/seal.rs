@@ -2,7 +2,9 @@
 //! No plaintext of an encrypted message may leave in clear (issue 16): a
 //! mail to the staff side is encrypted (RFC 3156 PGP/MIME, signed by the
 //! desk) when a staff key is configured; any other is replaced by a short
-//! notice that names nothing of the ticket but its token. Either way the
+//! notice that names nothing of the ticket but its token; a mail to a
+//! customer whose key is known (`[openpgp] public_keys`) is encrypted to
+//! it and signed the same way. Either way the
 //! subject becomes the token alone (a protected subject is plaintext too).
 //!
 //! Applied at the two places where mail is queued (apply's and ticket's
@@ -55,9 +57,15 @@ pub fn seal(desk: &Desk<'_>, mail: &Outgoing, n: Option<TicketId>, lang: Languag
     }
     b = b.subject(subject.as_str());
     let staff = mail.audience == Audience::Staff;
-    let encrypted = staff
-        .then(|| desk.keys.and_then(|k| k.encrypt_for_staff(&mail.raw)))
-        .flatten();
+    // To the staff key, or to the key of the customer the mail is for.
+    let encrypted = desk.keys.and_then(|k| {
+        if staff {
+            k.encrypt_for_staff(&mail.raw)
+        } else {
+            let key = mail.to.first().and_then(|a| k.key_for(a))?;
+            Some(k.encrypt_for(key, &mail.raw))
+        }
+    });
     let b = match encrypted {
         Some(Ok(armored)) => b.body(MimePart::new(
             mail_builder::headers::content_type::ContentType::new("multipart/encrypted")

@@ -113,6 +113,39 @@ pub struct Inbound {
     pub headers: Vec<(String, String)>,
     /// Whether the message came encrypted (OpenPGP), as the screen found.
     pub encryption: Encryption,
+    /// Its OpenPGP signature as the screen checked it; None: not signed
+    /// (or signed in a way not checked, such as S/MIME).
+    pub signature: Option<Signature>,
+}
+
+/// An OpenPGP signature, checked against the keys the desk knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// Good, by `signer` (the key's user id and fingerprint); `of_sender`:
+    /// the key carries the From address, so the signature vouches for it.
+    Good { signer: String, of_sender: bool },
+    /// A known key, and the signature does not verify with it.
+    Bad(String),
+    /// Signed by a key the desk does not know.
+    Unknown,
+}
+
+impl Signature {
+    /// For staff: `signed, good signature by …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Signature::Good { signer, of_sender } => {
+                let whose = if *of_sender {
+                    ""
+                } else {
+                    " (not the sender's key)"
+                };
+                format!("signed, good signature by {signer}{whose}")
+            }
+            Signature::Bad(why) => format!("signed, BAD signature: {why}"),
+            Signature::Unknown => "signed by an unknown key (not checked)".into(),
+        }
+    }
 }
 
 /// What the screen found of a message's OpenPGP encryption (parse itself
@@ -450,6 +483,7 @@ fn extract(
         // The screen reads the trace fields again; classify is done with them.
         headers: head.0,
         encryption: Encryption::Clear,
+        signature: None,
     })
 }
 

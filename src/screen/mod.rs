@@ -9,7 +9,7 @@ pub mod authres;
 pub mod openpgp;
 
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
-use crate::parse::{Encryption, Inbound};
+use crate::parse::{Encryption, Inbound, Signature};
 use authres::Auth;
 
 /// The header every mail postdesk sends carries, with the support address.
@@ -144,7 +144,16 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
             .priority_domains
             .iter()
             .any(|d| d.matches(address, &rules.matching)),
-        auth: authres::judge(&inbound.headers, rules.authserv_id, address),
+        auth: match &inbound.signature {
+            // A good OpenPGP signature by a key that carries the From
+            // address shows the mail is the sender's, whatever the MTA saw.
+            Some(
+                sig @ Signature::Good {
+                    of_sender: true, ..
+                },
+            ) => Auth::Pass(sig.describe()),
+            _ => authres::judge(&inbound.headers, rules.authserv_id, address),
+        },
     }
 }
 

@@ -14,13 +14,15 @@
 use std::io::Cursor;
 
 use pgp::composed::{
-    ArmorOptions, Deserializable, Message, MessageBuilder, SignedPublicKey, SignedSecretKey,
+    ArmorOptions, Deserializable, DetachedSignature, Message, MessageBuilder, SignedPublicKey,
+    SignedSecretKey,
 };
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::crypto::sym::SymmetricKeyAlgorithm;
 use pgp::types::{KeyDetails, Password};
 
-use crate::parse::{self, Encryption, Inbound, ParseLimits};
+use crate::domain::Address;
+use crate::parse::{self, Encryption, Inbound, ParseLimits, Signature};
 
 const BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
 const END: &str = "-----END PGP MESSAGE-----";
@@ -46,6 +48,9 @@ pub struct Keyring {
     secrets: Vec<SignedSecretKey>,
     passphrase: String,
     staff: Option<SignedPublicKey>,
+    /// Customers' public keys (`public_keys`), found by the addresses in
+    /// their user ids: to check signatures and to encrypt to.
+    public: Vec<SignedPublicKey>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -62,6 +67,7 @@ impl Keyring {
         secrets: &[(String, String)],
         passphrase: &str,
         staff: Option<(String, String)>,
+        public: &[(String, String)],
     ) -> Result<Keyring, KeyError> {
         let mut keys = Vec::new();
         for (what, text) in secrets {
@@ -92,10 +98,20 @@ impl Keyring {
                 Some(key)
             }
         };
+        let mut customers = Vec::new();
+        for (what, text) in public {
+            let (key, _) =
+                SignedPublicKey::from_string(text).map_err(|e| KeyError::NotAPublicKey {
+                    what: what.clone(),
+                    why: e.to_string(),
+                })?;
+            customers.push(key);
+        }
         Ok(Keyring {
             secrets: keys,
             passphrase: passphrase.to_string(),
             staff,
+            public: customers,
         })
     }
 
@@ -109,6 +125,16 @@ impl Keyring {
 
     /// The plaintext of one OpenPGP message (armoured or binary).
     pub fn decrypt(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.decrypt_signed(message, None).map(|(plain, _)| plain)
+    }
+
+    /// The plaintext of one OpenPGP message, and its signature checked
+    /// for `from` when it is signed.
+    pub fn decrypt_signed(
+        &self,
+        message: &[u8],
+        from: Option<&Address>,
+    ) -> Result<(Vec<u8>, Option<Signature>), String> {
         if self.secrets.is_empty() {
             return Err("no [openpgp] secret_key_file is configured to decrypt it".into());
         }
@@ -134,9 +160,69 @@ impl Keyring {
                 .decompress()
                 .map_err(|e| format!("damaged compressed content: {e}"))?;
         }
-        plain
+        let data = plain
             .as_data_vec()
-            .map_err(|e| format!("damaged encrypted content: {e}"))
+            .map_err(|e| format!("damaged encrypted content: {e}"))?;
+        let signature = plain.is_signed().then(|| {
+            let good = self.public.iter().find(|key| {
+                signing_keys(key)
+                    .into_iter()
+                    .any(|k| plain.verify(k).is_ok())
+            });
+            self.judge(good, from)
+        });
+        Ok((data, signature))
+    }
+
+    /// The known keys whose user ids carry `address`.
+    fn keys_of(&self, address: &Address) -> Vec<&SignedPublicKey> {
+        self.public.iter().filter(|k| carries(k, address)).collect()
+    }
+
+    /// What a signature that verified with `good` (None: with no known
+    /// key) means for a message from `from`.
+    fn judge(&self, good: Option<&SignedPublicKey>, from: Option<&Address>) -> Signature {
+        match good {
+            Some(key) => Signature::Good {
+                signer: describe_key(key),
+                of_sender: from.is_some_and(|a| carries(key, a)),
+            },
+            None => match from.map(|a| self.keys_of(a)) {
+                Some(own) if !own.is_empty() => Signature::Bad(format!(
+                    "does not verify with the sender's key {}",
+                    describe_key(own[0])
+                )),
+                _ => Signature::Unknown,
+            },
+        }
+    }
+
+    /// Checks a detached signature (PGP/MIME `multipart/signed`) over
+    /// `data`, the signed part's bytes with CRLF line ends.
+    pub fn check_detached(&self, data: &[u8], armored: &str, from: Option<&Address>) -> Signature {
+        let Ok((sig, _)) = DetachedSignature::from_string(armored) else {
+            return Signature::Bad("the signature part is not an OpenPGP signature".into());
+        };
+        let good = self.public.iter().find(|key| {
+            sig.verify(*key, data).is_ok()
+                || key
+                    .public_subkeys
+                    .iter()
+                    .any(|sub| sig.verify(sub, data).is_ok())
+        });
+        self.judge(good, from)
+    }
+
+    /// The customer key to encrypt to for `address`, if one is known.
+    pub fn key_for(&self, address: &Address) -> Option<&SignedPublicKey> {
+        self.keys_of(address)
+            .into_iter()
+            .find(|k| !encryption_subkeys(k).is_empty())
+    }
+
+    /// `data` encrypted to `to` (and the desk), signed by the desk.
+    pub fn encrypt_for(&self, to: &SignedPublicKey, data: &[u8]) -> Result<String, String> {
+        self.encrypt_to(&[to], data)
     }
 
     /// `data` encrypted to the staff side's key (and to the desk's own, so
@@ -177,6 +263,41 @@ impl Keyring {
     }
 }
 
+/// The keys that may have made a signature: the primary and each subkey.
+fn signing_keys(key: &SignedPublicKey) -> Vec<&dyn pgp::types::VerifyingKey> {
+    let mut out: Vec<&dyn pgp::types::VerifyingKey> = vec![key];
+    out.extend(
+        key.public_subkeys
+            .iter()
+            .map(|s| s as &dyn pgp::types::VerifyingKey),
+    );
+    out
+}
+
+/// Whether one of `key`'s user ids names `address` (`Name <address>` or
+/// the bare address), in any case.
+fn carries(key: &SignedPublicKey, address: &Address) -> bool {
+    key.details.users.iter().any(|u| {
+        let id = String::from_utf8_lossy(u.id.id()).to_string();
+        let bare = match (id.rfind('<'), id.rfind('>')) {
+            (Some(a), Some(b)) if a < b => id[a + 1..b].to_string(),
+            _ => id.trim().to_string(),
+        };
+        Address::parse(&bare).is_ok_and(|a| a.key() == address.key())
+    })
+}
+
+/// `Ann Customer <ann@customer.example> (fingerprint)` for staff.
+fn describe_key(key: &SignedPublicKey) -> String {
+    let uid = key
+        .details
+        .users
+        .first()
+        .map(|u| String::from_utf8_lossy(u.id.id()).to_string())
+        .unwrap_or_default();
+    format!("{uid} ({})", key.fingerprint().to_string().to_uppercase())
+}
+
 /// The subkeys of `key` flagged for encryption.
 fn encryption_subkeys(key: &SignedPublicKey) -> Vec<&pgp::composed::SignedPublicSubKey> {
     key.public_subkeys
@@ -201,6 +322,45 @@ fn is_pgp_mime(inbound: &Inbound) -> bool {
     })
 }
 
+/// The boundary of a PGP/MIME signed message (RFC 3156 section 5).
+fn pgp_signed_boundary(inbound: &Inbound) -> Option<String> {
+    let (_, v) = inbound
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))?;
+    let lower = v.to_ascii_lowercase();
+    if !(lower.trim_start().starts_with("multipart/signed")
+        && lower.contains("application/pgp-signature"))
+    {
+        return None;
+    }
+    let at = lower.find("boundary=")? + "boundary=".len();
+    let rest = &v[at..];
+    let b = match rest.strip_prefix('"') {
+        Some(q) => q.split('"').next()?,
+        None => rest.split([';', ' ']).next()?,
+    };
+    (!b.is_empty()).then(|| b.to_string())
+}
+
+/// The signed part as it was signed (its bytes between the first two
+/// boundaries, lines ended by CRLF, the CRLF before the boundary not
+/// included) and the armoured signature of the second part.
+fn signed_parts(raw: &[u8], boundary: &str) -> Option<(Vec<u8>, String)> {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let delimiter = format!("\n--{boundary}");
+    let first = text.find(&delimiter)? + delimiter.len();
+    let start = first + text[first..].find('\n')? + 1;
+    let end = start + text[start..].find(&delimiter)?;
+    let signed = text[start..end].replace('\n', "\r\n");
+    let rest = &text[end + delimiter.len()..];
+    let (s, e) = (
+        rest.find("-----BEGIN PGP SIGNATURE-----")?,
+        rest.find("-----END PGP SIGNATURE-----")? + "-----END PGP SIGNATURE-----".len(),
+    );
+    (s < e).then(|| (signed.into_bytes(), rest[s..e].to_string()))
+}
+
 /// The first armoured OpenPGP message in `text`, with its position.
 fn armored_block(text: &str) -> Option<(usize, usize)> {
     let start = text.find(BEGIN)?;
@@ -215,6 +375,15 @@ fn armored_block(text: &str) -> Option<(usize, usize)> {
 pub fn open(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLimits) -> Inbound {
     if is_pgp_mime(&inbound) {
         return open_pgp_mime(inbound, raw, keys, limits);
+    }
+    if let Some(boundary) = pgp_signed_boundary(&inbound) {
+        let mut inbound = inbound;
+        let from = inbound.from.as_ref().map(|f| f.address.clone());
+        inbound.signature = Some(match signed_parts(raw, &boundary) {
+            Some((data, sig)) => keys.check_detached(&data, &sig, from.as_ref()),
+            None => Signature::Bad("a multipart/signed message without its two parts".into()),
+        });
+        return inbound;
     }
     match armored_block(&inbound.text) {
         Some(span) => open_inline(inbound, span, keys),
@@ -238,7 +407,9 @@ fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLim
             "multipart/encrypted without an OpenPGP message in it".into(),
         );
     };
-    let plain = match keys.decrypt(text[start..end].as_bytes()) {
+    let from = inbound.from.as_ref().map(|f| f.address.clone());
+    let (plain, signature) = match keys.decrypt_signed(&text.as_bytes()[start..end], from.as_ref())
+    {
         Ok(p) => p,
         Err(why) => return failed(inbound, why),
     };
@@ -254,6 +425,7 @@ fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLim
             inner.headers = inbound.headers;
             inner.class = inbound.class;
             inner.encryption = Encryption::Decrypted;
+            inner.signature = signature;
             inner
         }
         Err(e) => failed(
@@ -305,10 +477,13 @@ fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
 
 /// An inline block: replaced, in the text, by its plaintext.
 fn open_inline(mut inbound: Inbound, (start, end): (usize, usize), keys: &Keyring) -> Inbound {
-    let plain = match keys.decrypt(inbound.text[start..end].as_bytes()) {
-        Ok(p) => p,
-        Err(why) => return failed(inbound, why),
-    };
+    let from = inbound.from.as_ref().map(|f| f.address.clone());
+    let (plain, signature) =
+        match keys.decrypt_signed(&inbound.text.as_bytes()[start..end], from.as_ref()) {
+            Ok(p) => p,
+            Err(why) => return failed(inbound, why),
+        };
+    inbound.signature = signature;
     let plain = String::from_utf8_lossy(&plain).replace("\r\n", "\n");
     let text = format!(
         "{}{}{}",

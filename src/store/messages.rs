@@ -38,6 +38,10 @@ pub struct StoredMessage {
     pub shown_text: Option<String>,
     /// Who histories say wrote it, when not its From (a staff member's name).
     pub shown_from: Option<String>,
+    /// It came encrypted (OpenPGP): the text is the decrypted one.
+    pub encrypted: bool,
+    /// Its OpenPGP signature, as checked when it came.
+    pub signature: Option<String>,
 }
 
 impl StoredMessage {
@@ -74,8 +78,8 @@ impl Tx<'_> {
             "INSERT INTO messages (received_at, source, message_id, content_hash, size, raw,
                  ticket_id, from_addr, from_name, subject, sent_date, class, class_reason,
                  in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings,
-                 encrypted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                 encrypted, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             params![
                 ts(m.received_at),
                 m.source,
@@ -99,6 +103,7 @@ impl Tx<'_> {
                 json(&i.attachments),
                 json(&i.warnings),
                 i.encryption == Encryption::Decrypted,
+                i.signature.as_ref().map(|s| s.describe()),
             ],
         )?;
         let id = self.tx.last_insert_rowid();
@@ -329,7 +334,7 @@ impl Reader<'_> {
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,
-                    new_text, quoted_text, attachments, role, shown_text, shown_from
+                    new_text, quoted_text, attachments, role, shown_text, shown_from, encrypted, signature
              FROM messages WHERE ticket_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![ticket.0], |r| {
@@ -347,6 +352,8 @@ impl Reader<'_> {
                 role: super::MessageRole::parse(r.get::<_, Option<String>>(11)?.as_deref()),
                 shown_text: r.get(12)?,
                 shown_from: r.get(13)?,
+                encrypted: r.get(14)?,
+                signature: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

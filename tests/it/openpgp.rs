@@ -30,6 +30,11 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A desk with the desk's key (and the old one), staff and an account for Ann.
 fn pgp_desk(staff_key: bool) -> Desk {
+    pgp_desk_with(staff_key, "", "")
+}
+
+/// `pgp_desk` with more `[openpgp]` keys and more of `[[account]]`.
+fn pgp_desk_with(staff_key: bool, openpgp: &str, account: &str) -> Desk {
     let staff_key = if staff_key {
         format!(
             "staff_key_file = \"{}\"\n",
@@ -45,7 +50,10 @@ fn pgp_desk(staff_key: bool) -> Desk {
 secret_key_file = "{}"
 passphrase_file = "{}"
 extra_secret_keys = ["{}"]
-{staff_key}
+{staff_key}{openpgp}
+[intake]
+authserv_id = "mx.desk.example"
+
 [staff]
 notify = ["team@desk.example"]
 
@@ -57,6 +65,7 @@ address = "alice@desk.example"
 id = "cust-1"
 name = "Customer One"
 primary = "ann@customer.example"
+{account}
 "#,
         dir.join("desk.sec.asc").display(),
         dir.join("desk.pass").display(),
@@ -390,4 +399,105 @@ fn signed_mail_shows_its_content() {
         let show = ticket_text(&desk, n as i64 + 1);
         assert!(show.contains(words), "{file}: {show}");
     }
+}
+
+/// Ann's and Mallory's public keys known to the desk.
+fn known_keys() -> String {
+    format!(
+        "public_keys = [\"{}\", \"{}\"]\n",
+        fixtures().join("ann.pub.asc").display(),
+        fixtures().join("mallory.pub.asc").display()
+    )
+}
+
+#[test]
+fn signatures_are_checked_against_known_keys_and_shown_to_staff() {
+    let desk = pgp_desk_with(false, &known_keys(), "");
+    let cases = [
+        (
+            "signed-pgpmime.eml",
+            "good signature by Ann Customer <ann@customer.example>",
+            None,
+        ),
+        (
+            "forged-signed.eml",
+            "good signature by Mallory",
+            Some("not the sender's key"),
+        ),
+        ("tampered-signed.eml", "BAD signature", None),
+    ];
+    for (n, (file, want, also)) in cases.iter().enumerate() {
+        ingest(&desk, &fixture(file));
+        let show = desk.ok(&["ticket", "show", &(n + 1).to_string()]);
+        assert!(show.contains(want), "{file}: {show}");
+        if let Some(also) = also {
+            assert!(show.contains(also), "{file}: {show}");
+        }
+        // Signed mail always shows its content.
+        assert!(show.contains("DNS of customer.example"), "{file}: {show}");
+    }
+    // Without the signer's key: unknown, not good.
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(show.contains("unknown key"), "{show}");
+}
+
+/// require_authentication: a good signature by a key of the sender's
+/// address proves the From; a good signature by someone else's key (a
+/// forged From) and a bad one do not.
+#[test]
+fn a_good_signature_by_the_senders_key_is_proof_of_identity() {
+    let desk = pgp_desk_with(false, &known_keys(), "require_authentication = true\n");
+    for file in [
+        "signed-pgpmime.eml",
+        "forged-signed.eml",
+        "tampered-signed.eml",
+    ] {
+        ingest(&desk, &fixture(file));
+    }
+    let tickets = desk.tickets();
+    let account = |n: i64| {
+        tickets
+            .iter()
+            .find(|t| t["number"] == n)
+            .map(|t| t["account"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(account(1), "cust-1", "{tickets:?}");
+    for n in [2, 3] {
+        assert_ne!(account(n), "cust-1", "{tickets:?}");
+    }
+}
+
+#[test]
+fn mail_to_a_customer_whose_key_is_known_is_encrypted_to_her_and_signed() {
+    if gpg().is_none() {
+        return;
+    }
+    let desk = pgp_desk_with(false, &known_keys(), "");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipt = only(&sent, "receipt", "ann@customer.example");
+    assert!(
+        receipt.head().contains("multipart/encrypted"),
+        "{}",
+        receipt.head()
+    );
+    assert_eq!(receipt.subject(), "[DESK #1]");
+    let raw = String::from_utf8_lossy(&receipt.raw);
+    let start = raw.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = raw.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let home = gpg_home(&["ann.sec.asc", "desk.pub.asc"]);
+    let out = gpg_run(home.path(), &["--decrypt"], raw[start..end].as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(plain.contains("[DESK #1]"), "{plain}");
+    let status = String::from_utf8_lossy(&out.stderr);
+    assert!(status.contains("Good signature"), "{status}");
+    assert_no_plaintext(&desk);
 }

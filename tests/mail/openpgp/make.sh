@@ -7,6 +7,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 export GNUPGHOME=$(mktemp -d)
 trap 'rm -rf "$GNUPGHOME"' EXIT
+# A low S2K count: the keys are throw-away, and unlocking one with
+# gpg-agent's calibrated count (tens of millions of rounds) makes every
+# test slow. Real keys keep their own count.
+printf 's2k-count 65536\n' > "$GNUPGHOME/gpg-agent.conf"
 cd "$here"
 gen() { # uid passphrase
     if [ -n "$2" ]; then
@@ -33,6 +37,7 @@ gpg --batch --pinentry-mode loopback --passphrase '' --armor --export-secret-key
 gpg --batch --armor --export team@desk.example > team.pub.asc
 gpg --batch --pinentry-mode loopback --passphrase '' --armor --export-secret-keys team@desk.example > team.sec.asc
 gpg --batch --pinentry-mode loopback --passphrase '' --armor --export-secret-keys mallory@evil.example > mallory.sec.asc
+gpg --batch --armor --export mallory@evil.example > mallory.pub.asc
 
 enc() { # recipient-fpr < plaintext > armoured (signed by Ann)
     gpg --batch --yes --trust-model always --pinentry-mode loopback --passphrase '' \
@@ -121,8 +126,14 @@ MAIL
 } | sed 's/$/\r/' > inline.eml
 
 # PGP/MIME signed (RFC 3156 multipart/signed), as Thunderbird writes it.
-signed_part=$(printf '%s\r\n' 'Content-Type: text/plain; charset=UTF-8' 'Content-Transfer-Encoding: 7bit' '' 'Please check the DNS of customer.example, signed by Ann.')
-sig=$(printf '%s' "$signed_part" | gpg --batch --pinentry-mode loopback --passphrase '' --local-user ann@customer.example --detach-sign --armor)
+# RFC 3156: the signature covers the part's bytes with CRLF line ends, up
+# to (not including) the CRLF before the boundary.
+signed_part='Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: 7bit
+
+Please check the DNS of customer.example, signed by Ann.'
+printf '%s' "$signed_part" | sed 's/$/\r/' | head -c -1 > part.bin
+sig=$(gpg --batch --pinentry-mode loopback --passphrase '' --local-user ann@customer.example --detach-sign --armor -o - part.bin)
 { cat <<MAIL
 Return-Path: <ann@customer.example>
 From: Ann Customer <ann@customer.example>
@@ -148,6 +159,16 @@ $sig
 --------------sig987--
 MAIL
 } | sed 's/$/\r/' > signed-pgpmime.eml
+
+# Forged: From Ann, signed by Mallory's key (which the desk knows too).
+sig=$(gpg --batch --pinentry-mode loopback --passphrase '' --local-user mallory@evil.example --detach-sign --armor -o - part.bin)
+rm -f part.bin
+sed -e 's/signed-pgp-1@/forged-1@/' signed-pgpmime.eml | awk -v sig="$sig" '
+  /-----BEGIN PGP SIGNATURE-----/ { print sig; skip=1; next }
+  skip && /-----END PGP SIGNATURE-----/ { skip=0; next }
+  !skip' | sed 's/\r*$/\r/' > forged-signed.eml
+# Ann's signature over a text changed after signing.
+sed -e 's/signed-pgp-1@/tampered-1@/' -e 's/Please check the DNS/Please delete the DNS/' signed-pgpmime.eml > tampered-signed.eml
 
 # S/MIME signed, detached (multipart/signed, as Outlook and Thunderbird send
 # it) and opaque (application/pkcs7-mime), from a throw-away certificate.
