@@ -113,6 +113,7 @@ fn no_ticket(
                 template: "senders-refused",
                 lang,
                 vars: &[],
+                cause: None,
             };
             hold_and_answer(
                 tx,
@@ -134,6 +135,7 @@ fn no_ticket(
                 template: "account-refused",
                 lang,
                 vars: &[("account", named)],
+                cause: None,
             };
             hold_and_answer(
                 tx,
@@ -614,6 +616,18 @@ fn receipt_refusal(
     )
 }
 
+/// Queues `mail` as it is: one built to name nothing of an encrypted
+/// message (a confirmation request, whose code is in its subject).
+fn queue_as_is(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    mail: &Outgoing,
+    ticket: Option<TicketId>,
+) -> Result<i64, StoreError> {
+    tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, msg.at))
+}
+
 /// Queues an automatic mail answering `msg`, in the caller's transaction:
 /// sealed (see `outbox::seal`) when `msg` came encrypted or its ticket
 /// holds an encrypted message.
@@ -676,6 +690,9 @@ struct Answer<'a> {
     template: &'static str,
     lang: Language,
     vars: &'a [(&'a str, &'a str)],
+    /// What makes the answer the same mail again (its Message-ID): the
+    /// message's content hash, unless given.
+    cause: Option<&'a str>,
 }
 
 /// Holds the message and tells its sender, once: the answer's Message-ID
@@ -699,7 +716,7 @@ fn hold_and_answer(
         from,
         inbound,
         &compose::re(&inbound.subject),
-        &inbound.content_hash,
+        answer.cause.unwrap_or(&inbound.content_hash),
         answer.vars,
         msg.at,
     );
@@ -746,6 +763,7 @@ fn too_large(
         template: "too-large",
         lang: ctx.language,
         vars: &[("size", &size), ("limit", &limit)],
+        cause: None,
     };
     held_and_told(tx, ctx, msg, HoldKind::TooLarge, reason, &answer)
 }
@@ -763,6 +781,8 @@ fn undecryptable(
         template: "undecryptable",
         lang: ctx.language,
         vars: &[],
+        // Once per message, even re-delivered with other trace fields.
+        cause: Some(&msg.inbound.message_id),
     };
     held_and_told(tx, ctx, msg, HoldKind::Undecryptable, reason, &answer)
 }

@@ -12,6 +12,7 @@
 //! warning, close notice with its history — passes it.
 
 use mail_builder::MessageBuilder;
+use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 
@@ -67,20 +68,34 @@ pub fn seal(desk: &Desk<'_>, mail: &Outgoing, n: Option<TicketId>, lang: Languag
         }
     });
     let b = match encrypted {
-        Some(Ok(armored)) => b.body(MimePart::new(
-            mail_builder::headers::content_type::ContentType::new("multipart/encrypted")
-                .attribute("protocol", "application/pgp-encrypted"),
-            vec![
-                MimePart::new("application/pgp-encrypted", "Version: 1\r\n").header(
-                    "Content-Description",
-                    Raw::new("PGP/MIME version identification"),
-                ),
-                MimePart::new("application/octet-stream", armored)
-                    .inline()
+        Some(Ok(armored)) => {
+            // RFC 3156 as Thunderbird writes it: 7bit parts (an encoding
+            // would hide the armour from clients that look for it), CRLF.
+            let armored = armored.replace("\r\n", "\n").replace('\n', "\r\n");
+            b.body(MimePart::new(
+                ContentType::new("multipart/encrypted")
+                    .attribute("protocol", "application/pgp-encrypted"),
+                vec![
+                    MimePart::new("application/pgp-encrypted", "Version: 1\r\n")
+                        .transfer_encoding("7bit")
+                        .header(
+                            "Content-Description",
+                            Raw::new("PGP/MIME version identification"),
+                        ),
+                    MimePart::new(
+                        ContentType::new("application/octet-stream")
+                            .attribute("name", "encrypted.asc"),
+                        armored,
+                    )
+                    .transfer_encoding("7bit")
                     .header("Content-Description", Raw::new("OpenPGP encrypted message"))
-                    .attachment("encrypted.asc"),
-            ],
-        )),
+                    .header(
+                        "Content-Disposition",
+                        ContentType::new("inline").attribute("filename", "encrypted.asc"),
+                    ),
+                ],
+            ))
+        }
         // No key, or it failed: the notice, never the clear text.
         _ => {
             let number = n.map(|n| n.to_string()).unwrap_or_default();

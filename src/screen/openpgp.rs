@@ -519,6 +519,49 @@ mod tests {
         assert!(out.contains("Subject: ..."), "{out}");
     }
 
+    /// RFC 3156: the signed bytes are the first part's, CRLF, without the
+    /// line end before the boundary, whatever the line ends of the mail.
+    #[test]
+    fn signed_parts_are_cut_as_signed() {
+        let body = "preamble\n--b1\nContent-Type: text/plain\n\nhello\n--b1\n\
+            Content-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\nabc\n\
+            -----END PGP SIGNATURE-----\n--b1--\n";
+        for raw in [body.to_string(), body.replace('\n', "\r\n")] {
+            let mail = format!("Subject: x\n\n{raw}");
+            let (data, sig) = signed_parts(mail.as_bytes(), "b1").unwrap();
+            assert_eq!(data, b"Content-Type: text/plain\r\n\r\nhello");
+            assert!(sig.starts_with("-----BEGIN PGP SIGNATURE-----"), "{sig}");
+            assert!(sig.ends_with("-----END PGP SIGNATURE-----"), "{sig}");
+        }
+        assert!(signed_parts(b"Subject: x\n\nno parts", "b1").is_none());
+    }
+
+    #[test]
+    fn pgp_signed_boundaries() {
+        let with = |v: &str| Inbound {
+            headers: vec![("Content-Type".into(), v.into())],
+            ..Inbound::default()
+        };
+        let cases = [
+            (
+                "multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"--x y\"",
+                Some("--x y"),
+            ),
+            (
+                "Multipart/Signed; protocol=application/pgp-signature; boundary=abc",
+                Some("abc"),
+            ),
+            (
+                "multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=abc",
+                None,
+            ),
+            ("text/plain", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(pgp_signed_boundary(&with(v)).as_deref(), want, "{v}");
+        }
+    }
+
     #[test]
     fn armored_blocks_are_found() {
         let cases = [

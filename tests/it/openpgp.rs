@@ -30,11 +30,11 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A desk with the desk's key (and the old one), staff and an account for Ann.
 fn pgp_desk(staff_key: bool) -> Desk {
-    pgp_desk_with(staff_key, "", "")
+    pgp_desk_with(staff_key, "", "", "")
 }
 
 /// `pgp_desk` with more `[openpgp]` keys and more of `[[account]]`.
-fn pgp_desk_with(staff_key: bool, openpgp: &str, account: &str) -> Desk {
+fn pgp_desk_with(staff_key: bool, openpgp: &str, account: &str, intake: &str) -> Desk {
     let staff_key = if staff_key {
         format!(
             "staff_key_file = \"{}\"\n",
@@ -53,6 +53,7 @@ extra_secret_keys = ["{}"]
 {staff_key}{openpgp}
 [intake]
 authserv_id = "mx.desk.example"
+{intake}
 
 [staff]
 notify = ["team@desk.example"]
@@ -412,7 +413,7 @@ fn known_keys() -> String {
 
 #[test]
 fn signatures_are_checked_against_known_keys_and_shown_to_staff() {
-    let desk = pgp_desk_with(false, &known_keys(), "");
+    let desk = pgp_desk_with(false, &known_keys(), "", "");
     let cases = [
         (
             "signed-pgpmime.eml",
@@ -448,7 +449,7 @@ fn signatures_are_checked_against_known_keys_and_shown_to_staff() {
 /// forged From) and a bad one do not.
 #[test]
 fn a_good_signature_by_the_senders_key_is_proof_of_identity() {
-    let desk = pgp_desk_with(false, &known_keys(), "require_authentication = true\n");
+    let desk = pgp_desk_with(false, &known_keys(), "require_authentication = true\n", "");
     for file in [
         "signed-pgpmime.eml",
         "forged-signed.eml",
@@ -475,7 +476,7 @@ fn mail_to_a_customer_whose_key_is_known_is_encrypted_to_her_and_signed() {
     if gpg().is_none() {
         return;
     }
-    let desk = pgp_desk_with(false, &known_keys(), "");
+    let desk = pgp_desk_with(false, &known_keys(), "", "");
     ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
     let sent = mails(&desk);
     let receipt = only(&sent, "receipt", "ann@customer.example");
@@ -499,5 +500,37 @@ fn mail_to_a_customer_whose_key_is_known_is_encrypted_to_her_and_signed() {
     assert!(plain.contains("[DESK #1]"), "{plain}");
     let status = String::from_utf8_lossy(&out.stderr);
     assert!(status.contains("Good signature"), "{status}");
+    assert_no_plaintext(&desk);
+}
+
+/// A stranger writing encrypted under `unknown_sender = "verify"`: the
+/// confirmation request carries its code and nothing of the message; the
+/// answer opens the ticket, decrypted.
+#[test]
+fn a_stranger_writing_encrypted_is_asked_to_confirm_without_the_plaintext() {
+    let desk = pgp_desk_with(false, "", "", "unknown_sender = \"verify\"\n");
+    let mail = String::from_utf8(fixture("thunderbird-pgpmime.eml"))
+        .unwrap()
+        .replace("ann@customer.example", "zoe@stranger.example");
+    ingest(&desk, mail.as_bytes());
+    assert!(desk.tickets().is_empty());
+    let sent = mails(&desk);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let confirm = &sent[0];
+    assert!(
+        confirm.subject().contains("confirm"),
+        "{}",
+        confirm.subject()
+    );
+    assert_no_plaintext(&desk);
+    let answer = reply_to(
+        confirm,
+        "zoe@stranger.example",
+        "zoe-2@stranger.example",
+        "yes",
+    );
+    ingest(&desk, &answer);
+    assert_eq!(desk.tickets().len(), 1);
+    assert!(ticket_text(&desk, 1).contains("PURPLE-OCTOPUS-4711"));
     assert_no_plaintext(&desk);
 }
