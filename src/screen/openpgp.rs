@@ -436,42 +436,81 @@ fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLim
 }
 
 /// The outer header without its MIME fields, followed by the decrypted
-/// entity (its own Content-Type, and a protected Subject if it has one).
+/// entity: of its header only the MIME fields and a protected Subject.
+/// Anything else the sender wrote inside (a protected From, To,
+/// Message-ID, References) is dropped: those of the outer header are the
+/// ones the MTA saw and authenticated, and an inner From must never name
+/// the sender of the message.
 fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 2)
-        .into_iter()
-        .chain(raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 1))
-        .min()
-        .unwrap_or(raw.len());
-    // The first blank line, LF or CRLF, ends the entity's header.
-    let inner_head_end = entity
-        .windows(2)
-        .enumerate()
-        .find(|(i, w)| *w == b"\n\n" || (*w == b"\n\r" && entity.get(i + 2) == Some(&b'\n')))
-        .map_or(entity.len(), |(i, _)| i);
-    let inner_head = String::from_utf8_lossy(&entity[..inner_head_end]).to_ascii_lowercase();
-    let inner_subject = inner_head
-        .lines()
-        .any(|l| l.trim_end_matches('\r').starts_with("subject:"));
+    let (outer, _) = split_head(raw);
+    let (inner, body) = split_head(entity);
+    let inner_fields = fields(inner, |name| {
+        name.starts_with("content-") || name == "subject"
+    });
+    let inner_subject = inner_fields
+        .iter()
+        .any(|f| f.to_ascii_lowercase().starts_with(b"subject:"));
+    let outer_fields = fields(outer, |name| {
+        !(name.starts_with("content-")
+            || name == "mime-version"
+            || (inner_subject && name == "subject"))
+    });
     let mut out = Vec::with_capacity(raw.len() + entity.len());
-    let mut skipping = false;
-    for line in raw[..head_end].split_inclusive(|&b| b == b'\n') {
+    for f in outer_fields
+        .iter()
+        .chain([&b"MIME-Version: 1.0\r\n"[..]].iter())
+        .chain(&inner_fields)
+    {
+        out.extend_from_slice(f);
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// A message or entity split at the first blank line (LF or CRLF): the
+/// header with its last line end, and the body after the blank line.
+fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let mut at = 0;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if line == b"\n" || line == b"\r\n" {
+            return (&bytes[..at], &bytes[at + line.len()..]);
+        }
+        at += line.len();
+    }
+    (bytes, &[])
+}
+
+/// The header fields of `head` (each with its folded lines) whose lower
+/// case name `keep` accepts.
+fn fields(head: &[u8], keep: impl Fn(&str) -> bool) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut kept = false;
+    let mut at = 0;
+    for line in head.split_inclusive(|&b| b == b'\n') {
         let continued = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
         if !continued {
-            let lower = String::from_utf8_lossy(line).to_ascii_lowercase();
-            skipping = lower.starts_with("content-")
-                || lower.starts_with("mime-version:")
-                || (inner_subject && lower.starts_with("subject:"));
+            if let Some(s) = start.take()
+                && kept
+            {
+                out.push(&head[s..at]);
+            }
+            let name = line.iter().position(|&b| b == b':').map(|c| {
+                String::from_utf8_lossy(&line[..c])
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+            kept = name.is_some_and(|n| keep(&n));
+            start = Some(at);
         }
-        if !skipping {
-            out.extend_from_slice(line);
-        }
+        at += line.len();
     }
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    out.extend_from_slice(entity);
+    if let Some(s) = start
+        && kept
+    {
+        out.push(&head[s..at]);
+    }
     out
 }
 

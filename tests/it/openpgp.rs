@@ -534,3 +534,25 @@ fn a_stranger_writing_encrypted_is_asked_to_confirm_without_the_plaintext() {
     assert!(ticket_text(&desk, 1).contains("PURPLE-OCTOPUS-4711"));
     assert_no_plaintext(&desk);
 }
+
+/// A key the passphrase does not unlock stops the start (and check-config)
+/// with a sentence naming the file, exit 78; the passphrase is not shown.
+#[test]
+fn a_wrong_passphrase_is_a_config_error() {
+    let desk = pgp_desk(false);
+    let wrong = desk.path("wrong.pass");
+    std::fs::write(&wrong, "not the desk passphrase\n").unwrap();
+    let text = std::fs::read_to_string(&desk.config).unwrap().replace(
+        &fixtures().join("desk.pass").display().to_string(),
+        &wrong.display().to_string(),
+    );
+    std::fs::write(&desk.config, text).unwrap();
+    for args in [&["check-config"][..], &["ingest"][..]] {
+        let out = desk.run(args, &fixture("inline.eml"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{args:?}: {err}");
+        assert!(err.contains("passphrase does not unlock"), "{err}");
+        assert!(err.contains("desk.sec.asc"), "{err}");
+        assert!(!err.contains("not the desk passphrase"), "{err}");
+    }
+}
