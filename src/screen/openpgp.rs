@@ -545,14 +545,17 @@ mod tests {
     #[test]
     fn outer_header_keeps_its_fields_and_takes_the_protected_subject() {
         let raw = b"From: a@x.example\r\nSubject: ...\r\nContent-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\"\r\nMessage-ID: <1@x>\r\n\r\nbody";
-        let entity =
-            b"Content-Type: text/plain; protected-headers=\"v1\"\nSubject: Real\n\nsecret\n";
+        let entity = b"Content-Type: text/plain; protected-headers=\"v1\"\nSubject: Real\n\
+            From: ceo@victim.example\nMessage-ID: <forged@x>\n\nsecret\n";
         let out = String::from_utf8(under_outer_header(raw, entity)).unwrap();
         assert!(out.contains("From: a@x.example"), "{out}");
         assert!(out.contains("Message-ID: <1@x>"), "{out}");
         assert!(!out.contains("Subject: ..."), "{out}");
         assert!(!out.contains("protocol="), "{out}");
-        assert!(out.ends_with("Subject: Real\n\nsecret\n"), "{out}");
+        // An inner From or Message-ID never replaces the outer one.
+        assert!(!out.contains("victim"), "{out}");
+        assert!(!out.contains("forged"), "{out}");
+        assert!(out.ends_with("Subject: Real\n\r\nsecret\n"), "{out}");
         let plain = b"Content-Type: text/plain\n\nsecret\n";
         let out = String::from_utf8(under_outer_header(raw, plain)).unwrap();
         assert!(out.contains("Subject: ..."), "{out}");
@@ -607,7 +610,7 @@ mod tests {
             ("no block", None),
             (
                 "a\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\nb",
-                Some((2, 59)),
+                Some((2, 57)),
             ),
             ("-----BEGIN PGP MESSAGE-----\nno end", None),
         ];
