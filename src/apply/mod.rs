@@ -26,8 +26,6 @@ pub use crate::domain::proof::code_hash;
 pub use context::{Context, Incoming, Outcome, StaffAction};
 pub use staff::Staffer;
 
-use chrono::{DateTime, Utc};
-
 use crate::config::UnmatchedAutomatic;
 use crate::ticket;
 
@@ -35,7 +33,8 @@ use crate::domain::Language;
 use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, TicketId};
 use crate::identify::{Admission, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
-use crate::outbox::gate;
+use crate::outbox::{gate, seal};
+use crate::parse::Encryption;
 use crate::screen::Verdict;
 use crate::store::{EventKind, Held, HistoryEvent, NewMessage, NewTicket, StoreError, Ticket, Tx};
 use crate::thread::{Link, Thread};
@@ -57,6 +56,10 @@ pub fn apply(
             kind: HoldKind::TooLarge,
             reason,
         } => return too_large(tx, ctx, msg, reason),
+        Verdict::Hold {
+            kind: HoldKind::Undecryptable,
+            reason,
+        } => return undecryptable(tx, ctx, msg, reason),
         Verdict::Hold { kind, reason } => return hold(tx, msg, *kind, reason),
         Verdict::Pass {
             no_answer,
@@ -111,6 +114,7 @@ fn no_ticket(
                 template: "senders-refused",
                 lang,
                 vars: &[],
+                cause: None,
             };
             hold_and_answer(
                 tx,
@@ -132,6 +136,7 @@ fn no_ticket(
                 template: "account-refused",
                 lang,
                 vars: &[("account", named)],
+                cause: None,
             };
             hold_and_answer(
                 tx,
@@ -637,7 +642,7 @@ fn receipt(
                 &suggestions,
                 msg.at,
             );
-            Ok(queue(tx, ctx, msg.at, &mail, Some(ticket))?)
+            Ok(queue(tx, ctx, msg, &mail, Some(ticket))?)
         }
     };
     let (detail, outbox) = match &receipt {
@@ -696,15 +701,38 @@ fn receipt_refusal(
     )
 }
 
-/// Queues an automatic mail, in the caller's transaction.
-fn queue(
+/// Queues `mail` as it is: one built to name nothing of an encrypted
+/// message (a confirmation request, whose code is in its subject).
+fn queue_as_is(
     tx: &mut Tx<'_>,
     ctx: &Context<'_>,
-    at: DateTime<Utc>,
+    msg: &Incoming<'_>,
     mail: &Outgoing,
     ticket: Option<TicketId>,
 ) -> Result<i64, StoreError> {
-    tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, at))
+    tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, msg.at))
+}
+
+/// Queues an automatic mail answering `msg`, in the caller's transaction:
+/// sealed (see `outbox::seal`) when `msg` came encrypted or its ticket
+/// holds an encrypted message.
+fn queue(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    mail: &Outgoing,
+    ticket: Option<TicketId>,
+) -> Result<i64, StoreError> {
+    let encrypted = msg.inbound.encryption == Encryption::Decrypted
+        || match ticket {
+            Some(n) => tx.read().ticket_encrypted(n)?,
+            None => false,
+        };
+    if encrypted {
+        let sealed = seal::seal(&ctx.desk, mail, ticket, ctx.language);
+        return tx.queue_mail(&sealed.queued(ticket, true, ctx.desk.address, msg.at));
+    }
+    tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, msg.at))
 }
 
 fn hold(
@@ -747,6 +775,9 @@ struct Answer<'a> {
     template: &'static str,
     lang: Language,
     vars: &'a [(&'a str, &'a str)],
+    /// What makes the answer the same mail again (its Message-ID): the
+    /// message's content hash, unless given.
+    cause: Option<&'a str>,
 }
 
 /// Holds the message and tells its sender, once: the answer's Message-ID
@@ -770,7 +801,7 @@ fn hold_and_answer(
         from,
         inbound,
         &compose::re(&inbound.subject),
-        &inbound.content_hash,
+        answer.cause.unwrap_or(&inbound.content_hash),
         answer.vars,
         msg.at,
     );
@@ -792,7 +823,7 @@ fn hold_and_answer(
     };
     let quarantine = hold_row(tx, msg, kind, &reason)?;
     let answer = match (told, &refusal) {
-        (false, None) => Some(queue(tx, ctx, msg.at, &mail, None)?),
+        (false, None) => Some(queue(tx, ctx, msg, &mail, None)?),
         _ => None,
     };
     Ok(Outcome::Held {
@@ -809,9 +840,51 @@ fn too_large(
     msg: &Incoming<'_>,
     reason: &str,
 ) -> Result<Outcome, StoreError> {
+    let (size, limit) = (
+        human_size(msg.inbound.size as u64),
+        human_size(ctx.max_message_size),
+    );
+    let answer = Answer {
+        template: "too-large",
+        lang: ctx.language,
+        vars: &[("size", &size), ("limit", &limit)],
+        cause: None,
+    };
+    held_and_told(tx, ctx, msg, HoldKind::TooLarge, reason, &answer)
+}
+
+/// Encrypted and not decryptable: held with the reason, and the sender
+/// told (unless automatic) how to write again. The answer names no
+/// content: there is none in clear.
+fn undecryptable(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    reason: &str,
+) -> Result<Outcome, StoreError> {
+    let answer = Answer {
+        template: "undecryptable",
+        lang: ctx.language,
+        vars: &[],
+        // Once per message, even re-delivered with other trace fields.
+        cause: Some(&msg.inbound.message_id),
+    };
+    held_and_told(tx, ctx, msg, HoldKind::Undecryptable, reason, &answer)
+}
+
+/// A hold whose sender is told why, unless the message is automatic or
+/// comes from our own address.
+fn held_and_told(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+    kind: HoldKind,
+    reason: &str,
+    answer: &Answer<'_>,
+) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
     let Some(from) = &inbound.from else {
-        return hold(tx, msg, HoldKind::TooLarge, reason);
+        return hold(tx, msg, kind, reason);
     };
     let no_answer = if ctx.lifecycle.answer.own.contains(&from.address) {
         Some(format!("sent from our own address {}", from.address))
@@ -821,24 +894,15 @@ fn too_large(
             .reason()
             .map(|why| format!("{} ({why})", inbound.class.label()))
     };
-    let (size, limit) = (
-        human_size(inbound.size as u64),
-        human_size(ctx.max_message_size),
-    );
-    let answer = Answer {
-        template: "too-large",
-        lang: ctx.language,
-        vars: &[("size", &size), ("limit", &limit)],
-    };
     hold_and_answer(
         tx,
         ctx,
         msg,
         from,
         no_answer.as_deref(),
-        HoldKind::TooLarge,
+        kind,
         reason,
-        &answer,
+        answer,
     )
 }
 

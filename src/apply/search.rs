@@ -69,13 +69,15 @@ pub(super) fn answer(
             let lines: Vec<String> = hits
                 .iter()
                 .map(|h| {
-                    format!(
-                        "  #{}  {}  {}\n      {}",
-                        h.number,
-                        h.status,
-                        one_line(&h.subject),
-                        one_line(&h.snippet)
-                    )
+                    // An encrypted ticket's subject and words never leave
+                    // in clear (issue 16): its number only.
+                    let (subject, snippet) = if h.encrypted {
+                        let show = format!("postdesk ticket show {}", h.number);
+                        ("(encrypted)".to_string(), format!("read it with `{show}`"))
+                    } else {
+                        (one_line(&h.subject), one_line(&h.snippet))
+                    };
+                    format!("  #{}  {}  {subject}\n      {snippet}", h.number, h.status)
                 })
                 .collect();
             (lines.join("\n"), hits.len())
@@ -100,7 +102,7 @@ pub(super) fn answer(
         msg.at,
     );
     mail.audience = crate::domain::Audience::Staff;
-    let id = super::queue(tx, ctx, msg.at, &mail, None)?;
+    let id = super::queue(tx, ctx, msg, &mail, None)?;
     Ok(Outcome::Search {
         message,
         answer: Some(id),

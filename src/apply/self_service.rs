@@ -69,7 +69,7 @@ pub(super) fn self_service(
         no_answer,
     )? {
         Some(_) => None,
-        None => Some(queue(tx, ctx, msg.at, &mail, None)?),
+        None => Some(queue(tx, ctx, msg, &mail, None)?),
     };
     Ok(Outcome::Account {
         account: account_list,

@@ -67,10 +67,27 @@ pub(super) fn verify(
     let hash = code_hash(&code);
     let expires = msg.at + ctx.verify_expiry;
     let shown = format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]);
+    // An encrypted message is neither quoted nor named in clear: the
+    // request carries its code alone (it cannot be sealed, which would
+    // take the code out of the subject).
+    let encrypted = inbound.encryption == crate::parse::Encryption::Decrypted;
+    let unnamed;
+    let (inbound, their_subject) = if encrypted {
+        unnamed = crate::parse::Inbound {
+            subject: String::new(),
+            new_text: String::new(),
+            text: String::new(),
+            quoted: String::new(),
+            ..inbound.clone()
+        };
+        (&unnamed, "")
+    } else {
+        (inbound, inbound.subject.trim())
+    };
     let subject = format!(
         "{} {}",
         ctx.desk.token.format_confirm(&shown),
-        inbound.subject.trim()
+        their_subject
     );
     let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
     let message = compose::quoted(&inbound.new_text);
@@ -94,7 +111,11 @@ pub(super) fn verify(
     if staff_side {
         mail.audience = crate::domain::Audience::Staff;
     }
-    let outbox = queue(tx, ctx, msg.at, &mail, None)?;
+    let outbox = if encrypted {
+        super::queue_as_is(tx, ctx, msg, &mail, None)?
+    } else {
+        queue(tx, ctx, msg, &mail, None)?
+    };
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
     Ok(held(Some(outbox)))
 }
@@ -179,6 +200,7 @@ pub(super) fn reject(
         template: "reject",
         lang: ctx.language,
         vars: &[("sender", &sender)],
+        cause: None,
     };
     hold_and_answer(
         tx,

@@ -10,11 +10,15 @@ use crate::outbox::deliver::Transport;
 use crate::source::net::Connector;
 
 /// Every problem a start would meet is reported in one run: the
-/// templates, the transport, and each source's password and CA file
+/// templates, the OpenPGP keys, the transport, and each source's password and CA file
 /// (`no_secrets`: no password is read).
 pub(super) fn check_config(config: &Arc<Config>, no_secrets: bool) -> Outcome {
     let mut problems = Vec::new();
     if let Err(e) = Pipeline::check(config) {
+        problems.push(e.to_string());
+    }
+    // The OpenPGP keys are secrets too: unlocked only when secrets are read.
+    if !no_secrets && let Err(e) = crate::intake::load_keys(&config.openpgp) {
         problems.push(e.to_string());
     }
     if !no_secrets && let Err(e) = Transport::from_config(&config.transport) {

@@ -34,6 +34,15 @@ struct HistoryLine {
     text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delivery: Option<OutboxState>,
+    /// The message came encrypted (OpenPGP); `text` is the decrypted one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    encrypted: bool,
+    /// Its OpenPGP signature as checked (`signed, good signature by …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+    /// The names of the message's attachments.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<String>,
 }
 
 pub(super) fn ticket(config: &Arc<Config>, cmd: TicketCommand) -> Outcome {
@@ -362,11 +371,25 @@ fn print_history(cal: &crate::domain::calendar::Calendar, history: &[HistoryLine
                 )
             })
             .unwrap_or_default();
-        println!("{}  {}  {}{}", cal.format(h.at), h.who, h.detail, delivery);
+        let encrypted = if h.encrypted { " [encrypted]" } else { "" };
+        println!(
+            "{}  {}  {}{}{}",
+            cal.format(h.at),
+            h.who,
+            h.detail,
+            delivery,
+            encrypted
+        );
+        if let Some(sig) = &h.signature {
+            println!("    {sig}");
+        }
         if let Some(text) = &h.text {
             for line in text.lines() {
                 println!("    | {line}");
             }
+        }
+        if !h.attachments.is_empty() {
+            println!("    attached: {}", h.attachments.join(", "));
         }
     }
 }
@@ -470,6 +493,16 @@ fn history(store: &Store, n: TicketId) -> Result<Vec<HistoryLine>, Failure> {
                 // A staff mail as relayed: without its command lines.
                 text: msg.map(|m| m.text().to_string()),
                 delivery: mail.map(|m| m.status),
+                encrypted: msg.is_some_and(|m| m.encrypted),
+                signature: msg.and_then(|m| m.signature.clone()),
+                attachments: msg
+                    .map(|m| {
+                        m.attachments
+                            .iter()
+                            .map(|a| a.name.clone().unwrap_or_else(|| a.content_type.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();

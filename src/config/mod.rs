@@ -28,9 +28,9 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, OAuth, OAuthLogin, Outbox,
-    Provider, QueueKeys, QueueRule, Relevance, Schedule, Secret, Service, Smtp, Source, SourceKind,
-    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, OAuth, OAuthLogin, OpenPgp,
+    Outbox, Provider, QueueKeys, QueueRule, Relevance, Schedule, Secret, Service, Smtp, Source,
+    SourceKind, Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -69,6 +69,8 @@ pub struct Config {
     pub outbox: Outbox,
     pub knowledge: Knowledge,
     pub staff: Staff,
+    #[serde(skip_serializing_if = "is_default_openpgp")]
+    pub openpgp: OpenPgp,
     #[serde(serialize_with = "read::write_calendar")]
     pub calendar: Calendar,
     #[serde(skip)]
@@ -94,6 +96,10 @@ pub struct Config {
     /// `[[queue]]` as written, for `check-config`'s output.
     #[serde(skip)]
     pub queue_tables: Vec<QueueKeys>,
+}
+
+fn is_default_openpgp(o: &OpenPgp) -> bool {
+    *o == OpenPgp::default()
 }
 
 fn has_rules(rules: &[InactivityRule]) -> bool {

@@ -11,8 +11,8 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, OAuth, Outbox, QueueKeys, RuleDef,
-    Schedule, SendmailKeys, Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, OAuth, OpenPgp, Outbox, QueueKeys,
+    RuleDef, Schedule, SendmailKeys, Service, SourceKeys, Staff, Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;
@@ -21,7 +21,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, openpgp, calendar, inactivity, schedule, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -109,6 +109,7 @@ pub(super) struct Sections {
     pub outbox: Option<Outbox>,
     pub knowledge: Option<Knowledge>,
     pub staff: Option<Staff>,
+    pub openpgp: Option<OpenPgp>,
     pub calendar: Option<CalendarKeys>,
     /// `None`: no `[[inactivity]]` at all, the default rules apply; a `None` in the list is
     /// a rule that failed to read.
@@ -153,6 +154,7 @@ impl<'a> Loader<'a> {
             outbox: Some(Outbox::default()),
             knowledge: Some(Knowledge::default()),
             staff: Some(Staff::default()),
+            openpgp: Some(OpenPgp::default()),
             calendar: Some(CalendarKeys::default()),
             inactivity: None,
             schedule: Some(Schedule::default()),
@@ -180,6 +182,7 @@ impl<'a> Loader<'a> {
                 "outbox" => s.outbox = self.de("outbox", value),
                 "knowledge" => s.knowledge = self.de("knowledge", value),
                 "staff" => s.staff = self.read_staff(value),
+                "openpgp" => s.openpgp = self.de("openpgp", value),
                 "calendar" => s.calendar = self.de("calendar", value),
                 "inactivity" => s.inactivity = Some(self.read_inactivity(value)),
                 "schedule" => s.schedule = self.de("schedule", value),

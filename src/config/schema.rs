@@ -765,6 +765,41 @@ impl<'de> Deserialize<'de> for Relevance {
 }
 
 // ---------------------------------------------------------------------------
+// [openpgp]
+// ---------------------------------------------------------------------------
+
+/// The desk's OpenPGP keys (issue 16): mail encrypted to the desk is
+/// decrypted with them; mail about an encrypted ticket goes to the staff
+/// side encrypted to `staff_key_file`, or says only where to read it.
+/// Paths are relative to the config file's directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "an [openpgp] table")]
+pub struct OpenPgp {
+    /// The desk's secret key, ASCII-armoured (`gpg --export-secret-keys --armor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key_file: Option<PathBuf>,
+    /// The file holding the key's passphrase (first line); none for a key
+    /// without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Older secret keys (same passphrase), still tried on mail written
+    /// to them: key rollover.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_secret_keys: Vec<PathBuf>,
+    /// The staff side's public key, ASCII-armoured: staff-side mail about
+    /// an encrypted ticket is encrypted to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff_key_file: Option<PathBuf>,
+    /// Customers' public keys, ASCII-armoured, one key a file, known by
+    /// the addresses in their user ids: signatures by them are checked
+    /// (a good one by a key of the From address makes the mail genuine),
+    /// and mail about an encrypted ticket to such an address is
+    /// encrypted to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<PathBuf>,
+}
+
+// ---------------------------------------------------------------------------
 // [staff]
 // ---------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use super::queues::DeskWide;
 use super::read::{Kind, Sections};
 use super::schema::{
-    AuthKind, CalendarKeys, Intake, Knowledge, MailServer, OAuth, Outbox, Secret, Service, Source,
-    SourceKeys, SourceKind, Staff, Transport,
+    AuthKind, CalendarKeys, Intake, Knowledge, MailServer, OAuth, OpenPgp, Outbox, Secret, Service,
+    Source, SourceKeys, SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size, word};
 use super::{Config, Loader, accounts_file};
@@ -80,6 +80,7 @@ impl Loader<'_> {
                 self.own_address_is_no_staff(own, staff);
             }
         }
+        let openpgp = s.openpgp.and_then(|o| self.openpgp(o));
         let calendar = s.calendar.and_then(|c| self.calendar(c));
         let inactivity = match s.inactivity {
             None => Some(InactivityRule::defaults()),
@@ -116,6 +117,7 @@ impl Loader<'_> {
             outbox: outbox?,
             knowledge: knowledge?,
             staff: staff?,
+            openpgp: openpgp?,
             calendar: calendar?,
             inactivity: inactivity?,
             schedule: s.schedule?,
@@ -498,6 +500,36 @@ impl Loader<'_> {
             "intake.require_authentication",
             "needs intake.authserv_id: without it no Authentication-Results is trusted, and every sender would be a stranger",
         )
+    }
+
+    /// `[openpgp]`: paths resolved; a passphrase or older keys need the key.
+    fn openpgp(&mut self, o: OpenPgp) -> Option<OpenPgp> {
+        let has_key = o.secret_key_file.is_some();
+        let ok = self.check(
+            has_key || (o.passphrase_file.is_none() && o.extra_secret_keys.is_empty()),
+            "openpgp.secret_key_file",
+            "is needed with passphrase_file and extra_secret_keys",
+        );
+        let secret_key_file = self.opt_path("openpgp.secret_key_file", o.secret_key_file)?;
+        let passphrase_file = self.opt_path("openpgp.passphrase_file", o.passphrase_file)?;
+        let staff_key_file = self.opt_path("openpgp.staff_key_file", o.staff_key_file)?;
+        let extra_secret_keys = o
+            .extra_secret_keys
+            .into_iter()
+            .map(|p| self.path("openpgp.extra_secret_keys", p))
+            .collect::<Option<Vec<_>>>()?;
+        let public_keys = o
+            .public_keys
+            .into_iter()
+            .map(|p| self.path("openpgp.public_keys", p))
+            .collect::<Option<Vec<_>>>()?;
+        ok.then_some(OpenPgp {
+            secret_key_file,
+            passphrase_file,
+            extra_secret_keys,
+            staff_key_file,
+            public_keys,
+        })
     }
 
     fn outbox(&mut self, o: &Outbox) -> bool {

@@ -48,6 +48,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Keys(#[from] crate::intake::KeyFileError),
     #[error("transport: {0}")]
     Transport(#[from] DeliverError),
     #[error("cannot prepare Maildir {dir}: {source}")]
@@ -68,6 +70,15 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<crate::intake::PipelineError> for DaemonError {
+    fn from(e: crate::intake::PipelineError) -> DaemonError {
+        match e {
+            crate::intake::PipelineError::Templates(t) => DaemonError::Templates(t),
+            crate::intake::PipelineError::Keys(k) => DaemonError::Keys(k),
+        }
+    }
 }
 
 /// How a task tells the daemon that the database is not the file it

@@ -99,12 +99,15 @@ pub enum HoldKind {
     Refused,
     /// A reply to a confirmation whose code is wrong, expired or used.
     BadConfirmation,
+    /// Encrypted (OpenPGP) and not decryptable with the desk's keys: the
+    /// sender is told once how to write again.
+    Undecryptable,
     /// Anything held before kinds were recorded.
     Other,
 }
 
 impl HoldKind {
-    pub const ALL: [HoldKind; 13] = [
+    pub const ALL: [HoldKind; 14] = [
         HoldKind::Unreadable,
         HoldKind::TooLarge,
         HoldKind::Blocked,
@@ -117,6 +120,7 @@ impl HoldKind {
         HoldKind::Rejected,
         HoldKind::Refused,
         HoldKind::BadConfirmation,
+        HoldKind::Undecryptable,
         HoldKind::Other,
     ];
 
@@ -134,6 +138,7 @@ impl HoldKind {
             HoldKind::Rejected => "rejected",
             HoldKind::Refused => "refused",
             HoldKind::BadConfirmation => "bad-confirmation",
+            HoldKind::Undecryptable => "undecryptable",
             HoldKind::Other => "other",
         }
     }

@@ -23,11 +23,22 @@
 
 mod arrival;
 mod confirm;
+mod keys;
 mod lookup;
 mod message_id;
 mod pin;
 
 pub use arrival::{Arrival, Fetched, RawMail, ReadLimits};
+pub use keys::{KeyFileError, load as load_keys};
+
+/// What keeps the stages from being set up: a template or a key file.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Keys(#[from] KeyFileError),
+}
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -44,6 +55,7 @@ use crate::identify::{self, Admission, Release, route};
 use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::{self, ParseError, ParseLimits};
+use crate::screen::openpgp::Keyring;
 use crate::screen::{self, ScreenRules, Verdict};
 use crate::store::{Held, Store, StoreError, Tx};
 use crate::thread::ourmail;
@@ -160,6 +172,8 @@ pub struct Pipeline {
     pub ids: Arc<MessageIds>,
     /// Send no automatic mail at all: importing an archive.
     pub silent: bool,
+    /// The desk's OpenPGP keys (`[openpgp]`), None when not configured.
+    pub keys: Arc<Option<Keyring>>,
     /// `intake.require_proof_for`, compiled.
     proof_rules: Arc<Vec<regex::Regex>>,
     /// Messages (`source`, `id#hash`) that could not even be quarantined:
@@ -169,10 +183,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// `secret` is the desk's (`Store::desk_secret`).
-    pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, TemplateError> {
+    pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, PipelineError> {
         let templates = Templates::load(config.service.templates.as_deref())?;
         let queues = QueueDesk::all(&config, &[])?;
+        let keys = keys::load(&config.openpgp)?;
         Ok(Pipeline {
+            keys: Arc::new(keys),
             token: queues[0].token.clone(),
             queues: Arc::new(queues),
             envelope_queue: None,
@@ -227,7 +243,7 @@ impl Pipeline {
 
     /// Who the desk is, for the mail it writes: its first queue.
     pub fn desk(&self) -> Desk<'_> {
-        self.queues[0].desk(&self.ids)
+        self.queues[0].desk(&self.ids, self.keys.as_ref().as_ref())
     }
 
     /// What a change of a ticket needs of the desk: the one view of the
@@ -504,6 +520,7 @@ impl Pipeline {
         }
         let inbound = parse::parse(&entry.raw, &self.limits())
             .map_err(|e| ReleaseError::Unreadable(e.to_string()))?;
+        let inbound = self.open(inbound, &entry.raw);
         let taken = match tx
             .read()
             .message_by_identity(&inbound.message_id, &inbound.content_hash)?
@@ -594,6 +611,7 @@ impl Pipeline {
             return Ok(Taken::Duplicate(id));
         }
         let inbound = message_id::own_message_id(tx, item.raw, inbound)?;
+        let inbound = self.open(inbound, item.raw);
         if inbound.message_id_derived
             && let Some(id) = tx
                 .read()
@@ -611,6 +629,14 @@ impl Pipeline {
             inbound,
             now,
         )
+    }
+
+    /// `inbound` decrypted when it came encrypted (see `screen::openpgp`);
+    /// one the desk cannot open is marked so, and the screen holds it.
+    fn open(&self, inbound: crate::parse::Inbound, raw: &[u8]) -> crate::parse::Inbound {
+        static NO_KEYS: std::sync::LazyLock<Keyring> = std::sync::LazyLock::new(Keyring::default);
+        let keys = self.keys.as_ref().as_ref().unwrap_or(&NO_KEYS);
+        screen::openpgp::open(inbound, raw, keys, &self.limits())
     }
 
     /// `inbound` split again with the text of the mails of ours it answers

@@ -27,6 +27,7 @@ use crate::domain::{Address, Audience, Mailbox, Status, TicketId};
 use crate::outbox::template::{Templates, kind_word};
 use crate::parse::{AttachmentFile, Inbound, marker_line};
 use crate::screen::LOOP_HEADER;
+use crate::screen::openpgp::Keyring;
 use crate::store::QueuedMail;
 use crate::thread::Token;
 
@@ -101,6 +102,8 @@ pub struct Desk<'a> {
     pub templates: &'a Templates,
     /// Makes the Message-IDs only this desk can make.
     pub ids: &'a MessageIds,
+    /// The desk's OpenPGP keys, when `[openpgp]` is configured.
+    pub keys: Option<&'a Keyring>,
 }
 
 /// A mail ready for the outbox.
@@ -831,6 +834,7 @@ mod tests {
                 token: &self.token,
                 templates: &self.templates,
                 ids: &self.ids,
+                keys: None,
             }
         }
     }

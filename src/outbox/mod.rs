@@ -11,6 +11,7 @@
 pub mod compose;
 pub mod deliver;
 pub mod gate;
+pub mod seal;
 pub mod template;
 
 use chrono::Duration;

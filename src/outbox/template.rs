@@ -284,6 +284,19 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         "too-large",
         &["name", "service", "address", "subject", "size", "limit"],
     ),
+    // An encrypted message the desk's keys do not open.
+    ("undecryptable", &["name", "service", "address", "subject"]),
+    // Mail about an encrypted ticket to a customer whose key is unknown:
+    // it stands in for the whole mail, naming nothing of the ticket.
+    (
+        "encrypted-customer",
+        &["name", "service", "address", "token"],
+    ),
+    // The same to the staff side without a staff key.
+    (
+        "encrypted-staff",
+        &["service", "address", "token", "ticket"],
+    ),
 ];
 
 const LANGUAGES: [Language; 3] = [Language::En, Language::Fr, Language::It];
@@ -351,6 +364,33 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "search") => include_str!("../../conf/templates/en/search.txt"),
         (Language::Fr, "search") => include_str!("../../conf/templates/fr/search.txt"),
         (Language::It, "search") => include_str!("../../conf/templates/it/search.txt"),
+        (Language::En, "undecryptable") => {
+            include_str!("../../conf/templates/en/undecryptable.txt")
+        }
+        (Language::Fr, "undecryptable") => {
+            include_str!("../../conf/templates/fr/undecryptable.txt")
+        }
+        (Language::It, "undecryptable") => {
+            include_str!("../../conf/templates/it/undecryptable.txt")
+        }
+        (Language::En, "encrypted-customer") => {
+            include_str!("../../conf/templates/en/encrypted-customer.txt")
+        }
+        (Language::Fr, "encrypted-customer") => {
+            include_str!("../../conf/templates/fr/encrypted-customer.txt")
+        }
+        (Language::It, "encrypted-customer") => {
+            include_str!("../../conf/templates/it/encrypted-customer.txt")
+        }
+        (Language::En, "encrypted-staff") => {
+            include_str!("../../conf/templates/en/encrypted-staff.txt")
+        }
+        (Language::Fr, "encrypted-staff") => {
+            include_str!("../../conf/templates/fr/encrypted-staff.txt")
+        }
+        (Language::It, "encrypted-staff") => {
+            include_str!("../../conf/templates/it/encrypted-staff.txt")
+        }
         _ => return None,
     })
 }

@@ -111,6 +111,53 @@ pub struct Inbound {
     /// one line, not decoded): for the trace fields the screen reads
     /// (`Authentication-Results`, `Received`, a spam filter's verdict).
     pub headers: Vec<(String, String)>,
+    /// Whether the message came encrypted (OpenPGP), as the screen found.
+    pub encryption: Encryption,
+    /// Its OpenPGP signature as the screen checked it; None: not signed
+    /// (or signed in a way not checked, such as S/MIME).
+    pub signature: Option<Signature>,
+}
+
+/// An OpenPGP signature, checked against the keys the desk knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// Good, by `signer` (the key's user id and fingerprint); `of_sender`:
+    /// the key carries the From address, so the signature vouches for it.
+    Good { signer: String, of_sender: bool },
+    /// A known key, and the signature does not verify with it.
+    Bad(String),
+    /// Signed by a key the desk does not know.
+    Unknown,
+}
+
+impl Signature {
+    /// For staff: `signed, good signature by …`.
+    pub fn describe(&self) -> String {
+        match self {
+            Signature::Good { signer, of_sender } => {
+                let whose = if *of_sender {
+                    ""
+                } else {
+                    " (not the sender's key)"
+                };
+                format!("signed, good signature by {signer}{whose}")
+            }
+            Signature::Bad(why) => format!("signed, BAD signature: {why}"),
+            Signature::Unknown => "signed by an unknown key (not checked)".into(),
+        }
+    }
+}
+
+/// What the screen found of a message's OpenPGP encryption (parse itself
+/// leaves it `Clear`; see `screen::openpgp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Encryption {
+    #[default]
+    Clear,
+    /// Decrypted: the text and attachments are the plaintext's.
+    Decrypted,
+    /// Encrypted and not decrypted, with why.
+    Failed(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -435,6 +482,8 @@ fn extract(
         warnings,
         // The screen reads the trace fields again; classify is done with them.
         headers: head.0,
+        encryption: Encryption::Clear,
+        signature: None,
     })
 }
 

@@ -6,9 +6,10 @@
 //! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
 
 pub mod authres;
+pub mod openpgp;
 
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
-use crate::parse::Inbound;
+use crate::parse::{Encryption, Inbound, Signature};
 use authres::Auth;
 
 /// The header every mail postdesk sends carries, with the support address.
@@ -27,7 +28,7 @@ pub enum Verdict {
         auth: Auth,
     },
     /// Kept in quarantine for an operator, with the reason. A message held
-    /// as [`HoldKind::TooLarge`] also gets its sender told (once, and not
+    /// as [`HoldKind::TooLarge`] or [`HoldKind::Undecryptable`] also gets its sender told (once, and not
     /// when it is automatic).
     Hold { kind: HoldKind, reason: String },
 }
@@ -123,6 +124,12 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
             format!("spam: {name}: {value} (intake.spam_header)"),
         );
     }
+    if let Encryption::Failed(why) = &inbound.encryption {
+        return hold(
+            HoldKind::Undecryptable,
+            format!("encrypted and not decrypted: {why}"),
+        );
+    }
     let no_answer = if rules.own.contains(address) {
         Some(format!("sent from our own address {address}"))
     } else {
@@ -137,7 +144,16 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
             .priority_domains
             .iter()
             .any(|d| d.matches(address, &rules.matching)),
-        auth: authres::judge(&inbound.headers, rules.authserv_id, address),
+        auth: match &inbound.signature {
+            // A good OpenPGP signature by a key that carries the From
+            // address shows the mail is the sender's, whatever the MTA saw.
+            Some(
+                sig @ Signature::Good {
+                    of_sender: true, ..
+                },
+            ) => Auth::Pass(sig.describe()),
+            _ => authres::judge(&inbound.headers, rules.authserv_id, address),
+        },
     }
 }
 

@@ -248,7 +248,7 @@ impl Reader<'_> {
                  (SELECT coalesce(m.shown_text, m.new_text) FROM messages m
                   WHERE m.ticket_id = t.id AND m.role = 'staff-reply' ORDER BY m.id DESC LIMIT 1)
              FROM tickets t
-             WHERE t.status = 'closed' AND t.merged_into IS NULL
+             WHERE t.status = 'closed' AND t.merged_into IS NULL AND t.encrypted = 0
                AND NOT EXISTS (SELECT 1 FROM knowledge k WHERE k.kind = 'ticket' AND k.ticket_id = t.id)
                AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.role = 'staff-reply')
                AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id

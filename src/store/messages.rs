@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
 use crate::domain::{MailClass, TicketId};
-use crate::parse::{Attachment, Inbound};
+use crate::parse::{Attachment, Encryption, Inbound};
 
 /// What intake stores for one inbound message.
 pub struct NewMessage<'a> {
@@ -38,6 +38,10 @@ pub struct StoredMessage {
     pub shown_text: Option<String>,
     /// Who histories say wrote it, when not its From (a staff member's name).
     pub shown_from: Option<String>,
+    /// It came encrypted (OpenPGP): the text is the decrypted one.
+    pub encrypted: bool,
+    /// Its OpenPGP signature, as checked when it came.
+    pub signature: Option<String>,
 }
 
 impl StoredMessage {
@@ -73,8 +77,9 @@ impl Tx<'_> {
         self.exec(
             "INSERT INTO messages (received_at, source, message_id, content_hash, size, raw,
                  ticket_id, from_addr, from_name, subject, sent_date, class, class_reason,
-                 in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                 in_reply_to, refs, recipients, body_text, new_text, quoted_text, attachments, warnings,
+                 encrypted, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             params![
                 ts(m.received_at),
                 m.source,
@@ -97,9 +102,25 @@ impl Tx<'_> {
                 i.quoted,
                 json(&i.attachments),
                 json(&i.warnings),
+                i.encryption == Encryption::Decrypted,
+                i.signature.as_ref().map(|s| s.describe()),
             ],
         )?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        if let Some(ticket) = m.ticket {
+            self.mark_encrypted_ticket(id, ticket)?;
+        }
+        Ok(id)
+    }
+
+    /// A ticket that holds an encrypted message is encrypted from then on.
+    pub(super) fn mark_encrypted_ticket(&mut self, message: i64, ticket: TicketId) -> Result<()> {
+        self.exec(
+            "UPDATE tickets SET encrypted = 1 WHERE id = ?2
+             AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND encrypted = 1)",
+            params![message, ticket.0],
+        )?;
+        Ok(())
     }
 
     /// Remembers that `source_id` of `source` has been taken, pointing at
@@ -236,6 +257,19 @@ impl Reader<'_> {
             .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
     }
 
+    /// Whether ticket `n` holds a message that came encrypted.
+    pub fn ticket_encrypted(&self, n: TicketId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT encrypted FROM tickets WHERE id = ?1",
+                params![n.0],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// The raw bytes of a stored message.
     pub fn message_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
         Ok(self
@@ -300,7 +334,7 @@ impl Reader<'_> {
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,
-                    new_text, quoted_text, attachments, role, shown_text, shown_from
+                    new_text, quoted_text, attachments, role, shown_text, shown_from, encrypted, signature
              FROM messages WHERE ticket_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![ticket.0], |r| {
@@ -318,6 +352,8 @@ impl Reader<'_> {
                 role: super::MessageRole::parse(r.get::<_, Option<String>>(11)?.as_deref()),
                 shown_text: r.get(12)?,
                 shown_from: r.get(13)?,
+                encrypted: r.get(14)?,
+                signature: r.get(15)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -69,6 +69,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_knowledge",
         include_str!("../../sql/0011_knowledge.sql"),
     ),
+    ("0012_openpgp", include_str!("../../sql/0012_openpgp.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -70,6 +70,9 @@ pub struct SearchHit {
     pub snippet: String,
     /// BM25 relevance (higher is better), comparable within one search.
     pub score: f64,
+    /// The ticket came encrypted (issue 16): its subject and snippet are
+    /// plaintext that must not leave by mail.
+    pub encrypted: bool,
 }
 
 /// One mail of a ticket, as it was received or sent.
@@ -156,7 +159,7 @@ impl Reader<'_> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT t.id, t.subject, t.status, t.account, t.updated_at,
                     snippet(message_search, -1, '**', '**', '…', 12),
-                    bm25(message_search, 4.0, 1.0, 2.0, 2.0) AS rank
+                    bm25(message_search, 4.0, 1.0, 2.0, 2.0) AS rank, t.encrypted
              FROM message_search
              JOIN messages m ON m.id = message_search.rowid
              JOIN tickets t ON t.id = m.ticket_id
@@ -184,6 +187,7 @@ impl Reader<'_> {
                     updated: from_ts(r.get(4)?),
                     snippet: r.get(5)?,
                     score: -r.get::<_, f64>(6)?,
+                    encrypted: r.get(7)?,
                 })
             },
         )?;

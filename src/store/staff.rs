@@ -138,6 +138,11 @@ impl Tx<'_> {
             params![from.0, into.0],
         )?;
         self.exec(
+            "UPDATE tickets SET encrypted = 1 WHERE id = ?2
+             AND (SELECT encrypted FROM tickets WHERE id = ?1) = 1",
+            params![from.0, into.0],
+        )?;
+        self.exec(
             "UPDATE events SET ticket_id = ?2 WHERE ticket_id = ?1
              AND kind IN ('message-in', 'staff-reply', 'staff-note')",
             params![from.0, into.0],

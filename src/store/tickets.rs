@@ -469,7 +469,7 @@ impl Tx<'_> {
             "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
             params![message, ticket.0],
         )?;
-        Ok(())
+        self.mark_encrypted_ticket(message, ticket)
     }
 }
 

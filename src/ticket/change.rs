@@ -585,6 +585,7 @@ mod tests {
             token: &token,
             templates: &templates,
             ids: &ids,
+            keys: None,
         };
         let s = Settings::new(&config, desk);
         let ann = Mailbox {

@@ -25,6 +25,7 @@ use crate::outbox::compose::Desk;
 use crate::outbox::gate::AnswerRules;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::ParseLimits;
+use crate::screen::openpgp::Keyring;
 use crate::store::Ticket;
 use crate::thread::Token;
 
@@ -79,13 +80,14 @@ impl QueueDesk {
     }
 
     /// Who the queue is, for the mail it writes.
-    pub fn desk<'a>(&'a self, ids: &'a MessageIds) -> Desk<'a> {
+    pub fn desk<'a>(&'a self, ids: &'a MessageIds, keys: Option<&'a Keyring>) -> Desk<'a> {
         Desk {
             name: &self.queue.display_name,
             address: &self.queue.address,
             token: &self.token,
             templates: &self.templates,
             ids,
+            keys,
         }
     }
 }
@@ -179,7 +181,7 @@ impl<'a> Settings<'a> {
     /// templates, language, team, rules and types.
     pub fn for_queue(&self, q: &'a QueueDesk) -> Settings<'a> {
         let mut s = *self;
-        s.desk = q.desk(self.desk.ids);
+        s.desk = q.desk(self.desk.ids, self.desk.keys);
         s.queue = Some(q);
         s.language = q.queue.default_language;
         s.rules = q.queue.inactivity.as_deref().unwrap_or(self.desk_rules);

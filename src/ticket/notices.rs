@@ -342,6 +342,14 @@ pub fn queue_mail(
     detail: &str,
     at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    // An encrypted ticket's mail leaves sealed, whatever its kind.
+    let sealed;
+    let mail = if tx.read().ticket_encrypted(n)? {
+        sealed = crate::outbox::seal::seal(&s.desk, mail, Some(n), s.language);
+        &sealed
+    } else {
+        mail
+    };
     let id = tx.queue_mail(&mail.queued(Some(n), automatic, s.desk.address, at))?;
     tx.add_event(
         n,

@@ -33,6 +33,7 @@ mod knowledge; // the knowledge base: suggestions to staff (and customers), kb l
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
+mod openpgp; // OpenPGP: encrypted mail in (PGP/MIME, inline, key rollover, wrong key), signed mail shown, no plaintext out
 mod proof; // proving account ownership: #verify to the primary address, the support PIN, require_proof_for
 mod queues; // several support addresses: routing by envelope, To and Cc, one ticket per mail, #queue and set-queue, per-queue rules
 mod staff; // staff answers and commands by mail, notifications, relays to the customer

@@ -1,0 +1,559 @@
+//! OpenPGP through the binary (issue 16), with material GnuPG and OpenSSL
+//! made (tests/mail/openpgp/, see its README; one test makes fresh mail
+//! with gpg at run time): PGP/MIME and inline mail decrypted into a ticket,
+//! key rollover, a mail to another key quarantined and its sender told
+//! once, signed mail (PGP/MIME, S/MIME) showing its content, and — the
+//! heart of it — no plaintext of an encrypted message in any mail that
+//! leaves: receipt, staff notification, relay, warnings, close notice.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::outbox::{Mail, ingest, mails, only, reply_to, ticket};
+use crate::support::{ADDRESS, Desk};
+
+/// What the encrypted fixtures hold; none may leave in clear.
+const SECRETS: &[&str] = &[
+    "PURPLE-OCTOPUS-4711",
+    "SECRET-KEYFILE-99",
+    "Root password",
+    "4111-GREEN-FALCON-0042",
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail/openpgp")
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+/// A desk with the desk's key (and the old one), staff and an account for Ann.
+fn pgp_desk(staff_key: bool) -> Desk {
+    pgp_desk_with(staff_key, "", "", "")
+}
+
+/// `pgp_desk` with more `[openpgp]` keys and more of `[[account]]`.
+fn pgp_desk_with(staff_key: bool, openpgp: &str, account: &str, intake: &str) -> Desk {
+    let staff_key = if staff_key {
+        format!(
+            "staff_key_file = \"{}\"\n",
+            fixtures().join("team.pub.asc").display()
+        )
+    } else {
+        String::new()
+    };
+    let dir = fixtures();
+    let desk = Desk::with_extra(&format!(
+        r#"
+[openpgp]
+secret_key_file = "{}"
+passphrase_file = "{}"
+extra_secret_keys = ["{}"]
+{staff_key}{openpgp}
+[intake]
+authserv_id = "mx.desk.example"
+{intake}
+
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Alice"
+address = "alice@desk.example"
+
+[[account]]
+id = "cust-1"
+name = "Customer One"
+primary = "ann@customer.example"
+{account}
+"#,
+        dir.join("desk.sec.asc").display(),
+        dir.join("desk.pass").display(),
+        dir.join("desk-old.sec.asc").display(),
+    ));
+    desk.ok(&["account", "list"]);
+    desk
+}
+
+/// Every mail that left or waits to leave: the outbox rows and the files
+/// in the sent Maildir.
+fn everything_sent(desk: &Desk) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<(String, Vec<u8>)> = mails(desk)
+        .into_iter()
+        .map(|m| (format!("outbox {} to {}", m.kind, m.rcpt.join(",")), m.raw))
+        .collect();
+    desk.ok(&["outbox", "flush"]);
+    all.extend(desk.sent().into_iter().map(|raw| ("sent".to_string(), raw)));
+    all
+}
+
+/// Fails if any mail carries a secret in clear (raw bytes, and its text
+/// as a client decodes it, quoted-printable or base64 undone).
+fn assert_no_plaintext(desk: &Desk) {
+    let all = everything_sent(desk);
+    assert!(!all.is_empty(), "no mail at all: the test proves nothing");
+    for (what, raw) in &all {
+        let decoded: String = {
+            let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+            let mut s = m.subject().unwrap_or_default().to_string();
+            for i in 0..m.parts.len() {
+                if let Some(t) = m.body_text(i) {
+                    s.push_str(&t);
+                }
+            }
+            for a in m.attachments() {
+                s.push_str(&String::from_utf8_lossy(a.contents()));
+            }
+            s
+        };
+        let raw_text = String::from_utf8_lossy(raw);
+        for secret in SECRETS {
+            assert!(
+                !raw_text.contains(secret) && !decoded.contains(secret),
+                "{what} carries {secret:?} in clear:\n{raw_text}"
+            );
+        }
+    }
+}
+
+fn ticket_text(desk: &Desk, n: i64) -> String {
+    ticket(desk, n).to_string()
+}
+
+#[test]
+fn thunderbird_pgp_mime_is_decrypted_into_a_ticket_with_its_attachment() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let show = ticket_text(&desk, 1);
+    assert!(show.contains("PURPLE-OCTOPUS-4711"), "{show}");
+    // The protected subject is the ticket's; the attachment is listed.
+    assert!(show.contains("Root password for srv-17"), "{show}");
+    assert!(show.contains("access.txt"), "{show}");
+    // The raw bytes stored are those received, encrypted.
+    let store = desk.open_store();
+    let raw = store.read().message_raw(1).unwrap().unwrap();
+    assert_eq!(raw, fixture("thunderbird-pgpmime.eml"));
+    assert!(
+        store
+            .read()
+            .ticket_encrypted(postdesk::domain::TicketId(1))
+            .unwrap()
+    );
+    // Receipt to Ann, notification to the team: subject the token alone.
+    let sent = mails(&desk);
+    let receipt = only(&sent, "receipt", "ann@customer.example");
+    assert_eq!(receipt.subject(), "[DESK #1]");
+    let notify = only(&sent, "staff-notify", "team@desk.example");
+    assert!(
+        notify.text().contains("postdesk ticket show 1"),
+        "{}",
+        notify.text()
+    );
+    assert_no_plaintext(&desk);
+}
+
+#[test]
+fn inline_pgp_is_decrypted_and_flagged() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("inline.eml"));
+    let show = ticket_text(&desk, 1);
+    assert!(show.contains("4111-GREEN-FALCON-0042"), "{show}");
+    assert!(!show.contains("BEGIN PGP MESSAGE"), "{show}");
+    assert_no_plaintext(&desk);
+}
+
+#[test]
+fn mail_to_the_old_key_is_read_with_extra_secret_keys() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("old-key-pgpmime.eml"));
+    assert!(ticket_text(&desk, 1).contains("PURPLE-OCTOPUS-4711"));
+}
+
+#[test]
+fn mail_encrypted_to_another_key_is_quarantined_and_its_sender_told_once() {
+    let desk = pgp_desk(false);
+    let raw = fixture("wrong-key-pgpmime.eml");
+    ingest(&desk, &raw);
+    assert!(desk.tickets().is_empty());
+    let list = desk.ok(&["quarantine", "list"]);
+    assert!(list.contains("undecryptable"), "{list}");
+    assert!(list.contains("not decrypted"), "{list}");
+    let sent = mails(&desk);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].to("ann@customer.example"));
+    assert!(
+        sent[0].text().contains("could not decrypt"),
+        "{}",
+        sent[0].text()
+    );
+    // The same message again (a re-delivery): no second answer.
+    let again = String::from_utf8(raw)
+        .unwrap()
+        .replace("Return-Path: <ann@customer.example>\r\n", "");
+    ingest(&desk, again.as_bytes());
+    assert_eq!(mails(&desk).len(), 1);
+    // An automatic one is never answered.
+    let robot = String::from_utf8(fixture("wrong-key-pgpmime.eml"))
+        .unwrap()
+        .replace("tb-pgpmime-wrong@", "robot-wrong@")
+        .replace(
+            "Subject: ...",
+            "Subject: ...\r\nAuto-Submitted: auto-generated",
+        );
+    ingest(&desk, robot.as_bytes());
+    assert_eq!(mails(&desk).len(), 1);
+}
+
+#[test]
+fn without_keys_encrypted_mail_is_held_with_the_reason() {
+    let desk = Desk::new();
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    assert!(desk.tickets().is_empty());
+    let list = desk.ok(&["quarantine", "list"]);
+    assert!(list.contains("secret_key_file"), "{list}");
+}
+
+/// The whole life of an encrypted ticket: a staff member who read it
+/// quotes it in his answer; the ticket is changed, warned about and
+/// closed. Nothing of it leaves in clear.
+#[test]
+fn no_plaintext_of_an_encrypted_ticket_ever_leaves_in_clear() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let notify = only(&mails(&desk), "staff-notify", "team@desk.example").clone();
+    let answer = reply_to(
+        &notify,
+        "Alice <alice@desk.example>",
+        "alice-1@desk.example",
+        "#type billing\r\nDone: PURPLE-OCTOPUS-4711 is reset, Root password changed.",
+    );
+    ingest(&desk, &answer);
+    // Ann answers (in clear, quoting nothing secret): a follow-up.
+    let relay = mails(&desk)
+        .into_iter()
+        .find(|m| m.to("ann@customer.example") && m.kind != "receipt")
+        .expect("a mail to Ann about Alice's answer");
+    let follow = reply_to(
+        &relay,
+        "ann@customer.example",
+        "ann-2@customer.example",
+        "Thanks!",
+    );
+    ingest(&desk, &follow);
+    // Warnings and the close by the sweep, much later; then a close by hand.
+    desk.ok(&["sweep", "--now", "2027-06-01T09:00:00Z"]);
+    desk.ok(&["ticket", "reopen", "1"]);
+    desk.ok(&["ticket", "close", "1"]);
+    let kinds: Vec<String> = mails(&desk).iter().map(|m| m.kind.clone()).collect();
+    assert!(kinds.len() >= 5, "{kinds:?}");
+    assert_no_plaintext(&desk);
+    // Staff still read it all with the command line.
+    assert!(ticket_text(&desk, 1).contains("PURPLE-OCTOPUS-4711"));
+}
+
+// ---- gpg at run time
+
+fn gpg() -> Option<Command> {
+    let found = Command::new("gpg").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("POSTDESK_REQUIRE_MAILSTACK").as_deref() != Ok("1"),
+            "gpg is required (POSTDESK_REQUIRE_MAILSTACK=1)"
+        );
+        eprintln!("skipped: gpg is not installed");
+        return None;
+    }
+    Some(Command::new("gpg"))
+}
+
+/// A throw-away GnuPG home with `keys` imported.
+fn gpg_home(keys: &[&str]) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    for key in keys {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--import"])
+            .arg(fixtures().join(key))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    home
+}
+
+fn gpg_run(home: &Path, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args([
+            "--batch",
+            "--yes",
+            "--trust-model",
+            "always",
+            "--pinentry-mode",
+            "loopback",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn fresh_mail_from_gnupg_is_decrypted() {
+    if gpg().is_none() {
+        return;
+    }
+    let home = gpg_home(&["desk.pub.asc", "ann.sec.asc"]);
+    let phrase = format!("fresh-{}-phrase", std::process::id());
+    let out = gpg_run(
+        home.path(),
+        &[
+            "--passphrase",
+            "",
+            "--encrypt",
+            "--sign",
+            "--armor",
+            "-u",
+            "ann@customer.example",
+            "-r",
+            "support@desk.example",
+        ],
+        format!("Content-Type: text/plain; charset=utf-8\r\n\r\nThe phrase is {phrase}.\r\n")
+            .as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let armored = String::from_utf8(out.stdout).unwrap();
+    let mail = format!(
+        "From: Ann Customer <ann@customer.example>\r\nTo: {ADDRESS}\r\nSubject: fresh\r\n\
+Message-ID: <fresh@customer.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
+--b\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--b--\r\n"
+    );
+    let desk = pgp_desk(false);
+    ingest(&desk, mail.as_bytes());
+    assert!(ticket_text(&desk, 1).contains(&phrase));
+    for (what, raw) in everything_sent(&desk) {
+        assert!(!String::from_utf8_lossy(&raw).contains(&phrase), "{what}");
+    }
+}
+
+#[test]
+fn staff_notification_is_encrypted_to_the_staff_key_and_gnupg_reads_it() {
+    if gpg().is_none() {
+        return;
+    }
+    let desk = pgp_desk(true);
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let notify: &Mail = only(&sent, "staff-notify", "team@desk.example");
+    let head = notify.head();
+    assert!(head.contains("multipart/encrypted"), "{head}");
+    assert_eq!(notify.subject(), "[DESK #1]");
+    let raw = String::from_utf8_lossy(&notify.raw);
+    let start = raw.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = raw.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let home = gpg_home(&["team.sec.asc", "desk.pub.asc"]);
+    let out = gpg_run(home.path(), &["--decrypt"], raw[start..end].as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(plain.contains("PURPLE-OCTOPUS-4711"), "{plain}");
+    // Signed by the desk's key: gpg says so.
+    let status = String::from_utf8_lossy(&out.stderr);
+    assert!(status.contains("Good signature"), "{status}");
+    // The receipt to Ann (no key of hers known) stays a notice.
+    assert_no_plaintext(&desk);
+}
+
+// ---- signed mail shows its content
+
+#[test]
+fn signed_mail_shows_its_content() {
+    let desk = Desk::new();
+    let cases = [
+        (
+            "signed-pgpmime.eml",
+            "Please check the DNS of customer.example",
+        ),
+        ("smime-detached.eml", "please renew the certificate"),
+    ];
+    for (n, (file, words)) in cases.iter().enumerate() {
+        ingest(&desk, &fixture(file));
+        let show = ticket_text(&desk, n as i64 + 1);
+        assert!(show.contains(words), "{file}: {show}");
+    }
+}
+
+/// Ann's and Mallory's public keys known to the desk.
+fn known_keys() -> String {
+    format!(
+        "public_keys = [\"{}\", \"{}\"]\n",
+        fixtures().join("ann.pub.asc").display(),
+        fixtures().join("mallory.pub.asc").display()
+    )
+}
+
+#[test]
+fn signatures_are_checked_against_known_keys_and_shown_to_staff() {
+    let desk = pgp_desk_with(false, &known_keys(), "", "");
+    let cases = [
+        (
+            "signed-pgpmime.eml",
+            "good signature by Ann Customer <ann@customer.example>",
+            None,
+        ),
+        (
+            "forged-signed.eml",
+            "good signature by Mallory",
+            Some("not the sender's key"),
+        ),
+        ("tampered-signed.eml", "BAD signature", None),
+    ];
+    for (n, (file, want, also)) in cases.iter().enumerate() {
+        ingest(&desk, &fixture(file));
+        let show = desk.ok(&["ticket", "show", &(n + 1).to_string()]);
+        assert!(show.contains(want), "{file}: {show}");
+        if let Some(also) = also {
+            assert!(show.contains(also), "{file}: {show}");
+        }
+        // Signed mail always shows its content.
+        assert!(show.contains("DNS of customer.example"), "{file}: {show}");
+    }
+    // Without the signer's key: unknown, not good.
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(show.contains("unknown key"), "{show}");
+}
+
+/// require_authentication: a good signature by a key of the sender's
+/// address proves the From; a good signature by someone else's key (a
+/// forged From) and a bad one do not.
+#[test]
+fn a_good_signature_by_the_senders_key_is_proof_of_identity() {
+    let desk = pgp_desk_with(false, &known_keys(), "require_authentication = true\n", "");
+    for file in [
+        "signed-pgpmime.eml",
+        "forged-signed.eml",
+        "tampered-signed.eml",
+    ] {
+        ingest(&desk, &fixture(file));
+    }
+    let tickets = desk.tickets();
+    let account = |n: i64| {
+        tickets
+            .iter()
+            .find(|t| t["number"] == n)
+            .map(|t| t["account"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(account(1), "cust-1", "{tickets:?}");
+    for n in [2, 3] {
+        assert_ne!(account(n), "cust-1", "{tickets:?}");
+    }
+}
+
+#[test]
+fn mail_to_a_customer_whose_key_is_known_is_encrypted_to_her_and_signed() {
+    if gpg().is_none() {
+        return;
+    }
+    let desk = pgp_desk_with(false, &known_keys(), "", "");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipt = only(&sent, "receipt", "ann@customer.example");
+    assert!(
+        receipt.head().contains("multipart/encrypted"),
+        "{}",
+        receipt.head()
+    );
+    assert_eq!(receipt.subject(), "[DESK #1]");
+    let raw = String::from_utf8_lossy(&receipt.raw);
+    let start = raw.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = raw.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let home = gpg_home(&["ann.sec.asc", "desk.pub.asc"]);
+    let out = gpg_run(home.path(), &["--decrypt"], raw[start..end].as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(plain.contains("[DESK #1]"), "{plain}");
+    let status = String::from_utf8_lossy(&out.stderr);
+    assert!(status.contains("Good signature"), "{status}");
+    assert_no_plaintext(&desk);
+}
+
+/// A stranger writing encrypted under `unknown_sender = "verify"`: the
+/// confirmation request carries its code and nothing of the message; the
+/// answer opens the ticket, decrypted.
+#[test]
+fn a_stranger_writing_encrypted_is_asked_to_confirm_without_the_plaintext() {
+    let desk = pgp_desk_with(false, "", "", "unknown_sender = \"verify\"\n");
+    let mail = String::from_utf8(fixture("thunderbird-pgpmime.eml"))
+        .unwrap()
+        .replace("ann@customer.example", "zoe@stranger.example");
+    ingest(&desk, mail.as_bytes());
+    assert!(desk.tickets().is_empty());
+    let sent = mails(&desk);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let confirm = &sent[0];
+    assert!(
+        confirm.subject().contains("confirm"),
+        "{}",
+        confirm.subject()
+    );
+    assert_no_plaintext(&desk);
+    let answer = reply_to(
+        confirm,
+        "zoe@stranger.example",
+        "zoe-2@stranger.example",
+        "yes",
+    );
+    ingest(&desk, &answer);
+    assert_eq!(desk.tickets().len(), 1);
+    assert!(ticket_text(&desk, 1).contains("PURPLE-OCTOPUS-4711"));
+    assert_no_plaintext(&desk);
+}
+
+/// A key the passphrase does not unlock stops the start with a sentence
+/// naming the file: check-config exits 78, ingest 75 (the MTA keeps the
+/// mail until the operator fixes it); the passphrase is not shown.
+#[test]
+fn a_wrong_passphrase_is_a_config_error() {
+    let desk = pgp_desk(false);
+    let wrong = desk.path("wrong.pass");
+    std::fs::write(&wrong, "not the desk passphrase\n").unwrap();
+    let text = std::fs::read_to_string(&desk.config).unwrap().replace(
+        &fixtures().join("desk.pass").display().to_string(),
+        &wrong.display().to_string(),
+    );
+    std::fs::write(&desk.config, text).unwrap();
+    for (args, code) in [(&["check-config"][..], 78), (&["ingest"][..], 75)] {
+        let out = desk.run(args, &fixture("inline.eml"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains("passphrase does not unlock"), "{err}");
+        assert!(err.contains("desk.sec.asc"), "{err}");
+        assert!(!err.contains("not the desk passphrase"), "{err}");
+    }
+}
