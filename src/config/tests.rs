@@ -79,7 +79,8 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
             .map(|d| d.parse::<chrono::Weekday>().unwrap())
             .collect::<Vec<_>>(),
         &["2026-12-25", "2027-01-01"].map(|d| d.parse().unwrap()),
-    );
+    )
+    .with_hours(Some("09:00-18:00".parse().unwrap()));
     assert_eq!(c.calendar, paris);
     assert_eq!(c.inactivity, InactivityRule::defaults());
     assert_eq!(c.schedule.sweep.source(), DEFAULT_SWEEP);

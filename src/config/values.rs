@@ -432,6 +432,17 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
+/// `calendar.working_hours`: `"09:00-18:00"`.
+pub struct Hours(pub crate::domain::calendar::WorkingHours);
+
+impl<'de> Deserialize<'de> for Hours {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, |text| {
+            text.parse().map(Hours).map_err(|e| format!("{e}"))
+        })
+    }
+}
+
 /// `calendar.timezone`: an IANA name.
 pub struct TimeZone(pub chrono_tz::Tz);
 

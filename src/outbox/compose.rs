@@ -281,6 +281,9 @@ pub struct TicketView {
     pub subject: String,
     pub status: Status,
     pub ticket_type: String,
+    /// `status` and `ticket_type` as the mail's language names them.
+    pub status_name: String,
+    pub type_name: String,
     pub created: String,
     pub latest: String,
     /// The newest entries of the history (all of it for a close notice
@@ -389,8 +392,8 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
         ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
-        ("status", v.status.to_string()),
-        ("type", v.ticket_type.clone()),
+        ("status", v.status_name.clone()),
+        ("type", v.type_name.clone()),
         ("created", v.created.clone()),
         ("latest", v.latest.clone()),
         ("to_customer", to_customer.to_string()),
@@ -453,8 +456,8 @@ fn ticket_vars(desk: &Desk<'_>, v: &TicketView) -> Vec<(&'static str, String)> {
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
         ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
-        ("status", v.status.to_string()),
-        ("type", v.ticket_type.clone()),
+        ("status", v.status_name.clone()),
+        ("type", v.type_name.clone()),
         ("created", v.created.clone()),
     ];
     vars.extend(history_vars(v));
@@ -877,6 +880,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             subject: "Printer\r\nBcc: victim@evil.example".into(),
             status: Status::WaitingForCustomer,
             ticket_type: "technical".into(),
+            status_name: "waiting-for-customer".into(),
+            type_name: "technical".into(),
             created: "2026-11-16 10:00 CET".into(),
             latest: "LATEST-TEXT".into(),
             history: "HISTORY-TEXT".into(),

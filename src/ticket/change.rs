@@ -148,6 +148,23 @@ pub fn staff_event(
     Ok(Some(tr))
 }
 
+/// A staff answer reached the customer side of ticket `n` after its
+/// commands set the status: the clock of whoever the ticket now waits for
+/// starts from the answer (the customer's promised time counts from our
+/// latest answer). Nothing happens to a ticket that waits for nobody.
+pub fn answered(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let t = reload(tx, n)?;
+    if lifecycle::waits_for(t.status).is_none() || t.waiting_since == Some(at) {
+        return Ok(());
+    }
+    tx.set_timers(n, &timers_for(s, t.status, Some(at), 0, at))
+}
+
 /// An operator's command on ticket `n`, with its mail to both sides.
 pub fn command(
     tx: &mut Tx<'_>,
@@ -540,7 +557,7 @@ mod tests {
             "staff warns on day 2"
         );
 
-        // A note restarts the staff clock; a reply hands the ticket to the customer.
+        // A note moves nothing; a reply hands the ticket to the customer.
         let note_at = t("2026-11-17T09:00:00+01:00");
         let reply_at = t("2026-11-17T10:00:00+01:00");
         store
@@ -553,7 +570,7 @@ mod tests {
                     "bob@desk.example",
                     note_at,
                 )?;
-                assert_eq!(tr.map(|t| t.to), Some(Status::New));
+                assert_eq!(tr, None, "a note is no answer");
                 let tr = staff_event(
                     tx,
                     &s,
@@ -563,18 +580,16 @@ mod tests {
                     reply_at,
                 )?;
                 assert_eq!(tr.map(|t| t.to), Some(Status::WaitingForCustomer));
-                // A second reply while waiting changes nothing.
-                assert_eq!(
-                    staff_event(
-                        tx,
-                        &s,
-                        n,
-                        LifecycleEvent::StaffReply,
-                        "bob@desk.example",
-                        reply_at
-                    )?,
-                    None
-                );
+                // A second reply while waiting restarts the customer's clock.
+                let tr = staff_event(
+                    tx,
+                    &s,
+                    n,
+                    LifecycleEvent::StaffReply,
+                    "bob@desk.example",
+                    reply_at,
+                )?;
+                assert!(tr.is_some_and(|t| t.restart_clock));
                 Ok::<_, StoreError>(())
             })
             .unwrap();
@@ -684,7 +699,13 @@ mod tests {
             .unwrap();
         let r = store.read();
         let ticket = r.ticket(n).unwrap().unwrap();
-        let view = |side, skip, extent| view_for(&r, &cal, &ticket, side, skip, extent).unwrap();
+        let types = Default::default();
+        let sp = crate::domain::words::Speech {
+            lang: crate::domain::Language::En,
+            calendar: &cal,
+            types: &types,
+        };
+        let view = |side, skip, extent| view_for(&r, &sp, &ticket, side, skip, extent).unwrap();
         let has = |v: &TicketView, what: &str| v.history.contains(what);
 
         // The customer side: the newest three of its 13 entries.

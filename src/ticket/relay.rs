@@ -112,7 +112,7 @@ pub fn to_staff(
     }
     let view = super::view_for(
         &tx.read(),
-        s.calendar,
+        &s.speech(s.language),
         &t,
         Side::Staff,
         shown.map(|m| m.message),
@@ -397,16 +397,16 @@ pub fn to_customer(
         Some(Status::Closed) => s.extent("closed"),
         _ => s.extent("relay"),
     };
+    let lang = super::customer_language(&tx.read(), s, &t, Some(&first.address))?;
     let view = super::view_for(
         &tx.read(),
-        s.calendar,
+        &s.speech(lang),
         &t,
         Side::Customer,
         Some(reply.message),
         extent,
     )?;
     let changes = reply.changed.fields();
-    let lang = super::customer_language(&tx.read(), s, &t)?;
     let files = if reply.attachments.is_empty() {
         Vec::new()
     } else {
