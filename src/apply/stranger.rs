@@ -2,15 +2,16 @@
 //! under `verify` — held, and asked to confirm by a one-time code — or
 //! under `reject` — held and told.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::context::{Context, Incoming, Outcome};
 use super::{Answer, hold_and_answer, hold_row, queue};
 use crate::domain::proof::{code_hash, new_code};
-use crate::domain::{HoldKind, Mailbox, TicketId};
+use crate::domain::{Address, HoldKind, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient};
 use crate::outbox::gate;
 use crate::store::{StoreError, Tx};
+use crate::ticket::relay::Why;
 
 /// An unknown sender under `verify`: the message waits in quarantine, and
 /// the sender gets a one-time code to confirm their address by replying.
@@ -96,7 +97,41 @@ pub(super) fn verify(
     }
     let outbox = queue(tx, ctx, msg.at, &mail, None)?;
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
+    // A stranger's: a known address that could not be shown genuine (a
+    // forged staff or primary address) is asked itself, and that is all.
+    if let Some(t) = refers_to.filter(|_| !known) {
+        tell_ticket(tx, ctx, t, &from.address, Some(expires), msg.at)?;
+    }
     Ok(held(Some(outbox)))
+}
+
+/// A held mail carried the token of ticket `t`: a line in its history and
+/// a short notice to staff (who wrote, until when the code is valid), so
+/// nothing about a ticket waits unseen in quarantine.
+fn tell_ticket(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    t: TicketId,
+    from: &Address,
+    until: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if tx.read().ticket(t)?.is_none() {
+        return Ok(());
+    }
+    let s = &ctx.lifecycle;
+    let line = match until {
+        Some(u) => format!(
+            "mail from {from}, who is not on this ticket, held until the address confirms it (code valid until {})",
+            s.calendar.format(u)
+        ),
+        None => format!(
+            "mail from {from}, who is not on this ticket, held (see postdesk quarantine list)"
+        ),
+    };
+    crate::ticket::note(tx, t, at, &line)?;
+    crate::ticket::relay::to_staff(tx, s, t, Why::Held { from, until }, None, at)?;
+    Ok(())
 }
 
 /// Why a message waits for its sender's confirmation, for the quarantine
@@ -180,7 +215,7 @@ pub(super) fn reject(
         lang: ctx.language,
         vars: &[("sender", &sender)],
     };
-    hold_and_answer(
+    let outcome = hold_and_answer(
         tx,
         ctx,
         msg,
@@ -189,5 +224,9 @@ pub(super) fn reject(
         HoldKind::Rejected,
         &reason,
         &answer,
-    )
+    )?;
+    if let Some(t) = refers_to {
+        tell_ticket(tx, ctx, t, &from.address, None, msg.at)?;
+    }
+    Ok(outcome)
 }

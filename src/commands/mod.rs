@@ -103,6 +103,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Outbox(cmd) => outbox::outbox(&config, cmd),
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
+        CliCommand::Digest(args) => sweep::digest(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
         CliCommand::PinHash => unreachable!("handled above"),
     }

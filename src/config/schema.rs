@@ -758,6 +758,10 @@ pub struct Schedule {
     /// once; evaluated in the calendar's time zone.
     #[serde(with = "values::cron_schedule")]
     pub sweep: cron::Schedule,
+    /// When the daemon mails the daily digest to the staff side; None
+    /// (`""`, the default): never.
+    #[serde(with = "values::cron_schedule_opt")]
+    pub digest: Option<cron::Schedule>,
 }
 
 /// The sweep schedule when the config has none: every ten minutes.
@@ -767,6 +771,7 @@ impl Default for Schedule {
     fn default() -> Schedule {
         Schedule {
             sweep: DEFAULT_SWEEP.parse().expect("a valid cron expression"),
+            digest: None,
         }
     }
 }

@@ -67,11 +67,12 @@ impl Speech<'_> {
         self.pick(["our team", "notre équipe", "il nostro team"])
     }
 
-    /// `status` and `type` in a history's change lines.
+    /// `status:` or `type:` before a change, with the language's colon
+    /// (French puts a space before it).
     pub fn field(&self, type_change: bool) -> &'static str {
         match type_change {
-            true => self.pick(["type", "type", "tipo"]),
-            false => self.pick(["status", "statut", "stato"]),
+            true => self.pick(["type:", "type :", "tipo:"]),
+            false => self.pick(["status:", "statut :", "stato:"]),
         }
     }
 
@@ -101,6 +102,18 @@ impl Speech<'_> {
                 };
                 format!("{day} {} {y} alle {h:02}:{m:02} {zone}", IT_MONTHS[month])
             }
+        }
+    }
+
+    /// A day in the desk's zone, as the language writes it:
+    /// `2026-11-23`, `23 novembre 2026`.
+    pub fn day(&self, t: DateTime<Utc>) -> String {
+        let local = self.calendar.local(t);
+        let (d, y, month) = (local.day(), local.year(), local.month0() as usize);
+        match self.lang {
+            Language::En => local.format("%Y-%m-%d").to_string(),
+            Language::Fr => format!("{d} {} {y}", FR_MONTHS[month]),
+            Language::It => format!("{d} {} {y}", IT_MONTHS[month]),
         }
     }
 

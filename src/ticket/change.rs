@@ -275,18 +275,28 @@ impl Made<'_> {
         let cause = Cause::Operator(self.author);
         match &self.what {
             MadeKind::Type(ty) => {
-                let mut fields = changed_fields(t, &after, &cause, false);
-                fields.retain(|(k, _)| *k != "change");
-                fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-                notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
+                let fields = |lang, side| {
+                    let sp = s.speech(lang);
+                    let mut fields = changed_fields(&sp, side, t, &after, &cause, false);
+                    fields.retain(|(k, _)| *k != "change");
+                    let change = format!(
+                        "{} {} → {}",
+                        sp.field(true),
+                        sp.ticket_type(&t.ticket_type),
+                        sp.ticket_type(ty)
+                    );
+                    fields.push(("change", change));
+                    fields
+                };
+                notify(tx, s, &after, ("changed", sides), &fields, at)
             }
             MadeKind::Status(tr) => {
                 let closed = tr.to == Status::Closed;
-                let fields = |lang| {
+                let fields = |lang, side| {
                     if closed {
-                        closed_fields(s, lang, &after, &cause, at)
+                        closed_fields(s, lang, side, &after, &cause, at)
                     } else {
-                        changed_fields(t, &after, &cause, tr.reopened)
+                        changed_fields(&s.speech(lang), side, t, &after, &cause, tr.reopened)
                     }
                 };
                 let kind = if closed { "closed" } else { "changed" };
@@ -307,9 +317,10 @@ pub fn warn(
     at: DateTime<Utc>,
 ) -> Result<Done, StoreError> {
     let w = plan.warnings[index];
-    let fields = |lang| {
+    let fields = |lang, _side| {
+        let sp = s.speech(lang);
         let mut fields = vec![
-            ("since", s.calendar.format(plan.since)),
+            ("since", sp.date(plan.since)),
             (
                 "elapsed",
                 w.span.map(|sp| span_words(lang, sp)).unwrap_or_default(),
@@ -320,7 +331,7 @@ pub fn warn(
             ("never_closes", flag(plan.close.is_none())),
         ];
         if let Some(c) = plan.close {
-            fields.push(("close_at", s.calendar.format(c.at)));
+            fields.push(("close_at", sp.date(c.at)));
         }
         fields
     };
@@ -366,7 +377,7 @@ pub fn inactivity_close(
     };
     transition(tx, s, t, tr, &cause, at)?;
     let after = reload(tx, t.number)?;
-    let fields = |lang| closed_fields(s, lang, &after, &cause, at);
+    let fields = |lang, side| closed_fields(s, lang, side, &after, &cause, at);
     let (mails, skipped) = notify(tx, s, &after, ("closed", Sides::BOTH), &fields, at)?;
     Ok(Some(Done {
         ticket: t.number,

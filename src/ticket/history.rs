@@ -155,7 +155,7 @@ pub(crate) fn entry_text(sp: &Speech<'_>, e: &HistoryEntry, max: usize) -> Optio
         HistoryKind::Change => {
             let type_change = e.kind == EventKind::TypeChange;
             Some(format!(
-                "{}  {}: {}",
+                "{}  {} {}",
                 sp.date(e.at),
                 sp.field(type_change),
                 change_words(sp, arrow(&e.detail), type_change)
@@ -200,7 +200,7 @@ pub(crate) fn message_block(sp: &Speech<'_>, m: &HistoryMessage, max: usize) -> 
         (MessageRole::StaffNote, None, ..) => sp.note_mark().to_string(),
         (_, Some(n), ..) if m.role.is_staff() => format!("{n} {}", sp.staff_mark()),
         (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
-            format!("{name} <{addr}>")
+            format!("{} <{addr}>", compose::display_name(name))
         }
         (_, _, _, Some(addr)) => addr.clone(),
         _ => "?".to_string(),

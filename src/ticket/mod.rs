@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod change;
+pub mod digest;
 pub mod history;
 pub mod notices;
 pub mod proof;

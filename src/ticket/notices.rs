@@ -8,6 +8,7 @@ use super::Settings;
 use super::history::view_for;
 use crate::domain::calendar::Span;
 use crate::domain::lifecycle::Side;
+use crate::domain::words::Speech;
 use crate::domain::{Address, Mailbox, TicketId};
 use crate::domain::{Language, choose_language};
 use crate::outbox::compose::{self, Notice, Outgoing, Recipient, TicketView};
@@ -72,6 +73,8 @@ pub(crate) fn flag(b: bool) -> String {
 }
 
 pub(crate) fn changed_fields(
+    sp: &Speech<'_>,
+    side: Side,
     before: &Ticket,
     after: &Ticket,
     cause: &Cause<'_>,
@@ -84,9 +87,14 @@ pub(crate) fn changed_fields(
     vec![
         (
             "change",
-            format!("status: {} → {}", before.status, after.status),
+            format!(
+                "{} {} → {}",
+                sp.field(false),
+                sp.status(before.status),
+                sp.status(after.status)
+            ),
         ),
-        ("by", cause.who()),
+        ("by", cause.shown_by(sp, side)),
         ("reason", reason),
         ("reopened", flag(reopened)),
     ]
@@ -95,18 +103,20 @@ pub(crate) fn changed_fields(
 pub(crate) fn closed_fields(
     s: &Settings<'_>,
     lang: Language,
+    side: Side,
     after: &Ticket,
     cause: &Cause<'_>,
     at: DateTime<Utc>,
 ) -> Vec<(&'static str, String)> {
+    let sp = s.speech(lang);
     let mut fields = vec![
-        ("by", cause.who()),
+        ("by", cause.shown_by(&sp, side)),
         ("can_reopen", flag(s.reopen_window.is_some())),
         ("cannot_reopen", flag(s.reopen_window.is_none())),
     ];
     if let Some(w) = s.reopen_window {
         let closed = after.closed_at.unwrap_or(at);
-        fields.push(("reopen_until", s.calendar.format(closed + w)));
+        fields.push(("reopen_until", sp.date(closed + w)));
     }
     match cause {
         Cause::Inactivity { side, span } => {
@@ -159,7 +169,7 @@ pub(crate) fn notify(
     s: &Settings<'_>,
     t: &Ticket,
     (kind, sides): (&'static str, Sides),
-    fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
+    fields: &dyn Fn(Language, Side) -> Vec<(&'static str, String)>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
     let extent = s.extent(kind);
@@ -193,7 +203,17 @@ pub(crate) fn notify(
                     let lang = customer_language(&tx.read(), s, t, Some(&person.address))?;
                     let view =
                         view_for(&tx.read(), &s.speech(lang), t, Side::Customer, top, extent)?;
-                    let id = queue(tx, s, &view, kind, lang, &fields(lang), to, &cause, at)?;
+                    let id = queue(
+                        tx,
+                        s,
+                        &view,
+                        kind,
+                        lang,
+                        &fields(lang, Side::Customer),
+                        to,
+                        &cause,
+                        at,
+                    )?;
                     flag_failing(
                         tx,
                         t.number,
@@ -237,7 +257,7 @@ pub(crate) fn notify(
             &staff_view,
             kind,
             s.language,
-            &fields(s.language),
+            &fields(s.language, Side::Staff),
             to,
             &cause,
             at,
@@ -433,6 +453,18 @@ pub(crate) enum Cause<'a> {
 }
 
 impl Cause<'_> {
+    /// Who made the change, as a mail to `side` says it: the customer
+    /// side reads "our team" for the desk's people (never an operator's
+    /// login), the staff side who it was.
+    pub(crate) fn shown_by(&self, sp: &Speech<'_>, side: Side) -> String {
+        match self {
+            Cause::Operator(_) | Cause::Staff { .. } if side == Side::Customer => {
+                sp.our_team().to_string()
+            }
+            _ => self.who(),
+        }
+    }
+
     pub(crate) fn who(&self) -> String {
         match self {
             Cause::Customer(m) => m.address.to_string(),
