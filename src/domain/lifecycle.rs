@@ -577,20 +577,19 @@ mod tests {
         assert!(p.warnings.is_empty(), "{p:?}");
     }
 
-    /// Replays `events` (local Paris times) from a ticket opened at
-    /// `opened`, as `change` does: the status and `waiting_since` by
-    /// [`decide`]; returns the status, the start of the wait and the
-    /// plan's warnings and close.
-    fn replay(
-        cal: &Calendar,
-        opened: &str,
-        events: &[(&str, LifecycleEvent)],
-    ) -> (
+    /// The status, the start of the wait, the warnings and the close.
+    type Replayed = (
         Status,
         DateTime<Utc>,
         Vec<DateTime<Utc>>,
         Option<DateTime<Utc>>,
-    ) {
+    );
+
+    /// Replays `events` (local Paris times) from a ticket opened at
+    /// `opened`, as `change` does: the status and `waiting_since` by
+    /// [`decide`]; returns the status, the start of the wait and the
+    /// plan's warnings and close.
+    fn replay(cal: &Calendar, opened: &str, events: &[(&str, LifecycleEvent)]) -> Replayed {
         let (mut status, mut since) = (New, utc(opened));
         for &(at, event) in events {
             if let Decision::Apply(tr) = decide(status, event) {

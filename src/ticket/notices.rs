@@ -516,11 +516,15 @@ mod tests {
     #[test]
     fn the_most_specific_rule_names_an_addresses_own_account() {
         #[rustfmt::skip]
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Rows<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Rows, Option<&str>)] = &[
             (&[], None),
             (&[("child", "domain"), ("isp", "primary")], Some("isp")),
             (&[("child", "subdomains"), ("isp", "address")], Some("isp")),
-            (&[("child", "domain"), ("other", "subdomains")], Some("child")),
+            (
+                &[("child", "domain"), ("other", "subdomains")],
+                Some("child"),
+            ),
             (&[("a", "address"), ("b", "address")], Some("a")),
         ];
         for (rows, want) in cases {
