@@ -73,7 +73,7 @@ pub(super) fn verify(
         ctx.desk.token.format_confirm(&shown),
         inbound.subject.trim()
     );
-    let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
+    let expiry = ctx.lifecycle.speech(ctx.language).date(expires);
     let message = compose::quoted(&inbound.new_text);
     let mut mail = compose::answer(
         &ctx.desk,

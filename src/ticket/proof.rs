@@ -97,7 +97,7 @@ pub fn request(
         ("request", request),
         ("reason", reason.unwrap_or_default().to_string()),
         ("code", proof::shown_code(&code)),
-        ("expires", cal.format(expires)),
+        ("expires", s.speech(lang).date(expires)),
     ];
     let seq = tx.read().last_event_id(n)?;
     let cause = format!("{seq}|{}", primary.key());
