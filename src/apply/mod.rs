@@ -626,7 +626,8 @@ fn receipt(
 ) -> Result<Result<i64, String>, StoreError> {
     let inbound = msg.inbound;
     let s = &ctx.lifecycle;
-    let lang = o.language.unwrap_or(ctx.language);
+    let own = crate::ticket::own_language(&tx.read(), &from.address)?;
+    let lang = crate::domain::choose_language(own, o.language, ctx.language);
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {

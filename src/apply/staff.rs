@@ -154,7 +154,7 @@ pub fn staff_mail(
 }
 
 /// Records a staff member's mail on ticket `n` that is no reply: an
-/// internal note (which moves the ticket's clock), or commands only.
+/// internal note, or commands only. Neither moves the ticket's clock.
 #[allow(clippy::too_many_arguments)]
 fn record(
     tx: &mut Tx<'_>,
@@ -193,7 +193,8 @@ fn record(
 /// rest of the staff side (`[staff] copy_replies`) with that line too —
 /// one mail per side. A held notice goes only to a side that got neither
 /// (no relay queued, no copy). `#merge` comes last.
-/// The reply moves the ticket's clock unless a command set its status.
+/// A reply that reaches the customer moves the ticket's clock: by the
+/// lifecycle table, or from the status a command set.
 #[allow(clippy::too_many_arguments)]
 fn reply_and_change(
     tx: &mut Tx<'_>,
@@ -235,8 +236,14 @@ fn reply_and_change(
         changed: &changed,
     };
     let relayed = relay::to_customer(tx, s, n, &reply, at)?;
-    if !made.iter().any(Made::sets_status) {
-        ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
+    // Only an answer the customer gets moves the clocks: one withheld from
+    // everyone leaves the ticket waiting for staff, its warnings running.
+    if relayed.outbox.is_some() {
+        if made.iter().any(Made::sets_status) {
+            ticket::answered(tx, s, n, at)?;
+        } else {
+            ticket::staff_event(tx, s, n, LifecycleEvent::StaffReply, who.name, at)?;
+        }
     }
     tx.touch_ticket(n, at, true)?;
     // Not when the loop rules withheld the relay from everyone: a copy

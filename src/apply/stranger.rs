@@ -2,15 +2,16 @@
 //! under `verify` — held, and asked to confirm by a one-time code — or
 //! under `reject` — held and told.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::context::{Context, Incoming, Outcome};
 use super::{Answer, hold_and_answer, hold_row, queue};
 use crate::domain::proof::{code_hash, new_code};
-use crate::domain::{HoldKind, Mailbox, TicketId};
+use crate::domain::{Address, HoldKind, Mailbox, TicketId};
 use crate::outbox::compose::{self, Recipient};
 use crate::outbox::gate;
 use crate::store::{StoreError, Tx};
+use crate::ticket::relay::Why;
 
 /// An unknown sender under `verify`: the message waits in quarantine, and
 /// the sender gets a one-time code to confirm their address by replying.
@@ -89,7 +90,7 @@ pub(super) fn verify(
         ctx.desk.token.format_confirm(&shown),
         their_subject
     );
-    let expiry = expires.format("%Y-%m-%d %H:%M UTC").to_string();
+    let expiry = ctx.lifecycle.speech(ctx.language).date(expires);
     let message = compose::quoted(&inbound.new_text);
     let mut mail = compose::answer(
         &ctx.desk,
@@ -117,7 +118,41 @@ pub(super) fn verify(
         queue(tx, ctx, msg, &mail, None)?
     };
     tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
+    // A stranger's: a known address that could not be shown genuine (a
+    // forged staff or primary address) is asked itself, and that is all.
+    if let Some(t) = refers_to.filter(|_| !known) {
+        tell_ticket(tx, ctx, t, &from.address, Some(expires), msg.at)?;
+    }
     Ok(held(Some(outbox)))
+}
+
+/// A held mail carried the token of ticket `t`: a line in its history and
+/// a short notice to staff (who wrote, until when the code is valid), so
+/// nothing about a ticket waits unseen in quarantine.
+fn tell_ticket(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    t: TicketId,
+    from: &Address,
+    until: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if tx.read().ticket(t)?.is_none() {
+        return Ok(());
+    }
+    let s = &ctx.lifecycle;
+    let line = match until {
+        Some(u) => format!(
+            "mail from {from}, who is not on this ticket, held until the address confirms it (code valid until {})",
+            s.calendar.format(u)
+        ),
+        None => format!(
+            "mail from {from}, who is not on this ticket, held (see postdesk quarantine list)"
+        ),
+    };
+    crate::ticket::note(tx, t, at, &line)?;
+    crate::ticket::relay::to_staff(tx, s, t, Why::Held { from, until }, None, at)?;
+    Ok(())
 }
 
 /// Why a message waits for its sender's confirmation, for the quarantine
@@ -202,7 +237,7 @@ pub(super) fn reject(
         vars: &[("sender", &sender)],
         cause: None,
     };
-    hold_and_answer(
+    let outcome = hold_and_answer(
         tx,
         ctx,
         msg,
@@ -211,5 +246,9 @@ pub(super) fn reject(
         HoldKind::Rejected,
         &reason,
         &answer,
-    )
+    )?;
+    if let Some(t) = refers_to {
+        tell_ticket(tx, ctx, t, &from.address, None, msg.at)?;
+    }
+    Ok(outcome)
 }

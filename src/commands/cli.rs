@@ -56,6 +56,9 @@ pub enum CliCommand {
     Quarantine(QuarantineCommand),
     /// Apply the inactivity rules once: warn, and close what is due.
     Sweep(SweepArgs),
+    /// Mail the staff side's digest once (what waits for staff, held mail,
+    /// open proof requests, undelivered mail), as `[schedule] digest` does.
+    Digest(DigestArgs),
     /// Customer accounts and who may write for them.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -130,6 +133,16 @@ pub struct SweepArgs {
     /// What was done as JSON instead of lines.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// Act as if it were this instant (RFC 3339, e.g. 2026-12-01T08:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// Only print the digest; queue no mail.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What every ticket change command takes besides the ticket.

@@ -107,6 +107,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Kb(cmd) => kb::kb(&config, cmd),
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
+        CliCommand::Digest(args) => sweep::digest(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
         CliCommand::Oauth(cmd) => oauth::oauth(&config, cmd),
         CliCommand::PinHash => unreachable!("handled above"),

@@ -1,9 +1,10 @@
 //! `postdesk sweep`: the inactivity rules applied once, at now or at
-//! `--now`, or only shown with `--dry-run`.
+//! `--now`, or only shown with `--dry-run`; `postdesk digest`: the staff
+//! side's digest, mailed once or only shown.
 
 use std::sync::Arc;
 
-use super::cli::SweepArgs;
+use super::cli::{DigestArgs, SweepArgs};
 use super::{Outcome, deliver_now, exit, open_store, pipeline, print_json, sync_accounts};
 use crate::config::Config;
 use crate::domain::clock::{Clock, SystemClock};
@@ -65,6 +66,39 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
     }
     if !args.dry_run && report.mails() > 0 {
         deliver_now(config, store);
+    }
+    Ok(exit::OK)
+}
+
+pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
+    let mut store = open_store(config)?;
+    let pipeline = pipeline(config, &mut store)?;
+    let now = args.now.unwrap_or_else(|| SystemClock.now());
+    let settings = pipeline.settings();
+    if args.dry_run {
+        let sp = settings.speech(settings.language);
+        let d = store.write(|tx| crate::ticket::digest::gather(tx, &settings, &sp, now))?;
+        if d.is_empty() {
+            println!("nothing to tell: no digest would be sent");
+        }
+        for (title, list) in [
+            ("waiting for staff", &d.waiting),
+            ("held in the last day", &d.held),
+            ("proof requests", &d.proofs),
+            ("undelivered", &d.failures),
+        ] {
+            if !list.is_empty() {
+                println!("{title}:\n{}", list.join("\n"));
+            }
+        }
+        return Ok(exit::OK);
+    }
+    match store.write(|tx| crate::ticket::digest::send(tx, &settings, now))? {
+        Some(id) => {
+            println!("digest queued (outbox #{id})");
+            deliver_now(config, store);
+        }
+        None => println!("nothing to tell (or no staff address): no digest sent"),
     }
     Ok(exit::OK)
 }

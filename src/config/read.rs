@@ -582,6 +582,7 @@ pub(super) fn write_calendar<S: Serializer>(c: &Calendar, s: S) -> Result<S::Ok,
         timezone: values::TimeZone(c.timezone()),
         working_days: c.working_days().into_iter().map(values::Weekday).collect(),
         holidays: c.holidays().map(values::Date).collect(),
+        working_hours: c.working_hours().map(values::Hours),
     }
     .serialize(s)
 }

@@ -37,6 +37,10 @@ pub struct Service {
     pub templates: Option<PathBuf>,
     /// Never empty; the first is the type of a new ticket.
     pub ticket_types: Vec<String>,
+    /// `[service.type_names.fr] billing = "facturation"`: the name a mail
+    /// in that language gives a type (else its id).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub type_names: crate::domain::words::TypeNames,
 }
 
 impl Default for Service {
@@ -52,6 +56,7 @@ impl Default for Service {
             ticket_types: ["technical", "billing", "refund"]
                 .map(String::from)
                 .to_vec(),
+            type_names: Default::default(),
         }
     }
 }
@@ -947,6 +952,9 @@ pub(super) struct CalendarKeys {
     pub working_days: Vec<values::Weekday>,
     #[serde(serialize_with = "dates")]
     pub holidays: Vec<values::Date>,
+    /// None: the whole of a working day works.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hours")]
+    pub working_hours: Option<values::Hours>,
 }
 
 impl Default for CalendarKeys {
@@ -963,6 +971,7 @@ impl Default for CalendarKeys {
             timezone: values::TimeZone(chrono_tz::UTC),
             working_days: days.map(values::Weekday).collect(),
             holidays: Vec::new(),
+            working_hours: None,
         }
     }
 }
@@ -976,6 +985,13 @@ fn weekdays<S: serde::Serializer>(days: &[values::Weekday], s: S) -> Result<S::O
         .iter()
         .map(|d| crate::domain::calendar::WEEKDAYS[d.0.num_days_from_monday() as usize]);
     s.collect_seq(names)
+}
+
+fn hours<S: serde::Serializer>(h: &Option<values::Hours>, s: S) -> Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.serialize_str(&h.0.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 fn dates<S: serde::Serializer>(days: &[values::Date], s: S) -> Result<S::Ok, S::Error> {
@@ -1018,6 +1034,10 @@ pub struct Schedule {
     /// once; evaluated in the calendar's time zone.
     #[serde(with = "values::cron_schedule")]
     pub sweep: cron::Schedule,
+    /// When the daemon mails the daily digest to the staff side; None
+    /// (`""`, the default): never.
+    #[serde(with = "values::cron_schedule_opt")]
+    pub digest: Option<cron::Schedule>,
 }
 
 /// The sweep schedule when the config has none: every ten minutes.
@@ -1027,6 +1047,7 @@ impl Default for Schedule {
     fn default() -> Schedule {
         Schedule {
             sweep: DEFAULT_SWEEP.parse().expect("a valid cron expression"),
+            digest: None,
         }
     }
 }

@@ -44,6 +44,8 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
     assert_eq!(s.database, PathBuf::from("/var/lib/postdesk/postdesk.db"));
     assert_eq!(s.templates, None);
     assert_eq!(s.ticket_types, ["technical", "billing", "refund"]);
+    assert_eq!(s.type_names["fr"]["billing"], "facturation");
+    assert_eq!(s.type_names["it"]["technical"], "tecnico");
     let inbox = SourceKind::Maildir {
         path: "/var/lib/postdesk/inbox".into(),
         poll: Duration::from_secs(5),
@@ -83,7 +85,8 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
             .map(|d| d.parse::<chrono::Weekday>().unwrap())
             .collect::<Vec<_>>(),
         &["2026-12-25", "2027-01-01"].map(|d| d.parse().unwrap()),
-    );
+    )
+    .with_hours(Some("09:00-18:00".parse().unwrap()));
     assert_eq!(c.calendar, paris);
     assert_eq!(c.inactivity, InactivityRule::defaults());
     assert_eq!(c.schedule.sweep.source(), DEFAULT_SWEEP);
@@ -403,6 +406,10 @@ fn each_validation_rule_names_key_and_line() {
         ("[service]\nticket_types = [\n\"a\",\n\"Refund\"]", "service.ticket_types[1]", 4, "lowercase"),
         ("[service]\nticket_types = [\"a\", \"b\", \"a\"]", "service.ticket_types[2]", 2, "already service.ticket_types[0]"),
         ("[service]\ndatabase = \"\"", "service.database", 2, "must not be empty"),
+        ("[service]\ntype_names = { de = { technical = \"Technik\" } }", "service.type_names.de", 2, "no language of the desk"),
+        ("[service]\ntype_names = { fr = { support = \"assistance\" } }", "service.type_names.fr.support", 2, "not one of service.ticket_types"),
+        ("[service]\ntype_names = { fr = { billing = \" \" } }", "service.type_names.fr.billing", 2, "must not be empty"),
+        ("[calendar]\nworking_hours = \"18:00-09:00\"", "calendar.working_hours", 2, "HH:MM-HH:MM"),
         ("[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"p\"\n[[source]]\nname = \"a\"\nkind = \"maildir\"\npath = \"q\"",
             "source[1].name", 6, "already the name of source[0]"),
         ("[[source]]\nname = \"\"\nkind = \"maildir\"\npath = \"p\"", "source[0].name", 2, "must not be empty"),

@@ -19,7 +19,7 @@ use super::values::{format_duration, format_size, word};
 use super::{Config, Loader, accounts_file};
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{CloseAfter, InactivityRule};
-use crate::domain::{AccountSpec, Address, Queue, SenderPattern};
+use crate::domain::{AccountSpec, Address, Language, Queue, SenderPattern};
 
 /// The most of a too-large message's body kept in the quarantine
 /// (`intake.max_stored_size`): it is stored in one database value.
@@ -187,6 +187,32 @@ impl Loader<'_> {
                     &key,
                     format!("\"{t}\" is already service.ticket_types[{j}]"),
                 );
+            }
+        }
+        for (lang, names) in &s.type_names {
+            let key = format!("service.type_names.{lang}");
+            if Language::from_code(lang).is_none() {
+                let codes: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+                ok = self.check(
+                    false,
+                    &key,
+                    format!(
+                        "\"{lang}\" is no language of the desk: one of {}",
+                        codes.join(", ")
+                    ),
+                );
+            }
+            for (ty, name) in names {
+                let key = format!("{key}.{ty}");
+                if !s.ticket_types.contains(ty) {
+                    ok = self.check(
+                        false,
+                        &key,
+                        format!("\"{ty}\" is not one of service.ticket_types"),
+                    );
+                } else if name.trim().is_empty() {
+                    ok = self.check(false, &key, "the name must not be empty");
+                }
             }
         }
         let database = self.path("service.database", s.database);
@@ -628,7 +654,8 @@ impl Loader<'_> {
                 ok = self.check(false, &key, format!("\"{d}\" is listed twice"));
             }
         }
-        ok.then(|| Calendar::new(c.timezone.0, &days, &holidays))
+        let hours = c.working_hours.map(|h| h.0);
+        ok.then(|| Calendar::new(c.timezone.0, &days, &holidays).with_hours(hours))
     }
 
     /// The rules that read (a `None` is one that did not): each checked, one per side.

@@ -362,6 +362,30 @@ pub mod spam_header {
     }
 }
 
+/// `schedule.digest`: a cron expression as `cron_schedule` reads it, or
+/// `""` for none.
+pub mod cron_schedule_opt {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<cron::Schedule>, D::Error> {
+        parse_str(d, |text| {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+            super::cron_schedule::deserialize(de)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    pub fn serialize<S: Serializer>(v: &Option<cron::Schedule>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_ref().map(|c| c.source()).unwrap_or_default())
+    }
+}
+
 /// `schedule.sweep`: a cron expression with seconds, parsed once here and shown as written.
 pub mod cron_schedule {
     use super::*;
@@ -428,6 +452,17 @@ impl<'de> Deserialize<'de> for Date {
                 .map_err(|_| {
                     format!("\"{text}\" is not a date: expected YYYY-MM-DD, e.g. \"2026-12-25\"")
                 })
+        })
+    }
+}
+
+/// `calendar.working_hours`: `"09:00-18:00"`.
+pub struct Hours(pub crate::domain::calendar::WorkingHours);
+
+impl<'de> Deserialize<'de> for Hours {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_str(d, |text| {
+            text.parse().map(Hours).map_err(|e| format!("{e}"))
         })
     }
 }

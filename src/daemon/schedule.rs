@@ -1,6 +1,7 @@
 //! schedule: the daemon's sweep task — at each tick of `[schedule] sweep`
-//! (a cron line, in the desk's zone) it runs the inactivity sweep and wakes
-//! the outbox sender when mail was queued.
+//! (a cron line, in the desk's zone) it runs the inactivity sweep, at each
+//! tick of `[schedule] digest` (if set) it mails the staff digest, and it
+//! wakes the outbox sender when mail was queued.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -38,13 +39,20 @@ pub async fn scheduled(
 ) {
     let config = pipeline.config.clone();
     let schedule = &config.schedule.sweep;
+    let digest = config.schedule.digest.as_ref();
     let tz = config.calendar.timezone();
     info!(schedule = %config.schedule.sweep, timezone = %tz.name(), "inactivity sweeps scheduled");
+    if let Some(d) = digest {
+        info!(schedule = %d, "staff digest scheduled");
+    }
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let Some(next) = next_tick(schedule, tz, clock.now()) else {
+        let now = clock.now();
+        let next_sweep = next_tick(schedule, tz, now);
+        let next_digest = digest.and_then(|d| next_tick(d, tz, now));
+        let Some(next) = [next_sweep, next_digest].into_iter().flatten().min() else {
             warn!("the sweep schedule fires no more");
             let _ = shutdown.wait_for(|stop| *stop).await;
             return;
@@ -55,23 +63,55 @@ pub async fn scheduled(
             _ = shutdown.changed() => continue,
         }
         let now = clock.now();
-        let p = pipeline.clone();
-        let result = with_store(&store, move |st| {
-            let s = p.settings();
-            sweep(st, &s, now, false)
-        })
-        .await;
-        match result {
-            Ok(report) => {
-                for a in &report.actions {
-                    info!(ticket = %a.ticket, rule = a.rule, action = a.action, detail = %a.detail, mails = a.mails.len(), "sweep");
-                }
-                if report.mails() > 0 {
-                    queued.notify_one();
-                }
-            }
-            Err(e) => warn!(error = %e, "sweep failed; the next tick tries again"),
+        if next_digest.is_some_and(|d| d <= now) {
+            send_digest(&pipeline, &store, &queued, now).await;
         }
+        if next_sweep.is_some_and(|t| t <= now) {
+            run_sweep(&pipeline, &store, &queued, now).await;
+        }
+    }
+}
+
+async fn run_sweep(pipeline: &Pipeline, store: &SharedStore, queued: &Notify, now: DateTime<Utc>) {
+    let p = pipeline.clone();
+    let result = with_store(store, move |st| {
+        let s = p.settings();
+        sweep(st, &s, now, false)
+    })
+    .await;
+    match result {
+        Ok(report) => {
+            for a in &report.actions {
+                info!(ticket = %a.ticket, rule = a.rule, action = a.action, detail = %a.detail, mails = a.mails.len(), "sweep");
+            }
+            if report.mails() > 0 {
+                queued.notify_one();
+            }
+        }
+        Err(e) => warn!(error = %e, "sweep failed; the next tick tries again"),
+    }
+}
+
+/// The staff side's digest at `now` (`[schedule] digest`).
+async fn send_digest(
+    pipeline: &Pipeline,
+    store: &SharedStore,
+    queued: &Notify,
+    now: DateTime<Utc>,
+) {
+    let p = pipeline.clone();
+    let result = with_store(store, move |st| {
+        let s = p.settings();
+        st.write(|tx| crate::ticket::digest::send(tx, &s, now))
+    })
+    .await;
+    match result {
+        Ok(Some(id)) => {
+            info!(outbox = id, "staff digest queued");
+            queued.notify_one();
+        }
+        Ok(None) => info!("staff digest: nothing to tell"),
+        Err(e) => warn!(error = %e, "staff digest failed; the next tick tries again"),
     }
 }
 

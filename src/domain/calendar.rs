@@ -17,6 +17,10 @@
 //! - **working time**: an instant on a non-working day is moved to the start
 //!   (00:00 local) of the next working day. A close that falls due on a
 //!   Saturday therefore happens at Monday 00:00 (the first sweep after it).
+//!   With working hours (`working_hours = "09:00-18:00"`) the working
+//!   periods are those hours of the working days: an instant outside them
+//!   moves to the next period's start (Saturday 10:00 → Monday 09:00,
+//!   Tuesday 19:30 → Wednesday 09:00), and warnings move too.
 //!
 //! A local time that does not exist (the hour skipped in spring) is read with
 //! the offset before the gap, i.e. moved forward by the gap; a local time
@@ -108,6 +112,44 @@ impl Span {
     }
 }
 
+/// The working hours of a working day, local time: `"09:00-18:00"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkingHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid working hours {0:?}: expected \"HH:MM-HH:MM\" with the start before the end, e.g. \"09:00-18:00\""
+)]
+pub struct BadHours(pub String);
+
+impl FromStr for WorkingHours {
+    type Err = BadHours;
+    fn from_str(s: &str) -> Result<WorkingHours, BadHours> {
+        let bad = || BadHours(s.to_string());
+        let (a, b) = s.split_once('-').ok_or_else(bad)?;
+        let time = |t: &str| NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+        let (start, end) = (time(a)?, time(b)?);
+        if start >= end {
+            return Err(bad());
+        }
+        Ok(WorkingHours { start, end })
+    }
+}
+
+impl fmt::Display for WorkingHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}-{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
+    }
+}
+
 /// The desk's calendar. Holidays are local dates in the desk's zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
@@ -115,6 +157,8 @@ pub struct Calendar {
     /// Indexed by `Weekday::num_days_from_monday`.
     working: [bool; 7],
     holidays: BTreeSet<NaiveDate>,
+    /// None: the whole of a working day works.
+    hours: Option<WorkingHours>,
 }
 
 /// The weekday names of the config, Monday first.
@@ -149,7 +193,18 @@ impl Calendar {
             tz,
             working,
             holidays: holidays.iter().copied().collect(),
+            hours: None,
         }
+    }
+
+    /// The same calendar with working hours.
+    pub fn with_hours(mut self, hours: Option<WorkingHours>) -> Calendar {
+        self.hours = hours;
+        self
+    }
+
+    pub fn working_hours(&self) -> Option<WorkingHours> {
+        self.hours
     }
 
     pub fn timezone(&self) -> Tz {
@@ -212,13 +267,48 @@ impl Calendar {
     }
 
     /// `t` if it falls on a working day, else 00:00 local of the next one.
-    pub fn working_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+    fn working_day_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let date = self.local(t).date_naive();
         if self.is_working_day(date) {
             return t;
         }
         let day = self.working_on_or_after(date);
         self.instant(day.and_time(NaiveTime::MIN))
+    }
+
+    /// `t` if it falls in a working period, else the start of the next one:
+    /// without working hours 00:00 of the next working day, with them the
+    /// next start of the hours on a working day.
+    pub fn working_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(h) = self.hours else {
+            return self.working_day_time(t);
+        };
+        let local = self.local(t).naive_local();
+        let date = local.date();
+        if self.is_working_day(date) {
+            if local.time() < h.start {
+                return self.instant(date.and_time(h.start));
+            }
+            if local.time() < h.end {
+                return t;
+            }
+        }
+        let day = match date.succ_opt() {
+            Some(next) => self.working_on_or_after(next),
+            None => return t,
+        };
+        self.instant(day.and_time(h.start))
+    }
+
+    /// When a warning due at `t` goes out: at `t`, or with working hours at
+    /// the start of the next working period (without them a warning may go
+    /// out on any day, as it always has).
+    pub fn warning_time(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        if self.hours.is_some() {
+            self.working_time(t)
+        } else {
+            t
+        }
     }
 
     /// `t` plus `span`, by the definitions of the module doc.
@@ -234,7 +324,8 @@ impl Calendar {
                 }
             }
             Span::BusinessDays(n) => {
-                let start = self.local(self.working_time(t)).naive_local();
+                // Whole days: the hours move only the final instant.
+                let start = self.local(self.working_day_time(t)).naive_local();
                 let mut day = start.date();
                 for _ in 0..n {
                     let Some(next) = day.succ_opt() else {
@@ -433,6 +524,60 @@ mod tests {
         );
         let t = utc("2026-11-21T01:00:00+00:00");
         assert_eq!(la.working_time(t), t, "…and Friday 17:00 in Los Angeles");
+    }
+
+    #[test]
+    fn working_hours_parse() {
+        let h: WorkingHours = "09:00-18:00".parse().unwrap();
+        assert_eq!(h.to_string(), "09:00-18:00");
+        assert_eq!(
+            " 8:30 - 17:00 "
+                .parse::<WorkingHours>()
+                .unwrap()
+                .to_string(),
+            "08:30-17:00"
+        );
+        for bad in [
+            "",
+            "09:00",
+            "18:00-09:00",
+            "09:00-09:00",
+            "9h-18h",
+            "09:00-25:00",
+        ] {
+            assert!(bad.parse::<WorkingHours>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    /// With working hours, an instant outside them moves to the next
+    /// period's start; without them, only non-working days move (to 00:00).
+    #[test]
+    fn working_time_with_working_hours() {
+        let cal = paris(&["2026-12-25"]).with_hours(Some("09:00-18:00".parse().unwrap()));
+        #[rustfmt::skip]
+        let cases = [
+            ("2026-11-20T10:00:00+01:00", "2026-11-20T10:00:00+01:00"), // Friday, in hours
+            ("2026-11-20T09:00:00+01:00", "2026-11-20T09:00:00+01:00"), // the start itself
+            ("2026-11-20T07:59:00+01:00", "2026-11-20T09:00:00+01:00"), // early → same morning
+            ("2026-11-20T18:00:00+01:00", "2026-11-23T09:00:00+01:00"), // Friday evening → Monday
+            ("2026-11-21T10:00:00+01:00", "2026-11-23T09:00:00+01:00"), // Saturday → Monday
+            ("2026-11-23T00:00:00+01:00", "2026-11-23T09:00:00+01:00"), // Monday midnight
+            ("2026-11-24T19:30:00+01:00", "2026-11-25T09:00:00+01:00"), // Tuesday evening
+            ("2026-12-24T18:30:00+01:00", "2026-12-28T09:00:00+01:00"), // before a holiday Friday
+        ];
+        for (t, want) in cases {
+            assert_eq!(cal.working_time(utc(t)), utc(want), "{t}");
+            assert_eq!(cal.warning_time(utc(t)), utc(want), "{t}");
+        }
+        // Business days still count whole days: Friday 20:00 + 1 → Monday 20:00,
+        // which is after hours, so the plan moves it to Tuesday 09:00.
+        let t = cal.add(utc("2026-11-20T20:00:00+01:00"), Span::BusinessDays(1));
+        assert_eq!(t, utc("2026-11-23T20:00:00+01:00"));
+        assert_eq!(cal.working_time(t), utc("2026-11-24T09:00:00+01:00"));
+        // Without hours a warning is never moved.
+        let plain = paris(&[]);
+        let sat = utc("2026-11-21T10:00:00+01:00");
+        assert_eq!(plain.warning_time(sat), sat);
     }
 
     #[test]

@@ -12,8 +12,12 @@
 //! `waiting-for-customer` waits for the customer; `on-hold`, `closed` and
 //! `rejected` wait for nobody, so no timer runs. `waiting_since` is when the
 //! current wait began; it restarts when the side being waited for changes,
-//! when that side acts (any activity by the side being waited for resets
-//! its clock), and on a reopen. Automatic mail never touches it.
+//! on a reopen, and at every staff reply that reaches the customer (the
+//! customer was promised time from our latest answer). Nothing else resets
+//! the staff clock: an internal note or a command that keeps the ticket
+//! waiting for staff leaves it running, or a note would postpone the
+//! warnings and the close forever while the customer waits. Automatic mail
+//! never touches it.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -71,21 +75,6 @@ pub enum LifecycleEvent {
     InactivityClose,
 }
 
-impl LifecycleEvent {
-    /// The side whose activity this is; operators count as staff.
-    fn actor(self) -> Option<Side> {
-        match self {
-            LifecycleEvent::CustomerMessage { .. } => Some(Side::Customer),
-            LifecycleEvent::StaffReply
-            | LifecycleEvent::StaffNote
-            | LifecycleEvent::SetStatus(_)
-            | LifecycleEvent::Close
-            | LifecycleEvent::Reopen => Some(Side::Staff),
-            LifecycleEvent::AutomaticMessage | LifecycleEvent::InactivityClose => None,
-        }
-    }
-}
-
 /// What an event does to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -123,15 +112,15 @@ pub fn decide(from: Status, event: LifecycleEvent) -> Decision {
             _ => InProgress,
         },
         LifecycleEvent::StaffReply => match from {
-            New | InProgress => WaitingForCustomer,
-            // Staff put it on hold on purpose; a reply does not restart the
-            // close clock (a `#status` in the same mail can).
-            WaitingForCustomer | OnHold | Closed | Rejected => return Decision::Keep,
+            // Another answer while the customer has the ticket: the
+            // customer's clock starts again from it.
+            New | InProgress | WaitingForCustomer => WaitingForCustomer,
+            // Staff put it on hold on purpose (a `#status` in the same mail
+            // can change that); a closed ticket stays closed.
+            OnHold | Closed | Rejected => return Decision::Keep,
         },
-        LifecycleEvent::StaffNote => match from {
-            New | InProgress => from,
-            _ => return Decision::Keep,
-        },
+        // A note is no answer: the waiting side's clock runs on.
+        LifecycleEvent::StaffNote => return Decision::Keep,
         LifecycleEvent::SetStatus(s) if s == from => {
             return Decision::Refuse(format!("ticket is already {from}"));
         }
@@ -150,8 +139,12 @@ pub fn decide(from: Status, event: LifecycleEvent) -> Decision {
         },
     };
     let reopened = closed && to.is_open();
+    // A side's clock starts when the ticket starts waiting for it; within
+    // one wait only an answer that reached the customer restarts it.
     let restart_clock = match waits_for(to) {
-        Some(side) => waits_for(from) != Some(side) || event.actor() == Some(side) || reopened,
+        Some(side) => {
+            waits_for(from) != Some(side) || reopened || event == LifecycleEvent::StaffReply
+        }
         None => false,
     };
     Decision::Apply(Transition {
@@ -217,8 +210,12 @@ impl InactivityRule {
 /// A canonical text of the rules and the calendar: when it changes, the
 /// stored deadlines are stale and the sweep computes them again.
 pub fn fingerprint(rules: &[InactivityRule], cal: &Calendar) -> String {
+    let hours = cal
+        .working_hours()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
     let mut s = format!(
-        "tz={};days={:?};holidays=",
+        "tz={};days={:?};hours={hours};holidays=",
         cal.timezone().name(),
         cal.working_days()
     );
@@ -256,7 +253,7 @@ pub struct Plan {
     pub since: DateTime<Utc>,
     /// In time order, all before the close.
     pub warnings: Vec<Threshold>,
-    /// On a working day (see `Calendar::working_time`).
+    /// In a working period (see `Calendar::working_time`).
     pub close: Option<Threshold>,
 }
 
@@ -298,7 +295,7 @@ pub fn plan(
         .iter()
         .map(|&span| Threshold {
             span: Some(span),
-            at: cal.add(since, span),
+            at: cal.warning_time(cal.add(since, span)),
         })
         .filter(|w| close.is_none_or(|c| w.at < c.at))
         .collect();
@@ -379,14 +376,14 @@ mod tests {
         let table: &[(&str, [&str; 6])] = &[
             ("customer",        ["in-progress", "K", "in-progress*", "in-progress*", "in-progress*^", "in-progress*^"]),
             ("customer-late",   ["in-progress", "K", "in-progress*", "in-progress*", "N", "N"]),
-            ("staff-reply",     ["waiting-for-customer*", "waiting-for-customer*", "K", "K", "K", "K"]),
-            ("staff-note",      ["new*", "in-progress*", "K", "K", "K", "K"]),
+            ("staff-reply",     ["waiting-for-customer*", "waiting-for-customer*", "waiting-for-customer*", "K", "K", "K"]),
+            ("staff-note",      ["K", "K", "K", "K", "K", "K"]),
             ("automatic",       ["K", "K", "K", "K", "K", "K"]),
             ("close",           ["closed", "closed", "closed", "closed", "R", "closed"]),
             ("reopen",          ["R", "R", "R", "R", "in-progress*^", "in-progress*^"]),
             ("inactivity",      ["closed", "closed", "closed", "K", "K", "K"]),
-            ("set-new",         ["R", "new*", "new*", "new*", "new*^", "new*^"]),
-            ("set-in-progress", ["in-progress*", "R", "in-progress*", "in-progress*", "in-progress*^", "in-progress*^"]),
+            ("set-new",         ["R", "new", "new*", "new*", "new*^", "new*^"]),
+            ("set-in-progress", ["in-progress", "R", "in-progress*", "in-progress*", "in-progress*^", "in-progress*^"]),
             ("set-waiting",     ["waiting-for-customer*", "waiting-for-customer*", "R", "waiting-for-customer*", "waiting-for-customer*^", "waiting-for-customer*^"]),
             ("set-on-hold",     ["on-hold", "on-hold", "on-hold", "R", "on-hold^", "on-hold^"]),
             ("set-closed",      ["closed", "closed", "closed", "closed", "R", "closed"]),
@@ -578,6 +575,139 @@ mod tests {
         }];
         let p = plan(&rules, &cal, New, utc("2026-11-20T10:00:00+01:00")).unwrap();
         assert!(p.warnings.is_empty(), "{p:?}");
+    }
+
+    /// The status, the start of the wait, the warnings and the close.
+    type Replayed = (
+        Status,
+        DateTime<Utc>,
+        Vec<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+
+    /// Replays `events` (local Paris times) from a ticket opened at
+    /// `opened`, as `change` does: the status and `waiting_since` by
+    /// [`decide`]; returns the status, the start of the wait and the
+    /// plan's warnings and close.
+    fn replay(cal: &Calendar, opened: &str, events: &[(&str, LifecycleEvent)]) -> Replayed {
+        let (mut status, mut since) = (New, utc(opened));
+        for &(at, event) in events {
+            if let Decision::Apply(tr) = decide(status, event) {
+                if tr.restart_clock {
+                    since = utc(at);
+                }
+                status = tr.to;
+            }
+        }
+        let p = plan(&InactivityRule::defaults(), cal, status, since).unwrap();
+        let warnings = p.warnings.iter().map(|w| w.at).collect();
+        (status, since, warnings, p.close.map(|c| c.at))
+    }
+
+    /// The clocks the customer was promised (issue 11, point 4), as tables
+    /// of events and the warnings and close they lead to.
+    #[test]
+    fn clock_tables() {
+        let cal = paris();
+        let reply = LifecycleEvent::StaffReply;
+        let note = LifecycleEvent::StaffNote;
+        let customer = LifecycleEvent::CustomerMessage {
+            within_window: true,
+        };
+        // Two staff replies 3 days apart, then silence: the customer's
+        // warning is 7 business days after the second, the close 7 later.
+        let (st, since, w, close) = replay(
+            &cal,
+            "2026-11-16T10:00:00+01:00",
+            &[
+                ("2026-11-16T11:00:00+01:00", reply),
+                ("2026-11-19T11:00:00+01:00", reply),
+            ],
+        );
+        assert_eq!(st, WaitingForCustomer);
+        assert_eq!(since, utc("2026-11-19T11:00:00+01:00"));
+        assert_eq!(w, [utc("2026-11-30T11:00:00+01:00")]);
+        assert_eq!(close, Some(utc("2026-12-09T11:00:00+01:00")));
+
+        // A note during staff silence changes no warning: day 2, day 4,
+        // close day 6 from the customer's message.
+        let silent = replay(&cal, "2026-11-16T10:00:00+01:00", &[]);
+        #[rustfmt::skip]
+        let staff_side: &[&[(&str, LifecycleEvent)]] = &[
+            &[("2026-11-17T09:00:00+01:00", note)],
+            &[("2026-11-17T09:00:00+01:00", note), ("2026-11-19T09:00:00+01:00", note)],
+            // A command that keeps it waiting for staff does not reset it either.
+            &[("2026-11-17T09:00:00+01:00", LifecycleEvent::SetStatus(InProgress))],
+            // Nor does the customer writing again.
+            &[("2026-11-17T09:00:00+01:00", customer)],
+        ];
+        for events in staff_side {
+            let got = replay(&cal, "2026-11-16T10:00:00+01:00", events);
+            assert_eq!(got.1, silent.1, "{events:?}");
+            assert_eq!(got.2, silent.2, "{events:?}");
+            assert_eq!(got.3, silent.3, "{events:?}");
+        }
+        assert_eq!(
+            silent.2,
+            [
+                utc("2026-11-18T10:00:00+01:00"),
+                utc("2026-11-20T10:00:00+01:00")
+            ]
+        );
+        // What does reset the staff clock: waiting-for-customer, then the
+        // customer's reply hands it back from that reply on.
+        let (st, since, w, _) = replay(
+            &cal,
+            "2026-11-16T10:00:00+01:00",
+            &[
+                (
+                    "2026-11-17T09:00:00+01:00",
+                    LifecycleEvent::SetStatus(WaitingForCustomer),
+                ),
+                ("2026-11-18T09:00:00+01:00", customer),
+            ],
+        );
+        assert_eq!((st, since), (InProgress, utc("2026-11-18T09:00:00+01:00")));
+        assert_eq!(w[0], utc("2026-11-20T09:00:00+01:00"));
+    }
+
+    /// Working hours: warnings and closes due outside them go out at the
+    /// start of the next working period, not at 00:00.
+    #[test]
+    fn working_hours_move_warnings_and_closes() {
+        let cal = paris().with_hours(Some("09:00-18:00".parse().unwrap()));
+        let rules = InactivityRule::defaults();
+        // Opened Monday 20:00: the first warning, Wednesday 20:00, goes
+        // out Thursday 09:00; the second (Friday 20:00) and the close
+        // (Sunday 20:00) both fall on Monday 09:00, so only the close does.
+        let p = plan(&rules, &cal, New, utc("2026-11-16T20:00:00+01:00")).unwrap();
+        let at: Vec<_> = p.warnings.iter().map(|w| w.at).collect();
+        assert_eq!(at, [utc("2026-11-19T09:00:00+01:00")]);
+        assert_eq!(p.close.unwrap().at, utc("2026-11-23T09:00:00+01:00"));
+        // Opened Tuesday 10:00: Thursday 10:00 stays, Saturday 10:00 goes
+        // out Monday 09:00, the close stays Monday 10:00.
+        let p = plan(&rules, &cal, New, utc("2026-11-17T10:00:00+01:00")).unwrap();
+        let at: Vec<_> = p.warnings.iter().map(|w| w.at).collect();
+        assert_eq!(
+            at,
+            [
+                utc("2026-11-19T10:00:00+01:00"),
+                utc("2026-11-23T09:00:00+01:00")
+            ]
+        );
+        assert_eq!(p.close.unwrap().at, utc("2026-11-23T10:00:00+01:00"));
+        // Answered Friday 17:30: the customer's warning is 7 business days
+        // later at 17:30, in hours, so it stays.
+        let p = plan(
+            &rules,
+            &cal,
+            WaitingForCustomer,
+            utc("2026-11-20T17:30:00+01:00"),
+        )
+        .unwrap();
+        assert_eq!(p.warnings[0].at, utc("2026-12-01T17:30:00+01:00"));
+        // Hours are part of the fingerprint: deadlines are computed again.
+        assert_ne!(fingerprint(&rules, &cal), fingerprint(&rules, &paris()));
     }
 
     #[test]

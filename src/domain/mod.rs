@@ -8,6 +8,7 @@ mod ids;
 mod language;
 mod mail;
 mod status;
+pub mod words;
 
 pub mod calendar;
 pub mod clock;
@@ -23,7 +24,7 @@ pub use address::{
     Address, BadAddress, BadPattern, Mailbox, MatchOptions, SenderPattern, canonical_domain,
 };
 pub use ids::{AccountId, BadAccountId, TicketId};
-pub use language::Language;
+pub use language::{Language, choose as choose_language};
 pub use mail::{Audience, MailClass};
 pub use queue::{Queue, UnknownSender};
 pub use status::{HoldKind, Status, UnknownStatus};

@@ -189,7 +189,8 @@ pub fn receipt_with(
     let subject = desk
         .token
         .tag_subject(n, &one_line(&desk.token.without_tokens(&inbound.subject)));
-    let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
+    let name = greeting_name(to);
+    let their_subject = quoted_in(lang, &shorten(&inbound.subject, HEADER_TEXT_MAX));
     let body = desk.templates.render(
         lang,
         "receipt",
@@ -199,7 +200,7 @@ pub fn receipt_with(
             ("address", desk.address.as_str()),
             ("ticket", &format!("#{n}")),
             ("token", &desk.token.format(n)),
-            ("subject", &shorten(&inbound.subject, HEADER_TEXT_MAX)),
+            ("subject", &their_subject),
             ("message", &quoted(&inbound.new_text)),
             ("suggestions", suggestions),
         ],
@@ -250,8 +251,8 @@ pub fn answer(
     vars: &[(&str, &str)],
     now: DateTime<Utc>,
 ) -> Outgoing {
-    let name = to.name.clone().unwrap_or_else(|| to.address.to_string());
-    let their_subject = shorten(&inbound.subject, HEADER_TEXT_MAX);
+    let name = greeting_name(to);
+    let their_subject = quoted_in(lang, &shorten(&inbound.subject, HEADER_TEXT_MAX));
     let mut all: Vec<(&str, &str)> = vec![
         ("name", &name),
         ("service", desk.name),
@@ -299,6 +300,9 @@ pub struct TicketView {
     pub subject: String,
     pub status: Status,
     pub ticket_type: String,
+    /// `status` and `ticket_type` as the mail's language names them.
+    pub status_name: String,
+    pub type_name: String,
     pub created: String,
     pub latest: String,
     /// The newest entries of the history (all of it for a close notice
@@ -385,12 +389,7 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         &marks(v, staff_side, kind_word(lang, n.kind)),
     );
     let (to, name, to_customer, to_staff) = match n.to {
-        Recipient::Customer(m) => (
-            vec![mailbox(m)],
-            m.name.clone().unwrap_or_else(|| m.address.to_string()),
-            "yes",
-            "",
-        ),
+        Recipient::Customer(m) => (vec![mailbox(m)], greeting_name(m), "yes", ""),
         Recipient::Staff(list) => (
             list.iter().map(|a| a.to_string().into()).collect(),
             String::new(),
@@ -406,9 +405,12 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
         ("address", desk.address.to_string()),
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
-        ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
-        ("status", v.status.to_string()),
-        ("type", v.ticket_type.clone()),
+        (
+            "subject",
+            quoted_in(lang, &shorten(&v.subject, HEADER_TEXT_MAX)),
+        ),
+        ("status", v.status_name.clone()),
+        ("type", v.type_name.clone()),
         ("created", v.created.clone()),
         ("latest", v.latest.clone()),
         ("to_customer", to_customer.to_string()),
@@ -463,20 +465,108 @@ pub fn notice(desk: &Desk<'_>, lang: Language, n: &Notice<'_>, now: DateTime<Utc
     }
 }
 
+/// How a greeting names `m`: the display name as the person writes it
+/// (a directory's "Shah, Priya" is Priya Shah, never "Hello Shah,
+/// Priya,"), else the address.
+pub fn greeting_name(m: &Mailbox) -> String {
+    match m.name.as_deref().map(display_name) {
+        Some(name) if !name.is_empty() => name,
+        _ => m.address.to_string(),
+    }
+}
+
+/// A display name as the person writes it: quotes dropped, a directory's
+/// "Last, First" (a word or two each side of one comma) turned round.
+pub fn display_name(name: &str) -> String {
+    let name = name.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+    if let Some((last, first)) = name.split_once(',') {
+        let (last, first) = (last.trim(), first.trim());
+        let words = |s: &str| s.split_whitespace().count();
+        let plain = |s: &str| !s.is_empty() && words(s) <= 2 && !s.contains(',');
+        if plain(last) && plain(first) && !first.contains('@') {
+            return format!("{first} {last}");
+        }
+    }
+    name.to_string()
+}
+
+/// A text the templates put in quotation marks, as the language nests
+/// them: French templates write « … », so quotation marks inside become
+/// “ ” (never « « … » »); other languages keep the text as it is.
+pub fn quoted_in(lang: Language, text: &str) -> String {
+    if lang != Language::Fr {
+        return text.to_string();
+    }
+    text.replace("« ", "“")
+        .replace('«', "“")
+        .replace(" »", "”")
+        .replace('»', "”")
+}
+
 /// The fields every mail about a ticket gives its template.
-fn ticket_vars(desk: &Desk<'_>, v: &TicketView) -> Vec<(&'static str, String)> {
+fn ticket_vars(desk: &Desk<'_>, lang: Language, v: &TicketView) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         ("service", desk.name.to_string()),
         ("address", desk.address.to_string()),
         ("ticket", format!("#{}", v.number)),
         ("token", desk.token.format(v.number)),
-        ("subject", shorten(&v.subject, HEADER_TEXT_MAX).into_owned()),
-        ("status", v.status.to_string()),
-        ("type", v.ticket_type.clone()),
+        (
+            "subject",
+            quoted_in(lang, &shorten(&v.subject, HEADER_TEXT_MAX)),
+        ),
+        ("status", v.status_name.clone()),
+        ("type", v.type_name.clone()),
         ("created", v.created.clone()),
     ];
     vars.extend(history_vars(v));
     vars
+}
+
+/// The daily digest (`[schedule] digest`) to the staff side's addresses
+/// `to`: one mail, made at instant `at` (its Message-ID) for the day
+/// `date` (as the language writes it); `vars` are the template's lists.
+pub fn digest(
+    desk: &Desk<'_>,
+    lang: Language,
+    to: &[Address],
+    (at, date): (&str, &str),
+    vars: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> Outgoing {
+    let cause = ["digest", at];
+    let (message_id, reference) = (desk.ids.make(&cause), desk.ids.reference(&cause));
+    let mut all: Vec<(&str, &str)> = vec![
+        ("service", desk.name),
+        ("address", desk.address.as_str()),
+        ("date", date),
+    ];
+    all.extend_from_slice(vars);
+    let body = with_marker(&desk.templates.render(lang, "digest", &all), &reference);
+    let word = kind_word(lang, "digest").unwrap_or("Digest:");
+    let subject = one_line(&format!("{word} {} {date}", desk.name));
+    let raw = MessageBuilder::new()
+        .from((desk.name, desk.address.as_str()))
+        .to(mail_builder::headers::address::Address::new_list(
+            to.iter().map(|a| a.to_string().into()).collect(),
+        ))
+        .subject(subject.as_str())
+        .message_id(message_id.as_str())
+        .date(now.timestamp())
+        .header("Auto-Submitted", Raw::new("auto-generated"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header(LOOP_HEADER, Raw::new(desk.address.to_string()))
+        .text_body(body)
+        .write_to_vec()
+        .unwrap_or_default();
+    Outgoing {
+        kind: "digest",
+        message_id,
+        reference,
+        subject,
+        to: to.to_vec(),
+        raw,
+        audience: Audience::Staff,
+    }
 }
 
 /// A staff notification: a customer's message (new ticket, reply, reopen),
@@ -515,7 +605,7 @@ pub fn staff_notify(
         &one_line(&v.subject),
         &marks(v, true, kind_word(lang, n.why)),
     );
-    let common = ticket_vars(desk, v);
+    let common = ticket_vars(desk, lang, v);
     let vars: Vec<(&str, &str)> = common
         .iter()
         .chain(n.fields.iter())
@@ -584,7 +674,7 @@ pub fn relay(desk: &Desk<'_>, lang: Language, r: &RelayMail<'_>, now: DateTime<U
         v.number,
         crate::thread::strip_reply_prefixes(&one_line(&v.subject)),
     ));
-    let mut vars = ticket_vars(desk, v);
+    let mut vars = ticket_vars(desk, lang, v);
     let attached = v.attached_history.is_some();
     if attached {
         // The file has all of it: no "earlier entries" line.
@@ -896,6 +986,8 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
             subject: "Printer\r\nBcc: victim@evil.example".into(),
             status: Status::WaitingForCustomer,
             ticket_type: "technical".into(),
+            status_name: "waiting-for-customer".into(),
+            type_name: "technical".into(),
             created: "2026-11-16 10:00 CET".into(),
             latest: "LATEST-TEXT".into(),
             history: "HISTORY-TEXT".into(),
@@ -1315,5 +1407,41 @@ References: <m0@customer.example>\r\n\r\nIt does not print.\r\n";
         assert_eq!(back.cc.len(), 1);
         assert_eq!(back.cc[0].address, delegate);
         assert_eq!(out.to, [to.address.clone(), delegate]);
+    }
+
+    #[test]
+    fn greetings_name_people_as_they_write_their_names() {
+        #[rustfmt::skip]
+        let cases = [
+            (Some("Shah, Priya"), "Priya Shah"),
+            (Some("\"Rossi, Maria Grazia\""), "Maria Grazia Rossi"),
+            (Some("Priya Shah"), "Priya Shah"),
+            (Some("Dupont, Jean, Service Achats"), "Dupont, Jean, Service Achats"),
+            (Some("ACME, Inc. Accounts Payable Team"), "ACME, Inc. Accounts Payable Team"),
+            (Some("  "), "ann@customer.example"),
+            (None, "ann@customer.example"),
+        ];
+        for (name, want) in cases {
+            let m = Mailbox {
+                name: name.map(String::from),
+                address: Address::parse("ann@customer.example").unwrap(),
+            };
+            assert_eq!(greeting_name(&m), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn french_quotes_nest_and_other_languages_keep_the_text() {
+        #[rustfmt::skip]
+        let cases = [
+            (Language::Fr, "« Facture » incorrecte", "“Facture” incorrecte"),
+            (Language::Fr, "Re: «urgent»", "Re: “urgent”"),
+            (Language::Fr, "Facture incorrecte", "Facture incorrecte"),
+            (Language::It, "« Fattura »", "« Fattura »"),
+            (Language::En, "\"quoted\"", "\"quoted\""),
+        ];
+        for (lang, text, want) in cases {
+            assert_eq!(quoted_in(lang, text), want, "{text}");
+        }
     }
 }

@@ -159,6 +159,13 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             // knowledge base entries that may answer a new ticket
             "suggestions",
             "needs_proof",
+            // mail held for confirmation that carried the ticket's token
+            "held",
+            "held_from",
+            "held_until",
+            // an out-of-office from the customer since the last notification
+            "away",
+            "away_until",
         ],
     ),
     // A staff reply, relayed to the customer side.
@@ -297,6 +304,13 @@ const TEMPLATES: &[(&str, &[&str])] = &[
         "encrypted-staff",
         &["service", "address", "token", "ticket"],
     ),
+    // The daily digest to the staff side; each list is also its flag.
+    (
+        "digest",
+        &[
+            "service", "address", "date", "waiting", "held", "proofs", "failures",
+        ],
+    ),
 ];
 
 const LANGUAGES: [Language; 3] = [Language::En, Language::Fr, Language::It];
@@ -355,6 +369,9 @@ fn builtin(lang: Language, name: &str) -> Option<&'static str> {
         (Language::En, "too-large") => include_str!("../../conf/templates/en/too-large.txt"),
         (Language::Fr, "too-large") => include_str!("../../conf/templates/fr/too-large.txt"),
         (Language::It, "too-large") => include_str!("../../conf/templates/it/too-large.txt"),
+        (Language::En, "digest") => include_str!("../../conf/templates/en/digest.txt"),
+        (Language::Fr, "digest") => include_str!("../../conf/templates/fr/digest.txt"),
+        (Language::It, "digest") => include_str!("../../conf/templates/it/digest.txt"),
         (Language::En, "verify") => include_str!("../../conf/templates/en/verify.txt"),
         (Language::Fr, "verify") => include_str!("../../conf/templates/fr/verify.txt"),
         (Language::It, "verify") => include_str!("../../conf/templates/it/verify.txt"),
@@ -579,6 +596,8 @@ pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
         "staff note" => ["Note:", "Note :", "Nota:"],
         "staff answer" => ["Answered:", "Répondu :", "Risposto:"],
         "delivery failure" => ["Undelivered:", "Non distribué :", "Non recapitato:"],
+        "held mail" => ["Held:", "Retenu :", "Trattenuto:"],
+        "digest" => ["Digest:", "Résumé :", "Riepilogo:"],
         _ => return None,
     };
     Some(match lang {

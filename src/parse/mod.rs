@@ -2,6 +2,7 @@
 //! that every later stage works with. This is the only module that knows
 //! mail-parser; MIME, charsets, mail classification and quote splitting end here.
 
+mod away;
 mod body;
 mod classify;
 mod html;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Address, MailClass, Mailbox};
 use classify::{Head, Signals};
 
+pub use away::away_until;
 pub use quote::{marker_line, marker_refs, split_quoted, split_reply, split_reply_keeping_context};
 
 #[derive(Debug, Clone, Copy)]

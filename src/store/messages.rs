@@ -331,6 +331,26 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// The text of the newest automatic reply (an out-of-office) on
+    /// `ticket` that came after its last staff notification, among its 20
+    /// newest history events: what the next notification tells staff,
+    /// once. Bounded reads, whatever the length of the ticket.
+    pub fn unseen_auto_reply(&self, ticket: TicketId) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "WITH recent AS (SELECT id, message, outbox FROM events
+                                 WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 20),
+                      told AS (SELECT coalesce(max(r.id), 0) AS id FROM recent r
+                               JOIN outbox o ON o.id = r.outbox WHERE o.kind = 'staff-notify')
+                 SELECT coalesce(m.new_text, '') FROM recent r JOIN messages m ON m.id = r.message
+                 WHERE m.class = 'auto-reply' AND r.id > (SELECT id FROM told)
+                 ORDER BY r.id DESC LIMIT 1",
+            )?
+            .query_row(params![ticket.0], |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn ticket_messages(&self, ticket: TicketId) -> Result<Vec<StoredMessage>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, message_id, from_addr, from_name, subject, received_at, class, class_reason,

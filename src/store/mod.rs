@@ -12,6 +12,7 @@
 //! source copy removed — and lost when the process ends.
 
 mod accounts;
+mod digest;
 mod knowledge;
 mod lifecycle;
 mod messages;

@@ -37,11 +37,11 @@ pub struct Held<'a> {
     pub at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, received_at, source, message_id, from_addr, subject, reason, length(raw), released_at,
      kind";
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
+pub(super) fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantineEntry> {
     Ok(QuarantineEntry {
         id: r.get(0)?,
         received: from_ts(r.get(1)?),

@@ -152,6 +152,23 @@ pub fn staff_event(
     Ok(Some(tr))
 }
 
+/// A staff answer reached the customer side of ticket `n` after its
+/// commands set the status: the clock of whoever the ticket now waits for
+/// starts from the answer (the customer's promised time counts from our
+/// latest answer). Nothing happens to a ticket that waits for nobody.
+pub fn answered(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let t = reload(tx, n)?;
+    if lifecycle::waits_for(t.status).is_none() || t.waiting_since == Some(at) {
+        return Ok(());
+    }
+    tx.set_timers(n, &timers_for(s, t.status, Some(at), 0, at))
+}
+
 /// An operator's command on ticket `n`, with its mail to both sides.
 pub fn command(
     tx: &mut Tx<'_>,
@@ -278,30 +295,44 @@ impl Made<'_> {
         let cause = Cause::Operator(self.author);
         match &self.what {
             MadeKind::Queue(q) => {
-                let mut fields = changed_fields(t, &after, &cause, false);
-                fields.retain(|(k, _)| *k != "change");
                 let from = s
                     .queue_named(&t.queue)
                     .map_or(t.queue.as_str(), |d| &d.queue.display_name);
                 let to = s
                     .queue_named(q)
                     .map_or(q.as_str(), |d| &d.queue.display_name);
-                fields.push(("change", format!("queue: {from} → {to}")));
-                notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
+                let fields = |lang, side| {
+                    let sp = s.speech(lang);
+                    let mut fields = changed_fields(&sp, side, t, &after, &cause, false);
+                    fields.retain(|(k, _)| *k != "change");
+                    fields.push(("change", format!("{} {from} → {to}", sp.queue_field())));
+                    fields
+                };
+                notify(tx, s, &after, ("changed", sides), &fields, at)
             }
             MadeKind::Type(ty) => {
-                let mut fields = changed_fields(t, &after, &cause, false);
-                fields.retain(|(k, _)| *k != "change");
-                fields.push(("change", format!("type: {} → {ty}", t.ticket_type)));
-                notify(tx, s, &after, ("changed", sides), &|_| fields.clone(), at)
+                let fields = |lang, side| {
+                    let sp = s.speech(lang);
+                    let mut fields = changed_fields(&sp, side, t, &after, &cause, false);
+                    fields.retain(|(k, _)| *k != "change");
+                    let change = format!(
+                        "{} {} → {}",
+                        sp.field(true),
+                        sp.ticket_type(&t.ticket_type),
+                        sp.ticket_type(ty)
+                    );
+                    fields.push(("change", change));
+                    fields
+                };
+                notify(tx, s, &after, ("changed", sides), &fields, at)
             }
             MadeKind::Status(tr) => {
                 let closed = tr.to == Status::Closed;
-                let fields = |lang| {
+                let fields = |lang, side| {
                     if closed {
-                        closed_fields(s, lang, &after, &cause, at)
+                        closed_fields(s, lang, side, &after, &cause, at)
                     } else {
-                        changed_fields(t, &after, &cause, tr.reopened)
+                        changed_fields(&s.speech(lang), side, t, &after, &cause, tr.reopened)
                     }
                 };
                 let kind = if closed { "closed" } else { "changed" };
@@ -322,9 +353,10 @@ pub fn warn(
     at: DateTime<Utc>,
 ) -> Result<Done, StoreError> {
     let w = plan.warnings[index];
-    let fields = |lang| {
+    let fields = |lang, _side| {
+        let sp = s.speech(lang);
         let mut fields = vec![
-            ("since", s.calendar.format(plan.since)),
+            ("since", sp.date(plan.since)),
             (
                 "elapsed",
                 w.span.map(|sp| span_words(lang, sp)).unwrap_or_default(),
@@ -335,7 +367,7 @@ pub fn warn(
             ("never_closes", flag(plan.close.is_none())),
         ];
         if let Some(c) = plan.close {
-            fields.push(("close_at", s.calendar.format(c.at)));
+            fields.push(("close_at", sp.date(c.at)));
         }
         fields
     };
@@ -381,7 +413,7 @@ pub fn inactivity_close(
     };
     transition(tx, s, t, tr, &cause, at)?;
     let after = reload(tx, t.number)?;
-    let fields = |lang| closed_fields(s, lang, &after, &cause, at);
+    let fields = |lang, side| closed_fields(s, lang, side, &after, &cause, at);
     let (mails, skipped) = notify(tx, s, &after, ("closed", Sides::BOTH), &fields, at)?;
     Ok(Some(Done {
         ticket: t.number,
@@ -614,7 +646,7 @@ mod tests {
             "staff warns on day 2"
         );
 
-        // A note restarts the staff clock; a reply hands the ticket to the customer.
+        // A note moves nothing; a reply hands the ticket to the customer.
         let note_at = t("2026-11-17T09:00:00+01:00");
         let reply_at = t("2026-11-17T10:00:00+01:00");
         store
@@ -627,7 +659,7 @@ mod tests {
                     "bob@desk.example",
                     note_at,
                 )?;
-                assert_eq!(tr.map(|t| t.to), Some(Status::New));
+                assert_eq!(tr, None, "a note is no answer");
                 let tr = staff_event(
                     tx,
                     &s,
@@ -637,18 +669,16 @@ mod tests {
                     reply_at,
                 )?;
                 assert_eq!(tr.map(|t| t.to), Some(Status::WaitingForCustomer));
-                // A second reply while waiting changes nothing.
-                assert_eq!(
-                    staff_event(
-                        tx,
-                        &s,
-                        n,
-                        LifecycleEvent::StaffReply,
-                        "bob@desk.example",
-                        reply_at
-                    )?,
-                    None
-                );
+                // A second reply while waiting restarts the customer's clock.
+                let tr = staff_event(
+                    tx,
+                    &s,
+                    n,
+                    LifecycleEvent::StaffReply,
+                    "bob@desk.example",
+                    reply_at,
+                )?;
+                assert!(tr.is_some_and(|t| t.restart_clock));
                 Ok::<_, StoreError>(())
             })
             .unwrap();
@@ -758,7 +788,13 @@ mod tests {
             .unwrap();
         let r = store.read();
         let ticket = r.ticket(n).unwrap().unwrap();
-        let view = |side, skip, extent| view_for(&r, &cal, &ticket, side, skip, extent).unwrap();
+        let types = Default::default();
+        let sp = crate::domain::words::Speech {
+            lang: crate::domain::Language::En,
+            calendar: &cal,
+            types: &types,
+        };
+        let view = |side, skip, extent| view_for(&r, &sp, &ticket, side, skip, extent).unwrap();
         let has = |v: &TicketView, what: &str| v.history.contains(what);
 
         // The customer side: the newest three of its 13 entries.

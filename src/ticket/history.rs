@@ -2,8 +2,9 @@
 //! newest entries in every mail, the whole of it (inline or attached) in
 //! the close notice, each part shortened to its bound.
 
-use crate::domain::calendar::Calendar;
+use crate::domain::Status;
 use crate::domain::lifecycle::Side;
+use crate::domain::words::Speech;
 use crate::outbox::compose::{self, HISTORY_FILE_MAX, HISTORY_TEXT_MAX, QUOTE_MAX, TicketView};
 use crate::store::{
     EventKind, HistoryEntry, HistoryKind, HistoryMessage, MessageRole, Reader, StoreError, Ticket,
@@ -30,11 +31,11 @@ pub enum Extent {
 /// automatic messages, mail we sent and postdesk's own notes stay out (the
 /// store records which entry each side sees, see `store::HistoryKind`).
 /// `skip` leaves one message out of the history (the one a mail shows on
-/// top). Language-neutral: times in the desk's zone, status and type by
-/// their names.
+/// top). In the language of `sp`: times in the desk's zone as the
+/// language writes them, status and type by their names in it.
 pub fn view_for(
     read: &Reader<'_>,
-    cal: &Calendar,
+    sp: &Speech<'_>,
     t: &Ticket,
     side: Side,
     skip: Option<i64>,
@@ -50,12 +51,12 @@ pub fn view_for(
         Extent::Whole { .. } => read.history_within(t.number, side, QUOTE_MAX, HISTORY_FILE_MAX)?,
     };
     let latest = match entries.iter().rev().find_map(|e| e.message.as_ref()) {
-        Some(m) => message_block(cal, m, HISTORY_TEXT_MAX),
+        Some(m) => message_block(sp, m, HISTORY_TEXT_MAX),
         // Only changes among the newest entries: the message before them.
         None => read
             .newest_history_message(t.number, side, HISTORY_TEXT_MAX)?
             .and_then(|e| e.message)
-            .map(|m| message_block(cal, &m, HISTORY_TEXT_MAX))
+            .map(|m| message_block(sp, &m, HISTORY_TEXT_MAX))
             .unwrap_or_default(),
     };
     let before = entries.len();
@@ -68,11 +69,11 @@ pub fn view_for(
     let skipped = (before - entries.len()) as u64;
     // Entries the store left out (beyond HISTORY_FILE_MAX) are older still.
     let older = total.saturating_sub(entries.len() as u64 + skipped);
-    let (shown, attached) = history_text(cal, &entries, if complete { 0 } else { older }, extent);
+    let (shown, attached) = history_text(sp, &entries, if complete { 0 } else { older }, extent);
     let attached = match (attached, whole) {
         (Some(_), Some(whole)) => {
             let older = if complete { 0 } else { older };
-            history_text(cal, &whole, older, extent).1
+            history_text(sp, &whole, older, extent).1
         }
         (attached, _) => attached,
     };
@@ -96,7 +97,9 @@ pub fn view_for(
         subject: t.subject.clone(),
         status: t.status,
         ticket_type: t.ticket_type.clone(),
-        created: cal.format(t.created),
+        status_name: sp.status(t.status).to_string(),
+        type_name: sp.ticket_type(&t.ticket_type).to_string(),
+        created: sp.date(t.created),
         latest,
         history: shown.join("\n\n"),
         earlier,
@@ -110,7 +113,7 @@ pub fn view_for(
 /// attach when `extent` says so and it is too long to show: `entries` are
 /// all the store read, `left_out` how many older ones it could not.
 pub(crate) fn history_text(
-    cal: &Calendar,
+    sp: &Speech<'_>,
     entries: &[HistoryEntry],
     left_out: u64,
     extent: Extent,
@@ -118,7 +121,7 @@ pub(crate) fn history_text(
     let lines = |entries: &[HistoryEntry], max: usize| -> Vec<String> {
         entries
             .iter()
-            .filter_map(|e| entry_text(cal, e, max))
+            .filter_map(|e| entry_text(sp, e, max))
             .collect()
     };
     let newest = |n: usize| &entries[entries.len().saturating_sub(n)..];
@@ -147,34 +150,57 @@ pub(crate) fn history_text(
 
 /// One entry of a history as mails write it; None for a message's entry
 /// whose message is not on the ticket.
-pub(crate) fn entry_text(cal: &Calendar, e: &HistoryEntry, max: usize) -> Option<String> {
+pub(crate) fn entry_text(sp: &Speech<'_>, e: &HistoryEntry, max: usize) -> Option<String> {
     match e.shown {
         HistoryKind::Change => {
-            let what = if e.kind == EventKind::TypeChange {
-                "type"
-            } else {
-                "status"
-            };
+            let type_change = e.kind == EventKind::TypeChange;
             Some(format!(
-                "{}  {what}: {}",
-                cal.format(e.at),
-                arrow(&e.detail)
+                "{}  {} {}",
+                sp.date(e.at),
+                sp.field(type_change),
+                change_words(sp, arrow(&e.detail), type_change)
             ))
         }
-        _ => e.message.as_ref().map(|m| message_block(cal, m, max)),
+        _ => e.message.as_ref().map(|m| message_block(sp, m, max)),
+    }
+}
+
+/// `a → b` with each side named in the language of `sp`: statuses, or
+/// types by their display names; anything else as stored.
+fn change_words(sp: &Speech<'_>, arrow: &str, type_change: bool) -> String {
+    let name = |w: &str| -> String {
+        let w = w.trim();
+        match (type_change, w.parse::<Status>()) {
+            (true, _) => sp.ticket_type(w).to_string(),
+            (false, Ok(st)) => sp.status(st).to_string(),
+            (false, Err(_)) => w.to_string(),
+        }
+    };
+    match arrow.split_once(" → ") {
+        Some((a, b)) => {
+            // "closed (reopened)": the status, then the stored note.
+            let (b, rest) = b.split_once(' ').unwrap_or((b, ""));
+            let rest = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(" {rest}")
+            };
+            format!("{} → {}{rest}", name(a), name(b))
+        }
+        None => arrow.to_string(),
     }
 }
 
 /// A message in a history: when, who, and its text four spaces in, at
 /// most `max` bytes of it.
-pub(crate) fn message_block(cal: &Calendar, m: &HistoryMessage, max: usize) -> String {
+pub(crate) fn message_block(sp: &Speech<'_>, m: &HistoryMessage, max: usize) -> String {
     let staff = m.shown_from.as_deref().filter(|n| !n.trim().is_empty());
     let from = match (m.role, staff, &m.from_name, &m.from) {
-        (MessageRole::StaffNote, Some(n), ..) => format!("{n} (staff, internal note)"),
-        (MessageRole::StaffNote, None, ..) => "staff (internal note)".to_string(),
-        (_, Some(n), ..) if m.role.is_staff() => format!("{n} (staff)"),
+        (MessageRole::StaffNote, Some(n), ..) => format!("{n} {}", sp.note_mark()),
+        (MessageRole::StaffNote, None, ..) => sp.note_mark().to_string(),
+        (_, Some(n), ..) if m.role.is_staff() => format!("{n} {}", sp.staff_mark()),
         (_, _, Some(name), Some(addr)) if !name.trim().is_empty() => {
-            format!("{name} <{addr}>")
+            format!("{} <{addr}>", compose::display_name(name))
         }
         (_, _, _, Some(addr)) => addr.clone(),
         _ => "?".to_string(),
@@ -182,7 +208,7 @@ pub(crate) fn message_block(cal: &Calendar, m: &HistoryMessage, max: usize) -> S
     let text = compose::shorten_known(&m.text, max, m.text_bytes);
     format!(
         "{}  {from}\n{}",
-        cal.format(m.received_at),
+        sp.date(m.received_at),
         compose::indent_by(&text, "    ")
     )
 }

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod change;
+pub mod digest;
 pub mod history;
 pub mod knowledge;
 pub mod notices;
@@ -19,6 +20,7 @@ use crate::config::{Config, Staff};
 use crate::domain::calendar::Calendar;
 use crate::domain::lifecycle::{self, InactivityRule, Plan};
 use crate::domain::msgid::MessageIds;
+use crate::domain::words::{Speech, TypeNames};
 use crate::domain::{Address, MatchOptions, Status};
 use crate::domain::{Language, Queue};
 use crate::outbox::compose::Desk;
@@ -30,14 +32,14 @@ use crate::store::Ticket;
 use crate::thread::Token;
 
 pub use change::{
-    ChangeError, Done, Made, TicketChange, command, command_quiet, customer_message,
+    ChangeError, Done, Made, TicketChange, answered, command, command_quiet, customer_message,
     inactivity_close, opened, plan_of, refresh_deadline, reload, reply_opens_new_ticket,
     staff_event, warn,
 };
 pub use history::{Extent, indent, view_for};
 pub use notices::{Author, Sides};
 pub use notices::{
-    customer_language, customer_side, flag_failing, left_out_line, note, queue_mail,
+    customer_language, customer_side, flag_failing, left_out_line, note, own_language, queue_mail,
     staff_recipients,
 };
 
@@ -120,6 +122,8 @@ pub struct Settings<'a> {
     /// None: a reply never reopens a closed ticket.
     pub reopen_window: Option<Duration>,
     pub ticket_types: &'a [String],
+    /// `[service.type_names]`: the types' names per language.
+    pub type_names: &'a TypeNames,
     /// `[intake]` limits, for reading a message's attachments again.
     pub limits: ParseLimits,
     /// `intake.max_recipients`: customer-side addresses per mail, at most.
@@ -162,6 +166,7 @@ impl<'a> Settings<'a> {
                 .reopen_window
                 .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
             ticket_types: &config.service.ticket_types,
+            type_names: &config.service.type_names,
             limits: ParseLimits {
                 max_size: usize::try_from(config.intake.max_message_size).unwrap_or(usize::MAX),
                 max_depth: config.intake.max_mime_depth,
@@ -229,6 +234,15 @@ impl<'a> Settings<'a> {
             }
         } else {
             Extent::Newest(self.history_in_mail)
+        }
+    }
+
+    /// How mail in `lang` speaks of a ticket: its words and dates.
+    pub fn speech(&self, lang: Language) -> Speech<'a> {
+        Speech {
+            lang,
+            calendar: self.calendar,
+            types: self.type_names,
         }
     }
 

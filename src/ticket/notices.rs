@@ -6,14 +6,15 @@ use chrono::{DateTime, Utc};
 
 use super::Settings;
 use super::history::view_for;
-use crate::domain::Language;
 use crate::domain::calendar::Span;
 use crate::domain::lifecycle::Side;
+use crate::domain::words::Speech;
 use crate::domain::{Address, Mailbox, TicketId};
+use crate::domain::{Language, choose_language};
 use crate::outbox::compose::{self, Notice, Outgoing, Recipient, TicketView};
 use crate::outbox::gate::{self};
 use crate::outbox::template::span_words;
-use crate::store::{EventKind, HistoryEvent, Reader, StoreError, Ticket, Tx};
+use crate::store::{EventKind, HistoryEvent, Reader, RuleRow, StoreError, Ticket, Tx};
 
 /// Who on a ticket gets the customer side's mail: the requester, the
 /// account's delegates and the people a staff reply included — never those
@@ -72,6 +73,8 @@ pub(crate) fn flag(b: bool) -> String {
 }
 
 pub(crate) fn changed_fields(
+    sp: &Speech<'_>,
+    side: Side,
     before: &Ticket,
     after: &Ticket,
     cause: &Cause<'_>,
@@ -84,9 +87,14 @@ pub(crate) fn changed_fields(
     vec![
         (
             "change",
-            format!("status: {} → {}", before.status, after.status),
+            format!(
+                "{} {} → {}",
+                sp.field(false),
+                sp.status(before.status),
+                sp.status(after.status)
+            ),
         ),
-        ("by", cause.who()),
+        ("by", cause.shown_by(sp, side)),
         ("reason", reason),
         ("reopened", flag(reopened)),
     ]
@@ -95,18 +103,20 @@ pub(crate) fn changed_fields(
 pub(crate) fn closed_fields(
     s: &Settings<'_>,
     lang: Language,
+    side: Side,
     after: &Ticket,
     cause: &Cause<'_>,
     at: DateTime<Utc>,
 ) -> Vec<(&'static str, String)> {
+    let sp = s.speech(lang);
     let mut fields = vec![
-        ("by", cause.who()),
+        ("by", cause.shown_by(&sp, side)),
         ("can_reopen", flag(s.reopen_window.is_some())),
         ("cannot_reopen", flag(s.reopen_window.is_none())),
     ];
     if let Some(w) = s.reopen_window {
         let closed = after.closed_at.unwrap_or(at);
-        fields.push(("reopen_until", s.calendar.format(closed + w)));
+        fields.push(("reopen_until", sp.date(closed + w)));
     }
     match cause {
         Cause::Inactivity { side, span } => {
@@ -147,7 +157,7 @@ impl Sides {
 }
 
 /// Queues notice `kind` about ticket `t` to the customer side (one mail per
-/// person, in the language of the ticket's account) and the staff side (one
+/// person, in that person's language, see [`customer_language`]) and the staff side (one
 /// mail to every notify address, in the desk's language) — those of
 /// `sides` — each through the gate of automatic mail and with its history
 /// line. `fields` gives the template's fields in a language (a length is
@@ -159,7 +169,7 @@ pub(crate) fn notify(
     s: &Settings<'_>,
     t: &Ticket,
     (kind, sides): (&'static str, Sides),
-    fields: &dyn Fn(Language) -> Vec<(&'static str, String)>,
+    fields: &dyn Fn(Language, Side) -> Vec<(&'static str, String)>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<i64>, Vec<String>), StoreError> {
     let extent = s.extent(kind);
@@ -169,15 +179,12 @@ pub(crate) fn notify(
 
     if sides.customer {
         let top = newest_message(&tx.read(), t, Side::Customer)?;
-        let view = view_for(&tx.read(), s.calendar, t, Side::Customer, top, extent)?;
         let robot = tx
             .read()
             .first_message_class(t.number)?
             .is_some_and(|c| c.is_automatic());
         let no_answer = robot
             .then_some("the ticket was opened by an automatic message; it gets no automatic mail");
-        let lang = customer_language(&tx.read(), s, t)?;
-        let customer_fields = fields(lang);
         let (people, left_out) = customer_side(tx, s, t.number)?;
         if let Some(line) = left_out_line(kind, &left_out) {
             note(tx, t.number, at, &line)?;
@@ -193,7 +200,20 @@ pub(crate) fn notify(
                 }
                 None => {
                     let cause = format!("{seq}|{}", person.address.key());
-                    let id = queue(tx, s, &view, kind, lang, &customer_fields, to, &cause, at)?;
+                    let lang = customer_language(&tx.read(), s, t, Some(&person.address))?;
+                    let view =
+                        view_for(&tx.read(), &s.speech(lang), t, Side::Customer, top, extent)?;
+                    let id = queue(
+                        tx,
+                        s,
+                        &view,
+                        kind,
+                        lang,
+                        &fields(lang, Side::Customer),
+                        to,
+                        &cause,
+                        at,
+                    )?;
                     flag_failing(
                         tx,
                         t.number,
@@ -222,7 +242,14 @@ pub(crate) fn notify(
     } else {
         // The staff side sees its internal notes in the history too.
         let top = newest_message(&tx.read(), t, Side::Staff)?;
-        let staff_view = view_for(&tx.read(), s.calendar, t, Side::Staff, top, extent)?;
+        let staff_view = view_for(
+            &tx.read(),
+            &s.speech(s.language),
+            t,
+            Side::Staff,
+            top,
+            extent,
+        )?;
         let cause = format!("{seq}|staff");
         let id = queue(
             tx,
@@ -230,7 +257,7 @@ pub(crate) fn notify(
             &staff_view,
             kind,
             s.language,
-            &fields(s.language),
+            &fields(s.language, Side::Staff),
             to,
             &cause,
             at,
@@ -285,21 +312,56 @@ pub fn flag_failing(
     Ok(())
 }
 
-/// The language of the customer side's mail about `t`: its account's,
-/// else the desk's default.
+/// The language of the customer side's mail about `t` to `to`: the
+/// language of `to`'s own account, else of the ticket's account, else the
+/// desk's default (the choice itself is [`choose_language`]).
 pub fn customer_language(
     read: &Reader<'_>,
     s: &Settings<'_>,
     t: &Ticket,
+    to: Option<&Address>,
 ) -> Result<Language, StoreError> {
-    let Some(account) = &t.account else {
-        return Ok(s.language);
+    let own = match to {
+        Some(a) => own_language(read, a)?,
+        None => None,
     };
+    let ticket = match &t.account {
+        Some(account) => account_language(read, account)?,
+        None => None,
+    };
+    Ok(choose_language(own, ticket, s.language))
+}
+
+/// The language of the account `address` is its own, if it has one.
+pub fn own_language(read: &Reader<'_>, address: &Address) -> Result<Option<Language>, StoreError> {
+    match own_account(&read.sender_rules(address)?) {
+        Some(account) => account_language(read, account),
+        None => Ok(None),
+    }
+}
+
+fn account_language(read: &Reader<'_>, account: &str) -> Result<Option<Language>, StoreError> {
     Ok(read
         .account_brief(account)?
         .and_then(|b| b.language)
-        .and_then(|l| Language::from_code(&l))
-        .unwrap_or(s.language))
+        .and_then(|l| Language::from_code(&l)))
+}
+
+/// The account an address is its own: the one whose primary address it
+/// is, else the one that authorizes it by name, else by its domain, else
+/// by a parent domain — the most specific rule wins (an ISP's own address
+/// over a customer domain that also lets it in).
+fn own_account(rules: &[RuleRow]) -> Option<&str> {
+    let rank = |kind: &str| match kind {
+        "primary" => 0,
+        "address" => 1,
+        "domain" => 2,
+        _ => 3,
+    };
+    rules
+        .iter()
+        .min_by_key(|r| rank(&r.kind))
+        .map(|r| r.account.as_str())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -400,6 +462,18 @@ pub(crate) enum Cause<'a> {
 }
 
 impl Cause<'_> {
+    /// Who made the change, as a mail to `side` says it: the customer
+    /// side reads "our team" for the desk's people (never an operator's
+    /// login), the staff side who it was.
+    pub(crate) fn shown_by(&self, sp: &Speech<'_>, side: Side) -> String {
+        match self {
+            Cause::Operator(_) | Cause::Staff { .. } if side == Side::Customer => {
+                sp.our_team().to_string()
+            }
+            _ => self.who(),
+        }
+    }
+
     pub(crate) fn who(&self) -> String {
         match self {
             Cause::Customer(m) => m.address.to_string(),
@@ -434,4 +508,37 @@ impl Cause<'_> {
 pub struct Author<'a> {
     pub who: &'a str,
     pub reason: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(account: &str, kind: &str) -> RuleRow {
+        RuleRow {
+            account: account.into(),
+            kind: kind.into(),
+            pattern: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_most_specific_rule_names_an_addresses_own_account() {
+        #[rustfmt::skip]
+        type Rows<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Rows, Option<&str>)] = &[
+            (&[], None),
+            (&[("child", "domain"), ("isp", "primary")], Some("isp")),
+            (&[("child", "subdomains"), ("isp", "address")], Some("isp")),
+            (
+                &[("child", "domain"), ("other", "subdomains")],
+                Some("child"),
+            ),
+            (&[("a", "address"), ("b", "address")], Some("a")),
+        ];
+        for (rows, want) in cases {
+            let rows: Vec<RuleRow> = rows.iter().map(|(a, k)| row(a, k)).collect();
+            assert_eq!(own_account(&rows), *want, "{rows:?}");
+        }
+    }
 }

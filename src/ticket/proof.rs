@@ -77,10 +77,10 @@ pub fn request(
     let code = proof::new_code()
         .map_err(|e| ProofError::Refused(format!("no random numbers for a code: {e}")))?;
     let expires = at + s.verify_expiry;
-    let lang = customer_language(&tx.read(), s, &t)?;
+    let lang = customer_language(&tx.read(), s, &t, Some(&primary))?;
     let view = view_for(
         &tx.read(),
-        cal,
+        &s.speech(lang),
         &t,
         Side::Customer,
         None,
@@ -97,7 +97,7 @@ pub fn request(
         ("request", request),
         ("reason", reason.unwrap_or_default().to_string()),
         ("code", proof::shown_code(&code)),
-        ("expires", cal.format(expires)),
+        ("expires", s.speech(lang).date(expires)),
     ];
     let seq = tx.read().last_event_id(n)?;
     let cause = format!("{seq}|{}", primary.key());
@@ -288,7 +288,7 @@ pub fn tell_staff(
     }
     let view = view_for(
         &tx.read(),
-        s.calendar,
+        &s.speech(s.language),
         &t,
         Side::Staff,
         None,

@@ -27,6 +27,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::Settings;
 
 use crate::domain::lifecycle::Side;
+use crate::domain::words::Speech;
 use crate::domain::{Address, Mailbox, Status, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
@@ -56,6 +57,13 @@ pub enum Why<'a> {
     Bounce {
         reports: &'a [DeliveryReport],
     },
+    /// A mail that carried the ticket's token from someone not on it, held
+    /// until its sender confirms the address (`until`: the code's expiry,
+    /// None when no code could be sent).
+    Held {
+        from: &'a Address,
+        until: Option<DateTime<Utc>>,
+    },
 }
 
 impl Why<'_> {
@@ -67,6 +75,7 @@ impl Why<'_> {
             Why::Note { .. } => "staff note",
             Why::Answered { .. } => "staff answer",
             Why::Bounce { .. } => "delivery failure",
+            Why::Held { .. } => "held mail",
         }
     }
 }
@@ -112,7 +121,7 @@ pub fn to_staff(
     }
     let view = super::view_for(
         &tx.read(),
-        s.calendar,
+        &s.speech(s.language),
         &t,
         Side::Staff,
         shown.map(|m| m.message),
@@ -212,13 +221,25 @@ fn notify_fields(
         ),
         (
             "last_answer_at",
-            last.map(|l| s.calendar.format(l.1)).unwrap_or_default(),
+            last.map(|l| s.speech(s.language).date(l.1))
+                .unwrap_or_default(),
         ),
         ("proof", super::proof::shown_proof(s, t)),
         ("needs_proof", yes(t.needs_proof && t.proof == "none")),
     ];
+    // An out-of-office since the last notification: one line, here only.
+    if let Some(text) = tx.read().unseen_auto_reply(t.number)? {
+        fields.push(("away", "yes".into()));
+        fields.push(("away_until", parse::away_until(&text).unwrap_or_default()));
+    }
+    if let Why::Held { from, until } = why {
+        fields.push(("held", "yes".into()));
+        fields.push(("held_from", from.to_string()));
+        let until = until.map(|u| s.speech(s.language).date(u));
+        fields.push(("held_until", until.unwrap_or_default()));
+    }
     if let Why::Answered { changed, .. } = why {
-        fields.extend(changed.fields());
+        fields.extend(changed.fields(&s.speech(s.language)));
     }
     if let (Why::NewTicket, Some(m)) = (why, shown) {
         fields.push(("suggestions", staff_suggestions(tx, s, t, m.text)?));
@@ -262,7 +283,7 @@ pub struct Changed {
     /// Closed or rejected before, open now.
     pub reopened: bool,
     /// For a close: until when a reply reopens it (None: never).
-    pub reopen_until: Option<String>,
+    pub reopen_until: Option<DateTime<Utc>>,
 }
 
 impl Changed {
@@ -270,10 +291,7 @@ impl Changed {
     pub fn between(s: &Settings<'_>, before: &Ticket, after: &Ticket) -> Changed {
         let status = (after.status != before.status).then_some(after.status);
         let reopen_until = match (status, s.reopen_window) {
-            (Some(Status::Closed), Some(w)) => Some(
-                s.calendar
-                    .format(after.closed_at.unwrap_or(after.updated) + w),
-            ),
+            (Some(Status::Closed), Some(w)) => Some(after.closed_at.unwrap_or(after.updated) + w),
             _ => None,
         };
         Changed {
@@ -291,17 +309,26 @@ impl Changed {
 
     /// The fields and flags the relay and staff-notify templates write
     /// the change lines with.
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
+    /// The template's fields, in the language of `sp`.
+    pub fn fields(&self, sp: &Speech<'_>) -> Vec<(&'static str, String)> {
         let yes = |b: bool| if b { "yes".to_string() } else { String::new() };
         let closed = self.status == Some(Status::Closed);
         // Closing and reopening have lines of their own.
         let plain = self.status.filter(|_| !closed && !self.reopened);
         vec![
             ("changed", yes(!self.is_empty())),
-            ("new_type", self.ticket_type.clone().unwrap_or_default()),
+            (
+                "new_type",
+                self.ticket_type
+                    .as_deref()
+                    .map(|t| sp.ticket_type(t).to_string())
+                    .unwrap_or_default(),
+            ),
             (
                 "new_status",
-                plain.map(|st| st.to_string()).unwrap_or_default(),
+                plain
+                    .map(|st| sp.status(st).to_string())
+                    .unwrap_or_default(),
             ),
             ("now_open", yes(self.reopened)),
             ("now_closed", yes(closed)),
@@ -309,7 +336,7 @@ impl Changed {
             ("cannot_reopen", yes(closed && self.reopen_until.is_none())),
             (
                 "reopen_until",
-                self.reopen_until.clone().unwrap_or_default(),
+                self.reopen_until.map(|t| sp.date(t)).unwrap_or_default(),
             ),
         ]
     }
@@ -424,16 +451,16 @@ pub fn to_customer(
         Some(Status::Closed) => s.extent("closed"),
         _ => s.extent("relay"),
     };
+    let lang = super::customer_language(&tx.read(), s, &t, Some(&first.address))?;
     let view = super::view_for(
         &tx.read(),
-        s.calendar,
+        &s.speech(lang),
         &t,
         Side::Customer,
         Some(reply.message),
         extent,
     )?;
-    let changes = reply.changed.fields();
-    let lang = super::customer_language(&tx.read(), s, &t)?;
+    let changes = reply.changed.fields(&s.speech(lang));
     let files = if reply.attachments.is_empty() {
         Vec::new()
     } else {

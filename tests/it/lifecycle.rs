@@ -779,3 +779,144 @@ fn a_late_reply_keeps_the_account_and_a_silent_import_tells_nobody() {
         "{shown:#}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The clocks the customer was promised (issue 11, point 4)
+// ---------------------------------------------------------------------------
+
+const WITH_ALICE: &str = r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Alice"
+address = "alice@desk.example"
+
+[calendar]
+timezone = "Europe/Paris"
+"#;
+
+/// Alice's mail on ticket 1 with `body` (a reply, a `#note`, commands), at
+/// `at`, answering the newest mail the team got (which shows it genuine).
+fn alice(desk: &Desk, id: &str, body: &str, at: &str) {
+    let to_team = crate::support::outbox::mails(desk)
+        .into_iter()
+        .rfind(|m| m.to("team@desk.example"))
+        .expect("a mail to the team");
+    let their = to_team.message_id();
+    let raw = format!(
+        "From: Alice <alice@desk.example>\r\nTo: support@desk.example\r\n\
+Subject: Re: [DESK #1] Printer on fire\r\nDate: Mon, 3 Nov 2025 10:00:00 +0100\r\n\
+Message-ID: <{id}>\r\nIn-Reply-To: <{their}>\r\nReferences: <{their}>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+    );
+    take_at(desk, raw.as_bytes(), at);
+}
+
+/// Two answers three days apart, then silence: the customer's warning comes
+/// 7 business days after the second and says when we answered.
+#[test]
+fn the_customer_clock_restarts_at_every_staff_answer() {
+    let desk = Desk::with_extra(WITH_ALICE);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    alice(
+        &desk,
+        "a1@desk.example",
+        "Unplug it.",
+        "2025-11-03T10:00:00+01:00",
+    );
+    assert_eq!(ticket(&desk, 1)["status"], "waiting-for-customer");
+    alice(
+        &desk,
+        "a2@desk.example",
+        "And call the fire brigade.",
+        "2025-11-06T10:00:00+01:00",
+    );
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["waiting_since"], "2025-11-06T09:00:00Z");
+    // 7 business days after the first answer: nothing.
+    assert!(actions(&sweep(&desk, "2025-11-12T10:00:00+01:00")).is_empty());
+    // 7 business days after the second (Monday 17th, 10:00): the warning.
+    assert!(actions(&sweep(&desk, "2025-11-17T09:59:59+01:00")).is_empty());
+    let before = outbox(&desk).len();
+    let r = sweep(&desk, "2025-11-17T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "customer".into(), "warning".into())]);
+    let rows = outbox(&desk);
+    let (kind, to, id) = rows[before].clone();
+    assert_eq!(
+        (kind.as_str(), to.as_str()),
+        ("warning", "ann@customer.example")
+    );
+    let mail = raw_mail(&desk, id);
+    assert!(
+        mail.contains("We answered you on 2025-11-06 10:00 CET"),
+        "{mail}"
+    );
+    // The close is 7 business days after the warning (14 after the answer).
+    assert!(actions(&sweep(&desk, "2025-11-26T09:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-26T10:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "customer".into(), "close".into())]);
+}
+
+/// While the customer waits for staff, an internal note or a mail of
+/// commands only postpones nothing: the staff warnings and the close come
+/// on the days they would have.
+#[test]
+fn a_note_or_commands_during_staff_silence_leave_the_warnings_unchanged() {
+    let desk = Desk::with_extra(WITH_ALICE);
+    first_mail(&desk, "2025-11-03T09:00:00+01:00");
+    alice(
+        &desk,
+        "n1@desk.example",
+        "#note\nLooking into it, do not tell her yet.",
+        "2025-11-04T09:00:00+01:00",
+    );
+    alice(
+        &desk,
+        "c1@desk.example",
+        "#type billing\n#status in-progress",
+        "2025-11-04T12:00:00+01:00",
+    );
+    let shown = ticket(&desk, 1);
+    assert_eq!(shown["status"], "in-progress");
+    assert_eq!(shown["waiting_since"], "2025-11-03T08:00:00Z");
+    assert!(actions(&sweep(&desk, "2025-11-05T08:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-05T09:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    alice(
+        &desk,
+        "n2@desk.example",
+        "#note\nStill looking.",
+        "2025-11-06T09:00:00+01:00",
+    );
+    let r = sweep(&desk, "2025-11-07T09:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    let r = sweep(&desk, "2025-11-10T00:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "close".into())]);
+}
+
+/// `[calendar] working_hours`: a warning due in the evening goes out the
+/// next working morning at the start of the hours; a close due on a
+/// Sunday at the start of Monday's hours, not at 00:00.
+#[test]
+fn working_hours_move_warnings_and_closes_to_the_next_working_period() {
+    let desk = Desk::with_extra(&format!("{PARIS}working_hours = \"09:00-18:00\"\n"));
+    // Monday 20:00.
+    first_mail(&desk, "2025-11-03T20:00:00+01:00");
+    assert!(actions(&sweep(&desk, "2025-11-05T20:00:00+01:00")).is_empty());
+    assert!(actions(&sweep(&desk, "2025-11-06T08:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-06T09:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "warning".into())]);
+    // Day 6 is Sunday 20:00; Monday 00:00 is outside the hours too.
+    assert!(actions(&sweep(&desk, "2025-11-10T00:00:00+01:00")).is_empty());
+    assert!(actions(&sweep(&desk, "2025-11-10T08:59:59+01:00")).is_empty());
+    let r = sweep(&desk, "2025-11-10T09:00:00+01:00");
+    assert_eq!(actions(&r), [(1, "staff".into(), "close".into())]);
+    // A time that is no period is refused with the key's name.
+    let bad = Desk::with_extra(&format!("{PARIS}working_hours = \"18:00-09:00\"\n"));
+    let out = bad.run(&["check-config"], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("calendar.working_hours"), "{err}");
+}

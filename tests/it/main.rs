@@ -28,8 +28,10 @@ mod senders; // who may write: strangers and the verify flow, ISP accounts, self
 // ---- tickets and answers
 mod answers; // one mail per staff action (answer + what changed + history), the team's copy of every answer
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
+mod digest; // nothing waits unseen: held mail with a token told to staff, the staff digest (staff only, never empty)
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
 mod knowledge; // the knowledge base: suggestions to staff (and customers), kb list|show|reindex, #kb, #solved, closed tickets learnt from
+mod language; // each person's language: the recipient's account, the ticket's, the desk's; words and dates translated
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves

@@ -364,7 +364,8 @@ fn a_command_error_is_answered_and_nothing_is_half_applied() {
     );
     let relay = after[0].text();
     assert!(relay.contains("maintenant : billing."), "{relay}");
-    assert!(relay.contains("maintenant : on-hold."), "{relay}");
+    // The status by its French name (issue 11, point 3).
+    assert!(relay.contains("maintenant : en suspens."), "{relay}");
     let t = ticket(&desk, 1);
     assert_eq!(t["type"], "billing");
     assert_eq!(t["status"], "on-hold");

@@ -1,0 +1,254 @@
+//! Nothing waits unseen (issue 11, point 5) through the binary: a held
+//! mail that carried a ticket's token is told on the ticket and to staff;
+//! the staff side's digest lists what waits, is sent only to staff, and
+//! not at all when there is nothing to tell.
+
+use crate::support::outbox::{kinds, mails, new_mails, take, ticket};
+use crate::support::{Desk, customer_mail};
+
+const DESK: &str = r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Alice"
+address = "alice@desk.example"
+
+[calendar]
+timezone = "Europe/Paris"
+
+[[account]]
+id = "cust-1"
+primary = "ann@customer.example"
+"#;
+
+fn desk() -> Desk {
+    // unknown_sender stays "verify": strangers are held.
+    let desk = Desk::strict(DESK);
+    desk.ok(&["account", "list"]);
+    desk
+}
+
+fn history_text(t: &serde_json::Value) -> String {
+    t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["detail"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_held_mail_with_a_tickets_token_is_told_on_the_ticket_and_to_staff() {
+    let desk = desk();
+    take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Printer on fire",
+            "ann-1@customer.example",
+            "My printer is on fire.",
+        ),
+    );
+    // A colleague of Ann's, unknown to the desk, answers with the token.
+    let sent = take(
+        &desk,
+        &customer_mail(
+            "bob@elsewhere.example",
+            "Re: [DESK #1] Printer on fire",
+            "bob-1@elsewhere.example",
+            "It is my printer too.",
+        ),
+    );
+    let t = ticket(&desk, 1);
+    let history = history_text(&t);
+    assert!(
+        history.contains("mail from bob@elsewhere.example, who is not on this ticket, held"),
+        "{history}"
+    );
+    assert!(history.contains("code valid until"), "{history}");
+    // Bob is asked to confirm; the team is told, once, with who and until when.
+    let held: Vec<_> = sent.iter().filter(|m| m.to("team@desk.example")).collect();
+    assert_eq!(held.len(), 1, "{:#?}", kinds(&sent));
+    let notice = held[0];
+    assert!(
+        notice.subject().starts_with("[DESK #1] Held:"),
+        "{}",
+        notice.subject()
+    );
+    let text = notice.text();
+    assert!(
+        text.contains("bob@elsewhere.example wrote about ticket #1 but is not on it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The confirmation code is valid until"),
+        "{text}"
+    );
+    assert!(
+        sent.iter()
+            .any(|m| m.kind == "confirm" && m.to("bob@elsewhere.example"))
+    );
+    // Nothing of it reaches Ann.
+    assert!(!sent.iter().any(|m| m.to("ann@customer.example")));
+}
+
+#[test]
+fn the_digest_lists_what_waits_and_goes_to_staff_only() {
+    let desk = desk();
+    // Nothing at all yet: no digest.
+    take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Printer on fire",
+            "ann-1@customer.example",
+            "My printer is on fire.",
+        ),
+    );
+    desk.ok(&["ticket", "set-status", "1", "waiting-for-customer"]);
+    let before = mails(&desk).len();
+    let out = desk.ok(&["digest"]);
+    assert!(out.contains("nothing to tell"), "{out}");
+    assert_eq!(mails(&desk).len(), before, "an empty digest is never sent");
+
+    // A second ticket waits for staff, and a stranger's mail is held.
+    take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Invoice wrong",
+            "ann-2@customer.example",
+            "The November invoice is wrong.",
+        ),
+    );
+    take(
+        &desk,
+        &customer_mail(
+            "eve@stranger.example",
+            "Hello",
+            "eve-1@stranger.example",
+            "Buy my product.",
+        ),
+    );
+    let dry = desk.ok(&["digest", "--dry-run"]);
+    assert!(dry.contains("[DESK #2]"), "{dry}");
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let sent = new_mails(&desk, before);
+    assert_eq!(
+        kinds(&sent),
+        [("digest".into(), "team@desk.example".into())]
+    );
+    let digest = &sent[0];
+    // Staff only (invariant 7): no customer-side address, whoever the
+    // tickets' people are.
+    assert_eq!(digest.rcpt, ["team@desk.example"]);
+    assert!(
+        !digest.head().contains("customer.example"),
+        "{}",
+        digest.head()
+    );
+    let text = digest.text();
+    for want in [
+        "[DESK #2] Invoice wrong — new",
+        "eve@stranger.example",
+        "Hello",
+        "Mail held or quarantined in the last day",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    // The ticket waiting for the customer is not listed as waiting for staff.
+    assert!(!text.contains("[DESK #1]"), "{text}");
+    assert!(
+        digest.subject().starts_with("Digest: Test Desk"),
+        "{}",
+        digest.subject()
+    );
+    assert!(digest.head().contains("Auto-Submitted: auto-generated"));
+}
+
+/// `[schedule] digest` is a cron line, empty (the default) for none; a
+/// line that is no cron expression is refused with the key's name.
+#[test]
+fn the_digest_schedule_is_checked() {
+    let ok = Desk::with_extra("[schedule]\ndigest = \"0 0 8 * * Mon-Fri\"\n");
+    assert!(
+        ok.run(&["check-config", "--no-secrets"], b"")
+            .status
+            .success()
+    );
+    let bad = Desk::with_extra("[schedule]\ndigest = \"every morning\"\n");
+    let out = bad.run(&["check-config", "--no-secrets"], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("schedule.digest"), "{err}");
+}
+
+/// An out-of-office on a ticket is one line in its history and one line in
+/// the next staff notification ("away until …"), never a mail of its own,
+/// and no sign of life that moves the ticket.
+#[test]
+fn an_out_of_office_is_told_once_in_the_next_notification() {
+    let desk = desk();
+    take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Printer on fire",
+            "ann-1@customer.example",
+            "My printer is on fire.",
+        ),
+    );
+    let before = ticket(&desk, 1);
+    let oof = String::from_utf8(customer_mail(
+        "ann@customer.example",
+        "Automatic reply: [DESK #1] Printer on fire",
+        "oof-1@customer.example",
+        "I am out of the office until 14 December and will answer then.",
+    ))
+    .unwrap()
+    .replace(
+        "MIME-Version",
+        "Auto-Submitted: auto-replied\r\nMIME-Version",
+    );
+    let sent = take(&desk, oof.as_bytes());
+    assert!(sent.is_empty(), "a mail of its own: {:#?}", kinds(&sent));
+    let after = ticket(&desk, 1);
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(after["waiting_since"], before["waiting_since"]);
+    let lines = history_text(&after);
+    assert_eq!(lines.matches("auto-reply").count(), 1, "{lines}");
+
+    let sent = take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Re: [DESK #1] Printer on fire",
+            "ann-2@customer.example",
+            "Still burning, my colleague will answer.",
+        ),
+    );
+    let team: Vec<_> = sent.iter().filter(|m| m.to("team@desk.example")).collect();
+    assert_eq!(team.len(), 1, "{:#?}", kinds(&sent));
+    let text = team[0].text();
+    assert!(text.contains("automatic reply (out of office)"), "{text}");
+    assert!(text.contains("away until 14 December"), "{text}");
+    // Told once: the next notification says nothing of it.
+    let sent = take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Re: [DESK #1] Printer on fire",
+            "ann-3@customer.example",
+            "Hello?",
+        ),
+    );
+    let text = sent
+        .iter()
+        .find(|m| m.to("team@desk.example"))
+        .unwrap()
+        .text();
+    assert!(!text.contains("out of office"), "{text}");
+}
