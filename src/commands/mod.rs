@@ -13,6 +13,7 @@ mod ingest;
 mod outbox;
 mod quarantine;
 mod run;
+mod status;
 mod sweep;
 mod ticket;
 
@@ -35,6 +36,8 @@ use cli::CliCommand;
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
     pub const OK: u8 = 0;
+    /// `status`: the desk needs an operator (Nagios WARNING).
+    pub const ATTENTION: u8 = 1;
     pub const USAGE: u8 = 64;
     pub const DATAERR: u8 = 65;
     pub const NOINPUT: u8 = 66;
@@ -98,6 +101,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
             run::run(config, path)
         }
         CliCommand::Reload => run::reload(&config),
+        CliCommand::Status { json } => status::status(&config, json),
         CliCommand::Ingest(_) => unreachable!("handled above"),
         CliCommand::Ticket(cmd) => ticket::ticket(&config, cmd),
         CliCommand::Outbox(cmd) => outbox::outbox(&config, cmd),

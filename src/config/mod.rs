@@ -26,8 +26,9 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    DEFAULT_SWEEP, Intake, MailServer, Outbox, Schedule, Secret, Service, Smtp, Source, SourceKind,
-    Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    DEFAULT_SWEEP, Intake, MailServer, Metrics, Outbox, Schedule, Secret, Service, Smtp, Source,
+    SourceKind, Staff, StaffMember, StatusAlarms, TlsMode, Transport, UnknownSender,
+    UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -66,6 +67,10 @@ pub struct Config {
     pub calendar: Calendar,
     #[serde(skip)]
     pub schedule: Schedule,
+    #[serde(skip)]
+    pub status: StatusAlarms,
+    #[serde(skip)]
+    pub metrics: Metrics,
     /// Customer accounts declared in this file (`[[account]]`), then those of
     /// `accounts_file`; applied to the database at start and on every reload
     /// (see `accounts` and `daemon`).
@@ -97,6 +102,8 @@ struct Tail<'a> {
     #[serde(rename = "inactivity", skip_serializing_if = "Vec::is_empty")]
     rules: Vec<schema::RuleOut<'a>>,
     schedule: &'a Schedule,
+    status: &'a StatusAlarms,
+    metrics: &'a Metrics,
     #[serde(rename = "account", skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<schema::AccountOut<'a>>,
 }
@@ -226,6 +233,8 @@ impl Config {
         let tail = Tail {
             rules: self.inactivity.iter().map(schema::RuleOut).collect(),
             schedule: &self.schedule,
+            status: &self.status,
+            metrics: &self.metrics,
             accounts: self.accounts[..self.inline_accounts]
                 .iter()
                 .map(schema::AccountOut)

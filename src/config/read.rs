@@ -11,8 +11,8 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, MaildirKeys, Outbox, RuleDef, Schedule, SendmailKeys,
-    Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, MaildirKeys, Metrics, Outbox, RuleDef, Schedule,
+    SendmailKeys, Service, SourceKeys, Staff, StatusAlarms, Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;
@@ -21,7 +21,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, source, transport, intake, outbox, staff, calendar, inactivity, schedule, status, metrics, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -107,6 +107,8 @@ pub(super) struct Sections {
     /// a rule that failed to read.
     pub inactivity: Option<Vec<Option<(String, InactivityRule)>>>,
     pub schedule: Option<Schedule>,
+    pub status: Option<StatusAlarms>,
+    pub metrics: Option<Metrics>,
     pub accounts: Vec<(String, AccountSpec)>,
     pub accounts_file: Option<String>,
 }
@@ -145,6 +147,8 @@ impl<'a> Loader<'a> {
             calendar: Some(CalendarKeys::default()),
             inactivity: None,
             schedule: Some(Schedule::default()),
+            status: Some(StatusAlarms::default()),
+            metrics: Some(Metrics::default()),
             accounts: Vec::new(),
             accounts_file: None,
         };
@@ -163,6 +167,8 @@ impl<'a> Loader<'a> {
                 "calendar" => s.calendar = self.de("calendar", value),
                 "inactivity" => s.inactivity = Some(self.read_inactivity(value)),
                 "schedule" => s.schedule = self.de("schedule", value),
+                "status" => s.status = self.de("status", value),
+                "metrics" => s.metrics = self.de("metrics", value),
                 "account" => s.accounts = self.read_accounts(value),
                 "accounts_file" => s.accounts_file = self.de("accounts_file", value),
                 other => self.at(

@@ -12,6 +12,7 @@
 //! source copy removed — and lost when the process ends.
 
 mod accounts;
+mod health;
 mod lifecycle;
 mod messages;
 mod outbox;
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
+pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
@@ -61,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0007_message_ids.sql"),
     ),
     ("0008_proof", include_str!("../../sql/0008_proof.sql")),
+    (
+        "0014_source_health",
+        include_str!("../../sql/0014_source_health.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

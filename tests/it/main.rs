@@ -38,6 +38,7 @@ mod subjects; // subjects say what a mail is: its kind in the recipient's langua
 // ---- running it
 mod cli; // the command line: where the config comes from, a broken one, exit codes
 mod daemon; // `postdesk run` under systemd: reload, sd_notify, SIGTERM within seconds
+mod monitoring; // `postdesk status` and its exit codes, the Prometheus endpoint scraped and parsed
 
 // ---- what ships beside the code
 mod deps;
