@@ -93,9 +93,14 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     if let CliCommand::PinHash = &cli.command {
         return account::pin_hash();
     }
+    // check-config goes on after a config that does not load: the files it
+    // names are checked too, so one run reports every problem.
+    if let CliCommand::CheckConfig { no_secrets } = &cli.command {
+        return check_config::check_config(config_path(cli.config.as_deref()), *no_secrets);
+    }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
-        CliCommand::CheckConfig { no_secrets } => check_config::check_config(&config, no_secrets),
+        CliCommand::CheckConfig { .. } => unreachable!("handled above"),
         CliCommand::Run => {
             let path = config_path(cli.config.as_deref()).map(|p| absolute(&p));
             run::run(config, path)

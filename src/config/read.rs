@@ -259,15 +259,17 @@ impl<'a> Loader<'a> {
     fn read_sources(&mut self, value: &Value<'a>) -> Vec<(String, &'static Kind, SourceKeys)> {
         let list = self.tables("source", value, |l, key, item| {
             // A failed source is left out; its neighbours are still checked.
-            let kind = l.kind_of(&key, item, SOURCE_KINDS, false)?;
-            l.de(&key, item).map(|s| (key, kind, s))
+            let (kind, unknown) = l.kind_of(&key, item, SOURCE_KINDS, false)?;
+            let keys: SourceKeys = l.de(&key, &without(item, &unknown))?;
+            unknown.is_empty().then_some((key, kind, keys))
         });
         list.into_iter().flatten().collect()
     }
 
     fn read_transport(&mut self, value: &Value<'a>) -> Option<Transport> {
-        let kind = self.kind_of("transport", value, TRANSPORT_KINDS, true)?;
-        match kind.name {
+        let (kind, unknown) = self.kind_of("transport", value, TRANSPORT_KINDS, true)?;
+        let value = &without(value, &unknown);
+        let transport = match kind.name {
             "smtp" => self.de("transport", value).map(Transport::Smtp),
             "sendmail" => {
                 let k: SendmailKeys = self.de("transport", value)?;
@@ -280,7 +282,8 @@ impl<'a> Loader<'a> {
                 let k: MaildirKeys = self.de("transport", value)?;
                 Some(Transport::Maildir { path: k.path })
             }
-        }
+        };
+        transport.filter(|_| unknown.is_empty())
     }
 
     fn read_staff(&mut self, value: &Value<'a>) -> Option<Staff> {
@@ -341,7 +344,7 @@ impl<'a> Loader<'a> {
         table: &Value<'a>,
         kinds: &'static [Kind],
         default: bool,
-    ) -> Option<&'static Kind> {
+    ) -> Option<(&'static Kind, Vec<String>)> {
         let Some(entries) = table.get_ref().as_table() else {
             // Not a table: serde says what was expected.
             let expected = if default {
@@ -387,15 +390,18 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
-        // A key of another kind is ignored once reported; an unknown one stops the table.
-        let mut ok = true;
+        // A key of another kind is ignored once reported; an unknown one makes the table
+        // unusable, but is returned so that the caller reads the rest for its own problems.
+        let mut unknown = Vec::new();
         for name in entries.keys() {
             let name = name.get_ref().as_ref();
             if kind.keys.split(' ').any(|k| k == name) {
                 continue;
             }
             let elsewhere = kinds.iter().any(|k| k.keys.split(' ').any(|k| k == name));
-            ok &= elsewhere;
+            if !elsewhere {
+                unknown.push(name.to_string());
+            }
             let msg = if elsewhere {
                 format!("not used with {what}")
             } else {
@@ -404,9 +410,26 @@ impl<'a> Loader<'a> {
             };
             self.fail(&format!("{key}.{name}"), msg);
         }
-        ok &= self.required(key, table, kind.required);
-        ok.then_some(kind)
+        self.required(key, table, kind.required)
+            .then_some((kind, unknown))
     }
+}
+
+/// `table` without the keys `names` (already reported as unknown), so the
+/// rest of it can still be read for its own problems.
+fn without<'a>(table: &Value<'a>, names: &[String]) -> Value<'a> {
+    let mut copy = table.clone();
+    if let DeValue::Table(t) = copy.get_mut() {
+        let keys: Vec<_> = t
+            .keys()
+            .filter(|k| names.iter().any(|n| n.as_str() == k.get_ref().as_ref()))
+            .cloned()
+            .collect();
+        for k in keys {
+            t.remove(&k);
+        }
+    }
+    copy
 }
 
 /// Rewords serde's messages where ours say more: a choice lists its words the way every other
