@@ -365,9 +365,12 @@ pub enum NamedKind {
     PasswordEnv(String),
     /// A CA certificate file, resolved against the config's directory.
     Ca(PathBuf),
+    /// The templates directory (`service.templates`).
+    Templates(PathBuf),
 }
 
-/// Every password file, password variable and CA file `text` names, in
+/// Every password file, password variable, CA file and the templates
+/// directory `text` names, in
 /// file order. Values that are not strings are left to the loader, which
 /// reports them.
 pub fn named_files(text: &str, base_dir: &Path) -> Vec<Named> {
@@ -408,6 +411,19 @@ pub fn named_files(text: &str, base_dir: &Path) -> Vec<Named> {
     }
     if let Some(table) = doc.get("transport").and_then(|v| v.get_ref().as_table()) {
         scan(table, "transport");
+    }
+    let templates = doc
+        .get("service")
+        .and_then(|v| v.get_ref().as_table())
+        .and_then(|t| t.get("templates"));
+    if let Some(value) = templates
+        && let Some(dir) = value.get_ref().as_str().filter(|d| !d.is_empty())
+    {
+        out.push(Named {
+            key: "service.templates".into(),
+            line: line(value.span().start),
+            what: NamedKind::Templates(resolve(dir)),
+        });
     }
     out.sort_by_key(|n| n.line);
     out

@@ -317,6 +317,27 @@ fn check_config_reports_bad_keys_and_missing_files_of_one_table_with_lines() {
         assert!(!err.contains(debug), "debug formatting: {err}");
     }
 
+    // A bad value elsewhere does not hide a missing templates directory
+    // or accounts file.
+    std::fs::write(
+        &config,
+        "accounts_file = \"nope.toml\"\n\
+         [service]\n\
+         address = \"support@@desk.example\"\n\
+         templates = \"no-templates\"\n",
+    )
+    .unwrap();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].contains("four.toml:1: accounts_file:"), "{err}");
+    assert!(lines[1].contains("four.toml:3: service.address:"), "{err}");
+    assert!(
+        lines[2].contains("four.toml:4: service.templates:") && lines[2].contains("no-templates"),
+        "{err}"
+    );
+
     // The same two files in a table that loads, and the transport's.
     std::fs::write(
         &config,
