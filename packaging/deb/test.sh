@@ -37,9 +37,13 @@ fi
 for f in /usr/share/man/man5/postdesk.toml.5.gz /usr/share/man/man8/postdesk.8.gz \
     /usr/lib/systemd/system/postdesk.service /usr/lib/sysusers.d/postdesk.conf \
     /usr/lib/tmpfiles.d/postdesk.conf /usr/share/postdesk/templates/en \
-    /usr/share/doc/postdesk/examples/postdesk.toml /usr/share/doc/postdesk/copyright; do
+    /usr/share/doc/postdesk/examples/postdesk.toml /usr/share/doc/postdesk/copyright \
+    /usr/share/bash-completion/completions/postdesk /usr/share/zsh/vendor-completions/_postdesk \
+    /usr/share/fish/vendor_completions.d/postdesk.fish; do
     [ -e "$f" ] || fail "$f missing"
 done
+grep -q 'check-config' /usr/share/bash-completion/completions/postdesk || fail "bash completion"
+bash -n /usr/share/bash-completion/completions/postdesk || fail "bash completion syntax"
 grep -qx /etc/postdesk/postdesk.toml /var/lib/dpkg/info/postdesk.conffiles ||
     fail "postdesk.toml is not a conffile"
 
@@ -92,7 +96,7 @@ dpkg --purge postdesk >/dev/null
 for f in /usr/bin/postdesk /etc/postdesk /var/lib/postdesk /usr/share/postdesk /usr/share/doc/postdesk \
     /usr/share/man/man8/postdesk.8.gz /usr/share/man/man5/postdesk.toml.5.gz \
     /usr/lib/systemd/system/postdesk.service /usr/lib/sysusers.d/postdesk.conf \
-    /usr/lib/tmpfiles.d/postdesk.conf; do
+    /usr/lib/tmpfiles.d/postdesk.conf /usr/share/bash-completion/completions/postdesk; do
     [ ! -e "$f" ] || fail "$f left after purge"
 done
 step "ok"

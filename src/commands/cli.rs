@@ -76,6 +76,13 @@ pub enum CliCommand {
     /// Read a support PIN from the terminal or stdin and print its slow
     /// salted hash, for `[[account]] pin_hash`.
     PinHash,
+    /// Print the shell completion script for SHELL (the Debian package
+    /// installs those of bash, zsh and fish).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -93,6 +93,17 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     if let CliCommand::PinHash = &cli.command {
         return account::pin_hash();
     }
+    if let CliCommand::Completions { shell } = &cli.command {
+        let mut command = <cli::Cli as clap::CommandFactory>::command();
+        // Into memory first: clap_complete panics on a failed write (a
+        // closed pipe); ours is reported.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut command, "postdesk", &mut script);
+        std::io::stdout()
+            .write_all(&script)
+            .map_err(|e| Failure::new(exit::IOERR, format!("cannot write: {e}")))?;
+        return Ok(exit::OK);
+    }
     // check-config goes on after a config that does not load: the files it
     // names are checked too, so one run reports every problem.
     if let CliCommand::CheckConfig { no_secrets } = &cli.command {
@@ -113,7 +124,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
-        CliCommand::PinHash => unreachable!("handled above"),
+        CliCommand::PinHash | CliCommand::Completions { .. } => unreachable!("handled above"),
     }
 }
 
