@@ -71,12 +71,27 @@ pub enum CliCommand {
     },
     /// Check the config, then ask the running daemon to re-read it (SIGHUP).
     Reload,
+    /// Is the desk healthy? Sources, outbox, quarantine, tickets, database.
+    /// Exit status 0 when healthy, 1 when something needs an operator (a
+    /// monitoring check: Nagios/Icinga convention).
+    Status {
+        /// Print the report as JSON (stable field names) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Read a support PIN from the terminal or stdin and print its slow
     /// salted hash, for `[[account]] pin_hash`.
     PinHash,
     /// OAuth 2.0 sign-in of the mailboxes (`[[oauth]]` credentials).
     #[command(subcommand)]
     Oauth(OauthCommand),
+    /// Print the shell completion script for SHELL (the Debian package
+    /// installs those of bash, zsh and fish).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]

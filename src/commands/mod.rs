@@ -16,6 +16,7 @@ mod outbox;
 mod quarantine;
 mod run;
 mod search;
+mod status;
 mod sweep;
 mod ticket;
 
@@ -38,6 +39,8 @@ use cli::CliCommand;
 /// sysexits(3) codes, as DESIGN.md promises them to MTAs and scripts.
 pub mod exit {
     pub const OK: u8 = 0;
+    /// `status`: the desk needs an operator (Nagios WARNING).
+    pub const ATTENTION: u8 = 1;
     pub const USAGE: u8 = 64;
     pub const DATAERR: u8 = 65;
     pub const NOINPUT: u8 = 66;
@@ -93,14 +96,31 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
     if let CliCommand::PinHash = &cli.command {
         return account::pin_hash();
     }
+    if let CliCommand::Completions { shell } = &cli.command {
+        let mut command = <cli::Cli as clap::CommandFactory>::command();
+        // Into memory first: clap_complete panics on a failed write (a
+        // closed pipe); ours is reported.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut command, "postdesk", &mut script);
+        std::io::stdout()
+            .write_all(&script)
+            .map_err(|e| Failure::new(exit::IOERR, format!("cannot write: {e}")))?;
+        return Ok(exit::OK);
+    }
+    // check-config goes on after a config that does not load: the files it
+    // names are checked too, so one run reports every problem.
+    if let CliCommand::CheckConfig { no_secrets } = &cli.command {
+        return check_config::check_config(config_path(cli.config.as_deref()), *no_secrets);
+    }
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
-        CliCommand::CheckConfig { no_secrets } => check_config::check_config(&config, no_secrets),
+        CliCommand::CheckConfig { .. } => unreachable!("handled above"),
         CliCommand::Run => {
             let path = config_path(cli.config.as_deref()).map(|p| absolute(&p));
             run::run(config, path)
         }
         CliCommand::Reload => run::reload(&config),
+        CliCommand::Status { json } => status::status(&config, json),
         CliCommand::Ingest(_) => unreachable!("handled above"),
         CliCommand::Ticket(cmd) => ticket::ticket(&config, cmd),
         CliCommand::Outbox(cmd) => outbox::outbox(&config, cmd),
@@ -110,7 +130,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Digest(args) => sweep::digest(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
         CliCommand::Oauth(cmd) => oauth::oauth(&config, cmd),
-        CliCommand::PinHash => unreachable!("handled above"),
+        CliCommand::PinHash | CliCommand::Completions { .. } => unreachable!("handled above"),
     }
 }
 

@@ -31,9 +31,11 @@ pub(super) fn run(config: Arc<Config>, config_path: Option<PathBuf>) -> Outcome 
             .map_err(|e| {
                 use crate::daemon::DaemonError as D;
                 let code = match &e {
-                    D::Templates(_) | D::Keys(_) | D::Transport(_) | D::Source { .. } => {
-                        exit::CONFIG
-                    }
+                    D::Templates(_)
+                    | D::Keys(_)
+                    | D::Transport(_)
+                    | D::Source { .. }
+                    | D::Metrics { .. } => exit::CONFIG,
                     D::Store(s) if s.is_transient() => exit::TEMPFAIL,
                     D::Store(_) => exit::SOFTWARE,
                     D::Maildir { .. } | D::Lock { .. } => exit::IOERR,

@@ -28,9 +28,10 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, OAuth, OAuthLogin, OpenPgp,
-    Outbox, Provider, QueueKeys, QueueRule, Relevance, Schedule, Secret, Service, Smtp, Source,
-    SourceKind, Staff, StaffMember, TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
+    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, Metrics, OAuth, OAuthLogin,
+    OpenPgp, Outbox, Provider, QueueKeys, QueueRule, Relevance, Schedule, Secret, Service, Smtp,
+    Source, SourceKind, Staff, StaffMember, StatusAlarms, TlsMode, Transport, UnknownSender,
+    UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -75,6 +76,10 @@ pub struct Config {
     pub calendar: Calendar,
     #[serde(skip)]
     pub schedule: Schedule,
+    #[serde(skip)]
+    pub status: StatusAlarms,
+    #[serde(skip)]
+    pub metrics: Metrics,
     /// Customer accounts declared in this file (`[[account]]`), then those of
     /// `accounts_file`; applied to the database at start and on every reload
     /// (see `accounts` and `daemon`).
@@ -119,6 +124,8 @@ struct Tail<'a> {
     schedule: &'a Schedule,
     #[serde(rename = "queue", skip_serializing_if = "<[_]>::is_empty")]
     queues: &'a [QueueKeys],
+    status: &'a StatusAlarms,
+    metrics: &'a Metrics,
     #[serde(rename = "account", skip_serializing_if = "Vec::is_empty")]
     accounts: Vec<schema::AccountOut<'a>>,
 }
@@ -220,13 +227,7 @@ impl Config {
         let file = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|e| ConfigError::unreadable(file.clone(), e))?;
-        // Absolute, so the paths stay right whatever the daemon's working directory later is.
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        Config::from_toml(&text, &file, &base)
+        Config::from_toml(&text, &file, &base_dir(path))
     }
 
     /// Parses and validates `text`; `origin` names it in messages.
@@ -261,6 +262,8 @@ impl Config {
             rules: self.inactivity.iter().map(schema::RuleOut).collect(),
             schedule: &self.schedule,
             queues: &self.queue_tables,
+            status: &self.status,
+            metrics: &self.metrics,
             accounts: self.accounts[..self.inline_accounts]
                 .iter()
                 .map(schema::AccountOut)
@@ -363,4 +366,120 @@ impl Loader<'_> {
             problems: self.problems,
         }
     }
+}
+
+/// The directory relative paths in the config file at `path` start from:
+/// the file's own, absolute, so the paths stay right whatever the daemon's
+/// working directory later is.
+pub fn base_dir(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// What a config names that only a run reads — a password file or
+/// variable, a CA file — with its key and line: `check-config` checks
+/// each of them even when the rest of the file has errors, so one run
+/// reports them all (a config that does not load has no typed value to
+/// take them from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// `source[1].password_file`, `transport.password_file`, …
+    pub key: String,
+    pub line: usize,
+    pub what: NamedKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedKind {
+    /// A password file, resolved against the config's directory.
+    Password(PathBuf),
+    /// A password in an environment variable.
+    PasswordEnv(String),
+    /// A CA certificate file, resolved against the config's directory.
+    Ca(PathBuf),
+    /// The templates directory (`service.templates`).
+    Templates(PathBuf),
+}
+
+/// Every password file, password variable, CA file and the templates
+/// directory `text` names, in
+/// file order. Values that are not strings are left to the loader, which
+/// reports them.
+pub fn named_files(text: &str, base_dir: &Path) -> Vec<Named> {
+    let (doc, _) = toml::de::DeTable::parse_recoverable(text);
+    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let resolve = |p: &str| -> PathBuf { base_dir.join(p).components().collect() };
+    let mut out = Vec::new();
+    let mut scan = |table: &toml::de::DeTable<'_>, path: &str| {
+        for (name, make) in [("password_file", 0u8), ("password_env", 1), ("ca_file", 2)] {
+            let Some(value) = table.get(name) else {
+                continue;
+            };
+            let Some(s) = value.get_ref().as_str() else {
+                continue;
+            };
+            if s.is_empty() {
+                continue; // refused by the loader as empty
+            }
+            let what = match make {
+                0 => NamedKind::Password(resolve(s)),
+                1 => NamedKind::PasswordEnv(s.to_string()),
+                _ => NamedKind::Ca(resolve(s)),
+            };
+            out.push(Named {
+                key: format!("{path}.{name}"),
+                line: line(value.span().start),
+                what,
+            });
+        }
+    };
+    let doc = doc.get_ref();
+    if let Some(list) = doc.get("source").and_then(|v| v.get_ref().as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            if let Some(table) = item.get_ref().as_table() {
+                scan(table, &format!("source[{i}]"));
+            }
+        }
+    }
+    if let Some(table) = doc.get("transport").and_then(|v| v.get_ref().as_table()) {
+        scan(table, "transport");
+    }
+    let templates = doc
+        .get("service")
+        .and_then(|v| v.get_ref().as_table())
+        .and_then(|t| t.get("templates"));
+    if let Some(value) = templates
+        && let Some(dir) = value.get_ref().as_str().filter(|d| !d.is_empty())
+    {
+        out.push(Named {
+            key: "service.templates".into(),
+            line: line(value.span().start),
+            what: NamedKind::Templates(resolve(dir)),
+        });
+    }
+    out.sort_by_key(|n| n.line);
+    out
+}
+
+impl ConfigError {
+    /// The line a key is at in the file, for problems found after loading.
+    pub fn line_of(text: &str, key: &str) -> Option<usize> {
+        let (doc, _) = toml::de::DeTable::parse_recoverable(text);
+        let doc = Spanned::new(doc.span(), DeValue::Table(doc.into_inner()));
+        let span = read::span_of(&doc, key)?;
+        Some(text[..span.start.min(text.len())].matches('\n').count() + 1)
+    }
+}
+
+/// `FILE:LINE: KEY: MESSAGE`, as every config problem is shown.
+pub fn show_problem(file: &str, key: &str, line: Option<usize>, message: &str) -> String {
+    Problem {
+        key: key.to_string(),
+        line,
+        message: message.to_string(),
+    }
+    .show(file)
 }

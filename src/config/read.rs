@@ -11,8 +11,9 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use super::Loader;
 use super::schema::{
-    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, OAuth, OpenPgp, Outbox, QueueKeys,
-    RuleDef, Schedule, SendmailKeys, Service, SourceKeys, Staff, Transport,
+    AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, Metrics, OAuth, OpenPgp, Outbox,
+    QueueKeys, RuleDef, Schedule, SendmailKeys, Service, SourceKeys, Staff, StatusAlarms,
+    Transport,
 };
 use super::values::{self, not_one_of};
 use crate::domain::AccountSpec;
@@ -21,7 +22,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, openpgp, calendar, inactivity, schedule, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, openpgp, calendar, inactivity, schedule, status, metrics, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -117,6 +118,8 @@ pub(super) struct Sections {
     pub schedule: Option<Schedule>,
     /// `[[queue]]`, each with its key path; a failed one is left out.
     pub queues: Vec<(String, QueueKeys)>,
+    pub status: Option<StatusAlarms>,
+    pub metrics: Option<Metrics>,
     pub accounts: Vec<(String, AccountSpec)>,
     pub accounts_file: Option<String>,
 }
@@ -159,6 +162,8 @@ impl<'a> Loader<'a> {
             inactivity: None,
             schedule: Some(Schedule::default()),
             queues: Vec::new(),
+            status: Some(StatusAlarms::default()),
+            metrics: Some(Metrics::default()),
             accounts: Vec::new(),
             accounts_file: None,
         };
@@ -186,6 +191,8 @@ impl<'a> Loader<'a> {
                 "calendar" => s.calendar = self.de("calendar", value),
                 "inactivity" => s.inactivity = Some(self.read_inactivity(value)),
                 "schedule" => s.schedule = self.de("schedule", value),
+                "status" => s.status = self.de("status", value),
+                "metrics" => s.metrics = self.de("metrics", value),
                 "account" => s.accounts = self.read_accounts(value),
                 "accounts_file" => s.accounts_file = self.de("accounts_file", value),
                 other => self.at(
@@ -276,15 +283,17 @@ impl<'a> Loader<'a> {
     fn read_sources(&mut self, value: &Value<'a>) -> Vec<(String, &'static Kind, SourceKeys)> {
         let list = self.tables("source", value, |l, key, item| {
             // A failed source is left out; its neighbours are still checked.
-            let kind = l.kind_of(&key, item, SOURCE_KINDS, false)?;
-            l.de(&key, item).map(|s| (key, kind, s))
+            let (kind, unknown) = l.kind_of(&key, item, SOURCE_KINDS, false)?;
+            let keys: SourceKeys = l.de(&key, &without(item, &unknown))?;
+            unknown.is_empty().then_some((key, kind, keys))
         });
         list.into_iter().flatten().collect()
     }
 
     fn read_transport(&mut self, value: &Value<'a>) -> Option<Transport> {
-        let kind = self.kind_of("transport", value, TRANSPORT_KINDS, true)?;
-        match kind.name {
+        let (kind, unknown) = self.kind_of("transport", value, TRANSPORT_KINDS, true)?;
+        let value = &without(value, &unknown);
+        let transport = match kind.name {
             "smtp" => self.de("transport", value).map(Transport::Smtp),
             "sendmail" => {
                 let k: SendmailKeys = self.de("transport", value)?;
@@ -297,7 +306,8 @@ impl<'a> Loader<'a> {
                 let k: MaildirKeys = self.de("transport", value)?;
                 Some(Transport::Maildir { path: k.path })
             }
-        }
+        };
+        transport.filter(|_| unknown.is_empty())
     }
 
     fn read_staff(&mut self, value: &Value<'a>) -> Option<Staff> {
@@ -367,7 +377,7 @@ impl<'a> Loader<'a> {
         table: &Value<'a>,
         kinds: &'static [Kind],
         default: bool,
-    ) -> Option<&'static Kind> {
+    ) -> Option<(&'static Kind, Vec<String>)> {
         let Some(entries) = table.get_ref().as_table() else {
             // Not a table: serde says what was expected.
             let expected = if default {
@@ -413,15 +423,18 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
-        // A key of another kind is ignored once reported; an unknown one stops the table.
-        let mut ok = true;
+        // A key of another kind is ignored once reported; an unknown one makes the table
+        // unusable, but is returned so that the caller reads the rest for its own problems.
+        let mut unknown = Vec::new();
         for name in entries.keys() {
             let name = name.get_ref().as_ref();
             if kind.keys.split(' ').any(|k| k == name) {
                 continue;
             }
             let elsewhere = kinds.iter().any(|k| k.keys.split(' ').any(|k| k == name));
-            ok &= elsewhere;
+            if !elsewhere {
+                unknown.push(name.to_string());
+            }
             let msg = if elsewhere {
                 format!("not used with {what}")
             } else {
@@ -430,9 +443,26 @@ impl<'a> Loader<'a> {
             };
             self.fail(&format!("{key}.{name}"), msg);
         }
-        ok &= self.required(key, table, kind.required);
-        ok.then_some(kind)
+        self.required(key, table, kind.required)
+            .then_some((kind, unknown))
     }
+}
+
+/// `table` without the keys `names` (already reported as unknown), so the
+/// rest of it can still be read for its own problems.
+fn without<'a>(table: &Value<'a>, names: &[String]) -> Value<'a> {
+    let mut copy = table.clone();
+    if let DeValue::Table(t) = copy.get_mut() {
+        let keys: Vec<_> = t
+            .keys()
+            .filter(|k| names.iter().any(|n| n.as_str() == k.get_ref().as_ref()))
+            .cloned()
+            .collect();
+        for k in keys {
+            t.remove(&k);
+        }
+    }
+    copy
 }
 
 /// Rewords serde's messages where ours say more: a choice lists its words the way every other

@@ -1053,6 +1053,37 @@ impl Default for Schedule {
 }
 
 // ---------------------------------------------------------------------------
+// [status], [metrics]: watching the desk
+// ---------------------------------------------------------------------------
+
+/// When `postdesk status` says the desk needs an operator (exit 1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [status] table")]
+pub struct StatusAlarms {
+    /// A source failing for longer than this is an alarm; a shorter outage
+    /// (a server restart) is only shown.
+    #[serde(with = "duration")]
+    pub source_alarm: Duration,
+}
+
+impl Default for StatusAlarms {
+    fn default() -> StatusAlarms {
+        StatusAlarms {
+            source_alarm: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The Prometheus endpoint of the daemon; off unless `listen` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [metrics] table")]
+pub struct Metrics {
+    /// Address and port to serve `GET /metrics` on, e.g. "127.0.0.1:9187".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+// ---------------------------------------------------------------------------
 // [[account]] (here or in accounts_file)
 // ---------------------------------------------------------------------------
 

@@ -121,6 +121,8 @@ impl Loader<'_> {
             calendar: calendar?,
             inactivity: inactivity?,
             schedule: s.schedule?,
+            status: s.status?,
+            metrics: s.metrics?,
             accounts: accounts.into_iter().map(|(_, a)| a).collect(),
             inline_accounts,
             accounts_file,

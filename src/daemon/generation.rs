@@ -26,6 +26,8 @@ use crate::store::shared::{SharedStore, with_store};
 /// The sender also looks at the queue this often, for mail queued by other
 /// processes (`postdesk ingest` from the MTA).
 const OUTBOX_POLL: Duration = Duration::from_secs(5);
+/// The desk's health goes to the log this often.
+const HEALTH_LOG: Duration = Duration::from_secs(3600);
 /// After a database error a task waits this long before it tries again.
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 /// A mail server that failed is tried again after 1 s, 2 s, 4 s … 5 min.
@@ -45,6 +47,7 @@ pub(super) struct Prepared {
     sender_store: SharedStore,
     sweep_store: SharedStore,
     knowledge_store: SharedStore,
+    health_store: SharedStore,
     sources: Vec<(crate::config::Source, Option<Connector>, SharedStore)>,
 }
 
@@ -73,6 +76,7 @@ impl Generation {
             })?;
         let sender_store: SharedStore = Arc::new(Mutex::new(first));
         let sweep_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
+        let health_store: SharedStore = Arc::new(Mutex::new(Store::open(db)?));
         let mut sources = Vec::new();
         for (i, source) in config.sources.iter().enumerate() {
             if let SourceKind::Maildir { path, .. } = &source.kind {
@@ -113,6 +117,7 @@ impl Generation {
             transport,
             sender_store,
             sweep_store,
+            health_store,
             sources,
         })
     }
@@ -184,6 +189,12 @@ impl Prepared {
                 stopped.clone(),
             ));
         }
+        tasks.spawn(log_health(
+            config.clone(),
+            self.health_store,
+            self.clock.clone(),
+            stopped.clone(),
+        ));
         info!(transport = %self.transport.describe(), "outbox sender ready");
         tasks.spawn(send_outbox(
             self.sender_store,
@@ -276,6 +287,7 @@ async fn supervise(
             Err(e) => e,
         };
         let wait = backoff.failed();
+        sink.unhealthy(error.to_string(), wait).await;
         if error.is_login() {
             error!(source = %sink.name, server = %conn.server, error = %error, retry_in = ?wait, failures = backoff.failures(), "login failed");
         } else {
@@ -284,6 +296,49 @@ async fn supervise(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Logs the desk's health every hour (what `postdesk status` prints, in
+/// one line, and each alarm as a warning), so a journal alone shows a
+/// mailbox that has been failing for a while.
+async fn log_health(
+    config: Arc<Config>,
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_LOG) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = clock.now();
+        let figures = match with_store(&store, move |s| s.read().desk_figures(now)).await {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(error = %e, "cannot read the desk's health");
+                continue;
+            }
+        };
+        let h = super::health::assess(&config, figures, now);
+        let failing = h
+            .sources
+            .iter()
+            .filter(|s| s.health.failing_since.is_some())
+            .count();
+        info!(
+            healthy = h.healthy,
+            sources = h.sources.len(),
+            failing,
+            queued = h.figures.outbox.queued,
+            failed_last_day = h.figures.outbox.failed_last_day,
+            held = h.figures.held.iter().map(|x| x.count).sum::<i64>(),
+            "desk status"
+        );
+        for alarm in &h.alarms {
+            warn!(alarm = %alarm, "desk status: needs an operator");
         }
     }
 }

@@ -19,7 +19,9 @@
 //! stops with that error (exit 75): nothing it commits there would last.
 
 pub mod generation;
+pub mod health;
 pub mod lock;
+pub mod metrics;
 mod schedule;
 pub mod signals;
 pub mod systemd;
@@ -65,6 +67,11 @@ pub enum DaemonError {
         "the database {database} is in use by another `postdesk run` ({holder}); one daemon per database"
     )]
     Locked { database: PathBuf, holder: String },
+    #[error("cannot serve metrics on {addr} ([metrics] listen): {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: PathBuf,
@@ -127,6 +134,8 @@ pub async fn serve(
 ) -> Result<(), DaemonError> {
     let _lock = DaemonLock::acquire(&config.service.database)?;
     let (fatal, mut fatal_seen) = mpsc::unbounded_channel();
+    let (config_now, config_seen) = watch::channel(config.clone());
+    let metrics = start_metrics(&config, config_seen, &clock, control.shutdown.clone())?;
     let mut generation = Generation::prepare(config, &clock)?.start(fatal.clone());
     let pid_file = PidFile::create(&pid_path(&generation.config.service.database));
     manager.ready("postdesk running");
@@ -147,6 +156,7 @@ pub async fn serve(
                     Ok(next) => {
                         generation.stop().await;
                         generation = next.start(fatal.clone());
+                        config_now.send_replace(generation.config.clone());
                         info!(config = %generation.config.origin, "configuration reloaded");
                     }
                     Err(e) => error!(error = %e, "reload refused; the running configuration stays in force"),
@@ -168,9 +178,39 @@ pub async fn serve(
     manager.stopping();
     info!("shutting down: finishing the work in hand");
     generation.stop().await;
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     drop(pid_file);
     info!("stopped");
     Ok(())
+}
+
+/// Binds `[metrics] listen` (a taken port stops the start, as a bad config
+/// does) and serves scrapes until `stop`. The address stays for the life
+/// of the process: a reload that changes it is told so in the log.
+fn start_metrics(
+    config: &Arc<Config>,
+    configs: watch::Receiver<Arc<Config>>,
+    clock: &Arc<dyn Clock>,
+    stop: watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+    let Some(addr) = config.metrics.listen else {
+        return Ok(None);
+    };
+    let bound = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .and_then(tokio::net::TcpListener::from_std)
+        .map_err(|source| DaemonError::Metrics { addr, source })?;
+    let store = crate::store::Store::open(&config.service.database)?;
+    let store = Arc::new(std::sync::Mutex::new(store));
+    Ok(Some(tokio::spawn(metrics::serve(
+        bound,
+        configs,
+        store,
+        clock.clone(),
+        stop,
+    ))))
 }
 
 /// Checks what a start would check, without starting anything: templates,

@@ -76,7 +76,14 @@ async fn run_sweep(pipeline: &Pipeline, store: &SharedStore, queued: &Notify, no
     let p = pipeline.clone();
     let result = with_store(store, move |st| {
         let s = p.settings();
-        sweep(st, &s, now, false)
+        let started = std::time::Instant::now();
+        let report = sweep(st, &s, now, false)?;
+        // For `postdesk status` and the metrics; losing it is harmless.
+        let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        if let Err(e) = st.write_relaxed(|tx| tx.sweep_done(now, ms)) {
+            warn!(error = %e, "cannot record the sweep's time");
+        }
+        Ok::<_, crate::store::StoreError>(report)
     })
     .await;
     match result {

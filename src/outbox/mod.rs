@@ -114,10 +114,16 @@ pub async fn deliver_due(
 static SENDER_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}/{}", host_name(), std::process::id()));
 
+/// The host name from uname(2): the hardened unit (`ProcSubset=pid`) hides
+/// /proc/sys, and the daemon and `postdesk ingest` must name the host alike.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy();
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name.into_owned()
+    }
 }
 
 /// Leases held by a sender process of this host that no longer exists

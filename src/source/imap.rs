@@ -105,6 +105,7 @@ pub async fn run(
         })
         .await?;
         backoff.succeeded(&sink.name);
+        sink.healthy().await;
         if *stop.borrow() {
             break;
         }

@@ -233,6 +233,9 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), StoreError> {
     let maildir = Arc::new(maildir);
+    // Health is written when it says something new (first round, mail
+    // taken, recovered), not at every poll of a local directory.
+    let mut recorded_ok = false;
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -260,11 +263,17 @@ pub async fn run(
                 // More may have arrived while we worked: look again at once
                 // (not for files left in place because they cannot be read
                 // or stored).
+                if !recorded_ok || !d.taken.is_empty() {
+                    sink.healthy().await;
+                    recorded_ok = true;
+                }
                 if d.progressed() { Duration::ZERO } else { poll }
             }
             Err(DrainError::Store(e)) if e.is_replaced() => return Err(e),
             Err(e) => {
                 warn!(source = %maildir.name, error = %e, "intake failed; the mail stays in the Maildir");
+                sink.unhealthy(e.to_string(), ERROR_PAUSE).await;
+                recorded_ok = false;
                 ERROR_PAUSE
             }
         };

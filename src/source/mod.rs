@@ -119,6 +119,33 @@ impl Sink {
         Ok(taken)
     }
 
+    /// Records that the source finished a round (for `postdesk status`).
+    /// A database error here is only logged: health is a report, and the
+    /// next round writes it again.
+    pub async fn healthy(&self) {
+        let (name, at) = (self.name.clone(), self.clock.now());
+        let done = with_store(&self.store, move |s| {
+            s.write_relaxed(|tx| tx.source_ok(&name, at))
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::warn!(source = %self.name, error = %e, "cannot record the source's health");
+        }
+    }
+
+    /// Records that a round failed with `error`; the next try is in `wait`.
+    pub async fn unhealthy(&self, error: String, wait: std::time::Duration) {
+        let (name, at) = (self.name.clone(), self.clock.now());
+        let next = at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        let done = with_store(&self.store, move |s| {
+            s.write_relaxed(|tx| tx.source_failed(&name, at, &error, next))
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::warn!(source = %self.name, error = %e, "cannot record the source's health");
+        }
+    }
+
     /// How much of a message to read and keep.
     pub fn limits(&self) -> ReadLimits {
         self.pipeline.read_limits()

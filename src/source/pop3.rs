@@ -668,6 +668,7 @@ pub async fn run(
         let stopping = stop.clone();
         let round = collect(sink, conn, server, leave_on_server, || *stopping.borrow()).await?;
         backoff.succeeded(&sink.name);
+        sink.healthy().await;
         if round.taken > 0 || round.removed > 0 {
             debug!(source = %sink.name, taken = round.taken, removed = round.removed, "round done");
         }

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod digest;
+mod health;
 mod knowledge;
 mod lifecycle;
 mod messages;
@@ -34,6 +35,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
+pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
@@ -71,6 +73,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0011_knowledge.sql"),
     ),
     ("0012_openpgp", include_str!("../../sql/0012_openpgp.sql")),
+    (
+        "0014_source_health",
+        include_str!("../../sql/0014_source_health.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -271,6 +271,109 @@ fn check_config_reports_every_problem_at_once() {
     );
 }
 
+/// One `[[source]]` table with an unknown key, a bad value and two missing
+/// files (password and CA): check-config reports all four in one run, each
+/// as FILE:LINE: KEY, in file order; and so for the same files in a table
+/// that loads, and for the transport's password file.
+#[test]
+fn check_config_reports_bad_keys_and_missing_files_of_one_table_with_lines() {
+    let desk = Desk::new();
+    let config = desk.path("four.toml");
+    std::fs::write(
+        &config,
+        "[service]\n\
+         database = \"db/x.db\"\n\
+         \n\
+         [[source]]\n\
+         name = \"pop\"\n\
+         kind = \"pop3\"\n\
+         host = \"mail.example\"\n\
+         colour = \"blue\"\n\
+         port = \"pop3s\"\n\
+         user = \"u\"\n\
+         password_file = \"missing.pass\"\n\
+         ca_file = \"/nonexistent/ca.pem\"\n",
+    )
+    .unwrap();
+    let c = config.to_string_lossy().into_owned();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let want = [
+        ("four.toml:8: source[0].colour:", "unknown"),
+        ("four.toml:9: source[0].port:", "pop3s"),
+        ("four.toml:11: source[0].password_file:", "missing.pass"),
+        ("four.toml:12: source[0].ca_file:", "/nonexistent/ca.pem"),
+    ];
+    assert_eq!(lines.len(), want.len(), "{err}");
+    for ((line, (at, says)), n) in lines.iter().zip(want).zip(1..) {
+        assert!(
+            line.contains(at) && line.contains(says),
+            "line {n}: {line}\n{err}"
+        );
+    }
+    for debug in ["Some(", "None", "(\"", "Os {"] {
+        assert!(!err.contains(debug), "debug formatting: {err}");
+    }
+
+    // A bad value elsewhere does not hide a missing templates directory
+    // or accounts file.
+    std::fs::write(
+        &config,
+        "accounts_file = \"nope.toml\"\n\
+         [service]\n\
+         address = \"support@@desk.example\"\n\
+         templates = \"no-templates\"\n",
+    )
+    .unwrap();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].contains("four.toml:1: accounts_file:"), "{err}");
+    assert!(lines[1].contains("four.toml:3: service.address:"), "{err}");
+    assert!(
+        lines[2].contains("four.toml:4: service.templates:") && lines[2].contains("no-templates"),
+        "{err}"
+    );
+
+    // The same two files in a table that loads, and the transport's.
+    std::fs::write(
+        &config,
+        "[[source]]\n\
+         name = \"imap\"\n\
+         kind = \"imap\"\n\
+         host = \"mail.example\"\n\
+         user = \"u\"\n\
+         password_file = \"missing.pass\"\n\
+         ca_file = \"/nonexistent/ca.pem\"\n\
+         \n\
+         [transport]\n\
+         kind = \"smtp\"\n\
+         host = \"smtp.example\"\n\
+         user = \"u\"\n\
+         password_file = \"/nonexistent/smtp.pass\"\n",
+    )
+    .unwrap();
+    let out = check(&c, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].contains("four.toml:6: source[0].password_file:"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains("four.toml:7: source[0].ca_file:"),
+        "{err}"
+    );
+    assert!(
+        lines[2].contains("four.toml:13: transport.password_file:"),
+        "{err}"
+    );
+}
+
 /// The operator's view speaks the desk's zone, and `ticket list` keeps its
 /// columns aligned whatever the length of an account id.
 #[test]

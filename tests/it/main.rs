@@ -44,7 +44,8 @@ mod subjects; // subjects say what a mail is: its kind in the recipient's langua
 // ---- running it
 mod cli; // the command line: where the config comes from, a broken one, exit codes
 mod daemon; // `postdesk run` under systemd: reload, sd_notify, SIGTERM within seconds
-mod oauth; // `postdesk oauth login/status` before a sign-in and when it cannot happen (sign-ins: tests/stack/oauth.rs)
+mod monitoring;
+mod oauth; // `postdesk oauth login/status` before a sign-in and when it cannot happen (sign-ins: tests/stack/oauth.rs) // `postdesk status` and its exit codes, the Prometheus endpoint scraped and parsed
 
 // ---- what ships beside the code
 mod deps;

@@ -667,3 +667,74 @@ Hello Ann, both are fixed.\r\n",
     let (status, _, log) = daemon.stop();
     assert!(status.success(), "{log}");
 }
+
+/// `postdesk status` as a monitoring check against the real Dovecot: a
+/// desk whose mailbox logs in is healthy (exit 0); one whose password
+/// Dovecot refuses, for longer than `source_alarm`, needs an operator
+/// (exit 1), with the source named and Dovecot's refusal shown.
+#[test]
+fn status_exits_0_when_the_mailbox_works_and_1_when_its_login_is_refused() {
+    let Some(stack) = stack() else { return };
+    let support = format!("{}@example.test", unique("desk-status"));
+    let good = imap_source(&stack, "support-imap", &support, "poll = \"1s\"");
+    let desk = mailbox_desk(&stack, &support, &good, "");
+    let daemon = desk.start();
+    daemon.wait_log(
+        &["source=support-imap", "connected and logged in"],
+        Duration::from_secs(15),
+    );
+    let out = wait_until("a recorded round", Duration::from_secs(10), || {
+        let out = desk.run(&["status"], b"");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.contains("support-imap (imap): up")
+            .then_some((out, text))
+    });
+    assert_eq!(out.0.status.code(), Some(0), "{}", out.1);
+    assert!(out.1.contains(": OK"), "{}", out.1);
+    drop(daemon);
+
+    let refused = pop3_source(&stack, "support-pop", &support)
+        .replace("password_file = \"pw\"", "password_file = \"wrong-pw\"");
+    let desk = mailbox_desk(
+        &stack,
+        &support,
+        &refused,
+        "[status]\nsource_alarm = \"2s\"\n",
+    );
+    let daemon = desk.start();
+    daemon.wait_log(
+        &["source=support-pop", "login failed"],
+        Duration::from_secs(15),
+    );
+    let (out, text) = wait_until("the alarm", Duration::from_secs(20), || {
+        let out = desk.run(&["status"], b"");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        (out.status.code() == Some(1)).then_some((out, text))
+    });
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("  ! source support-pop failing since"),
+        "{text}"
+    );
+    assert!(text.contains("support-pop (pop3): FAILING since"), "{text}");
+    assert!(text.contains("refused the login"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+    for debug in ["Some(", "None", "(\""] {
+        assert!(!text.contains(debug), "debug formatting in:\n{text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&desk.run(&["status", "--json"], b"").stdout).unwrap();
+    assert_eq!(json["healthy"], false);
+    assert_eq!(json["sources"][0]["name"], "support-pop");
+    assert!(
+        json["sources"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused the login")),
+        "{json}"
+    );
+    drop(daemon);
+}

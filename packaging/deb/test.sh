@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The package test (root, on a Debian machine; .ci/run runs it): install
+# the .deb with dpkg -i, check what it put where, check the shipped config,
+# run the daemon as the postdesk user on the installed paths for one mail
+# round trip through the installed Maildir, then purge and check that
+# nothing is left but the postdesk user (Debian policy keeps system users).
+#
+#   packaging/deb/test.sh PACKAGE.deb
+set -euo pipefail
+
+deb=${1:?usage: test.sh PACKAGE.deb}
+[ "$(id -u)" = 0 ] || { echo "test.sh: needs root (dpkg -i)" >&2; exit 77; }
+if dpkg -s postdesk >/dev/null 2>&1; then
+    echo "test.sh: postdesk is installed on this machine already; not touching it" >&2
+    exit 1
+fi
+fail() { echo "package test: FAILED: $*" >&2; exit 1; }
+step() { echo "package test: $*"; }
+
+daemon=
+cleanup() {
+    if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; fi
+    if dpkg -s postdesk >/dev/null 2>&1; then dpkg --purge postdesk >/dev/null || true; fi
+}
+trap cleanup EXIT
+
+step "dpkg -i $deb"
+dpkg -i "$deb" >/dev/null
+
+step "files"
+postdesk --version | grep -q '^postdesk ' || fail "postdesk --version"
+[ "$(command -v postdesk)" = /usr/bin/postdesk ] || fail "postdesk is not /usr/bin/postdesk"
+if command -v man >/dev/null && [ -x /usr/bin/mandb ]; then
+    man -w postdesk.toml | grep -q 'man5/postdesk.toml.5' || fail "man -w postdesk.toml"
+    man -w 8 postdesk | grep -q 'man8/postdesk.8' || fail "man -w 8 postdesk"
+fi
+for f in /usr/share/man/man5/postdesk.toml.5.gz /usr/share/man/man8/postdesk.8.gz \
+    /usr/lib/systemd/system/postdesk.service /usr/lib/sysusers.d/postdesk.conf \
+    /usr/lib/tmpfiles.d/postdesk.conf /usr/share/postdesk/templates/en \
+    /usr/share/doc/postdesk/examples/postdesk.toml /usr/share/doc/postdesk/copyright \
+    /usr/share/bash-completion/completions/postdesk /usr/share/zsh/vendor-completions/_postdesk \
+    /usr/share/fish/vendor_completions.d/postdesk.fish; do
+    [ -e "$f" ] || fail "$f missing"
+done
+grep -q 'check-config' /usr/share/bash-completion/completions/postdesk || fail "bash completion"
+bash -n /usr/share/bash-completion/completions/postdesk || fail "bash completion syntax"
+grep -qx /etc/postdesk/postdesk.toml /var/lib/dpkg/info/postdesk.conffiles ||
+    fail "postdesk.toml is not a conffile"
+
+step "user and directories"
+getent passwd postdesk >/dev/null || fail "no postdesk user"
+shell=$(getent passwd postdesk | cut -d: -f7)
+case "$shell" in */nologin | */false) ;; *) fail "postdesk has the login shell $shell" ;; esac
+[ "$(stat -c '%U:%G %a' /var/lib/postdesk)" = "postdesk:postdesk 750" ] ||
+    fail "/var/lib/postdesk is $(stat -c '%U:%G %a' /var/lib/postdesk)"
+[ "$(stat -c '%U:%G %a' /etc/postdesk/postdesk.toml)" = "root:postdesk 640" ] ||
+    fail "/etc/postdesk/postdesk.toml is $(stat -c '%U:%G %a' /etc/postdesk/postdesk.toml)"
+if command -v systemd-analyze >/dev/null; then
+    # Complaints about the host (no running systemd) are not the unit's.
+    systemd-analyze verify /usr/lib/systemd/system/postdesk.service 2>&1 |
+        grep 'postdesk.service' && fail "systemd-analyze verify"
+fi
+
+step "check-config on the installed config, as root and as postdesk"
+postdesk check-config >/dev/null 2>&1 || fail "check-config"
+runuser -u postdesk -- postdesk check-config >/dev/null 2>&1 || fail "check-config as postdesk"
+
+step "a mail round trip through the installed Maildir, as postdesk"
+log=$(mktemp)
+# setpriv execs postdesk itself (runuser would sit between, as a PAM
+# session, and turn the SIGTERM below into its own exit status).
+setpriv --reuid=postdesk --regid=postdesk --init-groups postdesk run 2>"$log" &
+daemon=$!
+for _ in $(seq 100); do grep -q 'postdesk running' "$log" && break; sleep 0.1; done
+grep -q 'postdesk running' "$log" || { cat "$log"; fail "the daemon did not start"; }
+mail=$(mktemp)
+printf 'From: Ann <ann@customer.example>\r\nTo: support@localhost\r\nSubject: Printer on fire\r\nMessage-ID: <pkg-test-1@customer.example>\r\nDate: Mon, 07 Dec 2026 09:00:00 +0000\r\n\r\nPlease help.\r\n' >"$mail"
+install -o postdesk -g postdesk -m 0640 "$mail" /var/lib/postdesk/inbox/tmp/pkg-test-1
+mv /var/lib/postdesk/inbox/tmp/pkg-test-1 /var/lib/postdesk/inbox/new/pkg-test-1
+for _ in $(seq 200); do [ -n "$(ls -A /var/lib/postdesk/sent/new 2>/dev/null)" ] && break; sleep 0.1; done
+[ -n "$(ls -A /var/lib/postdesk/sent/new 2>/dev/null)" ] || { cat "$log"; fail "no mail sent"; }
+grep -l 'ann@customer.example' /var/lib/postdesk/sent/new/* >/dev/null || fail "nothing sent to Ann"
+[ -z "$(ls -A /var/lib/postdesk/inbox/new)" ] || fail "the mail stayed in the inbox"
+code=0
+runuser -u postdesk -- postdesk status >/dev/null || code=$?
+[ "$code" = 0 ] || fail "postdesk status as postdesk: exit $code"
+kill -TERM "$daemon"
+code=0
+wait "$daemon" || code=$?
+[ "$code" = 0 ] || { cat "$log"; fail "the daemon exited $code after SIGTERM"; }
+daemon=
+[ "$(stat -c '%U' /var/lib/postdesk/postdesk.db)" = postdesk ] || fail "the database is not postdesk's"
+
+step "purge"
+dpkg --purge postdesk >/dev/null
+for f in /usr/bin/postdesk /etc/postdesk /var/lib/postdesk /usr/share/postdesk /usr/share/doc/postdesk \
+    /usr/share/man/man8/postdesk.8.gz /usr/share/man/man5/postdesk.toml.5.gz \
+    /usr/lib/systemd/system/postdesk.service /usr/lib/sysusers.d/postdesk.conf \
+    /usr/lib/tmpfiles.d/postdesk.conf /usr/share/bash-completion/completions/postdesk; do
+    [ ! -e "$f" ] || fail "$f left after purge"
+done
+step "ok"
