@@ -33,7 +33,7 @@ use crate::domain::Language;
 use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, TicketId};
 use crate::identify::{Admission, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
-use crate::outbox::{gate, seal};
+use crate::outbox::{announce, gate, seal};
 use crate::parse::Encryption;
 use crate::screen::Verdict;
 use crate::store::{EventKind, Held, HistoryEvent, NewMessage, NewTicket, StoreError, Ticket, Tx};
@@ -71,6 +71,17 @@ pub fn apply(
         Some(from) => from,
         None => return hold(tx, msg, HoldKind::NoSender, "no valid From address"),
     };
+    // An announcement's List-Unsubscribe mailto (or a reply saying the
+    // same): only the address's own token counts, so nobody unsubscribes
+    // someone else. Kept, as every message is, with the reason.
+    if announce::is_unsubscribe(&ctx.desk, &from.address, &inbound.subject) {
+        tx.unsubscribe(&from.address, msg.at)?;
+        let reason = format!(
+            "unsubscribe request: no more announcements to {}",
+            from.address
+        );
+        return hold(tx, msg, HoldKind::Refused, &reason);
+    }
     if let Some(outcome) = no_ticket(tx, ctx, msg, from, no_answer, who)? {
         return Ok(outcome);
     }

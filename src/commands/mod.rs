@@ -7,6 +7,7 @@
 //! interface and keeps its field names stable.
 
 mod account;
+mod announce;
 mod check_config;
 pub mod cli;
 mod ingest;
@@ -107,6 +108,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Kb(cmd) => kb::kb(&config, cmd),
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
+        CliCommand::Announce(args) => announce::announce(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
         CliCommand::Oauth(cmd) => oauth::oauth(&config, cmd),
         CliCommand::PinHash => unreachable!("handled above"),

@@ -37,6 +37,8 @@ pub struct Service {
     pub templates: Option<PathBuf>,
     /// Never empty; the first is the type of a new ticket.
     pub ticket_types: Vec<String>,
+    /// The From of announcements (`postdesk announce`); `None`: `address`.
+    pub announce_from: Option<Address>,
 }
 
 impl Default for Service {
@@ -52,6 +54,7 @@ impl Default for Service {
             ticket_types: ["technical", "billing", "refund"]
                 .map(String::from)
                 .to_vec(),
+            announce_from: None,
         }
     }
 }
@@ -684,6 +687,10 @@ pub struct Outbox {
     /// bytes; a longer one goes as the attachment history.txt.
     #[serde(with = "size")]
     pub close_history_inline: u64,
+    /// Announcement mails per minute at most (`postdesk announce`): each
+    /// is due 60/rate seconds after the one before it.
+    #[serde(deserialize_with = "range::<1, 100000, _, _>")]
+    pub announce_rate: u32,
 }
 
 impl Default for Outbox {
@@ -694,6 +701,7 @@ impl Default for Outbox {
             retry_max: Duration::from_secs(6 * 3600),
             history_in_mail: 10,
             close_history_inline: 64 << 10,
+            announce_rate: 60,
         }
     }
 }

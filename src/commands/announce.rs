@@ -1,0 +1,231 @@
+//! `postdesk announce`: mass mail to a selection of accounts. The
+//! announcement and its recipients are recorded first; then each mail is
+//! queued in its own transaction, due `60 / [outbox] announce_rate` seconds
+//! after the one before, and `postdesk run` delivers them as they fall due.
+//! `--resume N` after a crash queues only what was not queued.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::cli::AnnounceArgs;
+use super::{Failure, Outcome, exit, pipeline, sync_accounts};
+use crate::config::Config;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::{Address, Language};
+use crate::outbox::announce::{self, Announcement};
+use crate::outbox::compose::Desk;
+use crate::store::{Account, Store};
+
+pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
+    let mut store = Store::open(&config.service.database)?;
+    sync_accounts(config, &mut store)?;
+    let pipeline = pipeline(config, &mut store)?;
+    let desk = pipeline.desk();
+    let bodies = read_bodies(&args.body_file, config.service.default_language)?;
+    let now = SystemClock.now();
+    let (id, subject) = match args.resume {
+        Some(n) => match store.read().announcement(n)? {
+            Some(subject) => (n, subject),
+            None => {
+                return Err(Failure::new(
+                    exit::DATAERR,
+                    format!("no announcement {n} to resume"),
+                ));
+            }
+        },
+        None => {
+            let subject = args.subject.clone().unwrap_or_default();
+            let chosen = recipients(&store, config, args)?;
+            if args.dry_run {
+                return dry_run(&store, &desk, &chosen);
+            }
+            let id = store.write(|tx| tx.create_announcement(&subject, &chosen, now))?;
+            (id, subject)
+        }
+    };
+    let from = config
+        .service
+        .announce_from
+        .clone()
+        .unwrap_or_else(|| desk.address.clone());
+    let a = Announcement {
+        id,
+        from: &from,
+        subject: &subject,
+        body: "",
+    };
+    let step = Duration::milliseconds(60_000 / i64::from(config.outbox.announce_rate.max(1)));
+    let done = queue_pending(&mut store, &desk, &a, &bodies, step, now)?;
+    store.write(|tx| tx.finish_announcement(id, now))?;
+    println!(
+        "announcement {id}: {} mail(s) queued, {} skipped (failing or unsubscribed){}",
+        done.queued,
+        done.skipped,
+        match done.last {
+            Some(last) => format!(", the last due {}", super::rfc3339(last)),
+            None => String::new(),
+        }
+    );
+    Ok(exit::OK)
+}
+
+struct Done {
+    queued: usize,
+    skipped: usize,
+    last: Option<DateTime<Utc>>,
+}
+
+/// Queues every recipient of `a` not queued yet, one transaction each (a
+/// crash loses nothing and doubles nothing), each due `step` after the
+/// announcement's latest queued mail.
+fn queue_pending(
+    store: &mut Store,
+    desk: &Desk<'_>,
+    a: &Announcement<'_>,
+    bodies: &HashMap<Language, String>,
+    step: Duration,
+    now: DateTime<Utc>,
+) -> Result<Done, Failure> {
+    let pending = store.read().announce_pending(a.id)?;
+    let mut last = store.read().announce_last_scheduled(a.id)?;
+    let mut done = Done {
+        queued: 0,
+        skipped: 0,
+        last,
+    };
+    for r in pending {
+        if excluded(store, &r.address)? {
+            store.write(|tx| tx.skip_announced(r.id))?;
+            done.skipped += 1;
+            continue;
+        }
+        let lang = Language::from_code(&r.language).unwrap_or(Language::En);
+        let body = bodies
+            .get(&lang)
+            .or_else(|| bodies.values().next())
+            .map(String::as_str)
+            .unwrap_or_default();
+        let at = match last {
+            Some(l) => (l + step).max(now),
+            None => now,
+        };
+        let mail = announce::mail(desk, &Announcement { body, ..*a }, &r.address, now);
+        store.write(|tx| {
+            let outbox = tx.queue_mail(&mail.queued(None, true, desk.address, at))?;
+            tx.mark_announced(r.id, outbox, at)
+        })?;
+        last = Some(at);
+        done.queued += 1;
+        done.last = last;
+    }
+    Ok(done)
+}
+
+/// An address that bounced (failing) or unsubscribed gets no announcement.
+fn excluded(store: &Store, address: &Address) -> Result<bool, Failure> {
+    let read = store.read();
+    Ok(!read.failing(std::slice::from_ref(address))?.is_empty()
+        || read.is_unsubscribed(address)?)
+}
+
+fn dry_run(store: &Store, _desk: &Desk<'_>, chosen: &[(String, Address, String)]) -> Outcome {
+    let mut skipped = 0;
+    for (account, address, lang) in chosen {
+        let skip = excluded(store, address)?;
+        skipped += usize::from(skip);
+        println!(
+            "{account:<20}  {lang:<2}  {address}{}",
+            if skip { "  (skipped: failing or unsubscribed)" } else { "" }
+        );
+    }
+    println!(
+        "dry run: {} recipient(s), {} would be mailed; nothing recorded or sent",
+        chosen.len(),
+        chosen.len() - skipped
+    );
+    Ok(exit::OK)
+}
+
+/// (account, address, language) of each recipient the options select.
+fn recipients(
+    store: &Store,
+    config: &Config,
+    args: &AnnounceArgs,
+) -> Result<Vec<(String, Address, String)>, Failure> {
+    let accounts = store.read().accounts(None)?;
+    let domain = args.domain.as_deref().map(str::to_ascii_lowercase);
+    let chosen = |a: &Account| -> bool {
+        (args.all || args.account.is_empty() || args.account.contains(&a.id))
+            && args.parent.as_ref().is_none_or(|p| a.parent.as_ref() == Some(p))
+            && domain.as_ref().is_none_or(|d| {
+                Address::parse(&a.primary).is_ok_and(|p| p.domain().eq_ignore_ascii_case(d))
+            })
+            && (!args.priority || a.priority)
+    };
+    for id in &args.account {
+        if !accounts.iter().any(|a| &a.id == id) {
+            return Err(Failure::new(exit::DATAERR, format!("no account {id}")));
+        }
+    }
+    let mut out = Vec::new();
+    for a in accounts.iter().filter(|a| chosen(a)) {
+        let lang = a
+            .language
+            .as_deref()
+            .and_then(Language::from_code)
+            .unwrap_or(config.service.default_language)
+            .as_str()
+            .to_string();
+        let mut addresses = vec![a.primary.clone()];
+        if args.delegates {
+            addresses.extend(a.delegates.iter().cloned());
+        }
+        for text in addresses {
+            if let Ok(address) = Address::parse(&text) {
+                out.push((a.id.clone(), address, lang.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The body of each language: FILE.en, FILE.fr, FILE.it where they exist;
+/// FILE itself for the default language (and any other without its own).
+fn read_bodies(file: &Path, default: Language) -> Result<HashMap<Language, String>, Failure> {
+    let read = |p: &Path| -> Result<Option<String>, Failure> {
+        match std::fs::read_to_string(p) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failure::new(
+                exit::NOINPUT,
+                format!("cannot read {}: {e}", p.display()),
+            )),
+        }
+    };
+    let plain = read(file)?;
+    let mut out = HashMap::new();
+    for lang in Language::ALL {
+        let mut name = file.as_os_str().to_owned();
+        name.push(format!(".{}", lang.as_str()));
+        if let Some(t) = read(Path::new(&name))?.or_else(|| plain.clone()) {
+            out.insert(lang, t);
+        }
+    }
+    if out.is_empty() {
+        return Err(Failure::new(
+            exit::NOINPUT,
+            format!(
+                "no announcement text: neither {0} nor {0}.en, {0}.fr, {0}.it exists",
+                file.display()
+            ),
+        ));
+    }
+    if !out.contains_key(&default) {
+        let any = out.values().next().cloned().unwrap_or_default();
+        out.insert(default, any);
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! Announcements (mass mail): the announcement and its recipients are
+//! written first; each recipient's mail is queued in the transaction that
+//! marks it queued, so a resumed run sends only to those still unmarked.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Reader, Result, Tx, from_ts, ts};
+use crate::domain::Address;
+
+/// A recipient of an announcement, as chosen when it was made.
+#[derive(Debug, Clone)]
+pub struct AnnounceRecipient {
+    pub id: i64,
+    pub account: String,
+    pub address: Address,
+    pub language: String,
+}
+
+impl Tx<'_> {
+    /// Records an announcement and its recipients (account, address,
+    /// language); an address listed twice counts once.
+    pub fn create_announcement(
+        &mut self,
+        subject: &str,
+        recipients: &[(String, Address, String)],
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.exec(
+            "INSERT INTO announcements (subject, created_at) VALUES (?1, ?2)",
+            params![subject, ts(at)],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        for (account, address, language) in recipients {
+            self.exec(
+                "INSERT OR IGNORE INTO announcement_recipients
+                     (announcement_id, account, address, address_key, language)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, account, address.as_str(), address.key(), language],
+            )?;
+        }
+        Ok(id)
+    }
+
+    /// Marks a recipient's mail as queued (outbox row `outbox`, due `at`).
+    pub fn mark_announced(&mut self, recipient: i64, outbox: i64, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE announcement_recipients SET outbox_id = ?2, scheduled_at = ?3 WHERE id = ?1",
+            params![recipient, outbox, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a recipient as skipped (failing or unsubscribed): outbox 0.
+    pub fn skip_announced(&mut self, recipient: i64) -> Result<()> {
+        self.exec(
+            "UPDATE announcement_recipients SET outbox_id = 0 WHERE id = ?1",
+            params![recipient],
+        )?;
+        Ok(())
+    }
+
+    pub fn finish_announcement(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE announcements SET finished_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    /// `address` wants no more announcements.
+    pub fn unsubscribe(&mut self, address: &Address, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO announce_unsubscribed (address_key, address, at)
+             VALUES (?1, ?2, ?3)",
+            params![address.key(), address.as_str(), ts(at)],
+        )?;
+        Ok(())
+    }
+}
+
+impl Reader<'_> {
+    /// The subject of announcement `id`, if there is one.
+    pub fn announcement(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT subject FROM announcements WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Recipients of announcement `id` whose mail is not queued yet.
+    pub fn announce_pending(&self, id: i64) -> Result<Vec<AnnounceRecipient>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, account, address, language FROM announcement_recipients
+             WHERE announcement_id = ?1 AND outbox_id IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, account, address, language) = row?;
+            // Written from a parsed Address: an unparsable one is skipped.
+            if let Ok(address) = Address::parse(&address) {
+                out.push(AnnounceRecipient {
+                    id,
+                    account,
+                    address,
+                    language,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the latest queued mail of announcement `id` is due.
+    pub fn announce_last_scheduled(&self, id: i64) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self.conn.query_row(
+            "SELECT max(scheduled_at) FROM announcement_recipients WHERE announcement_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        Ok(at.map(from_ts))
+    }
+
+    pub fn is_unsubscribed(&self, address: &Address) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM announce_unsubscribed WHERE address_key = ?1",
+                params![address.key()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}
