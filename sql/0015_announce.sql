@@ -6,7 +6,13 @@ CREATE TABLE announcements (
     id INTEGER PRIMARY KEY,
     subject TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    finished_at INTEGER
+    finished_at INTEGER,
+    -- The rate limit's clock: the mail queued as number base_index (0 the
+    -- first) is due at base_at, number k at base_at + (k - base_index) *
+    -- 60 / rate seconds, rounded down. A resume that finds the plan in the
+    -- past starts a new base a minute after the last mail.
+    base_at INTEGER,
+    base_index INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE announcement_recipients (

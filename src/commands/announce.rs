@@ -57,8 +57,14 @@ pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
         subject: &subject,
         body: "",
     };
-    let step = Duration::milliseconds(60_000 / i64::from(config.outbox.announce_rate.max(1)));
-    let done = queue_pending(&mut store, &desk, &a, &bodies, step, now)?;
+    let done = queue_pending(
+        &mut store,
+        &desk,
+        &a,
+        &bodies,
+        config.outbox.announce_rate,
+        now,
+    )?;
     store.write(|tx| tx.finish_announcement(id, now))?;
     println!(
         "announcement {id}: {} mail(s) queued, {} skipped (failing or unsubscribed){}",
@@ -79,23 +85,38 @@ struct Done {
 }
 
 /// Queues every recipient of `a` not queued yet, one transaction each (a
-/// crash loses nothing and doubles nothing), each due `step` after the
-/// announcement's latest queued mail.
+/// crash loses nothing and doubles nothing), on the rate limit's clock
+/// (see [`due`]).
 fn queue_pending(
     store: &mut Store,
     desk: &Desk<'_>,
     a: &Announcement<'_>,
     bodies: &HashMap<Language, String>,
-    step: Duration,
+    rate: u32,
     now: DateTime<Utc>,
 ) -> Result<Done, Failure> {
     let pending = store.read().announce_pending(a.id)?;
-    let mut last = store.read().announce_last_scheduled(a.id)?;
+    let plan = store.read().announce_schedule(a.id)?;
+    let mut k = plan.queued;
+    let (base, base_index) = match (plan.base, plan.last) {
+        // Still ahead of now: the same clock goes on.
+        (Some(base), _) if due(base, k - plan.base_index, rate) >= now => (base, plan.base_index),
+        // A resume after the plan ran out: a minute after the last mail,
+        // so no minute holds mails of both clocks.
+        (_, Some(last)) => ((last + Duration::seconds(60)).max(now), k),
+        _ => (now, k),
+    };
+    store.write(|tx| tx.set_announce_base(a.id, base, base_index))?;
     let mut done = Done {
         queued: 0,
         skipped: 0,
-        last,
+        last: plan.last,
     };
+    let fallback = bodies
+        .values()
+        .next()
+        .map(String::as_str)
+        .unwrap_or_default();
     for r in pending {
         if excluded(store, &r.address)? {
             store.write(|tx| tx.skip_announced(r.id))?;
@@ -103,32 +124,34 @@ fn queue_pending(
             continue;
         }
         let lang = Language::from_code(&r.language).unwrap_or(Language::En);
-        let body = bodies
-            .get(&lang)
-            .or_else(|| bodies.values().next())
-            .map(String::as_str)
-            .unwrap_or_default();
-        let at = match last {
-            Some(l) => (l + step).max(now),
-            None => now,
-        };
+        let body = bodies.get(&lang).map(String::as_str).unwrap_or(fallback);
+        let at = due(base, k - base_index, rate);
         let mail = announce::mail(desk, &Announcement { body, ..*a }, &r.address, now);
         store.write(|tx| {
             let outbox = tx.queue_mail(&mail.queued(None, true, desk.address, at))?;
             tx.mark_announced(r.id, outbox, at)
         })?;
-        last = Some(at);
+        k += 1;
         done.queued += 1;
-        done.last = last;
+        done.last = Some(at);
     }
     Ok(done)
+}
+
+/// When mail number `k` of a clock started at `base` is due: `k * 60 /
+/// rate` seconds later, rounded down to the second (the outbox's unit), so
+/// any 60 seconds hold at most `rate` of them.
+fn due(base: DateTime<Utc>, k: i64, rate: u32) -> DateTime<Utc> {
+    base + Duration::seconds(k * 60 / i64::from(rate.max(1)))
 }
 
 /// An address that bounced (failing) or unsubscribed gets no announcement.
 fn excluded(store: &Store, address: &Address) -> Result<bool, Failure> {
     let read = store.read();
-    Ok(!read.failing(std::slice::from_ref(address))?.is_empty()
-        || read.is_unsubscribed(address)?)
+    Ok(
+        !read.failing(std::slice::from_ref(address))?.is_empty()
+            || read.is_unsubscribed(address)?,
+    )
 }
 
 fn dry_run(store: &Store, _desk: &Desk<'_>, chosen: &[(String, Address, String)]) -> Outcome {
@@ -138,7 +161,11 @@ fn dry_run(store: &Store, _desk: &Desk<'_>, chosen: &[(String, Address, String)]
         skipped += usize::from(skip);
         println!(
             "{account:<20}  {lang:<2}  {address}{}",
-            if skip { "  (skipped: failing or unsubscribed)" } else { "" }
+            if skip {
+                "  (skipped: failing or unsubscribed)"
+            } else {
+                ""
+            }
         );
     }
     println!(
@@ -159,7 +186,10 @@ fn recipients(
     let domain = args.domain.as_deref().map(str::to_ascii_lowercase);
     let chosen = |a: &Account| -> bool {
         (args.all || args.account.is_empty() || args.account.contains(&a.id))
-            && args.parent.as_ref().is_none_or(|p| a.parent.as_ref() == Some(p))
+            && args
+                .parent
+                .as_ref()
+                .is_none_or(|p| a.parent.as_ref() == Some(p))
             && domain.as_ref().is_none_or(|d| {
                 Address::parse(&a.primary).is_ok_and(|p| p.domain().eq_ignore_ascii_case(d))
             })
@@ -228,4 +258,26 @@ fn read_bodies(file: &Path, default: Language) -> Result<HashMap<Language, Strin
         out.insert(default, any);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::due;
+    use chrono::{DateTime, Duration, Utc};
+
+    /// No 60-second window holds more than `rate` due times, whatever the rate.
+    #[test]
+    fn any_minute_holds_at_most_rate_mails() {
+        let base = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        for rate in [1, 7, 59, 60, 61, 90, 600, 1000] {
+            let times: Vec<_> = (0..2000).map(|k| due(base, k, rate)).collect();
+            for (i, t) in times.iter().enumerate() {
+                let within = times[i..]
+                    .iter()
+                    .take_while(|u| **u - *t < Duration::seconds(60))
+                    .count();
+                assert!(within <= rate as usize, "rate {rate}: {within} at {i}");
+            }
+        }
+    }
 }

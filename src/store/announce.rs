@@ -17,6 +17,15 @@ pub struct AnnounceRecipient {
     pub language: String,
 }
 
+/// See [`Reader::announce_schedule`].
+#[derive(Debug, Clone, Copy)]
+pub struct AnnounceSchedule {
+    pub base: Option<DateTime<Utc>>,
+    pub base_index: i64,
+    pub queued: i64,
+    pub last: Option<DateTime<Utc>>,
+}
+
 impl Tx<'_> {
     /// Records an announcement and its recipients (account, address,
     /// language); an address listed twice counts once.
@@ -56,6 +65,16 @@ impl Tx<'_> {
         self.exec(
             "UPDATE announcement_recipients SET outbox_id = 0 WHERE id = ?1",
             params![recipient],
+        )?;
+        Ok(())
+    }
+
+    /// Starts the rate limit's clock of announcement `id` again: mail
+    /// number `index` is due at `at`.
+    pub fn set_announce_base(&mut self, id: i64, at: DateTime<Utc>, index: i64) -> Result<()> {
+        self.exec(
+            "UPDATE announcements SET base_at = ?2, base_index = ?3 WHERE id = ?1",
+            params![id, ts(at), index],
         )?;
         Ok(())
     }
@@ -122,14 +141,27 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// When the latest queued mail of announcement `id` is due.
-    pub fn announce_last_scheduled(&self, id: i64) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<i64> = self.conn.query_row(
-            "SELECT max(scheduled_at) FROM announcement_recipients WHERE announcement_id = ?1",
+    /// The rate limit's state of announcement `id`: its base (when mail
+    /// number `base_index` is due), how many mails are queued, and when
+    /// the latest is due.
+    pub fn announce_schedule(&self, id: i64) -> Result<AnnounceSchedule> {
+        Ok(self.conn.query_row(
+            "SELECT a.base_at, a.base_index,
+                    (SELECT count(*) FROM announcement_recipients r
+                     WHERE r.announcement_id = a.id AND r.outbox_id > 0),
+                    (SELECT max(scheduled_at) FROM announcement_recipients r
+                     WHERE r.announcement_id = a.id)
+             FROM announcements a WHERE a.id = ?1",
             params![id],
-            |r| r.get(0),
-        )?;
-        Ok(at.map(from_ts))
+            |r| {
+                Ok(AnnounceSchedule {
+                    base: r.get::<_, Option<i64>>(0)?.map(from_ts),
+                    base_index: r.get(1)?,
+                    queued: r.get(2)?,
+                    last: r.get::<_, Option<i64>>(3)?.map(from_ts),
+                })
+            },
+        )?)
     }
 
     pub fn is_unsubscribed(&self, address: &Address) -> Result<bool> {

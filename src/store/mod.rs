@@ -34,7 +34,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
-pub use announce::AnnounceRecipient;
+pub use announce::{AnnounceRecipient, AnnounceSchedule};
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
@@ -72,10 +72,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0011_knowledge.sql"),
     ),
     ("0012_openpgp", include_str!("../../sql/0012_openpgp.sql")),
-    (
-        "0015_announce",
-        include_str!("../../sql/0015_announce.sql"),
-    ),
+    ("0015_announce", include_str!("../../sql/0015_announce.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
