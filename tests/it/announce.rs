@@ -178,7 +178,7 @@ fn bounced_and_unsubscribed_addresses_get_nothing_and_a_dry_run_sends_nothing() 
                 "user unknown",
                 None,
                 None,
-                Utc::now(),
+                postdesk::domain::clock::Clock::now(&postdesk::domain::clock::SystemClock),
             )
         })
         .unwrap();
