@@ -17,6 +17,7 @@ use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::{Address, Language};
 use crate::outbox::announce::{self, Announcement};
 use crate::outbox::compose::Desk;
+use crate::outbox::seal;
 use crate::store::{Account, Store};
 
 pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
@@ -126,7 +127,11 @@ fn queue_pending(
         let lang = Language::from_code(&r.language).unwrap_or(Language::En);
         let body = bodies.get(&lang).map(String::as_str).unwrap_or(fallback);
         let at = due(base, k - base_index, rate);
-        let mail = announce::mail(desk, &Announcement { body, ..*a }, &r.address, now);
+        let mut mail = announce::mail(desk, &Announcement { body, ..*a }, &r.address, now);
+        // Encrypted (and signed) to a recipient whose key the desk knows.
+        if desk.keys.is_some_and(|k| k.key_for(&r.address).is_some()) {
+            mail = seal::seal(desk, &mail, None, lang);
+        }
         store.write(|tx| {
             let outbox = tx.queue_mail(&mail.queued(None, true, desk.address, at))?;
             tx.mark_announced(r.id, outbox, at)

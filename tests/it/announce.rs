@@ -259,3 +259,45 @@ Message-ID: <{id}@customer.example>\r\nDate: Mon, 16 Nov 2026 10:00:00 +0100\r\n
         .collect();
     assert_eq!(second, ["ann@customer.example"]);
 }
+
+/// A recipient whose OpenPGP key the desk knows gets the announcement
+/// encrypted to it (PGP/MIME), the unsubscribe link still in the header;
+/// the others get it in clear.
+#[test]
+fn an_announcement_is_encrypted_to_a_recipient_whose_key_is_known() {
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail/openpgp");
+    let desk = Desk::with_extra(&format!(
+        "[openpgp]\nsecret_key_file = \"{}\"\npassphrase_file = \"{}\"\npublic_keys = [\"{}\"]\n\n\
+[[account]]\nid = \"ann\"\nname = \"Ann\"\nprimary = \"ann@customer.example\"\n\n\
+[[account]]\nid = \"bob\"\nname = \"Bob\"\nprimary = \"bob@other.example\"\n",
+        keys.join("desk.sec.asc").display(),
+        keys.join("desk.pass").display(),
+        keys.join("ann.pub.asc").display(),
+    ));
+    let body = bodies(&desk);
+    desk.ok(&[
+        "announce",
+        "--subject",
+        "Maintenance",
+        "--body-file",
+        &body,
+        "--all",
+    ]);
+    let store = desk.open_store();
+    let raw_to = |who: &str| {
+        let e = announced(&desk)
+            .into_iter()
+            .find(|e| e.rcpt[0] == who)
+            .unwrap();
+        let raw = store.read().sent_mail(&e.message_id).unwrap().unwrap().raw;
+        String::from_utf8_lossy(&raw).to_string()
+    };
+    let ann = raw_to("ann@customer.example");
+    assert!(ann.contains("multipart/encrypted"), "{ann}");
+    assert!(ann.contains("-----BEGIN PGP MESSAGE-----"), "{ann}");
+    assert!(ann.contains("List-Unsubscribe: <mailto:"), "{ann}");
+    assert!(!ann.contains("Maintenance on Sunday"), "{ann}");
+    let bob = raw_to("bob@other.example");
+    assert!(bob.contains("Maintenance on Sunday"), "{bob}");
+    assert!(!bob.contains("multipart/encrypted"), "{bob}");
+}
