@@ -301,3 +301,43 @@ fn an_announcement_is_encrypted_to_a_recipient_whose_key_is_known() {
     assert!(bob.contains("Maintenance on Sunday"), "{bob}");
     assert!(!bob.contains("multipart/encrypted"), "{bob}");
 }
+
+/// A customer answering an announcement opens an ordinary ticket.
+#[test]
+fn a_reply_to_an_announcement_opens_a_ticket() {
+    let desk = Desk::with_extra(
+        "[[account]]\nid = \"ann\"\nname = \"Ann\"\nprimary = \"ann@customer.example\"\n",
+    );
+    let body = bodies(&desk);
+    desk.ok(&[
+        "announce",
+        "--subject",
+        "Maintenance",
+        "--body-file",
+        &body,
+        "--all",
+    ]);
+    let e = announced(&desk).remove(0);
+    let raw = desk
+        .open_store()
+        .read()
+        .sent_mail(&e.message_id)
+        .unwrap()
+        .unwrap()
+        .raw;
+    let mail = crate::support::outbox::Mail {
+        kind: e.kind.clone(),
+        rcpt: e.rcpt.clone(),
+        raw,
+    };
+    let answer = crate::support::outbox::reply_to(
+        &mail,
+        "ann@customer.example",
+        "ann-r1@customer.example",
+        "Will my site be down the whole night?",
+    );
+    ingest(&desk, &answer);
+    let tickets = desk.tickets();
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(tickets[0]["account"], "ann", "{tickets:?}");
+}
