@@ -51,6 +51,7 @@ pub fn apply(
     who: &Identity,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
+    announce_bounce(tx, ctx, msg)?;
     let (no_answer, flagged) = match verdict {
         Verdict::Hold {
             kind: HoldKind::TooLarge,
@@ -93,6 +94,43 @@ pub fn apply(
         }
         _ => unthreaded(tx, ctx, msg, from, no_answer, flagged, who),
     }
+}
+
+/// A delivery report about an announcement (a mail of no ticket): each
+/// address it reports failed for good, that our verified Message-ID was
+/// really sent to, is marked failing, so the next announcement skips it.
+/// The report itself then goes where automatic mail of no ticket goes.
+fn announce_bounce(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+) -> Result<(), StoreError> {
+    let inbound = msg.inbound;
+    if inbound.delivery.is_empty() {
+        return Ok(());
+    }
+    let original = inbound
+        .original
+        .as_ref()
+        .and_then(|o| o.message_id.as_deref())
+        .filter(|id| ctx.desk.ids.verify(id).is_some())
+        .map(|id| tx.read().sent_mail(id))
+        .transpose()?
+        .flatten()
+        .filter(|m| m.kind == announce::KIND);
+    let Some(original) = original else {
+        return Ok(());
+    };
+    let failed = inbound
+        .delivery
+        .iter()
+        .filter(|r| r.is_failure() && r.is_permanent());
+    for r in failed {
+        if original.rcpt.contains(&r.recipient) {
+            tx.mark_failing(&r.recipient, &r.status, &r.diagnostic, None, None, msg.at)?;
+        }
+    }
+    Ok(())
 }
 
 /// The admissions that open or join no ticket — a hold, a self-service

@@ -341,3 +341,63 @@ fn a_reply_to_an_announcement_opens_a_ticket() {
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     assert_eq!(tickets[0]["account"], "ann", "{tickets:?}");
 }
+
+/// A delivery report for an announcement in the desk's own words (our
+/// Message-ID), naming `recipient` as failed for good.
+fn dsn(message_id: &str, recipient: &str, n: u32) -> Vec<u8> {
+    format!(
+        "Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.customer.example (Mail Delivery System)\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nTo: {ADDRESS}\r\nAuto-Submitted: auto-replied\r\n\
+Message-Id: <dsn-{n}@mx.customer.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\n\
+Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n\
+--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {ADDRESS}\r\nTo: {recipient}\r\n\
+Subject: Maintenance\r\nMessage-ID: <{message_id}>\r\n\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
+/// A bounce of an announcement marks the address failing and the next
+/// announcement skips it; a report naming an address the mail was not
+/// sent to marks nothing.
+#[test]
+fn a_bounced_announcement_marks_the_address_failing() {
+    let desk = Desk::with_extra(
+        "[[account]]\nid = \"ann\"\nname = \"Ann\"\nprimary = \"ann@customer.example\"\n\n\
+[[account]]\nid = \"bob\"\nname = \"Bob\"\nprimary = \"bob@customer.example\"\n",
+    );
+    let body = bodies(&desk);
+    desk.ok(&[
+        "announce",
+        "--subject",
+        "One",
+        "--body-file",
+        &body,
+        "--all",
+    ]);
+    let first = announced(&desk);
+    let to_bob = first
+        .iter()
+        .find(|e| e.rcpt[0] == "bob@customer.example")
+        .unwrap();
+    // Bob's mail bounces; a report on Bob's mail naming Ann is not believed.
+    ingest(&desk, &dsn(&to_bob.message_id, "bob@customer.example", 1));
+    ingest(&desk, &dsn(&to_bob.message_id, "ann@customer.example", 2));
+    let out = desk.ok(&[
+        "announce",
+        "--subject",
+        "Two",
+        "--body-file",
+        &body,
+        "--all",
+    ]);
+    assert!(out.contains("1 mail(s) queued, 1 skipped"), "{out}");
+    let second: Vec<String> = announced(&desk)[2..]
+        .iter()
+        .map(|e| e.rcpt[0].clone())
+        .collect();
+    assert_eq!(second, ["ann@customer.example"]);
+}
