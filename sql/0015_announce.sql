@@ -5,6 +5,9 @@
 CREATE TABLE announcements (
     id INTEGER PRIMARY KEY,
     subject TEXT NOT NULL,
+    -- The text of each language (a JSON object, language code to text),
+    -- kept so that a resume sends the rest exactly what the first got.
+    bodies TEXT NOT NULL DEFAULT '{}',
     created_at INTEGER NOT NULL,
     finished_at INTEGER,
     -- The rate limit's clock: the mail queued as number base_index (0 the

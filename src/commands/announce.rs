@@ -4,7 +4,7 @@
 //! after the one before, and `postdesk run` delivers them as they fall due.
 //! `--resume N` after a crash queues only what was not queued.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,11 +25,10 @@ pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
     sync_accounts(config, &mut store)?;
     let pipeline = pipeline(config, &mut store)?;
     let desk = pipeline.desk();
-    let bodies = read_bodies(&args.body_file, config.service.default_language)?;
     let now = SystemClock.now();
-    let (id, subject) = match args.resume {
+    let (id, subject, stored) = match args.resume {
         Some(n) => match store.read().announcement(n)? {
-            Some(subject) => (n, subject),
+            Some((subject, bodies)) => (n, subject, bodies),
             None => {
                 return Err(Failure::new(
                     exit::DATAERR,
@@ -38,15 +37,21 @@ pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
             }
         },
         None => {
+            let file = args.body_file.as_deref().unwrap_or(Path::new(""));
+            let bodies = read_bodies(file, config.service.default_language)?;
             let subject = args.subject.clone().unwrap_or_default();
             let chosen = recipients(&store, config, args)?;
             if args.dry_run {
                 return dry_run(&store, &desk, &chosen);
             }
-            let id = store.write(|tx| tx.create_announcement(&subject, &chosen, now))?;
-            (id, subject)
+            let id = store.write(|tx| tx.create_announcement(&subject, &bodies, &chosen, now))?;
+            (id, subject, bodies)
         }
     };
+    let bodies: HashMap<Language, String> = stored
+        .into_iter()
+        .filter_map(|(code, text)| Some((Language::from_code(&code)?, text)))
+        .collect();
     let from = config
         .service
         .announce_from
@@ -63,7 +68,7 @@ pub(super) fn announce(config: &Arc<Config>, args: &AnnounceArgs) -> Outcome {
         &desk,
         &a,
         &bodies,
-        config.outbox.announce_rate,
+        (config.outbox.announce_rate, config.service.default_language),
         now,
     )?;
     store.write(|tx| tx.finish_announcement(id, now))?;
@@ -93,7 +98,7 @@ fn queue_pending(
     desk: &Desk<'_>,
     a: &Announcement<'_>,
     bodies: &HashMap<Language, String>,
-    rate: u32,
+    (rate, default): (u32, Language),
     now: DateTime<Utc>,
 ) -> Result<Done, Failure> {
     let pending = store.read().announce_pending(a.id)?;
@@ -114,8 +119,8 @@ fn queue_pending(
         last: plan.last,
     };
     let fallback = bodies
-        .values()
-        .next()
+        .get(&default)
+        .or_else(|| bodies.values().next())
         .map(String::as_str)
         .unwrap_or_default();
     for r in pending {
@@ -229,7 +234,7 @@ fn recipients(
 
 /// The body of each language: FILE.en, FILE.fr, FILE.it where they exist;
 /// FILE itself for the default language (and any other without its own).
-fn read_bodies(file: &Path, default: Language) -> Result<HashMap<Language, String>, Failure> {
+fn read_bodies(file: &Path, default: Language) -> Result<BTreeMap<String, String>, Failure> {
     let read = |p: &Path| -> Result<Option<String>, Failure> {
         match std::fs::read_to_string(p) {
             Ok(t) => Ok(Some(t)),
@@ -241,12 +246,12 @@ fn read_bodies(file: &Path, default: Language) -> Result<HashMap<Language, Strin
         }
     };
     let plain = read(file)?;
-    let mut out = HashMap::new();
+    let mut out = BTreeMap::new();
     for lang in Language::ALL {
         let mut name = file.as_os_str().to_owned();
         name.push(format!(".{}", lang.as_str()));
         if let Some(t) = read(Path::new(&name))?.or_else(|| plain.clone()) {
-            out.insert(lang, t);
+            out.insert(lang.as_str().to_string(), t);
         }
     }
     if out.is_empty() {
@@ -258,9 +263,9 @@ fn read_bodies(file: &Path, default: Language) -> Result<HashMap<Language, Strin
             ),
         ));
     }
-    if !out.contains_key(&default) {
+    if !out.contains_key(default.as_str()) {
         let any = out.values().next().cloned().unwrap_or_default();
-        out.insert(default, any);
+        out.insert(default.as_str().to_string(), any);
     }
     Ok(out)
 }

@@ -143,8 +143,13 @@ pub struct AnnounceArgs {
     pub subject: Option<String>,
     /// The text: FILE, or FILE.en, FILE.fr, FILE.it for each language (an
     /// account gets its language's file, else FILE, else the default language's).
-    #[arg(long, value_name = "FILE", required = true)]
-    pub body_file: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    pub body_file: Option<PathBuf>,
     /// Every account.
     #[arg(long)]
     pub all: bool,
@@ -166,7 +171,8 @@ pub struct AnnounceArgs {
     /// Only print the recipients; record and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Go on with announcement N after a crash: queue only to those not queued yet.
+    /// Go on with announcement N after a crash: queue only to those not
+    /// queued yet, with the subject and text it was made with.
     #[arg(long, value_name = "N")]
     pub resume: Option<i64>,
 }

@@ -2,10 +2,12 @@
 //! written first; each recipient's mail is queued in the transaction that
 //! marks it queued, so a resumed run sends only to those still unmarked.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Reader, Result, Tx, from_ts, ts};
+use super::{Reader, Result, Tx, from_json, from_ts, json, ts};
 use crate::domain::Address;
 
 /// A recipient of an announcement, as chosen when it was made.
@@ -32,12 +34,13 @@ impl Tx<'_> {
     pub fn create_announcement(
         &mut self,
         subject: &str,
+        bodies: &BTreeMap<String, String>,
         recipients: &[(String, Address, String)],
         at: DateTime<Utc>,
     ) -> Result<i64> {
         self.exec(
-            "INSERT INTO announcements (subject, created_at) VALUES (?1, ?2)",
-            params![subject, ts(at)],
+            "INSERT INTO announcements (subject, bodies, created_at) VALUES (?1, ?2, ?3)",
+            params![subject, json(bodies), ts(at)],
         )?;
         let id = self.tx.last_insert_rowid();
         for (account, address, language) in recipients {
@@ -99,16 +102,18 @@ impl Tx<'_> {
 }
 
 impl Reader<'_> {
-    /// The subject of announcement `id`, if there is one.
-    pub fn announcement(&self, id: i64) -> Result<Option<String>> {
-        Ok(self
+    /// The subject and the text of each language of announcement `id`,
+    /// if there is one.
+    pub fn announcement(&self, id: i64) -> Result<Option<(String, BTreeMap<String, String>)>> {
+        let row: Option<(String, String)> = self
             .conn
             .query_row(
-                "SELECT subject FROM announcements WHERE id = ?1",
+                "SELECT subject, bodies FROM announcements WHERE id = ?1",
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()?;
+        Ok(row.map(|(subject, bodies)| (subject, from_json(&bodies))))
     }
 
     /// Recipients of announcement `id` whose mail is not queued yet.
