@@ -33,7 +33,7 @@ use crate::domain::Language;
 use crate::domain::{AccountId, Address, HoldKind, MailClass, Mailbox, TicketId};
 use crate::identify::{Admission, Identity, Opening, Sender};
 use crate::outbox::compose::{self, Outgoing, Recipient};
-use crate::outbox::{gate, seal};
+use crate::outbox::{announce, gate, seal};
 use crate::parse::Encryption;
 use crate::screen::Verdict;
 use crate::store::{EventKind, Held, HistoryEvent, NewMessage, NewTicket, StoreError, Ticket, Tx};
@@ -51,6 +51,7 @@ pub fn apply(
     who: &Identity,
 ) -> Result<Outcome, StoreError> {
     let inbound = msg.inbound;
+    announce_bounce(tx, ctx, msg)?;
     let (no_answer, flagged) = match verdict {
         Verdict::Hold {
             kind: HoldKind::TooLarge,
@@ -71,6 +72,17 @@ pub fn apply(
         Some(from) => from,
         None => return hold(tx, msg, HoldKind::NoSender, "no valid From address"),
     };
+    // An announcement's List-Unsubscribe mailto (or a reply saying the
+    // same): only the address's own token counts, so nobody unsubscribes
+    // someone else. Kept, as every message is, with the reason.
+    if announce::is_unsubscribe(&ctx.desk, &from.address, &inbound.subject) {
+        tx.unsubscribe(&from.address, msg.at)?;
+        let reason = format!(
+            "unsubscribe request: no more announcements to {}",
+            from.address
+        );
+        return hold(tx, msg, HoldKind::Refused, &reason);
+    }
     if let Some(outcome) = no_ticket(tx, ctx, msg, from, no_answer, who)? {
         return Ok(outcome);
     }
@@ -82,6 +94,43 @@ pub fn apply(
         }
         _ => unthreaded(tx, ctx, msg, from, no_answer, flagged, who),
     }
+}
+
+/// A delivery report about an announcement (a mail of no ticket): each
+/// address it reports failed for good, that our verified Message-ID was
+/// really sent to, is marked failing, so the next announcement skips it.
+/// The report itself then goes where automatic mail of no ticket goes.
+fn announce_bounce(
+    tx: &mut Tx<'_>,
+    ctx: &Context<'_>,
+    msg: &Incoming<'_>,
+) -> Result<(), StoreError> {
+    let inbound = msg.inbound;
+    if inbound.delivery.is_empty() {
+        return Ok(());
+    }
+    let original = inbound
+        .original
+        .as_ref()
+        .and_then(|o| o.message_id.as_deref())
+        .filter(|id| ctx.desk.ids.verify(id).is_some())
+        .map(|id| tx.read().sent_mail(id))
+        .transpose()?
+        .flatten()
+        .filter(|m| m.kind == announce::KIND);
+    let Some(original) = original else {
+        return Ok(());
+    };
+    let failed = inbound
+        .delivery
+        .iter()
+        .filter(|r| r.is_failure() && r.is_permanent());
+    for r in failed {
+        if original.rcpt.contains(&r.recipient) {
+            tx.mark_failing(&r.recipient, &r.status, &r.diagnostic, None, None, msg.at)?;
+        }
+    }
+    Ok(())
 }
 
 /// The admissions that open or join no ticket — a hold, a self-service

@@ -59,6 +59,9 @@ pub enum CliCommand {
     /// Mail the staff side's digest once (what waits for staff, held mail,
     /// open proof requests, undelivered mail), as `[schedule] digest` does.
     Digest(DigestArgs),
+    /// Mass mail: one mail per selected account, each in its language,
+    /// queued at `[outbox] announce_rate`; resumable after a crash.
+    Announce(AnnounceArgs),
     /// Customer accounts and who may write for them.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -158,6 +161,49 @@ pub struct DigestArgs {
     /// Only print the digest; queue no mail.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `postdesk announce`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("who").args(["all", "account", "parent", "domain", "priority", "resume"]).required(true).multiple(true)))]
+pub struct AnnounceArgs {
+    /// The subject of every mail.
+    #[arg(long, value_name = "TEXT", required_unless_present = "resume")]
+    pub subject: Option<String>,
+    /// The text: FILE, or FILE.en, FILE.fr, FILE.it for each language (an
+    /// account gets its language's file, else FILE, else the default language's).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
+    pub body_file: Option<PathBuf>,
+    /// Every account.
+    #[arg(long)]
+    pub all: bool,
+    /// This account (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub account: Vec<String>,
+    /// The customers of this ISP (accounts whose parent it is).
+    #[arg(long, value_name = "ID")]
+    pub parent: Option<String>,
+    /// Accounts whose primary address is in this domain.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Priority accounts only.
+    #[arg(long)]
+    pub priority: bool,
+    /// Also each account's delegates (one mail each).
+    #[arg(long)]
+    pub delegates: bool,
+    /// Only print the recipients; record and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Go on with announcement N after a crash: queue only to those not
+    /// queued yet, with the subject and text it was made with.
+    #[arg(long, value_name = "N")]
+    pub resume: Option<i64>,
 }
 
 /// What every ticket change command takes besides the ticket.

@@ -7,6 +7,7 @@
 //! interface and keeps its field names stable.
 
 mod account;
+mod announce;
 mod check_config;
 pub mod cli;
 mod ingest;
@@ -128,6 +129,7 @@ pub fn dispatch(cli: cli::Cli) -> Outcome {
         CliCommand::Quarantine(cmd) => quarantine::quarantine(&config, cmd),
         CliCommand::Sweep(args) => sweep::sweep(&config, &args),
         CliCommand::Digest(args) => sweep::digest(&config, &args),
+        CliCommand::Announce(args) => announce::announce(&config, &args),
         CliCommand::Account(cmd) => account::account(&config, cmd),
         CliCommand::Oauth(cmd) => oauth::oauth(&config, cmd),
         CliCommand::PinHash | CliCommand::Completions { .. } => unreachable!("handled above"),

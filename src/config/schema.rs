@@ -41,6 +41,8 @@ pub struct Service {
     /// in that language gives a type (else its id).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub type_names: crate::domain::words::TypeNames,
+    /// The From of announcements (`postdesk announce`); `None`: `address`.
+    pub announce_from: Option<Address>,
 }
 
 impl Default for Service {
@@ -57,6 +59,7 @@ impl Default for Service {
                 .map(String::from)
                 .to_vec(),
             type_names: Default::default(),
+            announce_from: None,
         }
     }
 }
@@ -689,6 +692,10 @@ pub struct Outbox {
     /// bytes; a longer one goes as the attachment history.txt.
     #[serde(with = "size")]
     pub close_history_inline: u64,
+    /// Announcement mails per minute at most (`postdesk announce`): each
+    /// is due 60/rate seconds after the one before it.
+    #[serde(deserialize_with = "range::<1, 100000, _, _>")]
+    pub announce_rate: u32,
 }
 
 impl Default for Outbox {
@@ -699,6 +706,7 @@ impl Default for Outbox {
             retry_max: Duration::from_secs(6 * 3600),
             history_in_mail: 10,
             close_history_inline: 64 << 10,
+            announce_rate: 60,
         }
     }
 }

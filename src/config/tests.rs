@@ -142,6 +142,7 @@ fn outbox_defaults() -> Outbox {
         retry_max: Duration::from_secs(6 * 3600),
         history_in_mail: 10,
         close_history_inline: 64 * 1024,
+        announce_rate: 60,
     }
 }
 

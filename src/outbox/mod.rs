@@ -8,6 +8,7 @@
 //! the same bytes (same Message-ID): at least once, never lost, and never
 //! more than one mail sent twice per crash.
 
+pub mod announce;
 pub mod compose;
 pub mod deliver;
 pub mod gate;

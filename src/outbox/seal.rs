@@ -20,7 +20,8 @@ use crate::domain::{Audience, Language, TicketId};
 use crate::outbox::compose::{Desk, Outgoing};
 
 /// The header fields of ours a sealed mail keeps: addressing, threading
-/// and the robot marks. Everything else (Subject, the MIME fields, any
+/// and the robot marks (and an announcement's List-Unsubscribe, which names
+/// nothing but a token). Everything else (Subject, the MIME fields, any
 /// future field that might carry content) is left out.
 const KEPT: &[&str] = &[
     "from",
@@ -34,6 +35,7 @@ const KEPT: &[&str] = &[
     "auto-submitted",
     "x-auto-response-suppress",
     "precedence",
+    "list-unsubscribe",
     "importance",
     "x-postdesk-loop",
     "x-postdesk-ticket",

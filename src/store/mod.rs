@@ -12,6 +12,7 @@
 //! source copy removed — and lost when the process ends.
 
 mod accounts;
+mod announce;
 mod digest;
 mod health;
 mod knowledge;
@@ -35,6 +36,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
+pub use announce::{AnnounceRecipient, AnnounceSchedule};
 pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
@@ -77,6 +79,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_source_health",
         include_str!("../../sql/0014_source_health.sql"),
     ),
+    ("0015_announce", include_str!("../../sql/0015_announce.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

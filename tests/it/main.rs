@@ -26,6 +26,7 @@ mod search; // ticket search (words, senders, attachment names, ranked), export 
 mod senders; // who may write: strangers and the verify flow, ISP accounts, self-service by mail, Authentication-Results, screen rules // SIGKILL during intake of 2,000 messages: each stored once, each receipt sent once
 
 // ---- tickets and answers
+mod announce; // mass mail: one mail per account in its language, resumed after SIGKILL without doubling, rate limit, bounced and unsubscribed left out, dry run
 mod answers; // one mail per staff action (answer + what changed + history), the team's copy of every answer
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
 mod digest; // nothing waits unseen: held mail with a token told to staff, the staff digest (staff only, never empty)

@@ -94,26 +94,32 @@ fn assert_no_plaintext(desk: &Desk) {
     let all = everything_sent(desk);
     assert!(!all.is_empty(), "no mail at all: the test proves nothing");
     for (what, raw) in &all {
-        let decoded: String = {
-            let m = mail_parser::MessageParser::default().parse(raw).unwrap();
-            let mut s = m.subject().unwrap_or_default().to_string();
-            for i in 0..m.parts.len() {
-                if let Some(t) = m.body_text(i) {
-                    s.push_str(&t);
-                }
+        assert_clear_of(what, raw, SECRETS);
+    }
+}
+
+/// Fails if `raw` carries one of `words`, in its raw bytes or in its text
+/// as a client decodes it (quoted-printable or base64 undone).
+fn assert_clear_of(what: &str, raw: &[u8], words: &[&str]) {
+    let decoded: String = {
+        let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+        let mut s = m.subject().unwrap_or_default().to_string();
+        for i in 0..m.parts.len() {
+            if let Some(t) = m.body_text(i) {
+                s.push_str(&t);
             }
-            for a in m.attachments() {
-                s.push_str(&String::from_utf8_lossy(a.contents()));
-            }
-            s
-        };
-        let raw_text = String::from_utf8_lossy(raw);
-        for secret in SECRETS {
-            assert!(
-                !raw_text.contains(secret) && !decoded.contains(secret),
-                "{what} carries {secret:?} in clear:\n{raw_text}"
-            );
         }
+        for a in m.attachments() {
+            s.push_str(&String::from_utf8_lossy(a.contents()));
+        }
+        s
+    };
+    let raw_text = String::from_utf8_lossy(raw);
+    for word in words {
+        assert!(
+            !raw_text.contains(word) && !decoded.contains(word),
+            "{what} carries {word:?} in clear:\n{raw_text}"
+        );
     }
 }
 
@@ -556,4 +562,97 @@ fn a_wrong_passphrase_is_a_config_error() {
         assert!(err.contains("desk.sec.asc"), "{err}");
         assert!(!err.contains("not the desk passphrase"), "{err}");
     }
+}
+
+// ---- leaks closed at the merge with search and the knowledge base
+
+/// The Authentication-Results of a genuine mail from the desk's domain.
+const GENUINE: &str = "Authentication-Results: mx.desk.example; dkim=pass header.d=desk.example; dmarc=pass header.from=desk.example";
+
+/// A staff member's `#search` by mail finds an encrypted ticket by a word
+/// of its decrypted text: the answer names its number, never its
+/// protected subject or a snippet of its words. A ticket in clear found
+/// by the same word is listed as usual (the answer is not just empty).
+#[test]
+fn search_by_mail_names_an_encrypted_ticket_by_number_only() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    ingest(
+        &desk,
+        &crate::support::customer_mail(
+            "bob@other.example",
+            "Quota question",
+            "bob-1@other.example",
+            "Please reset my mailbox quota.",
+        ),
+    );
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &crate::support::mail_with(
+            "alice@desk.example",
+            "#search reset",
+            "alice-s1@desk.example",
+            "",
+            &[GENUINE],
+            &[],
+        ),
+    );
+    let after = crate::support::outbox::new_mails(&desk, before);
+    let answer = only(&after, "search", "alice@desk.example");
+    let text = answer.text();
+    assert!(text.contains("#1  "), "{text}");
+    assert!(text.contains("postdesk ticket show 1"), "{text}");
+    assert!(text.contains("#2  new  Quota question"), "{text}");
+    assert!(text.contains("**reset**"), "{text}");
+    let mut words = SECRETS.to_vec();
+    words.extend(["srv-17", "mail quota of"]);
+    assert_clear_of("the #search answer", &answer.raw, &words);
+    assert_no_plaintext(&desk);
+}
+
+/// With `learn_from_closed`, an encrypted ticket answered and closed is
+/// not learnt: not in `kb list`, not suggested to staff for a similar new
+/// ticket in clear, and its secret leaves in no mail.
+#[test]
+fn a_closed_encrypted_ticket_teaches_the_knowledge_base_nothing() {
+    let kb = format!(
+        "\n[knowledge]\npath = \"{}/tests/knowledge\"\nlearn_from_closed = true\n",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let desk = pgp_desk_with(false, &kb, "", "");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let notify = only(&mails(&desk), "staff-notify", "team@desk.example").clone();
+    ingest(
+        &desk,
+        &reply_to(
+            &notify,
+            "Alice <alice@desk.example>",
+            "alice-1@desk.example",
+            "#close\r\n\r\nThe mail quota of srv-17 is reset; PURPLE-OCTOPUS-4711 is changed.",
+        ),
+    );
+    let show = ticket(&desk, 1);
+    assert_eq!(show["status"], "closed", "{show}");
+    let out = desk.ok(&["kb", "reindex"]);
+    assert!(out.contains("0 closed ticket(s) learnt from"), "{out}");
+    let list = desk.ok(&["kb", "list"]);
+    assert!(!list.contains("ticket-1"), "{list}");
+
+    // A similar ticket in clear: no suggestion from ticket #1.
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &crate::support::customer_mail(
+            "bob@other.example",
+            "Mail quota of srv-17",
+            "bob-1@other.example",
+            "Please reset the mail quota of srv-17, the mailbox is full.",
+        ),
+    );
+    let after = crate::support::outbox::new_mails(&desk, before);
+    let notify = only(&after, "staff-notify", "team@desk.example");
+    let text = notify.text();
+    assert!(!text.contains("ticket #1"), "{text}");
+    assert_no_plaintext(&desk);
 }
