@@ -1,7 +1,8 @@
 //! `postdesk status`: the desk's health from its database — each source's
 //! last round and error, the outbox, the quarantine, open tickets, the
 //! database — and an exit status a monitoring check can use (0 healthy,
-//! 1 something needs an operator; see `daemon::health`).
+//! 1 something needs an operator; see `daemon::health`), and the state of
+//! each OAuth credential, as `postdesk oauth status` shows it (no token).
 
 use std::fmt::Write;
 
@@ -11,16 +12,49 @@ use super::{Outcome, exit, open_store, print_json, rfc3339};
 use crate::config::Config;
 use crate::daemon::health::{Health, assess};
 use crate::domain::clock::{Clock, SystemClock};
+use crate::oauth::Credential;
+
+/// The JSON report: the health, and each OAuth credential's lines.
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    health: &'a Health,
+    oauth: Vec<OauthState>,
+}
+
+#[derive(serde::Serialize)]
+struct OauthState {
+    name: String,
+    /// What `postdesk oauth status` prints for it, one line each.
+    lines: Vec<String>,
+}
 
 pub(super) fn status(config: &Config, json: bool) -> Outcome {
     let store = open_store(config)?;
     let now = SystemClock.now();
     let figures = store.read().desk_figures(now)?;
     let health = assess(config, figures, now);
+    let oauth: Vec<OauthState> = config
+        .oauth
+        .iter()
+        .map(|spec| OauthState {
+            name: spec.name.clone(),
+            lines: Credential::new(spec).status().lines(),
+        })
+        .collect();
     if json {
-        print_json(&health)?;
+        print_json(&Report {
+            health: &health,
+            oauth,
+        })?;
     } else {
         print!("{}", render(&health));
+        if !oauth.is_empty() {
+            println!("\noauth credentials:");
+            for line in oauth.iter().flat_map(|o| &o.lines) {
+                println!("  {line}");
+            }
+        }
     }
     Ok(if health.healthy {
         exit::OK

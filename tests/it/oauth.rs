@@ -35,6 +35,22 @@ fn status_before_any_sign_in_says_what_to_do() {
     );
     assert!(out.contains("used by:        nothing"), "{out}");
     assert!(!out.contains("s3cret"), "{out}");
+    // `postdesk status` shows the credentials too (issue 18), in text and JSON.
+    drop(postdesk::store::Store::open(&d.path("var/pd.db")).unwrap()); // the database `status` reads
+    let status = d.run(&["status"], b"");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("oauth credentials:"), "{text}");
+    assert!(text.contains("dev (refresh_token, OAuth 2.0)"), "{text}");
+    let json = d.run(&["status", "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let names: Vec<&str> = v["oauth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev", "app"]);
+    assert!(!text.contains("s3cret") && !String::from_utf8_lossy(&json.stdout).contains("s3cret"));
     let none = Desk::with_config("[service]\ndatabase = \"var/pd.db\"\n");
     assert!(
         none.ok(&["oauth", "status"])
