@@ -30,6 +30,7 @@ mod answers; // one mail per staff action (answer + what changed + history), the
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
 mod knowledge; // the knowledge base: suggestions to staff (and customers), kb list|show|reindex, #kb, #solved, closed tickets learnt from
+mod knowledge_cost; // a suggestion lookup costs the same in a base four times larger (VM steps, not time); per-term entry counts stay exact
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
