@@ -324,12 +324,15 @@ fn one_line(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Words with the entries holding them, and the words looked up.
+    type Case<'a> = (&'a [(&'a str, i64)], &'a [&'a str]);
+
     #[test]
     fn the_rarest_words_within_the_budget() {
         let c = |list: &[(&str, i64)]| -> Vec<(String, i64)> {
             list.iter().map(|(w, n)| (w.to_string(), *n)).collect()
         };
-        let cases: &[(&[(&str, i64)], &[&str])] = &[
+        let cases: &[Case<'_>] = &[
             (&[], &[]),
             // Rarest first; equal counts by word.
             (
