@@ -1,6 +1,6 @@
 //! The knowledge base's rows: the articles of `[knowledge] path` and what
 //! closed tickets taught, with their FTS5 index `knowledge_search`
-//! (sql/0011_knowledge.sql) and the BM25 lookup suggestions use.
+//! (sql/0010_knowledge.sql) and the BM25 lookup suggestions use.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -172,11 +172,12 @@ impl Reader<'_> {
             // count(*) would read every entry.
             .prepare_cached("SELECT coalesce(max(id), 0) FROM knowledge")?
             .query_row([], |r| r.get(0))?;
-        // One lookup per term: fts5vocab answers `term = ?` from the index,
-        // where an IN list would read the whole vocabulary.
+        // One index step per term: the counts are kept with the entries
+        // (sql/0014_knowledge_terms.sql), where fts5vocab would walk each
+        // term's whole list of entries.
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT doc FROM knowledge_terms WHERE term = ?1")?;
+            .prepare_cached("SELECT docs FROM knowledge_term_docs WHERE term = ?1")?;
         let mut counts = Vec::new();
         for term in terms {
             if let Some(n) = stmt.query_row(params![term], |r| r.get(0)).optional()? {

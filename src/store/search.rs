@@ -1,7 +1,7 @@
 //! Full-text search over the tickets' mail (`ticket search`, `#search`) and
 //! the raw mail of a ticket for `ticket export` / `ticket attachments`.
 //!
-//! The index is the FTS5 table `message_search` (sql/0011_knowledge.sql).
+//! The index is the FTS5 table `message_search` (sql/0010_knowledge.sql).
 //! Intake only notes a new message in `message_search_pending` (in its own
 //! transaction, so nothing is missed after a crash); [`Tx::index_pending`]
 //! indexes them — the daemon's indexer in the background, and every

@@ -261,22 +261,39 @@ pub fn suggest(
 }
 
 /// Words of a ticket looked up, at most: its rarest ones in the knowledge
-/// base, which decide BM25's ranking; the cost of a lookup is then the
-/// entries holding them, not the size of the base.
+/// base, which decide BM25's ranking.
 const LOOKUP_WORDS: usize = 10;
+
+/// Entries a lookup may read, at most, summed over its words: FTS5 walks
+/// each word's list of entries (to match, and again to weigh it for BM25),
+/// so this, not the size of the base, bounds a suggestion's cost
+/// (DESIGN.md invariant 10). A word held by more entries than are left
+/// is too common to pick out an answer in a base that large.
+pub const LOOKUP_ENTRIES: i64 = 2_000;
 
 /// The [`LOOKUP_WORDS`] rarest of `words` that some entry holds, leaving
 /// out those that more than half of the entries hold (BM25 gives them no
-/// weight).
+/// weight), while the entries holding them stay within [`LOOKUP_ENTRIES`].
 fn rarest(read: &Reader<'_>, words: &[String]) -> Result<Vec<String>, StoreError> {
     let (total, mut counts) = read.knowledge_term_counts(words)?;
     counts.retain(|(_, n)| *n > 0 && (total < 10 || *n * 2 <= total));
+    Ok(within_budget(counts))
+}
+
+/// The rarest words first, while their entries add up to at most
+/// [`LOOKUP_ENTRIES`] and there are at most [`LOOKUP_WORDS`].
+fn within_budget(mut counts: Vec<(String, i64)>) -> Vec<String> {
     counts.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(counts
+    let mut read = 0;
+    counts
         .into_iter()
         .take(LOOKUP_WORDS)
+        .take_while(|(_, n)| {
+            read += n;
+            read <= LOOKUP_ENTRIES
+        })
         .map(|(w, _)| w)
-        .collect())
+        .collect()
 }
 
 /// Suggestions as the lines of a mail: the title, for staff its name (or
@@ -301,4 +318,41 @@ pub fn suggestion_lines(list: &[Suggestion], audience: Audience) -> String {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words with the entries holding them, and the words looked up.
+    type Case<'a> = (&'a [(&'a str, i64)], &'a [&'a str]);
+
+    #[test]
+    fn the_rarest_words_within_the_budget() {
+        let c = |list: &[(&str, i64)]| -> Vec<(String, i64)> {
+            list.iter().map(|(w, n)| (w.to_string(), *n)).collect()
+        };
+        let cases: &[Case<'_>] = &[
+            (&[], &[]),
+            // Rarest first; equal counts by word.
+            (
+                &[("mailbox", 30), ("password", 2), ("forgot", 2)],
+                &["forgot", "password", "mailbox"],
+            ),
+            // The word that would pass the budget ends the list.
+            (
+                &[("a", 1), ("b", LOOKUP_ENTRIES - 1), ("c", 1)],
+                &["a", "c"],
+            ),
+            (&[("a", LOOKUP_ENTRIES), ("b", 1)], &["b"]),
+            (&[("a", 1), ("b", LOOKUP_ENTRIES - 1)], &["a", "b"]),
+            // Too common for the budget: nothing is read.
+            (&[("server", LOOKUP_ENTRIES + 1)], &[]),
+        ];
+        for (counts, want) in cases {
+            assert_eq!(within_budget(c(counts)), *want, "{counts:?}");
+        }
+        let many: Vec<(String, i64)> = (0..30).map(|i| (format!("w{i:02}"), 1)).collect();
+        assert_eq!(within_budget(many).len(), LOOKUP_WORDS);
+    }
 }

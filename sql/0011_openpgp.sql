@@ -1,4 +1,4 @@
--- postdesk schema, migration 0012 (issue 16): OpenPGP.
+-- postdesk schema, migration 0011 (issue 16): OpenPGP.
 -- A message that came encrypted keeps its raw bytes as received (encrypted)
 -- and its decrypted text in body_text/new_text; `encrypted` says so. A
 -- ticket holding such a message is `encrypted` from then on: no mail about

@@ -1,4 +1,4 @@
--- postdesk schema, migration 0011 (issue 15): full-text search over the
+-- postdesk schema, migration 0010 (issue 15): full-text search over the
 -- tickets' mail, and the knowledge base whose entries are suggested to
 -- staff (and, if the operator wants, to the customer).
 --
