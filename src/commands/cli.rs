@@ -57,7 +57,8 @@ pub enum CliCommand {
     /// Apply the inactivity rules once: warn, and close what is due.
     Sweep(SweepArgs),
     /// Mail the staff side's digest once (what waits for staff, held mail,
-    /// open proof requests, undelivered mail), as `[schedule] digest` does.
+    /// open proof requests, undelivered mail, failing sources), as
+    /// `[schedule] digest` does.
     Digest(DigestArgs),
     /// Customer accounts and who may write for them.
     #[command(subcommand)]

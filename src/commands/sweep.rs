@@ -86,6 +86,7 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
             ("held in the last day", &d.held),
             ("proof requests", &d.proofs),
             ("undelivered", &d.failures),
+            ("failing sources", &d.sources),
         ] {
             if !list.is_empty() {
                 println!("{title}:\n{}", list.join("\n"));

@@ -1,8 +1,8 @@
 //! digest: the staff side's daily digest (`[schedule] digest`), so that
 //! nothing waits unseen — open tickets waiting for staff (priority first,
 //! then the oldest), mail held or quarantined in the last day, requests
-//! waiting for an account's primary address, and mail that could not be
-//! delivered. One mail to the staff notification addresses, in the desk's
+//! waiting for an account's primary address, mail that could not be
+//! delivered, and mail sources whose rounds keep failing. One mail to the staff notification addresses, in the desk's
 //! language; none when every list is empty. Staff-side mail only: it never
 //! goes to a customer-side address (invariant 7).
 
@@ -26,6 +26,9 @@ pub struct Digest {
     pub held: Vec<String>,
     pub proofs: Vec<String>,
     pub failures: Vec<String>,
+    /// Sources whose rounds fail since their last success (issue 18's
+    /// `source_health`), so a mailbox failing in silence is seen.
+    pub sources: Vec<String>,
 }
 
 impl Digest {
@@ -34,6 +37,7 @@ impl Digest {
             && self.held.is_empty()
             && self.proofs.is_empty()
             && self.failures.is_empty()
+            && self.sources.is_empty()
     }
 }
 
@@ -99,7 +103,23 @@ pub fn gather(
             )
         })
         .collect();
+    let sources = read
+        .source_health()?
+        .iter()
+        .filter_map(|h| {
+            let since = h.failing_since?;
+            Some(format!(
+                "  {}  {}, {}×\n      {}",
+                h.source,
+                sp.date(since),
+                h.failures,
+                compose::shorten(h.last_error.as_deref().unwrap_or(""), 200)
+            ))
+        })
+        .take(LIST_MAX)
+        .collect();
     Ok(Digest {
+        sources,
         more_waiting: count.saturating_sub(waiting.len() as u64),
         waiting,
         held,
@@ -130,10 +150,11 @@ pub fn send(
     if d.more_waiting > 0 {
         waiting.push_str(&format!("\n  … +{}", d.more_waiting));
     }
-    let (held, proofs, failures) = (
+    let (held, proofs, failures, sources) = (
         d.held.join("\n"),
         d.proofs.join("\n"),
         d.failures.join("\n"),
+        d.sources.join("\n"),
     );
     let mail = compose::digest(
         &s.desk,
@@ -145,6 +166,7 @@ pub fn send(
             ("held", &held),
             ("proofs", &proofs),
             ("failures", &failures),
+            ("sources", &sources),
         ],
         now,
     );

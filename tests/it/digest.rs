@@ -252,3 +252,55 @@ fn an_out_of_office_is_told_once_in_the_next_notification() {
         .text();
     assert!(!text.contains("out of office"), "{text}");
 }
+
+/// A mailbox failing in silence is seen (issues 11 and 18): the digest
+/// names each source failing since its last good round, with since when,
+/// how often and the last error — never the source's password.
+#[test]
+fn the_digest_names_a_failing_source_and_never_its_password() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let desk = Desk::with_extra(&format!(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[source]]
+name = "dead-pop"
+kind = "pop3"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+user = "support"
+password_file = "pw"
+"#
+    ));
+    std::fs::write(desk.path("pw"), "s3cr3t-pw\n").unwrap();
+    let d = desk.start();
+    d.wait_log(
+        &["source=dead-pop", "mail server unavailable"],
+        std::time::Duration::from_secs(10),
+    );
+    drop(d);
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let sent = new_mails(&desk, before);
+    assert_eq!(
+        kinds(&sent),
+        [("digest".into(), "team@desk.example".into())]
+    );
+    let text = sent[0].text();
+    for want in [
+        "Mail sources failing since their last successful round",
+        "  dead-pop  ",
+        "Connection refused",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    // The maildir source that works is not named.
+    assert!(!text.contains("  inbox  "), "{text}");
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+    assert!(!sent[0].head().contains("s3cr3t-pw"));
+}
