@@ -304,3 +304,34 @@ password_file = "pw"
     assert!(!text.contains("s3cr3t-pw"), "{text}");
     assert!(!sent[0].head().contains("s3cr3t-pw"));
 }
+
+/// The staff help texts (the notification's footer and the error reply)
+/// name every command the staff parser knows, in every language: the
+/// commands are read from the parser's own match, so a new one that the
+/// help forgets fails here.
+#[test]
+fn the_staff_help_texts_name_every_staff_command() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let parser = std::fs::read_to_string(format!("{root}/src/apply/staff_commands.rs")).unwrap();
+    let commands: Vec<&str> = parser
+        .lines()
+        .filter_map(|l| l.strip_prefix("        \""))
+        .filter_map(|l| l.split_once("\" =>").map(|(w, _)| w))
+        .collect();
+    assert!(commands.len() >= 17, "{commands:?}");
+    for lang in ["en", "fr", "it"] {
+        for name in ["staff-notify", "staff-error"] {
+            let text = std::fs::read_to_string(format!("{root}/conf/templates/{lang}/{name}.txt"))
+                .unwrap();
+            let words: Vec<&str> = text
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '.' || c == '(')
+                .collect();
+            for c in &commands {
+                assert!(
+                    words.contains(&format!("#{c}").as_str()),
+                    "#{c} missing from {lang}/{name}.txt"
+                );
+            }
+        }
+    }
+}
