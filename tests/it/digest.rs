@@ -335,3 +335,100 @@ fn the_staff_help_texts_name_every_staff_command() {
         }
     }
 }
+
+/// With `[[queue]]`s (issue 14, point 6) each queue's team gets one digest
+/// of its own queue's tickets, in the queue's name and language; held
+/// mail, which has no queue yet, goes once to the desk's staff addresses.
+#[test]
+fn with_queues_each_team_gets_its_queues_tickets_and_staff_the_rest() {
+    let desk = Desk::strict(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Bea"
+address = "bea@desk.example"
+
+[[queue]]
+name = "support"
+address = "support@desk.example"
+notify = ["helpers@desk.example"]
+
+[[queue]]
+name = "billing"
+address = "billing@desk.example"
+ticket_prefix = "BILL"
+members = ["Bea"]
+default_language = "fr"
+
+[[account]]
+id = "cust-1"
+primary = "ann@customer.example"
+"#,
+    );
+    let mail = |id: &str, from: &str, to: &str, subject: &str| {
+        format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{id}@customer.example>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n"
+        )
+        .into_bytes()
+    };
+    take(
+        &desk,
+        &mail(
+            "a1",
+            "ann@customer.example",
+            "support@desk.example",
+            "Printer on fire",
+        ),
+    );
+    take(
+        &desk,
+        &mail(
+            "a2",
+            "ann@customer.example",
+            "billing@desk.example",
+            "Invoice wrong",
+        ),
+    );
+    take(
+        &desk,
+        &mail(
+            "e1",
+            "eve@stranger.example",
+            "billing@desk.example",
+            "Buy my product",
+        ),
+    );
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let sent = new_mails(&desk, before);
+    let mut got = kinds(&sent);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("digest".into(), "bea@desk.example".into()),
+            ("digest".into(), "helpers@desk.example".into()),
+            ("digest".into(), "team@desk.example".into()),
+        ]
+    );
+    let to = |who: &str| sent.iter().find(|m| m.to(who)).unwrap().text();
+    let (support, billing, staff) = (
+        to("helpers@desk.example"),
+        to("bea@desk.example"),
+        to("team@desk.example"),
+    );
+    assert!(support.contains("Printer on fire"), "{support}");
+    assert!(!support.contains("Invoice wrong"), "{support}");
+    assert!(!support.contains("eve@stranger.example"), "{support}");
+    assert!(billing.contains("[BILL #2] Invoice wrong"), "{billing}");
+    assert!(billing.contains("résumé quotidien"), "{billing}");
+    assert!(!billing.contains("Printer on fire"), "{billing}");
+    assert!(!billing.contains("eve@stranger.example"), "{billing}");
+    assert!(staff.contains("eve@stranger.example"), "{staff}");
+    assert!(!staff.contains("Printer on fire"), "{staff}");
+    assert!(!staff.contains("Invoice wrong"), "{staff}");
+}
