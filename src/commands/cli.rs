@@ -57,7 +57,8 @@ pub enum CliCommand {
     /// Apply the inactivity rules once: warn, and close what is due.
     Sweep(SweepArgs),
     /// Mail the staff side's digest once (what waits for staff, held mail,
-    /// open proof requests, undelivered mail), as `[schedule] digest` does.
+    /// open proof requests, undelivered mail, failing sources), as
+    /// `[schedule] digest` does.
     Digest(DigestArgs),
     /// Mass mail: one mail per selected account, each in its language,
     /// queued at `[outbox] announce_rate`; resumable after a crash.

@@ -77,7 +77,15 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
     let settings = pipeline.settings();
     if args.dry_run {
         let sp = settings.speech(settings.language);
-        let d = store.write(|tx| crate::ticket::digest::gather(tx, &settings, &sp, now))?;
+        let d = store.write(|tx| {
+            crate::ticket::digest::gather(
+                tx,
+                &settings,
+                &sp,
+                now,
+                crate::ticket::digest::Scope::ALL,
+            )
+        })?;
         if d.is_empty() {
             println!("nothing to tell: no digest would be sent");
         }
@@ -86,6 +94,7 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
             ("held in the last day", &d.held),
             ("proof requests", &d.proofs),
             ("undelivered", &d.failures),
+            ("failing sources", &d.sources),
         ] {
             if !list.is_empty() {
                 println!("{title}:\n{}", list.join("\n"));
@@ -93,12 +102,14 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
         }
         return Ok(exit::OK);
     }
-    match store.write(|tx| crate::ticket::digest::send(tx, &settings, now))? {
-        Some(id) => {
+    let ids = store.write(|tx| crate::ticket::digest::send(tx, &settings, now))?;
+    if ids.is_empty() {
+        println!("nothing to tell (or no staff address): no digest sent");
+    } else {
+        for id in ids {
             println!("digest queued (outbox #{id})");
-            deliver_now(config, store);
         }
-        None => println!("nothing to tell (or no staff address): no digest sent"),
+        deliver_now(config, store);
     }
     Ok(exit::OK)
 }

@@ -113,11 +113,13 @@ async fn send_digest(
     })
     .await;
     match result {
-        Ok(Some(id)) => {
-            info!(outbox = id, "staff digest queued");
+        Ok(ids) if ids.is_empty() => info!("staff digest: nothing to tell"),
+        Ok(ids) => {
+            for id in ids {
+                info!(outbox = id, "staff digest queued");
+            }
             queued.notify_one();
         }
-        Ok(None) => info!("staff digest: nothing to tell"),
         Err(e) => warn!(error = %e, "staff digest failed; the next tick tries again"),
     }
 }

@@ -308,7 +308,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "digest",
         &[
-            "service", "address", "date", "waiting", "held", "proofs", "failures",
+            "service", "address", "date", "waiting", "held", "proofs", "failures", "sources",
         ],
     ),
 ];

@@ -13,18 +13,25 @@ use crate::domain::TicketId;
 
 impl Reader<'_> {
     /// Up to `limit` open tickets that wait for staff (new, in-progress),
-    /// priority first, then the longest waiting; and how many there are.
-    pub fn waiting_for_staff(&self, limit: usize) -> Result<(Vec<Ticket>, u64)> {
+    /// of queue `queue` (any case) or of every queue, priority first, then
+    /// the longest waiting; and how many there are.
+    pub fn waiting_for_staff(
+        &self,
+        queue: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Ticket>, u64)> {
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE status IN ('new', 'in-progress')
+                 AND (?2 IS NULL OR queue = ?2 COLLATE NOCASE)
              ORDER BY priority DESC, COALESCE(waiting_since, created_at), id LIMIT ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![limit as i64], ticket_from_row)?;
+        let rows = stmt.query_map(params![limit as i64, queue], ticket_from_row)?;
         let list = rows.collect::<Result<Vec<_>, _>>()?;
         let count: i64 = self.conn.query_row(
-            "SELECT count(*) FROM tickets WHERE status IN ('new', 'in-progress')",
-            [],
+            "SELECT count(*) FROM tickets WHERE status IN ('new', 'in-progress')
+                 AND (?1 IS NULL OR queue = ?1 COLLATE NOCASE)",
+            params![queue],
             |r| r.get(0),
         )?;
         Ok((list, count as u64))

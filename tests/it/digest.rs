@@ -252,3 +252,183 @@ fn an_out_of_office_is_told_once_in_the_next_notification() {
         .text();
     assert!(!text.contains("out of office"), "{text}");
 }
+
+/// A mailbox failing in silence is seen (issues 11 and 18): the digest
+/// names each source failing since its last good round, with since when,
+/// how often and the last error — never the source's password.
+#[test]
+fn the_digest_names_a_failing_source_and_never_its_password() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let desk = Desk::with_extra(&format!(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[source]]
+name = "dead-pop"
+kind = "pop3"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+user = "support"
+password_file = "pw"
+"#
+    ));
+    std::fs::write(desk.path("pw"), "s3cr3t-pw\n").unwrap();
+    let d = desk.start();
+    d.wait_log(
+        &["source=dead-pop", "mail server unavailable"],
+        std::time::Duration::from_secs(10),
+    );
+    drop(d);
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let sent = new_mails(&desk, before);
+    assert_eq!(
+        kinds(&sent),
+        [("digest".into(), "team@desk.example".into())]
+    );
+    let text = sent[0].text();
+    for want in [
+        "Mail sources failing since their last successful round",
+        "  dead-pop  ",
+        "Connection refused",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    // The maildir source that works is not named.
+    assert!(!text.contains("  inbox  "), "{text}");
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+    assert!(!sent[0].head().contains("s3cr3t-pw"));
+}
+
+/// The staff help texts (the notification's footer and the error reply)
+/// name every command the staff parser knows, in every language: the
+/// commands are read from the parser's own match, so a new one that the
+/// help forgets fails here.
+#[test]
+fn the_staff_help_texts_name_every_staff_command() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let parser = std::fs::read_to_string(format!("{root}/src/apply/staff_commands.rs")).unwrap();
+    let commands: Vec<&str> = parser
+        .lines()
+        .filter_map(|l| l.strip_prefix("        \""))
+        .filter_map(|l| l.split_once("\" =>").map(|(w, _)| w))
+        .collect();
+    assert!(commands.len() >= 17, "{commands:?}");
+    for lang in ["en", "fr", "it"] {
+        for name in ["staff-notify", "staff-error"] {
+            let text = std::fs::read_to_string(format!("{root}/conf/templates/{lang}/{name}.txt"))
+                .unwrap();
+            let words: Vec<&str> = text
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '.' || c == '(')
+                .collect();
+            for c in &commands {
+                assert!(
+                    words.contains(&format!("#{c}").as_str()),
+                    "#{c} missing from {lang}/{name}.txt"
+                );
+            }
+        }
+    }
+}
+
+/// With `[[queue]]`s (issue 14, point 6) each queue's team gets one digest
+/// of its own queue's tickets, in the queue's name and language; held
+/// mail, which has no queue yet, goes once to the desk's staff addresses.
+#[test]
+fn with_queues_each_team_gets_its_queues_tickets_and_staff_the_rest() {
+    let desk = Desk::strict(
+        r#"
+[staff]
+notify = ["team@desk.example"]
+
+[[staff.member]]
+name = "Bea"
+address = "bea@desk.example"
+
+[[queue]]
+name = "support"
+address = "support@desk.example"
+notify = ["helpers@desk.example"]
+
+[[queue]]
+name = "billing"
+address = "billing@desk.example"
+ticket_prefix = "BILL"
+members = ["Bea"]
+default_language = "fr"
+
+[[account]]
+id = "cust-1"
+primary = "ann@customer.example"
+"#,
+    );
+    let mail = |id: &str, from: &str, to: &str, subject: &str| {
+        format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+Date: Mon, 16 Nov 2026 10:00:00 +0100\r\nMessage-ID: <{id}@customer.example>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n"
+        )
+        .into_bytes()
+    };
+    take(
+        &desk,
+        &mail(
+            "a1",
+            "ann@customer.example",
+            "support@desk.example",
+            "Printer on fire",
+        ),
+    );
+    take(
+        &desk,
+        &mail(
+            "a2",
+            "ann@customer.example",
+            "billing@desk.example",
+            "Invoice wrong",
+        ),
+    );
+    take(
+        &desk,
+        &mail(
+            "e1",
+            "eve@stranger.example",
+            "billing@desk.example",
+            "Buy my product",
+        ),
+    );
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let sent = new_mails(&desk, before);
+    let mut got = kinds(&sent);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("digest".into(), "bea@desk.example".into()),
+            ("digest".into(), "helpers@desk.example".into()),
+            ("digest".into(), "team@desk.example".into()),
+        ]
+    );
+    let to = |who: &str| sent.iter().find(|m| m.to(who)).unwrap().text();
+    let (support, billing, staff) = (
+        to("helpers@desk.example"),
+        to("bea@desk.example"),
+        to("team@desk.example"),
+    );
+    assert!(support.contains("Printer on fire"), "{support}");
+    assert!(!support.contains("Invoice wrong"), "{support}");
+    assert!(!support.contains("eve@stranger.example"), "{support}");
+    assert!(billing.contains("[BILL #2] Invoice wrong"), "{billing}");
+    assert!(billing.contains("résumé quotidien"), "{billing}");
+    assert!(!billing.contains("Printer on fire"), "{billing}");
+    assert!(!billing.contains("eve@stranger.example"), "{billing}");
+    assert!(staff.contains("eve@stranger.example"), "{staff}");
+    assert!(!staff.contains("Printer on fire"), "{staff}");
+    assert!(!staff.contains("Invoice wrong"), "{staff}");
+}
