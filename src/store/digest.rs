@@ -8,8 +8,7 @@ use rusqlite::params;
 
 use super::quarantine::{COLUMNS as HELD_COLUMNS, entry_from_row};
 use super::tickets::{TICKET_COLUMNS, ticket_from_row};
-use super::{ProofRequest, QuarantineEntry, Reader, Result, Ticket, from_ts, ts};
-use crate::domain::TicketId;
+use super::{QuarantineEntry, Reader, Result, Ticket, ts};
 
 impl Reader<'_> {
     /// Up to `limit` open tickets that wait for staff (new, in-progress),
@@ -46,36 +45,6 @@ impl Reader<'_> {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![ts(since), limit as i64], entry_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Up to `limit` requests to an account's primary address (`#verify`)
-    /// neither settled nor expired at `now`, oldest first.
-    pub fn pending_proof_requests(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<ProofRequest>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT p.id, p.ticket_id, p.primary_addr, p.code_hash, o.message_id, p.asked_by,
-                    p.created_at, p.expires_at, p.settled_at
-             FROM proof_requests p LEFT JOIN outbox o ON o.id = p.outbox
-             WHERE p.settled_at IS NULL AND p.expires_at > ?1
-             ORDER BY p.id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
-            Ok(ProofRequest {
-                id: r.get(0)?,
-                ticket: TicketId(r.get(1)?),
-                primary: r.get(2)?,
-                code_hash: r.get(3)?,
-                message_id: r.get(4)?,
-                asked_by: r.get(5)?,
-                created: from_ts(r.get(6)?),
-                expires: from_ts(r.get(7)?),
-                settled: r.get::<_, Option<i64>>(8)?.map(from_ts),
-            })
-        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

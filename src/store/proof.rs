@@ -36,32 +36,54 @@ pub struct NewProofRequest<'a> {
     pub expires: DateTime<Utc>,
 }
 
+/// The columns [`proof_from_row`] reads, `p` the request, `o` its mail.
+const PROOF_COLUMNS: &str = "p.id, p.ticket_id, p.primary_addr, p.code_hash, o.message_id, \
+     p.asked_by, p.created_at, p.expires_at, p.settled_at";
+
+fn proof_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProofRequest> {
+    Ok(ProofRequest {
+        id: r.get(0)?,
+        ticket: TicketId(r.get(1)?),
+        primary: r.get(2)?,
+        code_hash: r.get(3)?,
+        message_id: r.get(4)?,
+        asked_by: r.get(5)?,
+        created: from_ts(r.get(6)?),
+        expires: from_ts(r.get(7)?),
+        settled: r.get::<_, Option<i64>>(8)?.map(from_ts),
+    })
+}
+
 impl Reader<'_> {
     /// The newest unsettled request of ticket `n` (expired or not).
     pub fn unsettled_proof_request(&self, n: TicketId) -> Result<Option<ProofRequest>> {
+        let sql = format!(
+            "SELECT {PROOF_COLUMNS} FROM proof_requests p LEFT JOIN outbox o ON o.id = p.outbox
+             WHERE p.ticket_id = ?1 AND p.settled_at IS NULL
+             ORDER BY p.id DESC LIMIT 1"
+        );
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT p.id, p.ticket_id, p.primary_addr, p.code_hash, o.message_id, p.asked_by,
-                        p.created_at, p.expires_at, p.settled_at
-                 FROM proof_requests p LEFT JOIN outbox o ON o.id = p.outbox
-                 WHERE p.ticket_id = ?1 AND p.settled_at IS NULL
-                 ORDER BY p.id DESC LIMIT 1",
-            )?
-            .query_row(params![n.0], |r| {
-                Ok(ProofRequest {
-                    id: r.get(0)?,
-                    ticket: TicketId(r.get(1)?),
-                    primary: r.get(2)?,
-                    code_hash: r.get(3)?,
-                    message_id: r.get(4)?,
-                    asked_by: r.get(5)?,
-                    created: from_ts(r.get(6)?),
-                    expires: from_ts(r.get(7)?),
-                    settled: r.get::<_, Option<i64>>(8)?.map(from_ts),
-                })
-            })
+            .prepare_cached(&sql)?
+            .query_row(params![n.0], proof_from_row)
             .optional()?)
+    }
+
+    /// Up to `limit` requests to an account's primary address (`#verify`)
+    /// neither settled nor expired at `now`, oldest first (the digest).
+    pub fn pending_proof_requests(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ProofRequest>> {
+        let sql = format!(
+            "SELECT {PROOF_COLUMNS} FROM proof_requests p LEFT JOIN outbox o ON o.id = p.outbox
+             WHERE p.settled_at IS NULL AND p.expires_at > ?1
+             ORDER BY p.id LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![ts(now), limit as i64], proof_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The primary address of account `id`, as stored.
