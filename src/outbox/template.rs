@@ -315,102 +315,45 @@ const TEMPLATES: &[(&str, &[&str])] = &[
 
 const LANGUAGES: [Language; 3] = [Language::En, Language::Fr, Language::It];
 
-/// The built-in set, compiled in from `conf/templates`.
-fn builtin(lang: Language, name: &str) -> Option<&'static str> {
-    Some(match (lang, name) {
-        (Language::En, "receipt") => include_str!("../../conf/templates/en/receipt.txt"),
-        (Language::Fr, "receipt") => include_str!("../../conf/templates/fr/receipt.txt"),
-        (Language::It, "receipt") => include_str!("../../conf/templates/it/receipt.txt"),
-        (Language::En, "warning") => include_str!("../../conf/templates/en/warning.txt"),
-        (Language::Fr, "warning") => include_str!("../../conf/templates/fr/warning.txt"),
-        (Language::It, "warning") => include_str!("../../conf/templates/it/warning.txt"),
-        (Language::En, "closed") => include_str!("../../conf/templates/en/closed.txt"),
-        (Language::Fr, "closed") => include_str!("../../conf/templates/fr/closed.txt"),
-        (Language::It, "closed") => include_str!("../../conf/templates/it/closed.txt"),
-        (Language::En, "changed") => include_str!("../../conf/templates/en/changed.txt"),
-        (Language::Fr, "changed") => include_str!("../../conf/templates/fr/changed.txt"),
-        (Language::It, "changed") => include_str!("../../conf/templates/it/changed.txt"),
-        (Language::En, "confirm") => include_str!("../../conf/templates/en/confirm.txt"),
-        (Language::Fr, "confirm") => include_str!("../../conf/templates/fr/confirm.txt"),
-        (Language::It, "confirm") => include_str!("../../conf/templates/it/confirm.txt"),
-        (Language::En, "reject") => include_str!("../../conf/templates/en/reject.txt"),
-        (Language::Fr, "reject") => include_str!("../../conf/templates/fr/reject.txt"),
-        (Language::It, "reject") => include_str!("../../conf/templates/it/reject.txt"),
-        (Language::En, "senders") => include_str!("../../conf/templates/en/senders.txt"),
-        (Language::Fr, "senders") => include_str!("../../conf/templates/fr/senders.txt"),
-        (Language::It, "senders") => include_str!("../../conf/templates/it/senders.txt"),
-        (Language::En, "senders-refused") => {
-            include_str!("../../conf/templates/en/senders-refused.txt")
+/// The built-in set: `builtin(lang, name)` is conf/templates/LANG/NAME.txt,
+/// compiled in.
+macro_rules! builtin_templates {
+    ($($name:literal),* $(,)?) => {
+        fn builtin(lang: Language, name: &str) -> Option<&'static str> {
+            Some(match (lang, name) {
+                $(
+                    (Language::En, $name) => include_str!(concat!("../../conf/templates/en/", $name, ".txt")),
+                    (Language::Fr, $name) => include_str!(concat!("../../conf/templates/fr/", $name, ".txt")),
+                    (Language::It, $name) => include_str!(concat!("../../conf/templates/it/", $name, ".txt")),
+                )*
+                _ => return None,
+            })
         }
-        (Language::Fr, "senders-refused") => {
-            include_str!("../../conf/templates/fr/senders-refused.txt")
-        }
-        (Language::It, "senders-refused") => {
-            include_str!("../../conf/templates/it/senders-refused.txt")
-        }
-        (Language::En, "account-refused") => {
-            include_str!("../../conf/templates/en/account-refused.txt")
-        }
-        (Language::Fr, "account-refused") => {
-            include_str!("../../conf/templates/fr/account-refused.txt")
-        }
-        (Language::It, "account-refused") => {
-            include_str!("../../conf/templates/it/account-refused.txt")
-        }
-        (Language::En, "staff-notify") => include_str!("../../conf/templates/en/staff-notify.txt"),
-        (Language::Fr, "staff-notify") => include_str!("../../conf/templates/fr/staff-notify.txt"),
-        (Language::It, "staff-notify") => include_str!("../../conf/templates/it/staff-notify.txt"),
-        (Language::En, "relay") => include_str!("../../conf/templates/en/relay.txt"),
-        (Language::Fr, "relay") => include_str!("../../conf/templates/fr/relay.txt"),
-        (Language::It, "relay") => include_str!("../../conf/templates/it/relay.txt"),
-        (Language::En, "staff-error") => include_str!("../../conf/templates/en/staff-error.txt"),
-        (Language::Fr, "staff-error") => include_str!("../../conf/templates/fr/staff-error.txt"),
-        (Language::It, "staff-error") => include_str!("../../conf/templates/it/staff-error.txt"),
-        (Language::En, "too-large") => include_str!("../../conf/templates/en/too-large.txt"),
-        (Language::Fr, "too-large") => include_str!("../../conf/templates/fr/too-large.txt"),
-        (Language::It, "too-large") => include_str!("../../conf/templates/it/too-large.txt"),
-        (Language::En, "digest") => include_str!("../../conf/templates/en/digest.txt"),
-        (Language::Fr, "digest") => include_str!("../../conf/templates/fr/digest.txt"),
-        (Language::It, "digest") => include_str!("../../conf/templates/it/digest.txt"),
-        (Language::En, "verify") => include_str!("../../conf/templates/en/verify.txt"),
-        (Language::Fr, "verify") => include_str!("../../conf/templates/fr/verify.txt"),
-        (Language::It, "verify") => include_str!("../../conf/templates/it/verify.txt"),
-        (Language::En, "proven") => include_str!("../../conf/templates/en/proven.txt"),
-        (Language::Fr, "proven") => include_str!("../../conf/templates/fr/proven.txt"),
-        (Language::It, "proven") => include_str!("../../conf/templates/it/proven.txt"),
-        (Language::En, "search") => include_str!("../../conf/templates/en/search.txt"),
-        (Language::Fr, "search") => include_str!("../../conf/templates/fr/search.txt"),
-        (Language::It, "search") => include_str!("../../conf/templates/it/search.txt"),
-        (Language::En, "undecryptable") => {
-            include_str!("../../conf/templates/en/undecryptable.txt")
-        }
-        (Language::Fr, "undecryptable") => {
-            include_str!("../../conf/templates/fr/undecryptable.txt")
-        }
-        (Language::It, "undecryptable") => {
-            include_str!("../../conf/templates/it/undecryptable.txt")
-        }
-        (Language::En, "encrypted-customer") => {
-            include_str!("../../conf/templates/en/encrypted-customer.txt")
-        }
-        (Language::Fr, "encrypted-customer") => {
-            include_str!("../../conf/templates/fr/encrypted-customer.txt")
-        }
-        (Language::It, "encrypted-customer") => {
-            include_str!("../../conf/templates/it/encrypted-customer.txt")
-        }
-        (Language::En, "encrypted-staff") => {
-            include_str!("../../conf/templates/en/encrypted-staff.txt")
-        }
-        (Language::Fr, "encrypted-staff") => {
-            include_str!("../../conf/templates/fr/encrypted-staff.txt")
-        }
-        (Language::It, "encrypted-staff") => {
-            include_str!("../../conf/templates/it/encrypted-staff.txt")
-        }
-        _ => return None,
-    })
+    };
 }
+
+builtin_templates!(
+    "receipt",
+    "warning",
+    "closed",
+    "changed",
+    "confirm",
+    "reject",
+    "senders",
+    "senders-refused",
+    "account-refused",
+    "staff-notify",
+    "relay",
+    "staff-error",
+    "too-large",
+    "digest",
+    "verify",
+    "proven",
+    "search",
+    "undecryptable",
+    "encrypted-customer",
+    "encrypted-staff",
+);
 
 /// The names of all templates, for documentation and tests.
 pub fn names() -> impl Iterator<Item = &'static str> {
