@@ -219,8 +219,13 @@ impl Pipeline {
         let c = &self.config;
         let mut ours: Vec<&str> = c.queues.iter().map(|q| q.ticket_prefix.as_str()).collect();
         ours.push(&c.service.ticket_prefix);
-        store.write(|tx| tx.remember_prefixes(&ours, now))?;
-        let known = store.read().prefixes()?;
+        // A write only when the config names a prefix not recorded yet:
+        // `ingest` runs once per message under an MTA pipe.
+        let mut known = store.read().prefixes()?;
+        if ours.iter().any(|p| !known.iter().any(|k| k == p)) {
+            store.write(|tx| tx.remember_prefixes(&ours, now))?;
+            known = store.read().prefixes()?;
+        }
         let queues = QueueDesk::all(c, &known)?;
         self.token = queues[0].token.clone();
         self.queues = Arc::new(queues);
