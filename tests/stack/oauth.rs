@@ -786,7 +786,7 @@ fn smtp_sign_in(sasl: Option<&str>, want: &str) {
     daemon.wait_log(
         &[
             &smtp_server,
-            &format!("mechanism={want}"),
+            want,
             "the token was refused; renewing it once",
         ],
         Duration::from_secs(5),
