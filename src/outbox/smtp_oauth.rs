@@ -366,7 +366,9 @@ mod tests {
             std::env::temp_dir().join(format!("postdesk-smtp-oauth-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let token_file = dir.join("oauth-t.json");
-        let now = chrono::Utc::now().timestamp();
+        // The credential reads the same clock to judge the stored token.
+        use crate::domain::clock::{Clock, SystemClock};
+        let now = SystemClock.now().timestamp();
         let file = crate::oauth::store::TokenFile {
             access_token: Some("T0k".into()),
             issued_at: Some(now),
