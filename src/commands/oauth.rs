@@ -45,7 +45,15 @@ fn status(config: &Config) -> Outcome {
         return Ok(exit::OK);
     }
     for spec in &config.oauth {
-        for line in Credential::new(spec).status().lines() {
+        let mut status = Credential::new(spec).status();
+        if status.account.is_none() {
+            // No id_token and no `user`: the mailboxes it is configured to open.
+            let logins = logins_of(config, &spec.name);
+            if !logins.is_empty() {
+                status.account = Some(format!("{} (as configured)", logins.join(", ")));
+            }
+        }
+        for line in status.lines() {
             println!("{line}");
         }
         let users = users_of(config, &spec.name);
@@ -61,20 +69,36 @@ fn status(config: &Config) -> Outcome {
 /// The sources and the transport that sign in with the credential `name`,
 /// with the mailbox each opens.
 fn users_of(config: &Config, name: &str) -> Vec<String> {
+    signers(config, name)
+        .into_iter()
+        .map(|(what, user)| format!("{what} ({user})"))
+        .collect()
+}
+
+/// The login names the credential `name` is used with, sorted, once each.
+fn logins_of(config: &Config, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = signers(config, name).into_iter().map(|(_, u)| u).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// (who, login name) of each source and the transport signing in with `name`.
+fn signers(config: &Config, name: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for source in &config.sources {
         if let SourceKind::Pop3 { server, .. } | SourceKind::Imap { server, .. } = &source.kind
             && matches!(&server.password, Secret::OAuth(o) if o.0.name == name)
         {
-            out.push(format!("source {} ({})", source.name, server.user));
+            out.push((format!("source {}", source.name), server.user.clone()));
         }
     }
     if let Transport::Smtp(smtp) = &config.transport
         && smtp.oauth_login.as_ref().is_some_and(|o| o.0.name == name)
     {
-        out.push(format!(
-            "transport ({})",
-            smtp.user.as_deref().unwrap_or_default()
+        out.push((
+            "transport".to_string(),
+            smtp.user.clone().unwrap_or_default(),
         ));
     }
     out

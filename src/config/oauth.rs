@@ -179,8 +179,10 @@ impl Loader<'_> {
         }
         let secret = self.opt_path(&at("client_secret_file"), o.client_secret_file.take());
         let keyf = self.opt_path(&at("key_file"), o.key_file.take());
+        let ca_file = self.opt_path(&at("ca_file"), o.ca_file.take());
         o.client_secret_file = secret?;
         o.key_file = keyf?;
+        o.ca_file = ca_file?;
         let dir = database?.parent().unwrap_or(Path::new("."));
         o.token_file = dir.join(format!("oauth-{}.json", o.name));
         ok.then_some(o)

@@ -60,7 +60,7 @@ pub(super) const SOURCE_KINDS: &[Kind] = &[
 pub(super) const TRANSPORT_KINDS: &[Kind] = &[
     Kind {
         name: "smtp",
-        keys: "kind host port tls user password_file auth oauth ca_file timeout helo_name",
+        keys: "kind host port tls user password_file auth oauth sasl ca_file timeout helo_name",
         required: &[("host", "the SMTP server to hand mail to")],
     },
     Kind {

@@ -365,7 +365,7 @@ pub struct Smtp {
     /// The password stays in its own file (mode 0600), never in the config.
     pub password_file: Option<PathBuf>,
     /// `"oauth2"`: sign in with the `[[oauth]]` credential `oauth` names
-    /// (XOAUTH2) instead of a password.
+    /// (OAUTHBEARER or XOAUTH2, see `sasl`) instead of a password.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -373,6 +373,10 @@ pub struct Smtp {
     /// The credential `oauth` names, found by `validate`.
     #[serde(skip)]
     pub oauth_login: Option<OAuthLogin>,
+    /// `auth = "oauth2"`: the SASL mechanism to use whatever the server
+    /// announces; `None` chooses by its EHLO (OAUTHBEARER, else XOAUTH2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<SaslMechanism>,
     pub ca_file: Option<PathBuf>,
     #[serde(with = "duration")]
     pub timeout: Duration,
@@ -390,6 +394,7 @@ impl Default for Smtp {
             auth: None,
             oauth: None,
             oauth_login: None,
+            sasl: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
             helo_name: None,
@@ -407,6 +412,16 @@ impl Default for Smtp {
 pub enum AuthKind {
     Password,
     Oauth2,
+}
+
+/// A token-carrying SASL mechanism, forced by `sasl` of the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaslMechanism {
+    /// RFC 7628.
+    Oauthbearer,
+    /// Google's and Microsoft's older mechanism.
+    Xoauth2,
 }
 
 /// Which OAuth 2.0 grant gets the access tokens.
@@ -477,9 +492,15 @@ pub struct OAuth {
     pub token_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_url: Option<String>,
-    /// service_account: the mailbox the token is for (the JWT's `sub`).
+    /// service_account: the mailbox the token is for (the JWT's `sub`);
+    /// for the other flows, what `oauth status` names as the account when
+    /// the provider does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// PEM certificates trusted for the token and device endpoints besides
+    /// the system's roots (a provider or proxy with a private CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Where the tokens are kept: `oauth-NAME.json` beside the database.
     #[serde(skip)]
     pub token_file: PathBuf,

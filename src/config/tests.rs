@@ -67,6 +67,7 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
         auth: None,
         oauth: None,
         oauth_login: None,
+        sasl: None,
         ca_file: None,
         timeout: Duration::from_secs(30),
         helo_name: None,
@@ -953,14 +954,14 @@ fn a_bad_value_leaves_the_rest_of_its_section_checked() {
 
 const OAUTH_FULL: &str = "[service]\ndatabase = \"/srv/pd/pd.db\"\n\
     [[oauth]]\nname = \"m365\"\nflow = \"client_credentials\"\nprovider = \"microsoft\"\ntenant = \"contoso.example\"\n\
-    client_id = \"cid\"\nclient_secret_file = \"m365.secret\"\n\
+    client_id = \"cid\"\nclient_secret_file = \"m365.secret\"\nca_file = \"proxy-ca.pem\"\n\
     [[oauth]]\nname = \"dev\"\nflow = \"refresh_token\"\nprovider = \"google\"\nclient_id = \"cid2\"\n\
     [[oauth]]\nname = \"sa\"\nflow = \"service_account\"\ntoken_url = \"http://127.0.0.1:8080/token\"\n\
     key_file = \"sa.json\"\nuser = \"help@example.com\"\nscope = \"mail\"\n\
     [[source]]\nname = \"i\"\nkind = \"imap\"\nhost = \"outlook.office365.com\"\nuser = \"s@contoso.example\"\n\
     auth = \"oauth2\"\noauth = \"m365\"\n\
     [[source]]\nname = \"p\"\nkind = \"pop3\"\nhost = \"pop.gmail.com\"\nuser = \"help@example.com\"\noauth = \"sa\"\n\
-    [transport]\nkind = \"smtp\"\nhost = \"smtp.gmail.com\"\nuser = \"me@example.com\"\nauth = \"oauth2\"\noauth = \"dev\"";
+    [transport]\nkind = \"smtp\"\nhost = \"smtp.gmail.com\"\nuser = \"me@example.com\"\nauth = \"oauth2\"\noauth = \"dev\"\nsasl = \"xoauth2\"";
 
 #[test]
 fn oauth_credentials_get_provider_defaults_and_are_resolved() {
@@ -980,6 +981,11 @@ fn oauth_credentials_get_provider_defaults_and_are_resolved() {
         Some(Path::new("/etc/postdesk/m365.secret"))
     );
     assert_eq!(m365.token_file, PathBuf::from("/srv/pd/oauth-m365.json"));
+    assert_eq!(
+        m365.ca_file.as_deref(),
+        Some(Path::new("/etc/postdesk/proxy-ca.pem"))
+    );
+    assert_eq!(dev.ca_file, None);
     assert_eq!(dev.flow, Flow::RefreshToken);
     assert_eq!(dev.token_url, "https://oauth2.googleapis.com/token");
     assert_eq!(
@@ -1004,6 +1010,7 @@ fn oauth_credentials_get_provider_defaults_and_are_resolved() {
         panic!()
     };
     assert_eq!(smtp.oauth_login, Some(OAuthLogin(Box::new(dev.clone()))));
+    assert_eq!(smtp.sasl, Some(super::SaslMechanism::Xoauth2));
     // check-config's output reads back to the same.
     let back = Config::from_toml(&c.to_toml(), &c.origin, Path::new("/etc/postdesk")).unwrap();
     assert_eq!(back, c, "\n{}", c.to_toml());
@@ -1080,6 +1087,16 @@ fn oauth_rules_name_key_and_problem() {
             format!("{cc}[transport]\nkind = \"smtp\"\nhost = \"h.example\"\nuser = \"u\"\npassword_file = \"pw\"\noauth = \"a\"\n"),
             "transport.password_file",
             "not used with auth = \"oauth2\"",
+        ),
+        (
+            "[transport]\nkind = \"smtp\"\nhost = \"h.example\"\nsasl = \"xoauth2\"\n".into(),
+            "transport.sasl",
+            "only with auth = \"oauth2\"",
+        ),
+        (
+            format!("{cc}[transport]\nkind = \"smtp\"\nhost = \"h.example\"\nuser = \"u\"\noauth = \"a\"\nsasl = \"plain\"\n"),
+            "transport.sasl",
+            "oauthbearer",
         ),
     ];
     for (text, key, fragment) in cases {

@@ -430,8 +430,12 @@ impl Loader<'_> {
                     );
                     return (ok && plain).then_some(Transport::Smtp(s));
                 }
-                let mut ok =
-                    self.filled("transport.host", &s.host, "the SMTP server to hand mail to");
+                let mut ok = self.check(
+                    s.sasl.is_none(),
+                    "transport.sasl",
+                    "only with auth = \"oauth2\" (it names the token mechanism)",
+                );
+                ok &= self.filled("transport.host", &s.host, "the SMTP server to hand mail to");
                 ok &= self.plain_only_to_loopback(
                     "transport.tls",
                     s.tls,

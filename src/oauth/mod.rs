@@ -55,6 +55,12 @@ pub enum OAuthError {
         url: String,
         detail: String,
     },
+    #[error("[[oauth]] {name}: {url} is not trusted: {detail}")]
+    Untrusted {
+        name: String,
+        url: String,
+        detail: String,
+    },
     #[error("[[oauth]] {name}: {detail}")]
     Setup { name: String, detail: String },
     #[error("[[oauth]] {name}: token file {}: {detail}", path.display())]
@@ -216,6 +222,9 @@ impl Credential {
         }
         if self.spec.flow == Flow::ServiceAccount {
             file.account = self.spec.user.clone();
+        } else if tokens.account.is_some() {
+            // A refresh answer seldom repeats the id_token: the login's stays.
+            file.account = tokens.account;
         }
         file.last_refresh = Some(now);
         file.grant_refused_at = None;
@@ -277,9 +286,25 @@ impl Credential {
 
     fn grant(&self, file: &TokenFile, now: i64) -> Result<Tokens, OAuthError> {
         let form = self.grant_form(file, now)?;
-        let (status, body) =
-            http::post_form(&self.spec.token_url, &form).map_err(|detail| self.endpoint(detail))?;
+        let (status, body) = self.post(&self.spec.token_url, &form)?;
         token::parse_tokens(status, &body).map_err(|r| self.refused(r, now))
+    }
+
+    /// One exchange with an endpoint of this credential, trusting its `ca_file`.
+    fn post(&self, url: &str, form: &token::Form) -> Result<(u16, String), OAuthError> {
+        http::post_form(url, form, self.spec.ca_file.as_deref()).map_err(|e| match e {
+            http::HttpError::Setup(detail) => self.setup(detail),
+            http::HttpError::Untrusted(detail) => OAuthError::Untrusted {
+                name: self.spec.name.clone(),
+                url: url.to_string(),
+                detail,
+            },
+            http::HttpError::Failed(detail) => OAuthError::Endpoint {
+                name: self.spec.name.clone(),
+                url: url.to_string(),
+                detail,
+            },
+        })
     }
 
     fn endpoint(&self, detail: String) -> OAuthError {
@@ -332,13 +357,7 @@ impl Credential {
             .ok_or_else(|| self.setup("no device_url".into()))?;
         let secret = self.read_secret()?;
         let (status, body) =
-            http::post_form(&device_url, &token::device_start(&s.client_id, &s.scope)).map_err(
-                |detail| OAuthError::Endpoint {
-                    name: s.name.clone(),
-                    url: device_url.clone(),
-                    detail,
-                },
-            )?;
+            self.post(&device_url, &token::device_start(&s.client_id, &s.scope))?;
         let start = token::parse_device(status, &body).map_err(|r| self.refused(r, self.now()))?;
         let _ = writeln!(
             out,
@@ -362,8 +381,7 @@ impl Credential {
                     "the code expired before the sign-in finished: run the login again".into(),
                 ));
             }
-            let (status, body) =
-                http::post_form(&s.token_url, &form).map_err(|d| self.endpoint(d))?;
+            let (status, body) = self.post(&s.token_url, &form)?;
             match token::parse_tokens(status, &body) {
                 Ok(tokens) => {
                     if tokens.refresh_token.is_none() {
@@ -380,6 +398,8 @@ impl Credential {
                         .unwrap_or_default();
                     file.refresh_token = None;
                     file.grant_refused_at = None;
+                    // Whoever signed in before may not be who signs in now.
+                    file.account = None;
                     self.keep(&mut file, tokens, now);
                     store::save(&s.token_file, &file).map_err(|e| self.file_error(e))?;
                     let _ = writeln!(
@@ -547,6 +567,7 @@ mod tests {
             token_url: url.into(),
             device_url: None,
             user: None,
+            ca_file: None,
             token_file: dir.join("oauth-t.json"),
         }
     }

@@ -69,6 +69,8 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     /// Seconds, where the provider says (not in RFC 6749).
     pub refresh_expires_in: Option<u64>,
+    /// Who signed in, from an OpenID Connect id_token (scope `openid`).
+    pub account: Option<String>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -104,6 +106,7 @@ struct RawTokens {
     expires_in: Option<serde_json::Value>,
     refresh_token: Option<String>,
     refresh_token_expires_in: Option<serde_json::Value>,
+    id_token: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -163,11 +166,30 @@ pub fn parse_tokens(status: u16, body: &str) -> Result<Tokens, Refusal> {
             expires_in: seconds(&raw.expires_in).unwrap_or(3600),
             refresh_token: raw.refresh_token.filter(|r| !r.is_empty()),
             refresh_expires_in: seconds(&raw.refresh_token_expires_in),
+            account: raw.id_token.as_deref().and_then(id_token_account),
         }),
         _ => Err(Refusal::Server(format!(
             "HTTP {status} without an access token"
         ))),
     }
+}
+
+/// The account an OpenID Connect id_token names: `email` (Google), else
+/// `preferred_username` or `upn` (Microsoft). Its signature is not checked:
+/// it came straight from the token endpoint over TLS (OpenID Connect Core
+/// 3.1.3.7), and it is only shown by `oauth status`, never trusted.
+pub fn id_token_account(id_token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = id_token.split('.').nth(1)?;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    ["email", "preferred_username", "upn"]
+        .iter()
+        .filter_map(|k| claims[k].as_str())
+        .map(clean)
+        .find(|a| !a.is_empty())
 }
 
 /// The device-authorization answer (RFC 8628 section 3.2).
@@ -349,5 +371,42 @@ mod tests {
         assert!(f.contains(&("client_secret", "x".to_string())));
         assert_eq!(client_credentials("c", "x", "s").len(), 4);
         assert_eq!(jwt_bearer("a.b.c")[1], ("assertion", "a.b.c".to_string()));
+    }
+
+    #[test]
+    fn id_token_names_the_account() {
+        use base64::Engine;
+        let jwt = |claims: &str| {
+            let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims);
+            format!("eyJhbGciOiJSUzI1NiJ9.{b}.c2ln")
+        };
+        let cases = [
+            (jwt(r#"{"email":"a@g.test","sub":"1"}"#), Some("a@g.test")),
+            (
+                jwt(r#"{"preferred_username":"b@m.test","upn":"x@m.test"}"#),
+                Some("b@m.test"),
+            ),
+            (jwt(r#"{"upn":"c@m.test"}"#), Some("c@m.test")),
+            (jwt(r#"{"email":"","upn":"d@m.test"}"#), Some("d@m.test")),
+            (
+                jwt(r#"{"email":"e@x.test\r\nInjected: 1"}"#),
+                Some("e@x.test  Injected: 1"),
+            ),
+            (jwt(r#"{"sub":"only-a-subject"}"#), None),
+            ("not a jwt".to_string(), None),
+            ("a.!!!.c".to_string(), None),
+            (jwt("[1,2]"), None),
+        ];
+        for (token, want) in cases {
+            assert_eq!(id_token_account(&token).as_deref(), want, "{token}");
+        }
+        let body = format!(
+            r#"{{"access_token":"A","expires_in":60,"refresh_token":"R","id_token":"{}"}}"#,
+            jwt(r#"{"email":"f@g.test"}"#)
+        );
+        assert_eq!(
+            parse_tokens(200, &body).unwrap().account.as_deref(),
+            Some("f@g.test")
+        );
     }
 }

@@ -11,7 +11,8 @@
 //!   The file name comes from the outbox key, so a re-send after a crash
 //!   replaces the file instead of adding a second copy.
 //! * **SMTP** — lettre's `send_raw` (RFC 5321; implicit TLS per RFC 8314,
-//!   STARTTLS per RFC 3207, never opportunistic).
+//!   STARTTLS per RFC 3207, never opportunistic); with `auth = "oauth2"`,
+//!   lettre's connection driven by `smtp_oauth` (OAUTHBEARER or XOAUTH2).
 //! * **sendmail** — the local MTA's `sendmail -i -f FROM -- RCPT...` with
 //!   the message on stdin; exit codes read as sysexits(3).
 //!
@@ -25,8 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -35,7 +35,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::config;
 use crate::domain::Address;
+use crate::oauth::sasl::Mechanism;
 use crate::oauth::{Credential, OAuthError};
+
+use super::smtp_oauth::{SessionError, SmtpOAuth};
 
 /// The SMTP envelope of one outgoing mail (RFC 5321 section 3.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -376,24 +379,34 @@ impl SmtpTransport {
             // middle) that drops STARTTLS from its EHLO must fail the send.
             config::TlsMode::Starttls => Tls::Required(tls_parameters(cfg)?),
         };
+        let hello = match &cfg.helo_name {
+            Some(name) => match name.parse::<IpAddr>() {
+                Ok(IpAddr::V4(ip)) => ClientId::Ipv4(ip),
+                Ok(IpAddr::V6(ip)) => ClientId::Ipv6(ip),
+                Err(_) => ClientId::Domain(name.clone()),
+            },
+            None => ClientId::default(),
+        };
         // builder_dangerous: every TLS choice is made explicitly just above.
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
                 .port(cfg.port)
-                .tls(tls)
-                .timeout(Some(cfg.timeout));
-        if let Some(name) = &cfg.helo_name {
-            builder = builder.hello_name(match name.parse::<IpAddr>() {
-                Ok(IpAddr::V4(ip)) => ClientId::Ipv4(ip),
-                Ok(IpAddr::V6(ip)) => ClientId::Ipv6(ip),
-                Err(_) => ClientId::Domain(name.clone()),
-            });
-        }
+                .tls(tls.clone())
+                .timeout(Some(cfg.timeout))
+                .hello_name(hello.clone());
         let oauth = match (&cfg.oauth_login, &cfg.user) {
             (Some(login), Some(user)) => Some(Box::new(SmtpOAuth {
-                builder: builder.clone(),
                 cred: Credential::new(&login.0),
                 user: user.clone(),
+                host: cfg.host.clone(),
+                port: cfg.port,
+                hello,
+                tls,
+                timeout: cfg.timeout,
+                forced: cfg.sasl.map(|m| match m {
+                    config::SaslMechanism::Oauthbearer => Mechanism::OAuthBearer,
+                    config::SaslMechanism::Xoauth2 => Mechanism::XOAuth2,
+                }),
             })),
             (Some(_), None) => {
                 return Err(DeliverError::Config(
@@ -444,94 +457,88 @@ impl SmtpTransport {
     async fn send(&self, env: &Envelope, raw: &[u8]) -> Result<(), DeliverError> {
         let envelope = lettre_envelope(env)?;
         let Some(o) = &self.oauth else {
-            return self
-                .send_with(&self.inner, &envelope, raw)
-                .await
-                .map_err(|(e, _)| e);
+            return self.send_with(&self.inner, &envelope, raw).await;
         };
         // A refused token is renewed once: it may have been revoked or
         // expired early. AUTH fails before MAIL FROM, so nothing is sent twice.
         let mut renew = false;
         loop {
             let token = o.cred.token(renew).await.map_err(DeliverError::OAuth)?;
-            let client = o
-                .builder
-                .clone()
-                .credentials(Credentials::new(o.user.clone(), token.secret().to_string()))
-                .authentication(vec![Mechanism::Xoauth2])
-                .build();
-            match self.send_with(&client, &envelope, raw).await {
-                Ok(()) => return Ok(()),
-                Err((_, true)) if !renew => {
-                    tracing::debug!(server = %self.server, "the token was refused; renewing it once");
+            let session =
+                tokio::time::timeout(self.session_timeout, o.session(&envelope, raw, &token));
+            let error = match session.await {
+                Ok(Ok(mechanism)) => {
+                    tracing::debug!(server = %self.server, mechanism = mechanism.name(), "signed in and handed over the mail");
+                    return Ok(());
+                }
+                Ok(Err(e)) => e,
+                Err(_elapsed) => return Err(self.timed_out()),
+            };
+            match error {
+                SessionError::Refused { mechanism, .. } if !renew => {
+                    tracing::debug!(server = %self.server, mechanism = mechanism.name(), "the token was refused; renewing it once");
                     renew = true;
                 }
-                Err((
-                    DeliverError::Smtp {
-                        server,
-                        failure,
-                        detail,
-                    },
-                    true,
-                )) => {
+                SessionError::Refused {
+                    mechanism,
+                    code,
+                    detail,
+                } => {
                     return Err(DeliverError::Smtp {
-                        server,
-                        failure,
+                        server: self.server.clone(),
+                        failure: SmtpFailure::Reply(code),
                         detail: format!(
-                            "XOAUTH2 refused a freshly renewed token of [[oauth]] {} ({detail}): check that the app may send as {}",
+                            "{} refused a freshly renewed token of [[oauth]] {} ({detail}): check that the app may send as {}",
+                            mechanism.name(),
                             o.cred.name(),
                             o.user
                         ),
                     });
                 }
-                Err((e, _)) => return Err(e),
+                SessionError::Smtp(e) => return Err(self.smtp_error(&e)),
+                SessionError::Unusable(detail) => {
+                    return Err(DeliverError::Smtp {
+                        server: self.server.clone(),
+                        failure: SmtpFailure::Unsupported,
+                        detail,
+                    });
+                }
             }
         }
     }
 
-    /// One session; the flag says the server refused the login (535 and
-    /// its kin, or XOAUTH2's error challenge, which lettre reports as a
-    /// challenge the mechanism does not expect).
+    /// One session by lettre's transport (password or no login).
     async fn send_with(
         &self,
         client: &AsyncSmtpTransport<Tokio1Executor>,
         envelope: &lettre::address::Envelope,
         raw: &[u8],
-    ) -> Result<(), (DeliverError, bool)> {
+    ) -> Result<(), DeliverError> {
         match tokio::time::timeout(self.session_timeout, client.send_raw(envelope, raw)).await {
             Ok(Ok(_response)) => Ok(()),
-            Ok(Err(e)) => {
-                let failure = classify_smtp(&e);
-                let detail = e.to_string();
-                let refused = matches!(failure, SmtpFailure::Reply(530 | 534 | 535))
-                    || (failure == SmtpFailure::Unsupported && detail.contains("challenge"));
-                let server = self.server.clone();
-                Err((
-                    DeliverError::Smtp {
-                        server,
-                        failure,
-                        detail,
-                    },
-                    refused,
-                ))
-            }
-            Err(_elapsed) => Err((
-                DeliverError::Smtp {
-                    server: self.server.clone(),
-                    failure: SmtpFailure::Network,
-                    detail: format!("session not finished within {:?}", self.session_timeout),
-                },
-                false,
-            )),
+            Ok(Err(e)) => Err(self.smtp_error(&e)),
+            Err(_elapsed) => Err(self.timed_out()),
         }
     }
-}
 
-/// What an `auth = "oauth2"` transport signs in with.
-struct SmtpOAuth {
-    builder: AsyncSmtpTransportBuilder,
-    cred: Credential,
-    user: String,
+    fn smtp_error(&self, e: &lettre::transport::smtp::Error) -> DeliverError {
+        DeliverError::Smtp {
+            server: self.server.clone(),
+            failure: classify_smtp(e),
+            detail: e.to_string(),
+        }
+    }
+
+    fn timed_out(&self) -> DeliverError {
+        DeliverError::Smtp {
+            server: self.server.clone(),
+            failure: SmtpFailure::Network,
+            detail: format!(
+                "session not finished within {}",
+                config::format_duration(self.session_timeout)
+            ),
+        }
+    }
 }
 
 /// Trust anchors: the system roots (rustls-native-certs, lettre's default
@@ -1020,6 +1027,7 @@ Subject: [ACME #1] test\r\nMessage-ID: <1@acme.example>\r\n\r\nline one\r\n.\r\n
             auth: None,
             oauth: None,
             oauth_login: None,
+            sasl: None,
             ca_file: None,
             timeout: Duration::from_millis(300),
             helo_name: Some("postdesk.test".into()),

@@ -13,6 +13,7 @@ pub mod compose;
 pub mod deliver;
 pub mod gate;
 pub mod seal;
+mod smtp_oauth;
 pub mod template;
 
 use chrono::Duration;

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""tests/mailstack/oauth-server.py DIR PORT
+"""tests/mailstack/oauth-server.py DIR PORT [TLS_PORT CERT KEY]
 
 The test mail stack's OAuth 2.0 authorization server, on 127.0.0.1:PORT
 (python3 standard library only; start.sh starts it, stop.sh stops it).
+With TLS_PORT it serves the same endpoints and state over HTTPS too, on
+127.0.0.1:TLS_PORT with CERT and KEY (PEM; start.sh gives the stack's
+certificate, signed by its throw-away CA): a provider with a private CA.
 It issues real signed access tokens (JWT, HS256, a key made at start) and
 refresh tokens, and Dovecot's oauth2 passdb asks its introspection endpoint
 whether a token is good. Endpoints:
@@ -12,7 +15,8 @@ whether a token is good. Endpoints:
                      urn:ietf:params:oauth:grant-type:device_code (RFC 8628),
                      urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523,
                      an RS256 JWT of a service account, checked with openssl)
-  POST /device       RFC 8628 device authorization
+  POST /device       RFC 8628 device authorization (scope "openid ...": the
+                     device grant's answer carries an OpenID Connect id_token)
   POST /introspect   RFC 7662 (token=...): {"active": ..., "username": ...}
 
 and, for the tests (JSON answers; form or query parameters):
@@ -36,6 +40,7 @@ import hmac
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -108,16 +113,22 @@ class Refused(Exception):
         self.status, self.error, self.description = status, error, description
 
 
-def new_grant(client_id, user, lifetime):
+def new_grant(client_id, user, lifetime, scope=""):
     gid = secrets.token_hex(8)
     refresh = "rt-" + secrets.token_urlsafe(24)
     GRANTS[gid] = {"client_id": client_id, "user": user, "refresh": refresh, "revoked": None}
-    return {
+    answer = {
         "access_token": issue(client_id, user, lifetime, gid),
         "token_type": "Bearer",
         "expires_in": lifetime,
         "refresh_token": refresh,
     }
+    if "openid" in scope.split():
+        # OpenID Connect: who signed in (Microsoft's claim name).
+        now = int(time.time())
+        answer["id_token"] = sign({"iss": TOKEN_URLS[0], "aud": client_id, "sub": gid,
+                                   "preferred_username": user, "iat": now, "exp": now + lifetime})
+    return answer
 
 
 def client(form, secret_required):
@@ -170,7 +181,7 @@ def token_grant(form):
         if d["user"] is None:
             raise Refused(400, "authorization_pending", "waiting for the user")
         del DEVICES[form["device_code"]]
-        return new_grant(cid, d["user"], c["lifetime"])
+        return new_grant(cid, d["user"], c["lifetime"], d["scope"])
     if gt == JWT_GRANT:
         return jwt_grant(form.get("assertion", ""))
     raise Refused(400, "unsupported_grant_type", "unknown grant_type")
@@ -201,7 +212,7 @@ def jwt_grant(assertion):
     if not ok:
         raise Refused(400, "invalid_grant", "bad signature")
     now = time.time()
-    if claims.get("aud") != TOKEN_URL:
+    if claims.get("aud") not in TOKEN_URLS:
         raise Refused(400, "invalid_grant", "wrong aud")
     if not (claims.get("iat", 0) - 60 <= now <= claims.get("exp", 0)):
         raise Refused(400, "invalid_grant", "assertion expired")
@@ -251,7 +262,7 @@ def make_service_account(lifetime):
         "private_key": key_pem.decode(),
         "client_email": email,
         "client_id": str(secrets.randbelow(10**20)),
-        "token_uri": TOKEN_URL,
+        "token_uri": TOKEN_URLS[0],
     }
 
 
@@ -321,7 +332,7 @@ class Handler(BaseHTTPRequestHandler):
                     code = secrets.token_urlsafe(24)
                     user_code = secrets.token_hex(4).upper()
                     DEVICES[code] = {"client_id": cid, "user_code": user_code, "user": None,
-                                     "expires": time.time() + 300}
+                                     "scope": form.get("scope", ""), "expires": time.time() + 300}
                     result = {
                         "device_code": code,
                         "user_code": user_code,
@@ -352,9 +363,27 @@ class Handler(BaseHTTPRequestHandler):
         pass  # the default would log query strings; ours never has a token
 
 
+def https_server(port, cert, key):
+    """The same Handler behind TLS. A client that refuses our certificate
+    ends the handshake in accept(); socketserver drops that connection
+    (an OSError) and serves the next."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    return server
+
+
 if __name__ == "__main__":
     STATE, PORT = sys.argv[1], int(sys.argv[2])
-    TOKEN_URL = f"http://127.0.0.1:{PORT}/token"
+    TOKEN_URLS = [f"http://127.0.0.1:{PORT}/token"]
+    if len(sys.argv) == 6:
+        tls_port = int(sys.argv[3])
+        TOKEN_URLS.append(f"https://127.0.0.1:{tls_port}/token")
+        tls = https_server(tls_port, sys.argv[4], sys.argv[5])
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+        sys.stderr.write(f"oauth-server: listening on 127.0.0.1:{tls_port} (https)\n")
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     server.daemon_threads = True
     sys.stderr.write(f"oauth-server: listening on 127.0.0.1:{PORT}\n")

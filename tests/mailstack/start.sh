@@ -10,7 +10,8 @@
 #   oauth-server.py  an OAuth 2.0 authorization server (token, device and
 #                introspection endpoints; python3 stdlib) that Dovecot asks
 #                about XOAUTH2/OAUTHBEARER tokens (SMTP AUTH too, through
-#                Dovecot's SASL). Its URL is MAILSTACK_OAUTH_URL.
+#                Dovecot's SASL). Its URL is MAILSTACK_OAUTH_URL; the same
+#                server over HTTPS (the stack's CA) is MAILSTACK_OAUTHS_URL.
 # Installs the Debian packages when missing (apt-get, non-interactive), writes
 # every config, cert, queue, log, socket and pid file into DIR, starts both
 # servers by hand (no systemd here) and prints MAILSTACK_* KEY=VALUE lines,
@@ -19,7 +20,7 @@
 # Environment (optional):
 #   MAILSTACK_PORT_BASE   Ports: BASE+25 smtp, +465 smtps, +587 submission,
 #                         +110 pop3, +995 pop3s, +143 imap, +993 imaps,
-#                         +80 the OAuth 2.0 server.
+#                         +80 the OAuth 2.0 server, +443 the same over HTTPS.
 #                         Unset (the usual case): a free BASE is chosen at
 #                         start, so two stacks -- two test runs -- on one
 #                         machine never collide; the ports are in
@@ -53,8 +54,8 @@ set_ports() { # set_ports BASE
   SMTP_PORT=$((BASE + 25)) SMTPS_PORT=$((BASE + 465)) SUBMISSION_PORT=$((BASE + 587))
   POP3_PORT=$((BASE + 110)) POP3S_PORT=$((BASE + 995))
   IMAP_PORT=$((BASE + 143)) IMAPS_PORT=$((BASE + 993))
-  OAUTH_PORT=$((BASE + 80))
-  PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT $OAUTH_PORT"
+  OAUTH_PORT=$((BASE + 80)) OAUTHS_PORT=$((BASE + 443))
+  PORTS="$SMTP_PORT $SMTPS_PORT $SUBMISSION_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT $OAUTH_PORT $OAUTHS_PORT"
 }
 USERS=${MAILSTACK_USERS:-"support@example.test:support-pw alice@example.test:alice-pw bob@example.test:bob-pw"}
 MASTER_PASSWORD=${MAILSTACK_MASTER_PASSWORD:-mailstack-admin-pw}
@@ -168,9 +169,9 @@ prepare_dir() {
 
 # ------------------------------------------------------------------ ports
 # Two start.sh on one machine (two test runs, two engineers) must not pick
-# the same ports: BASE is chosen among 10000, 11000, ... 31000 (all eight
+# the same ports: BASE is chosen among 10000, 11000, ... 31000 (all nine
 # ports stay below Linux's ephemeral range, 32768+, so no outgoing
-# connection holds one by chance), in random order, the first whose eight
+# connection holds one by chance), in random order, the first whose nine
 # ports nothing listens on. 20000 is left out: ../shared/mailstack's recipe
 # uses it by default. The choice is made under a lock held until our
 # servers listen, so a concurrent start.sh sees them taken.
@@ -276,6 +277,8 @@ MAILSTACK_IMAP_PORT=$IMAP_PORT
 MAILSTACK_IMAPS_PORT=$IMAPS_PORT
 MAILSTACK_OAUTH_PORT=$OAUTH_PORT
 MAILSTACK_OAUTH_URL=http://127.0.0.1:$OAUTH_PORT
+MAILSTACK_OAUTHS_PORT=$OAUTHS_PORT
+MAILSTACK_OAUTHS_URL=https://127.0.0.1:$OAUTHS_PORT
 MAILSTACK_CA_CERT=$DIR/tls/ca.crt
 MAILSTACK_TLS_SERVER_NAME=localhost
 MAILSTACK_MAIL_ROOT=$DIR/mail
@@ -297,6 +300,7 @@ start_servers() {
   # The OAuth 2.0 server first: Dovecot asks it about every token. Our
   # child, detached from our stdout/stderr and the port lock like the others.
   setsid python3 "$HERE/oauth-server.py" "$DIR/state/oauth" "$OAUTH_PORT" \
+    "$OAUTHS_PORT" "$DIR/tls/server.crt" "$DIR/tls/server.key" \
     </dev/null >>"$DIR/log/oauth.log" 2>&1 9>&- &
   echo $! >"$DIR/pids/oauth.pid"
   # Dovecot next: Postfix's SMTP AUTH asks Dovecot's auth socket.

@@ -11,6 +11,11 @@
 //!   doubled, and a short-lived token is renewed before it ends;
 //! - a revoked grant is a named error, the other source keeps working,
 //!   and a new device login is used after a reload;
+//! - the transport signs in by OAUTHBEARER (announced) or XOAUTH2
+//!   (`sasl`), and renews a token the server refuses, answering the error
+//!   challenge first;
+//! - a token endpoint with a private CA is reached with `ca_file` and
+//!   named as untrusted without it; an id_token names the account;
 //! - no token, secret or key in any log line (the daemons log at trace).
 
 use std::io::{BufRead, BufReader, Read};
@@ -76,6 +81,7 @@ enum Flow {
 
 /// One `[[oauth]]` table made for a test: its text, the secrets it
 /// involves (for the log check) and the id the server counts it by.
+#[derive(Clone)]
 struct Credential {
     name: String,
     table: String,
@@ -423,11 +429,15 @@ fn round_trip(flow: Flow) {
             "no {proto} {want} in Dovecot's log"
         );
     }
+    // Postfix (through Dovecot) announces both: the transport takes the
+    // standard one, as the sources do.
     let postfix = postfix_log(&stack);
     assert!(
-        postfix.lines().any(|l| l.contains("sasl_method=XOAUTH2")
-            && l.contains(&format!("sasl_username={imap_box}"))),
-        "no XOAUTH2 submission as {imap_box} in Postfix's log"
+        postfix
+            .lines()
+            .any(|l| l.contains("sasl_method=OAUTHBEARER")
+                && l.contains(&format!("sasl_username={imap_box}"))),
+        "no OAUTHBEARER submission as {imap_box} in Postfix's log"
     );
     let grant = match flow {
         Flow::ClientCredentials => "client_credentials",
@@ -458,6 +468,13 @@ fn round_trip(flow: Flow) {
         status_text.contains("access token:   valid until"),
         "{status_text}"
     );
+    // No id_token here (scope has no openid): the service account's user,
+    // else the mailbox the credential is configured to open.
+    let account = match flow {
+        Flow::ServiceAccount => format!("account:        {imap_box}\n"),
+        _ => format!("account:        {imap_box} (as configured)\n"),
+    };
+    assert!(status_text.contains(&account), "{status_text}");
     assert!(
         status_text.contains("last error:     none"),
         "{status_text}"
@@ -699,4 +716,238 @@ fn revoked_grant_is_named_and_the_other_sources_keep_running() {
     });
     let (_, _, log) = daemon.stop();
     assert_no_secrets("the daemon's log", &log, dir, &[&cred]);
+}
+
+/// The receipt of one customer mail to `to`, sent through the transport.
+fn mail_in_receipt_out(stack: &Stack, tag: &str, n: usize, to: &str, db: &Path) -> String {
+    let customer = format!("{tag}-c{n}@example.test");
+    let subject = format!("{tag} smtp {n}");
+    stack.send(
+        &customer,
+        to,
+        &mail(&customer, to, &subject, &format!("{tag}-{n}@c.test"), "x"),
+    );
+    wait_until("the mail taken", Duration::from_secs(30), || {
+        (counts(db).1 == n as i64).then_some(())
+    });
+    stack.wait_for_mail(&customer, "INBOX", &subject, Duration::from_secs(30));
+    customer
+}
+
+/// The SMTP transport alone (mail comes in by password): it signs in by
+/// the mechanism Postfix (through Dovecot) announces first, OAUTHBEARER,
+/// or by the one `sasl` forces; a token the server stops taking is
+/// refused (after the client answered the error challenge, or Dovecot
+/// would never give its final reply), renewed once, and the receipt goes
+/// out once. Nothing of it in the daemon's log at trace.
+fn smtp_sign_in(sasl: Option<&str>, want: &str) {
+    let Some(stack) = stack() else { return };
+    let auth = AuthServer::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tag = unique("oa-smtp");
+    let pw_box = format!("{tag}-desk@example.test");
+    let smtp_box = format!("{tag}-send@example.test");
+    let cred = credential(&auth, dir, "send", Flow::ClientCredentials, &smtp_box, 3600);
+    std::fs::write(dir.join("pw"), &stack.master_password).unwrap();
+    let source = format!(
+        "[[source]]\nname = \"desk\"\nkind = \"pop3\"\nhost = \"localhost\"\nport = {}\n\
+         user = \"{}\"\npassword_file = \"pw\"\nca_file = \"{}\"\ntimeout = \"5s\"\npoll = \"300ms\"\n",
+        stack.pop3s_port,
+        stack.login(&pw_box),
+        stack.ca_cert.display()
+    );
+    let mut transport = smtp_transport(&stack, &smtp_box, "send");
+    if let Some(m) = sasl {
+        transport += &format!("sasl = \"{m}\"\n");
+    }
+    let config = write_config(dir, &pw_box, &[&source, &cred.table, &transport]);
+    let daemon = start(&config, dir, "trace");
+    let db = dir.join("var/pd.db");
+    let signed_in = |postfix: &str| {
+        postfix
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("sasl_method={want},"))
+                    && l.contains(&format!("sasl_username={smtp_box}"))
+            })
+            .count()
+    };
+    let first = mail_in_receipt_out(&stack, &tag, 1, &pw_box, &db);
+    assert_eq!(
+        signed_in(&postfix_log(&stack)),
+        1,
+        "no {want} sign-in as {smtp_box} in Postfix's log"
+    );
+    // Every token issued so far for the sending mailbox dies.
+    auth.post("/test/expire", &[("user", &smtp_box)]);
+    let second = mail_in_receipt_out(&stack, &tag, 2, &pw_box, &db);
+    let smtp_server = format!("server=localhost:{}", stack.submission_port);
+    daemon.wait_log(
+        &[
+            &smtp_server,
+            want,
+            "the token was refused; renewing it once",
+        ],
+        Duration::from_secs(5),
+    );
+    let postfix = postfix_log(&stack);
+    assert_eq!(signed_in(&postfix), 2, "the renewed token did not sign in");
+    assert!(
+        postfix
+            .lines()
+            .any(|l| l.contains(&format!("SASL {want} authentication failed"))),
+        "Postfix logged no refused {want} token"
+    );
+    assert_eq!(
+        auth.grants(&cred.id, "client_credentials"),
+        2,
+        "one token, one renewal"
+    );
+    // One receipt each: the refusal came before MAIL FROM.
+    for customer in [&first, &second] {
+        assert_eq!(stack.inbox_count(customer), 1, "{customer}");
+    }
+    let (_, _, log) = daemon.stop();
+    assert!(
+        !log.contains("refused a freshly renewed token"),
+        "the renewal failed"
+    );
+    assert_no_secrets("the daemon's log", &log, dir, &[&cred]);
+}
+
+#[test]
+fn smtp_signs_in_by_the_announced_oauthbearer_and_renews_a_refused_token() {
+    smtp_sign_in(None, "OAUTHBEARER");
+}
+
+#[test]
+fn smtp_signs_in_by_xoauth2_when_sasl_forces_it_and_renews_a_refused_token() {
+    smtp_sign_in(Some("xoauth2"), "XOAUTH2");
+}
+
+/// A token endpoint behind a private CA (the stack's server over HTTPS):
+/// without `ca_file` the source names the untrusted certificate and what
+/// to do, in words; with it (after a reload) the token is fetched and the
+/// source signs in. A device login over the same endpoint, scope openid:
+/// `oauth status` names the account from the id_token.
+#[test]
+fn private_ca_token_endpoint_needs_ca_file_and_id_token_names_the_account() {
+    let Some(stack) = stack() else { return };
+    let auth = AuthServer::new();
+    let https = std::env::var("MAILSTACK_OAUTHS_URL")
+        .expect("MAILSTACK_OAUTHS_URL: the stack runs without its HTTPS OAuth server");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tag = unique("oa-ca");
+    let cc_box = format!("{tag}-cc@example.test");
+    let dev_box = format!("{tag}-dev@example.test");
+    let over_https = |c: Credential, ca: bool| Credential {
+        table: c
+            .table
+            .replace(&format!("\"{}/", auth.url), &format!("\"{https}/"))
+            + &if ca {
+                format!("ca_file = \"{}\"\n", stack.ca_cert.display())
+            } else {
+                String::new()
+            },
+        ..c
+    };
+    let cc = credential(&auth, dir, "cc", Flow::ClientCredentials, &cc_box, 3600);
+    let cc_untrusted = over_https(cc.clone(), false);
+    let cc = over_https(cc, true);
+    let mut dev = over_https(
+        credential(&auth, dir, "dev", Flow::RefreshToken, &dev_box, 3600),
+        true,
+    );
+    dev.table = dev
+        .table
+        .replace("scope = \"mail\"", "scope = \"openid mail\"");
+    assert!(
+        cc_untrusted
+            .table
+            .contains(&format!("token_url = \"{https}/token\""))
+    );
+    assert!(
+        dev.table
+            .contains(&format!("device_url = \"{https}/device\""))
+    );
+    let sources = [
+        pop3_source(&stack, "ca-cc", &cc_box, "cc"),
+        pop3_source(&stack, "ca-dev", &dev_box, "dev"),
+    ];
+    let config = write_config(
+        dir,
+        &dev_box,
+        &[&sources[0], &sources[1], &cc_untrusted.table, &dev.table],
+    );
+    let printed = device_login(&config, &auth, "dev", &dev_box);
+    let daemon = start(&config, dir, "trace");
+    daemon.wait_log(
+        &["source=ca-dev", "connected and logged in"],
+        Duration::from_secs(30),
+    );
+    let line = daemon.wait_log(
+        &[
+            "source=ca-cc",
+            &format!("[[oauth]] cc: {https}/token is not trusted: the server's certificate is not signed by a CA this machine trusts (for a private CA, set ca_file in this [[oauth]] table)"),
+        ],
+        Duration::from_secs(30),
+    );
+    for rust in [
+        "UnknownIssuer",
+        "InvalidCertificate",
+        "rustls",
+        "Error {",
+        "io:",
+    ] {
+        assert!(!line.contains(rust), "Rust text in {line}");
+    }
+    let status = |config: &Path| {
+        let out = postdesk(config).args(["oauth", "status"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = status(&config);
+    assert!(
+        before.contains("is not trusted: the server's certificate is not signed by a CA"),
+        "{before}"
+    );
+    assert!(
+        before.contains(&format!("account:        {dev_box}\n")),
+        "the id_token's account is not shown: {before}"
+    );
+    // The operator adds ca_file and reloads.
+    write_config(
+        dir,
+        &dev_box,
+        &[&sources[0], &sources[1], &cc.table, &dev.table],
+    );
+    daemon.signal(libc::SIGHUP);
+    daemon.wait_log(
+        &["source=ca-cc", "connected and logged in"],
+        Duration::from_secs(30),
+    );
+    assert!(auth.grants(&cc.id, "client_credentials") >= 1);
+    let after = status(&config);
+    let cc_block: String = after
+        .lines()
+        .skip_while(|l| !l.starts_with("cc ("))
+        .take_while(|l| l.starts_with("cc (") || l.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        cc_block.contains("access token:   valid until")
+            && cc_block.contains("last error:     none"),
+        "{after}"
+    );
+    daemon.signal(libc::SIGTERM);
+    let (_, _, log) = daemon.stop_after_signal();
+    for (what, text) in [
+        ("the daemon's log", &log),
+        ("oauth login", &printed),
+        ("oauth status", &after),
+    ] {
+        assert_no_secrets(what, text, dir, &[&cc, &dev]);
+    }
 }
