@@ -11,7 +11,7 @@
 //! quote or `NEAR(` is a word, not an error.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, from_ts, ts};
@@ -155,10 +155,12 @@ impl Reader<'_> {
     pub fn search_tickets(&self, query: &str, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
         let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
         let statuses = (!statuses.is_empty()).then(|| super::json(&statuses));
+        // Ranked first, snippets after: a snippet reads its message's text
+        // again, so it is made for the hits listed only, never for every
+        // message holding a common word (the long tail of a search).
         // Weights: subject 4, new text 1, people 2, attachment names 2.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.id, t.subject, t.status, t.account, t.updated_at,
-                    snippet(message_search, -1, '**', '**', '…', 12),
+            "SELECT t.id, t.subject, t.status, t.account, t.updated_at, message_search.rowid,
                     bm25(message_search, 4.0, 1.0, 2.0, 2.0) AS rank, t.encrypted
              FROM message_search
              JOIN messages m ON m.id = message_search.rowid
@@ -179,30 +181,43 @@ impl Reader<'_> {
             ],
             |r| {
                 let status: String = r.get(2)?;
-                Ok(SearchHit {
+                let hit = SearchHit {
                     number: TicketId(r.get(0)?),
                     subject: r.get(1)?,
                     status: status.parse().unwrap_or(Status::New),
                     account: r.get(3)?,
                     updated: from_ts(r.get(4)?),
-                    snippet: r.get(5)?,
+                    snippet: String::new(),
                     score: -r.get::<_, f64>(6)?,
                     encrypted: r.get(7)?,
-                })
+                };
+                Ok((hit, r.get::<_, i64>(5)?))
             },
         )?;
-        let mut hits: Vec<SearchHit> = Vec::new();
+        let mut hits: Vec<(SearchHit, i64)> = Vec::new();
         for row in rows {
-            let hit = row?;
-            if hits.iter().any(|h| h.number == hit.number) {
+            let (hit, message) = row?;
+            if hits.iter().any(|(h, _)| h.number == hit.number) {
                 continue;
             }
-            hits.push(hit);
+            hits.push((hit, message));
             if hits.len() >= filter.limit.max(1) {
                 break;
             }
         }
-        Ok(hits)
+        let mut snippet = self.conn.prepare_cached(
+            "SELECT snippet(message_search, -1, '**', '**', '…', 12) FROM message_search
+             WHERE message_search MATCH ?1 AND rowid = ?2",
+        )?;
+        let mut out = Vec::with_capacity(hits.len());
+        for (mut hit, message) in hits {
+            hit.snippet = snippet
+                .query_row(params![query, message], |r| r.get(0))
+                .optional()?
+                .unwrap_or_default();
+            out.push(hit);
+        }
+        Ok(out)
     }
 
     /// Every mail of the ticket, received and sent, in the order it came

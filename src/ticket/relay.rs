@@ -32,7 +32,7 @@ use crate::domain::{Address, Mailbox, Status, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
 use crate::parse::{self, Attachment, DeliveryReport, Inbound};
-use crate::store::{StoreError, Ticket, Tx};
+use crate::store::{StoreError, Ticket, Tx, Waiting};
 
 /// Why the staff side is told: the why-line of the notification.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,36 @@ pub struct Shown<'a> {
 /// with the message on top and its files attached, the ticket's details
 /// and the staff side's history. Returns its outbox row, or None (and a
 /// history line) when none may go.
+///
+/// A new ticket's notification with suggestions to look up waits (see
+/// [`super::suggested`]): intake only notes it, the indexer sends it. Any
+/// later notification of the ticket sends the waiting one first, so staff
+/// never learn of a reply before the ticket.
 pub fn to_staff(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    why: Why<'_>,
+    shown: Option<Shown<'_>>,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    match (why, shown) {
+        (Why::NewTicket, Some(m)) if super::suggested::staff_waits(s) => {
+            tx.defer_mail(n, m.message, &Waiting::StaffNotify, at)?;
+            return Ok(None);
+        }
+        (Why::NewTicket, _) => {}
+        _ => {
+            if tx.read().mail_waits(n)? {
+                super::suggested::complete(tx, s, n, at)?;
+            }
+        }
+    }
+    notify_staff(tx, s, n, why, shown, at)
+}
+
+/// [`to_staff`], now: also for a notification that waited.
+pub(super) fn notify_staff(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
@@ -242,7 +271,13 @@ fn notify_fields(
         fields.extend(changed.fields(&s.speech(s.language)));
     }
     if let (Why::NewTicket, Some(m)) = (why, shown) {
-        fields.push(("suggestions", staff_suggestions(tx, s, t, m.text)?));
+        // A help, not the notification's point: without them if the
+        // lookup fails (the notification must go).
+        let lines = staff_suggestions(tx, s, t, m.text).unwrap_or_else(|e| {
+            tracing::warn!(ticket = t.number.0, error = %e, "no suggestions for a new ticket");
+            String::new()
+        });
+        fields.push(("suggestions", lines));
     }
     Ok(fields)
 }
