@@ -78,7 +78,7 @@ pub(super) fn outbox(config: &Arc<Config>, cmd: OutboxCommand) -> Outcome {
                 let pipeline = super::pipeline(config, &mut store)?;
                 let settings = pipeline.settings();
                 let now = SystemClock.now();
-                while crate::ticket::suggested::complete_waiting(&mut store, &settings, now, 100)? > 0 {
+                while crate::ticket::relay::complete_waiting(&mut store, &settings, now, 100)? > 0 {
                 }
             }
             let transport = Transport::from_config(&config.transport)

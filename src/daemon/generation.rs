@@ -489,7 +489,7 @@ const INDEX_POLL: Duration = Duration::from_secs(1);
 const NOTICES_PER_ROUND: usize = 100;
 
 /// The indexer: sends the new tickets' staff notifications that wait for
-/// their suggestions (see `ticket::relay::to_staff`), then indexes the
+/// their suggestions (see `ticket::suggested`), then indexes the
 /// messages intake noted as not yet in the search index — at start all
 /// that a crash, an import or `postdesk ingest` left, then every
 /// [`INDEX_POLL`], until stopped.
@@ -507,13 +507,16 @@ async fn index_search(
         let p = pipeline.clone();
         let now = clock.now();
         let done = with_store(&store, move |s| {
-            crate::ticket::suggested::complete_waiting(s, &p.settings(), now, NOTICES_PER_ROUND)
+            crate::ticket::relay::complete_waiting(s, &p.settings(), now, NOTICES_PER_ROUND)
         })
         .await;
         let more = match done {
             Ok(0) => false,
             Ok(n) => {
-                tracing::debug!(tickets = n, "new-ticket notifications sent with suggestions");
+                tracing::debug!(
+                    tickets = n,
+                    "new-ticket notifications sent with suggestions"
+                );
                 queued.notify_one();
                 n == NOTICES_PER_ROUND
             }

@@ -18,7 +18,8 @@ pub type TypeNames = BTreeMap<String, BTreeMap<String, String>>;
 /// Why a ticket closed when its customer answered `#solved` (issue 15), as
 /// the history says it; mails say it in their reader's language
 /// ([`Speech::reason`]).
-pub const SOLVED_REASON: &str = "the customer answered #solved: thank you, we are glad it is solved";
+pub const SOLVED_REASON: &str =
+    "the customer answered #solved: thank you, we are glad it is solved";
 
 /// How a mail in one language speaks of a ticket.
 #[derive(Debug, Clone, Copy)]

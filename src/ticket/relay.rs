@@ -118,15 +118,72 @@ pub fn to_staff(
         (Why::NewTicket, _) => {}
         _ => {
             if tx.read().mail_waits(n)? {
-                super::suggested::complete(tx, s, n, at)?;
+                complete_waiting_of(tx, s, n, at)?;
             }
         }
     }
     notify_staff(tx, s, n, why, shown, at)
 }
 
-/// [`to_staff`], now: also for a notification that waited.
-pub(super) fn notify_staff(
+/// Sends the waiting mails of the tickets that have some, longest waiting
+/// first, one transaction per ticket (at most `limit` tickets; the rest
+/// at the next call): the daemon's indexer, at start and every second,
+/// and `outbox flush`. `settings` are the desk's; each ticket gets its
+/// queue's. Returns how many tickets were done.
+pub fn complete_waiting(
+    store: &mut crate::store::Store,
+    settings: &Settings<'_>,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let waiting = store.read().tickets_with_waiting_mail(limit)?;
+    for &n in &waiting {
+        store.write(|tx| {
+            let t = super::reload(tx, n)?;
+            complete_waiting_of(tx, &settings.for_ticket(&t), n, at)
+        })?;
+    }
+    Ok(waiting.len())
+}
+
+/// Queues ticket `n`'s waiting mails, the receipt first, with their
+/// suggestions, and takes them off the list (in the caller's transaction).
+fn complete_waiting_of(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for w in tx.take_waiting(n)? {
+        let from = Mailbox {
+            name: w.from_name.clone(),
+            address: match w.from_addr.as_deref().map(Address::parse) {
+                Some(Ok(a)) => a,
+                // A new ticket has a sender; without one nothing can go.
+                _ => continue,
+            },
+        };
+        match &w.what {
+            Waiting::StaffNotify => {
+                let shown = Shown {
+                    message: w.message,
+                    raw: &w.raw,
+                    from: &from,
+                    text: &w.new_text,
+                    attachments: &w.attachments,
+                };
+                notify_staff(tx, s, n, Why::NewTicket, Some(shown), at)?;
+            }
+            Waiting::Receipt { language, cc } => {
+                super::suggested::receipt(tx, s, &w, &from, (language, cc), at)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`to_staff`], now.
+fn notify_staff(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,

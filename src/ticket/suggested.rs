@@ -3,15 +3,16 @@
 //! off intake's path. Intake notes them (a row in the ticket's own
 //! transaction, sql/0017_notify_pending.sql); the daemon's indexer looks
 //! the suggestions up, queues the mails and deletes the rows, in one
-//! transaction per ticket, so a crash in between loses nothing.
+//! transaction per ticket (`relay::complete_waiting`), so a crash in
+//! between loses nothing. Here: when a mail waits, and the receipt that
+//! waited.
 
 use chrono::{DateTime, Utc};
 
 use super::Settings;
-use super::relay::{Shown, Why, notify_staff};
-use crate::domain::{Address, Language, Mailbox, TicketId};
+use crate::domain::{Address, Language, Mailbox};
 use crate::outbox::compose;
-use crate::store::{Store, StoreError, Tx, Waiting, WaitingMail};
+use crate::store::{StoreError, Tx, WaitingMail};
 
 /// Whether a new ticket's staff notification waits for its suggestions:
 /// when the knowledge base is on and may suggest, and mail goes out at
@@ -28,64 +29,9 @@ pub fn receipt_waits(s: &Settings<'_>) -> bool {
     k.suggest_to_customer && k.max_suggestions > 0 && k.path.is_some() && !s.answer.silent
 }
 
-/// Sends the waiting mails of the tickets that have some, longest waiting
-/// first, one transaction per ticket (at most `limit` tickets; the rest
-/// at the next call): the daemon's indexer, at start and every second,
-/// and `outbox flush`. `settings` are the desk's; each ticket gets its
-/// queue's. Returns how many tickets were done.
-pub fn complete_waiting(
-    store: &mut Store,
-    settings: &Settings<'_>,
-    at: DateTime<Utc>,
-    limit: usize,
-) -> Result<usize, StoreError> {
-    let waiting = store.read().tickets_with_waiting_mail(limit)?;
-    for &n in &waiting {
-        store.write(|tx| {
-            let t = super::reload(tx, n)?;
-            complete(tx, &settings.for_ticket(&t), n, at)
-        })?;
-    }
-    Ok(waiting.len())
-}
-
-/// Queues ticket `n`'s waiting mails, the receipt first, with their
-/// suggestions, and takes them off the list (in the caller's transaction).
-pub(super) fn complete(
-    tx: &mut Tx<'_>,
-    s: &Settings<'_>,
-    n: TicketId,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    for w in tx.take_waiting(n)? {
-        let from = Mailbox {
-            name: w.from_name.clone(),
-            address: match w.from_addr.as_deref().map(Address::parse) {
-                Some(Ok(a)) => a,
-                // A new ticket has a sender; without one nothing can go.
-                _ => continue,
-            },
-        };
-        match &w.what {
-            Waiting::StaffNotify => {
-                let shown = Shown {
-                    message: w.message,
-                    raw: &w.raw,
-                    from: &from,
-                    text: &w.new_text,
-                    attachments: &w.attachments,
-                };
-                notify_staff(tx, s, n, Why::NewTicket, Some(shown), at)?;
-            }
-            Waiting::Receipt { language, cc } => receipt(tx, s, &w, &from, (language, cc), at)?,
-        }
-    }
-    Ok(())
-}
-
 /// The receipt that waited: as intake would have queued it (its gate was
 /// passed then), with the articles above the stricter floor.
-fn receipt(
+pub(super) fn receipt(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     w: &WaitingMail,

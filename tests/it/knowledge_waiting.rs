@@ -128,7 +128,9 @@ fn the_daemon_sends_what_waits_at_start_and_within_seconds() {
         Duration::from_secs(20),
         || {
             let after = new_mails(&desk, before);
-            of_kind(&after, "staff-notify").first().map(|m| (*m).clone())
+            of_kind(&after, "staff-notify")
+                .first()
+                .map(|m| (*m).clone())
         },
     );
     let took = start.elapsed();
@@ -149,7 +151,10 @@ fn the_receipt_with_articles_waits_and_goes_with_them() {
     ingest(&desk, &password_mail("w6@customer.example"));
     assert!(mails(&desk).is_empty(), "{:#?}", kinds(&mails(&desk)));
     let show = desk.ok(&["ticket", "show", "1"]);
-    assert!(show.contains("the receipt waits for its suggested articles"), "{show}");
+    assert!(
+        show.contains("the receipt waits for its suggested articles"),
+        "{show}"
+    );
     desk.ok(&["outbox", "flush"]);
     let list = mails(&desk);
     assert_eq!(
@@ -160,7 +165,10 @@ fn the_receipt_with_articles_waits_and_goes_with_them() {
         ]
     );
     let receipt = only(&list, "receipt", ANN).text();
-    assert!(receipt.contains("Reset a forgotten mailbox password"), "{receipt}");
+    assert!(
+        receipt.contains("Reset a forgotten mailbox password"),
+        "{receipt}"
+    );
     assert!(receipt.contains("#solved"), "{receipt}");
     assert!(!receipt.contains("#kb"), "{receipt}");
     assert!(only(&list, "receipt", ANN).subject().contains("[DESK #1]"));
@@ -178,7 +186,10 @@ fn nothing_waits_without_the_knowledge_base_or_in_a_silent_import() {
 
     let desk = kb_desk("suggest_to_customer = true");
     desk.ok(&["kb", "reindex"]);
-    let out = desk.run(&["ingest", "--no-receipts"], &password_mail("w8@customer.example"));
+    let out = desk.run(
+        &["ingest", "--no-receipts"],
+        &password_mail("w8@customer.example"),
+    );
     assert!(out.status.success());
     desk.ok(&["outbox", "flush"]);
     assert!(mails(&desk).is_empty(), "{:#?}", kinds(&mails(&desk)));
