@@ -503,7 +503,15 @@ fn open(
         ticket::note(tx, ticket, msg.at, &detail)?;
     }
     let delegates = participants(tx, ctx, msg, from, o, ticket)?;
-    let receipt = receipt(tx, ctx, msg, from, no_answer, o, (ticket, &delegates))?;
+    let receipt = receipt(
+        tx,
+        ctx,
+        msg,
+        from,
+        no_answer,
+        o,
+        (ticket, message, &delegates),
+    )?;
     proof::of_message(tx, ctx, msg, from, who, (ticket, message), true)?;
     relay::to_staff(
         tx,
@@ -623,7 +631,7 @@ fn solved(
     let who = from.address.to_string();
     let author = ticket::Author {
         who: &who,
-        reason: Some("the customer answered #solved: thank you, we are glad it is solved"),
+        reason: Some(crate::domain::words::SOLVED_REASON),
     };
     let close = ticket::TicketChange::Close;
     match tx
@@ -633,32 +641,6 @@ fn solved(
         Err(ticket::ChangeError::Store(e)) => Err(e),
         Err(_) => Ok(false),
     }
-}
-
-/// The articles the receipt lists (`[knowledge] suggest_to_customer`):
-/// articles only, never an entry learnt from another customer's ticket.
-fn customer_suggestions(
-    tx: &Tx<'_>,
-    ctx: &Context<'_>,
-    ticket: TicketId,
-    inbound: &crate::parse::Inbound,
-    lang: crate::domain::Language,
-) -> Result<String, StoreError> {
-    let k = ctx.lifecycle.knowledge;
-    if !k.suggest_to_customer {
-        return Ok(String::new());
-    }
-    use crate::ticket::knowledge::{Audience, suggest, suggestion_lines};
-    let about = format!("{}\n{}", inbound.subject, inbound.new_text);
-    let found = suggest(
-        &tx.read(),
-        k,
-        &about,
-        lang,
-        Some(ticket),
-        Audience::Customer,
-    )?;
-    Ok(suggestion_lines(&found, Audience::Customer))
 }
 
 /// The receipt of a new ticket, queued with its history line: its row, or
@@ -671,7 +653,7 @@ fn receipt(
     from: &Mailbox,
     no_answer: Option<&str>,
     o: &Opening,
-    (ticket, delegates): (TicketId, &[Address]),
+    (ticket, message, delegates): (TicketId, i64, &[Address]),
 ) -> Result<Result<i64, String>, StoreError> {
     let inbound = msg.inbound;
     let s = &ctx.lifecycle;
@@ -682,7 +664,28 @@ fn receipt(
         None => {
             // The requester and at most max_recipients - 1 delegates.
             let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
-            let suggestions = customer_suggestions(tx, ctx, ticket, inbound, lang)?;
+            // Articles to look up: the indexer sends it (see
+            // ticket::suggested), off intake's path. An encrypted
+            // message's receipt is composed here, from its decrypted text.
+            if crate::ticket::suggested::receipt_waits(s)
+                && inbound.encryption != Encryption::Decrypted
+            {
+                let what = crate::store::Waiting::Receipt {
+                    language: lang.as_str().to_string(),
+                    cc: cc.iter().map(|a| a.to_string()).collect(),
+                };
+                tx.defer_mail(ticket, message, &what, msg.at)?;
+                let detail = "the receipt waits for its suggested articles (the daemon sends it)";
+                ticket::note(tx, ticket, msg.at, detail)?;
+                return Ok(Err(detail.to_string()));
+            }
+            let suggestions = crate::ticket::knowledge::receipt_lines(
+                &tx.read(),
+                s.knowledge,
+                (&inbound.subject, &inbound.new_text),
+                lang,
+                ticket,
+            )?;
             let mail = compose::receipt_with(
                 &ctx.desk,
                 ticket,

@@ -550,7 +550,7 @@ pub enum OutboxCommand {
         /// The outbox id (outbox list, first column).
         id: i64,
     },
-    /// Deliver what is due now, once, and exit.
+    /// Deliver what is due now, once, and exit (first queueing new tickets' mails that wait for their suggestions).
     Flush,
     /// Queue a failed mail again.
     Retry {

@@ -12,7 +12,7 @@ use crate::outbox::RetryPolicy;
 use crate::outbox::deliver::Transport;
 use crate::store::OutboxState;
 
-pub(super) fn outbox(config: &Config, cmd: OutboxCommand) -> Outcome {
+pub(super) fn outbox(config: &Arc<Config>, cmd: OutboxCommand) -> Outcome {
     let mut store = open_store(config)?;
     match cmd {
         OutboxCommand::List {
@@ -72,6 +72,15 @@ pub(super) fn outbox(config: &Config, cmd: OutboxCommand) -> Outcome {
             Ok(exit::OK)
         }
         OutboxCommand::Flush => {
+            // New tickets' staff notifications that wait for their
+            // suggestions go with this round (a desk run without the daemon).
+            if !store.read().tickets_with_waiting_mail(1)?.is_empty() {
+                let pipeline = super::pipeline(config, &mut store)?;
+                let settings = pipeline.settings();
+                let now = SystemClock.now();
+                while crate::ticket::relay::complete_waiting(&mut store, &settings, now, 100)? > 0 {
+                }
+            }
             let transport = Transport::from_config(&config.transport)
                 .map_err(|e| Failure::new(exit::CONFIG, e.to_string()))?;
             let store = Arc::new(Mutex::new(store));

@@ -180,7 +180,13 @@ impl Prepared {
             queued.clone(),
             stopped.clone(),
         ));
-        tasks.spawn(index_search(self.knowledge_store.clone(), stopped.clone()));
+        tasks.spawn(index_search(
+            self.pipeline.clone(),
+            self.knowledge_store.clone(),
+            self.clock.clone(),
+            queued.clone(),
+            stopped.clone(),
+        ));
         if config.knowledge.path.is_some() || config.knowledge.learn_from_closed {
             tasks.spawn(watch_knowledge(
                 config.clone(),
@@ -475,21 +481,57 @@ async fn watch_knowledge(
     }
 }
 
-/// How often the search indexer looks for messages intake noted.
-const INDEX_POLL: Duration = Duration::from_secs(2);
+/// How often the indexer looks for what intake left it: a new ticket's
+/// staff notification waits at most about this long for its suggestions.
+const INDEX_POLL: Duration = Duration::from_secs(1);
+/// New-ticket notifications completed per round (each in its own
+/// transaction), so a backlog after a long stop does not hold the store.
+const NOTICES_PER_ROUND: usize = 100;
 
-/// The search indexer: indexes the messages intake noted as not yet in the
-/// search index (at start: all that a crash or an import left), a batch
-/// per transaction, until stopped.
-async fn index_search(store: SharedStore, mut shutdown: watch::Receiver<bool>) {
+/// The indexer: sends the new tickets' staff notifications that wait for
+/// their suggestions (see `ticket::suggested`), then indexes the
+/// messages intake noted as not yet in the search index — at start all
+/// that a crash, an import or `postdesk ingest` left, then every
+/// [`INDEX_POLL`], until stopped.
+async fn index_search(
+    pipeline: crate::intake::Pipeline,
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    queued: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if *shutdown.borrow() {
             return;
         }
+        let p = pipeline.clone();
+        let now = clock.now();
+        let done = with_store(&store, move |s| {
+            crate::ticket::relay::complete_waiting(s, &p.settings(), now, NOTICES_PER_ROUND)
+        })
+        .await;
+        let more = match done {
+            Ok(0) => false,
+            Ok(n) => {
+                tracing::debug!(
+                    tickets = n,
+                    "new-ticket notifications sent with suggestions"
+                );
+                queued.notify_one();
+                n == NOTICES_PER_ROUND
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot send the new tickets' staff notifications");
+                false
+            }
+        };
         match with_store(&store, |s| s.index_all_pending()).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(messages = n, "search index caught up"),
             Err(e) => warn!(error = %e, "search index: cannot index new messages"),
+        }
+        if more {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(INDEX_POLL) => {}

@@ -15,6 +15,12 @@ use super::calendar::Calendar;
 /// language code and type id; a type without one is shown by its id.
 pub type TypeNames = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Why a ticket closed when its customer answered `#solved` (issue 15), as
+/// the history says it; mails say it in their reader's language
+/// ([`Speech::reason`]).
+pub const SOLVED_REASON: &str =
+    "the customer answered #solved: thank you, we are glad it is solved";
+
 /// How a mail in one language speaks of a ticket.
 #[derive(Debug, Clone, Copy)]
 pub struct Speech<'a> {
@@ -122,6 +128,22 @@ impl Speech<'_> {
         }
     }
 
+    /// The reason of a change as the reader reads it: one postdesk gives
+    /// itself ([`SOLVED_REASON`]) in the reader's language, one a person
+    /// typed as typed.
+    pub fn reason(&self, r: &str) -> String {
+        match r {
+            SOLVED_REASON => self
+                .pick([
+                    SOLVED_REASON,
+                    "le client a répondu #solved : merci, nous sommes ravis que ce soit résolu",
+                    "il cliente ha risposto #solved: grazie, siamo lieti che sia risolto",
+                ])
+                .to_string(),
+            other => other.to_string(),
+        }
+    }
+
     fn pick(&self, words: [&'static str; 3]) -> &'static str {
         match self.lang {
             Language::En => words[0],
@@ -195,6 +217,18 @@ mod tests {
             assert_eq!(s.status(Status::WaitingForCustomer), waiting);
             assert_eq!(s.ticket_type("billing"), billing);
             assert_eq!(s.ticket_type("refund"), "refund", "no name: the id");
+        }
+        // A reason postdesk gives is translated; one a person typed is not.
+        for (lang, solved) in [
+            (Language::En, "we are glad it is solved"),
+            (Language::Fr, "nous sommes ravis que ce soit résolu"),
+            (Language::It, "siamo lieti che sia risolto"),
+        ] {
+            let s = speak(lang);
+            assert!(s.reason(SOLVED_REASON).contains(solved), "{lang:?}");
+            assert!(s.reason(SOLVED_REASON).contains("#solved"), "{lang:?}");
+            assert_eq!(s.reason("duplicate of #4"), "duplicate of #4");
+            assert_eq!(s.reason(""), "");
         }
         // Every status has a word in every language, and no two share one.
         for lang in Language::ALL {

@@ -134,15 +134,6 @@ impl Tx<'_> {
             params![super::json(&keep)],
         )?)
     }
-
-    /// Removes what a ticket taught (a reopened ticket's answer did not
-    /// solve it after all).
-    pub fn forget_ticket(&mut self, ticket: TicketId) -> Result<bool> {
-        Ok(self.exec(
-            "DELETE FROM knowledge WHERE kind = 'ticket' AND ticket_id = ?1",
-            params![ticket.0],
-        )? > 0)
-    }
 }
 
 impl Reader<'_> {
@@ -191,17 +182,24 @@ impl Reader<'_> {
     /// ticket's language (or in none) first, each group by BM25 (title
     /// weighs 3, tags 2, text 1).
     pub fn suggest(&self, q: &SuggestQuery<'_>) -> Result<Vec<Suggestion>> {
-        // BM25 once per matching entry, in the inner query.
+        // BM25 once per matching entry, in the innermost query; the
+        // ranking reads only the small columns of each match (its text
+        // comes after them in the row, so SQLite never loads it) and the
+        // full entries are read for the few ranked first only.
         let sql = format!(
-            "SELECT {COLUMNS}, s.score
-             FROM (SELECT rowid, -bm25(knowledge_search, 3.0, 2.0, 1.0) AS score
-                   FROM knowledge_search WHERE knowledge_search MATCH ?1) s
-             JOIN knowledge k ON k.id = s.rowid
-             WHERE s.score >= ?4
-               AND (?2 = 0 OR k.kind = 'article')
-               AND (?3 IS NULL OR k.ticket_id IS NULL OR k.ticket_id <> ?3)
-             ORDER BY (k.language IS NULL OR k.language = ?5) DESC, s.score DESC
-             LIMIT ?6"
+            "SELECT {COLUMNS}, r.score
+             FROM (SELECT k.id, s.score,
+                          (k.language IS NULL OR k.language = ?5) AS fits
+                   FROM (SELECT rowid, -bm25(knowledge_search, 3.0, 2.0, 1.0) AS score
+                         FROM knowledge_search WHERE knowledge_search MATCH ?1) s
+                   JOIN knowledge k ON k.id = s.rowid
+                   WHERE s.score >= ?4
+                     AND (?2 = 0 OR k.kind = 'article')
+                     AND (?3 IS NULL OR k.ticket_id IS NULL OR k.ticket_id <> ?3)
+                   ORDER BY fits DESC, s.score DESC
+                   LIMIT ?6) r
+             JOIN knowledge k ON k.id = r.id
+             ORDER BY r.fits DESC, r.score DESC"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
@@ -267,5 +265,116 @@ impl Reader<'_> {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A new ticket's mail that waits for its suggestions
+/// (sql/0017_notify_pending.sql).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiting {
+    /// Its staff notification.
+    StaffNotify,
+    /// Its receipt, in `language`, copied to `cc` (delegates).
+    Receipt { language: String, cc: Vec<String> },
+}
+
+/// A waiting mail with the ticket's first message, read back to compose it.
+#[derive(Debug, Clone)]
+pub struct WaitingMail {
+    pub ticket: TicketId,
+    pub what: Waiting,
+    pub message: i64,
+    pub raw: Vec<u8>,
+    pub from_addr: Option<String>,
+    pub from_name: Option<String>,
+    pub new_text: String,
+    pub attachments: Vec<crate::parse::Attachment>,
+}
+
+impl Tx<'_> {
+    /// Notes that ticket `ticket`'s mail `what` (about `message`) waits
+    /// for its suggestions.
+    pub fn defer_mail(
+        &mut self,
+        ticket: TicketId,
+        message: i64,
+        what: &Waiting,
+        since: DateTime<Utc>,
+    ) -> Result<()> {
+        let (kind, language, cc) = match what {
+            Waiting::StaffNotify => ("staff-notify", None, None),
+            Waiting::Receipt { language, cc } => {
+                ("receipt", Some(language.as_str()), Some(super::json(cc)))
+            }
+        };
+        self.exec(
+            "INSERT OR IGNORE INTO notify_pending (ticket_id, kind, message, language, cc, since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![ticket.0, kind, message, language, cc, ts(since)],
+        )?;
+        Ok(())
+    }
+
+    /// Takes ticket `ticket`'s waiting mails off the list, the receipt
+    /// first, each with the message it shows; empty when none waits.
+    pub fn take_waiting(&mut self, ticket: TicketId) -> Result<Vec<WaitingMail>> {
+        let found = {
+            let mut stmt = self.tx.prepare_cached(
+                "SELECT p.kind, p.language, p.cc, p.message, m.raw, m.from_addr, m.from_name,
+                        m.new_text, m.attachments
+                 FROM notify_pending p JOIN messages m ON m.id = p.message
+                 WHERE p.ticket_id = ?1 ORDER BY p.kind = 'staff-notify'",
+            )?;
+            let rows = stmt.query_map(params![ticket.0], |r| {
+                let what = match r.get::<_, String>(0)?.as_str() {
+                    "receipt" => Waiting::Receipt {
+                        language: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        cc: super::from_json(&r.get::<_, Option<String>>(2)?.unwrap_or_default()),
+                    },
+                    _ => Waiting::StaffNotify,
+                };
+                Ok(WaitingMail {
+                    ticket,
+                    what,
+                    message: r.get(3)?,
+                    raw: r.get(4)?,
+                    from_addr: r.get(5)?,
+                    from_name: r.get(6)?,
+                    new_text: r.get(7)?,
+                    attachments: super::from_json(&r.get::<_, String>(8)?),
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        // A row whose message is gone (never expected) goes too: nothing
+        // could show it.
+        self.exec(
+            "DELETE FROM notify_pending WHERE ticket_id = ?1",
+            params![ticket.0],
+        )?;
+        Ok(found)
+    }
+}
+
+impl Reader<'_> {
+    /// The tickets with mail that waits for its suggestions, longest
+    /// waiting first, at most `limit`.
+    pub fn tickets_with_waiting_mail(&self, limit: usize) -> Result<Vec<TicketId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ticket_id FROM notify_pending GROUP BY ticket_id
+             ORDER BY min(since), ticket_id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| Ok(TicketId(r.get(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether ticket `ticket` has mail that waits (one index step).
+    pub fn mail_waits(&self, ticket: TicketId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM notify_pending WHERE ticket_id = ?1 LIMIT 1")?
+            .query_row(params![ticket.0], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 }

@@ -38,7 +38,9 @@ pub use accounts::{
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
 pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
-pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
+pub use knowledge::{
+    KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion, Waiting, WaitingMail,
+};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
 pub use outbox::{OutboxEntry, OutboxState, QueuedMail, SentMail};
@@ -83,6 +85,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0017_notify_pending",
+        include_str!("../../sql/0017_notify_pending.sql"),
     ),
 ];
 

@@ -11,7 +11,7 @@
 //! quote or `NEAR(` is a word, not an error.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Reader, Result, from_ts, ts};
@@ -155,54 +155,71 @@ impl Reader<'_> {
     pub fn search_tickets(&self, query: &str, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
         let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
         let statuses = (!statuses.is_empty()).then(|| super::json(&statuses));
-        // Weights: subject 4, new text 1, people 2, attachment names 2.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT t.id, t.subject, t.status, t.account, t.updated_at,
-                    snippet(message_search, -1, '**', '**', '…', 12),
-                    bm25(message_search, 4.0, 1.0, 2.0, 2.0) AS rank, t.encrypted
-             FROM message_search
-             JOIN messages m ON m.id = message_search.rowid
-             JOIN tickets t ON t.id = m.ticket_id
-             WHERE message_search MATCH ?1
+        // Three steps, so a common word costs its ranking only: the index
+        // alone ranks the matching messages (BM25; weights: subject 4, new
+        // text 1, people 2, attachment names 2); each message, best first,
+        // is then looked up with its ticket and the filters until enough
+        // tickets are found; a snippet (which reads its message's text
+        // again) is made for the listed hits only. The same hits as
+        // ranking the joined rows, without a join or a snippet per match.
+        let mut ranked = self.conn.prepare_cached(
+            "SELECT rowid, bm25(message_search, 4.0, 1.0, 2.0, 2.0) AS rank
+             FROM message_search WHERE message_search MATCH ?1 ORDER BY rank",
+        )?;
+        let mut ticket_of = self.conn.prepare_cached(
+            "SELECT t.id, t.subject, t.status, t.account, t.updated_at, t.encrypted
+             FROM messages m JOIN tickets t ON t.id = m.ticket_id
+             WHERE m.id = ?1
                AND (?2 IS NULL OR t.status IN (SELECT value FROM json_each(?2)))
                AND (?3 IS NULL OR t.account = ?3)
-               AND (?4 IS NULL OR m.received_at >= ?4)
-             ORDER BY rank LIMIT ?5",
+               AND (?4 IS NULL OR m.received_at >= ?4)",
         )?;
-        let rows = stmt.query_map(
-            params![
-                query,
-                statuses,
-                filter.account,
-                filter.since.map(ts),
-                MAX_ROWS as i64
-            ],
-            |r| {
-                let status: String = r.get(2)?;
-                Ok(SearchHit {
-                    number: TicketId(r.get(0)?),
-                    subject: r.get(1)?,
-                    status: status.parse().unwrap_or(Status::New),
-                    account: r.get(3)?,
-                    updated: from_ts(r.get(4)?),
-                    snippet: r.get(5)?,
-                    score: -r.get::<_, f64>(6)?,
-                    encrypted: r.get(7)?,
-                })
-            },
-        )?;
-        let mut hits: Vec<SearchHit> = Vec::new();
-        for row in rows {
-            let hit = row?;
-            if hits.iter().any(|h| h.number == hit.number) {
-                continue;
+        let mut rows = ranked.query(params![query])?;
+        let mut hits: Vec<(SearchHit, i64)> = Vec::new();
+        let mut passed = 0;
+        while let Some(row) = rows.next()? {
+            let (message, rank): (i64, f64) = (row.get(0)?, row.get(1)?);
+            let found = ticket_of
+                .query_row(
+                    params![message, statuses, filter.account, filter.since.map(ts)],
+                    |r| {
+                        let status: String = r.get(2)?;
+                        Ok(SearchHit {
+                            number: TicketId(r.get(0)?),
+                            subject: r.get(1)?,
+                            status: status.parse().unwrap_or(Status::New),
+                            account: r.get(3)?,
+                            updated: from_ts(r.get(4)?),
+                            snippet: String::new(),
+                            score: -rank,
+                            encrypted: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(hit) = found else { continue };
+            passed += 1;
+            if !hits.iter().any(|(h, _)| h.number == hit.number) {
+                hits.push((hit, message));
             }
-            hits.push(hit);
-            if hits.len() >= filter.limit.max(1) {
+            if hits.len() >= filter.limit.max(1) || passed >= MAX_ROWS {
                 break;
             }
         }
-        Ok(hits)
+        drop(rows);
+        let mut snippet = self.conn.prepare_cached(
+            "SELECT snippet(message_search, -1, '**', '**', '…', 12) FROM message_search
+             WHERE message_search MATCH ?1 AND rowid = ?2",
+        )?;
+        let mut out = Vec::with_capacity(hits.len());
+        for (mut hit, message) in hits {
+            hit.snippet = snippet
+                .query_row(params![query, message], |r| r.get(0))
+                .optional()?
+                .unwrap_or_default();
+            out.push(hit);
+        }
+        Ok(out)
     }
 
     /// Every mail of the ticket, received and sent, in the order it came

@@ -12,6 +12,7 @@ pub mod knowledge;
 pub mod notices;
 pub mod proof;
 pub mod relay;
+pub mod suggested;
 pub mod sweep;
 
 use chrono::{DateTime, Duration, Utc};

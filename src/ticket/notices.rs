@@ -81,7 +81,7 @@ pub(crate) fn changed_fields(
     reopened: bool,
 ) -> Vec<(&'static str, String)> {
     let reason = match cause {
-        Cause::Operator(a) => a.reason.unwrap_or_default().to_string(),
+        Cause::Operator(a) => sp.reason(a.reason.unwrap_or_default()),
         _ => String::new(),
     };
     vec![
@@ -130,7 +130,7 @@ pub(crate) fn closed_fields(
         }
         Cause::Operator(a) => {
             fields.push(("by_operator", "yes".into()));
-            fields.push(("reason", a.reason.unwrap_or_default().to_string()));
+            fields.push(("reason", sp.reason(a.reason.unwrap_or_default())));
         }
         Cause::Staff { .. } => fields.push(("by_operator", "yes".into())),
         Cause::Customer(_) => {}

@@ -32,7 +32,7 @@ use crate::domain::{Address, Mailbox, Status, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
 use crate::parse::{self, Attachment, DeliveryReport, Inbound};
-use crate::store::{StoreError, Ticket, Tx};
+use crate::store::{StoreError, Ticket, Tx, Waiting};
 
 /// Why the staff side is told: the why-line of the notification.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +97,93 @@ pub struct Shown<'a> {
 /// with the message on top and its files attached, the ticket's details
 /// and the staff side's history. Returns its outbox row, or None (and a
 /// history line) when none may go.
+///
+/// A new ticket's notification with suggestions to look up waits (see
+/// [`super::suggested`]): intake only notes it, the indexer sends it. Any
+/// later notification of the ticket sends the waiting one first, so staff
+/// never learn of a reply before the ticket.
 pub fn to_staff(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    why: Why<'_>,
+    shown: Option<Shown<'_>>,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    match (why, shown) {
+        (Why::NewTicket, Some(m)) if super::suggested::staff_waits(s) => {
+            tx.defer_mail(n, m.message, &Waiting::StaffNotify, at)?;
+            return Ok(None);
+        }
+        (Why::NewTicket, _) => {}
+        _ => {
+            if tx.read().mail_waits(n)? {
+                complete_waiting_of(tx, s, n, at)?;
+            }
+        }
+    }
+    notify_staff(tx, s, n, why, shown, at)
+}
+
+/// Sends the waiting mails of the tickets that have some, longest waiting
+/// first, one transaction per ticket (at most `limit` tickets; the rest
+/// at the next call): the daemon's indexer, at start and every second,
+/// and `outbox flush`. `settings` are the desk's; each ticket gets its
+/// queue's. Returns how many tickets were done.
+pub fn complete_waiting(
+    store: &mut crate::store::Store,
+    settings: &Settings<'_>,
+    at: DateTime<Utc>,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let waiting = store.read().tickets_with_waiting_mail(limit)?;
+    for &n in &waiting {
+        store.write(|tx| {
+            let t = super::reload(tx, n)?;
+            complete_waiting_of(tx, &settings.for_ticket(&t), n, at)
+        })?;
+    }
+    Ok(waiting.len())
+}
+
+/// Queues ticket `n`'s waiting mails, the receipt first, with their
+/// suggestions, and takes them off the list (in the caller's transaction).
+fn complete_waiting_of(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    n: TicketId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for w in tx.take_waiting(n)? {
+        let from = Mailbox {
+            name: w.from_name.clone(),
+            address: match w.from_addr.as_deref().map(Address::parse) {
+                Some(Ok(a)) => a,
+                // A new ticket has a sender; without one nothing can go.
+                _ => continue,
+            },
+        };
+        match &w.what {
+            Waiting::StaffNotify => {
+                let shown = Shown {
+                    message: w.message,
+                    raw: &w.raw,
+                    from: &from,
+                    text: &w.new_text,
+                    attachments: &w.attachments,
+                };
+                notify_staff(tx, s, n, Why::NewTicket, Some(shown), at)?;
+            }
+            Waiting::Receipt { language, cc } => {
+                super::suggested::receipt(tx, s, &w, &from, (language, cc), at)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`to_staff`], now.
+fn notify_staff(
     tx: &mut Tx<'_>,
     s: &Settings<'_>,
     n: TicketId,
@@ -242,7 +328,13 @@ fn notify_fields(
         fields.extend(changed.fields(&s.speech(s.language)));
     }
     if let (Why::NewTicket, Some(m)) = (why, shown) {
-        fields.push(("suggestions", staff_suggestions(tx, s, t, m.text)?));
+        // A help, not the notification's point: without them if the
+        // lookup fails (the notification must go).
+        let lines = staff_suggestions(tx, s, t, m.text).unwrap_or_else(|e| {
+            tracing::warn!(ticket = t.number.0, error = %e, "no suggestions for a new ticket");
+            String::new()
+        });
+        fields.push(("suggestions", lines));
     }
     Ok(fields)
 }

@@ -7,7 +7,7 @@
 //! similar new ones — to staff only, never with an internal note, never
 //! with `#nokb`.
 
-use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to, take};
+use crate::support::outbox::{Mail, ingest, kinds, mails, new_mails, only, reply_to};
 use crate::support::{Desk, customer_mail};
 
 const TEAM: &str = "team@desk.example";
@@ -53,9 +53,14 @@ fn suggested(mail: &Mail) -> Vec<String> {
         .collect()
 }
 
-/// Opens a ticket; returns its staff notification and its receipt.
+/// Opens a ticket; returns its staff notification and its receipt (the
+/// mails that wait for their suggestions queued by `outbox flush`, as the
+/// daemon's indexer would).
 fn open(desk: &Desk, from: &str, id: &str, subject: &str, body: &str) -> (Mail, Mail) {
-    let sent = take(desk, &customer_mail(from, subject, id, body));
+    let before = mails(desk).len();
+    ingest(desk, &customer_mail(from, subject, id, body));
+    desk.ok(&["outbox", "flush"]);
+    let sent = new_mails(desk, before);
     (
         only(&sent, "staff-notify", TEAM).clone(),
         only(&sent, "receipt", from).clone(),
@@ -530,6 +535,141 @@ fn the_customer_closes_with_solved_when_suggestions_are_on() {
         ),
     );
     assert_ne!(crate::support::outbox::ticket(&desk, 1)["status"], "closed");
+}
+
+/// The thank-you of a `#solved` close speaks the customer's language (as
+/// every mail to them); the staff side's copy the desk's.
+#[test]
+fn the_solved_thanks_is_in_the_customers_language() {
+    let desk = kb_desk(
+        &articles(),
+        r#"suggest_to_customer = true
+
+[[account]]
+id = "c-fr"
+name = "Client Un"
+primary = "marie@client.example"
+language = "fr"
+
+[[account]]
+id = "c-it"
+name = "Cliente Uno"
+primary = "luca@cliente.example"
+language = "it"
+
+[[account]]
+id = "c-en"
+name = "Customer One"
+primary = "ann@customer.example"
+language = "en"
+"#,
+    );
+    for (n, from, subject, body, thanks) in [
+        (
+            1,
+            "marie@client.example",
+            "Mot de passe oublié",
+            "Bonjour, j'ai oublié le mot de passe de ma boîte mail.",
+            "nous sommes ravis que ce soit résolu",
+        ),
+        (
+            2,
+            "luca@cliente.example",
+            "Password dimenticata",
+            "Buongiorno, ho dimenticato la password della casella di posta.",
+            "siamo lieti che sia risolto",
+        ),
+        (
+            3,
+            "ann@customer.example",
+            "Forgot my mailbox password",
+            "Hello, I forgot the password of my mailbox.",
+            "we are glad it is solved",
+        ),
+    ] {
+        let (_, receipt) = open(&desk, from, &format!("sol{n}@x.example"), subject, body);
+        assert!(receipt.text().contains("#solved"), "{}", receipt.text());
+        let before = mails(&desk).len();
+        ingest(
+            &desk,
+            &reply_to(&receipt, from, &format!("sol{n}-r@x.example"), "#solved"),
+        );
+        assert_eq!(crate::support::outbox::ticket(&desk, n)["status"], "closed");
+        let after = new_mails(&desk, before);
+        let to_customer = only(&after, "closed", from).text();
+        assert!(to_customer.contains(thanks), "{from}: {to_customer}");
+        let to_staff = only(&after, "closed", TEAM).text();
+        assert!(to_staff.contains("we are glad it is solved"), "{to_staff}");
+    }
+}
+
+/// A learnt ticket that is reopened stops teaching its answer (it did not
+/// solve it after all), and teaches the new one when it closes again.
+#[test]
+fn a_reopened_ticket_forgets_its_lesson_until_it_closes_again() {
+    let desk = kb_desk(&articles(), "learn_from_closed = true");
+    let (notify, _) = open(
+        &desk,
+        "ann@customer.example",
+        "ro1@customer.example",
+        "Webcam flicker",
+        "My webcam flickers since the camera driver update.",
+    );
+    let before = mails(&desk).len();
+    ingest(
+        &desk,
+        &reply_to(
+            &notify,
+            "Alice <alice@desk.example>",
+            "alice-ro1@desk.example",
+            "#close\r\n\r\nInstall camera driver version 5; the flicker stops.",
+        ),
+    );
+    // The answer that closes it is relayed to Ann (with the close in it).
+    let closed = only(&new_mails(&desk, before), "relay", "ann@customer.example").clone();
+    desk.ok(&["kb", "reindex"]);
+    assert!(desk.ok(&["kb", "show", "ticket-1"]).contains("version 5"));
+
+    // The customer answers the close: it is not solved.
+    ingest(
+        &desk,
+        &reply_to(
+            &closed,
+            "Ann Customer <ann@customer.example>",
+            "ro2@customer.example",
+            "Still flickering with version 5.",
+        ),
+    );
+    assert_ne!(crate::support::outbox::ticket(&desk, 1)["status"], "closed");
+    assert!(!desk.ok(&["kb", "list"]).contains("ticket-1"));
+    // A similar ticket is no longer pointed at the answer that failed.
+    let (similar, _) = open(
+        &desk,
+        "dora@fourth.example",
+        "ro3@fourth.example",
+        "Camera flicker",
+        "Since the driver update my webcam has a flicker.",
+    );
+    assert!(
+        !similar.text().contains("(ticket #1)"),
+        "{}",
+        similar.text()
+    );
+
+    // Closed again, by the operator, with a new answer before it: learnt again.
+    ingest(
+        &desk,
+        &reply_to(
+            &notify,
+            "Alice <alice@desk.example>",
+            "alice-ro4@desk.example",
+            "#close\r\n\r\nRoll back to camera driver version 4.",
+        ),
+    );
+    assert_eq!(crate::support::outbox::ticket(&desk, 1)["status"], "closed");
+    desk.ok(&["kb", "reindex"]);
+    let shown = desk.ok(&["kb", "show", "ticket-1"]);
+    assert!(shown.contains("version 4"), "{shown}");
 }
 
 /// The daemon reads the folder at start, again when a file in it changes

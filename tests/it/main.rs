@@ -33,6 +33,7 @@ mod digest; // nothing waits unseen: held mail with a token told to staff, the s
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
 mod knowledge; // the knowledge base: suggestions to staff (and customers), kb list|show|reindex, #kb, #solved, closed tickets learnt from
 mod knowledge_cost; // a suggestion lookup costs the same in a base four times larger (VM steps, not time); per-term entry counts stay exact
+mod knowledge_waiting; // suggestions off intake's path: the new ticket's notification (and receipt with articles) queued by the indexer or outbox flush, in order, once, within seconds
 mod language; // each person's language: the recipient's account, the ticket's, the desk's; words and dates translated
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep

@@ -227,6 +227,9 @@ fn without_keys_encrypted_mail_is_held_with_the_reason() {
 fn no_plaintext_of_an_encrypted_ticket_ever_leaves_in_clear() {
     let desk = pgp_desk(false);
     ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    // With the knowledge base on, the notification waits for its
+    // suggestions (issue 15): `outbox flush` queues it.
+    desk.ok(&["outbox", "flush"]);
     let notify = only(&mails(&desk), "staff-notify", "team@desk.example").clone();
     let answer = reply_to(
         &notify,
@@ -622,6 +625,9 @@ fn a_closed_encrypted_ticket_teaches_the_knowledge_base_nothing() {
     );
     let desk = pgp_desk_with(false, &kb, "", "");
     ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    // With the knowledge base on, the notification waits for its
+    // suggestions (issue 15): `outbox flush` queues it.
+    desk.ok(&["outbox", "flush"]);
     let notify = only(&mails(&desk), "staff-notify", "team@desk.example").clone();
     ingest(
         &desk,
@@ -650,6 +656,7 @@ fn a_closed_encrypted_ticket_teaches_the_knowledge_base_nothing() {
             "Please reset the mail quota of srv-17, the mailbox is full.",
         ),
     );
+    desk.ok(&["outbox", "flush"]);
     let after = crate::support::outbox::new_mails(&desk, before);
     let notify = only(&after, "staff-notify", "team@desk.example");
     let text = notify.text();
