@@ -37,7 +37,9 @@ pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
-pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
+pub use health::{
+    DeskFigures, HeldFigure, LATENCY_BUCKETS_US, LatencyBucket, OutboxFigures, SourceHealth,
+};
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
@@ -83,6 +85,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0018_intake_latency",
+        include_str!("../../sql/0018_intake_latency.sql"),
     ),
 ];
 
