@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The package test (root, on a Debian machine; .ci/run runs it): install
-# the .deb with dpkg -i, check what it put where, check the shipped config,
-# run the daemon as the postdesk user on the installed paths for one mail
-# round trip through the installed Maildir, then purge and check that
-# nothing is left but the postdesk user (Debian policy keeps system users).
+# the .deb (built by cargo deb, packaging/deb/build.sh) with dpkg -i, check
+# what it put where, check the shipped config, run the daemon as the
+# postdesk user on the installed paths for one mail round trip through the
+# installed Maildir, with one template overridden in /etc/postdesk/templates,
+# then purge and check that nothing is left but the postdesk user (Debian
+# policy keeps system users).
 #
 #   packaging/deb/test.sh PACKAGE.deb
 set -euo pipefail
 
 deb=${1:?usage: test.sh PACKAGE.deb}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "test.sh: needs root (dpkg -i)" >&2; exit 77; }
 if dpkg -s postdesk >/dev/null 2>&1; then
     echo "test.sh: postdesk is installed on this machine already; not touching it" >&2
@@ -20,9 +23,22 @@ step() { echo "package test: $*"; }
 daemon=
 cleanup() {
     if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; fi
-    if dpkg -s postdesk >/dev/null 2>&1; then dpkg --purge postdesk >/dev/null || true; fi
+    if dpkg -s postdesk >/dev/null 2>&1; then
+        rm -rf /etc/postdesk/templates/en
+        dpkg --purge postdesk >/dev/null || true
+    fi
 }
 trap cleanup EXIT
+
+step "control fields"
+control() { dpkg-deb --field "$deb" "$1"; }
+[ "$(control Package)" = postdesk ] || fail "Package: $(control Package)"
+[ "$(control Section)" = mail ] || fail "Section: $(control Section)"
+[ "$(control Priority)" = optional ] || fail "Priority: $(control Priority)"
+control Depends | grep -q 'libc6' || fail "Depends has no libc6: $(control Depends)"
+control Depends | grep -q 'passwd' || fail "Depends has no passwd: $(control Depends)"
+# The extended description: lines after the synopsis.
+[ "$(control Description | wc -l)" -gt 2 ] || fail "no extended description"
 
 step "dpkg -i $deb"
 dpkg -i "$deb" >/dev/null
@@ -42,6 +58,11 @@ for f in /usr/share/man/man5/postdesk.toml.5.gz /usr/share/man/man8/postdesk.8.g
     /usr/share/fish/vendor_completions.d/postdesk.fish; do
     [ -e "$f" ] || fail "$f missing"
 done
+# Every shipped template of every language, as in the source.
+diff -r "$top/conf/templates" /usr/share/postdesk/templates >/dev/null ||
+    fail "/usr/share/postdesk/templates differs from conf/templates"
+grep -q '^#compdef postdesk' /usr/share/zsh/vendor-completions/_postdesk || fail "zsh completion"
+grep -q 'complete -c postdesk' /usr/share/fish/vendor_completions.d/postdesk.fish || fail "fish completion"
 grep -q 'check-config' /usr/share/bash-completion/completions/postdesk || fail "bash completion"
 bash -n /usr/share/bash-completion/completions/postdesk || fail "bash completion syntax"
 grep -qx /etc/postdesk/postdesk.toml /var/lib/dpkg/info/postdesk.conffiles ||
@@ -55,6 +76,9 @@ case "$shell" in */nologin | */false) ;; *) fail "postdesk has the login shell $
     fail "/var/lib/postdesk is $(stat -c '%U:%G %a' /var/lib/postdesk)"
 [ "$(stat -c '%U:%G %a' /etc/postdesk/postdesk.toml)" = "root:postdesk 640" ] ||
     fail "/etc/postdesk/postdesk.toml is $(stat -c '%U:%G %a' /etc/postdesk/postdesk.toml)"
+[ "$(stat -c '%U:%G %a' /etc/postdesk/templates)" = "root:postdesk 750" ] ||
+    fail "/etc/postdesk/templates is $(stat -c '%U:%G %a' /etc/postdesk/templates)"
+[ "$(stat -c '%a' /usr/bin/postdesk)" = 755 ] || fail "/usr/bin/postdesk is $(stat -c '%a' /usr/bin/postdesk)"
 if command -v systemd-analyze >/dev/null; then
     # Complaints about the host (no running systemd) are not the unit's.
     systemd-analyze verify /usr/lib/systemd/system/postdesk.service 2>&1 |
@@ -64,6 +88,15 @@ fi
 step "check-config on the installed config, as root and as postdesk"
 postdesk check-config >/dev/null 2>&1 || fail "check-config"
 runuser -u postdesk -- postdesk check-config >/dev/null 2>&1 || fail "check-config as postdesk"
+
+# The shipped config asks a stranger to confirm before a ticket opens:
+# Ann's first answer is the confirm template.
+step "the English confirm template overridden in /etc/postdesk/templates"
+install -d -m 0750 -o root -g postdesk /etc/postdesk/templates/en
+{ echo "PACKAGE-TEST OVERRIDE"; cat /usr/share/postdesk/templates/en/confirm.txt; } >/etc/postdesk/templates/en/confirm.txt
+chgrp postdesk /etc/postdesk/templates/en/confirm.txt
+chmod 0640 /etc/postdesk/templates/en/confirm.txt
+runuser -u postdesk -- postdesk check-config >/dev/null 2>&1 || fail "check-config with the override"
 
 step "a mail round trip through the installed Maildir, as postdesk"
 log=$(mktemp)
@@ -79,7 +112,19 @@ install -o postdesk -g postdesk -m 0640 "$mail" /var/lib/postdesk/inbox/tmp/pkg-
 mv /var/lib/postdesk/inbox/tmp/pkg-test-1 /var/lib/postdesk/inbox/new/pkg-test-1
 for _ in $(seq 200); do [ -n "$(ls -A /var/lib/postdesk/sent/new 2>/dev/null)" ] && break; sleep 0.1; done
 [ -n "$(ls -A /var/lib/postdesk/sent/new 2>/dev/null)" ] || { cat "$log"; fail "no mail sent"; }
-grep -l 'ann@customer.example' /var/lib/postdesk/sent/new/* >/dev/null || fail "nothing sent to Ann"
+# Each sent mail's recipients and whether its decoded text has the marker.
+seen=$(python3 - /var/lib/postdesk/sent/new/* <<'PY'
+import email, email.policy, sys
+for path in sys.argv[1:]:
+    with open(path, 'rb') as f:
+        m = email.message_from_binary_file(f, policy=email.policy.default)
+    text = ''.join(p.get_content() for p in m.walk() if p.get_content_type() == 'text/plain')
+    print(m['To'], 'marked' if 'PACKAGE-TEST OVERRIDE' in text else 'plain')
+PY
+)
+echo "$seen" | grep -q 'ann@customer.example' || fail "nothing sent to Ann"
+echo "$seen" | grep 'ann@customer.example' | grep -q marked ||
+    fail "Ann's mail is not /etc/postdesk/templates/en/confirm.txt: $seen"
 [ -z "$(ls -A /var/lib/postdesk/inbox/new)" ] || fail "the mail stayed in the inbox"
 code=0
 runuser -u postdesk -- postdesk status >/dev/null || code=$?
@@ -92,6 +137,9 @@ daemon=
 [ "$(stat -c '%U' /var/lib/postdesk/postdesk.db)" = postdesk ] || fail "the database is not postdesk's"
 
 step "purge"
+# The operator's own file is the operator's: dpkg would leave it (and so
+# /etc/postdesk/templates); gone, purge must leave nothing.
+rm -r /etc/postdesk/templates/en
 dpkg --purge postdesk >/dev/null
 for f in /usr/bin/postdesk /etc/postdesk /var/lib/postdesk /usr/share/postdesk /usr/share/doc/postdesk \
     /usr/share/man/man8/postdesk.8.gz /usr/share/man/man5/postdesk.toml.5.gz \

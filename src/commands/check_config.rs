@@ -118,7 +118,10 @@ fn check_named(named: &Named, no_secrets: bool) -> Option<String> {
             .err()
             .map(|e| format!("cannot read {}: {e}", path.display())),
         NamedKind::Templates(dir) => match std::fs::read_dir(dir) {
-            Err(e) => Some(format!("cannot read the directory {}: {e}", dir.display())),
+            Err(e) => Some(format!(
+                "cannot read the template folder {}: {e}",
+                dir.display()
+            )),
             Ok(_) => None,
         },
         NamedKind::Password(_) | NamedKind::PasswordEnv(_) => None,
@@ -138,6 +141,16 @@ fn loaded_problems(
         && let Err(e) = Pipeline::check(config)
     {
         out.push(("service.templates".to_string(), e.to_string()));
+    }
+    // A queue's own folders (those it inherits were checked just above).
+    for (i, queue) in config.queues.iter().enumerate() {
+        let key = format!("queue[{i}].templates");
+        if queue.templates != config.service.templates
+            && !reported.contains(&key)
+            && let Err(e) = crate::outbox::template::Templates::load(&queue.templates)
+        {
+            out.push((key, e.to_string()));
+        }
     }
     // The OpenPGP keys are secrets too: unlocked only when secrets are read.
     if !no_secrets && let Err(e) = crate::intake::load_keys(&config.openpgp) {

@@ -400,12 +400,12 @@ pub enum NamedKind {
     PasswordEnv(String),
     /// A CA certificate file, resolved against the config's directory.
     Ca(PathBuf),
-    /// The templates directory (`service.templates`).
+    /// A template folder (`service.templates`, `queue[N].templates`).
     Templates(PathBuf),
 }
 
-/// Every password file, password variable, CA file and the templates
-/// directory `text` names, in
+/// Every password file, password variable, CA file and template folder
+/// `text` names, in
 /// file order. Values that are not strings are left to the loader, which
 /// reports them.
 pub fn named_files(text: &str, base_dir: &Path) -> Vec<Named> {
@@ -447,18 +447,34 @@ pub fn named_files(text: &str, base_dir: &Path) -> Vec<Named> {
     if let Some(table) = doc.get("transport").and_then(|v| v.get_ref().as_table()) {
         scan(table, "transport");
     }
-    let templates = doc
-        .get("service")
-        .and_then(|v| v.get_ref().as_table())
-        .and_then(|t| t.get("templates"));
-    if let Some(value) = templates
-        && let Some(dir) = value.get_ref().as_str().filter(|d| !d.is_empty())
-    {
-        out.push(Named {
-            key: "service.templates".into(),
-            line: line(value.span().start),
-            what: NamedKind::Templates(resolve(dir)),
-        });
+    // Template folders: `service.templates` and each queue's, a string or
+    // a list of strings, each folder with its own line.
+    let mut folders = |table: Option<&toml::de::DeTable<'_>>, key: String| {
+        let Some(value) = table.and_then(|t| t.get("templates")) else {
+            return;
+        };
+        let list: Vec<&Spanned<DeValue<'_>>> = match value.get_ref().as_array() {
+            Some(items) => items.iter().collect(),
+            None => vec![value],
+        };
+        for item in list {
+            if let Some(dir) = item.get_ref().as_str().filter(|d| !d.is_empty()) {
+                out.push(Named {
+                    key: key.clone(),
+                    line: line(item.span().start),
+                    what: NamedKind::Templates(resolve(dir)),
+                });
+            }
+        }
+    };
+    folders(
+        doc.get("service").and_then(|v| v.get_ref().as_table()),
+        "service.templates".into(),
+    );
+    if let Some(list) = doc.get("queue").and_then(|v| v.get_ref().as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            folders(item.get_ref().as_table(), format!("queue[{i}].templates"));
+        }
     }
     out.sort_by_key(|n| n.line);
     out

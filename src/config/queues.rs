@@ -133,7 +133,10 @@ impl Loader<'_> {
                 Some(self.inactivity(keyed.collect::<Vec<_>>())?)
             }
         };
-        let templates = self.opt_path(&format!("{key}.templates"), k.templates)?;
+        let templates = match k.templates {
+            Some(list) => Some(self.paths(&format!("{key}.templates"), list)?),
+            None => None,
+        };
         let queue = Queue {
             name: k.name,
             address: k.address,
@@ -147,7 +150,7 @@ impl Loader<'_> {
             unknown_sender: k.unknown_sender.unwrap_or(desk.intake.unknown_sender),
             team,
             inactivity,
-            templates: templates.or_else(|| s.templates.clone()),
+            templates: templates.unwrap_or_else(|| s.templates.clone()),
         };
         ok.then_some(queue)
     }

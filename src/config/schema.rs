@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{self, choice, choice_opt, close_after, duration, range, size, text_list};
+use super::values::{
+    self, choice, choice_opt, close_after, duration, folders, folders_opt, range, size, text_list,
+};
 use crate::domain::calendar::Span;
 use crate::domain::lifecycle::{CloseAfter, InactivityRule, Side};
 use crate::domain::{AccountId, AccountSpec, Address, Language, MatchOptions, SenderPattern};
@@ -33,8 +35,11 @@ pub struct Service {
     #[serde(with = "choice")]
     pub default_language: Language,
     pub database: PathBuf,
-    /// `None`: the templates built into the binary.
-    pub templates: Option<PathBuf>,
+    /// Template folders, searched in order before the built-in set
+    /// (a file in the first that has it wins); empty: the built-in set.
+    /// One folder may be written as a string.
+    #[serde(with = "folders", skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<PathBuf>,
     /// Never empty; the first is the type of a new ticket.
     pub ticket_types: Vec<String>,
     /// `[service.type_names.fr] billing = "facturation"`: the name a mail
@@ -54,7 +59,7 @@ impl Default for Service {
             ticket_prefix: "SUPPORT".into(),
             default_language: Language::En,
             database: "/var/lib/postdesk/postdesk.db".into(),
-            templates: None,
+            templates: Vec::new(),
             ticket_types: ["technical", "billing", "refund"]
                 .map(String::from)
                 .to_vec(),
@@ -98,8 +103,9 @@ pub struct QueueKeys {
     /// Names of `[[staff.member]]`s (a member may be in several queues).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub templates: Option<PathBuf>,
+    /// Absent: the desk's `templates`.
+    #[serde(default, with = "folders_opt", skip_serializing_if = "Option::is_none")]
+    pub templates: Option<Vec<PathBuf>>,
     /// `[[queue.inactivity]]`; absent: the desk's `[[inactivity]]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactivity: Option<Vec<QueueRule>>,

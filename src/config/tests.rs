@@ -42,7 +42,7 @@ fn shipped_example_parses_with_the_values_its_comments_give() {
     assert_eq!(s.ticket_prefix, "ACME");
     assert_eq!(s.default_language, Language::En);
     assert_eq!(s.database, PathBuf::from("/var/lib/postdesk/postdesk.db"));
-    assert_eq!(s.templates, None);
+    assert!(s.templates.is_empty());
     assert_eq!(s.ticket_types, ["technical", "billing", "refund"]);
     assert_eq!(s.type_names["fr"]["billing"], "facturation");
     assert_eq!(s.type_names["it"]["technical"], "tecnico");
@@ -880,6 +880,59 @@ fn locate_precedence() {
     }
 }
 
+/// `templates` is a search path: one folder or a list, each resolved; a
+/// queue's own list replaces the desk's; anything else is refused in words.
+#[test]
+fn templates_is_a_folder_or_a_list_of_folders() {
+    let base = Path::new("/srv/pd");
+    let queue = "[[queue]]\nname = \"q\"\naddress = \"q@desk.example\"\n";
+    for (service, queue_line, desk_wants, queue_wants) in [
+        ("", "", vec![], vec![]),
+        (
+            "templates = \"t\"",
+            "",
+            vec!["/srv/pd/t"],
+            vec!["/srv/pd/t"],
+        ),
+        (
+            "templates = [\"/etc/pd/t\", \"shared\"]",
+            "",
+            vec!["/etc/pd/t", "/srv/pd/shared"],
+            vec!["/etc/pd/t", "/srv/pd/shared"],
+        ),
+        (
+            "templates = [\"/etc/pd/t\"]",
+            "templates = [\"billing\", \"/etc/pd/t\"]",
+            vec!["/etc/pd/t"],
+            vec!["/srv/pd/billing", "/etc/pd/t"],
+        ),
+        (
+            "templates = []",
+            "templates = \"b\"",
+            vec![],
+            vec!["/srv/pd/b"],
+        ),
+    ] {
+        let text = format!("[service]\n{service}\n{queue}{queue_line}\n");
+        let c = Config::from_toml(&text, "x", base).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let paths = |v: &[&str]| v.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(c.service.templates, paths(&desk_wants), "{text}");
+        assert_eq!(c.queues[0].templates, paths(&queue_wants), "{text}");
+    }
+    for bad in [
+        "templates = 5",
+        "templates = [\"a\", 5]",
+        "templates = \"\"",
+    ] {
+        let text = format!("[service]\n{bad}\n");
+        let e = Config::from_toml(&text, "x", base).unwrap_err().to_string();
+        assert!(e.contains("x:2: service.templates"), "{bad}: {e}");
+        for debug in ["Some(", "None", "(\"", "i64", "PathBuf"] {
+            assert!(!e.contains(debug), "{bad}: {e}");
+        }
+    }
+}
+
 #[test]
 fn relative_paths_are_resolved_against_the_base_dir() {
     let text = "[service]\ndatabase = \"./db/p.db\"\ntemplates = \"templates\"\n\
@@ -887,10 +940,7 @@ fn relative_paths_are_resolved_against_the_base_dir() {
                 [transport]\nkind = \"smtp\"\nhost = \"h\"\nuser = \"u\"\npassword_file = \"/abs/pw\"\nca_file = \"ca.pem\"";
     let c = Config::from_toml(text, "x", Path::new("/srv/pd")).unwrap();
     assert_eq!(c.service.database, PathBuf::from("/srv/pd/db/p.db"));
-    assert_eq!(
-        c.service.templates,
-        Some(PathBuf::from("/srv/pd/templates"))
-    );
+    assert_eq!(c.service.templates, [PathBuf::from("/srv/pd/templates")]);
     let SourceKind::Maildir { path, .. } = &c.sources[0].kind else {
         panic!("{:?}", c.sources[0])
     };

@@ -151,6 +151,12 @@ impl Loader<'_> {
         }
     }
 
+    /// A list of paths, each resolved as [`Self::path`].
+    pub(super) fn paths(&mut self, key: &str, raw: Vec<PathBuf>) -> Option<Vec<PathBuf>> {
+        let resolved: Vec<Option<PathBuf>> = raw.into_iter().map(|p| self.path(key, p)).collect();
+        resolved.into_iter().collect()
+    }
+
     /// A key `read` saw present (or that has a default), which must not be blank either.
     pub(super) fn filled(&mut self, key: &str, value: &str, why: &str) -> bool {
         let ok = !value.trim().is_empty();
@@ -218,7 +224,7 @@ impl Loader<'_> {
             }
         }
         let database = self.path("service.database", s.database);
-        let templates = self.opt_path("service.templates", s.templates);
+        let templates = self.paths("service.templates", s.templates);
         s.database = database?;
         s.templates = templates?;
         ok.then_some(s)

@@ -174,6 +174,44 @@ impl<'de, T: FromStr<Err: Display>> Deserialize<'de> for Text<T> {
 }
 
 /// A list of [`Text`] values: each bad entry is reported at its own place.
+/// Folders (`templates`): a list of paths, or one path as a string.
+pub mod folders {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a folder or a list of folders")]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(p) => vec![p],
+            OneOrMany::Many(list) => list,
+        })
+    }
+
+    pub fn serialize<S: Serializer>(list: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+        list.serialize(s)
+    }
+}
+
+/// [`folders`] for a key that may be absent.
+pub mod folders_opt {
+    use super::*;
+    use std::path::PathBuf;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<PathBuf>>, D::Error> {
+        super::folders::deserialize(d).map(Some)
+    }
+
+    pub fn serialize<S: Serializer>(list: &Option<Vec<PathBuf>>, s: S) -> Result<S::Ok, S::Error> {
+        list.serialize(s)
+    }
+}
+
 pub mod text_list {
     use super::*;
 

@@ -21,8 +21,8 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::domain::clock::Clock;
-use crate::store::DeskFigures;
 use crate::store::shared::{SharedStore, with_store};
+use crate::store::{DeskFigures, LATENCY_BUCKETS_US, LatencyBucket};
 
 /// A request line and headers larger than this are not a scraper's.
 const MAX_REQUEST: usize = 8 * 1024;
@@ -180,6 +180,7 @@ pub fn render(config: &Config, f: &DeskFigures, now: DateTime<Utc>) -> String {
         "Messages taken in, per source and outcome (stored, quarantined, skipped).",
         &taken,
     );
+    intake_latency(&mut out, config, &f.latency);
     let transport = label(config.transport.kind());
     let o = &f.outbox;
     let mails: Vec<(String, f64)> = [
@@ -286,6 +287,52 @@ pub fn render(config: &Config, f: &DeskFigures, now: DateTime<Utc>) -> String {
     out
 }
 
+/// `postdesk_intake_latency_seconds`, a histogram per source: every
+/// configured source (empty until it takes mail) and every other source
+/// the database has seen (`ingest`, an mbox). A stored bucket that is no
+/// longer one of [`LATENCY_BUCKETS_US`] counts in the next larger one.
+fn intake_latency(out: &mut String, config: &Config, rows: &[LatencyBucket]) {
+    const NAME: &str = "postdesk_intake_latency_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {NAME} Time from postdesk holding a message (fetched, read from a Maildir, piped in) to the end of the transaction that took it, per source."
+    );
+    let _ = writeln!(out, "# TYPE {NAME} histogram");
+    let mut sources: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    for r in rows {
+        if !sources.contains(&r.source.as_str()) {
+            sources.push(&r.source);
+        }
+    }
+    for source in sources {
+        let l = label(source);
+        let mine: Vec<&LatencyBucket> = rows.iter().filter(|r| r.source == source).collect();
+        let mut cumulative = 0i64;
+        for bound in LATENCY_BUCKETS_US {
+            let lower = LATENCY_BUCKETS_US
+                .iter()
+                .copied()
+                .filter(|b| *b < bound)
+                .max();
+            cumulative += mine
+                .iter()
+                .filter(|r| r.le_us <= bound && lower.is_none_or(|lo| r.le_us > lo))
+                .map(|r| r.count)
+                .sum::<i64>();
+            let le = bound as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "{NAME}_bucket{{source=\"{l}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let count: i64 = mine.iter().map(|r| r.count).sum();
+        let sum: i64 = mine.iter().map(|r| r.sum_us).sum();
+        let _ = writeln!(out, "{NAME}_bucket{{source=\"{l}\",le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{NAME}_sum{{source=\"{l}\"}} {}", sum as f64 / 1e6);
+        let _ = writeln!(out, "{NAME}_count{{source=\"{l}\"}} {count}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +363,52 @@ mod tests {
     #[test]
     fn labels_are_escaped() {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    /// Cumulative buckets per source from the stored ones; a stored bound
+    /// that is no longer a bucket counts in the next larger one.
+    #[test]
+    fn the_latency_histogram_is_cumulative_per_source() {
+        let config = Config::embedded_default();
+        let row = |source: &str, le_us, count, sum_us| LatencyBucket {
+            source: source.into(),
+            le_us,
+            count,
+            sum_us,
+        };
+        let rows = [
+            row("ingest", 5_000, 2, 3_000),
+            row("ingest", 7_000, 1, 6_500), // an old bound: counts under 10 ms
+            row("ingest", 1_000_000, 1, 900_000),
+            row("ingest", i64::MAX, 1, 400_000_000),
+        ];
+        let mut out = String::new();
+        intake_latency(&mut out, &config, &rows);
+        let value = |series: &str| -> f64 {
+            out.lines()
+                .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or_else(|| panic!("no {series} in\n{out}"))
+        };
+        let b = |le: &str| {
+            value(&format!(
+                "postdesk_intake_latency_seconds_bucket{{source=\"ingest\",le=\"{le}\"}}"
+            ))
+        };
+        assert_eq!(b("0.005"), 2.0);
+        assert_eq!(b("0.01"), 3.0);
+        assert_eq!(b("0.5"), 3.0);
+        assert_eq!(b("1"), 4.0);
+        assert_eq!(b("300"), 4.0);
+        assert_eq!(b("+Inf"), 5.0);
+        assert_eq!(
+            value("postdesk_intake_latency_seconds_count{source=\"ingest\"}"),
+            5.0
+        );
+        let sum = value("postdesk_intake_latency_seconds_sum{source=\"ingest\"}");
+        assert!((sum - 400.9095).abs() < 1e-9, "{sum}");
+        assert!(
+            out.contains("# TYPE postdesk_intake_latency_seconds histogram"),
+            "{out}"
+        );
     }
 }

@@ -47,8 +47,9 @@ pub struct Queue {
     pub team: Vec<Address>,
     /// `None`: the desk's inactivity rules.
     pub inactivity: Option<Vec<InactivityRule>>,
-    /// `None`: the desk's templates.
-    pub templates: Option<PathBuf>,
+    /// The template folders, searched in order before the built-in set:
+    /// the queue's own `templates`, else the desk's (empty: built-in only).
+    pub templates: Vec<PathBuf>,
 }
 
 impl Queue {

@@ -135,7 +135,7 @@ mod tests {
             unknown_sender: UnknownSender::Verify,
             team: Vec::new(),
             inactivity: None,
-            templates: None,
+            templates: Vec::new(),
         }
     }
 

@@ -21,6 +21,9 @@ pub struct Fetched {
     pub size: u64,
     /// SHA-256 of the whole message, hex (as [`parse::content_hash`]).
     pub hash: String,
+    /// When its last byte was read: where its intake latency starts
+    /// (monotonic, so neither a test's clock nor a clock step bends it).
+    pub read_at: std::time::Instant,
 }
 
 impl Fetched {
@@ -39,6 +42,10 @@ pub trait Arrival {
     fn whole(&self) -> Option<(u64, &str)> {
         None
     }
+    /// When postdesk held the whole message, if the source says.
+    fn read_at(&self) -> Option<std::time::Instant> {
+        None
+    }
 }
 
 impl Arrival for RawMail {
@@ -53,6 +60,9 @@ impl Arrival for Fetched {
     }
     fn whole(&self) -> Option<(u64, &str)> {
         Some((self.size, &self.hash))
+    }
+    fn read_at(&self) -> Option<std::time::Instant> {
+        Some(self.read_at)
     }
 }
 

@@ -42,6 +42,7 @@ pub enum PipelineError {
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -115,6 +116,8 @@ struct Item<'a> {
     size: u64,
     /// Of the whole message; computed when a source id or a cut needs it.
     hash: Option<String>,
+    /// When the source held all of it (its intake latency's start).
+    read_at: Option<Instant>,
 }
 
 impl<'a> Item<'a> {
@@ -152,6 +155,21 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Counts a message taken in this transaction in the intake-latency
+/// histogram: from when its source held it to now, the transaction's work
+/// done. A message taken before (a re-fetch) or skipped is not counted;
+/// nor is one without a start (a release from quarantine).
+fn record_latency(tx: &mut Tx<'_>, item: &Item<'_>, taken: &Taken) -> Result<(), StoreError> {
+    let Some(read_at) = item.read_at else {
+        return Ok(());
+    };
+    if matches!(taken, Taken::AlreadyTaken | Taken::Skipped { .. }) {
+        return Ok(());
+    }
+    let us = i64::try_from(read_at.elapsed().as_micros()).unwrap_or(i64::MAX);
+    tx.record_intake_latency(&item.mail.source, us)
+}
+
 /// Wrong confirmation codes a held message takes before it waits for staff
 /// and no code is tried against it any more (issue 17).
 pub const MAX_WRONG_CODES: u32 = 5;
@@ -184,7 +202,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// `secret` is the desk's (`Store::desk_secret`).
     pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, PipelineError> {
-        let templates = Templates::load(config.service.templates.as_deref())?;
+        let templates = Templates::load(&config.service.templates)?;
         let queues = QueueDesk::all(&config, &[])?;
         let keys = keys::load(&config.openpgp)?;
         Ok(Pipeline {
@@ -204,7 +222,7 @@ impl Pipeline {
 
     /// Checks what `new` would load (the templates), for `check-config`.
     pub fn check(config: &Config) -> Result<(), TemplateError> {
-        Templates::load(config.service.templates.as_deref())?;
+        Templates::load(&config.service.templates)?;
         QueueDesk::all(config, &[]).map(|_| ())
     }
 
@@ -347,10 +365,15 @@ impl Pipeline {
     ) -> Result<Vec<Taken>, StoreError> {
         let items: Vec<Item<'_>> = batch.iter().map(|a| self.item(a)).collect();
         let taken = match store.write(|tx| {
-            items
+            let taken = items
                 .iter()
                 .map(|item| self.take_one(tx, item, now))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            // The batch's work is done; only its commit is left.
+            for (item, t) in items.iter().zip(&taken) {
+                record_latency(tx, item, t)?;
+            }
+            Ok::<_, StoreError>(taken)
         }) {
             Ok(taken) => taken,
             Err(e) if e.is_database_fault() => return Err(e),
@@ -396,6 +419,7 @@ impl Pipeline {
             raw,
             size: size.max(raw.len() as u64),
             hash,
+            read_at: arrival.read_at(),
         }
     }
 
@@ -406,7 +430,12 @@ impl Pipeline {
         item: &Item<'_>,
         now: DateTime<Utc>,
     ) -> Result<Taken, StoreError> {
-        match store.write(|tx| self.take_one(tx, item, now)) {
+        let alone = store.write(|tx| {
+            let t = self.take_one(tx, item, now)?;
+            record_latency(tx, item, &t)?;
+            Ok::<_, StoreError>(t)
+        });
+        match alone {
             Ok(t) => Ok(t),
             Err(e) if e.is_database_fault() => Err(e),
             Err(e) => self.failed_alone(store, item, &e, now),
@@ -432,6 +461,14 @@ impl Pipeline {
             if let Some(key) = item.key() {
                 tx.record_source_id(&item.mail.source, &key, None, Some(quarantine), now)?;
             }
+            record_latency(
+                tx,
+                item,
+                &Taken::Unreadable {
+                    quarantine,
+                    error: String::new(),
+                },
+            )?;
             Ok::<_, StoreError>(quarantine)
         });
         match kept {

@@ -912,7 +912,7 @@ mod tests {
             Parts {
                 own: Address::parse("support@desk.example").unwrap(),
                 token: Token::new("DESK"),
-                templates: Templates::load(None).unwrap(),
+                templates: Templates::load(&[]).unwrap(),
                 ids: MessageIds::new([5; 32], "desk.example"),
             }
         }

@@ -141,11 +141,7 @@ fn recover_abandoned(
         .claim_owners()?
         .into_iter()
         .filter(|owner| match owner.rsplit_once('/') {
-            Some((host, pid)) => {
-                host == here
-                    && *owner != *SENDER_ID
-                    && !std::path::Path::new("/proc").join(pid).exists()
-            }
+            Some((host, pid)) => host == here && *owner != *SENDER_ID && process_gone(pid),
             None => false,
         })
         .collect();
@@ -159,6 +155,21 @@ fn recover_abandoned(
         }
         Ok(())
     })
+}
+
+/// Whether process `pid` of this host no longer exists. Asked with
+/// kill(2) and signal 0, not by looking for /proc/PID: under the hardened
+/// unit (ProtectProc=invisible with PrivateUsers=yes) the daemon does not
+/// see an `ingest` of its own user started outside the unit (by the MTA)
+/// in /proc, and would take back the mail that live process is sending.
+/// Only "no such process" is gone; a process it may not signal exists.
+fn process_gone(pid: &str) -> bool {
+    // Parsed unsigned: Pid::from_raw wants a positive number.
+    let raw = pid.parse::<u32>().ok().and_then(|p| i32::try_from(p).ok());
+    let Some(pid) = raw.and_then(rustix::process::Pid::from_raw) else {
+        return true;
+    };
+    rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
 }
 
 async fn send_one(transport: &Transport, mail: &OutboxEntry) -> Result<(), deliver::DeliverError> {
@@ -229,6 +240,22 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A live process is not gone, whoever owns it (PID 1: the kernel's
+    /// init, which an unprivileged test may not signal); a reaped child
+    /// and a PID that cannot be are.
+    #[test]
+    fn a_sender_is_gone_only_when_no_such_process_exists() {
+        assert!(!process_gone(&std::process::id().to_string()));
+        assert!(!process_gone("1"));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id().to_string();
+        child.wait().unwrap();
+        assert!(process_gone(&pid));
+        for bad in ["", "x", "-1", "0", "99999999999"] {
+            assert!(process_gone(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

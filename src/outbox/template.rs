@@ -367,6 +367,15 @@ pub enum TemplateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("template folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "template {path}: not a template postdesk knows (a misspelt name would never be used); known: {known}"
+    )]
+    Unknown { path: PathBuf, known: String },
     #[error("template {path}, line {line}: {message}")]
     Bad {
         path: String,
@@ -390,22 +399,21 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The built-in templates, or those under `dir` when the config names one.
-    pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+    /// Each template from the first of `dirs` that has it
+    /// (`DIR/LANG/NAME.txt`), else the built-in one: `/etc/postdesk/templates`
+    /// overrides `/usr/share/postdesk/templates` file by file. No `dirs`:
+    /// the built-in set. A folder that cannot be read, or a `.txt` file in
+    /// one that names no template, is an error (a typo must not fall back
+    /// to another text silently).
+    pub fn load(dirs: &[PathBuf]) -> Result<Templates, TemplateError> {
+        for dir in dirs {
+            check_folder(dir)?;
+        }
         let mut parsed = HashMap::new();
         for lang in LANGUAGES {
             for &(name, fields) in TEMPLATES {
-                let (origin, text) = match dir {
-                    Some(dir) => {
-                        let path = dir.join(lang.as_str()).join(format!("{name}.txt"));
-                        let text = std::fs::read_to_string(&path).map_err(|source| {
-                            TemplateError::Read {
-                                path: path.clone(),
-                                source,
-                            }
-                        })?;
-                        (path.display().to_string(), text)
-                    }
+                let (origin, text) = match find(dirs, lang, name)? {
+                    Some((path, text)) => (path.display().to_string(), text),
                     None => (
                         format!("built-in {}/{name}.txt", lang.as_str()),
                         builtin(lang, name).unwrap_or_default().to_string(),
@@ -427,6 +435,60 @@ impl Templates {
         render_into(&mut out, pieces, vars);
         out
     }
+}
+
+/// `DIR/LANG/NAME.txt` from the first of `dirs` that has it.
+fn find(
+    dirs: &[PathBuf],
+    lang: Language,
+    name: &str,
+) -> Result<Option<(PathBuf, String)>, TemplateError> {
+    for dir in dirs {
+        let path = dir.join(lang.as_str()).join(format!("{name}.txt"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => return Ok(Some((path, text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(TemplateError::Read { path, source }),
+        }
+    }
+    Ok(None)
+}
+
+/// A template folder must be readable, and every `.txt` file in its
+/// language folders must be a template's (other files, a README, are
+/// left alone).
+fn check_folder(dir: &Path) -> Result<(), TemplateError> {
+    let folder = |path: &Path, source| TemplateError::Folder {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::read_dir(dir).map_err(|e| folder(dir, e))?;
+    for lang in LANGUAGES {
+        let sub = dir.join(lang.as_str());
+        let entries = match std::fs::read_dir(&sub) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(folder(&sub, e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(|e| folder(&sub, e))?.path();
+            let Some(stem) = path
+                .extension()
+                .filter(|x| *x == "txt")
+                .and_then(|_| path.file_stem())
+            else {
+                continue;
+            };
+            if !names().any(|n| stem == n) {
+                let known: Vec<&str> = names().collect();
+                return Err(TemplateError::Unknown {
+                    path,
+                    known: known.join(", "),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn render_into(out: &mut String, pieces: &[Piece], vars: &[(&str, &str)]) {
@@ -595,7 +657,7 @@ mod tests {
 
     #[test]
     fn builtin_templates_compile_and_render_every_field() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(&[]).unwrap();
         for lang in LANGUAGES {
             let out = t.render(
                 lang,
@@ -619,7 +681,7 @@ mod tests {
     /// leaves no placeholder behind.
     #[test]
     fn every_builtin_template_uses_all_its_fields() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(&[]).unwrap();
         for lang in LANGUAGES {
             for &(name, fields) in TEMPLATES {
                 let vars: Vec<(&str, String)> =
@@ -708,7 +770,7 @@ mod tests {
 
     #[test]
     fn every_builtin_template_renders_in_every_language() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(&[]).unwrap();
         for lang in LANGUAGES {
             for &(name, fields) in TEMPLATES {
                 // Every field and flag set: every section shows.
@@ -771,23 +833,81 @@ mod tests {
         assert_eq!(span_words(Language::It, Span::Hours(1)), "1 ora");
     }
 
+    /// The search path: a template from the first folder that has it, then
+    /// the second, then the built-in one; each language on its own.
     #[test]
-    fn a_template_dir_must_hold_every_template() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = Templates::load(Some(dir.path())).unwrap_err().to_string();
-        assert!(e.contains(".txt"), "{e}");
-        for lang in LANGUAGES {
-            let d = dir.path().join(lang.as_str());
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("receipt.txt"), "Ticket {{ ticket }} for {{name}}").unwrap();
-            for name in names().filter(|n| *n != "receipt") {
-                std::fs::write(d.join(format!("{name}.txt")), "From {{service}}").unwrap();
-            }
-        }
-        let t = Templates::load(Some(dir.path())).unwrap();
+    fn folders_override_file_by_file_then_the_builtin_set() {
+        let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let put = |dir: &Path, lang: &str, name: &str, text: &str| {
+            std::fs::create_dir_all(dir.join(lang)).unwrap();
+            std::fs::write(dir.join(lang).join(format!("{name}.txt")), text).unwrap();
+        };
+        // receipt: in both folders (the first wins); reject: only in the
+        // second; confirm: only built in. French receipt: only the second.
+        put(first.path(), "en", "receipt", "FIRST receipt {{ticket}}");
+        put(second.path(), "en", "receipt", "SECOND receipt {{ticket}}");
+        put(second.path(), "en", "reject", "SECOND reject {{sender}}");
+        put(second.path(), "fr", "receipt", "SECOND reçu {{ticket}}");
+        let dirs = [first.path().to_path_buf(), second.path().to_path_buf()];
+        let t = Templates::load(&dirs).unwrap();
+        let builtin = Templates::load(&[]).unwrap();
+        let vars = [
+            ("ticket", "#9"),
+            ("sender", "ann@x.example"),
+            ("code", "C0DE"),
+        ];
+        assert_eq!(t.render(Language::En, "receipt", &vars), "FIRST receipt #9");
         assert_eq!(
-            t.render(Language::Fr, "receipt", &[("ticket", "9"), ("name", "Ann")]),
-            "Ticket 9 for Ann"
+            t.render(Language::En, "reject", &vars),
+            "SECOND reject ann@x.example"
+        );
+        assert_eq!(t.render(Language::Fr, "receipt", &vars), "SECOND reçu #9");
+        for (lang, name) in [
+            (Language::En, "confirm"),
+            (Language::Fr, "reject"),
+            (Language::It, "receipt"),
+        ] {
+            let want = builtin.render(lang, name, &vars);
+            assert!(want.len() > 50, "{name}: {want}");
+            assert_eq!(t.render(lang, name, &vars), want, "{lang:?}/{name}");
+        }
+        // The order of the list decides.
+        let t = Templates::load(&[second.path().into(), first.path().into()]).unwrap();
+        assert_eq!(
+            t.render(Language::En, "receipt", &vars),
+            "SECOND receipt #9"
+        );
+    }
+
+    #[test]
+    fn a_missing_folder_a_misspelt_file_and_a_bad_field_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("nowhere");
+        let e = Templates::load(&[dir.path().into(), gone.clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("template folder") && e.contains("nowhere"),
+            "{e}"
+        );
+        std::fs::create_dir_all(dir.path().join("en")).unwrap();
+        // Not a template's file, but no .txt: left alone.
+        std::fs::write(dir.path().join("en").join("notes.md"), "mine").unwrap();
+        std::fs::write(dir.path().join("README.md"), "mine").unwrap();
+        Templates::load(&[dir.path().into()]).unwrap();
+        std::fs::write(dir.path().join("en").join("reciept.txt"), "x").unwrap();
+        let e = Templates::load(&[dir.path().into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reciept.txt") && e.contains("receipt"), "{e}");
+        std::fs::remove_file(dir.path().join("en").join("reciept.txt")).unwrap();
+        std::fs::write(dir.path().join("en").join("receipt.txt"), "{{tikcet}}").unwrap();
+        let e = Templates::load(&[dir.path().into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("receipt.txt, line 1") && e.contains("tikcet"),
+            "{e}"
         );
     }
 }

@@ -97,6 +97,7 @@ impl Capped {
             },
             size: self.size,
             hash: hex::encode(self.hasher.finalize()),
+            read_at: std::time::Instant::now(),
         }
     }
 }

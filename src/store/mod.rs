@@ -37,7 +37,9 @@ pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
-pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
+pub use health::{
+    DeskFigures, HeldFigure, LATENCY_BUCKETS_US, LatencyBucket, OutboxFigures, SourceHealth,
+};
 pub use knowledge::{
     KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion, Waiting, WaitingMail,
 };
@@ -89,6 +91,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0017_notify_pending",
         include_str!("../../sql/0017_notify_pending.sql"),
+    ),
+    (
+        "0018_intake_latency",
+        include_str!("../../sql/0018_intake_latency.sql"),
     ),
 ];
 

@@ -609,7 +609,7 @@ mod tests {
         )
         .unwrap();
         let token = Token::new("T");
-        let templates = Templates::load(None).unwrap();
+        let templates = Templates::load(&[]).unwrap();
         let ids = crate::domain::msgid::MessageIds::new([1; 32], "x.example");
         let desk = Desk {
             name: "Desk",

@@ -75,7 +75,7 @@ impl QueueDesk {
             .map(|q| {
                 Ok(QueueDesk {
                     token: Token::with_known(&q.ticket_prefix, &prefixes),
-                    templates: Templates::load(q.templates.as_deref())?,
+                    templates: Templates::load(&q.templates)?,
                     queue: q.clone(),
                 })
             })

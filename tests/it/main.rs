@@ -43,6 +43,7 @@ mod proof; // proving account ownership: #verify to the primary address, the sup
 mod queues; // several support addresses: routing by envelope, To and Cc, one ticket per mail, #queue and set-queue, per-queue rules
 mod staff; // staff answers and commands by mail, notifications, relays to the customer
 mod subjects; // subjects say what a mail is: its kind in the recipient's language, [priority] for staff, no other ticket's token
+mod templates; // where templates come from: a list of folders searched file by file, then the built-in set; a missing folder in check-config
 
 // ---- running it
 mod cli; // the command line: where the config comes from, a broken one, exit codes

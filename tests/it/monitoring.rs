@@ -50,7 +50,7 @@ fn parse_exposition(text: &str) -> HashMap<String, f64> {
             let mut w = rest.split(' ');
             let name = w.next().unwrap().to_string();
             let kind = w.next().unwrap();
-            assert!(["counter", "gauge"].contains(&kind), "{line}");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
             typed.push(name);
             continue;
         }
@@ -68,7 +68,15 @@ fn parse_exposition(text: &str) -> HashMap<String, f64> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
             "metric name {name:?}"
         );
-        assert!(typed.iter().any(|t| t == name), "{name} has no TYPE");
+        // A histogram's samples are its name with _bucket, _sum, _count.
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|f| typed.iter().any(|t| t == f))
+            })
+            .unwrap_or(name);
+        assert!(typed.iter().any(|t| t == family), "{name} has no TYPE");
         if let Some(labels) = series.strip_prefix(name)
             && !labels.is_empty()
         {
@@ -182,6 +190,101 @@ fn the_metrics_count_what_the_desk_took_and_sent() {
     assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
     assert_eq!(http_get(port, "/metrics").0, "HTTP/1.1 200 OK");
 
+    let (status, _, log) = d.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+/// One source's intake-latency histogram from a scrape: the cumulative
+/// buckets in `le` order (checked monotonic, +Inf equal to `_count`), the
+/// count and the sum.
+fn latency_of(m: &HashMap<String, f64>, source: &str) -> (Vec<(f64, f64)>, f64, f64) {
+    let prefix = format!("postdesk_intake_latency_seconds_bucket{{source=\"{source}\",le=\"");
+    let mut buckets: Vec<(f64, f64)> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            let le = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
+            Some((le, *v))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(buckets.len() > 5, "buckets of {source}: {buckets:?}");
+    assert!(
+        buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{source}: buckets not monotonic: {buckets:?}"
+    );
+    let key = |s: &str| format!("postdesk_intake_latency_seconds_{s}{{source=\"{source}\"}}");
+    let count = m[&key("count")];
+    assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, count), "{source}");
+    (buckets, count, m[&key("sum")])
+}
+
+/// The intake-latency histogram counts every message taken, per source —
+/// read from a Maildir by the daemon, piped to `ingest` (a process of its
+/// own) — and survives a restart (it is kept in the database).
+#[test]
+fn the_intake_latency_histogram_counts_every_message_taken() {
+    let port = free_port();
+    let desk = Desk::with_extra(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let scrape = || parse_exposition(&http_get(port, "/metrics").1);
+    let d = desk.start();
+    d.wait_log(&["serving metrics at /metrics"], Duration::from_secs(10));
+    // A configured source is there, empty, before any mail.
+    let (buckets, count, sum) = latency_of(&scrape(), "inbox");
+    assert!(buckets.iter().all(|b| b.1 == 0.0) && count == 0.0 && sum == 0.0);
+
+    for n in 0..4 {
+        let id = format!("latency-{n}@c.example");
+        let mail = customer_mail(&format!("c{n}@customer.example"), "Slow?", &id, "hi");
+        drop_into_maildir(&desk.path("var/inbox"), &format!("m{n}"), &mail);
+    }
+    drop_into_maildir(&desk.path("var/inbox"), "junk", b"\x00 no mail");
+    for n in 0..2 {
+        let id = format!("piped-{n}@c.example");
+        let mail = customer_mail(&format!("p{n}@customer.example"), "Piped", &id, "hi");
+        let out = desk.ingest(&mail);
+        assert!(out.status.success(), "{out:?}");
+    }
+    // The daemon's Maildir round: four stored, one quarantined.
+    let m = wait_until(
+        "five messages of inbox counted",
+        Duration::from_secs(20),
+        || {
+            let m = scrape();
+            let key = "postdesk_intake_latency_seconds_count{source=\"inbox\"}";
+            (m.get(key) == Some(&5.0)).then_some(m)
+        },
+    );
+    let taken = |source: &str| -> f64 {
+        m.iter()
+            .filter(|(k, _)| {
+                k.starts_with(&format!(
+                    "postdesk_messages_taken_total{{source=\"{source}\","
+                ))
+            })
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let (buckets, count, sum) = latency_of(&m, "inbox");
+    assert_eq!(count, taken("inbox"), "one latency per message taken");
+    // A local Maildir: well under a minute each, and not all zero.
+    assert!(sum > 0.0 && sum < count * 60.0, "sum {sum}");
+    assert_eq!(buckets.iter().find(|b| b.0 == 60.0).unwrap().1, count);
+    let (_, piped, _) = latency_of(&m, "ingest");
+    assert_eq!(piped, 2.0);
+
+    let (status, _, log) = d.stop();
+    assert!(status.success(), "{status:?}\n{log}");
+    // Kept in the database: the same figures after a restart.
+    let d = desk.start();
+    d.wait_log(&["serving metrics at /metrics"], Duration::from_secs(10));
+    let again = scrape();
+    assert_eq!(latency_of(&again, "inbox"), latency_of(&m, "inbox"));
+    assert_eq!(latency_of(&again, "ingest").1, 2.0);
     let (status, _, log) = d.stop();
     assert!(status.success(), "{status:?}\n{log}");
 }
