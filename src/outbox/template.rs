@@ -163,6 +163,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "held",
             "held_from",
             "held_until",
+            // such a mail's code expired unused (a flag; told once)
+            "held_expired",
             // an out-of-office from the customer since the last notification
             "away",
             "away_until",
@@ -308,7 +310,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "digest",
         &[
-            "service", "address", "date", "waiting", "held", "proofs", "failures", "sources",
+            "service", "address", "date", "waiting", "held", "expired", "proofs", "failures",
+            "sources",
         ],
     ),
 ];
@@ -540,6 +543,7 @@ pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
         "staff answer" => ["Answered:", "Répondu :", "Risposto:"],
         "delivery failure" => ["Undelivered:", "Non distribué :", "Non recapitato:"],
         "held mail" => ["Held:", "Retenu :", "Trattenuto:"],
+        "held mail expired" => ["Not confirmed:", "Non confirmé :", "Non confermato:"],
         "digest" => ["Digest:", "Résumé :", "Riepilogo:"],
         _ => return None,
     };

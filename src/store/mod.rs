@@ -37,6 +37,7 @@ pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
+pub use digest::ExpiredHold;
 pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
@@ -83,6 +84,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0016_expired_holds",
+        include_str!("../../sql/0016_expired_holds.sql"),
     ),
 ];
 

@@ -8,6 +8,7 @@ pub mod account;
 pub mod change;
 pub mod digest;
 pub mod history;
+pub mod holds;
 pub mod knowledge;
 pub mod notices;
 pub mod proof;

@@ -64,6 +64,12 @@ pub enum Why<'a> {
         from: &'a Address,
         until: Option<DateTime<Utc>>,
     },
+    /// Such a held mail's code expired on `expired` unused: the mail stays
+    /// held, and only staff can take it in now (told once, `holds`).
+    HeldExpired {
+        from: &'a Address,
+        expired: DateTime<Utc>,
+    },
 }
 
 impl Why<'_> {
@@ -76,6 +82,7 @@ impl Why<'_> {
             Why::Answered { .. } => "staff answer",
             Why::Bounce { .. } => "delivery failure",
             Why::Held { .. } => "held mail",
+            Why::HeldExpired { .. } => "held mail expired",
         }
     }
 }
@@ -237,6 +244,11 @@ fn notify_fields(
         fields.push(("held_from", from.to_string()));
         let until = until.map(|u| s.speech(s.language).date(u));
         fields.push(("held_until", until.unwrap_or_default()));
+    }
+    if let Why::HeldExpired { from, expired } = why {
+        fields.push(("held_expired", "yes".into()));
+        fields.push(("held_from", from.to_string()));
+        fields.push(("held_until", s.speech(s.language).date(expired)));
     }
     if let Why::Answered { changed, .. } = why {
         fields.extend(changed.fields(&s.speech(s.language)));
