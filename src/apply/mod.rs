@@ -680,19 +680,46 @@ fn receipt(
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {
-            // The requester and at most max_recipients - 1 delegates.
+            // The requester and at most max_recipients - 1 delegates, each
+            // in their own language: one receipt per language, the
+            // requester's first.
             let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
-            let suggestions = customer_suggestions(tx, ctx, ticket, inbound, lang)?;
-            let mail = compose::receipt_with(
-                &ctx.desk,
-                ticket,
-                inbound,
-                (from, cc),
-                lang,
-                &suggestions,
-                msg.at,
-            );
-            Ok(queue(tx, ctx, msg, &mail, Some(ticket))?)
+            let mut groups: Vec<(Language, Vec<Address>)> = vec![(lang, Vec::new())];
+            for d in cc {
+                let own = crate::ticket::own_language(&tx.read(), d)?;
+                let l = crate::domain::choose_language(own, o.language, ctx.language);
+                match groups.iter_mut().find(|(g, _)| *g == l) {
+                    Some((_, group)) => group.push(d.clone()),
+                    None => groups.push((l, vec![d.clone()])),
+                }
+            }
+            let mut first = None;
+            for (i, (l, group)) in groups.iter().enumerate() {
+                let suggestions = customer_suggestions(tx, ctx, ticket, inbound, *l)?;
+                let (to, cc) = match i {
+                    0 => (from.clone(), &group[..]),
+                    _ => (
+                        Mailbox {
+                            name: None,
+                            address: group[0].clone(),
+                        },
+                        &group[1..],
+                    ),
+                };
+                let copy = if i == 0 { "" } else { l.as_str() };
+                let mail = compose::receipt_copy(
+                    &ctx.desk,
+                    ticket,
+                    inbound,
+                    (&to, cc),
+                    (*l, copy),
+                    &suggestions,
+                    msg.at,
+                );
+                let id = queue(tx, ctx, msg, &mail, Some(ticket))?;
+                first = first.or(Some(id));
+            }
+            Ok(first.expect("the requester's receipt"))
         }
     };
     let (detail, outbox) = match &receipt {

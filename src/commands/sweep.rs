@@ -29,6 +29,12 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
                 report.recomputed
             );
         }
+        if report.expired_holds > 0 {
+            println!(
+                "{} held mail(s) on a ticket whose confirmation code expired unused: told on the ticket and to staff",
+                report.expired_holds
+            );
+        }
         let verb = if args.dry_run { "would " } else { "" };
         for a in &report.actions {
             let what = match a.action {

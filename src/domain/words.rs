@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use super::Language;
 use super::Status;
 use super::calendar::Calendar;
+use super::proof::ProofKind;
 
 /// `[service.type_names.<lang>]`: a ticket type's display name, by
 /// language code and type id; a type without one is shown by its id.
@@ -78,6 +79,39 @@ impl Speech<'_> {
             true => self.pick(["type:", "type :", "tipo:"]),
             false => self.pick(["status:", "statut :", "stato:"]),
         }
+    }
+
+    /// The head of a whole history whose oldest `n` entries the store
+    /// could not hold.
+    pub fn older_left_out(&self, n: u64) -> String {
+        match self.lang {
+            Language::En => format!("[… {n} older entries left out]"),
+            Language::Fr => format!("[… {n} entrées plus anciennes omises]"),
+            Language::It => format!("[… {n} voci più vecchie omesse]"),
+        }
+    }
+
+    /// `since` before a date: an address failing since then.
+    pub fn since(&self) -> &'static str {
+        self.pick(["since", "depuis le", "dal"])
+    }
+
+    /// How ownership of a ticket's account was shown (staff mails).
+    pub fn proof(&self, kind: Option<ProofKind>) -> &'static str {
+        self.pick(match kind {
+            None => ["none", "aucune", "nessuna"],
+            Some(ProofKind::Pin) => ["PIN confirmed", "PIN confirmé", "PIN confermato"],
+            Some(ProofKind::PrimaryConfirmed) => [
+                "confirmed by the primary address",
+                "confirmée par l'adresse principale",
+                "confermata dall'indirizzo principale",
+            ],
+            Some(ProofKind::GenuinePrimary) => [
+                "written by the genuine primary address",
+                "écrit par l'adresse principale authentique",
+                "scritto dall'indirizzo principale autentico",
+            ],
+        })
     }
 
     /// `queue:` before a move to another queue (issue 14).

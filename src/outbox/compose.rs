@@ -185,6 +185,21 @@ pub fn receipt_with(
     suggestions: &str,
     now: DateTime<Utc>,
 ) -> Outgoing {
+    receipt_copy(desk, n, inbound, (to, cc), (lang, ""), suggestions, now)
+}
+
+/// [`receipt_with`] for recipients of another language than the sender's
+/// (`copy`: a word that makes its Message-ID its own, e.g. the language;
+/// empty for the sender's receipt).
+pub fn receipt_copy(
+    desk: &Desk<'_>,
+    n: TicketId,
+    inbound: &Inbound,
+    (to, cc): (&Mailbox, &[Address]),
+    (lang, copy): (Language, &str),
+    suggestions: &str,
+    now: DateTime<Utc>,
+) -> Outgoing {
     // A new ticket's subject never carries another ticket's token.
     let subject = desk
         .token
@@ -205,7 +220,11 @@ pub fn receipt_with(
             ("suggestions", suggestions),
         ],
     );
-    let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &inbound.content_hash);
+    let cause = match copy {
+        "" => inbound.content_hash.clone(),
+        copy => format!("{}|{copy}", inbound.content_hash),
+    };
+    let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &cause);
     let body = with_marker(&body, &reference);
     let raw = automatic(
         desk,

@@ -32,7 +32,9 @@ timezone = "Europe/Paris"
         let text = text.replacen("[service]\n", &format!("[service]\n{service}\n"), 1);
         std::fs::write(&desk.config, text).unwrap();
     }
-    desk.ok(&["account", "list"]);
+    if extra.contains("[[account]]") {
+        desk.ok(&["account", "list"]);
+    }
     desk
 }
 
@@ -231,6 +233,16 @@ const ENGLISH: [&str; 26] = [
     "automatic",
 ];
 
+/// `word` in `text` as a word of its own ("automatic" is not in
+/// "automatica").
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 /// The Italian desk: receipt, answer, reminder and close, each in Italian
 /// with no English word left.
 #[test]
@@ -241,15 +253,15 @@ type_names = { it = { technical = "tecnico", billing = "fatturazione" } }"#,
         "",
     );
     let mut italian = Vec::new();
-    let sent = take(
-        &desk,
-        &customer_mail(
-            "mario@cliente.example",
-            "Stampante guasta",
-            "m-1@cliente.example",
-            "La stampante non stampa più da stamattina.",
-        ),
-    );
+    let raw = String::from_utf8(customer_mail(
+        "mario@cliente.example",
+        "Stampante guasta",
+        "m-1@cliente.example",
+        "La stampante non stampa più da stamattina.",
+    ))
+    .unwrap()
+    .replace("From: Ann Customer <", "From: Mario Bianchi <");
+    let sent = take(&desk, raw.as_bytes());
     let receipt = one(&sent, Some("receipt"), "mario@cliente.example").clone();
     check("it-receipt", &receipt);
     italian.push(receipt);
@@ -279,7 +291,7 @@ type_names = { it = { technical = "tecnico", billing = "fatturazione" } }"#,
         let seen = format!("{}\n{}", m.subject(), golden::normalise(&m.text()));
         for w in ENGLISH {
             assert!(
-                !seen.contains(w),
+                !has_word(&seen, w),
                 "{w:?} in the Italian {}:\n{seen}",
                 m.kind
             );
