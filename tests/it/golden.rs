@@ -184,6 +184,10 @@ delegates = ["tech@partner.example"]
         "isp-receipt-en",
         one(&sent, Some("receipt"), "noc@isp.example"),
     );
+    check(
+        "isp-receipt-fr-child",
+        one(&sent, Some("receipt"), "tech@partner.example"),
+    );
     let before = mails(&desk).len();
     take(
         &desk,
