@@ -98,6 +98,7 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
         for (title, list) in [
             ("waiting for staff", &d.waiting),
             ("held in the last day", &d.held),
+            ("held, code expired unused", &d.expired),
             ("proof requests", &d.proofs),
             ("undelivered", &d.failures),
             ("failing sources", &d.sources),
