@@ -682,7 +682,7 @@ fn receipt(
         None => {
             // The requester and at most max_recipients - 1 delegates, each
             // in their own language: one receipt per language, the
-            // requester's first.
+            // requester's first; the others go to their delegates only.
             let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
             let mut groups: Vec<(Language, Vec<Address>)> = vec![(lang, Vec::new())];
             for d in cc {
@@ -696,22 +696,12 @@ fn receipt(
             let mut first = None;
             for (i, (l, group)) in groups.iter().enumerate() {
                 let suggestions = customer_suggestions(tx, ctx, ticket, inbound, *l)?;
-                let (to, cc) = match i {
-                    0 => (from.clone(), &group[..]),
-                    _ => (
-                        Mailbox {
-                            name: None,
-                            address: group[0].clone(),
-                        },
-                        &group[1..],
-                    ),
-                };
                 let copy = if i == 0 { "" } else { l.as_str() };
                 let mail = compose::receipt_copy(
                     &ctx.desk,
                     ticket,
                     inbound,
-                    (&to, cc),
+                    (from, group),
                     (*l, copy),
                     &suggestions,
                     msg.at,

@@ -190,7 +190,9 @@ pub fn receipt_with(
 
 /// [`receipt_with`] for recipients of another language than the sender's
 /// (`copy`: a word that makes its Message-ID its own, e.g. the language;
-/// empty for the sender's receipt).
+/// empty for the sender's receipt). A copy is addressed as the receipt is
+/// (To the sender, Cc them), so "your message" still reads as the
+/// sender's, but goes to the `cc` only.
 pub fn receipt_copy(
     desk: &Desk<'_>,
     n: TicketId,
@@ -239,7 +241,10 @@ pub fn receipt_copy(
             now,
         },
     );
-    let mut rcpt = vec![to.address.clone()];
+    let mut rcpt = match copy {
+        "" => vec![to.address.clone()],
+        _ => Vec::new(),
+    };
     rcpt.extend(cc.iter().filter(|c| **c != to.address).cloned());
     Outgoing {
         kind: "receipt",
