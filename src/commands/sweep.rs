@@ -70,7 +70,7 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
             }
         );
     }
-    if !args.dry_run && report.mails() > 0 {
+    if !args.dry_run && (report.mails() > 0 || report.expired_holds > 0) {
         deliver_now(config, store);
     }
     Ok(exit::OK)
