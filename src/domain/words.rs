@@ -91,6 +91,16 @@ impl Speech<'_> {
         }
     }
 
+    /// Who a staff notice about a delivery report comes from (its From
+    /// name).
+    pub fn mail_delivery(&self) -> &'static str {
+        self.pick([
+            "Mail delivery",
+            "Distribution du courrier",
+            "Consegna della posta",
+        ])
+    }
+
     /// `since` before a date: an address failing since then.
     pub fn since(&self) -> &'static str {
         self.pick(["since", "depuis le", "dal"])
@@ -294,6 +304,26 @@ mod tests {
             for (i, w) in words.iter().enumerate() {
                 assert!(!words[..i].contains(w), "{lang:?}: {w} twice");
             }
+        }
+    }
+
+    #[test]
+    fn the_other_words_of_a_mail_per_language() {
+        let cal = calendar();
+        let types = TypeNames::default();
+        #[rustfmt::skip]
+        let cases = [
+            (Language::En, "[… 3 older entries left out]", "since", "none", "PIN confirmed", "Mail delivery"),
+            (Language::Fr, "[… 3 entrées plus anciennes omises]", "depuis le", "aucune", "PIN confirmé", "Distribution du courrier"),
+            (Language::It, "[… 3 voci più vecchie omesse]", "dal", "nessuna", "PIN confermato", "Consegna della posta"),
+        ];
+        for (lang, left_out, since, none, pin, delivery) in cases {
+            let s = speak(lang, &cal, &types);
+            assert_eq!(s.older_left_out(3), left_out);
+            assert_eq!(s.since(), since);
+            assert_eq!(s.proof(None), none);
+            assert_eq!(s.proof(Some(ProofKind::Pin)), pin);
+            assert_eq!(s.mail_delivery(), delivery);
         }
     }
 

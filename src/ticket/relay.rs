@@ -406,7 +406,7 @@ fn attachment_lines(m: Shown<'_>) -> String {
 /// answered, else the desk.
 fn about(s: &Settings<'_>, why: Why<'_>, shown: Option<Shown<'_>>) -> String {
     match (why, shown) {
-        (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
+        (Why::Bounce { .. }, _) => s.speech(s.language).mail_delivery().to_string(),
         (Why::Answered { staff, .. }, _) => staff.to_string(),
         (_, Some(m)) => m
             .from

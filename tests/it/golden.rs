@@ -360,3 +360,33 @@ fn golden_normalises_dates_codes_and_markers_and_diffs_by_line() {
     let d = golden::diff("a\nb\nc\n", "a\nB\nc\n");
     assert_eq!(d, "  a\n- b\n+ B\n  c\n");
 }
+
+/// A fixture that differs fails, with the mail as it came out beside it;
+/// the same mail passes; CRLF line ends in a fixture do not matter.
+#[test]
+fn golden_fails_when_the_mail_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = |body: &str| Mail {
+        kind: "receipt".into(),
+        rcpt: vec!["ann@customer.example".into()],
+        raw: customer_mail("ann@customer.example", "Hi", "h-1@customer.example", body),
+    };
+    golden::check_in(dir.path(), "one", &mail("Same text."), true);
+    golden::check_in(dir.path(), "one", &mail("Same text."), false);
+    let fixture = dir.path().join("one.eml");
+    let crlf = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .replace('\n', "\r\n");
+    std::fs::write(&fixture, crlf).unwrap();
+    golden::check_in(dir.path(), "one", &mail("Same text."), false);
+    let failed = std::panic::catch_unwind(|| {
+        golden::check_in(dir.path(), "one", &mail("Other text."), false)
+    });
+    let message = *failed
+        .expect_err("a difference fails")
+        .downcast::<String>()
+        .unwrap();
+    assert!(message.contains("- Same text.\n+ Other text."), "{message}");
+    let written = std::fs::read_to_string(dir.path().join("one.eml.failed")).unwrap();
+    assert!(written.contains("Other text."), "{written}");
+}

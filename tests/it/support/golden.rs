@@ -123,13 +123,20 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
-/// Compares `mail` with the fixture `name` (tests/it/golden/NAME.eml).
+/// Compares `mail` with the fixture `name` (tests/it/golden/NAME.eml), or
+/// writes the fixture with `GOLDEN_UPDATE=1`.
 pub fn check(name: &str, mail: &Mail) {
+    let update = std::env::var_os("GOLDEN_UPDATE").is_some_and(|v| v == "1");
+    check_in(&dir(), name, mail, update);
+}
+
+/// [`check`] with fixtures in `dir`.
+pub fn check_in(dir: &Path, name: &str, mail: &Mail, update: bool) {
     let got = render(mail);
-    let path = dir().join(format!("{name}.eml"));
+    let path = dir.join(format!("{name}.eml"));
     let failed = path.with_extension("eml.failed");
-    if std::env::var_os("GOLDEN_UPDATE").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(dir()).unwrap();
+    if update {
+        std::fs::create_dir_all(dir).unwrap();
         std::fs::write(&path, &got).unwrap();
         let _ = std::fs::remove_file(&failed);
         return;
