@@ -3,6 +3,8 @@
 //! the staff side's digest lists what waits, is sent only to staff, and
 //! not at all when there is nothing to tell.
 
+use std::time::Duration;
+
 use crate::support::outbox::{kinds, mails, new_mails, take, ticket};
 use crate::support::{Desk, customer_mail};
 
@@ -278,6 +280,28 @@ fn an_expired_hold_is_told_once_on_its_ticket_and_once_in_a_digest() {
             assert!(!m.text().contains(heading), "told twice:\n{}", m.text());
         }
     }
+}
+
+/// The daemon schedules the digest on weekday mornings when the config
+/// says nothing, and not at all with `digest = ""` (what every test desk
+/// says unless it wants one, see `support::without_digest`).
+#[test]
+fn the_daemon_schedules_the_digest_by_default_and_not_when_empty() {
+    let desk = desk();
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    assert!(text.contains("digest = \"\""), "{text}");
+    let daemon = desk.start();
+    daemon.wait_log(&["inactivity sweeps scheduled"], Duration::from_secs(20));
+    assert_eq!(daemon.log_count(&["staff digest scheduled"]), 0);
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+
+    std::fs::write(&desk.config, text.replace("digest = \"\"\n", "")).unwrap();
+    let daemon = desk.start_logging("default.log");
+    let line = daemon.wait_log(&["staff digest scheduled"], Duration::from_secs(20));
+    assert!(line.contains("0 0 8 * * Mon-Fri"), "{line}");
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{log}");
 }
 
 /// `[schedule] digest` is a cron line, weekday mornings by default and
