@@ -662,7 +662,9 @@ fn receipt(
     let receipt = match receipt_refusal(tx, ctx, msg, from, no_answer)? {
         Some(why) => Err(why),
         None => {
-            // The requester and at most max_recipients - 1 delegates.
+            // The requester and at most max_recipients - 1 delegates, each
+            // in their own language: one receipt per language, the
+            // requester's first; the others go to their delegates only.
             let cc = &delegates[..delegates.len().min(s.max_recipients.saturating_sub(1))];
             // Articles to look up: the indexer sends it (see
             // ticket::suggested), off intake's path. An encrypted
@@ -679,23 +681,40 @@ fn receipt(
                 ticket::note(tx, ticket, msg.at, detail)?;
                 return Ok(Err(detail.to_string()));
             }
-            let suggestions = crate::ticket::knowledge::receipt_lines(
-                &tx.read(),
-                s.knowledge,
-                (&inbound.subject, &inbound.new_text),
-                lang,
-                ticket,
-            )?;
-            let mail = compose::receipt_with(
-                &ctx.desk,
-                ticket,
-                inbound,
-                (from, cc),
-                lang,
-                &suggestions,
-                msg.at,
-            );
-            Ok(queue(tx, ctx, msg, &mail, Some(ticket))?)
+            let groups = {
+                let read = tx.read();
+                crate::ticket::by_language(lang, cc, |d| {
+                    let own = crate::ticket::own_language(&read, d)?;
+                    Ok(crate::domain::choose_language(
+                        own,
+                        o.language,
+                        ctx.language,
+                    ))
+                })?
+            };
+            let mut first = None;
+            for (i, (l, group)) in groups.iter().enumerate() {
+                let suggestions = crate::ticket::knowledge::receipt_lines(
+                    &tx.read(),
+                    s.knowledge,
+                    (&inbound.subject, &inbound.new_text),
+                    *l,
+                    ticket,
+                )?;
+                let copy = if i == 0 { "" } else { l.as_str() };
+                let mail = compose::receipt_copy(
+                    &ctx.desk,
+                    ticket,
+                    inbound,
+                    (from, group),
+                    (*l, copy),
+                    &suggestions,
+                    msg.at,
+                );
+                let id = queue(tx, ctx, msg, &mail, Some(ticket))?;
+                first = first.or(Some(id));
+            }
+            Ok(first.expect("the requester's receipt"))
         }
     };
     let (detail, outbox) = match &receipt {

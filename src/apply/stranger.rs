@@ -117,11 +117,15 @@ pub(super) fn verify(
     } else {
         queue(tx, ctx, msg, &mail, None)?
     };
-    tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
+    let verification =
+        tx.add_verification(quarantine, &from.address, &hash, outbox, msg.at, expires)?;
     // A stranger's: a known address that could not be shown genuine (a
     // forged staff or primary address) is asked itself, and that is all.
     if let Some(t) = refers_to.filter(|_| !known) {
-        tell_ticket(tx, ctx, t, &from.address, Some(expires), msg.at)?;
+        // Its code's expiry, if it comes, is told on the same ticket.
+        if tell_ticket(tx, ctx, t, &from.address, Some(expires), msg.at)? {
+            tx.set_verification_ticket(verification, Some(t))?;
+        }
     }
     Ok(held(Some(outbox)))
 }
@@ -136,9 +140,9 @@ fn tell_ticket(
     from: &Address,
     until: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     if tx.read().ticket(t)?.is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let s = &ctx.lifecycle;
     let line = match until {
@@ -152,7 +156,7 @@ fn tell_ticket(
     };
     crate::ticket::note(tx, t, at, &line)?;
     crate::ticket::relay::to_staff(tx, s, t, Why::Held { from, until }, None, at)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Why a message waits for its sender's confirmation, for the quarantine

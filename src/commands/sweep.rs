@@ -29,6 +29,12 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
                 report.recomputed
             );
         }
+        if report.expired_holds > 0 {
+            println!(
+                "{} held mail(s) on a ticket whose confirmation code expired unused: told on the ticket and to staff",
+                report.expired_holds
+            );
+        }
         let verb = if args.dry_run { "would " } else { "" };
         for a in &report.actions {
             let what = match a.action {
@@ -64,7 +70,7 @@ pub(super) fn sweep(config: &Arc<Config>, args: &SweepArgs) -> Outcome {
             }
         );
     }
-    if !args.dry_run && report.mails() > 0 {
+    if !args.dry_run && (report.mails() > 0 || report.expired_holds > 0) {
         deliver_now(config, store);
     }
     Ok(exit::OK)
@@ -92,6 +98,7 @@ pub(super) fn digest(config: &Arc<Config>, args: &DigestArgs) -> Outcome {
         for (title, list) in [
             ("waiting for staff", &d.waiting),
             ("held in the last day", &d.held),
+            ("held, code expired unused", &d.expired),
             ("proof requests", &d.proofs),
             ("undelivered", &d.failures),
             ("failing sources", &d.sources),

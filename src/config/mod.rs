@@ -28,10 +28,10 @@ use toml::de::DeValue;
 
 pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
-    AuthKind, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, Metrics, OAuth, OAuthLogin,
-    OpenPgp, Outbox, Provider, QueueKeys, QueueRule, Relevance, SaslMechanism, Schedule, Secret,
-    Service, Smtp, Source, SourceKind, Staff, StaffMember, StatusAlarms, TlsMode, Transport,
-    UnknownSender, UnmatchedAutomatic,
+    AuthKind, DEFAULT_DIGEST, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, Metrics, OAuth,
+    OAuthLogin, OpenPgp, Outbox, Provider, QueueKeys, QueueRule, Relevance, SaslMechanism,
+    Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember, StatusAlarms, TlsMode,
+    Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 

@@ -1069,8 +1069,8 @@ pub struct Schedule {
     /// once; evaluated in the calendar's time zone.
     #[serde(with = "values::cron_schedule")]
     pub sweep: cron::Schedule,
-    /// When the daemon mails the daily digest to the staff side; None
-    /// (`""`, the default): never.
+    /// When the daemon mails the daily digest to the staff side
+    /// ([`DEFAULT_DIGEST`] unless set); None (`""`): never.
     #[serde(with = "values::cron_schedule_opt")]
     pub digest: Option<cron::Schedule>,
 }
@@ -1078,11 +1078,15 @@ pub struct Schedule {
 /// The sweep schedule when the config has none: every ten minutes.
 pub const DEFAULT_SWEEP: &str = "0 */10 * * * *";
 
+/// The digest schedule when the config has none: weekday mornings at
+/// 08:00, so a team starts its day knowing what waits (issue 11).
+pub const DEFAULT_DIGEST: &str = "0 0 8 * * Mon-Fri";
+
 impl Default for Schedule {
     fn default() -> Schedule {
         Schedule {
             sweep: DEFAULT_SWEEP.parse().expect("a valid cron expression"),
-            digest: None,
+            digest: Some(DEFAULT_DIGEST.parse().expect("a valid cron expression")),
         }
     }
 }

@@ -602,6 +602,41 @@ fn problems_in(text: &str, base: &Path) -> Vec<Problem> {
     }
 }
 
+/// The digest goes out on weekday mornings unless the config says
+/// otherwise; `""` turns it off, and a `[schedule]` table naming only the
+/// sweep keeps the default digest.
+#[test]
+fn the_digest_defaults_to_weekday_mornings_and_empty_turns_it_off() {
+    let cases = [
+        ("", Some(DEFAULT_DIGEST)),
+        ("[schedule]\nsweep = \"0 0 * * * *\"", Some(DEFAULT_DIGEST)),
+        ("[schedule]\ndigest = \"\"", None),
+        ("[schedule]\ndigest = \"  \"", None),
+        (
+            "[schedule]\ndigest = \"0 30 7 * * *\"",
+            Some("0 30 7 * * *"),
+        ),
+    ];
+    for (text, want) in cases {
+        let c = parse(text).unwrap();
+        assert_eq!(
+            c.schedule.digest.as_ref().map(|d| d.source()),
+            want,
+            "{text}"
+        );
+    }
+    assert_eq!(DEFAULT_DIGEST, "0 0 8 * * Mon-Fri");
+    // The default fires at 08:00 on a weekday and skips the weekend: from
+    // Friday 2026-12-04 09:00 UTC the next is Monday 08:00.
+    let schedule = parse("").unwrap().schedule.digest.unwrap();
+    let friday = chrono::DateTime::parse_from_rfc3339("2026-12-04T09:00:00Z").unwrap();
+    let next = schedule
+        .after(&friday.with_timezone(&chrono::Utc))
+        .next()
+        .unwrap();
+    assert_eq!(next.to_rfc3339(), "2026-12-07T08:00:00+00:00");
+}
+
 #[test]
 fn lifecycle_settings_and_their_defaults() {
     let c = parse("").unwrap();

@@ -91,7 +91,13 @@ async fn run_sweep(pipeline: &Pipeline, store: &SharedStore, queued: &Notify, no
             for a in &report.actions {
                 info!(ticket = %a.ticket, rule = a.rule, action = a.action, detail = %a.detail, mails = a.mails.len(), "sweep");
             }
-            if report.mails() > 0 {
+            if report.expired_holds > 0 {
+                info!(
+                    held = report.expired_holds,
+                    "held mail on tickets whose confirmation code expired: told"
+                );
+            }
+            if report.mails() > 0 || report.expired_holds > 0 {
                 queued.notify_one();
             }
         }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use super::Language;
 use super::Status;
 use super::calendar::Calendar;
+use super::proof::ProofKind;
 
 /// `[service.type_names.<lang>]`: a ticket type's display name, by
 /// language code and type id; a type without one is shown by its id.
@@ -30,19 +31,23 @@ pub struct Speech<'a> {
 }
 
 impl Speech<'_> {
-    /// A status as a reader of the language names it (in English, the
-    /// names the commands take: `waiting-for-customer`).
+    /// A status as a reader of the language names it: words, not the
+    /// command words staff type (`waiting-for-customer`), which only the
+    /// help texts show.
     pub fn status(&self, s: Status) -> &'static str {
         use Status::*;
-        let [fr, it] = match s {
-            New => ["nouveau", "nuovo"],
-            InProgress => ["en cours", "in lavorazione"],
-            WaitingForCustomer => ["en attente du client", "in attesa del cliente"],
-            OnHold => ["en suspens", "sospeso"],
-            Closed => ["fermé", "chiuso"],
-            Rejected => ["refusé", "respinto"],
-        };
-        self.pick([s.as_str(), fr, it])
+        self.pick(match s {
+            New => ["new", "nouveau", "nuovo"],
+            InProgress => ["in progress", "en cours", "in lavorazione"],
+            WaitingForCustomer => [
+                "waiting for the customer",
+                "en attente du client",
+                "in attesa del cliente",
+            ],
+            OnHold => ["on hold", "en suspens", "sospeso"],
+            Closed => ["closed", "fermé", "chiuso"],
+            Rejected => ["rejected", "refusé", "respinto"],
+        })
     }
 
     /// A ticket type's display name (`[service.type_names]`), else its id.
@@ -82,13 +87,56 @@ impl Speech<'_> {
         }
     }
 
+    /// The head of a whole history whose oldest `n` entries the store
+    /// could not hold.
+    pub fn older_left_out(&self, n: u64) -> String {
+        match self.lang {
+            Language::En => format!("[… {n} older entries left out]"),
+            Language::Fr => format!("[… {n} entrées plus anciennes omises]"),
+            Language::It => format!("[… {n} voci più vecchie omesse]"),
+        }
+    }
+
+    /// Who a staff notice about a delivery report comes from (its From
+    /// name).
+    pub fn mail_delivery(&self) -> &'static str {
+        self.pick([
+            "Mail delivery",
+            "Distribution du courrier",
+            "Consegna della posta",
+        ])
+    }
+
+    /// `since` before a date: an address failing since then.
+    pub fn since(&self) -> &'static str {
+        self.pick(["since", "depuis le", "dal"])
+    }
+
+    /// How ownership of a ticket's account was shown (staff mails).
+    pub fn proof(&self, kind: Option<ProofKind>) -> &'static str {
+        self.pick(match kind {
+            None => ["none", "aucune", "nessuna"],
+            Some(ProofKind::Pin) => ["PIN confirmed", "PIN confirmé", "PIN confermato"],
+            Some(ProofKind::PrimaryConfirmed) => [
+                "confirmed by the primary address",
+                "confirmée par l'adresse principale",
+                "confermata dall'indirizzo principale",
+            ],
+            Some(ProofKind::GenuinePrimary) => [
+                "written by the genuine primary address",
+                "écrit par l'adresse principale authentique",
+                "scritto dall'indirizzo principale autentico",
+            ],
+        })
+    }
+
     /// `queue:` before a move to another queue (issue 14).
     pub fn queue_field(&self) -> &'static str {
         self.pick(["queue:", "service :", "reparto:"])
     }
 
     /// An instant in the desk's zone, as the language writes dates:
-    /// `2026-11-23 09:00 CET`, `23 novembre 2026 à 09:00 CET`,
+    /// `23 November 2026, 09:00 CET`, `23 novembre 2026 à 09:00 CET`,
     /// `23 novembre 2026 alle 09:00 CET`.
     pub fn date(&self, t: DateTime<Utc>) -> String {
         let local = self.calendar.local(t);
@@ -96,35 +144,29 @@ impl Speech<'_> {
         let (d, y, h, m) = (local.day(), local.year(), local.hour(), local.minute());
         let month = local.month0() as usize;
         match self.lang {
-            Language::En => self.calendar.format(t),
-            Language::Fr => {
-                let day = if d == 1 {
-                    "1er".to_string()
-                } else {
-                    d.to_string()
-                };
-                format!("{day} {} {y} à {h:02}:{m:02} {zone}", FR_MONTHS[month])
-            }
-            Language::It => {
-                let day = if d == 1 {
-                    "1º".to_string()
-                } else {
-                    d.to_string()
-                };
-                format!("{day} {} {y} alle {h:02}:{m:02} {zone}", IT_MONTHS[month])
-            }
+            Language::En => format!("{d} {} {y}, {h:02}:{m:02} {zone}", EN_MONTHS[month]),
+            Language::Fr => format!(
+                "{} {} {y} à {h:02}:{m:02} {zone}",
+                fr_day(d),
+                FR_MONTHS[month]
+            ),
+            Language::It => format!(
+                "{} {} {y} alle {h:02}:{m:02} {zone}",
+                it_day(d),
+                IT_MONTHS[month]
+            ),
         }
     }
 
     /// A day in the desk's zone, as the language writes it:
-    /// `2026-11-23`, `23 novembre 2026`.
+    /// `23 November 2026`, `23 novembre 2026` (`1er`, `1º` on the first).
     pub fn day(&self, t: DateTime<Utc>) -> String {
         let local = self.calendar.local(t);
         let (d, y, month) = (local.day(), local.year(), local.month0() as usize);
         match self.lang {
-            Language::En => local.format("%Y-%m-%d").to_string(),
-            Language::Fr => format!("{d} {} {y}", FR_MONTHS[month]),
-            Language::It => format!("{d} {} {y}", IT_MONTHS[month]),
+            Language::En => format!("{d} {} {y}", EN_MONTHS[month]),
+            Language::Fr => format!("{} {} {y}", fr_day(d), FR_MONTHS[month]),
+            Language::It => format!("{} {} {y}", it_day(d), IT_MONTHS[month]),
         }
     }
 
@@ -152,6 +194,31 @@ impl Speech<'_> {
         }
     }
 }
+
+/// French writes the first of a month `1er`.
+fn fr_day(d: u32) -> String {
+    if d == 1 { "1er".into() } else { d.to_string() }
+}
+
+/// Italian writes the first of a month `1º`.
+fn it_day(d: u32) -> String {
+    if d == 1 { "1º".into() } else { d.to_string() }
+}
+
+const EN_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 const FR_MONTHS: [&str; 12] = [
     "janvier",
@@ -192,51 +259,128 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    #[test]
-    fn dates_statuses_and_types_per_language() {
-        let cal = Calendar::new(chrono_tz::Europe::Paris, &[Weekday::Mon], &[]);
-        let mut types = TypeNames::default();
-        let name = |n: &str| BTreeMap::from([("billing".to_string(), n.to_string())]);
-        types.insert("fr".into(), name("facturation"));
-        types.insert("it".into(), name("fatturazione"));
-        let speak = |lang| Speech {
+    fn calendar() -> Calendar {
+        Calendar::new(chrono_tz::Europe::Paris, &[Weekday::Mon], &[])
+    }
+
+    fn speak<'a>(lang: Language, cal: &'a Calendar, types: &'a TypeNames) -> Speech<'a> {
+        Speech {
             lang,
-            calendar: &cal,
-            types: &types,
-        };
+            calendar: cal,
+            types,
+        }
+    }
+
+    #[test]
+    fn dates_and_days_per_language_in_the_desks_zone() {
+        let cal = calendar();
+        let types = TypeNames::default();
         #[rustfmt::skip]
         let cases = [
-            (Language::En, "2026-11-23 09:00 CET", "2026-07-01 10:00 CEST", "waiting-for-customer", "billing"),
-            (Language::Fr, "23 novembre 2026 à 09:00 CET", "1er juillet 2026 à 10:00 CEST", "en attente du client", "facturation"),
-            (Language::It, "23 novembre 2026 alle 09:00 CET", "1º luglio 2026 alle 10:00 CEST", "in attesa del cliente", "fatturazione"),
+            // instant (UTC),          language,     date(),                             day()
+            ("2026-12-07T13:05:00Z", Language::En, "7 December 2026, 14:05 CET",       "7 December 2026"),
+            ("2026-12-07T13:05:00Z", Language::Fr, "7 décembre 2026 à 14:05 CET",      "7 décembre 2026"),
+            ("2026-12-07T13:05:00Z", Language::It, "7 dicembre 2026 alle 14:05 CET",   "7 dicembre 2026"),
+            ("2026-07-01T08:00:00Z", Language::En, "1 July 2026, 10:00 CEST",          "1 July 2026"),
+            ("2026-07-01T08:00:00Z", Language::Fr, "1er juillet 2026 à 10:00 CEST",    "1er juillet 2026"),
+            ("2026-07-01T08:00:00Z", Language::It, "1º luglio 2026 alle 10:00 CEST",   "1º luglio 2026"),
+            // 23:30 UTC is already the next day in Paris.
+            ("2026-02-28T23:30:00Z", Language::En, "1 March 2026, 00:30 CET",          "1 March 2026"),
+            ("2026-02-28T23:30:00Z", Language::Fr, "1er mars 2026 à 00:30 CET",        "1er mars 2026"),
+            ("2026-02-28T23:30:00Z", Language::It, "1º marzo 2026 alle 00:30 CET",     "1º marzo 2026"),
+            ("2026-11-23T08:00:00Z", Language::En, "23 November 2026, 09:00 CET",      "23 November 2026"),
         ];
-        for (lang, winter, summer, waiting, billing) in cases {
-            let s = speak(lang);
-            assert_eq!(s.date(utc("2026-11-23T08:00:00Z")), winter);
-            assert_eq!(s.date(utc("2026-07-01T08:00:00Z")), summer);
-            assert_eq!(s.status(Status::WaitingForCustomer), waiting);
-            assert_eq!(s.ticket_type("billing"), billing);
-            assert_eq!(s.ticket_type("refund"), "refund", "no name: the id");
+        for (at, lang, date, day) in cases {
+            let s = speak(lang, &cal, &types);
+            assert_eq!(s.date(utc(at)), date, "{at} {lang:?}");
+            assert_eq!(s.day(utc(at)), day, "{at} {lang:?}");
         }
-        // A reason postdesk gives is translated; one a person typed is not.
+    }
+
+    #[test]
+    fn status_names_per_language_are_words_not_commands() {
+        let cal = calendar();
+        let types = TypeNames::default();
+        use Status::*;
+        #[rustfmt::skip]
+        let cases = [
+            (New,                ["new",                      "nouveau",              "nuovo"]),
+            (InProgress,         ["in progress",              "en cours",             "in lavorazione"]),
+            (WaitingForCustomer, ["waiting for the customer", "en attente du client", "in attesa del cliente"]),
+            (OnHold,             ["on hold",                  "en suspens",           "sospeso"]),
+            (Closed,             ["closed",                   "fermé",                "chiuso"]),
+            (Rejected,           ["rejected",                 "refusé",               "respinto"]),
+        ];
+        assert_eq!(cases.len(), Status::ALL.len(), "every status in the table");
+        for (status, words) in cases {
+            for (lang, want) in Language::ALL.into_iter().zip(words) {
+                let got = speak(lang, &cal, &types).status(status);
+                assert_eq!(got, want, "{lang:?} {}", status.as_str());
+                assert!(!got.contains('-'), "{lang:?}: {got} is a command word");
+            }
+        }
+        // No two statuses share a word in one language.
+        for lang in Language::ALL {
+            let s = speak(lang, &cal, &types);
+            let words: Vec<&str> = Status::ALL.iter().map(|st| s.status(*st)).collect();
+            for (i, w) in words.iter().enumerate() {
+                assert!(!words[..i].contains(w), "{lang:?}: {w} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn a_reason_postdesk_gives_is_translated_one_a_person_typed_is_not() {
+        let cal = calendar();
+        let types = TypeNames::default();
         for (lang, solved) in [
             (Language::En, "we are glad it is solved"),
             (Language::Fr, "nous sommes ravis que ce soit résolu"),
             (Language::It, "siamo lieti che sia risolto"),
         ] {
-            let s = speak(lang);
+            let s = speak(lang, &cal, &types);
             assert!(s.reason(SOLVED_REASON).contains(solved), "{lang:?}");
             assert!(s.reason(SOLVED_REASON).contains("#solved"), "{lang:?}");
             assert_eq!(s.reason("duplicate of #4"), "duplicate of #4");
             assert_eq!(s.reason(""), "");
         }
-        // Every status has a word in every language, and no two share one.
-        for lang in Language::ALL {
-            let s = speak(lang);
-            let words: Vec<&str> = Status::ALL.iter().map(|st| s.status(*st)).collect();
-            for (i, w) in words.iter().enumerate() {
-                assert!(!words[..i].contains(w), "{lang:?}: {w} twice");
-            }
+    }
+
+    #[test]
+    fn the_other_words_of_a_mail_per_language() {
+        let cal = calendar();
+        let types = TypeNames::default();
+        #[rustfmt::skip]
+        let cases = [
+            (Language::En, "[… 3 older entries left out]", "since", "none", "PIN confirmed", "Mail delivery"),
+            (Language::Fr, "[… 3 entrées plus anciennes omises]", "depuis le", "aucune", "PIN confirmé", "Distribution du courrier"),
+            (Language::It, "[… 3 voci più vecchie omesse]", "dal", "nessuna", "PIN confermato", "Consegna della posta"),
+        ];
+        for (lang, left_out, since, none, pin, delivery) in cases {
+            let s = speak(lang, &cal, &types);
+            assert_eq!(s.older_left_out(3), left_out);
+            assert_eq!(s.since(), since);
+            assert_eq!(s.proof(None), none);
+            assert_eq!(s.proof(Some(ProofKind::Pin)), pin);
+            assert_eq!(s.mail_delivery(), delivery);
+        }
+    }
+
+    #[test]
+    fn type_names_per_language_else_the_id() {
+        let cal = calendar();
+        let mut types = TypeNames::default();
+        let name = |n: &str| BTreeMap::from([("billing".to_string(), n.to_string())]);
+        types.insert("fr".into(), name("facturation"));
+        types.insert("it".into(), name("fatturazione"));
+        for (lang, billing) in [
+            (Language::En, "billing"),
+            (Language::Fr, "facturation"),
+            (Language::It, "fatturazione"),
+        ] {
+            let s = speak(lang, &cal, &types);
+            assert_eq!(s.ticket_type("billing"), billing);
+            assert_eq!(s.ticket_type("refund"), "refund", "no name: the id");
         }
     }
 }

@@ -185,6 +185,23 @@ pub fn receipt_with(
     suggestions: &str,
     now: DateTime<Utc>,
 ) -> Outgoing {
+    receipt_copy(desk, n, inbound, (to, cc), (lang, ""), suggestions, now)
+}
+
+/// [`receipt_with`] for recipients of another language than the sender's
+/// (`copy`: a word that makes its Message-ID its own, e.g. the language;
+/// empty for the sender's receipt). A copy is addressed as the receipt is
+/// (To the sender, Cc them), so "your message" still reads as the
+/// sender's, but goes to the `cc` only.
+pub fn receipt_copy(
+    desk: &Desk<'_>,
+    n: TicketId,
+    inbound: &Inbound,
+    (to, cc): (&Mailbox, &[Address]),
+    (lang, copy): (Language, &str),
+    suggestions: &str,
+    now: DateTime<Utc>,
+) -> Outgoing {
     // A new ticket's subject never carries another ticket's token.
     let subject = desk
         .token
@@ -205,7 +222,11 @@ pub fn receipt_with(
             ("suggestions", suggestions),
         ],
     );
-    let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &inbound.content_hash);
+    let cause = match copy {
+        "" => inbound.content_hash.clone(),
+        copy => format!("{}|{copy}", inbound.content_hash),
+    };
+    let (message_id, reference) = ticket_mail_id(desk, n, "receipt", &cause);
     let body = with_marker(&body, &reference);
     let raw = automatic(
         desk,
@@ -220,7 +241,10 @@ pub fn receipt_with(
             now,
         },
     );
-    let mut rcpt = vec![to.address.clone()];
+    let mut rcpt = match copy {
+        "" => vec![to.address.clone()],
+        _ => Vec::new(),
+    };
     rcpt.extend(cc.iter().filter(|c| **c != to.address).cloned());
     Outgoing {
         kind: "receipt",

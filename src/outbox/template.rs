@@ -163,6 +163,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "held",
             "held_from",
             "held_until",
+            // such a mail's code expired unused (a flag; told once)
+            "held_expired",
             // an out-of-office from the customer since the last notification
             "away",
             "away_until",
@@ -308,7 +310,8 @@ const TEMPLATES: &[(&str, &[&str])] = &[
     (
         "digest",
         &[
-            "service", "address", "date", "waiting", "held", "proofs", "failures", "sources",
+            "service", "address", "date", "waiting", "held", "expired", "proofs", "failures",
+            "sources",
         ],
     ),
 ];
@@ -432,7 +435,7 @@ impl Templates {
             return String::new();
         };
         let mut out = String::new();
-        render_into(&mut out, pieces, vars);
+        render_into(&mut out, pieces, vars, lang);
         out
     }
 }
@@ -491,18 +494,45 @@ fn check_folder(dir: &Path) -> Result<(), TemplateError> {
     Ok(())
 }
 
-fn render_into(out: &mut String, pieces: &[Piece], vars: &[(&str, &str)]) {
+fn render_into(out: &mut String, pieces: &[Piece], vars: &[(&str, &str)], lang: Language) {
     let value = |f: &str| vars.iter().find(|(k, _)| *k == f).map(|(_, v)| *v);
     for p in pieces {
         match p {
             Piece::Text(t) => out.push_str(t.as_str()),
-            Piece::Field(f) => out.push_str(value(f).unwrap_or_default()),
+            Piece::Field(f) => {
+                let v = value(f).unwrap_or_default();
+                if lang == Language::It {
+                    elide_before(out, v);
+                }
+                out.push_str(v);
+            }
             Piece::Section(f, inner) => {
                 if value(f).is_some_and(|v| !v.is_empty()) {
-                    render_into(out, inner, vars);
+                    render_into(out, inner, vars, lang);
                 }
             }
         }
+    }
+}
+
+/// Italian elides the article before a date that starts with a vowel
+/// sound: "il 8 marzo" is written "l'8 marzo", "dal 11" "dall'11". Only
+/// the template's own words before a field change, never a field's text.
+fn elide_before(out: &mut String, value: &str) {
+    if !(value.starts_with("8 ") || value.starts_with("11 ")) {
+        return;
+    }
+    for (article, elided) in [("il ", "l'"), ("al ", "all'"), ("dal ", "dall'")] {
+        let Some(head) = out.strip_suffix(article) else {
+            continue;
+        };
+        if head.chars().next_back().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        let keep = head.len();
+        out.truncate(keep);
+        out.push_str(elided);
+        return;
     }
 }
 
@@ -602,6 +632,7 @@ pub fn kind_word(lang: Language, kind: &str) -> Option<&'static str> {
         "staff answer" => ["Answered:", "Répondu :", "Risposto:"],
         "delivery failure" => ["Undelivered:", "Non distribué :", "Non recapitato:"],
         "held mail" => ["Held:", "Retenu :", "Trattenuto:"],
+        "held mail expired" => ["Not confirmed:", "Non confirmé :", "Non confermato:"],
         "digest" => ["Digest:", "Résumé :", "Riepilogo:"],
         _ => return None,
     };
@@ -735,6 +766,25 @@ mod tests {
     }
 
     #[test]
+    fn italian_elides_the_article_before_8_and_11() {
+        let fields = ["d"];
+        let p = compile("scaduto il {{d}}, dal {{d}}, fino al {{d}}.", &fields, "t").unwrap();
+        #[rustfmt::skip]
+        let cases = [
+            (Language::It, "8 dicembre 2026", "scaduto l'8 dicembre 2026, dall'8 dicembre 2026, fino all'8 dicembre 2026."),
+            (Language::It, "11 marzo 2026", "scaduto l'11 marzo 2026, dall'11 marzo 2026, fino all'11 marzo 2026."),
+            (Language::It, "1º luglio 2026", "scaduto il 1º luglio 2026, dal 1º luglio 2026, fino al 1º luglio 2026."),
+            (Language::It, "18 maggio 2026", "scaduto il 18 maggio 2026, dal 18 maggio 2026, fino al 18 maggio 2026."),
+            (Language::En, "8 dicembre 2026", "scaduto il 8 dicembre 2026, dal 8 dicembre 2026, fino al 8 dicembre 2026."),
+        ];
+        for (lang, d, want) in cases {
+            let mut out = String::new();
+            render_into(&mut out, &p, &[("d", d)], lang);
+            assert_eq!(out, want, "{d}");
+        }
+    }
+
+    #[test]
     fn sections_show_when_their_flag_is_set_and_take_their_line() {
         let fields = ["a", "b", "name"];
         let p = compile(
@@ -745,7 +795,7 @@ mod tests {
         .unwrap();
         let r = |vars: &[(&str, &str)]| {
             let mut out = String::new();
-            render_into(&mut out, &p, vars);
+            render_into(&mut out, &p, vars, Language::En);
             out
         };
         assert_eq!(r(&[("name", "Ann")]), "Hi Ann,\ninline .\nend\n");

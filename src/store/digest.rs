@@ -8,7 +8,8 @@ use rusqlite::params;
 
 use super::quarantine::{COLUMNS as HELD_COLUMNS, entry_from_row};
 use super::tickets::{TICKET_COLUMNS, ticket_from_row};
-use super::{QuarantineEntry, Reader, Result, Ticket, ts};
+use super::{QuarantineEntry, Reader, Result, Ticket, Tx, from_ts, ts};
+use crate::domain::TicketId;
 
 impl Reader<'_> {
     /// Up to `limit` open tickets that wait for staff (new, in-progress),
@@ -46,5 +47,74 @@ impl Reader<'_> {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![ts(since), limit as i64], entry_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A message held for its sender's confirmation whose code expired unused
+/// and that staff were not told of yet (sql/0016_expired_holds.sql).
+#[derive(Debug, Clone)]
+pub struct ExpiredHold {
+    /// The `verifications` row, told once by [`Tx::tell_hold_expired`].
+    pub verification: i64,
+    /// The held message's quarantine row (`postdesk quarantine show`).
+    pub quarantine: i64,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub received: DateTime<Utc>,
+    pub expired: DateTime<Utc>,
+    /// The ticket whose token the held mail carried.
+    pub ticket: Option<TicketId>,
+}
+
+impl Reader<'_> {
+    /// Up to `limit` held messages whose code expired unused by `now`, not
+    /// released and not told yet, oldest expiry first: those that carried
+    /// a ticket's token (`on_ticket`), or those that did not.
+    pub fn expired_holds(
+        &self,
+        now: DateTime<Utc>,
+        on_ticket: bool,
+        limit: usize,
+    ) -> Result<Vec<ExpiredHold>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.id, q.id, q.from_addr, q.subject, q.received_at, v.expires_at, v.ticket
+             FROM verifications v JOIN quarantine q ON q.id = v.quarantine
+             WHERE v.expiry_told_at IS NULL AND v.used_at IS NULL AND v.expires_at <= ?1
+               AND q.released_at IS NULL AND (v.ticket IS NOT NULL) = ?2
+             ORDER BY v.expires_at, v.id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![ts(now), on_ticket, limit as i64], |r| {
+            Ok(ExpiredHold {
+                verification: r.get(0)?,
+                quarantine: r.get(1)?,
+                from: r.get(2)?,
+                subject: r.get(3)?,
+                received: from_ts(r.get(4)?),
+                expired: from_ts(r.get(5)?),
+                ticket: r.get::<_, Option<i64>>(6)?.map(TicketId),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Records that the held mail of verification `id` carried ticket
+    /// `ticket`'s token: its expiry is told on that ticket.
+    pub fn set_verification_ticket(&mut self, id: i64, ticket: Option<TicketId>) -> Result<()> {
+        self.exec(
+            "UPDATE verifications SET ticket = ?2 WHERE id = ?1",
+            params![id, ticket.map(|t| t.0)],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the expiry of verification `id` told: never told again.
+    pub fn tell_hold_expired(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE verifications SET expiry_told_at = ?2 WHERE id = ?1 AND expiry_told_at IS NULL",
+            params![id, ts(at)],
+        )?;
+        Ok(())
     }
 }

@@ -37,6 +37,7 @@ pub use accounts::{
     Account, AccountBrief, AccountEvent, RuleRow, SenderEntry, SenderSource, Verification,
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
+pub use digest::ExpiredHold;
 pub use health::{
     DeskFigures, HeldFigure, LATENCY_BUCKETS_US, LatencyBucket, OutboxFigures, SourceHealth,
 };
@@ -87,6 +88,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0016_expired_holds",
+        include_str!("../../sql/0016_expired_holds.sql"),
     ),
     (
         "0017_notify_pending",

@@ -804,7 +804,7 @@ mod tests {
             "{}",
             v.history
         );
-        assert!(!has(&v, "message 8") && !has(&v, "in-progress"));
+        assert!(!has(&v, "message 8") && !has(&v, "in progress"));
         assert_eq!(v.earlier, 10);
         assert!(v.latest.contains("message 11"), "{}", v.latest);
         assert_eq!(
@@ -813,7 +813,7 @@ mod tests {
         );
         // The staff side (14 entries), the message on top left out of it.
         let v = view(Side::Staff, Some(last), Extent::Newest(3));
-        assert!(has(&v, "status: new → in-progress") && has(&v, "message 10"));
+        assert!(has(&v, "status: new → in progress") && has(&v, "message 10"));
         assert!(!has(&v, "message 11"), "shown on top: {}", v.history);
         assert_eq!(v.earlier, 10);
         // The close notice: all of it inline, the note for staff only…

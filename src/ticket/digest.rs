@@ -1,10 +1,12 @@
 //! digest: the staff side's daily digest (`[schedule] digest`), so that
 //! nothing waits unseen — open tickets waiting for staff (priority first,
-//! then the oldest), mail held or quarantined in the last day, requests
-//! waiting for an account's primary address, mail that could not be
-//! delivered, and mail sources whose rounds keep failing. One mail to the staff notification addresses, in the desk's
-//! language; none when every list is empty. Staff-side mail only: it never
-//! goes to a customer-side address (invariant 7).
+//! then the oldest), mail held or quarantined in the last day, held mail
+//! whose confirmation code expired unused (each told once, see `holds`),
+//! requests waiting for an account's primary address, mail that could not
+//! be delivered, and mail sources whose rounds keep failing. One mail to
+//! the staff notification addresses, in the desk's language; none when
+//! every list is empty. Staff-side mail only: it never goes to a
+//! customer-side address (invariant 7).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -25,6 +27,10 @@ pub struct Digest {
     /// Tickets waiting for staff beyond those listed.
     pub more_waiting: u64,
     pub held: Vec<String>,
+    /// Held mail (no ticket's token) whose code expired unused, and the
+    /// verification rows to mark told when the digest is queued.
+    pub expired: Vec<String>,
+    pub expired_rows: Vec<i64>,
     pub proofs: Vec<String>,
     pub failures: Vec<String>,
     /// Sources whose rounds fail since their last success (issue 18's
@@ -36,6 +42,7 @@ impl Digest {
     pub fn is_empty(&self) -> bool {
         self.waiting.is_empty()
             && self.held.is_empty()
+            && self.expired.is_empty()
             && self.proofs.is_empty()
             && self.failures.is_empty()
             && self.sources.is_empty()
@@ -95,6 +102,7 @@ pub fn gather(
             )
         })
         .collect();
+    let (expired, expired_rows) = super::holds::digest_lines(tx, s, now, LIST_MAX)?;
     let proofs = read
         .pending_proof_requests(now, LIST_MAX)?
         .iter()
@@ -141,6 +149,8 @@ pub fn gather(
         more_waiting: count.saturating_sub(waiting.len() as u64),
         waiting,
         held,
+        expired,
+        expired_rows,
         proofs,
         failures,
     })
@@ -204,8 +214,9 @@ fn send_one(
     if d.more_waiting > 0 {
         waiting.push_str(&format!("\n  … +{}", d.more_waiting));
     }
-    let (held, proofs, failures, sources) = (
+    let (held, expired, proofs, failures, sources) = (
         d.held.join("\n"),
+        d.expired.join("\n"),
         d.proofs.join("\n"),
         d.failures.join("\n"),
         d.sources.join("\n"),
@@ -218,18 +229,19 @@ fn send_one(
         &[
             ("waiting", &waiting),
             ("held", &held),
+            ("expired", &expired),
             ("proofs", &proofs),
             ("failures", &failures),
             ("sources", &sources),
         ],
         now,
     );
-    Ok(Some(tx.queue_mail(&mail.queued(
-        None,
-        true,
-        s.desk.address,
-        now,
-    ))?))
+    let id = tx.queue_mail(&mail.queued(None, true, s.desk.address, now))?;
+    // Told in this mail: no later digest tells them again.
+    for v in &d.expired_rows {
+        tx.tell_hold_expired(*v, now)?;
+    }
+    Ok(Some(id))
 }
 
 /// The lines of the tickets waiting for staff.

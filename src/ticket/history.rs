@@ -138,7 +138,7 @@ pub(crate) fn history_text(
             }
             let head = match left_out {
                 0 => String::new(),
-                n => format!("[… {n} older entries left out]\n\n"),
+                n => format!("{}\n\n", sp.older_left_out(n)),
             };
             (
                 lines(newest(n), HISTORY_TEXT_MAX),

@@ -8,6 +8,7 @@ pub mod account;
 pub mod change;
 pub mod digest;
 pub mod history;
+pub mod holds;
 pub mod knowledge;
 pub mod notices;
 pub mod proof;
@@ -40,8 +41,8 @@ pub use change::{
 pub use history::{Extent, indent, view_for};
 pub use notices::{Author, Sides};
 pub use notices::{
-    customer_language, customer_side, flag_failing, left_out_line, note, own_language, queue_mail,
-    staff_recipients,
+    by_language, customer_language, customer_side, flag_failing, left_out_line, note, own_language,
+    queue_mail, staff_recipients,
 };
 
 /// One queue ready to write mail: its settings, its subject token (which

@@ -332,6 +332,26 @@ pub fn customer_language(
     Ok(choose_language(own, ticket, s.language))
 }
 
+/// A new ticket's receipt goes once per language: the requester's own
+/// first (To them, with the delegates who read the same language in Cc),
+/// then one copy per other language for its delegates only. `first` is
+/// the requester's language, `lang_of` a delegate's.
+pub fn by_language(
+    first: Language,
+    cc: &[Address],
+    mut lang_of: impl FnMut(&Address) -> Result<Language, StoreError>,
+) -> Result<Vec<(Language, Vec<Address>)>, StoreError> {
+    let mut groups: Vec<(Language, Vec<Address>)> = vec![(first, Vec::new())];
+    for d in cc {
+        let l = lang_of(d)?;
+        match groups.iter_mut().find(|(g, _)| *g == l) {
+            Some((_, group)) => group.push(d.clone()),
+            None => groups.push((l, vec![d.clone()])),
+        }
+    }
+    Ok(groups)
+}
+
 /// The language of the account `address` is its own, if it has one.
 pub fn own_language(read: &Reader<'_>, address: &Address) -> Result<Option<Language>, StoreError> {
     match own_account(&read.sender_rules(address)?) {

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use super::{Settings, customer_language, note, queue_mail, staff_recipients, view_for};
 use crate::domain::lifecycle::Side;
 use crate::domain::proof::{self, PinCheck, ProofKind};
+use crate::domain::words::Speech;
 use crate::domain::{Address, Mailbox, TicketId};
 use crate::outbox::compose::{self, Notice, Recipient};
 use crate::outbox::gate;
@@ -303,7 +304,7 @@ pub fn tell_staff(
     };
     let fields: Vec<(&'static str, String)> = vec![
         ("account", t.account.clone().unwrap_or_else(|| "-".into())),
-        ("proof", shown_proof(s, &t)),
+        ("proof", shown_proof(&s.speech(s.language), &t)),
         ("by", told.by.to_string()),
         ("when", s.calendar.format(at)),
         ("message", super::indent(told.text.trim())),
@@ -330,14 +331,15 @@ pub fn tell_staff(
     Ok(Some(queue_mail(tx, s, &mail, n, true, &detail, at)?))
 }
 
-/// A ticket's proof for people: `none`, or what, by whom and when.
-pub fn shown_proof(s: &Settings<'_>, t: &crate::store::Ticket) -> String {
+/// A ticket's proof as a staff mail in the language of `sp` says it:
+/// none, or what, by whom and when.
+pub fn shown_proof(sp: &Speech<'_>, t: &crate::store::Ticket) -> String {
     match ProofKind::parse(&t.proof) {
-        None => "none".into(),
+        None => sp.proof(None).into(),
         Some(kind) => {
             let by = t.proof_by.as_deref().unwrap_or("-");
-            let when = t.proof_at.map(|a| s.calendar.format(a)).unwrap_or_default();
-            format!("{} ({by}, {when})", kind.describe())
+            let when = t.proof_at.map(|a| sp.date(a)).unwrap_or_default();
+            format!("{} ({by}, {when})", sp.proof(Some(kind)))
         }
     }
 }

@@ -28,7 +28,7 @@ use super::Settings;
 
 use crate::domain::lifecycle::Side;
 use crate::domain::words::Speech;
-use crate::domain::{Address, Mailbox, Status, TicketId};
+use crate::domain::{Address, Language, Mailbox, Status, TicketId};
 use crate::outbox::compose::{self, Recipient, RelayMail, StaffNotice};
 use crate::outbox::gate;
 use crate::parse::{self, Attachment, DeliveryReport, Inbound};
@@ -64,6 +64,12 @@ pub enum Why<'a> {
         from: &'a Address,
         until: Option<DateTime<Utc>>,
     },
+    /// Such a held mail's code expired on `expired` unused: the mail stays
+    /// held, and only staff can take it in now (told once, `holds`).
+    HeldExpired {
+        from: &'a Address,
+        expired: DateTime<Utc>,
+    },
 }
 
 impl Why<'_> {
@@ -76,6 +82,7 @@ impl Why<'_> {
             Why::Answered { .. } => "staff answer",
             Why::Bounce { .. } => "delivery failure",
             Why::Held { .. } => "held mail",
+            Why::HeldExpired { .. } => "held mail expired",
         }
     }
 }
@@ -289,7 +296,7 @@ fn notify_fields(
         ("account", account_line(t)),
         ("assignee", assignee_line(s, t)),
         ("attachments", attachments),
-        ("failing", failing_lines(tx, t)?),
+        ("failing", failing_lines(tx, &s.speech(s.language), t)?),
         ("failures", failures),
         ("staff", staff),
         ("copied", copied_lines(tx, t.number)?),
@@ -310,7 +317,7 @@ fn notify_fields(
             last.map(|l| s.speech(s.language).date(l.1))
                 .unwrap_or_default(),
         ),
-        ("proof", super::proof::shown_proof(s, t)),
+        ("proof", super::proof::shown_proof(&s.speech(s.language), t)),
         ("needs_proof", yes(t.needs_proof && t.proof == "none")),
     ];
     // An out-of-office since the last notification: one line, here only.
@@ -323,6 +330,11 @@ fn notify_fields(
         fields.push(("held_from", from.to_string()));
         let until = until.map(|u| s.speech(s.language).date(u));
         fields.push(("held_until", until.unwrap_or_default()));
+    }
+    if let Why::HeldExpired { from, expired } = why {
+        fields.push(("held_expired", "yes".into()));
+        fields.push(("held_from", from.to_string()));
+        fields.push(("held_until", s.speech(s.language).date(expired)));
     }
     if let Why::Answered { changed, .. } = why {
         fields.extend(changed.fields(&s.speech(s.language)));
@@ -486,7 +498,7 @@ fn attachment_lines(m: Shown<'_>) -> String {
 /// answered, else the desk.
 fn about(s: &Settings<'_>, why: Why<'_>, shown: Option<Shown<'_>>) -> String {
     match (why, shown) {
-        (Why::Bounce { .. }, _) => "Mail delivery".to_string(),
+        (Why::Bounce { .. }, _) => s.speech(s.language).mail_delivery().to_string(),
         (Why::Answered { staff, .. }, _) => staff.to_string(),
         (_, Some(m)) => m
             .from
@@ -535,19 +547,53 @@ pub fn to_customer(
     for line in &out.withheld {
         super::note(tx, n, at, &format!("relay not sent to {line}"))?;
     }
-    let Some((first, rest)) = people.split_first() else {
-        return Ok(out);
-    };
+    // One mail per language, each person in their own (the ISP's English
+    // beside its French child's people): the requester's first, To the
+    // requester, the others of that language in Cc.
+    let mut groups: Vec<(Language, Vec<Mailbox>)> = Vec::new();
+    for person in people {
+        let lang = super::customer_language(&tx.read(), s, &t, Some(&person.address))?;
+        match groups.iter_mut().find(|(l, _)| *l == lang) {
+            Some((_, group)) => group.push(person),
+            None => groups.push((lang, vec![person])),
+        }
+    }
+    for (i, (lang, group)) in groups.iter().enumerate() {
+        // The first mail keeps the reply's own cause (its Message-ID); the
+        // others add their language to it.
+        let cause = match i {
+            0 => reply.cause.to_string(),
+            _ => format!("{}|{}", reply.cause, lang.as_str()),
+        };
+        let id = relay_in(tx, s, &t, reply, (*lang, group), &cause, at)?;
+        out.outbox = out.outbox.or(Some(id.0));
+        out.failing.extend(id.1);
+    }
+    Ok(out)
+}
+
+/// Queues the relay of `reply` in `lang` to `group` (To the first, Cc the
+/// rest): its outbox row and the recipients that failed before.
+fn relay_in(
+    tx: &mut Tx<'_>,
+    s: &Settings<'_>,
+    t: &Ticket,
+    reply: &Reply<'_>,
+    (lang, group): (Language, &[Mailbox]),
+    cause: &str,
+    at: DateTime<Utc>,
+) -> Result<(i64, Vec<String>), StoreError> {
+    let n = t.number;
+    let (first, rest) = group.split_first().expect("a group has a person");
     // A reply that closes the ticket carries what the close notice would.
     let extent = match reply.changed.status {
         Some(Status::Closed) => s.extent("closed"),
         _ => s.extent("relay"),
     };
-    let lang = super::customer_language(&tx.read(), s, &t, Some(&first.address))?;
     let view = super::view_for(
         &tx.read(),
         &s.speech(lang),
-        &t,
+        t,
         Side::Customer,
         Some(reply.message),
         extent,
@@ -567,7 +613,7 @@ pub fn to_customer(
             to: first,
             cc: rest,
             text: reply.text,
-            cause: reply.cause,
+            cause,
             references: &view.references,
             attachments: &files,
             changes: &changes,
@@ -579,15 +625,15 @@ pub fn to_customer(
         reply.staff,
         list(&mail.to)
     );
-    out.outbox = Some(super::queue_mail(tx, s, &mail, n, false, &detail, at)?);
+    let id = super::queue_mail(tx, s, &mail, n, false, &detail, at)?;
     super::flag_failing(tx, n, "relay", &mail.to, at)?;
-    out.failing = tx
+    let failing = tx
         .read()
         .failing(&mail.to)?
         .iter()
         .map(|f| format!("{}: {} {}", f.address, f.status, f.diagnostic))
         .collect();
-    Ok(out)
+    Ok((id, failing))
 }
 
 /// Tells a staff member that their mail on ticket `n` was not applied
@@ -689,16 +735,17 @@ const FAILING_SHOWN: usize = 20;
 
 /// The ticket's participants that are failing, one per line (the first
 /// [`FAILING_SHOWN`]).
-fn failing_lines(tx: &Tx<'_>, t: &Ticket) -> Result<String, StoreError> {
+fn failing_lines(tx: &Tx<'_>, sp: &Speech<'_>, t: &Ticket) -> Result<String, StoreError> {
     Ok(tx
         .read()
         .failing_participants(t.number, FAILING_SHOWN)?
         .iter()
         .map(|f| {
             format!(
-                "    {} since {}: {} {}",
+                "    {} {} {}: {} {}",
                 f.address,
-                f.at.format("%Y-%m-%d %H:%M UTC"),
+                sp.since(),
+                sp.date(f.at),
                 f.status,
                 f.diagnostic
             )

@@ -47,20 +47,39 @@ pub(super) fn receipt(
     };
     let lang = Language::from_code(language).unwrap_or(s.language);
     let cc: Vec<Address> = cc.iter().filter_map(|a| Address::parse(a).ok()).collect();
-    // A help, not the receipt's point: without them if the lookup fails.
-    let lines = super::knowledge::receipt_lines(
-        &tx.read(),
-        s.knowledge,
-        (&inbound.subject, &inbound.new_text),
-        lang,
-        n,
-    )
-    .unwrap_or_else(|e| {
-        tracing::warn!(ticket = n.0, error = %e, "no suggested articles for a receipt");
-        String::new()
-    });
-    let mail = compose::receipt_with(&s.desk, n, &inbound, (to, &cc), lang, &lines, at);
-    let detail = format!("receipt queued to {}", to.address);
-    super::queue_mail(tx, s, &mail, n, true, &detail, at)?;
+    // Each delegate in their own language, as intake would have sent it.
+    let t = super::reload(tx, n)?;
+    let groups = {
+        let read = tx.read();
+        super::by_language(lang, &cc, |d| {
+            super::customer_language(&read, s, &t, Some(d))
+        })?
+    };
+    for (i, (l, group)) in groups.iter().enumerate() {
+        // A help, not the receipt's point: without them if the lookup fails.
+        let lines = super::knowledge::receipt_lines(
+            &tx.read(),
+            s.knowledge,
+            (&inbound.subject, &inbound.new_text),
+            *l,
+            n,
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(ticket = n.0, error = %e, "no suggested articles for a receipt");
+            String::new()
+        });
+        let copy = if i == 0 { "" } else { l.as_str() };
+        let mail = compose::receipt_copy(&s.desk, n, &inbound, (to, group), (*l, copy), &lines, at);
+        let detail = match i {
+            0 => format!("receipt queued to {}", to.address),
+            _ => format!("receipt ({}) queued to {}", l.as_str(), list(group)),
+        };
+        super::queue_mail(tx, s, &mail, n, true, &detail, at)?;
+    }
     Ok(())
+}
+
+fn list(addresses: &[Address]) -> String {
+    let all: Vec<String> = addresses.iter().map(Address::to_string).collect();
+    all.join(", ")
 }

@@ -8,6 +8,8 @@
 //! the rules or the calendar of the config differ from those the stored
 //! deadlines were computed with (a fingerprint in the `settings` table),
 //! the first sweep computes every waiting ticket's deadline again, once.
+//! Each sweep also tells staff of the held mail on a ticket whose
+//! confirmation code has expired (`holds`), once.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,6 +54,8 @@ pub struct Report {
     pub dry_run: bool,
     /// Deadlines computed again because the rules changed.
     pub recomputed: usize,
+    /// Held mail on a ticket whose code expired, told on its ticket.
+    pub expired_holds: usize,
     pub actions: Vec<Action>,
 }
 
@@ -146,7 +150,26 @@ pub fn sweep(
         })?;
         report.actions.extend(done);
     }
+    if !dry_run {
+        report.expired_holds = tell_expired_holds(store, s, now)?;
+    }
     Ok(report)
+}
+
+/// Tells every expired hold on a ticket, a batch per transaction.
+fn tell_expired_holds(
+    store: &mut Store,
+    s: &Settings<'_>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut told = 0;
+    loop {
+        let n = store.write(|tx| ticket::holds::tell_on_tickets(tx, s, now))?;
+        told += n;
+        if n < ticket::holds::PER_SWEEP {
+            return Ok(told);
+        }
+    }
 }
 
 /// What the rules say about `t` at `now`: its plan and what is due.

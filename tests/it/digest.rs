@@ -3,6 +3,8 @@
 //! the staff side's digest lists what waits, is sent only to staff, and
 //! not at all when there is nothing to tell.
 
+use std::time::Duration;
+
 use crate::support::outbox::{kinds, mails, new_mails, take, ticket};
 use crate::support::{Desk, customer_mail};
 
@@ -169,8 +171,142 @@ fn the_digest_lists_what_waits_and_goes_to_staff_only() {
     assert!(digest.head().contains("Auto-Submitted: auto-generated"));
 }
 
-/// `[schedule] digest` is a cron line, empty (the default) for none; a
-/// line that is no cron expression is refused with the key's name.
+/// Long after every code sent today has expired (7 days by default).
+const LATER: &str = "2030-01-07T09:00:00Z";
+
+/// Held mail whose code expired unused is told exactly once: the hold on
+/// ticket #1 (it carried the token) by the sweep, as a line in the
+/// ticket's history and one staff notice; the stranger's new mail in one
+/// digest. Each command is a process of its own, so what a second sweep or
+/// digest remembers is in the database, as after a daemon restart.
+#[test]
+fn an_expired_hold_is_told_once_on_its_ticket_and_once_in_a_digest() {
+    let desk = desk();
+    take(
+        &desk,
+        &customer_mail(
+            "ann@customer.example",
+            "Printer on fire",
+            "ann-1@customer.example",
+            "My printer is on fire.",
+        ),
+    );
+    take(
+        &desk,
+        &customer_mail(
+            "bob@elsewhere.example",
+            "Re: [DESK #1] Printer on fire",
+            "bob-1@elsewhere.example",
+            "It is my printer too.",
+        ),
+    );
+    take(
+        &desk,
+        &customer_mail(
+            "eve@stranger.example",
+            "Cheap toner",
+            "eve-1@stranger.example",
+            "Buy my toner.",
+        ),
+    );
+    let told = |desk: &Desk| -> usize {
+        history_text(&ticket(desk, 1))
+            .matches("was not confirmed: its code expired")
+            .count()
+    };
+    let notices = |sent: &[crate::support::outbox::Mail]| -> Vec<String> {
+        sent.iter()
+            .filter(|m| m.to("team@desk.example") && m.subject().contains("Not confirmed:"))
+            .map(|m| m.text())
+            .collect()
+    };
+    // Before the codes expire a sweep tells nothing.
+    let before = mails(&desk).len();
+    desk.ok(&["sweep"]);
+    assert!(notices(&new_mails(&desk, before)).is_empty());
+    assert_eq!(told(&desk), 0);
+
+    // Expired: one history line and one notice to the team, about Bob only.
+    let before = mails(&desk).len();
+    desk.ok(&["sweep", "--now", LATER]);
+    let sent = new_mails(&desk, before);
+    let texts = notices(&sent);
+    assert_eq!(texts.len(), 1, "{:#?}", kinds(&sent));
+    assert!(
+        texts[0].contains("bob@elsewhere.example wrote about ticket #1 but never confirmed"),
+        "{}",
+        texts[0]
+    );
+    assert!(!texts[0].contains("eve@"), "{}", texts[0]);
+    assert!(
+        !sent
+            .iter()
+            .any(|m| m.to("ann@customer.example") && m.text().contains("bob@"))
+    );
+    assert_eq!(told(&desk), 1);
+
+    // Swept again, then later still: nothing more.
+    for now in [LATER, "2030-02-01T09:00:00Z"] {
+        let before = mails(&desk).len();
+        desk.ok(&["sweep", "--now", now]);
+        assert!(notices(&new_mails(&desk, before)).is_empty(), "{now}");
+    }
+    assert_eq!(told(&desk), 1);
+
+    // The stranger's expired hold: in a dry run as often as asked, then
+    // in the first digest only.
+    let heading = "whose code expired unused";
+    for _ in 0..2 {
+        let dry = desk.ok(&["digest", "--dry-run", "--now", LATER]);
+        assert!(dry.contains("eve@stranger.example"), "{dry}");
+    }
+    let before = mails(&desk).len();
+    desk.ok(&["digest", "--now", LATER]);
+    let sent = new_mails(&desk, before);
+    let digest: Vec<_> = sent.iter().filter(|m| m.kind == "digest").collect();
+    assert_eq!(digest.len(), 1, "{:#?}", kinds(&sent));
+    let text = digest[0].text();
+    assert!(text.contains(heading), "{text}");
+    let listed = text.split(heading).nth(1).unwrap();
+    assert!(listed.contains("eve@stranger.example"), "{text}");
+    assert!(
+        !listed.contains("bob@elsewhere.example"),
+        "told on its ticket already: {text}"
+    );
+    for now in ["2030-01-07T10:00:00Z", "2030-01-08T09:00:00Z"] {
+        let before = mails(&desk).len();
+        desk.ok(&["digest", "--now", now]);
+        for m in new_mails(&desk, before) {
+            assert!(!m.text().contains(heading), "told twice:\n{}", m.text());
+        }
+    }
+}
+
+/// The daemon schedules the digest on weekday mornings when the config
+/// says nothing, and not at all with `digest = ""` (what every test desk
+/// says unless it wants one, see `support::without_digest`).
+#[test]
+fn the_daemon_schedules_the_digest_by_default_and_not_when_empty() {
+    let desk = desk();
+    let text = std::fs::read_to_string(&desk.config).unwrap();
+    assert!(text.contains("digest = \"\""), "{text}");
+    let daemon = desk.start();
+    daemon.wait_log(&["inactivity sweeps scheduled"], Duration::from_secs(20));
+    assert_eq!(daemon.log_count(&["staff digest scheduled"]), 0);
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+
+    std::fs::write(&desk.config, text.replace("digest = \"\"\n", "")).unwrap();
+    let daemon = desk.start_logging("default.log");
+    let line = daemon.wait_log(&["staff digest scheduled"], Duration::from_secs(20));
+    assert!(line.contains("0 0 8 * * Mon-Fri"), "{line}");
+    let (status, _, log) = daemon.stop();
+    assert!(status.success(), "{log}");
+}
+
+/// `[schedule] digest` is a cron line, weekday mornings by default and
+/// empty for none; a line that is no cron expression is refused with the
+/// key's name.
 #[test]
 fn the_digest_schedule_is_checked() {
     let ok = Desk::with_extra("[schedule]\ndigest = \"0 0 8 * * Mon-Fri\"\n");

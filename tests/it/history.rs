@@ -132,7 +132,9 @@ fn a_long_thread_mails_its_newest_entries_and_the_close_notice_attaches_the_rest
     assert!(team_file.contains("The disk is full."), "{team_file}");
     let text = to_ann.text();
     assert!(text.contains("attached file history.txt"), "{text}");
-    assert!(!text.contains("Message 0") && text.contains("status: waiting-for-customer → closed"));
+    assert!(
+        !text.contains("Message 0") && text.contains("status: waiting for the customer → closed")
+    );
 }
 
 #[test]

@@ -171,10 +171,10 @@ fn staff_rule_warns_on_days_2_and_4_and_closes_on_day_6_but_not_on_a_saturday() 
     let (_, _, id) = outbox(&desk)[3].clone();
     let mail = raw_mail(&desk, id);
     assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
-    assert!(mail.contains("since 2025-11-02 10:00 CET"), "{mail}");
+    assert!(mail.contains("since 2 November 2025, 10:00 CET"), "{mail}");
     assert!(mail.contains("4 days"), "{mail}");
     assert!(
-        mail.contains("2025-11-10 00:00 CET"),
+        mail.contains("10 November 2025, 00:00 CET"),
         "says when it closes: {mail}"
     );
     assert!(
@@ -235,7 +235,7 @@ fn customer_rule_warns_after_7_and_closes_after_14_business_days() {
     let mail = raw_mail(&desk, id);
     assert!(mail.contains("7 business days"), "{mail}");
     assert!(
-        mail.contains("2025-11-24 10:00 CET"),
+        mail.contains("24 November 2025, 10:00 CET"),
         "the close date: {mail}"
     );
     // 14 business days: Monday 24th, 10:00.
@@ -353,7 +353,7 @@ fn a_reply_within_the_window_reopens_and_after_it_opens_a_new_ticket() {
     let notice = raw_mail(&desk, id);
     assert!(notice.contains("Reason: fixed"), "{notice}");
     assert!(
-        notice.contains("by 2025-12-04 10:00 CET"),
+        notice.contains("by 4 December 2025, 10:00 CET"),
         "reopen deadline: {notice}"
     );
 
@@ -850,7 +850,7 @@ fn the_customer_clock_restarts_at_every_staff_answer() {
     );
     let mail = raw_mail(&desk, id);
     assert!(
-        mail.contains("We answered you on 2025-11-06 10:00 CET"),
+        mail.contains("We answered you on 6 November 2025, 10:00 CET"),
         "{mail}"
     );
     // The close is 7 business days after the warning (14 after the answer).

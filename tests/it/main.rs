@@ -29,7 +29,8 @@ mod senders; // who may write: strangers and the verify flow, ISP accounts, self
 mod announce; // mass mail: one mail per account in its language, resumed after SIGKILL without doubling, rate limit, bounced and unsubscribed left out, dry run
 mod answers; // one mail per staff action (answer + what changed + history), the team's copy of every answer
 mod attacks; // hostile senders: computed or reused Message-IDs, huge Cc lists, forged reports
-mod digest; // nothing waits unseen: held mail with a token told to staff, the staff digest (staff only, never empty)
+mod digest; // nothing waits unseen: held mail with a token told to staff, expired holds told once, the staff digest (staff only, never empty)
+mod golden; // golden mails (tests/it/golden/*.eml): a reply that closes, the team's copy, an ISP for a French child, the Italian desk, reminders per language
 mod history; // long threads: the history in mail, history.txt on close, huge subjects and bodies shortened
 mod knowledge; // the knowledge base: suggestions to staff (and customers), kb list|show|reindex, #kb, #solved, closed tickets learnt from
 mod knowledge_cost; // a suggestion lookup costs the same in a base four times larger (VM steps, not time); per-term entry counts stay exact

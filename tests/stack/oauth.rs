@@ -177,12 +177,12 @@ fn write_config(dir: &Path, service: &str, parts: &[&str]) -> PathBuf {
     let config = dir.join("postdesk.toml");
     std::fs::write(
         &config,
-        format!(
+        crate::support::without_digest(&format!(
             "[service]\naddress = \"{service}\"\nticket_prefix = \"OA\"\ndatabase = \"var/pd.db\"\n\n{}\n\
              [outbox]\nretry_initial = \"1s\"\nretry_max = \"2s\"\nmax_attempts = 100\n\n\
              [intake]\nunknown_sender = \"accept\"\n",
             parts.join("\n")
-        ),
+        )),
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("var")).unwrap();

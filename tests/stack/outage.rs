@@ -89,7 +89,7 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
     let config = dir.path().join("postdesk.toml");
     std::fs::write(
         &config,
-        format!(
+        crate::support::without_digest(&format!(
             "[service]\naddress = \"{imap_box}\"\nticket_prefix = \"OUT\"\ndatabase = \"var/pd.db\"\n\n{}\n{}\n\
              [transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout = \"5s\"\n\n\
              [outbox]\nretry_initial = \"1s\"\nretry_max = \"2s\"\nmax_attempts = 100\n\n\
@@ -97,7 +97,7 @@ fn servers_stopped_mid_run_lose_and_double_nothing() {
             source("out-pop", "pop3", stack.pop3s_port, &pop_box, "poll = \"300ms\""),
             source("out-imap", "imap", stack.imaps_port, &imap_box, "idle = true\npoll = \"1m\""),
             stack.smtp_port
-        ),
+        )),
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("var")).unwrap();

@@ -431,13 +431,13 @@ fn smtp_desk(dir: &Path, stack: &Stack, extra: &str) -> PathBuf {
     let config = dir.join("postdesk.toml");
     std::fs::write(
         &config,
-        format!(
+        crate::support::without_digest(&format!(
             "[service]\nname = \"Example Support\"\naddress = \"support@example.test\"\nticket_prefix = \"EX\"\n\
 database = \"postdesk.db\"\n\n[transport]\nkind = \"smtp\"\nhost = \"localhost\"\nport = {}\ntls = \"starttls\"\n\
 user = \"support@example.test\"\npassword_file = \"smtp.pass\"\nca_file = \"{}\"\n{extra}",
             stack.submission_port,
             stack.ca_cert.display()
-        ),
+        )),
     )
     .unwrap();
     config

@@ -7,7 +7,8 @@
 //! - mail builders ([`customer_mail`], [`mail_with`]) and [`parse`];
 //! - waits: [`wait_until`] polls a condition with a deadline, and
 //!   [`Daemon::wait_log`] waits for a log line — never a fixed sleep;
-//! - [`outbox`]: the mails a desk queued, read back; [`corpus`]: the real
+//! - [`outbox`]: the mails a desk queued, read back; [`golden`]: a mail
+//!   compared with its fixture under tests/it/golden/; [`corpus`]: the real
 //!   mail beside the checkout, skipped visibly; [`stack`]: the real mail
 //!   servers of tests/mailstack.
 
@@ -18,6 +19,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod corpus;
+pub mod golden;
 pub mod outbox;
 pub mod proof;
 pub mod stack;
@@ -78,11 +80,13 @@ path = "var/sent"
         desk
     }
 
-    /// A desk whose config is `text`, as it is, with an empty `var/`.
+    /// A desk whose config is `text` with an empty `var/`: as it is, but
+    /// for the daily digest, off unless `text` sets `digest` (see
+    /// [`without_digest`]).
     pub fn with_config(text: &str) -> Desk {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("postdesk.toml");
-        std::fs::write(&config, text).expect("write config");
+        std::fs::write(&config, without_digest(text)).expect("write config");
         std::fs::create_dir_all(dir.path().join("var")).unwrap();
         Desk { dir, config }
     }
@@ -386,6 +390,40 @@ impl Drop for Daemon {
 
 /// Polls `f` every 20 ms until it returns Some, up to `within`: the one
 /// wait of the tests (a condition with a deadline, never a fixed sleep).
+/// `config` with `[schedule] digest = ""` unless it sets a digest: the
+/// default mails one on weekday mornings, and a test desk whose daemon runs
+/// at 08:00 on a Monday must not find an unasked digest among its mail.
+pub fn without_digest(config: &str) -> String {
+    let sets_digest = config.lines().any(|l| {
+        let l = l.trim_start();
+        l.strip_prefix("digest")
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    });
+    if sets_digest {
+        return config.to_string();
+    }
+    let off = "digest = \"\"\n";
+    if let Some(i) = config.find("[schedule]\n") {
+        let at = i + "[schedule]\n".len();
+        return format!("{}{off}{}", &config[..at], &config[at..]);
+    }
+    // Before the first table: after the top-level keys, and kept by a test
+    // that cuts the config's tail off (an `[[account]]` removed).
+    let at = config
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([0])
+        .filter(|&i| config[i..].starts_with('['))
+        .min()
+        .unwrap_or(config.len());
+    let sep = if at == config.len() && !config.is_empty() && !config.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    format!("{}{sep}[schedule]\n{off}\n{}", &config[..at], &config[at..])
+}
+
 pub fn wait_until<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + within;
     loop {
