@@ -7,6 +7,7 @@
 
 pub mod authres;
 pub mod openpgp;
+pub mod smime;
 
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
 use crate::parse::{Encryption, Inbound, Signature};
@@ -145,11 +146,14 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
             .iter()
             .any(|d| d.matches(address, &rules.matching)),
         auth: match &inbound.signature {
-            // A good OpenPGP signature by a key that carries the From
-            // address shows the mail is the sender's, whatever the MTA saw.
+            // A good signature by a known key or certificate that carries
+            // the From address shows the mail is the sender's, whatever
+            // the MTA saw.
             Some(
                 sig @ Signature::Good {
-                    of_sender: true, ..
+                    of_sender: true,
+                    known: true,
+                    ..
                 },
             ) => Auth::Pass(sig.describe()),
             _ => authres::judge(&inbound.headers, rules.authserv_id, address),

@@ -23,6 +23,7 @@ use pgp::types::{KeyDetails, Password};
 
 use crate::domain::Address;
 use crate::parse::{self, Encryption, Inbound, ParseLimits, Signature};
+use crate::screen::smime::signed_entity;
 
 const BEGIN: &str = "-----BEGIN PGP MESSAGE-----";
 const END: &str = "-----END PGP MESSAGE-----";
@@ -125,15 +126,18 @@ impl Keyring {
 
     /// The plaintext of one OpenPGP message (armoured or binary).
     pub fn decrypt(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        self.decrypt_signed(message, None).map(|(plain, _)| plain)
+        self.decrypt_signed(message, None, &[])
+            .map(|(plain, _)| plain)
     }
 
     /// The plaintext of one OpenPGP message, and its signature checked
-    /// for `from` when it is signed.
+    /// for `from` when it is signed (`learned`: the keys the desk learnt
+    /// for `from`, beside its own).
     pub fn decrypt_signed(
         &self,
         message: &[u8],
         from: Option<&Address>,
+        learned: &[SignedPublicKey],
     ) -> Result<(Vec<u8>, Option<Signature>), String> {
         if self.secrets.is_empty() {
             return Err("no [openpgp] secret_key_file is configured to decrypt it".into());
@@ -164,30 +168,46 @@ impl Keyring {
             .as_data_vec()
             .map_err(|e| format!("damaged encrypted content: {e}"))?;
         let signature = plain.is_signed().then(|| {
-            let good = self.public.iter().find(|key| {
+            let good = self.public.iter().chain(learned).find(|key| {
                 signing_keys(key)
                     .into_iter()
                     .any(|k| plain.verify(k).is_ok())
             });
-            self.judge(good, from)
+            self.judge(good, from, learned)
         });
         Ok((data, signature))
     }
 
     /// The known keys whose user ids carry `address`.
-    fn keys_of(&self, address: &Address) -> Vec<&SignedPublicKey> {
-        self.public.iter().filter(|k| carries(k, address)).collect()
+    fn keys_of<'a>(
+        &'a self,
+        address: &Address,
+        learned: &'a [SignedPublicKey],
+    ) -> Vec<&'a SignedPublicKey> {
+        self.public
+            .iter()
+            .chain(learned)
+            .filter(|k| carries(k, address))
+            .collect()
     }
 
     /// What a signature that verified with `good` (None: with no known
     /// key) means for a message from `from`.
-    fn judge(&self, good: Option<&SignedPublicKey>, from: Option<&Address>) -> Signature {
+    fn judge(
+        &self,
+        good: Option<&SignedPublicKey>,
+        from: Option<&Address>,
+        learned: &[SignedPublicKey],
+    ) -> Signature {
         match good {
             Some(key) => Signature::Good {
                 signer: describe_key(key),
                 of_sender: from.is_some_and(|a| carries(key, a)),
+                // Every key here is one the desk was given or learnt from
+                // a genuine mail: it is known.
+                known: true,
             },
-            None => match from.map(|a| self.keys_of(a)) {
+            None => match from.map(|a| self.keys_of(a, learned)) {
                 Some(own) if !own.is_empty() => Signature::Bad(format!(
                     "does not verify with the sender's key {}",
                     describe_key(own[0])
@@ -199,23 +219,34 @@ impl Keyring {
 
     /// Checks a detached signature (PGP/MIME `multipart/signed`) over
     /// `data`, the signed part's bytes with CRLF line ends.
-    pub fn check_detached(&self, data: &[u8], armored: &str, from: Option<&Address>) -> Signature {
+    pub fn check_detached(
+        &self,
+        data: &[u8],
+        armored: &str,
+        from: Option<&Address>,
+        learned: &[SignedPublicKey],
+    ) -> Signature {
         let Ok((sig, _)) = DetachedSignature::from_string(armored) else {
             return Signature::Bad("the signature part is not an OpenPGP signature".into());
         };
-        let good = self.public.iter().find(|key| {
+        let good = self.public.iter().chain(learned).find(|key| {
             sig.verify(*key, data).is_ok()
                 || key
                     .public_subkeys
                     .iter()
                     .any(|sub| sig.verify(sub, data).is_ok())
         });
-        self.judge(good, from)
+        self.judge(good, from, learned)
     }
 
-    /// The customer key to encrypt to for `address`, if one is known.
-    pub fn key_for(&self, address: &Address) -> Option<&SignedPublicKey> {
-        self.keys_of(address)
+    /// The customer key to encrypt to for `address`, if one is known: the
+    /// config's first, then those learnt (`learned`, for that address).
+    pub fn key_for<'a>(
+        &'a self,
+        address: &Address,
+        learned: &'a [SignedPublicKey],
+    ) -> Option<&'a SignedPublicKey> {
+        self.keys_of(address, learned)
             .into_iter()
             .find(|k| !encryption_subkeys(k).is_empty())
     }
@@ -343,22 +374,16 @@ fn pgp_signed_boundary(inbound: &Inbound) -> Option<String> {
     (!b.is_empty()).then(|| b.to_string())
 }
 
-/// The signed part as it was signed (its bytes between the first two
-/// boundaries, lines ended by CRLF, the CRLF before the boundary not
-/// included) and the armoured signature of the second part.
+/// The signed part as it was signed (see [`signed_entity`]) and the
+/// armoured signature of the second part.
 fn signed_parts(raw: &[u8], boundary: &str) -> Option<(Vec<u8>, String)> {
-    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-    let delimiter = format!("\n--{boundary}");
-    let first = text.find(&delimiter)? + delimiter.len();
-    let start = first + text[first..].find('\n')? + 1;
-    let end = start + text[start..].find(&delimiter)?;
-    let signed = text[start..end].replace('\n', "\r\n");
-    let rest = &text[end + delimiter.len()..];
+    let (signed, rest) = signed_entity(raw, boundary)?;
+    let rest = String::from_utf8_lossy(rest);
     let (s, e) = (
         rest.find("-----BEGIN PGP SIGNATURE-----")?,
         rest.find("-----END PGP SIGNATURE-----")? + "-----END PGP SIGNATURE-----".len(),
     );
-    (s < e).then(|| (signed.into_bytes(), rest[s..e].to_string()))
+    (s < e).then(|| (signed, rest[s..e].to_string()))
 }
 
 /// The first armoured OpenPGP message in `text`, with its position.
@@ -372,23 +397,88 @@ fn armored_block(text: &str) -> Option<(usize, usize)> {
 /// view with [`Encryption::Decrypted`], or the same message with
 /// [`Encryption::Failed`] and the reason (the screen holds it). A message
 /// that is not encrypted comes back as it was.
-pub fn open(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLimits) -> Inbound {
+///
+/// `learned`: the keys the desk learnt for the From address (see
+/// [`offered_keys`]), used beside its own to check a signature.
+pub fn open(
+    inbound: Inbound,
+    raw: &[u8],
+    keys: &Keyring,
+    learned: &[SignedPublicKey],
+    limits: &ParseLimits,
+) -> Inbound {
     if is_pgp_mime(&inbound) {
-        return open_pgp_mime(inbound, raw, keys, limits);
+        return open_pgp_mime(inbound, raw, keys, learned, limits);
     }
     if let Some(boundary) = pgp_signed_boundary(&inbound) {
         let mut inbound = inbound;
         let from = inbound.from.as_ref().map(|f| f.address.clone());
         inbound.signature = Some(match signed_parts(raw, &boundary) {
-            Some((data, sig)) => keys.check_detached(&data, &sig, from.as_ref()),
+            Some((data, sig)) => keys.check_detached(&data, &sig, from.as_ref(), learned),
             None => Signature::Bad("a multipart/signed message without its two parts".into()),
         });
         return inbound;
     }
     match armored_block(&inbound.text) {
-        Some(span) => open_inline(inbound, span, keys),
+        Some(span) => open_inline(inbound, span, keys, learned),
         None => inbound,
     }
+}
+
+/// Reads armoured public keys (the learnt ones the store keeps); one that
+/// no longer reads is left out.
+pub fn public_keys(armored: &[String]) -> Vec<SignedPublicKey> {
+    armored
+        .iter()
+        .filter_map(|a| SignedPublicKey::from_string(a).ok().map(|(k, _)| k))
+        .collect()
+}
+
+/// A public key a message offers for its sender: its fingerprint (upper
+/// case hex) and its armoured form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedKey {
+    pub fingerprint: String,
+    pub armored: String,
+}
+
+/// The public keys among a message's attachments (`application/pgp-keys`,
+/// or any attachment holding an armoured public key block) that carry
+/// `from` in a user id and whose self-signatures verify. A key for
+/// another address is never offered: it would let one sender plant a key
+/// for someone else. Whether the message may teach a key at all (it must
+/// be genuine) is the caller's decision.
+pub fn offered_keys(attachments: &[(String, Vec<u8>)], from: &Address) -> Vec<OfferedKey> {
+    const BEGIN_KEY: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    let mut out: Vec<OfferedKey> = Vec::new();
+    for (content_type, bytes) in attachments {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        let is_keys = content_type
+            .to_ascii_lowercase()
+            .starts_with("application/pgp-keys");
+        if !is_keys && !text.contains(BEGIN_KEY) {
+            continue;
+        }
+        let Ok((key, _)) = SignedPublicKey::from_string(text) else {
+            continue;
+        };
+        if key.verify_bindings().is_err() || !carries(&key, from) {
+            continue;
+        }
+        let Ok(armored) = key.to_armored_string(ArmorOptions::default()) else {
+            continue;
+        };
+        let fingerprint = key.fingerprint().to_string().to_uppercase();
+        if !out.iter().any(|k| k.fingerprint == fingerprint) {
+            out.push(OfferedKey {
+                fingerprint,
+                armored,
+            });
+        }
+    }
+    out
 }
 
 fn failed(mut inbound: Inbound, why: String) -> Inbound {
@@ -399,7 +489,13 @@ fn failed(mut inbound: Inbound, why: String) -> Inbound {
 /// RFC 3156: the second part holds the armoured message, whose plaintext
 /// is a whole MIME entity (with the sender's real Subject in it when the
 /// client protects headers).
-fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLimits) -> Inbound {
+fn open_pgp_mime(
+    inbound: Inbound,
+    raw: &[u8],
+    keys: &Keyring,
+    learned: &[SignedPublicKey],
+    limits: &ParseLimits,
+) -> Inbound {
     let text = String::from_utf8_lossy(raw);
     let Some((start, end)) = armored_block(&text) else {
         return failed(
@@ -408,22 +504,13 @@ fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLim
         );
     };
     let from = inbound.from.as_ref().map(|f| f.address.clone());
-    let (plain, signature) = match keys.decrypt_signed(&text.as_bytes()[start..end], from.as_ref())
-    {
-        Ok(p) => p,
-        Err(why) => return failed(inbound, why),
-    };
-    let rebuilt = under_outer_header(raw, &plain);
-    match parse::parse(&rebuilt, limits) {
+    let (plain, signature) =
+        match keys.decrypt_signed(&text.as_bytes()[start..end], from.as_ref(), learned) {
+            Ok(p) => p,
+            Err(why) => return failed(inbound, why),
+        };
+    match reparse_under_outer(&inbound, raw, &plain, limits) {
         Ok(mut inner) => {
-            // The message is the one received: its identity, size and
-            // trace fields are the outer message's.
-            inner.message_id = inbound.message_id;
-            inner.message_id_derived = inbound.message_id_derived;
-            inner.content_hash = inbound.content_hash;
-            inner.size = inbound.size;
-            inner.headers = inbound.headers;
-            inner.class = inbound.class;
             inner.encryption = Encryption::Decrypted;
             inner.signature = signature;
             inner
@@ -433,6 +520,27 @@ fn open_pgp_mime(inbound: Inbound, raw: &[u8], keys: &Keyring, limits: &ParseLim
             format!("the decrypted content is not readable: {e}"),
         ),
     }
+}
+
+/// The MIME `entity` a message wrapped (decrypted, or an opaque S/MIME
+/// signed one's content) parsed under `raw`'s outer header; the message
+/// is still the one received: its identity, size, class and trace fields
+/// are the outer `inbound`'s.
+pub(super) fn reparse_under_outer(
+    inbound: &Inbound,
+    raw: &[u8],
+    entity: &[u8],
+    limits: &ParseLimits,
+) -> Result<Inbound, parse::ParseError> {
+    let rebuilt = under_outer_header(raw, entity);
+    let mut inner = parse::parse(&rebuilt, limits)?;
+    inner.message_id = inbound.message_id.clone();
+    inner.message_id_derived = inbound.message_id_derived;
+    inner.content_hash = inbound.content_hash.clone();
+    inner.size = inbound.size;
+    inner.headers = inbound.headers.clone();
+    inner.class = inbound.class.clone();
+    Ok(inner)
 }
 
 /// The outer header without its MIME fields, followed by the decrypted
@@ -470,7 +578,7 @@ fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
 
 /// A message or entity split at the first blank line (LF or CRLF): the
 /// header with its last line end, and the body after the blank line.
-fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
+pub(super) fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
     let mut at = 0;
     for line in bytes.split_inclusive(|&b| b == b'\n') {
         if line == b"\n" || line == b"\r\n" {
@@ -515,10 +623,15 @@ fn fields(head: &[u8], keep: impl Fn(&str) -> bool) -> Vec<&[u8]> {
 }
 
 /// An inline block: replaced, in the text, by its plaintext.
-fn open_inline(mut inbound: Inbound, (start, end): (usize, usize), keys: &Keyring) -> Inbound {
+fn open_inline(
+    mut inbound: Inbound,
+    (start, end): (usize, usize),
+    keys: &Keyring,
+    learned: &[SignedPublicKey],
+) -> Inbound {
     let from = inbound.from.as_ref().map(|f| f.address.clone());
     let (plain, signature) =
-        match keys.decrypt_signed(&inbound.text.as_bytes()[start..end], from.as_ref()) {
+        match keys.decrypt_signed(&inbound.text.as_bytes()[start..end], from.as_ref(), learned) {
             Ok(p) => p,
             Err(why) => return failed(inbound, why),
         };

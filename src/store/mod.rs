@@ -15,6 +15,7 @@ mod accounts;
 mod announce;
 mod digest;
 mod health;
+mod keys;
 mod knowledge;
 mod lifecycle;
 mod messages;
@@ -38,6 +39,7 @@ pub use accounts::{
 };
 pub use announce::{AnnounceRecipient, AnnounceSchedule};
 pub use health::{DeskFigures, HeldFigure, OutboxFigures, SourceHealth};
+pub use keys::LearnedKey;
 pub use knowledge::{KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion};
 pub use lifecycle::{DueCursor, Timers};
 pub use messages::{NewMessage, StoredMessage};
@@ -83,6 +85,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0015_sender_keys",
+        include_str!("../../sql/0015_sender_keys.sql"),
     ),
 ];
 
