@@ -1,5 +1,6 @@
 //! learn: senders' OpenPGP keys from their own mail (issue 16). A key
-//! attached to a message is kept for its From address only when the
+//! attached to a message (or in its Autocrypt header) is kept for its
+//! From address only when the
 //! message was genuine — from an address of an account, its From shown
 //! genuine by trusted Authentication-Results or a known signature — and
 //! the key carries that address; otherwise anyone could plant a key for a
@@ -48,7 +49,14 @@ impl Pipeline {
             .into_iter()
             .map(|f| (f.info.content_type, f.bytes))
             .collect();
-        for key in openpgp::offered_keys(&files, &from.address) {
+        let autocrypt: Vec<&str> = msg
+            .inbound
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("autocrypt"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        for key in openpgp::offered_keys(&files, &autocrypt, &from.address) {
             let learned = tx.learn_sender_key(
                 &LearnedKey {
                     address: &from.address,

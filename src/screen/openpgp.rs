@@ -442,15 +442,20 @@ pub struct OfferedKey {
     pub armored: String,
 }
 
-/// The public keys among a message's attachments (`application/pgp-keys`,
-/// or any attachment holding an armoured public key block) that carry
-/// `from` in a user id and whose self-signatures verify. A key for
-/// another address is never offered: it would let one sender plant a key
-/// for someone else. Whether the message may teach a key at all (it must
-/// be genuine) is the caller's decision.
-pub fn offered_keys(attachments: &[(String, Vec<u8>)], from: &Address) -> Vec<OfferedKey> {
+/// The public keys a message offers for its sender: among its attachments
+/// (`application/pgp-keys`, or any holding an armoured public key block)
+/// and in its `Autocrypt` header fields (`autocrypt`: their values), those
+/// that carry `from` in a user id and whose self-signatures verify. A key
+/// for another address is never offered: it would let one sender plant a
+/// key for someone else. Whether the message may teach a key at all (it
+/// must be genuine) is the caller's decision.
+pub fn offered_keys(
+    attachments: &[(String, Vec<u8>)],
+    autocrypt: &[&str],
+    from: &Address,
+) -> Vec<OfferedKey> {
     const BEGIN_KEY: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
-    let mut out: Vec<OfferedKey> = Vec::new();
+    let mut keys: Vec<SignedPublicKey> = Vec::new();
     for (content_type, bytes) in attachments {
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
@@ -458,12 +463,15 @@ pub fn offered_keys(attachments: &[(String, Vec<u8>)], from: &Address) -> Vec<Of
         let is_keys = content_type
             .to_ascii_lowercase()
             .starts_with("application/pgp-keys");
-        if !is_keys && !text.contains(BEGIN_KEY) {
-            continue;
+        if (is_keys || text.contains(BEGIN_KEY))
+            && let Ok((key, _)) = SignedPublicKey::from_string(text)
+        {
+            keys.push(key);
         }
-        let Ok((key, _)) = SignedPublicKey::from_string(text) else {
-            continue;
-        };
+    }
+    keys.extend(autocrypt.iter().filter_map(|v| autocrypt_key(v, from)));
+    let mut out: Vec<OfferedKey> = Vec::new();
+    for key in keys {
         if key.verify_bindings().is_err() || !carries(&key, from) {
             continue;
         }
@@ -479,6 +487,32 @@ pub fn offered_keys(attachments: &[(String, Vec<u8>)], from: &Address) -> Vec<Of
         }
     }
     out
+}
+
+/// The key of one `Autocrypt: addr=…; keydata=…` header value (Autocrypt
+/// Level 1), when its `addr` is `from`.
+fn autocrypt_key(value: &str, from: &Address) -> Option<SignedPublicKey> {
+    let mut addr = None;
+    let mut keydata = None;
+    for attr in value.split(';') {
+        let Some((k, v)) = attr.split_once('=') else {
+            continue;
+        };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "addr" => addr = Address::parse(v.trim()).ok(),
+            "keydata" => keydata = Some(v),
+            _ => {}
+        }
+    }
+    if addr?.key() != from.key() {
+        return None;
+    }
+    use base64::Engine;
+    let clean: String = keydata?.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .ok()?;
+    SignedPublicKey::from_bytes(Cursor::new(bytes)).ok()
 }
 
 fn failed(mut inbound: Inbound, why: String) -> Inbound {

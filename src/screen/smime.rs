@@ -372,12 +372,113 @@ fn check(der: &[u8], content: Option<&[u8]>) -> Checked {
     }
 }
 
-fn signed_data(der: &[u8]) -> Option<cms::signed_data::SignedData> {
-    let info = cms::content_info::ContentInfo::from_der(der).ok()?;
+fn signed_data(ber: &[u8]) -> Option<cms::signed_data::SignedData> {
+    let der = ber_to_der(ber)?;
+    let info = cms::content_info::ContentInfo::from_der(&der).ok()?;
     if info.content_type != SIGNED_DATA {
         return None;
     }
     info.content.decode_as().ok()
+}
+
+/// How deep BER nests before it is refused (a CMS message nests about 12).
+const MAX_BER_DEPTH: usize = 48;
+
+/// `ber` in DER's length forms: CMS producers stream (OpenSSL's detached
+/// signatures, Outlook's opaque ones) with indefinite lengths and the
+/// content as a constructed OCTET STRING, which a DER reader refuses.
+/// Lengths become definite and a constructed OCTET STRING one primitive;
+/// anything else is copied. None for input that is not BER.
+fn ber_to_der(ber: &[u8]) -> Option<Vec<u8>> {
+    // Bytes after the one element (a client's padding) are left out.
+    let (tag, content, _) = ber_element(ber, 0)?;
+    Some(encode(&tag, &content))
+}
+
+/// One element at the start of `input`: its tag bytes (a constructed
+/// OCTET STRING turned primitive), its content in DER, and the bytes used.
+fn ber_element(input: &[u8], depth: usize) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+    if depth > MAX_BER_DEPTH {
+        return None;
+    }
+    let first = *input.first()?;
+    let mut at = 1;
+    if first & 0x1f == 0x1f {
+        // High tag number: continuation bytes while the top bit is set.
+        while *input.get(at)? & 0x80 != 0 {
+            at += 1;
+        }
+        at += 1;
+    }
+    let mut tag = input[..at].to_vec();
+    let constructed = first & 0x20 != 0;
+    let len_byte = *input.get(at)?;
+    at += 1;
+    let indefinite = len_byte == 0x80;
+    let length = if indefinite {
+        None
+    } else if len_byte & 0x80 != 0 {
+        let n = usize::from(len_byte & 0x7f);
+        if n > 4 {
+            return None;
+        }
+        let bytes = input.get(at..at + n)?;
+        at += n;
+        Some(bytes.iter().fold(0usize, |l, b| (l << 8) | usize::from(*b)))
+    } else {
+        Some(usize::from(len_byte))
+    };
+    if !constructed {
+        let len = length?;
+        let content = input.get(at..at + len)?.to_vec();
+        return Some((tag, content, at + len));
+    }
+    let mut content = Vec::new();
+    let mut rest = match length {
+        Some(len) => input.get(at..at + len)?,
+        None => input.get(at..)?,
+    };
+    let octets = tag == [0x24];
+    loop {
+        if indefinite && rest.starts_with(&[0, 0]) {
+            at += 2;
+            break;
+        }
+        if !indefinite && rest.is_empty() {
+            break;
+        }
+        let (child_tag, child, used) = ber_element(rest, depth + 1)?;
+        if octets {
+            content.extend_from_slice(&child);
+        } else {
+            content.extend_from_slice(&encode(&child_tag, &child));
+        }
+        rest = &rest[used..];
+        at += used;
+    }
+    if octets {
+        tag = vec![0x04];
+    }
+    Some((tag, content, at))
+}
+
+/// A DER element: tag, definite minimal length, content.
+fn encode(tag: &[u8], content: &[u8]) -> Vec<u8> {
+    let mut out = tag.to_vec();
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(content);
+    out
 }
 
 fn is_signer(cert: &Certificate, sid: &cms::signed_data::SignerIdentifier) -> bool {
@@ -634,6 +735,45 @@ Content-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\n
             assert_eq!(second_part(rest, "b1").unwrap(), b"hello");
         }
         assert!(signed_entity(b"no parts", "b1").is_none());
+    }
+
+    /// Indefinite lengths and a constructed OCTET STRING (streamed CMS)
+    /// become DER; DER stays as it is; broken input is refused.
+    #[test]
+    fn ber_is_read_as_der() {
+        type Case<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+        let cases: [Case; 6] = [
+            (
+                "DER unchanged",
+                &b"\x30\x03\x02\x01\x05"[..],
+                Some(&b"\x30\x03\x02\x01\x05"[..]),
+            ),
+            (
+                "indefinite sequence",
+                b"\x30\x80\x02\x01\x05\x00\x00",
+                Some(&b"\x30\x03\x02\x01\x05"[..]),
+            ),
+            (
+                "constructed octets, nested indefinite",
+                b"\xa0\x80\x24\x80\x04\x02ab\x04\x01c\x00\x00\x00\x00",
+                Some(&b"\xa0\x05\x04\x03abc"[..]),
+            ),
+            (
+                "long form length",
+                &b"\x04\x81\x01z"[..],
+                Some(&b"\x04\x01z"[..]),
+            ),
+            ("cut short", &b"\x30\x05\x02\x01"[..], None),
+            ("unterminated", &b"\x30\x80\x02\x01\x05"[..], None),
+        ];
+        for (what, input, want) in cases {
+            assert_eq!(ber_to_der(input).as_deref(), want, "{what}");
+        }
+        // Nesting beyond the bound is refused, not a stack overflow.
+        let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 10_000)
+            .flatten()
+            .collect();
+        assert_eq!(ber_to_der(&deep), None);
     }
 
     #[test]
