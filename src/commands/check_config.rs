@@ -140,7 +140,7 @@ fn loaded_problems(
         out.push(("service.templates".to_string(), e.to_string()));
     }
     // The OpenPGP keys are secrets too: unlocked only when secrets are read.
-    if !no_secrets && let Err(e) = crate::intake::load_keys(&config) {
+    if !no_secrets && let Err(e) = crate::intake::load_keys(config) {
         out.push(("openpgp".to_string(), e.to_string()));
     }
     // Certificates are public: always checked.

@@ -294,7 +294,7 @@ fn describe(cert: &Certificate) -> String {
 #[derive(Debug)]
 enum Checked {
     /// Verified with this certificate (the message's others beside it).
-    Good(Certificate, Vec<Certificate>),
+    Good(Box<Certificate>, Vec<Certificate>),
     Bad(String),
     /// Nothing to check it with (no certificate, an algorithm not supported).
     Unknown,
@@ -363,7 +363,7 @@ fn check(der: &[u8], content: Option<&[u8]>) -> Checked {
         None => content.to_vec(),
     };
     if verifies(&cert, algo, hash, &signed_bytes, info.signature.as_bytes()) {
-        Checked::Good(cert, carried)
+        Checked::Good(Box::new(cert), carried)
     } else {
         Checked::Bad(format!(
             "does not verify with the key of {}",

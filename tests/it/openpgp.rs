@@ -400,6 +400,8 @@ fn signed_mail_shows_its_content() {
             "Please check the DNS of customer.example",
         ),
         ("smime-detached.eml", "please renew the certificate"),
+        // Opaque (smime.p7m): the content is inside the CMS structure.
+        ("smime-opaque.eml", "please renew the certificate"),
     ];
     for (n, (file, words)) in cases.iter().enumerate() {
         ingest(&desk, &fixture(file));
@@ -807,4 +809,67 @@ Autocrypt: addr=ann@customer.example; prefer-encrypt=mutual; keydata=\r\n {keyda
         let show = desk.ok(&["ticket", "show", "2"]);
         assert!(show.contains(want), "genuine={genuine}: {show}");
     }
+}
+
+/// An account's `openpgp_key` (in an accounts file, relative to it) is a
+/// known key: Ann's signature by it is good and proves her under
+/// require_authentication, and the answer to her encrypted mail is
+/// encrypted to it.
+#[test]
+fn an_accounts_openpgp_key_checks_signatures_and_encrypts_answers() {
+    let desk = pgp_desk(false);
+    std::fs::create_dir_all(desk.path("accounts/keys")).unwrap();
+    std::fs::copy(
+        fixtures().join("ann.pub.asc"),
+        desk.path("accounts/keys/ann.asc"),
+    )
+    .unwrap();
+    std::fs::write(
+        desk.path("accounts/customers.toml"),
+        "[[account]]\nid = \"cust-2\"\nname = \"Customer Two\"\n\
+primary = \"ann@customer.example\"\nrequire_authentication = true\n\
+openpgp_key = \"keys/ann.asc\"\n",
+    )
+    .unwrap();
+    // The same desk, Ann in the accounts file instead of inline.
+    let config = std::fs::read_to_string(desk.path("postdesk.toml")).unwrap();
+    let at = config.find("[[account]]").unwrap();
+    std::fs::write(
+        desk.path("postdesk.toml"),
+        format!(
+            "accounts_file = \"accounts/customers.toml\"\n{}",
+            &config[..at]
+        ),
+    )
+    .unwrap();
+    desk.ok(&["check-config"]);
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    ingest(&desk, &fixture("forged-signed.eml"));
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(
+        show.contains("good signature by Ann Customer <ann@customer.example>"),
+        "{show}"
+    );
+    let tickets = desk.tickets();
+    let account = |n: i64| {
+        tickets
+            .iter()
+            .find(|t| t["number"] == n)
+            .map(|t| t["account"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(account(1), "cust-2", "{tickets:?}");
+    assert_ne!(account(2), "cust-2", "{tickets:?}");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipt = sent
+        .iter()
+        .find(|m| m.kind == "receipt" && m.subject() == "[DESK #3]")
+        .expect("a receipt for the encrypted mail");
+    assert!(
+        receipt.head().contains("multipart/encrypted"),
+        "{}",
+        receipt.head()
+    );
+    assert_no_plaintext(&desk);
 }
