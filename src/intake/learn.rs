@@ -45,10 +45,11 @@ impl Pipeline {
         if !may_teach(msg.genuine, &identity.sender) {
             return Ok(());
         }
-        let files: Vec<(String, Vec<u8>)> = crate::parse::attachment_files(msg.raw, &self.limits())
-            .into_iter()
-            .map(|f| (f.info.content_type, f.bytes))
-            .collect();
+        let files: Vec<(String, Vec<u8>)> =
+            crate::screen::attachment_files(msg.raw, &self.limits())
+                .into_iter()
+                .map(|f| (f.info.content_type, f.bytes))
+                .collect();
         let autocrypt: Vec<&str> = msg
             .inbound
             .headers

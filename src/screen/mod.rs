@@ -13,6 +13,19 @@ use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
 use crate::parse::{Encryption, Inbound, Signature};
 use authres::Auth;
 
+/// The attachments of a stored message as its ticket shows them: those of
+/// the content an opaque S/MIME signature wraps (see `smime`), else the
+/// message's own. For the stages that pass a message's files on.
+pub fn attachment_files(
+    raw: &[u8],
+    limits: &crate::parse::ParseLimits,
+) -> Vec<crate::parse::AttachmentFile> {
+    match smime::unwrapped(raw) {
+        Some(inner) => crate::parse::attachment_files(&inner, limits),
+        None => crate::parse::attachment_files(raw, limits),
+    }
+}
+
 /// The header every mail postdesk sends carries, with the support address.
 pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
 

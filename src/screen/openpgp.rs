@@ -583,7 +583,7 @@ pub(super) fn reparse_under_outer(
 /// Message-ID, References) is dropped: those of the outer header are the
 /// ones the MTA saw and authenticated, and an inner From must never name
 /// the sender of the message.
-fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
+pub(super) fn under_outer_header(raw: &[u8], entity: &[u8]) -> Vec<u8> {
     let (outer, _) = split_head(raw);
     let (inner, body) = split_head(entity);
     let inner_fields = fields(inner, |name| {

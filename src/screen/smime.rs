@@ -30,7 +30,7 @@ use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName, SubjectKeyIdentifie
 
 use crate::domain::Address;
 use crate::parse::{Inbound, ParseLimits, Signature};
-use crate::screen::openpgp::{reparse_under_outer, split_head};
+use crate::screen::openpgp::{reparse_under_outer, split_head, under_outer_header};
 
 const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
@@ -547,6 +547,35 @@ pub(super) fn param(value: &str, name: &str) -> Option<String> {
     None
 }
 
+/// Whether a Content-Type value is an opaque S/MIME signed message.
+fn is_opaque(ct: &str) -> bool {
+    matches!(
+        mime_type(ct).as_str(),
+        "application/pkcs7-mime" | "application/x-pkcs7-mime"
+    ) && param(ct, "smime-type").is_none_or(|t| t.eq_ignore_ascii_case("signed-data"))
+}
+
+/// The content a SignedData (`ber`, a ContentInfo) encapsulates.
+fn encapsulated(ber: &[u8]) -> Option<OctetString> {
+    signed_data(ber)?
+        .encap_content_info
+        .econtent
+        .and_then(|c| c.decode_as::<OctetString>().ok())
+}
+
+/// The message an opaque S/MIME signed `raw` wraps, under its outer
+/// header, as the ticket shows it (for a later stage that reads a stored
+/// message's attachments again); None for any other message.
+pub fn unwrapped(raw: &[u8]) -> Option<Vec<u8>> {
+    let head = crate::parse::parse_head(raw).ok()?;
+    if !is_opaque(content_type(&head)?) {
+        return None;
+    }
+    let (h, body) = split_head(raw);
+    let entity = encapsulated(&decode_body(h, body))?;
+    Some(under_outer_header(raw, entity.as_bytes()))
+}
+
 fn mime_type(value: &str) -> String {
     value
         .split(';')
@@ -654,21 +683,12 @@ pub fn open(
         inbound.signature = Some(judge(checked, from.as_ref(), trust, now));
         return inbound;
     }
-    let opaque = matches!(
-        kind.as_str(),
-        "application/pkcs7-mime" | "application/x-pkcs7-mime"
-    ) && param(&ct, "smime-type")
-        .is_none_or(|t| t.eq_ignore_ascii_case("signed-data"));
-    if !opaque {
+    if !is_opaque(&ct) {
         return inbound;
     }
     let (head, body) = split_head(raw);
     let der = decode_body(head, body);
-    let Some(entity) = signed_data(&der).and_then(|s| {
-        s.encap_content_info
-            .econtent
-            .and_then(|c| c.decode_as::<OctetString>().ok())
-    }) else {
+    let Some(entity) = encapsulated(&der) else {
         // Enveloped (encrypted) S/MIME, or not CMS at all: left as it came.
         return inbound;
     };

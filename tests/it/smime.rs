@@ -520,3 +520,28 @@ fn a_certificate_file_that_is_no_certificate_stops_the_start() {
     let out = desk.run(&["check-config"], b"");
     assert!(!out.status.success());
 }
+
+/// The staff notification of an opaque signed mail carries the files the
+/// signature wraps (what the ticket shows), not smime.p7m.
+#[test]
+fn the_staff_get_the_files_an_opaque_signature_wraps() {
+    if !openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let desk = desk("", "[staff]\nnotify = [\"team@desk.example\"]\n");
+    let signed = pki.sign(Tool::Cms, "ann", WITH_ATTACHMENT, true, &[]);
+    ingest(
+        &desk,
+        &mail("ann@customer.example", "f1", "Invoice", &signed),
+    );
+    let sent = crate::support::outbox::mails(&desk);
+    let notify = crate::support::outbox::only(&sent, "staff-notify", "team@desk.example");
+    let parsed = notify.parsed();
+    let names: Vec<String> = parsed
+        .attachments()
+        .filter_map(|a| mail_parser::MimeHeaders::attachment_name(a).map(str::to_string))
+        .collect();
+    assert_eq!(names, ["invoice-11.pdf"], "{}", notify.head());
+    assert!(notify.text().contains("check line 4"), "{}", notify.text());
+}
