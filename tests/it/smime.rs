@@ -57,7 +57,8 @@ fn run(dir: &Path, args: &[&str]) -> Vec<u8> {
 impl Pki {
     /// A CA, and certificates issued by it: `ann` (RSA), `ann-ec` (P-256)
     /// for ann@customer.example, `mallory` for mallory@evil.example; and
-    /// `self-ann`, Ann's address in a self-signed certificate.
+    /// `self-ann`, Ann's address in a self-signed certificate; `ann-old`,
+    /// Ann's from the CA, expired.
     fn new() -> Pki {
         let pki = Pki {
             dir: tempfile::tempdir().unwrap(),
@@ -103,6 +104,7 @@ impl Pki {
             "mallory@evil.example",
             &["-newkey", "rsa:2048"],
         );
+        pki.issue_expired("ann-old");
         run(
             d,
             &[
@@ -161,6 +163,50 @@ extendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\n"
                 "-extfile",
                 &ext,
             ],
+        );
+    }
+
+    /// `name`: Ann's certificate from the same CA, valid in 2020 only
+    /// (`openssl ca`, which takes explicit dates).
+    fn issue_expired(&self, name: &str) {
+        let d = self.dir.path();
+        std::fs::write(d.join("index.txt"), "").unwrap();
+        std::fs::write(d.join("serial"), "1000\n").unwrap();
+        std::fs::write(
+            d.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\n\
+serial = serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n\
+emailAddress = optional\n",
+        )
+        .unwrap();
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        let subject = "/CN=Ann Customer/emailAddress=ann@customer.example";
+        run(
+            d,
+            &["req", "-new", "-nodes", "-newkey", "rsa:2048"]
+                .into_iter()
+                .chain(["-keyout", &key, "-out", &csr, "-subj", subject])
+                .collect::<Vec<_>>(),
+        );
+        let dates = [
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20210101000000Z",
+        ];
+        run(
+            d,
+            &[
+                "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.crt", "-keyfile", "ca.key",
+            ]
+            .into_iter()
+            .chain(["-in", &csr, "-out", &crt, "-extfile", "ann.ext", "-notext"])
+            .chain(dates)
+            .collect::<Vec<_>>(),
         );
     }
 
@@ -460,6 +506,13 @@ fn only_a_known_certificate_of_the_from_address_makes_the_mail_genuine() {
         ("CA known", strict.into(), ca.clone(), "ann", true),
         ("CA known, P-256", strict.into(), ca.clone(), "ann-ec", true),
         ("CA not known", strict.into(), String::new(), "ann", false),
+        (
+            "CA known, certificate expired",
+            strict.into(),
+            ca.clone(),
+            "ann-old",
+            false,
+        ),
         (
             "self-signed, not known",
             strict.into(),
