@@ -45,11 +45,16 @@ impl Pipeline {
         if !may_teach(msg.genuine, &identity.sender) {
             return Ok(());
         }
-        let files: Vec<(String, Vec<u8>)> =
-            crate::screen::attachment_files(msg.raw, &self.limits())
+        // Keys in what the screen unwrapped (an encrypted mail's), else
+        // in the message as stored; read only when one may be there.
+        let mut files = msg.inbound.wrapped_keys.clone();
+        if files.is_empty() && msg.inbound.attachments.iter().any(openpgp::may_be_key) {
+            files = crate::screen::attachment_files(msg.raw, &self.limits())
                 .into_iter()
+                .filter(|f| openpgp::may_be_key(&f.info))
                 .map(|f| (f.info.content_type, f.bytes))
                 .collect();
+        }
         let autocrypt: Vec<&str> = msg
             .inbound
             .headers

@@ -118,6 +118,11 @@ pub struct Inbound {
     /// Its OpenPGP or S/MIME signature as the screen checked it; None:
     /// not signed.
     pub signature: Option<Signature>,
+    /// The attachments that may be OpenPGP keys (content type, bytes) of
+    /// content the screen unwrapped (decrypted, or opaque S/MIME): the
+    /// stored raw bytes do not show them. A key is learnt from them only
+    /// when the message proves genuine (intake's `learn`).
+    pub wrapped_keys: Vec<(String, Vec<u8>)>,
 }
 
 /// An OpenPGP or S/MIME signature, checked against the keys and
@@ -501,6 +506,7 @@ fn extract(
         headers: head.0,
         encryption: Encryption::Clear,
         signature: None,
+        wrapped_keys: Vec::new(),
     })
 }
 

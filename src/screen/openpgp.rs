@@ -489,6 +489,17 @@ pub fn offered_keys(
     out
 }
 
+/// Whether an attachment may hold an OpenPGP key: typed so, or named as
+/// clients name key files.
+pub fn may_be_key(a: &parse::Attachment) -> bool {
+    a.content_type
+        .to_ascii_lowercase()
+        .starts_with("application/pgp-keys")
+        || a.name
+            .as_deref()
+            .is_some_and(|n| n.to_ascii_lowercase().ends_with(".asc"))
+}
+
 /// The key of one `Autocrypt: addr=…; keydata=…` header value (Autocrypt
 /// Level 1), when its `addr` is `from`.
 fn autocrypt_key(value: &str, from: &Address) -> Option<SignedPublicKey> {
@@ -568,6 +579,13 @@ pub(super) fn reparse_under_outer(
 ) -> Result<Inbound, parse::ParseError> {
     let rebuilt = under_outer_header(raw, entity);
     let mut inner = parse::parse(&rebuilt, limits)?;
+    if inner.attachments.iter().any(may_be_key) {
+        inner.wrapped_keys = parse::attachment_files(&rebuilt, limits)
+            .into_iter()
+            .filter(|f| may_be_key(&f.info))
+            .map(|f| (f.info.content_type, f.bytes))
+            .collect();
+    }
     inner.message_id = inbound.message_id.clone();
     inner.message_id_derived = inbound.message_id_derived;
     inner.content_hash = inbound.content_hash.clone();

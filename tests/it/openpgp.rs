@@ -873,3 +873,49 @@ openpgp_key = \"keys/ann.asc\"\n",
     );
     assert_no_plaintext(&desk);
 }
+
+/// Thunderbird's way: the key attached inside the encrypted mail. Learnt
+/// from the decrypted content when the mail is genuine.
+#[test]
+fn a_key_attached_inside_an_encrypted_genuine_mail_is_learnt() {
+    if gpg().is_none() {
+        return;
+    }
+    let home = gpg_home(&["desk.pub.asc"]);
+    let key = String::from_utf8(fixture("ann.pub.asc"))
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nMy key is attached, the password is inside.\r\n\
+--in\r\nContent-Type: application/pgp-keys; name=\"OpenPGP_0xANN.asc\"\r\n\
+Content-Disposition: attachment; filename=\"OpenPGP_0xANN.asc\"\r\n\r\n{key}\r\n--in--\r\n"
+    );
+    let out = gpg_run(
+        home.path(),
+        &["--encrypt", "--armor", "-r", "support@desk.example"],
+        entity.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let armored = String::from_utf8(out.stdout).unwrap();
+    let mail = format!(
+        "Authentication-Results: mx.desk.example; dmarc=pass header.from=customer.example\r\n\
+From: Ann Customer <ann@customer.example>\r\nTo: {ADDRESS}\r\nSubject: ...\r\n\
+Message-ID: <enc-key@customer.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
+--b\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--b--\r\n"
+    );
+    let desk = pgp_desk(false);
+    ingest(&desk, mail.as_bytes());
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(show.contains("learnt"), "{show}");
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "2"]);
+    assert!(show.contains("good signature by Ann Customer"), "{show}");
+}
