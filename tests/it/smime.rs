@@ -473,6 +473,12 @@ Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\
         &desk,
         &mail("ann@customer.example", "t2", "Renewal", &opaque),
     );
+    // Without its certificate (`-nocerts`) nothing can be checked.
+    let bare = pki.sign(Tool::Cms, "ann", TEXT, false, &["-nocerts"]);
+    ingest(&desk, &mail("ann@customer.example", "t3", "Renewal", &bare));
+    let text = show(&desk, 3);
+    assert!(text.contains("unknown key"), "{text}");
+    assert!(text.contains("before Friday"), "{text}");
     for n in [1, 2] {
         let text = show(&desk, n);
         assert!(text.contains("BAD signature"), "{n}: {text}");
