@@ -58,7 +58,8 @@ impl Pki {
     /// A CA, and certificates issued by it: `ann` (RSA), `ann-ec` (P-256)
     /// for ann@customer.example, `mallory` for mallory@evil.example; and
     /// `self-ann`, Ann's address in a self-signed certificate; `ann-old`,
-    /// Ann's from the CA, expired.
+    /// Ann's from the CA, expired; `ann-inter`, Ann's from `inter`, an
+    /// intermediate CA the CA issued.
     fn new() -> Pki {
         let pki = Pki {
             dir: tempfile::tempdir().unwrap(),
@@ -105,6 +106,21 @@ impl Pki {
             &["-newkey", "rsa:2048"],
         );
         pki.issue_expired("ann-old");
+        // Ann's certificate from an intermediate CA of the trusted one.
+        pki.issue_by(
+            "ca",
+            "inter",
+            "/CN=Throwaway Intermediate CA",
+            &["-newkey", "rsa:2048"],
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n",
+        );
+        pki.issue_by(
+            "inter",
+            "ann-inter",
+            "/CN=Ann Customer/emailAddress=ann@customer.example",
+            &["-newkey", "rsa:2048"],
+            "basicConstraints=CA:FALSE\nsubjectAltName=email:ann@customer.example\n",
+        );
         run(
             d,
             &[
@@ -127,43 +143,41 @@ impl Pki {
     }
 
     fn issue(&self, name: &str, cn: &str, email: &str, key: &[&str]) {
+        let ext = format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,nonRepudiation\n\
+extendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\n"
+        );
+        let subject = format!("/CN={cn}/emailAddress={email}");
+        self.issue_by("ca", name, &subject, key, &ext);
+    }
+
+    /// `name`.crt and .key, issued by `issuer` (.crt, .key) with the
+    /// extensions `ext`.
+    fn issue_by(&self, issuer: &str, name: &str, subject: &str, key: &[&str], ext: &str) {
         let d = self.dir.path();
-        let subj = format!("/CN={cn}/emailAddress={email}");
         let (keyfile, csr) = (format!("{name}.key"), format!("{name}.csr"));
         let mut args = vec!["req", "-new", "-nodes"];
         args.extend_from_slice(key);
-        args.extend_from_slice(&["-keyout", &keyfile, "-out", &csr, "-subj", &subj]);
+        args.extend_from_slice(&["-keyout", &keyfile, "-out", &csr, "-subj", subject]);
         run(d, &args);
-        let ext = format!("{name}.ext");
-        std::fs::write(
-            d.join(&ext),
-            format!(
-                "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,nonRepudiation\n\
-extendedKeyUsage=emailProtection\nsubjectAltName=email:{email}\n"
-            ),
-        )
-        .unwrap();
-        let crt = format!("{name}.crt");
-        run(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &crt,
-                "-days",
-                "30",
-                "-extfile",
-                &ext,
-            ],
+        let extfile = format!("{name}.ext");
+        std::fs::write(d.join(&extfile), ext).unwrap();
+        let (crt, ca, ca_key) = (
+            format!("{name}.crt"),
+            format!("{issuer}.crt"),
+            format!("{issuer}.key"),
         );
+        let args = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key];
+        let more = [
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "30",
+            "-extfile",
+            &extfile,
+        ];
+        run(d, &args.into_iter().chain(more).collect::<Vec<_>>());
     }
 
     /// `name`: Ann's certificate from the same CA, valid in 2020 only
@@ -565,6 +579,38 @@ fn only_a_known_certificate_of_the_from_address_makes_the_mail_genuine() {
                 assert!(text.contains("does not know"), "{what}: {text}");
             }
         }
+    }
+}
+
+/// A chain: Ann's certificate from an intermediate CA the message carries
+/// (`-certfile`), the root alone in ca_file. Without the intermediate in
+/// the message, nothing leads to the root.
+#[test]
+fn a_chain_through_an_intermediate_ca_the_message_carries_is_followed() {
+    if !openssl() {
+        return;
+    }
+    let pki = Pki::new();
+    let ca = format!("[smime]\nca_file = \"{}\"\n", pki.path("ca.crt").display());
+    let inter = pki.path("inter.crt").display().to_string();
+    let desk = desk("require_authentication = true\n", &ca);
+    for (n, (extra, genuine)) in [(vec!["-certfile", inter.as_str()], true), (vec![], false)]
+        .into_iter()
+        .enumerate()
+    {
+        let signed = pki.sign(Tool::Cms, "ann-inter", TEXT, true, &extra);
+        ingest(
+            &desk,
+            &mail("ann@customer.example", &format!("c{n}"), "Renewal", &signed),
+        );
+        let n = n as i64 + 1;
+        let text = show(&desk, n);
+        assert_eq!(
+            account_of(&desk, n) == "cust-1",
+            genuine,
+            "{extra:?}: {text}"
+        );
+        assert!(text.contains("good signature"), "{text}");
     }
 }
 
