@@ -3,7 +3,9 @@
 //! spam verdict, no sender), whether the message may be answered
 //! automatically (RFC 3834), whether its ticket is flagged for staff
 //! (priority domains), and whether its From address is genuine, by the
-//! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
+//! operator's own MTA's Authentication-Results (RFC 8601, see `authres`)
+//! or a signature by a key or certificate the desk knows (`openpgp`,
+//! `smime`, which also open encrypted and opaque signed mail first).
 
 pub mod authres;
 pub mod openpgp;

@@ -39,11 +39,12 @@ impl Tx<'_> {
 }
 
 impl Reader<'_> {
-    /// The armoured keys learnt for `address`, oldest first.
+    /// The armoured keys learnt for `address`, newest first: a customer
+    /// who sends a new key is encrypted to from then on.
     pub fn sender_keys(&self, address: &Address) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT armored FROM sender_keys WHERE address_key = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT armored FROM sender_keys WHERE address_key = ?1 ORDER BY id DESC",
+        )?;
         let rows = stmt.query_map(params![address.key()], |r| r.get(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
