@@ -48,10 +48,16 @@ impl Pipeline {
         // Keys in what the screen unwrapped (an encrypted mail's), else
         // in the message as stored; read only when one may be there.
         let mut files = msg.inbound.wrapped_keys.clone();
-        if files.is_empty() && msg.inbound.attachments.iter().any(openpgp::may_be_key) {
+        if files.is_empty()
+            && msg
+                .inbound
+                .attachments
+                .iter()
+                .any(crate::screen::mime::may_be_key)
+        {
             files = crate::screen::attachment_files(msg.raw, &self.limits())
                 .into_iter()
-                .filter(|f| openpgp::may_be_key(&f.info))
+                .filter(|f| crate::screen::mime::may_be_key(&f.info))
                 .map(|f| (f.info.content_type, f.bytes))
                 .collect();
         }

@@ -8,6 +8,7 @@
 //! `smime`, which also open encrypted and opaque signed mail first).
 
 pub mod authres;
+pub mod mime;
 pub mod openpgp;
 pub mod smime;
 

@@ -30,7 +30,9 @@ use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName, SubjectKeyIdentifie
 
 use crate::domain::Address;
 use crate::parse::{Inbound, ParseLimits, Signature};
-use crate::screen::openpgp::{reparse_under_outer, split_head, under_outer_header};
+use crate::screen::mime::{
+    find, reparse_under_outer, signed_entity, split_head, under_outer_header,
+};
 
 const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
@@ -585,39 +587,6 @@ fn mime_type(value: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The signed first part of a `multipart/signed` body as it was signed
-/// (its bytes between the first two delimiters, lines ended by CRLF, the
-/// line end before the delimiter not included) and the rest of the body
-/// after that delimiter. Bytes, not text: an 8-bit part must not change.
-pub(super) fn signed_entity<'a>(raw: &'a [u8], boundary: &str) -> Option<(Vec<u8>, &'a [u8])> {
-    let delimiter = format!("\n--{boundary}");
-    let d = delimiter.as_bytes();
-    let first = find(raw, d)? + d.len();
-    let start = first + find(&raw[first..], b"\n")? + 1;
-    let end = start + find(&raw[start..], d)?;
-    // The line end before the delimiter belongs to the delimiter.
-    let body_end = if end > start && raw[end - 1] == b'\r' {
-        end - 1
-    } else {
-        end
-    };
-    let mut signed = Vec::with_capacity(body_end - start + 64);
-    for line in raw[start..body_end].split_inclusive(|&b| b == b'\n') {
-        match line.strip_suffix(b"\n") {
-            Some(l) => {
-                signed.extend_from_slice(l.strip_suffix(b"\r").unwrap_or(l));
-                signed.extend_from_slice(b"\r\n");
-            }
-            None => signed.extend_from_slice(line),
-        }
-    }
-    Some((signed, &raw[end + d.len()..]))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 /// The decoded body of the part that starts `rest` (after its delimiter
 /// line), up to the next delimiter: base64 undone.
 fn second_part(rest: &[u8], boundary: &str) -> Option<Vec<u8>> {
@@ -736,27 +705,6 @@ mod tests {
         assert_eq!(param("text/plain", "boundary"), None);
     }
 
-    /// The signed bytes are the first part's with CRLF line ends, whatever
-    /// the mail's, and its 8-bit bytes unchanged.
-    #[test]
-    fn the_signed_entity_is_cut_as_signed() {
-        let body = b"pre\n--b1\nContent-Type: text/plain; charset=latin1\n\nh\xe9llo\n--b1\n\
-Content-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\naGVs\nbG8=\n--b1--\n";
-        let crlf: Vec<u8> = body
-            .split(|&b| b == b'\n')
-            .collect::<Vec<_>>()
-            .join(&b"\r\n"[..]);
-        for raw in [body.to_vec(), crlf] {
-            let (signed, rest) = signed_entity(&raw, "b1").unwrap();
-            assert_eq!(
-                signed,
-                b"Content-Type: text/plain; charset=latin1\r\n\r\nh\xe9llo"
-            );
-            assert_eq!(second_part(rest, "b1").unwrap(), b"hello");
-        }
-        assert!(signed_entity(b"no parts", "b1").is_none());
-    }
-
     /// Indefinite lengths and a constructed OCTET STRING (streamed CMS)
     /// become DER; DER stays as it is; broken input is refused.
     #[test]
@@ -794,6 +742,18 @@ Content-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\n
             .flatten()
             .collect();
         assert_eq!(ber_to_der(&deep), None);
+    }
+
+    /// The signature part's body, base64 undone, whatever the line ends.
+    #[test]
+    fn the_second_part_is_decoded() {
+        let body = "--b1\nContent-Type: text/plain\n\nhi\n--b1\n\
+Content-Type: application/pkcs7-signature\nContent-Transfer-Encoding: base64\n\naGVs\nbG8=\n--b1--\n";
+        for raw in [body.to_string(), body.replace('\n', "\r\n")] {
+            let mail = format!("Subject: x\n\n{raw}");
+            let (_, rest) = signed_entity(mail.as_bytes(), "b1").unwrap();
+            assert_eq!(second_part(rest, "b1").unwrap(), b"hello");
+        }
     }
 
     #[test]
