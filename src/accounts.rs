@@ -583,6 +583,8 @@ mod tests {
             priority: false,
             require_authentication: None,
             pin_hash: None,
+            openpgp_key: None,
+            smime_cert: None,
         }
     }
 

@@ -801,7 +801,8 @@ fn queue(
             None => false,
         };
     if encrypted {
-        let sealed = seal::seal(&ctx.desk, mail, ticket, ctx.language);
+        let learned = seal::learned_for(&tx.read(), mail)?;
+        let sealed = seal::seal(&ctx.desk, mail, ticket, ctx.language, &learned);
         return tx.queue_mail(&sealed.queued(ticket, true, ctx.desk.address, msg.at));
     }
     tx.queue_mail(&mail.queued(ticket, true, ctx.desk.address, msg.at))

@@ -125,6 +125,8 @@ fn add(store: &mut Store, a: AccountAddArgs, checks: &Checks, now: DateTime<Utc>
         priority: a.priority,
         require_authentication: a.require_authentication.and_then(|s| s.value()),
         pin_hash: None,
+        openpgp_key: None,
+        smime_cert: None,
         id: a.id,
     };
     accounts::add(store, &spec, checks, now)?;

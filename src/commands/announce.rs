@@ -134,8 +134,12 @@ fn queue_pending(
         let at = due(base, k - base_index, rate);
         let mut mail = announce::mail(desk, &Announcement { body, ..*a }, &r.address, now);
         // Encrypted (and signed) to a recipient whose key the desk knows.
-        if desk.keys.is_some_and(|k| k.key_for(&r.address).is_some()) {
-            mail = seal::seal(desk, &mail, None, lang);
+        let learned = seal::learned_for(&store.read(), &mail)?;
+        if desk
+            .keys
+            .is_some_and(|k| k.key_for(&r.address, &learned).is_some())
+        {
+            mail = seal::seal(desk, &mail, None, lang, &learned);
         }
         store.write(|tx| {
             let outbox = tx.queue_mail(&mail.queued(None, true, desk.address, at))?;

@@ -153,8 +153,12 @@ fn loaded_problems(
         }
     }
     // The OpenPGP keys are secrets too: unlocked only when secrets are read.
-    if !no_secrets && let Err(e) = crate::intake::load_keys(&config.openpgp) {
+    if !no_secrets && let Err(e) = crate::intake::load_keys(config) {
         out.push(("openpgp".to_string(), e.to_string()));
+    }
+    // Certificates are public: always checked.
+    if let Err(e) = crate::intake::load_smime(config) {
+        out.push(("smime".to_string(), e.to_string()));
     }
     if !no_secrets
         && !reported.contains("transport.password_file")

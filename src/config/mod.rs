@@ -30,8 +30,8 @@ pub use accounts_file::{accounts_from_toml, read_accounts_file};
 pub use schema::{
     AuthKind, DEFAULT_DIGEST, DEFAULT_SWEEP, Flow, Intake, Knowledge, MailServer, Metrics, OAuth,
     OAuthLogin, OpenPgp, Outbox, Provider, QueueKeys, QueueRule, Relevance, SaslMechanism,
-    Schedule, Secret, Service, Smtp, Source, SourceKind, Staff, StaffMember, StatusAlarms, TlsMode,
-    Transport, UnknownSender, UnmatchedAutomatic,
+    Schedule, Secret, Service, Smime, Smtp, Source, SourceKind, Staff, StaffMember, StatusAlarms,
+    TlsMode, Transport, UnknownSender, UnmatchedAutomatic,
 };
 pub use values::{format_duration, format_size, parse_duration, parse_size};
 
@@ -72,6 +72,8 @@ pub struct Config {
     pub staff: Staff,
     #[serde(skip_serializing_if = "is_default_openpgp")]
     pub openpgp: OpenPgp,
+    #[serde(skip_serializing_if = "is_default_smime")]
+    pub smime: Smime,
     #[serde(serialize_with = "read::write_calendar")]
     pub calendar: Calendar,
     #[serde(skip)]
@@ -101,6 +103,10 @@ pub struct Config {
     /// `[[queue]]` as written, for `check-config`'s output.
     #[serde(skip)]
     pub queue_tables: Vec<QueueKeys>,
+}
+
+fn is_default_smime(o: &Smime) -> bool {
+    *o == Smime::default()
 }
 
 fn is_default_openpgp(o: &OpenPgp) -> bool {

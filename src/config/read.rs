@@ -12,7 +12,7 @@ use toml::de::{DeValue, ValueDeserializer};
 use super::Loader;
 use super::schema::{
     AccountDef, CalendarKeys, Intake, Knowledge, MaildirKeys, Metrics, OAuth, OpenPgp, Outbox,
-    QueueKeys, RuleDef, Schedule, SendmailKeys, Service, SourceKeys, Staff, StatusAlarms,
+    QueueKeys, RuleDef, Schedule, SendmailKeys, Service, Smime, SourceKeys, Staff, StatusAlarms,
     Transport,
 };
 use super::values::{self, not_one_of};
@@ -22,7 +22,7 @@ use crate::domain::lifecycle::InactivityRule;
 
 type Value<'a> = Spanned<DeValue<'a>>;
 
-const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, openpgp, calendar, inactivity, schedule, status, metrics, account, and the top-level key accounts_file";
+const SECTIONS: &str = "service, queue, source, oauth, transport, intake, outbox, knowledge, staff, openpgp, smime, calendar, inactivity, schedule, status, metrics, account, and the top-level key accounts_file";
 
 /// The keys one `kind` of `[[source]]` or `[transport]` takes, space-separated, and those
 /// among them that must be there (with why, for the message).
@@ -111,6 +111,7 @@ pub(super) struct Sections {
     pub knowledge: Option<Knowledge>,
     pub staff: Option<Staff>,
     pub openpgp: Option<OpenPgp>,
+    pub smime: Option<Smime>,
     pub calendar: Option<CalendarKeys>,
     /// `None`: no `[[inactivity]]` at all, the default rules apply; a `None` in the list is
     /// a rule that failed to read.
@@ -158,6 +159,7 @@ impl<'a> Loader<'a> {
             knowledge: Some(Knowledge::default()),
             staff: Some(Staff::default()),
             openpgp: Some(OpenPgp::default()),
+            smime: Some(Smime::default()),
             calendar: Some(CalendarKeys::default()),
             inactivity: None,
             schedule: Some(Schedule::default()),
@@ -188,6 +190,7 @@ impl<'a> Loader<'a> {
                 "knowledge" => s.knowledge = self.de("knowledge", value),
                 "staff" => s.staff = self.read_staff(value),
                 "openpgp" => s.openpgp = self.de("openpgp", value),
+                "smime" => s.smime = self.de("smime", value),
                 "calendar" => s.calendar = self.de("calendar", value),
                 "inactivity" => s.inactivity = Some(self.read_inactivity(value)),
                 "schedule" => s.schedule = self.de("schedule", value),

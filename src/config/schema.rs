@@ -839,6 +839,18 @@ pub struct OpenPgp {
     pub public_keys: Vec<PathBuf>,
 }
 
+/// `[smime]`: what makes an S/MIME signature proof of the sender beyond
+/// the accounts' own `smime_cert`. Paths are relative to the config
+/// file's directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "an [smime] table")]
+pub struct Smime {
+    /// The CAs (PEM, one or more certificates) whose certificates, within
+    /// their validity dates, vouch for the addresses they name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
 // ---------------------------------------------------------------------------
 // [staff]
 // ---------------------------------------------------------------------------
@@ -1158,6 +1170,10 @@ pub(super) struct AccountDef {
     require_authentication: Option<bool>,
     #[serde(default, skip_serializing)]
     pin_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    openpgp_key: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    smime_cert: Option<PathBuf>,
 }
 
 /// `["ops@customer.example, customer.example", …]`, flattened, first spelling kept.

@@ -13,7 +13,7 @@ use super::queues::DeskWide;
 use super::read::{Kind, Sections};
 use super::schema::{
     AuthKind, CalendarKeys, Intake, Knowledge, MailServer, OAuth, OpenPgp, Outbox, Secret, Service,
-    Source, SourceKeys, SourceKind, Staff, Transport,
+    Smime, Source, SourceKeys, SourceKind, Staff, Transport,
 };
 use super::values::{format_duration, format_size, word};
 use super::{Config, Loader, accounts_file};
@@ -81,6 +81,10 @@ impl Loader<'_> {
             }
         }
         let openpgp = s.openpgp.and_then(|o| self.openpgp(o));
+        let smime = s.smime.and_then(|o| {
+            let ca_file = self.opt_path("smime.ca_file", o.ca_file)?;
+            Some(Smime { ca_file })
+        });
         let calendar = s.calendar.and_then(|c| self.calendar(c));
         let inactivity = match s.inactivity {
             None => Some(InactivityRule::defaults()),
@@ -90,7 +94,9 @@ impl Loader<'_> {
         // Accounts: those written here, then those of accounts_file, checked together.
         let mut accounts: Vec<(Place, AccountSpec)> = Vec::new();
         for (key, a) in s.accounts {
-            if let Some(a) = self.account(&key, a) {
+            if let Some(mut a) = self.account(&key, a) {
+                a.openpgp_key = a.openpgp_key.map(|p| self.base_dir.join(p));
+                a.smime_cert = a.smime_cert.map(|p| self.base_dir.join(p));
                 accounts.push((Place { key, file: None }, a));
             }
         }
@@ -118,6 +124,7 @@ impl Loader<'_> {
             knowledge: knowledge?,
             staff: staff?,
             openpgp: openpgp?,
+            smime: smime?,
             calendar: calendar?,
             inactivity: inactivity?,
             schedule: s.schedule?,
@@ -757,7 +764,11 @@ impl Loader<'_> {
         match accounts_file::read_accounts_file(path) {
             Ok(list) => {
                 let file = path.display().to_string();
-                accounts.extend(list.into_iter().map(|(key, a)| {
+                // Key files named in it are relative to its directory.
+                let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+                accounts.extend(list.into_iter().map(|(key, mut a)| {
+                    a.openpgp_key = a.openpgp_key.map(|p| dir.join(p));
+                    a.smime_cert = a.smime_cert.map(|p| dir.join(p));
                     let file = Some(file.clone());
                     (Place { key, file }, a)
                 }));

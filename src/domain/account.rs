@@ -23,4 +23,12 @@ pub struct AccountSpec {
     /// The support PIN's slow hash (`postdesk pin-hash`), for a declared
     /// account; `None`: whatever `account set --pin` set.
     pub pin_hash: Option<String>,
+    /// The account's OpenPGP public key file (ASCII-armoured): signatures
+    /// by it are checked, and mail to an address in its user ids about an
+    /// encrypted ticket is encrypted to it. Read from the config only;
+    /// `None` for an account of the database.
+    pub openpgp_key: Option<std::path::PathBuf>,
+    /// The account's S/MIME certificate file (PEM): a good signature by
+    /// it, for an address it names, proves the sender.
+    pub smime_cert: Option<std::path::PathBuf>,
 }

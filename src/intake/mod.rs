@@ -24,12 +24,13 @@
 mod arrival;
 mod confirm;
 mod keys;
+mod learn;
 mod lookup;
 mod message_id;
 mod pin;
 
 pub use arrival::{Arrival, Fetched, RawMail, ReadLimits};
-pub use keys::{KeyFileError, load as load_keys};
+pub use keys::{KeyFileError, load as load_keys, load_smime};
 
 /// What keeps the stages from being set up: a template or a key file.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,7 @@ use crate::outbox::compose::Desk;
 use crate::outbox::template::{TemplateError, Templates};
 use crate::parse::{self, ParseError, ParseLimits};
 use crate::screen::openpgp::Keyring;
+use crate::screen::smime::SmimeTrust;
 use crate::screen::{self, ScreenRules, Verdict};
 use crate::store::{Held, Store, StoreError, Tx};
 use crate::thread::ourmail;
@@ -192,6 +194,8 @@ pub struct Pipeline {
     pub silent: bool,
     /// The desk's OpenPGP keys (`[openpgp]`), None when not configured.
     pub keys: Arc<Option<Keyring>>,
+    /// What makes an S/MIME signature proof (`[smime]`, `smime_cert`).
+    pub smime: Arc<SmimeTrust>,
     /// `intake.require_proof_for`, compiled.
     proof_rules: Arc<Vec<regex::Regex>>,
     /// Messages (`source`, `id#hash`) that could not even be quarantined:
@@ -204,9 +208,11 @@ impl Pipeline {
     pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, PipelineError> {
         let templates = Templates::load(&config.service.templates)?;
         let queues = QueueDesk::all(&config, &[])?;
-        let keys = keys::load(&config.openpgp)?;
+        let keys = keys::load(&config)?;
+        let smime = keys::load_smime(&config)?;
         Ok(Pipeline {
             keys: Arc::new(keys),
+            smime: Arc::new(smime),
             token: queues[0].token.clone(),
             queues: Arc::new(queues),
             envelope_queue: None,
@@ -562,7 +568,7 @@ impl Pipeline {
         }
         let inbound = parse::parse(&entry.raw, &self.limits())
             .map_err(|e| ReleaseError::Unreadable(e.to_string()))?;
-        let inbound = self.open(inbound, &entry.raw);
+        let inbound = self.open(tx, inbound, &entry.raw, now)?;
         let taken = match tx
             .read()
             .message_by_identity(&inbound.message_id, &inbound.content_hash)?
@@ -653,7 +659,7 @@ impl Pipeline {
             return Ok(Taken::Duplicate(id));
         }
         let inbound = message_id::own_message_id(tx, item.raw, inbound)?;
-        let inbound = self.open(inbound, item.raw);
+        let inbound = self.open(tx, inbound, item.raw, now)?;
         if inbound.message_id_derived
             && let Some(id) = tx
                 .read()
@@ -673,12 +679,28 @@ impl Pipeline {
         )
     }
 
-    /// `inbound` decrypted when it came encrypted (see `screen::openpgp`);
-    /// one the desk cannot open is marked so, and the screen holds it.
-    fn open(&self, inbound: crate::parse::Inbound, raw: &[u8]) -> crate::parse::Inbound {
+    /// `inbound` decrypted when it came encrypted (see `screen::openpgp`),
+    /// unwrapped when it came S/MIME signed (`screen::smime`), its
+    /// signature checked; one the desk cannot open is marked so, and the
+    /// screen holds it.
+    fn open(
+        &self,
+        tx: &Tx<'_>,
+        inbound: crate::parse::Inbound,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<crate::parse::Inbound, StoreError> {
         static NO_KEYS: std::sync::LazyLock<Keyring> = std::sync::LazyLock::new(Keyring::default);
         let keys = self.keys.as_ref().as_ref().unwrap_or(&NO_KEYS);
-        screen::openpgp::open(inbound, raw, keys, &self.limits())
+        let learned = Self::learned_keys(tx, &inbound)?;
+        let inbound = screen::openpgp::open(inbound, raw, keys, &learned, &self.limits());
+        Ok(screen::smime::open(
+            inbound,
+            raw,
+            &self.smime,
+            &self.limits(),
+            now,
+        ))
     }
 
     /// `inbound` split again with the text of the mails of ours it answers
@@ -758,6 +780,7 @@ impl Pipeline {
             return Ok(Taken::Applied(outcome));
         }
         let outcome = apply::apply(tx, ctx, &incoming, &verdict, &thread, &identity)?;
+        self.learn_keys(tx, &incoming, &identity, &outcome, now)?;
         Ok(Taken::Applied(outcome))
     }
 

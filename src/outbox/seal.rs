@@ -3,8 +3,9 @@
 //! mail to the staff side is encrypted (RFC 3156 PGP/MIME, signed by the
 //! desk) when a staff key is configured; any other is replaced by a short
 //! notice that names nothing of the ticket but its token; a mail to a
-//! customer whose key is known (`[openpgp] public_keys`) is encrypted to
-//! it and signed the same way. Either way the
+//! customer whose key is known (`[openpgp] public_keys`, the account's
+//! `openpgp_key`, or a key learnt from the customer's genuine mail, see
+//! [`learned_for`]) is encrypted to it and signed the same way. Either way the
 //! subject becomes the token alone (a protected subject is plaintext too).
 //!
 //! Applied at the two places where mail is queued (apply's and ticket's
@@ -16,8 +17,23 @@ use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 
+use pgp::composed::SignedPublicKey;
+
 use crate::domain::{Audience, Language, TicketId};
 use crate::outbox::compose::{Desk, Outgoing};
+use crate::screen::openpgp;
+use crate::store::{Reader, StoreError};
+
+/// The keys the desk learnt for the customer `mail` is for (its first
+/// recipient), for [`seal`]; none for the staff side.
+pub fn learned_for(read: &Reader<'_>, mail: &Outgoing) -> Result<Vec<SignedPublicKey>, StoreError> {
+    match mail.to.first() {
+        Some(to) if mail.audience != Audience::Staff => {
+            Ok(openpgp::public_keys(&read.sender_keys(to)?))
+        }
+        _ => Ok(Vec::new()),
+    }
+}
 
 /// The header fields of ours a sealed mail keeps: addressing, threading
 /// and the robot marks (and an announcement's List-Unsubscribe, which names
@@ -42,8 +58,15 @@ const KEPT: &[&str] = &[
 ];
 
 /// `mail` as it may leave when it concerns encrypted ticket `n` (or an
-/// encrypted message of no ticket yet, `n` None).
-pub fn seal(desk: &Desk<'_>, mail: &Outgoing, n: Option<TicketId>, lang: Language) -> Outgoing {
+/// encrypted message of no ticket yet, `n` None); `learned`: the keys
+/// learnt for its recipient ([`learned_for`]).
+pub fn seal(
+    desk: &Desk<'_>,
+    mail: &Outgoing,
+    n: Option<TicketId>,
+    lang: Language,
+    learned: &[SignedPublicKey],
+) -> Outgoing {
     let token = match n {
         Some(n) => desk.token.format(n),
         None => String::new(),
@@ -65,7 +88,7 @@ pub fn seal(desk: &Desk<'_>, mail: &Outgoing, n: Option<TicketId>, lang: Languag
         if staff {
             k.encrypt_for_staff(&mail.raw)
         } else {
-            let key = mail.to.first().and_then(|a| k.key_for(a))?;
+            let key = mail.to.first().and_then(|a| k.key_for(a, learned))?;
             Some(k.encrypt_for(key, &mail.raw))
         }
     });

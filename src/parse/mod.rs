@@ -115,17 +115,31 @@ pub struct Inbound {
     pub headers: Vec<(String, String)>,
     /// Whether the message came encrypted (OpenPGP), as the screen found.
     pub encryption: Encryption,
-    /// Its OpenPGP signature as the screen checked it; None: not signed
-    /// (or signed in a way not checked, such as S/MIME).
+    /// Its OpenPGP or S/MIME signature as the screen checked it; None:
+    /// not signed.
     pub signature: Option<Signature>,
+    /// The attachments that may be OpenPGP keys (content type, bytes) of
+    /// content the screen unwrapped (decrypted, or opaque S/MIME): the
+    /// stored raw bytes do not show them. A key is learnt from them only
+    /// when the message proves genuine (intake's `learn`).
+    pub wrapped_keys: Vec<(String, Vec<u8>)>,
 }
 
-/// An OpenPGP signature, checked against the keys the desk knows.
+/// An OpenPGP or S/MIME signature, checked against the keys and
+/// certificates the desk knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signature {
-    /// Good, by `signer` (the key's user id and fingerprint); `of_sender`:
-    /// the key carries the From address, so the signature vouches for it.
-    Good { signer: String, of_sender: bool },
+    /// Good, by `signer` (the key's user id and fingerprint, or the
+    /// certificate's address and subject); `of_sender`: the key or
+    /// certificate carries the From address; `known`: the desk has it from
+    /// a source it trusts (an S/MIME certificate brings itself along, and
+    /// proves nothing unless it is an account's or issued by a trusted CA).
+    /// Only both together vouch for the From address.
+    Good {
+        signer: String,
+        of_sender: bool,
+        known: bool,
+    },
     /// A known key, and the signature does not verify with it.
     Bad(String),
     /// Signed by a key the desk does not know.
@@ -136,11 +150,17 @@ impl Signature {
     /// For staff: `signed, good signature by …`.
     pub fn describe(&self) -> String {
         match self {
-            Signature::Good { signer, of_sender } => {
-                let whose = if *of_sender {
-                    ""
-                } else {
-                    " (not the sender's key)"
+            Signature::Good {
+                signer,
+                of_sender,
+                known,
+            } => {
+                let whose = match (*of_sender, *known) {
+                    (false, _) => " (not the sender's key)",
+                    (true, true) => "",
+                    (true, false) => {
+                        " (a certificate the desk does not know: no proof of the sender)"
+                    }
                 };
                 format!("signed, good signature by {signer}{whose}")
             }
@@ -486,6 +506,7 @@ fn extract(
         headers: head.0,
         encryption: Encryption::Clear,
         signature: None,
+        wrapped_keys: Vec::new(),
     })
 }
 

@@ -3,14 +3,31 @@
 //! spam verdict, no sender), whether the message may be answered
 //! automatically (RFC 3834), whether its ticket is flagged for staff
 //! (priority domains), and whether its From address is genuine, by the
-//! operator's own MTA's Authentication-Results (RFC 8601, see `authres`).
+//! operator's own MTA's Authentication-Results (RFC 8601, see `authres`)
+//! or a signature by a key or certificate the desk knows (`openpgp`,
+//! `smime`, which also open encrypted and opaque signed mail first).
 
 pub mod authres;
+pub mod mime;
 pub mod openpgp;
+pub mod smime;
 
 use crate::domain::{Address, HoldKind, MatchOptions, SenderPattern};
 use crate::parse::{Encryption, Inbound, Signature};
 use authres::Auth;
+
+/// The attachments of a stored message as its ticket shows them: those of
+/// the content an opaque S/MIME signature wraps (see `smime`), else the
+/// message's own. For the stages that pass a message's files on.
+pub fn attachment_files(
+    raw: &[u8],
+    limits: &crate::parse::ParseLimits,
+) -> Vec<crate::parse::AttachmentFile> {
+    match smime::unwrapped(raw) {
+        Some(inner) => crate::parse::attachment_files(&inner, limits),
+        None => crate::parse::attachment_files(raw, limits),
+    }
+}
 
 /// The header every mail postdesk sends carries, with the support address.
 pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
@@ -145,11 +162,14 @@ pub fn screen(inbound: &Inbound, rules: &ScreenRules<'_>) -> Verdict {
             .iter()
             .any(|d| d.matches(address, &rules.matching)),
         auth: match &inbound.signature {
-            // A good OpenPGP signature by a key that carries the From
-            // address shows the mail is the sender's, whatever the MTA saw.
+            // A good signature by a known key or certificate that carries
+            // the From address shows the mail is the sender's, whatever
+            // the MTA saw.
             Some(
                 sig @ Signature::Good {
-                    of_sender: true, ..
+                    of_sender: true,
+                    known: true,
+                    ..
                 },
             ) => Auth::Pass(sig.describe()),
             _ => authres::judge(&inbound.headers, rules.authserv_id, address),

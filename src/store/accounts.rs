@@ -91,6 +91,9 @@ impl Account {
             require_authentication: a.require_authentication,
             // The hash stays in the store; a spec read back carries none.
             pin_hash: None,
+            // Key files are the config's, never stored.
+            openpgp_key: None,
+            smime_cert: None,
         })
     }
 }

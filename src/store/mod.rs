@@ -15,6 +15,7 @@ mod accounts;
 mod announce;
 mod digest;
 mod health;
+mod keys;
 mod knowledge;
 mod lifecycle;
 mod messages;
@@ -41,6 +42,7 @@ pub use digest::ExpiredHold;
 pub use health::{
     DeskFigures, HeldFigure, LATENCY_BUCKETS_US, LatencyBucket, OutboxFigures, SourceHealth,
 };
+pub use keys::LearnedKey;
 pub use knowledge::{
     KnowledgeEntry, KnowledgeKind, Lesson, SuggestQuery, Suggestion, Waiting, WaitingMail,
 };
@@ -88,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_knowledge_terms",
         include_str!("../../sql/0014_knowledge_terms.sql"),
+    ),
+    (
+        "0015_sender_keys",
+        include_str!("../../sql/0015_sender_keys.sql"),
     ),
     (
         "0016_expired_holds",

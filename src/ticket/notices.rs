@@ -427,7 +427,8 @@ pub fn queue_mail(
     // An encrypted ticket's mail leaves sealed, whatever its kind.
     let sealed;
     let mail = if tx.read().ticket_encrypted(n)? {
-        sealed = crate::outbox::seal::seal(&s.desk, mail, Some(n), s.language);
+        let learned = crate::outbox::seal::learned_for(&tx.read(), mail)?;
+        sealed = crate::outbox::seal::seal(&s.desk, mail, Some(n), s.language, &learned);
         &sealed
     } else {
         mail

@@ -223,7 +223,7 @@ fn notify_staff(
     let fields = notify_fields(tx, s, &t, why, shown)?;
     // Read the files again only when there are some.
     let files = match shown {
-        Some(m) if !m.attachments.is_empty() => parse::attachment_files(m.raw, &s.limits),
+        Some(m) if !m.attachments.is_empty() => crate::screen::attachment_files(m.raw, &s.limits),
         _ => Vec::new(),
     };
     let about = about(s, why, shown);
@@ -602,7 +602,7 @@ fn relay_in(
     let files = if reply.attachments.is_empty() {
         Vec::new()
     } else {
-        parse::attachment_files(reply.raw, &s.limits)
+        crate::screen::attachment_files(reply.raw, &s.limits)
     };
     let mail = compose::relay(
         &s.desk,

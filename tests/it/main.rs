@@ -39,9 +39,10 @@ mod language; // each person's language: the recipient's account, the ticket's, 
 mod leak; // nothing sent only to staff (notes, notifications) reaches a customer, whatever the client quotes
 mod lifecycle; // inactivity rules, sweeps, on-hold, reopening, the daemon's scheduled sweep
 mod loops; // mail loops end: desks and robots exchanging mail until none moves
-mod openpgp; // OpenPGP: encrypted mail in (PGP/MIME, inline, key rollover, wrong key), signed mail shown, no plaintext out
+mod openpgp; // OpenPGP: encrypted mail in (PGP/MIME, inline, key rollover, wrong key), signed mail shown, no plaintext out; keys learnt from genuine mail
 mod proof; // proving account ownership: #verify to the primary address, the support PIN, require_proof_for
 mod queues; // several support addresses: routing by envelope, To and Cc, one ticket per mail, #queue and set-queue, per-queue rules
+mod smime; // S/MIME signed mail (openssl-made): opaque unwrapped, signatures checked, proof only by a known certificate
 mod staff; // staff answers and commands by mail, notifications, relays to the customer
 mod subjects; // subjects say what a mail is: its kind in the recipient's language, [priority] for staff, no other ticket's token
 mod templates; // where templates come from: a list of folders searched file by file, then the built-in set; a missing folder in check-config

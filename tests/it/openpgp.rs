@@ -403,6 +403,8 @@ fn signed_mail_shows_its_content() {
             "Please check the DNS of customer.example",
         ),
         ("smime-detached.eml", "please renew the certificate"),
+        // Opaque (smime.p7m): the content is inside the CMS structure.
+        ("smime-opaque.eml", "please renew the certificate"),
     ];
     for (n, (file, words)) in cases.iter().enumerate() {
         ingest(&desk, &fixture(file));
@@ -662,4 +664,265 @@ fn a_closed_encrypted_ticket_teaches_the_knowledge_base_nothing() {
     let text = notify.text();
     assert!(!text.contains("ticket #1"), "{text}");
     assert_no_plaintext(&desk);
+}
+
+// ---- keys learnt from earlier mail
+
+/// A mail from `from` with `key` (a fixture) attached as
+/// `application/pgp-keys`; `genuine`: stamped dmarc=pass by the desk's MTA.
+fn key_mail(from: &str, id: &str, key: &str, genuine: bool) -> Vec<u8> {
+    let domain = from.split('@').nth(1).unwrap();
+    let stamp = if genuine {
+        format!("Authentication-Results: mx.desk.example; dmarc=pass header.from={domain}\r\n")
+    } else {
+        String::new()
+    };
+    let armored = String::from_utf8(fixture(key))
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    format!(
+        "{stamp}From: {from}\r\nTo: {ADDRESS}\r\nSubject: my new key\r\nMessage-ID: <{id}>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"kb\"\r\n\r\n\
+--kb\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere is my OpenPGP key, please use it.\r\n\
+--kb\r\nContent-Type: application/pgp-keys; name=\"OpenPGP_key.asc\"\r\n\
+Content-Disposition: attachment; filename=\"OpenPGP_key.asc\"\r\n\r\n{armored}\r\n--kb--\r\n"
+    )
+    .into_bytes()
+}
+
+/// Ann's key, attached to a genuine mail of hers, checks her later
+/// signature and encrypts the answer to her encrypted mail (GnuPG reads it).
+#[test]
+fn a_key_attached_to_a_genuine_mail_checks_signatures_and_encrypts_answers() {
+    if gpg().is_none() {
+        return;
+    }
+    let desk = pgp_desk(false);
+    ingest(
+        &desk,
+        &key_mail(
+            "ann@customer.example",
+            "key-1@customer.example",
+            "ann.pub.asc",
+            true,
+        ),
+    );
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(show.contains("OpenPGP key"), "{show}");
+    assert!(show.contains("learnt"), "{show}");
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "2"]);
+    assert!(
+        show.contains("good signature by Ann Customer <ann@customer.example>"),
+        "{show}"
+    );
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipts: Vec<&Mail> = sent
+        .iter()
+        .filter(|m| m.kind == "receipt" && m.subject() == "[DESK #3]")
+        .collect();
+    assert_eq!(receipts.len(), 1, "{sent:#?}");
+    let raw = String::from_utf8_lossy(&receipts[0].raw);
+    assert!(receipts[0].head().contains("multipart/encrypted"), "{raw}");
+    let start = raw.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = raw.find("-----END PGP MESSAGE-----").unwrap() + 25;
+    let home = gpg_home(&["ann.sec.asc", "desk.pub.asc"]);
+    let out = gpg_run(home.path(), &["--decrypt"], raw[start..end].as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[DESK #3]"));
+    assert_no_plaintext(&desk);
+}
+
+/// The same key offered by a sender not shown genuine, by a stranger, or
+/// for another address (Ann, genuine, attaching Mallory's key) is not
+/// taken: Ann's later signature stays unknown, Mallory's forged one stays
+/// unknown, and the answer to Ann's encrypted mail is the notice.
+#[test]
+fn a_key_from_an_unproven_sender_or_for_another_address_is_not_taken() {
+    let desk = pgp_desk(false);
+    for (from, id, key, genuine) in [
+        ("ann@customer.example", "k1@x", "ann.pub.asc", false),
+        ("zoe@stranger.example", "k2@x", "ann.pub.asc", true),
+        ("zoe@stranger.example", "k3@x", "mallory.pub.asc", true),
+        ("ann@customer.example", "k4@x", "mallory.pub.asc", true),
+    ] {
+        ingest(&desk, &key_mail(from, id, key, genuine));
+    }
+    let all = desk.open_store();
+    for who in [
+        "ann@customer.example",
+        "mallory@evil.example",
+        "zoe@stranger.example",
+    ] {
+        let a = postdesk::domain::Address::parse(who).unwrap();
+        assert!(all.read().sender_keys(&a).unwrap().is_empty(), "{who}");
+    }
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "5"]);
+    assert!(show.contains("unknown key"), "{show}");
+    ingest(&desk, &fixture("forged-signed.eml"));
+    let show = desk.ok(&["ticket", "show", "6"]);
+    assert!(show.contains("unknown key"), "{show}");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipt = sent
+        .iter()
+        .find(|m| m.kind == "receipt" && m.subject() == "[DESK #7]")
+        .expect("a receipt for the encrypted mail");
+    assert!(
+        !receipt.head().contains("multipart/encrypted"),
+        "{}",
+        receipt.head()
+    );
+    assert_no_plaintext(&desk);
+}
+
+/// Autocrypt (Level 1): the key in the header of a genuine mail of Ann's
+/// is learnt as an attached one is; the same header in a mail of hers not
+/// shown genuine teaches nothing.
+#[test]
+fn an_autocrypt_key_of_a_genuine_mail_is_learnt() {
+    // The armour's base64 body is the binary key Autocrypt carries.
+    let armored = String::from_utf8(fixture("ann.pub.asc")).unwrap();
+    let body = armored.split("\n\n").nth(1).unwrap();
+    let keydata: String = body
+        .lines()
+        .take_while(|l| !l.starts_with('=') && !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("\r\n ");
+    for (genuine, want) in [
+        (true, "good signature by Ann Customer"),
+        (false, "unknown key"),
+    ] {
+        let desk = pgp_desk(false);
+        let stamp = if genuine {
+            "Authentication-Results: mx.desk.example; dmarc=pass header.from=customer.example\r\n"
+        } else {
+            ""
+        };
+        let mail = format!(
+            "{stamp}From: Ann Customer <ann@customer.example>\r\nTo: {ADDRESS}\r\nSubject: hello\r\n\
+Message-ID: <ac-1@customer.example>\r\n\
+Autocrypt: addr=ann@customer.example; prefer-encrypt=mutual; keydata=\r\n {keydata}\r\n\r\nHello.\r\n"
+        );
+        ingest(&desk, mail.as_bytes());
+        ingest(&desk, &fixture("signed-pgpmime.eml"));
+        let show = desk.ok(&["ticket", "show", "2"]);
+        assert!(show.contains(want), "genuine={genuine}: {show}");
+    }
+}
+
+/// An account's `openpgp_key` (in an accounts file, relative to it) is a
+/// known key: Ann's signature by it is good and proves her under
+/// require_authentication, and the answer to her encrypted mail is
+/// encrypted to it.
+#[test]
+fn an_accounts_openpgp_key_checks_signatures_and_encrypts_answers() {
+    let desk = pgp_desk(false);
+    std::fs::create_dir_all(desk.path("accounts/keys")).unwrap();
+    std::fs::copy(
+        fixtures().join("ann.pub.asc"),
+        desk.path("accounts/keys/ann.asc"),
+    )
+    .unwrap();
+    std::fs::write(
+        desk.path("accounts/customers.toml"),
+        "[[account]]\nid = \"cust-2\"\nname = \"Customer Two\"\n\
+primary = \"ann@customer.example\"\nrequire_authentication = true\n\
+openpgp_key = \"keys/ann.asc\"\n",
+    )
+    .unwrap();
+    // The same desk, Ann in the accounts file instead of inline.
+    let config = std::fs::read_to_string(desk.path("postdesk.toml")).unwrap();
+    let at = config.find("[[account]]").unwrap();
+    std::fs::write(
+        desk.path("postdesk.toml"),
+        format!(
+            "accounts_file = \"accounts/customers.toml\"\n{}",
+            &config[..at]
+        ),
+    )
+    .unwrap();
+    desk.ok(&["check-config"]);
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    ingest(&desk, &fixture("forged-signed.eml"));
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(
+        show.contains("good signature by Ann Customer <ann@customer.example>"),
+        "{show}"
+    );
+    let tickets = desk.tickets();
+    let account = |n: i64| {
+        tickets
+            .iter()
+            .find(|t| t["number"] == n)
+            .map(|t| t["account"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(account(1), "cust-2", "{tickets:?}");
+    assert_ne!(account(2), "cust-2", "{tickets:?}");
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    let sent = mails(&desk);
+    let receipt = sent
+        .iter()
+        .find(|m| m.kind == "receipt" && m.subject() == "[DESK #3]")
+        .expect("a receipt for the encrypted mail");
+    assert!(
+        receipt.head().contains("multipart/encrypted"),
+        "{}",
+        receipt.head()
+    );
+    assert_no_plaintext(&desk);
+}
+
+/// Thunderbird's way: the key attached inside the encrypted mail. Learnt
+/// from the decrypted content when the mail is genuine.
+#[test]
+fn a_key_attached_inside_an_encrypted_genuine_mail_is_learnt() {
+    if gpg().is_none() {
+        return;
+    }
+    let home = gpg_home(&["desk.pub.asc"]);
+    let key = String::from_utf8(fixture("ann.pub.asc"))
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nMy key is attached, the password is inside.\r\n\
+--in\r\nContent-Type: application/pgp-keys; name=\"OpenPGP_0xANN.asc\"\r\n\
+Content-Disposition: attachment; filename=\"OpenPGP_0xANN.asc\"\r\n\r\n{key}\r\n--in--\r\n"
+    );
+    let out = gpg_run(
+        home.path(),
+        &["--encrypt", "--armor", "-r", "support@desk.example"],
+        entity.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let armored = String::from_utf8(out.stdout).unwrap();
+    let mail = format!(
+        "Authentication-Results: mx.desk.example; dmarc=pass header.from=customer.example\r\n\
+From: Ann Customer <ann@customer.example>\r\nTo: {ADDRESS}\r\nSubject: ...\r\n\
+Message-ID: <enc-key@customer.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n\
+--b\r\nContent-Type: application/octet-stream\r\n\r\n{armored}\r\n--b--\r\n"
+    );
+    let desk = pgp_desk(false);
+    ingest(&desk, mail.as_bytes());
+    let show = desk.ok(&["ticket", "show", "1"]);
+    assert!(show.contains("learnt"), "{show}");
+    ingest(&desk, &fixture("signed-pgpmime.eml"));
+    let show = desk.ok(&["ticket", "show", "2"]);
+    assert!(show.contains("good signature by Ann Customer"), "{show}");
 }
