@@ -81,6 +81,7 @@ const TEMPLATES: &[(&str, &[&str])] = &[
             "staff_rule",
             "at_once",
             "by_operator",
+            "by_customer",
             "can_reopen",
             "cannot_reopen",
             "history_whole",

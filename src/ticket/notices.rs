@@ -128,6 +128,10 @@ pub(crate) fn closed_fields(
                 None => fields.push(("at_once", "yes".into())),
             }
         }
+        // The customer's own #solved: they closed it, not "our team".
+        Cause::Operator(a) if a.reason == Some(crate::domain::words::SOLVED_REASON) => {
+            fields.push(("by_customer", "yes".into()));
+        }
         Cause::Operator(a) => {
             fields.push(("by_operator", "yes".into()));
             fields.push(("reason", sp.reason(a.reason.unwrap_or_default())));

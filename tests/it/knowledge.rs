@@ -598,8 +598,15 @@ language = "en"
         let after = new_mails(&desk, before);
         let to_customer = only(&after, "closed", from).text();
         assert!(to_customer.contains(thanks), "{from}: {to_customer}");
+        // The customer closed it: not "closed by our team".
+        for ours in ["our team", "notre équipe", "nostro team"] {
+            assert!(!to_customer.contains(ours), "{from}: {to_customer}");
+        }
         let to_staff = only(&after, "closed", TEAM).text();
-        assert!(to_staff.contains("we are glad it is solved"), "{to_staff}");
+        assert!(
+            to_staff.contains("The customer closed it by answering #solved."),
+            "{to_staff}"
+        );
     }
 }
 
