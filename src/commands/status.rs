@@ -120,6 +120,14 @@ pub fn render(h: &Health) -> String {
         o.failed_total,
         o.failed_last_day
     );
+    if o.waiting > 0 {
+        let _ = writeln!(
+            out,
+            "  new-ticket mails waiting for their suggestions {} (oldest {})",
+            o.waiting,
+            when(o.oldest_waiting)
+        );
+    }
     let _ = writeln!(out, "\nquarantine:");
     if f.held.is_empty() {
         let _ = writeln!(out, "  empty");

@@ -13,6 +13,11 @@ use crate::store::{DeskFigures, SourceHealth};
 /// Mail older than this, queued or held for the operator, is an alarm.
 const HELD_TOO_LONG: Duration = Duration::days(1);
 
+/// A new ticket's staff notification waits for its suggestions only
+/// until the daemon's indexer runs (every second): longer means no daemon
+/// (nor `outbox flush`) is sending them.
+const WAITING_TOO_LONG: Duration = Duration::minutes(15);
+
 /// Quarantine kinds that wait for the operator; the others are decisions
 /// already taken (spam, blocked, loops) or wait for a sender's answer.
 const NEEDS_OPERATOR: [&str; 4] = ["unreadable", "too-large", "no-sender", "other"];
@@ -98,6 +103,16 @@ pub fn assess(config: &Config, mut figures: DeskFigures, now: DateTime<Utc>) -> 
             oldest.format("%Y-%m-%d %H:%M UTC")
         ));
     }
+    if let Some(oldest) = outbox
+        .oldest_waiting
+        .filter(|t| now - *t > WAITING_TOO_LONG)
+    {
+        alarms.push(format!(
+            "{} new-ticket mail(s) wait for their suggestions, the oldest since {}: is the daemon running? (postdesk outbox flush sends them)",
+            outbox.waiting,
+            oldest.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
     for held in &figures.held {
         if NEEDS_OPERATOR.contains(&held.kind.as_str()) && now - held.oldest > HELD_TOO_LONG {
             alarms.push(format!(
@@ -164,6 +179,8 @@ mod tests {
             ("failed long ago only", DeskFigures { outbox: OutboxFigures { failed_total: 3, ..Default::default() }, ..Default::default() }, None),
             ("queued 2 days", DeskFigures { outbox: OutboxFigures { queued: 4, oldest_queued: Some(at("2026-11-29T12:00:00Z")), ..Default::default() }, ..Default::default() }, Some("4 mail(s) queued")),
             ("queued an hour", DeskFigures { outbox: OutboxFigures { queued: 4, oldest_queued: Some(at("2026-12-01T11:00:00Z")), ..Default::default() }, ..Default::default() }, None),
+            ("waiting 20 minutes", DeskFigures { outbox: OutboxFigures { waiting: 2, oldest_waiting: Some(at("2026-12-01T11:40:00Z")), ..Default::default() }, ..Default::default() }, Some("2 new-ticket mail(s) wait for their suggestions, the oldest since 2026-12-01 11:40 UTC")),
+            ("waiting 10 minutes", DeskFigures { outbox: OutboxFigures { waiting: 2, oldest_waiting: Some(at("2026-12-01T11:50:00Z")), ..Default::default() }, ..Default::default() }, None),
             ("unreadable for 2 days", DeskFigures { held: vec![held("unreadable", "2026-11-29T00:00:00Z")], ..Default::default() }, Some("2 message(s) held in quarantine as unreadable")),
             ("unreadable since this morning", DeskFigures { held: vec![held("unreadable", "2026-12-01T08:00:00Z")], ..Default::default() }, None),
             ("spam for a week", DeskFigures { held: vec![held("spam", "2026-11-24T00:00:00Z")], ..Default::default() }, None),

@@ -213,6 +213,13 @@ pub fn render(config: &Config, f: &DeskFigures, now: DateTime<Utc>) -> String {
         "Age of the oldest queued mail (0 when none is queued).",
         &[(format!("transport=\"{transport}\""), oldest)],
     );
+    family(
+        &mut out,
+        "postdesk_outbox_waiting",
+        "gauge",
+        "New tickets' mails waiting for their suggestions before they are queued.",
+        &[(String::new(), o.waiting as f64)],
+    );
     let held: Vec<(String, f64)> = f
         .held
         .iter()

@@ -66,6 +66,10 @@ pub struct OutboxFigures {
     pub failed_total: i64,
     /// Failed for good with their last try in the 24 hours before `now`.
     pub failed_last_day: i64,
+    /// New tickets' mails that wait for their suggestions (knowledge
+    /// base): composed and queued by the daemon or `outbox flush`.
+    pub waiting: i64,
+    pub oldest_waiting: Option<DateTime<Utc>>,
 }
 
 /// Quarantined mail of one kind.
@@ -216,6 +220,17 @@ impl Reader<'_> {
                     sent_total: r.get(2)?,
                     failed_total: r.get(3)?,
                     failed_last_day: r.get(4)?,
+                    ..OutboxFigures::default()
+                })
+            })?;
+        let outbox = self
+            .conn
+            .prepare_cached("SELECT count(*), min(since) FROM notify_pending")?
+            .query_row([], |r| {
+                Ok(OutboxFigures {
+                    waiting: r.get(0)?,
+                    oldest_waiting: r.get::<_, Option<i64>>(1)?.map(from_ts),
+                    ..outbox
                 })
             })?;
         let held = self

@@ -62,7 +62,15 @@ fn ingest_leaves_the_staff_notification_to_the_indexer() {
         vec![("receipt".to_string(), ANN.to_string())],
         "only the receipt before the indexer"
     );
+    // The operator sees what waits (postdesk status), until it goes.
+    let waiting = |desk: &Desk| {
+        let out = desk.run(&["status", "--json"], b"");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["outbox"]["waiting"].as_i64().unwrap()
+    };
+    assert_eq!(waiting(&desk), 1);
     desk.ok(&["outbox", "flush"]);
+    assert_eq!(waiting(&desk), 0);
     let after = mails(&desk);
     let notify = only(&after, "staff-notify", TEAM);
     assert!(lists_the_password_article(notify), "{}", notify.text());
