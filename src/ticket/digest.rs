@@ -15,7 +15,7 @@ use crate::domain::Address;
 use crate::domain::words::Speech;
 use crate::outbox::compose::{self, Recipient};
 use crate::outbox::gate;
-use crate::store::{OutboxState, StoreError, Ticket, Tx};
+use crate::store::{OutboxState, Reader, StoreError, Ticket, Tx};
 
 /// At most this many lines per list; the rest are counted.
 const LIST_MAX: usize = 50;
@@ -84,11 +84,11 @@ pub fn gather(
     if !scope.desk_wide {
         return Ok(Digest {
             more_waiting: count.saturating_sub(tickets.len() as u64),
-            waiting: waiting_lines(&tickets, s, sp),
+            waiting: waiting_lines(&read, &tickets, s, sp)?,
             ..Digest::default()
         });
     }
-    let waiting = waiting_lines(&tickets, s, sp);
+    let waiting = waiting_lines(&read, &tickets, s, sp)?;
     let held = read
         .held_since(now - Duration::days(1), LIST_MAX)?
         .iter()
@@ -244,20 +244,32 @@ fn send_one(
     Ok(Some(id))
 }
 
-/// The lines of the tickets waiting for staff.
-fn waiting_lines(tickets: &[Ticket], s: &Settings<'_>, sp: &Speech<'_>) -> Vec<String> {
+/// The lines of the tickets waiting for staff. An encrypted ticket's
+/// subject never leaves in clear (issue 16; the digest is no ticket's
+/// mail, so `outbox::seal` never sees it): its token only, as `#search`.
+fn waiting_lines(
+    read: &Reader<'_>,
+    tickets: &[Ticket],
+    s: &Settings<'_>,
+    sp: &Speech<'_>,
+) -> Result<Vec<String>, StoreError> {
     tickets
         .iter()
         .map(|t| {
             let since = t.waiting_since.unwrap_or(t.created);
-            format!(
+            let subject = if read.ticket_encrypted(t.number)? {
+                "(encrypted)".to_string()
+            } else {
+                compose::shorten(&t.subject, 80).to_string()
+            };
+            Ok(format!(
                 "  {}{} {} — {}, {}",
                 s.desk.token.format(t.number),
                 if t.priority { " [priority]" } else { "" },
-                compose::shorten(&t.subject, 80),
+                subject,
                 sp.status(t.status),
                 sp.date(since)
-            )
+            ))
         })
         .collect()
 }

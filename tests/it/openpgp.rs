@@ -926,3 +926,30 @@ Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; bound
     let show = desk.ok(&["ticket", "show", "2"]);
     assert!(show.contains("good signature by Ann Customer"), "{show}");
 }
+
+/// The staff digest is no ticket's mail (the seal never sees it): an
+/// encrypted ticket waiting for staff is listed by its token alone, never
+/// with its protected subject; a clear ticket keeps its subject.
+#[test]
+fn the_digest_lists_an_encrypted_ticket_without_its_subject() {
+    let desk = pgp_desk(false);
+    ingest(&desk, &fixture("thunderbird-pgpmime.eml"));
+    ingest(
+        &desk,
+        &crate::support::customer_mail(
+            "bob@other.example",
+            "Quota question",
+            "bob-d1@other.example",
+            "Please reset my mailbox quota.",
+        ),
+    );
+    let before = mails(&desk).len();
+    desk.ok(&["digest"]);
+    let after = crate::support::outbox::new_mails(&desk, before);
+    let digest = only(&after, "digest", "team@desk.example");
+    let text = digest.text();
+    assert!(text.contains("[DESK #1] (encrypted)"), "{text}");
+    assert!(text.contains("Quota question"), "{text}");
+    assert_clear_of("the digest", &digest.raw, SECRETS);
+    assert_no_plaintext(&desk);
+}
