@@ -28,5 +28,7 @@ CREATE TABLE notify_pending (
 -- reopen`, set-status), and it is learnt again when it closes again.
 CREATE TRIGGER knowledge_forget_reopened AFTER UPDATE OF status ON tickets
 WHEN old.status = 'closed' AND new.status <> 'closed' BEGIN
-    DELETE FROM knowledge WHERE kind = 'ticket' AND ticket_id = new.id;
+    -- By its name (ticket::knowledge names a lesson ticket-N): the unique
+    -- index finds it, where ticket_id would scan every entry.
+    DELETE FROM knowledge WHERE kind = 'ticket' AND name = 'ticket-' || new.id;
 END;

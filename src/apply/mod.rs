@@ -683,7 +683,7 @@ fn receipt(
             }
             let groups = {
                 let read = tx.read();
-                crate::ticket::by_language(lang, cc, |d| {
+                crate::ticket::by_language(Some(lang), cc, |d| {
                     let own = crate::ticket::own_language(&read, d)?;
                     Ok(crate::domain::choose_language(
                         own,

@@ -182,7 +182,6 @@ pub struct Pipeline {
     pub config: Arc<Config>,
     /// The first queue's token, which finds every prefix of the desk.
     pub token: Token,
-    pub templates: Arc<Templates>,
     /// The desk's queues, in the config's order (never empty).
     pub queues: Arc<Vec<QueueDesk>>,
     /// The queue every message taken belongs to by its envelope
@@ -206,7 +205,6 @@ pub struct Pipeline {
 impl Pipeline {
     /// `secret` is the desk's (`Store::desk_secret`).
     pub fn new(config: Arc<Config>, secret: [u8; 32]) -> Result<Pipeline, PipelineError> {
-        let templates = Templates::load(&config.service.templates)?;
         let queues = QueueDesk::all(&config, &[])?;
         let keys = keys::load(&config)?;
         let smime = keys::load_smime(&config)?;
@@ -216,7 +214,6 @@ impl Pipeline {
             token: queues[0].token.clone(),
             queues: Arc::new(queues),
             envelope_queue: None,
-            templates: Arc::new(templates),
             ids: Arc::new(MessageIds::new(secret, &config.service.address.domain())),
             // Checked when the config was read.
             proof_rules: Arc::new(config.intake.proof_rules().unwrap_or_default()),
@@ -250,9 +247,12 @@ impl Pipeline {
             store.write(|tx| tx.remember_prefixes(&ours, now))?;
             known = store.read().prefixes()?;
         }
-        let queues = QueueDesk::all(c, &known)?;
-        self.token = queues[0].token.clone();
-        self.queues = Arc::new(queues);
+        // Only the tokens change: the templates loaded by `new` stay.
+        match Arc::get_mut(&mut self.queues) {
+            Some(queues) => QueueDesk::learn(queues, c, &known),
+            None => self.queues = Arc::new(QueueDesk::all(c, &known)?),
+        }
+        self.token = self.queues[0].token.clone();
         Ok(())
     }
 

@@ -85,49 +85,34 @@ impl Keyring {
                 .ok_or_else(|| KeyError::Locked { what: what.clone() })?;
             keys.push(key);
         }
+        let public_key = |what: &String, text: &str| {
+            SignedPublicKey::from_string(text)
+                .map(|(key, _)| key)
+                .map_err(|e| KeyError::NotAPublicKey {
+                    what: what.clone(),
+                    why: e.to_string(),
+                })
+        };
         let staff = match staff {
             None => None,
             Some((what, text)) => {
-                let (key, _) =
-                    SignedPublicKey::from_string(&text).map_err(|e| KeyError::NotAPublicKey {
-                        what: what.clone(),
-                        why: e.to_string(),
-                    })?;
+                let key = public_key(&what, &text)?;
                 if encryption_subkeys(&key).is_empty() {
                     return Err(KeyError::NoEncryptionKey { what });
                 }
                 Some(key)
             }
         };
-        let mut customers = Vec::new();
-        for (what, text) in public {
-            let (key, _) =
-                SignedPublicKey::from_string(text).map_err(|e| KeyError::NotAPublicKey {
-                    what: what.clone(),
-                    why: e.to_string(),
-                })?;
-            customers.push(key);
-        }
+        let customers = public
+            .iter()
+            .map(|(what, text)| public_key(what, text))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Keyring {
             secrets: keys,
             passphrase: passphrase.to_string(),
             staff,
             public: customers,
         })
-    }
-
-    pub fn can_decrypt(&self) -> bool {
-        !self.secrets.is_empty()
-    }
-
-    pub fn has_staff_key(&self) -> bool {
-        self.staff.is_some()
-    }
-
-    /// The plaintext of one OpenPGP message (armoured or binary).
-    pub fn decrypt(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        self.decrypt_signed(message, None, &[])
-            .map(|(plain, _)| plain)
     }
 
     /// The plaintext of one OpenPGP message, and its signature checked
@@ -651,7 +636,11 @@ mod tests {
     fn without_keys_an_encrypted_message_fails_with_a_reason() {
         let keys = Keyring::default();
         let err = keys
-            .decrypt(b"-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----")
+            .decrypt_signed(
+                b"-----BEGIN PGP MESSAGE-----\n\n-----END PGP MESSAGE-----",
+                None,
+                &[],
+            )
             .unwrap_err();
         assert!(err.contains("secret_key_file"), "{err}");
     }

@@ -206,8 +206,11 @@ impl Reader<'_> {
         let outbox = self
             .conn
             .prepare_cached(
+                // The oldest queued in a query of its own: with it the
+                // counts read only the outbox_due index, never the rows
+                // (whose raw mail comes before created_at).
                 "SELECT count(*) FILTER (WHERE status = 'queued'),
-                 min(created_at) FILTER (WHERE status = 'queued'),
+                 (SELECT min(created_at) FROM outbox WHERE status = 'queued'),
                  count(*) FILTER (WHERE status = 'sent'),
                  count(*) FILTER (WHERE status = 'failed'),
                  count(*) FILTER (WHERE status = 'failed' AND next_attempt_at >= ?1)

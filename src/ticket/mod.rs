@@ -53,6 +53,19 @@ pub struct QueueDesk {
     pub templates: Templates,
 }
 
+/// Every subject-token prefix of the desk: each queue's, the desk's,
+/// and those it used before (`known`).
+fn all_prefixes<'a>(config: &'a Config, known: &'a [String]) -> Vec<&'a str> {
+    let mut prefixes: Vec<&str> = config
+        .queues
+        .iter()
+        .map(|q| q.ticket_prefix.as_str())
+        .collect();
+    prefixes.push(&config.service.ticket_prefix);
+    prefixes.extend(known.iter().map(String::as_str));
+    prefixes
+}
+
 impl AsRef<Queue> for QueueDesk {
     fn as_ref(&self) -> &Queue {
         &self.queue
@@ -63,13 +76,7 @@ impl QueueDesk {
     /// Every queue of `config`; `known` are the prefixes the desk used
     /// before (`Reader::prefixes`), recognised for threading.
     pub fn all(config: &Config, known: &[String]) -> Result<Vec<QueueDesk>, TemplateError> {
-        let mut prefixes: Vec<&str> = config
-            .queues
-            .iter()
-            .map(|q| q.ticket_prefix.as_str())
-            .collect();
-        prefixes.push(&config.service.ticket_prefix);
-        prefixes.extend(known.iter().map(String::as_str));
+        let prefixes = all_prefixes(config, known);
         config
             .queues
             .iter()
@@ -81,6 +88,15 @@ impl QueueDesk {
                 })
             })
             .collect()
+    }
+
+    /// The subject tokens of `queues` (made by [`QueueDesk::all`] from
+    /// `config`) made again to know `known` too; the templates stay loaded.
+    pub fn learn(queues: &mut [QueueDesk], config: &Config, known: &[String]) {
+        let prefixes = all_prefixes(config, known);
+        for q in queues {
+            q.token = Token::with_known(&q.queue.ticket_prefix, &prefixes);
+        }
     }
 
     /// Who the queue is, for the mail it writes.

@@ -336,21 +336,21 @@ pub fn customer_language(
     Ok(choose_language(own, ticket, s.language))
 }
 
-/// A new ticket's receipt goes once per language: the requester's own
-/// first (To them, with the delegates who read the same language in Cc),
-/// then one copy per other language for its delegates only. `first` is
-/// the requester's language, `lang_of` a delegate's.
-pub fn by_language(
-    first: Language,
-    cc: &[Address],
-    mut lang_of: impl FnMut(&Address) -> Result<Language, StoreError>,
-) -> Result<Vec<(Language, Vec<Address>)>, StoreError> {
-    let mut groups: Vec<(Language, Vec<Address>)> = vec![(first, Vec::new())];
-    for d in cc {
-        let l = lang_of(d)?;
+/// People grouped by the language each reads (`lang_of`), in the order
+/// the languages first appear: each group gets one mail in its language.
+/// `first`: a language whose group leads even when nobody of `people`
+/// reads it (a receipt's requester, who is not in `people`).
+pub fn by_language<T: Clone>(
+    first: Option<Language>,
+    people: &[T],
+    mut lang_of: impl FnMut(&T) -> Result<Language, StoreError>,
+) -> Result<Vec<(Language, Vec<T>)>, StoreError> {
+    let mut groups: Vec<(Language, Vec<T>)> = first.map(|l| (l, Vec::new())).into_iter().collect();
+    for p in people {
+        let l = lang_of(p)?;
         match groups.iter_mut().find(|(g, _)| *g == l) {
-            Some((_, group)) => group.push(d.clone()),
-            None => groups.push((l, vec![d.clone()])),
+            Some((_, group)) => group.push(p.clone()),
+            None => groups.push((l, vec![p.clone()])),
         }
     }
     Ok(groups)
@@ -538,6 +538,34 @@ pub struct Author<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn people_are_grouped_by_language_in_order_of_first_appearance() {
+        use Language::*;
+        let lang = |p: &(&str, Language)| Ok(p.1);
+        type Case<'a> = (
+            Option<Language>,
+            &'a [(&'a str, Language)],
+            &'a [(Language, &'a [&'a str])],
+        );
+        #[rustfmt::skip]
+        let cases: [Case<'_>; 4] = [
+            (None, &[], &[]),
+            (Some(En), &[], &[(En, &[])]),
+            (Some(En), &[("a", Fr), ("b", En), ("c", Fr)], &[(En, &["b"]), (Fr, &["a", "c"])]),
+            (None, &[("a", It), ("b", En), ("c", It)], &[(It, &["a", "c"]), (En, &["b"])]),
+        ];
+        for (first, people, want) in cases {
+            let got = by_language(first, people, lang).unwrap();
+            let got: Vec<(Language, Vec<&str>)> = got
+                .into_iter()
+                .map(|(l, g)| (l, g.into_iter().map(|p| p.0).collect()))
+                .collect();
+            let want: Vec<(Language, Vec<&str>)> =
+                want.iter().map(|(l, g)| (*l, g.to_vec())).collect();
+            assert_eq!(got, want, "{first:?} {people:?}");
+        }
+    }
 
     fn row(account: &str, kind: &str) -> RuleRow {
         RuleRow {

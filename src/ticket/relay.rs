@@ -550,14 +550,12 @@ pub fn to_customer(
     // One mail per language, each person in their own (the ISP's English
     // beside its French child's people): the requester's first, To the
     // requester, the others of that language in Cc.
-    let mut groups: Vec<(Language, Vec<Mailbox>)> = Vec::new();
-    for person in people {
-        let lang = super::customer_language(&tx.read(), s, &t, Some(&person.address))?;
-        match groups.iter_mut().find(|(l, _)| *l == lang) {
-            Some((_, group)) => group.push(person),
-            None => groups.push((lang, vec![person])),
-        }
-    }
+    let groups = {
+        let read = tx.read();
+        super::by_language(None, &people, |p| {
+            super::customer_language(&read, s, &t, Some(&p.address))
+        })?
+    };
     for (i, (lang, group)) in groups.iter().enumerate() {
         // The first mail keeps the reply's own cause (its Message-ID); the
         // others add their language to it.

@@ -51,7 +51,7 @@ pub(super) fn receipt(
     let t = super::reload(tx, n)?;
     let groups = {
         let read = tx.read();
-        super::by_language(lang, &cc, |d| {
+        super::by_language(Some(lang), &cc, |d| {
             super::customer_language(&read, s, &t, Some(d))
         })?
     };
